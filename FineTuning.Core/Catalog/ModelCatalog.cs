@@ -1,0 +1,139 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using FineTuning.Core.Datasets;
+
+namespace FineTuning.Core.Catalog;
+
+/// <summary>What the product knows about one base model: methods, limits, prices and retirement.</summary>
+public sealed record ModelFacts(
+    string Name,
+    IReadOnlyList<string> Aliases,
+    IReadOnlyList<string> Methods,
+    int MaxTokensPerExample,
+    decimal? TrainingPricePerMillionTokens,
+    decimal? TrainingPricePerHour,
+    DateOnly? AcceptsJobsUntil)
+{
+    public bool Supports(FineTuningMethod method) => Methods.Contains(method.ToWireName(), StringComparer.OrdinalIgnoreCase);
+}
+
+/// <summary>
+/// The per-model facts of <c>Catalog/models.json</c>, loaded at run time (embedded in the assembly, or from a file
+/// given by the user), so that providers' changes are a data edit, not a code change.
+/// </summary>
+public sealed class ModelCatalog
+{
+    private static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        PropertyNameCaseInsensitive = true,
+        ReadCommentHandling = JsonCommentHandling.Skip,
+        AllowTrailingCommas = true,
+    };
+
+    private static readonly Lazy<ModelCatalog> Embedded = new(LoadEmbedded);
+
+    private readonly Dictionary<string, ModelFacts> _byName;
+
+    private ModelCatalog(CatalogFile file)
+    {
+        ReadOn = file.ReadOn;
+        Sources = file.Sources ?? [];
+        DefaultModel = file.DefaultModel ?? throw new InvalidDataException("models.json: defaultModel is required.");
+        Models = (file.Models ?? []).Select(m => new ModelFacts(
+            m.Name ?? throw new InvalidDataException("models.json: every model needs a name."),
+            m.Aliases ?? [],
+            m.Methods ?? [],
+            m.MaxTokensPerExample > 0 ? m.MaxTokensPerExample : throw new InvalidDataException($"models.json: {m.Name}: maxTokensPerExample must be positive."),
+            m.TrainingPricePerMillionTokens,
+            m.TrainingPricePerHour,
+            m.AcceptsJobsUntil)).ToList();
+        _byName = new Dictionary<string, ModelFacts>(StringComparer.OrdinalIgnoreCase);
+        foreach (ModelFacts model in Models)
+        {
+            _byName[model.Name] = model;
+            foreach (string alias in model.Aliases)
+            {
+                _byName.TryAdd(alias, model);
+            }
+        }
+
+        if (!_byName.ContainsKey(DefaultModel))
+        {
+            throw new InvalidDataException($"models.json: defaultModel '{DefaultModel}' is not one of the models.");
+        }
+    }
+
+    /// <summary>The catalogue shipped with the product.</summary>
+    public static ModelCatalog Default => Embedded.Value;
+
+    public string? ReadOn { get; }
+
+    public IReadOnlyList<string> Sources { get; }
+
+    public string DefaultModel { get; }
+
+    public IReadOnlyList<ModelFacts> Models { get; }
+
+    /// <summary>Finds a model by name or alias; a fine-tuned model id (<c>ft:base:org::id</c>) resolves to its base.</summary>
+    public ModelFacts? Find(string? name)
+    {
+        if (string.IsNullOrWhiteSpace(name))
+        {
+            return _byName[DefaultModel];
+        }
+
+        string key = name.Trim();
+        if (key.StartsWith("ft:", StringComparison.Ordinal))
+        {
+            string[] parts = key.Split(':');
+            key = parts.Length > 1 ? parts[1] : key;
+        }
+
+        return _byName.GetValueOrDefault(key);
+    }
+
+    public static ModelCatalog Load(Stream json) =>
+        new(JsonSerializer.Deserialize<CatalogFile>(json, JsonOptions) ?? throw new InvalidDataException("models.json is empty."));
+
+    public static ModelCatalog LoadFile(string path)
+    {
+        using FileStream stream = File.OpenRead(path);
+        return Load(stream);
+    }
+
+    private static ModelCatalog LoadEmbedded()
+    {
+        using Stream stream = typeof(ModelCatalog).Assembly.GetManifestResourceStream("FineTuning.Core.Catalog.models.json")
+            ?? throw new InvalidOperationException("The embedded model catalogue is missing from FineTuning.Core.");
+        return Load(stream);
+    }
+
+    private sealed class CatalogFile
+    {
+        public string? ReadOn { get; set; }
+
+        public List<string>? Sources { get; set; }
+
+        public string? DefaultModel { get; set; }
+
+        public List<ModelEntry>? Models { get; set; }
+    }
+
+    private sealed class ModelEntry
+    {
+        public string? Name { get; set; }
+
+        public List<string>? Aliases { get; set; }
+
+        public List<string>? Methods { get; set; }
+
+        public int MaxTokensPerExample { get; set; }
+
+        public decimal? TrainingPricePerMillionTokens { get; set; }
+
+        public decimal? TrainingPricePerHour { get; set; }
+
+        [JsonPropertyName("acceptsJobsUntil")]
+        public DateOnly? AcceptsJobsUntil { get; set; }
+    }
+}

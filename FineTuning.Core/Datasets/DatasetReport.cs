@@ -1,0 +1,280 @@
+using FineTuning.Core.Catalog;
+
+namespace FineTuning.Core.Datasets;
+
+/// <summary>Rows of one format in a dataset.</summary>
+public sealed record FormatCount(long Rows, long FirstLine);
+
+/// <summary>Token statistics over valid examples. All counts are estimates (see <see cref="TokenEstimator"/>).</summary>
+public sealed record TokenStatistics(
+    string TokenEstimator,
+    string Note,
+    Summary? MessagesPerExample,
+    Summary? TokensPerExample,
+    Summary? AssistantTokensPerExample,
+    long BillableTokensPerEpoch);
+
+/// <summary>
+/// The verdict on a dataset: counts, statistics, every finding code with its count and first occurrences, and whether
+/// the dataset is fit to fine-tune on. Built from a merged <see cref="ShardReport"/> by <see cref="From"/>.
+/// </summary>
+public sealed record DatasetReport
+{
+    public required string File { get; init; }
+
+    public required long Bytes { get; init; }
+
+    public required long Lines { get; init; }
+
+    public required long Rows { get; init; }
+
+    public required long ValidRows { get; init; }
+
+    public required long ErrorRows { get; init; }
+
+    /// <summary>Valid rows that are not repeats of an earlier row: the examples a job would train on.</summary>
+    public required long Examples { get; init; }
+
+    public required long Duplicates { get; init; }
+
+    public required long ExcludedByMetadata { get; init; }
+
+    public required long Generated { get; init; }
+
+    /// <summary>The method the dataset is validated for (given, or detected from the first valid rows).</summary>
+    public required string Method { get; init; }
+
+    public required bool MethodDetected { get; init; }
+
+    public required IReadOnlyDictionary<string, FormatCount> Formats { get; init; }
+
+    public required string Model { get; init; }
+
+    public int? MaxTokensPerExample { get; init; }
+
+    public required TokenStatistics Tokens { get; init; }
+
+    public required string TopicField { get; init; }
+
+    public required IReadOnlyDictionary<string, long> Topics { get; init; }
+
+    /// <summary>Distinct system prompts (exact up to 1,024, estimated beyond).</summary>
+    public required long DistinctSystemPrompts { get; init; }
+
+    /// <summary>Findings per code (all of them counted).</summary>
+    public required IReadOnlyDictionary<string, long> Counts { get; init; }
+
+    /// <summary>The first findings of each code, in line order.</summary>
+    public required IReadOnlyList<Finding> Findings { get; init; }
+
+    public required long Errors { get; init; }
+
+    public required long Warnings { get; init; }
+
+    public required bool Fit { get; init; }
+
+    /// <summary>One sentence a person reads first.</summary>
+    public required string Verdict { get; init; }
+
+    /// <summary>
+    /// Applies the dataset-level rules to a merged shard report: duplicates, format, counts, model and upload
+    /// limits. Pure: the same inputs give the same report.
+    /// </summary>
+    public static DatasetReport From(ShardReport merged, string file, ValidationOptions options, IEnumerable<Finding>? extraFindings = null)
+    {
+        int keep = options.MaxFindingsPerCode;
+        var codes = new Dictionary<string, CodeTally>(StringComparer.Ordinal);
+        foreach ((string code, CodeTally tally) in merged.Codes)
+        {
+            codes[code] = new CodeTally { Count = tally.Count, Samples = tally.Samples.ToList() };
+        }
+
+        void Add(Finding f)
+        {
+            if (!codes.TryGetValue(f.Code, out CodeTally? tally))
+            {
+                codes[f.Code] = tally = new CodeTally();
+            }
+
+            tally.Add(f, keep);
+        }
+
+        foreach (Finding f in extraFindings ?? [])
+        {
+            Add(f);
+        }
+
+        // Duplicates: only now do we know which line of a repeated row came first.
+        long duplicates = 0;
+        var repeatFindings = new List<(long Line, long First)>();
+        foreach (RowOccurrence occurrence in merged.RowHashes.Values)
+        {
+            if (occurrence.Repeats is null)
+            {
+                continue;
+            }
+
+            foreach (long line in occurrence.Repeats)
+            {
+                duplicates++;
+                repeatFindings.Add((line, occurrence.FirstLine));
+            }
+        }
+
+        if (duplicates > 0)
+        {
+            repeatFindings.Sort((a, b) => a.Line.CompareTo(b.Line));
+            var tally = new CodeTally { Count = duplicates };
+            tally.Samples = repeatFindings.Take(keep)
+                .Select(r => FindingCodes.Create(FindingCodes.Duplicate, r.Line, "", $"same as line {r.First}; left out of the split"))
+                .ToList();
+            codes[FindingCodes.Duplicate] = tally;
+        }
+
+        // Format: given, or the format of the earliest row whose format could be told.
+        bool detected = options.Method == FineTuningMethod.Auto;
+        FineTuningMethod method = options.Method;
+        if (detected)
+        {
+            KeyValuePair<string, FormatTally>? first = merged.Formats.Count == 0 ? null : merged.Formats.MinBy(f => f.Value.FirstLine);
+            method = first is { } f && FineTuningMethods.TryParse(f.Key, out FineTuningMethod m) ? m : FineTuningMethod.Supervised;
+            if (merged.Formats.Count > 1)
+            {
+                string parts = string.Join(", ", merged.Formats.OrderBy(f => f.Value.FirstLine)
+                    .Select(f => $"{f.Value.Count:N0} {f.Key} (first at line {f.Value.FirstLine})"));
+                Add(FindingCodes.Create(FindingCodes.MixedFormats, 0, "", $"rows are written for different methods: {parts}; keep one format per file or pass --method"));
+            }
+        }
+
+        long examples = merged.RowHashes.Count;
+        if (merged.Rows == 0)
+        {
+            Add(FindingCodes.Create(FindingCodes.EmptyFile, 0, "", merged.Bytes == 0 ? "the file is empty (0 bytes)" : "the file holds no rows, only blank lines"));
+        }
+        else if (examples < options.MinExamples)
+        {
+            Add(FindingCodes.Create(FindingCodes.TooFewExamples, 0, "", $"{examples:N0} valid distinct example{(examples == 1 ? "" : "s")}; at least {options.MinExamples:N0} are needed"));
+        }
+
+        if (method == FineTuningMethod.Reinforcement)
+        {
+            int max = options.IsValidationFile ? ValidationOptions.MaxReinforcementValidationRows : ValidationOptions.MaxReinforcementTrainingRows;
+            if (examples > max)
+            {
+                Add(FindingCodes.Create(FindingCodes.TooManyExamples, 0, "", $"{examples:N0} examples; reinforcement {(options.IsValidationFile ? "validation" : "training")} files take at most {max:N0}"));
+            }
+        }
+
+        if (merged.Rows > 0 && merged.ErrorRows > options.MaxErrorRate * merged.Rows)
+        {
+            Add(FindingCodes.Create(FindingCodes.ErrorRateExceeded, 0, "", $"{merged.ErrorRows:N0} of {merged.Rows:N0} rows ({100.0 * merged.ErrorRows / merged.Rows:0.##}%) have errors; at most {options.MaxErrorRate * 100:0.##}% allowed"));
+        }
+
+        ModelFacts? model = options.Catalog.Find(options.Model);
+        string modelName = model?.Name ?? options.Model ?? options.Catalog.DefaultModel;
+        AddModelFindings(Add, options, model, method);
+
+        if (merged.Bytes > ValidationOptions.MaxUploadBytes)
+        {
+            Add(FindingCodes.Create(FindingCodes.FileTooLarge, 0, "", $"{merged.Bytes / 1e9:0.0} GB; the Uploads API takes files up to 8 GB"));
+        }
+        else if (merged.Bytes > ValidationOptions.SingleUploadLimitBytes)
+        {
+            Add(FindingCodes.Create(FindingCodes.FileOverUploadLimit, 0, "", $"{merged.Bytes / 1048576.0:N0} MiB is over the 512 MB single-request limit; it is uploaded through the Uploads API in 64 MB parts"));
+        }
+
+        long distinctPrompts = merged.SystemPrompts.Count < ShardReport.SystemPromptSketchSize
+            ? merged.SystemPrompts.Count
+            : EstimateDistinct(merged.SystemPrompts);
+        if (distinctPrompts > 10 && distinctPrompts > 0.1 * Math.Max(1, merged.ValidRows))
+        {
+            Add(FindingCodes.Create(FindingCodes.ManySystemPrompts, 0, "", $"{distinctPrompts:N0} different system prompts across {merged.RowsWithSystemPrompt:N0} examples; train with the prompt you will use in production"));
+        }
+
+        long errors = 0, warnings = 0;
+        foreach ((string code, CodeTally tally) in codes)
+        {
+            if (FindingCodes.Get(code).Severity == Severity.Error) errors += tally.Count;
+            else warnings += tally.Count;
+        }
+
+        bool fit = !codes.Keys.Any(c => FindingCodes.Get(c).Scope == FindingScope.Dataset && FindingCodes.Get(c).Severity == Severity.Error);
+        ModelFacts? limits = model;
+        return new DatasetReport
+        {
+            File = file,
+            Bytes = merged.Bytes,
+            Lines = merged.Lines,
+            Rows = merged.Rows,
+            ValidRows = merged.ValidRows,
+            ErrorRows = merged.ErrorRows,
+            Examples = examples,
+            Duplicates = duplicates,
+            ExcludedByMetadata = merged.ExcludedByMetadata,
+            Generated = merged.Generated,
+            Method = method.ToWireName(),
+            MethodDetected = detected,
+            Formats = merged.Formats.OrderBy(f => f.Value.FirstLine).ToDictionary(f => f.Key, f => new FormatCount(f.Value.Count, f.Value.FirstLine)),
+            Model = modelName,
+            MaxTokensPerExample = limits?.MaxTokensPerExample,
+            Tokens = new TokenStatistics(
+                options.Tokens.Name,
+                "Token counts are estimates: an approximation of the provider's encoder with the cookbook's per-message accounting.",
+                merged.MessagesPerExample.Summarize(),
+                merged.TokensPerExample.Summarize(),
+                merged.AssistantTokensPerExample.Summarize(),
+                merged.BillableTokens),
+            TopicField = options.TopicField,
+            Topics = merged.Topics.OrderByDescending(t => t.Value).ThenBy(t => t.Key, StringComparer.Ordinal).ToDictionary(t => t.Key, t => t.Value),
+            DistinctSystemPrompts = distinctPrompts,
+            Counts = codes.OrderBy(c => FindingCodes.Get(c.Key).Severity == Severity.Error ? 0 : 1).ThenBy(c => c.Key, StringComparer.Ordinal)
+                .ToDictionary(c => c.Key, c => c.Value.Count),
+            Findings = codes.Values.SelectMany(c => c.Samples).Order(Comparer<Finding>.Create(Finding.Compare)).ToList(),
+            Errors = errors,
+            Warnings = warnings,
+            Fit = fit,
+            Verdict = VerdictFor(fit, examples, method, merged, codes),
+        };
+    }
+
+    private static void AddModelFindings(Action<Finding> add, ValidationOptions options, ModelFacts? model, FineTuningMethod method)
+    {
+        if (model is null)
+        {
+            add(FindingCodes.Create(FindingCodes.UnknownModel, 0, "", $"\"{options.Model}\" is not in the model catalogue; its token limit and price are unknown"));
+            return;
+        }
+
+        if (!model.Supports(method))
+        {
+            add(FindingCodes.Create(FindingCodes.MethodNotSupported, 0, "", $"{model.Name} cannot be fine-tuned with {method.ToWireName()} (it supports {string.Join(", ", model.Methods)})"));
+        }
+
+        if (model.AcceptsJobsUntil is { } until)
+        {
+            DateOnly today = options.Today;
+            if (today > until)
+            {
+                add(FindingCodes.Create(FindingCodes.ModelRetired, 0, "", $"{model.Name} stopped accepting fine-tuning jobs after {until:yyyy-MM-dd}"));
+            }
+            else if (today.AddDays(90) > until)
+            {
+                add(FindingCodes.Create(FindingCodes.ModelRetiring, 0, "", $"{model.Name} accepts fine-tuning jobs only until {until:yyyy-MM-dd}"));
+            }
+        }
+    }
+
+    // k-minimum-values estimate: with the k smallest of n uniform 64-bit hashes, n ≈ (k - 1) / (max / 2^64).
+    private static long EstimateDistinct(SortedSet<ulong> sketch) =>
+        (long)((sketch.Count - 1) / (sketch.Max / 18446744073709551616.0));
+
+    private static string VerdictFor(bool fit, long examples, FineTuningMethod method, ShardReport merged, Dictionary<string, CodeTally> codes)
+    {
+        string datasetErrors = string.Join(", ", codes.Keys.Where(c => FindingCodes.Get(c).Scope == FindingScope.Dataset && FindingCodes.Get(c).Severity == Severity.Error));
+        return fit
+            ? merged.ErrorRows == 0
+                ? $"Fit: {examples:N0} {method.ToWireName()} examples."
+                : $"Fit: {examples:N0} {method.ToWireName()} examples; {merged.ErrorRows:N0} rows with errors will be left out."
+            : $"Not fit ({datasetErrors}): fix the findings below.";
+    }
+}

@@ -1,0 +1,150 @@
+using FineTuning.Core.Sharding;
+
+namespace FineTuning.Core.Datasets;
+
+/// <summary>Receives each valid row with its bytes (valid only during the call).</summary>
+public delegate void ValidRowHandler(in ValidRow row, LineInfo line, ReadOnlySpan<byte> bytes);
+
+/// <summary>
+/// Validates JSONL in one streaming pass: line framing (BOM, CRLF, blank lines, over-long and cut-off lines) here,
+/// each row by <see cref="RowValidator"/>. A whole file, a stream, or one shard of a file.
+/// </summary>
+public sealed class DatasetValidator(ValidationOptions options)
+{
+    private static ReadOnlySpan<byte> Bom => [0xEF, 0xBB, 0xBF];
+
+    public ValidationOptions Options { get; } = options;
+
+    /// <summary>Validates a run of whole lines (a file, or a shard whose first line is <paramref name="firstLineNumber"/>).</summary>
+    public ShardReport ValidateShard(Stream stream, long firstLineNumber = 1, bool isFileStart = true, long startOffset = 0,
+        IProgress<long>? progress = null, ValidRowHandler? onValidRow = null, CancellationToken cancellationToken = default)
+    {
+        var report = new ShardReport();
+        var rows = new RowValidator(Options);
+        using var reader = new JsonlLineReader(stream, firstLineNumber, Options.MaxLineBytes, startOffset: startOffset);
+        const long progressEvery = 8 << 20;
+        long nextProgress = progressEvery;
+        while (reader.TryReadLine(out ReadOnlySpan<byte> line, out LineInfo info))
+        {
+            report.Lines++;
+            report.Bytes += info.Length + (info.HasNewline ? 1 : 0);
+            if (info.TooLong)
+            {
+                report.Rows++;
+                report.ErrorRows++;
+                report.AddFinding(FindingCodes.Create(FindingCodes.LineTooLong, info.Number, "",
+                    $"{info.Length / 1048576.0:N1} MiB on one line, over the {Options.MaxLineBytes / 1048576.0:N0} MiB limit; no model takes an example that long"), Options.MaxFindingsPerCode);
+                continue;
+            }
+
+            if (isFileStart && info.Number == firstLineNumber && line.StartsWith(Bom))
+            {
+                report.AddFinding(FindingCodes.Create(FindingCodes.Bom, info.Number, "", "the file starts with a byte-order mark (EF BB BF); it is ignored"), Options.MaxFindingsPerCode);
+                line = line[3..];
+            }
+
+            if (info.HadCarriageReturn)
+            {
+                report.AddFinding(FindingCodes.Create(FindingCodes.Crlf, info.Number, "", "the line ends with CRLF"), Options.MaxFindingsPerCode);
+            }
+
+            if (line.Trim(" \t\r"u8).IsEmpty)
+            {
+                report.AddFinding(FindingCodes.Create(FindingCodes.EmptyLine, info.Number, "", "blank line"), Options.MaxFindingsPerCode);
+                continue;
+            }
+
+            ValidRow? valid = rows.Validate(line, info.Number, isUnterminatedLastLine: !info.HasNewline, report);
+            if (valid is { } row && onValidRow is not null)
+            {
+                onValidRow(in row, info, line);
+            }
+
+            if (progress is not null && reader.Position >= nextProgress)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                progress.Report(reader.Position);
+                nextProgress = reader.Position + progressEvery;
+            }
+        }
+
+        progress?.Report(reader.Position);
+        return report;
+    }
+
+    /// <summary>Validates a whole file on the calling thread.</summary>
+    public DatasetReport ValidateFile(string path, IProgress<long>? progress = null, ValidRowHandler? onValidRow = null, CancellationToken cancellationToken = default)
+    {
+        using FileStream stream = OpenRead(path);
+        ShardReport report = ValidateShard(stream, progress: progress, onValidRow: onValidRow, cancellationToken: cancellationToken);
+        return DatasetReport.From(report, Path.GetFileName(path), Options, GraderFindings());
+    }
+
+    /// <summary>
+    /// Validates a file as shards on up to <paramref name="parallelism"/> threads and merges the shard reports; the
+    /// result equals <see cref="ValidateFile"/>.
+    /// </summary>
+    public DatasetReport ValidateFileInShards(string path, int parallelism, long shardBytes = ShardPlanner.DefaultShardBytes,
+        IProgress<long>? progress = null, CancellationToken cancellationToken = default)
+    {
+        IReadOnlyList<Shard> shards = ShardPlanner.PlanFile(path, shardBytes);
+        var reports = new ShardReport[shards.Count];
+        long done = 0;
+        var perShard = progress is null ? null : new SynchronousProgress(delta => progress.Report(Interlocked.Add(ref done, delta)));
+        Parallel.For(0, shards.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, parallelism), CancellationToken = cancellationToken }, i =>
+        {
+            Shard shard = shards[i];
+            using FileStream stream = OpenRead(path);
+            stream.Position = shard.Offset;
+            using var slice = new BoundedStream(stream, shard.Length);
+            long last = 0;
+            var shardProgress = perShard is null ? null : new SynchronousProgress(pos => { perShard.Report(pos - shard.Offset - last); last = pos - shard.Offset; });
+            reports[i] = ValidateShard(slice, shard.FirstLine, shard.Offset == 0, shard.Offset, shardProgress, cancellationToken: cancellationToken);
+        });
+        return DatasetReport.From(ShardReport.Merge(reports, Options.MaxFindingsPerCode), Path.GetFileName(path), Options, GraderFindings());
+    }
+
+    /// <summary>Turns merged shard reports into the dataset's report.</summary>
+    public DatasetReport Finish(IEnumerable<ShardReport> shards, string fileName) =>
+        DatasetReport.From(ShardReport.Merge(shards, Options.MaxFindingsPerCode), fileName, Options, GraderFindings());
+
+    private IEnumerable<Finding> GraderFindings() => Options.Grader?.Findings ?? [];
+
+    /// <summary>Opens a dataset for sequential reading, with errors that say what is wrong with the path.</summary>
+    public static FileStream OpenRead(string path)
+    {
+        if (Directory.Exists(path))
+        {
+            throw new DatasetFileException(path, "is a directory, not a file; give the path of a .jsonl file");
+        }
+
+        if (!File.Exists(path))
+        {
+            throw new DatasetFileException(path, "does not exist");
+        }
+
+        try
+        {
+            return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
+        }
+        catch (UnauthorizedAccessException)
+        {
+            throw new DatasetFileException(path, "cannot be read (permission denied)");
+        }
+        catch (IOException ex)
+        {
+            throw new DatasetFileException(path, $"cannot be read: {ex.Message}");
+        }
+    }
+
+    private sealed class SynchronousProgress(Action<long> report) : IProgress<long>
+    {
+        public void Report(long value) => report(value);
+    }
+}
+
+/// <summary>A dataset path that cannot be read; the message names the file and what to do.</summary>
+public sealed class DatasetFileException(string path, string problem) : IOException($"{path}: {problem}")
+{
+    public string FilePath { get; } = path;
+}

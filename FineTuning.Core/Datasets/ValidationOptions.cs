@@ -1,0 +1,63 @@
+using System.Text.Json.Serialization;
+using FineTuning.Core.Catalog;
+using FineTuning.Core.Graders;
+using FineTuning.Core.Tokens;
+
+namespace FineTuning.Core.Datasets;
+
+/// <summary>How to validate a dataset. Serialisable except for the collaborators marked <see cref="JsonIgnoreAttribute"/>.</summary>
+public sealed record ValidationOptions
+{
+    public const int DefaultMaxLineBytes = 32 * 1024 * 1024;
+
+    /// <summary>The method the rows are written for; <see cref="FineTuningMethod.Auto"/> detects it per row.</summary>
+    public FineTuningMethod Method { get; init; } = FineTuningMethod.Auto;
+
+    /// <summary>Base model whose limits apply; null for the catalogue's default.</summary>
+    public string? Model { get; init; }
+
+    /// <summary>Fewest valid, distinct examples for a dataset to be fit (the provider's minimum is 10).</summary>
+    public int MinExamples { get; init; } = 10;
+
+    /// <summary>Largest share of rows with errors (0..1) for the dataset to be fit; 0 means any error makes it unfit.</summary>
+    public double MaxErrorRate { get; init; }
+
+    /// <summary>How many findings of each code are kept with their lines (counts are always complete).</summary>
+    public int MaxFindingsPerCode { get; init; } = 20;
+
+    /// <summary>Field whose value names a row's topic (a dotted path such as <c>metadata.topic</c> works too).</summary>
+    public string TopicField { get; init; } = "topic";
+
+    /// <summary>Longest line read; longer lines get <c>line_too_long</c> without being held in memory.</summary>
+    public int MaxLineBytes { get; init; } = DefaultMaxLineBytes;
+
+    /// <summary>Whether the run is a validation file for reinforcement (1,000 rows at most) rather than a training file.</summary>
+    public bool IsValidationFile { get; init; }
+
+    /// <summary>The date retirement is judged against.</summary>
+    public DateOnly Today { get; init; } = DateOnly.FromDateTime(DateTime.UtcNow);
+
+    [JsonIgnore]
+    public ModelCatalog Catalog { get; init; } = ModelCatalog.Default;
+
+    [JsonIgnore]
+    public GraderSpec? Grader { get; init; }
+
+    [JsonIgnore]
+    public ITokenEstimator Tokens { get; init; } = ApproximateTokenEstimator.Instance;
+
+    /// <summary>The provider's largest single-request upload.</summary>
+    public const long SingleUploadLimitBytes = 512L * 1024 * 1024;
+
+    /// <summary>The Uploads API's largest file.</summary>
+    public const long MaxUploadBytes = 8L * 1024 * 1024 * 1024;
+
+    /// <summary>Reinforcement jobs take at most this many training rows...</summary>
+    public const int MaxReinforcementTrainingRows = 50_000;
+
+    /// <summary>...and this many validation rows.</summary>
+    public const int MaxReinforcementValidationRows = 1_000;
+
+    /// <summary>An assistant message longer than this (estimated tokens) gets <c>long_assistant_message</c>.</summary>
+    public const int LongAssistantMessageTokens = 4_096;
+}

@@ -1,0 +1,131 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using FineTuning.Core.Catalog;
+using FineTuning.Core.Datasets;
+using FineTuning.Core.Graders;
+
+namespace FineTuning.Local.Cli;
+
+/// <summary>The options every dataset command shares, and how they become <see cref="ValidationOptions"/>.</summary>
+internal sealed class DatasetOptions
+{
+    public Argument<FileInfo> File { get; } = new("FILE") { Description = "The JSONL dataset (one JSON object per line)." };
+
+    public Option<string> Method { get; } = new("--method")
+    {
+        Description = "Format the rows are written for: auto (detect per row), supervised, dpo or reinforcement.",
+        DefaultValueFactory = _ => "auto",
+    };
+
+    public Option<string?> Model { get; } = new("--model")
+    {
+        Description = "Base model whose limits and prices apply (default: the catalogue's default, gpt-4.1-mini-2025-04-14). 'finetune models' lists them... see Catalog/models.json.",
+    };
+
+    public Option<FileInfo?> Grader { get; } = new("--grader")
+    {
+        Description = "Grader JSON for reinforcement: its shape is checked and every {{ item.X }} it uses must exist in every row.",
+    };
+
+    public Option<int> MaxErrors { get; } = new("--max-errors")
+    {
+        Description = "How many findings of each code to list with their lines (all are counted).",
+        DefaultValueFactory = _ => 20,
+    };
+
+    public Option<int> MinExamples { get; } = new("--min-examples")
+    {
+        Description = "Fewest valid, distinct examples for the dataset to be fit.",
+        DefaultValueFactory = _ => 10,
+    };
+
+    public Option<double> MaxErrorRate { get; } = new("--max-error-rate")
+    {
+        Description = "Share of rows (0 to 1) that may have errors and still be fit; such rows are left out of a split.",
+        DefaultValueFactory = _ => 0.0,
+    };
+
+    public Option<string> TopicField { get; } = new("--topic-field")
+    {
+        Description = "Field that names a row's topic, for the topic histogram (a dotted path such as metadata.topic works).",
+        DefaultValueFactory = _ => "topic",
+    };
+
+    public Option<int> Threads { get; } = new("--threads")
+    {
+        Description = "Threads for validating large files in shards (default: the number of cores; 1 reads the file in one pass).",
+        DefaultValueFactory = _ => Environment.ProcessorCount,
+    };
+
+    public Option<int> MaxLineMib { get; } = new("--max-line-mib")
+    {
+        Description = "Longest line read, in MiB; longer lines are reported as too long without being held in memory.",
+        DefaultValueFactory = _ => ValidationOptions.DefaultMaxLineBytes / (1024 * 1024),
+    };
+
+    public Option<bool> Json { get; } = new("--json") { Description = "Print one machine-readable JSON report to stdout instead of tables." };
+
+    public void AddTo(Command command, bool withTopicField = true)
+    {
+        command.Arguments.Add(File);
+        command.Options.Add(Method);
+        command.Options.Add(Model);
+        command.Options.Add(Grader);
+        command.Options.Add(MaxErrors);
+        command.Options.Add(MinExamples);
+        command.Options.Add(MaxErrorRate);
+        if (withTopicField) command.Options.Add(TopicField);
+        command.Options.Add(Threads);
+        command.Options.Add(MaxLineMib);
+        command.Options.Add(Json);
+        Method.Validators.Add(r =>
+        {
+            if (!FineTuningMethods.TryParse(r.GetValueOrDefault<string>(), out _))
+                r.AddError($"--method: \"{r.GetValueOrDefault<string>()}\" is not a method (auto, supervised, dpo, reinforcement).");
+        });
+        MaxErrors.Validators.Add(r => Positive(r, "--max-errors", allowZero: true));
+        MinExamples.Validators.Add(r => Positive(r, "--min-examples", allowZero: true));
+        Threads.Validators.Add(r => Positive(r, "--threads", allowZero: false));
+        MaxLineMib.Validators.Add(r => Positive(r, "--max-line-mib", allowZero: false));
+        MaxErrorRate.Validators.Add(r =>
+        {
+            double v = r.GetValueOrDefault<double>();
+            if (v is < 0 or > 1 || double.IsNaN(v)) r.AddError("--max-error-rate must be between 0 and 1.");
+        });
+    }
+
+    private static void Positive(OptionResult r, string name, bool allowZero)
+    {
+        int v = r.GetValueOrDefault<int>();
+        if (v < 0 || (!allowZero && v == 0)) r.AddError($"{name} must be {(allowZero ? "0 or more" : "at least 1")}.");
+    }
+
+    /// <summary>Builds validation options; a grader file that cannot be read throws <see cref="DatasetFileException"/>.</summary>
+    public ValidationOptions Build(ParseResult result, string? topicField = null)
+    {
+        FineTuningMethod method = FineTuningMethods.TryParse(result.GetValue(Method), out FineTuningMethod parsed) ? parsed : FineTuningMethod.Auto;
+        GraderSpec? grader = null;
+        if (result.GetValue(Grader) is { } graderFile)
+        {
+            if (!graderFile.Exists)
+            {
+                throw new DatasetFileException(graderFile.FullName, Directory.Exists(graderFile.FullName) ? "is a directory, not a grader file" : "does not exist");
+            }
+
+            grader = GraderSpec.Load(graderFile.FullName);
+        }
+
+        return new ValidationOptions
+        {
+            Method = method,
+            Model = result.GetValue(Model),
+            Grader = grader,
+            MaxFindingsPerCode = result.GetValue(MaxErrors),
+            MinExamples = result.GetValue(MinExamples),
+            MaxErrorRate = result.GetValue(MaxErrorRate),
+            TopicField = topicField ?? result.GetValue(TopicField) ?? "topic",
+            MaxLineBytes = (int)Math.Min(int.MaxValue - 1L, result.GetValue(MaxLineMib) * 1024L * 1024L),
+            Catalog = ModelCatalog.Default,
+        };
+    }
+}

@@ -1,0 +1,11 @@
+using FineTuning.Core.Datasets;
+
+namespace FineTuning.Local.Cli;
+
+internal static class ReportJson
+{
+    public static void Write<T>(TextWriter stdout, T report)
+    {
+        stdout.WriteLine(ReportSerializer.Serialize(report));
+    }
+}

@@ -1,0 +1,3 @@
+using FineTuning.Local.Cli;
+
+return FinetuneCli.Run(args, Console.Out, Console.Error);
