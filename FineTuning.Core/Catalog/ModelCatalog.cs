@@ -33,12 +33,14 @@ public sealed class ModelCatalog
     private static readonly Lazy<ModelCatalog> Embedded = new(LoadEmbedded);
 
     private readonly Dictionary<string, ModelFacts> _byName;
+    private readonly Dictionary<string, string> _defaultModels;
 
     private ModelCatalog(CatalogFile file)
     {
         ReadOn = file.ReadOn;
         Sources = file.Sources ?? [];
         DefaultModel = file.DefaultModel ?? throw new InvalidDataException("models.json: defaultModel is required.");
+        _defaultModels = file.DefaultModels ?? [];
         Models = (file.Models ?? []).Select(m => new ModelFacts(
             m.Name ?? throw new InvalidDataException("models.json: every model needs a name."),
             m.Aliases ?? [],
@@ -57,9 +59,12 @@ public sealed class ModelCatalog
             }
         }
 
-        if (!_byName.ContainsKey(DefaultModel))
+        foreach (string name in _defaultModels.Values.Append(DefaultModel))
         {
-            throw new InvalidDataException($"models.json: defaultModel '{DefaultModel}' is not one of the models.");
+            if (!_byName.ContainsKey(name))
+            {
+                throw new InvalidDataException($"models.json: default model '{name}' is not one of the models.");
+            }
         }
     }
 
@@ -74,12 +79,19 @@ public sealed class ModelCatalog
 
     public IReadOnlyList<ModelFacts> Models { get; }
 
-    /// <summary>Finds a model by name or alias; a fine-tuned model id (<c>ft:base:org::id</c>) resolves to its base.</summary>
-    public ModelFacts? Find(string? name)
+    /// <summary>The model used for a method when none is named.</summary>
+    public ModelFacts DefaultFor(FineTuningMethod method) =>
+        _byName[_defaultModels.GetValueOrDefault(method.ToWireName()) ?? DefaultModel];
+
+    /// <summary>
+    /// Finds a model by name or alias (null or blank: the default for <paramref name="method"/>); a fine-tuned model id
+    /// (<c>ft:base:org::id</c>) resolves to its base.
+    /// </summary>
+    public ModelFacts? Find(string? name, FineTuningMethod method = FineTuningMethod.Auto)
     {
         if (string.IsNullOrWhiteSpace(name))
         {
-            return _byName[DefaultModel];
+            return DefaultFor(method);
         }
 
         string key = name.Trim();
@@ -115,6 +127,8 @@ public sealed class ModelCatalog
         public List<string>? Sources { get; set; }
 
         public string? DefaultModel { get; set; }
+
+        public Dictionary<string, string>? DefaultModels { get; set; }
 
         public List<ModelEntry>? Models { get; set; }
     }

@@ -5,7 +5,10 @@ namespace FineTuning.Core.Datasets;
 /// <summary>Rows of one format in a dataset.</summary>
 public sealed record FormatCount(long Rows, long FirstLine);
 
-/// <summary>Token statistics over valid examples. All counts are estimates (see <see cref="TokenEstimator"/>).</summary>
+/// <summary>
+/// Token statistics over valid rows. All counts are estimates (see <see cref="TokenEstimator"/>). Billable tokens
+/// count each distinct example once, capped at the model's limit per example: what one epoch bills.
+/// </summary>
 public sealed record TokenStatistics(
     string TokenEstimator,
     string Note,
@@ -13,6 +16,7 @@ public sealed record TokenStatistics(
     Summary? TokensPerExample,
     Summary? AssistantTokensPerExample,
     long BillableTokensPerEpoch);
+
 
 /// <summary>
 /// The verdict on a dataset: counts, statistics, every finding code with its count and first occurrences, and whether
@@ -105,10 +109,11 @@ public sealed record DatasetReport
         }
 
         // Duplicates: only now do we know which line of a repeated row came first.
-        long duplicates = 0;
+        long duplicates = 0, billable = 0;
         var repeatFindings = new List<(long Line, long First)>();
         foreach (RowOccurrence occurrence in merged.RowHashes.Values)
         {
+            billable += occurrence.BillableTokens;
             if (occurrence.Repeats is null)
             {
                 continue;
@@ -170,8 +175,8 @@ public sealed record DatasetReport
             Add(FindingCodes.Create(FindingCodes.ErrorRateExceeded, 0, "", $"{merged.ErrorRows:N0} of {merged.Rows:N0} rows ({100.0 * merged.ErrorRows / merged.Rows:0.##}%) have errors; at most {options.MaxErrorRate * 100:0.##}% allowed"));
         }
 
-        ModelFacts? model = options.Catalog.Find(options.Model);
-        string modelName = model?.Name ?? options.Model ?? options.Catalog.DefaultModel;
+        ModelFacts? model = options.Catalog.Find(options.Model, method);
+        string modelName = model?.Name ?? options.Model!;
         AddModelFindings(Add, options, model, method);
 
         if (merged.Bytes > ValidationOptions.MaxUploadBytes)
@@ -223,7 +228,7 @@ public sealed record DatasetReport
                 merged.MessagesPerExample.Summarize(),
                 merged.TokensPerExample.Summarize(),
                 merged.AssistantTokensPerExample.Summarize(),
-                merged.BillableTokens),
+                billable),
             TopicField = options.TopicField,
             Topics = merged.Topics.OrderByDescending(t => t.Value).ThenBy(t => t.Key, StringComparer.Ordinal).ToDictionary(t => t.Key, t => t.Value),
             DistinctSystemPrompts = distinctPrompts,

@@ -24,7 +24,7 @@ internal sealed class RowValidator
 
     private readonly ValidationOptions _options;
     private readonly ITokenEstimator _tokens;
-    private readonly int _tokenLimit;
+    private readonly int[] _tokenLimits; // by FineTuningMethod
     private readonly string[] _topicPath;
     private readonly string[][] _graderPaths;
     private readonly string[] _graderReferences;
@@ -46,14 +46,12 @@ internal sealed class RowValidator
     {
         _options = options;
         _tokens = options.Tokens;
-        ModelFacts? model = options.Catalog.Find(options.Model);
-        _tokenLimit = model?.MaxTokensPerExample ?? int.MaxValue;
+        _tokenLimits = Enum.GetValues<FineTuningMethod>()
+            .Select(m => options.Catalog.Find(options.Model, m)?.MaxTokensPerExample ?? int.MaxValue).ToArray();
         _topicPath = options.TopicField.Split('.', StringSplitOptions.RemoveEmptyEntries);
         _graderReferences = options.Grader?.ItemReferences.ToArray() ?? [];
         _graderPaths = _graderReferences.Select(r => r.Split('.')).ToArray();
     }
-
-    public int TokenLimit => _tokenLimit;
 
     /// <summary>Validates a non-blank line (without its line break) and adds what it found to <paramref name="report"/>.</summary>
     /// <returns>The row's facts when it is valid; null otherwise.</returns>
@@ -97,7 +95,10 @@ internal sealed class RowValidator
             }
             else
             {
-                Add(FindingCodes.InvalidJson, "", $"not valid JSON at byte {ex.BytePositionInLine + 1}: {FirstSentence(ex.Message)}");
+                string hint = lineNumber == 1 && line.TrimStart(" \t"u8).StartsWith("["u8)
+                    ? " (the file looks like one JSON array; JSONL needs one object per line)"
+                    : "";
+                Add(FindingCodes.InvalidJson, "", $"not valid JSON at byte {ex.BytePositionInLine + 1}: {FirstSentence(ex.Message)}{hint}");
             }
 
             return Commit(report, null);
@@ -122,16 +123,16 @@ internal sealed class RowValidator
             return Commit(report, null);
         }
 
-        if (measures.Tokens > _tokenLimit)
+        int tokenLimit = _tokenLimits[(int)format];
+        if (measures.Tokens > tokenLimit)
         {
-            Add(FindingCodes.TooManyTokens, "", $"about {measures.Tokens:N0} tokens (estimated), over the model's {_tokenLimit:N0} per example; the provider truncates it");
+            Add(FindingCodes.TooManyTokens, "", $"about {measures.Tokens:N0} tokens (estimated), over the model's {tokenLimit:N0} per example; the provider truncates it");
         }
 
         report.ValidRows++;
         report.MessagesPerExample.Add(measures.Messages);
         report.TokensPerExample.Add(measures.Tokens);
         report.AssistantTokensPerExample.Add(measures.AssistantTokens);
-        report.BillableTokens += Math.Min(measures.Tokens, _tokenLimit);
         if (measures.SystemPromptHash != 0)
         {
             report.AddSystemPrompt(measures.SystemPromptHash);
@@ -146,7 +147,7 @@ internal sealed class RowValidator
 
         ContentHash hash = ContentHash.Of(line);
         bool first = !report.RowHashes.ContainsKey(hash);
-        report.AddRow(hash, lineNumber);
+        report.AddRow(hash, lineNumber, Math.Min(measures.Tokens, tokenLimit));
         return Commit(report, new ValidRow(lineNumber, hash, topic, generated, excluded, first));
     }
 

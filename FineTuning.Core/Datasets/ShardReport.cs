@@ -49,6 +49,9 @@ public sealed class RowOccurrence
 {
     public long FirstLine { get; set; }
 
+    /// <summary>The row's estimated tokens, capped at the model's limit per example.</summary>
+    public int BillableTokens { get; set; }
+
     public List<long>? Repeats { get; set; }
 }
 
@@ -91,9 +94,6 @@ public sealed class ShardReport
     public Distribution TokensPerExample { get; set; } = new();
 
     public Distribution AssistantTokensPerExample { get; set; } = new();
-
-    /// <summary>Estimated tokens per example summed, each capped at the model's limit (what one epoch bills).</summary>
-    public long BillableTokens { get; set; }
 
     /// <summary>Valid rows per topic value (<c>(none)</c> when a row has no topic).</summary>
     public Dictionary<string, long> Topics { get; set; } = new(StringComparer.Ordinal);
@@ -142,12 +142,12 @@ public sealed class ShardReport
         }
     }
 
-    internal void AddRow(ContentHash hash, long line)
+    internal void AddRow(ContentHash hash, long line, int billableTokens)
     {
         ref RowOccurrence? occurrence = ref CollectionsMarshal.GetValueRefOrAddDefault(RowHashes, hash, out bool exists);
         if (!exists)
         {
-            occurrence = new RowOccurrence { FirstLine = line };
+            occurrence = new RowOccurrence { FirstLine = line, BillableTokens = billableTokens };
             return;
         }
 
@@ -189,7 +189,6 @@ public sealed class ShardReport
         ErrorRows += other.ErrorRows;
         ExcludedByMetadata += other.ExcludedByMetadata;
         Generated += other.Generated;
-        BillableTokens += other.BillableTokens;
         RowsWithSystemPrompt += other.RowsWithSystemPrompt;
         foreach ((string code, CodeTally tally) in other.Codes)
         {
@@ -232,7 +231,7 @@ public sealed class ShardReport
             ref RowOccurrence? mine = ref CollectionsMarshal.GetValueRefOrAddDefault(RowHashes, hash, out bool exists);
             if (!exists)
             {
-                mine = new RowOccurrence { FirstLine = occurrence.FirstLine, Repeats = occurrence.Repeats?.ToList() };
+                mine = new RowOccurrence { FirstLine = occurrence.FirstLine, BillableTokens = occurrence.BillableTokens, Repeats = occurrence.Repeats?.ToList() };
                 continue;
             }
 

@@ -19,6 +19,8 @@ public static class FinetuneCli
     {
         var root = new RootCommand("finetune: from a JSONL dataset to a fine-tuned model on Azure OpenAI or OpenAI.");
         root.Subcommands.Add(ValidateCommand.Create(stdout, stderr));
+        root.Subcommands.Add(EstimateCommand.Create(stdout, stderr));
+        root.Subcommands.Add(SplitCommand.Create(stdout, stderr));
         
         
 

@@ -6,18 +6,27 @@ namespace FineTuning.Local.Cli;
 /// <summary>Human output: a summary table, then findings grouped by code with their first lines.</summary>
 internal static class ReportRenderer
 {
-    public static IAnsiConsole ConsoleFor(TextWriter writer) => AnsiConsole.Create(new AnsiConsoleSettings
+    public static IAnsiConsole ConsoleFor(TextWriter writer)
     {
-        Out = new AnsiConsoleOutput(writer),
-        Ansi = ReferenceEquals(writer, Console.Out) && !Console.IsOutputRedirected ? AnsiSupport.Detect : AnsiSupport.No,
-        ColorSystem = ReferenceEquals(writer, Console.Out) && !Console.IsOutputRedirected ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
-        Interactive = InteractionSupport.No,
-    });
+        bool terminal = ReferenceEquals(writer, Console.Out) && !Console.IsOutputRedirected;
+        IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(writer),
+            Ansi = terminal ? AnsiSupport.Detect : AnsiSupport.No,
+            ColorSystem = terminal ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+            Interactive = InteractionSupport.No,
+        });
+        if (!terminal)
+        {
+            console.Profile.Width = 120; // files and pipes: wide enough that findings stay on one line
+        }
+
+        return console;
+    }
 
     public static void RenderValidation(TextWriter writer, DatasetReport report, ValidationOptions options)
     {
         IAnsiConsole console = ConsoleFor(writer);
-        console.Profile.Width = Math.Max(console.Profile.Width, 100);
         var summary = new Table().Border(TableBorder.Rounded).Title(Markup.Escape(report.File)).AddColumn("").AddColumn("");
         summary.ShowHeaders = false;
         summary.AddRow("Method", Markup.Escape(report.Method + (report.MethodDetected ? " (detected)" : "")));

@@ -1,0 +1,117 @@
+using FineTuning.Core.Catalog;
+using FineTuning.Core.Datasets;
+
+namespace FineTuning.Core.Estimation;
+
+/// <summary>What a job on a dataset would train and cost.</summary>
+public sealed record CostEstimate
+{
+    public required string File { get; init; }
+
+    public required string Model { get; init; }
+
+    public required string Method { get; init; }
+
+    public required long Examples { get; init; }
+
+    public required int Epochs { get; init; }
+
+    /// <summary>How the epochs were chosen: <c>given</c>, or the provider's default rule.</summary>
+    public required string EpochsSource { get; init; }
+
+    public required long BillableTokensPerEpoch { get; init; }
+
+    public required long BilledTokens { get; init; }
+
+    public decimal? PricePerMillionTokens { get; init; }
+
+    public decimal? PricePerHour { get; init; }
+
+    /// <summary>Estimated cost in USD; null when the job is priced per training hour or the price is unknown.</summary>
+    public decimal? EstimatedCostUsd { get; init; }
+
+    public required IReadOnlyList<string> Notes { get; init; }
+}
+
+/// <summary>
+/// The OpenAI cookbook's estimate: the default number of epochs targets 3 passes, raised so small datasets see at least
+/// 100 examples and lowered so large ones see at most 25,000 (always 1..25 epochs); billed tokens are each example's
+/// tokens, capped at the model's limit, times the epochs.
+/// </summary>
+public static class CostEstimator
+{
+    public const int TargetEpochs = 3;
+    public const int MinTargetExamples = 100;
+    public const int MaxTargetExamples = 25_000;
+    public const int MinDefaultEpochs = 1;
+    public const int MaxDefaultEpochs = 25;
+
+    public static int DefaultEpochs(long examples)
+    {
+        if (examples <= 0)
+        {
+            return TargetEpochs;
+        }
+
+        if (examples * TargetEpochs < MinTargetExamples)
+        {
+            return (int)Math.Min(MaxDefaultEpochs, MinTargetExamples / examples);
+        }
+
+        if (examples * TargetEpochs > MaxTargetExamples)
+        {
+            return (int)Math.Max(MinDefaultEpochs, MaxTargetExamples / examples);
+        }
+
+        return TargetEpochs;
+    }
+
+    public static CostEstimate Estimate(DatasetReport report, ModelCatalog catalog, string? model, int? epochs)
+    {
+        FineTuningMethod method = FineTuningMethods.TryParse(report.Method, out FineTuningMethod m) ? m : FineTuningMethod.Supervised;
+        ModelFacts? facts = catalog.Find(model, method);
+        int n = epochs ?? DefaultEpochs(report.Examples);
+        long perEpoch = report.Tokens.BillableTokensPerEpoch;
+        long billed = perEpoch * n;
+        var notes = new List<string> { "Token counts are estimates (" + report.Tokens.TokenEstimator + "); the provider's bill uses its own tokenizer." };
+        decimal? cost = null;
+        if (facts is null)
+        {
+            notes.Add($"\"{model}\" is not in the model catalogue, so no price is known.");
+        }
+        else if (method == FineTuningMethod.Reinforcement || facts.TrainingPricePerHour is not null && facts.TrainingPricePerMillionTokens is null)
+        {
+            notes.Add($"Reinforcement jobs are billed per training hour (${facts.TrainingPricePerHour}/hour for {facts.Name}); the time depends on the grader, reasoning effort and compute multiplier, so no total is given. The inputs are shown.");
+        }
+        else if (facts.TrainingPricePerMillionTokens is decimal price)
+        {
+            cost = Math.Round(billed / 1_000_000m * price, 2);
+        }
+
+        if (epochs is null)
+        {
+            notes.Add($"Epochs: the provider's default rule for {report.Examples:N0} examples gives {n}.");
+        }
+
+        if (report.Duplicates > 0 || report.ErrorRows > 0)
+        {
+            notes.Add($"Only the {report.Examples:N0} valid, distinct examples are counted.");
+        }
+
+        return new CostEstimate
+        {
+            File = report.File,
+            Model = facts?.Name ?? model ?? "",
+            Method = report.Method,
+            Examples = report.Examples,
+            Epochs = n,
+            EpochsSource = epochs is null ? "default rule" : "given",
+            BillableTokensPerEpoch = perEpoch,
+            BilledTokens = billed,
+            PricePerMillionTokens = facts?.TrainingPricePerMillionTokens,
+            PricePerHour = facts?.TrainingPricePerHour,
+            EstimatedCostUsd = cost,
+            Notes = notes,
+        };
+    }
+}

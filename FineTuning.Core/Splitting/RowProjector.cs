@@ -1,0 +1,74 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using FineTuning.Core.Datasets;
+
+namespace FineTuning.Core.Splitting;
+
+/// <summary>
+/// Keeps only the top-level keys the provider accepts for a method, copying the kept values byte for byte (no
+/// re-serialisation, so numbers and escapes stay exactly as written).
+/// </summary>
+internal sealed class RowProjector
+{
+    private static readonly string[] SupervisedKeys = ["messages", "tools", "parallel_tool_calls", "functions"];
+    private static readonly string[] DpoKeys = ["input", "preferred_output", "non_preferred_output"];
+
+    private readonly byte[][]? _allowed;
+
+    public RowProjector(FineTuningMethod method)
+    {
+        _allowed = method switch
+        {
+            FineTuningMethod.Supervised => [.. SupervisedKeys.Select(Encoding.UTF8.GetBytes)],
+            FineTuningMethod.Dpo => [.. DpoKeys.Select(Encoding.UTF8.GetBytes)],
+            _ => null, // reinforcement: every field may be read by a grader
+        };
+    }
+
+    /// <summary>Writes the projected row (without a line break); names of dropped keys go to <paramref name="dropped"/>.</summary>
+    public void Write(ReadOnlySpan<byte> row, IBufferWriter<byte> output, ISet<string> dropped)
+    {
+        if (_allowed is null)
+        {
+            output.Write(row);
+            return;
+        }
+
+        var reader = new Utf8JsonReader(row);
+        reader.Read();
+        bool first = true;
+        output.Write("{"u8);
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            int start = (int)reader.TokenStartIndex;
+            bool keep = IsAllowed(reader.ValueSpan);
+            string? name = keep ? null : reader.GetString();
+            reader.Read();
+            reader.Skip();
+            int end = (int)reader.BytesConsumed;
+            if (keep)
+            {
+                if (!first) output.Write(","u8);
+                output.Write(row[start..end]);
+                first = false;
+            }
+            else if (name is not null && dropped.Count < 100)
+            {
+                dropped.Add(name);
+            }
+        }
+
+        output.Write("}"u8);
+    }
+
+    private bool IsAllowed(ReadOnlySpan<byte> name)
+    {
+        foreach (byte[] allowed in _allowed!)
+        {
+            if (name.SequenceEqual(allowed)) return true;
+        }
+
+        return false;
+    }
+}

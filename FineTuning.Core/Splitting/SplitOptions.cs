@@ -1,0 +1,23 @@
+namespace FineTuning.Core.Splitting;
+
+/// <summary>How to split a dataset into training and validation files.</summary>
+public sealed record SplitOptions
+{
+    /// <summary>Share of each stratum that goes to training (0 &lt; ratio ≤ 1).</summary>
+    public double TrainRatio { get; init; } = 0.9;
+
+    /// <summary>Field to stratify by; a dotted path like <c>metadata.topic</c> works too. Empty: no strata.</summary>
+    public string StratifyBy { get; init; } = "topic";
+
+    /// <summary>Seed of the assignment: the same seed and content give the same split, whatever the order of rows.</summary>
+    public ulong Seed { get; init; } = 42;
+
+    /// <summary>Let rows marked <c>metadata.generated == true</c> into the validation file.</summary>
+    public bool IncludeGeneratedInValidation { get; init; }
+
+    /// <summary>Describes what is wrong with these options, or null when they are usable.</summary>
+    public string? Problem() =>
+        double.IsNaN(TrainRatio) || TrainRatio <= 0 || TrainRatio > 1
+            ? $"the train ratio must be above 0 and at most 1 (got {TrainRatio})"
+            : null;
+}

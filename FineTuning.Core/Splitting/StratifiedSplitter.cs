@@ -1,0 +1,246 @@
+using System.Buffers;
+using FineTuning.Core.Datasets;
+using FineTuning.Core.Hashing;
+using Microsoft.Win32.SafeHandles;
+
+namespace FineTuning.Core.Splitting;
+
+/// <summary>The outcome of a split: the validation report it rested on, and the split report when files were written.</summary>
+public sealed record SplitResult(DatasetReport Validation, SplitReport? Split);
+
+/// <summary>
+/// A deterministic, seeded, stratified train/validation split.
+/// <para>
+/// Each usable row gets a key from its content hash and the seed. Within a stratum the rows with the smallest keys
+/// go to validation, <c>round(n × (1 − ratio))</c> of them, counted over the rows allowed there (generated rows stay in
+/// training unless asked). So the assignment depends only on seed and content: not on the order of rows nor on shard
+/// boundaries. A stratum with fewer rows than <c>1 / (1 − ratio)</c> (10 at 0.9) cannot be split in proportion; such
+/// strata are pooled and the pool is split by the same rule. Reinforcement validation files hold at most 1,000 rows;
+/// rows past that (largest keys first) move to training. Both files list rows in key order, a shuffle fixed by the seed.
+/// </para>
+/// </summary>
+public sealed class StratifiedSplitter(ValidationOptions validation, SplitOptions options)
+{
+    public const string PooledStratum = "(pooled small strata)";
+
+    /// <summary>Validates <paramref name="path"/>; if it is fit, writes <c>train.jsonl</c>, <c>valid.jsonl</c> and <c>split-report.json</c> to <paramref name="outDir"/>.</summary>
+    public SplitResult Split(string path, string outDir, IProgress<long>? progress = null, CancellationToken cancellationToken = default)
+    {
+        if (options.Problem() is { } problem)
+        {
+            throw new ArgumentException($"Split options: {problem}.");
+        }
+
+        var validator = new DatasetValidator(validation with { TopicField = options.StratifyBy });
+        var rows = new List<Candidate>();
+        var strata = new Dictionary<string, int>(StringComparer.Ordinal);
+        var names = new List<string>();
+        long duplicates = 0, byMetadata = 0;
+        DatasetReport report = validator.ValidateFile(path, progress, (in ValidRow row, LineInfo line, ReadOnlySpan<byte> bytes) =>
+        {
+            if (!row.IsFirstOccurrence)
+            {
+                duplicates++;
+                return;
+            }
+
+            if (row.ExcludedByMetadata)
+            {
+                byMetadata++;
+                return;
+            }
+
+            if (!strata.TryGetValue(row.Topic, out int stratum))
+            {
+                strata[row.Topic] = stratum = names.Count;
+                names.Add(row.Topic);
+            }
+
+            long offset = line.Offset + line.Length - (line.HadCarriageReturn ? 1 : 0) - bytes.Length;
+            rows.Add(new Candidate(offset, bytes.Length, stratum, XxHash64.Mix(row.Hash.High ^ row.Hash.Low, options.Seed), row.Hash, row.Generated));
+        }, cancellationToken);
+
+        if (!report.Fit)
+        {
+            return new SplitResult(report, null);
+        }
+
+        FineTuningMethod method = FineTuningMethods.TryParse(report.Method, out FineTuningMethod m) ? m : FineTuningMethod.Supervised;
+        var assignment = new bool[rows.Count]; // true: validation
+        List<StratumSplit> strataReport = Assign(rows, names, assignment, out long moved, method);
+
+        Directory.CreateDirectory(outDir);
+        var projector = new RowProjector(method);
+        var dropped = new SortedSet<string>(StringComparer.Ordinal);
+        string trainPath = Path.Combine(outDir, "train.jsonl");
+        string validPath = Path.Combine(outDir, "valid.jsonl");
+        using SafeFileHandle input = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.RandomAccess);
+        int[] order = Enumerable.Range(0, rows.Count).ToArray();
+        Array.Sort(order, (a, b) => rows[a].Key != rows[b].Key ? rows[a].Key.CompareTo(rows[b].Key) : rows[a].Hash.CompareTo(rows[b].Hash));
+        (long trainRows, long trainBytes) = WriteRows(input, rows, order, i => !assignment[i], trainPath, projector, dropped, cancellationToken);
+        (long validRows, long validBytes) = WriteRows(input, rows, order, i => assignment[i], validPath, projector, dropped, cancellationToken);
+
+        var notes = new List<string>();
+        if (validRows == 0) notes.Add("The validation file is empty (ratio 1, or too few rows to hold any back).");
+        if (moved > 0) notes.Add($"{moved:N0} rows moved to training: reinforcement validation files take at most {ValidationOptions.MaxReinforcementValidationRows:N0} rows.");
+        if (strataReport.Any(s => s.Rule == "pooled")) notes.Add($"Strata smaller than {MinStratumSize(options.TrainRatio)} rows were pooled and split together.");
+        if (report.ErrorRows > 0) notes.Add($"{report.ErrorRows:N0} rows with errors were left out.");
+
+        var split = new SplitReport
+        {
+            Source = Path.GetFileName(path),
+            Method = method.ToWireName(),
+            Seed = options.Seed,
+            TrainRatio = options.TrainRatio,
+            StratifyBy = options.StratifyBy,
+            TrainRows = trainRows,
+            ValidationRows = validRows,
+            TrainBytes = trainBytes,
+            ValidationBytes = validBytes,
+            ExcludedInvalid = report.ErrorRows,
+            ExcludedDuplicates = duplicates,
+            ExcludedByMetadata = byMetadata,
+            DroppedKeys = dropped.ToList(),
+            MovedToTrainByValidationLimit = moved,
+            Strata = strataReport,
+            TrainFile = "train.jsonl",
+            ValidationFile = "valid.jsonl",
+            Notes = notes,
+        };
+        AtomicFile.WriteAllText(Path.Combine(outDir, "split-report.json"), ReportSerializer.Serialize(split));
+        return new SplitResult(report, split);
+    }
+
+    /// <summary>The smallest stratum split in proportion: one with fewer rows cannot give validation its share.</summary>
+    public static int MinStratumSize(double trainRatio) =>
+        trainRatio >= 1 ? int.MaxValue : (int)Math.Ceiling(Math.Round(1 / (1 - trainRatio), 9));
+
+    private List<StratumSplit> Assign(List<Candidate> rows, List<string> names, bool[] toValidation, out long moved, FineTuningMethod method)
+    {
+        int min = MinStratumSize(options.TrainRatio);
+        var members = new List<int>[names.Count];
+        for (int i = 0; i < members.Length; i++) members[i] = [];
+        for (int i = 0; i < rows.Count; i++) members[rows[i].Stratum].Add(i);
+
+        var result = new List<StratumSplit>();
+        var pool = new List<int>();
+        var pooledNames = new List<string>();
+        foreach (int s in Enumerable.Range(0, names.Count).OrderBy(s => names[s], StringComparer.Ordinal))
+        {
+            if (Eligible(rows, members[s]) < min)
+            {
+                pool.AddRange(members[s]);
+                pooledNames.Add(names[s]);
+                continue;
+            }
+
+            result.Add(SplitGroup(rows, members[s], toValidation, names[s], "proportional"));
+        }
+
+        if (pool.Count > 0)
+        {
+            StratumSplit pooled = SplitGroup(rows, pool, toValidation, PooledStratum, "pooled");
+            result.Add(pooled);
+            // Report each small stratum with what its rows got.
+            foreach (string name in pooledNames)
+            {
+                int s = names.IndexOf(name);
+                long valid = members[s].Count(i => toValidation[i]);
+                result.Add(new StratumSplit(name, members[s].Count, members[s].Count - valid, valid, members[s].Count(i => rows[i].Generated), "pooled"));
+            }
+
+            result.Remove(pooled);
+        }
+
+        moved = 0;
+        if (method == FineTuningMethod.Reinforcement)
+        {
+            int[] chosen = Enumerable.Range(0, rows.Count).Where(i => toValidation[i]).OrderBy(i => rows[i].Key).ToArray();
+            for (int k = ValidationOptions.MaxReinforcementValidationRows; k < chosen.Length; k++)
+            {
+                toValidation[chosen[k]] = false;
+                moved++;
+            }
+
+            if (moved > 0)
+            {
+                result = result.Select(r => r with
+                {
+                    Validation = members[names.IndexOf(r.Name)].Count(i => toValidation[i]),
+                    Train = r.Rows - members[names.IndexOf(r.Name)].Count(i => toValidation[i]),
+                }).ToList();
+            }
+        }
+
+        return result;
+    }
+
+    private long Eligible(List<Candidate> rows, List<int> members) =>
+        options.IncludeGeneratedInValidation ? members.Count : members.Count(i => !rows[i].Generated);
+
+    private StratumSplit SplitGroup(List<Candidate> rows, List<int> members, bool[] toValidation, string name, string rule)
+    {
+        int[] eligible = members.Where(i => options.IncludeGeneratedInValidation || !rows[i].Generated)
+            .OrderBy(i => rows[i].Key).ThenBy(i => rows[i].Hash).ToArray();
+        int take = (int)Math.Round(eligible.Length * (1 - options.TrainRatio), MidpointRounding.AwayFromZero);
+        for (int k = 0; k < take; k++)
+        {
+            toValidation[eligible[k]] = true;
+        }
+
+        return new StratumSplit(name, members.Count, members.Count - take, take, members.Count(i => rows[i].Generated), rule);
+    }
+
+    private static (long Rows, long Bytes) WriteRows(SafeFileHandle input, List<Candidate> rows, int[] order, Func<int, bool> include, string path,
+        RowProjector projector, ISet<string> dropped, CancellationToken cancellationToken)
+    {
+        long count = 0;
+        var buffer = new ArrayBufferWriter<byte>(1 << 20);
+        byte[] row = ArrayPool<byte>.Shared.Rent(1 << 16);
+        try
+        {
+            return AtomicFile.Write(path, stream =>
+            {
+                foreach (int i in order)
+                {
+                    if (!include(i)) continue;
+                    Candidate c = rows[i];
+                    if (row.Length < c.Length)
+                    {
+                        ArrayPool<byte>.Shared.Return(row);
+                        row = ArrayPool<byte>.Shared.Rent(c.Length);
+                    }
+
+                    Span<byte> bytes = row.AsSpan(0, c.Length);
+                    int read = 0;
+                    while (read < c.Length)
+                    {
+                        int n = RandomAccess.Read(input, bytes[read..], c.Offset + read);
+                        if (n == 0) throw new IOException($"{path}: the source file changed while it was being split");
+                        read += n;
+                    }
+
+                    projector.Write(bytes, buffer, dropped);
+                    buffer.Write("\n"u8);
+                    count++;
+                    if (buffer.WrittenCount > (1 << 20) - (1 << 12))
+                    {
+                        stream.Write(buffer.WrittenSpan);
+                        buffer.ResetWrittenCount();
+                        cancellationToken.ThrowIfCancellationRequested();
+                    }
+                }
+
+                stream.Write(buffer.WrittenSpan);
+                buffer.ResetWrittenCount();
+                return (count, stream.Position);
+            });
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(row);
+        }
+    }
+
+    private readonly record struct Candidate(long Offset, int Length, int Stratum, ulong Key, ContentHash Hash, bool Generated);
+}
