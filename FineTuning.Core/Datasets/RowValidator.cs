@@ -18,7 +18,7 @@ public readonly record struct ValidRow(long Line, ContentHash Hash, string Topic
 /// </summary>
 internal sealed class RowValidator
 {
-    private const int MaxTrackedKeys = 64;
+    private const int MaxTrackedKeys = 1024;
 
     private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 64 };
 
@@ -37,6 +37,7 @@ internal sealed class RowValidator
     private readonly MessageList _nonPreferred = new();
     private readonly List<(int NameStart, int NameLength, int ValueStart, int ValueLength)> _topLevel = [];
     private readonly ulong[] _keyHashes = new ulong[MaxTrackedKeys];
+    private int _keyTop;
     private long _line;
     private int _toolsTokens;
     private bool _sawMessages, _sawInput, _sawInputMessages, _sawPreferred, _sawNonPreferred;
@@ -107,7 +108,7 @@ internal sealed class RowValidator
         FineTuningMethod format = DetectFormat();
         RowMeasures measures = format switch
         {
-            FineTuningMethod.Dpo => CheckDpo(),
+            FineTuningMethod.Dpo => CheckDpo(line),
             FineTuningMethod.Reinforcement => CheckReinforcement(line),
             FineTuningMethod.Supervised => CheckSupervised(),
             _ => CheckUnknown(line),
@@ -188,6 +189,7 @@ internal sealed class RowValidator
         _nonPreferred.Reset();
         _topLevel.Clear();
         _toolsTokens = 0;
+        _keyTop = 0;
         _sawMessages = _sawInput = _sawInputMessages = _sawPreferred = _sawNonPreferred = false;
         _preferredStart = _preferredLength = _nonPreferredStart = _nonPreferredLength = 0;
     }
@@ -196,7 +198,7 @@ internal sealed class RowValidator
 
     private void ReadTopLevel(ref Utf8JsonReader reader, ReadOnlySpan<byte> line)
     {
-        int keys = 0;
+        var keys = new KeyScope(_keyTop);
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             int nameStart = (int)reader.TokenStartIndex + 1;
@@ -253,6 +255,8 @@ internal sealed class RowValidator
 
             _topLevel.Add((nameStart, nameLength, valueStart, (int)reader.BytesConsumed - valueStart));
         }
+
+        _keyTop = keys.Base;
     }
 
     private void ReadDpoInput(ref Utf8JsonReader reader, ReadOnlySpan<byte> line)
@@ -264,7 +268,7 @@ internal sealed class RowValidator
             return;
         }
 
-        int keys = 0;
+        var keys = new KeyScope(_keyTop);
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             CheckDuplicate(ref reader, ref keys, "input.");
@@ -292,6 +296,8 @@ internal sealed class RowValidator
                 Add(FindingCodes.DataType, "input." + key, "is not a field of a DPO input (messages, tools, parallel_tool_calls)");
             }
         }
+
+        _keyTop = keys.Base;
     }
 
     private void ReadMessageList(ref Utf8JsonReader reader, MessageList list, string path)
@@ -323,7 +329,7 @@ internal sealed class RowValidator
             return;
         }
 
-        int keys = 0;
+        var keys = new KeyScope(_keyTop);
         bool sawRole = false;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
@@ -413,6 +419,8 @@ internal sealed class RowValidator
             }
         }
 
+        _keyTop = keys.Base;
+
         if (!sawRole)
         {
             m.Role = Role.Invalid;
@@ -489,7 +497,7 @@ internal sealed class RowValidator
             parts++;
             PartType type = PartType.Missing;
             bool hasText = false, hasImageUrl = false, hasValue = false;
-            int keys = 0;
+            var keys = new KeyScope(_keyTop);
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
                 CheckDuplicate(ref reader, ref keys, partPath + ".");
@@ -534,6 +542,8 @@ internal sealed class RowValidator
                     reader.Skip();
                 }
             }
+
+            _keyTop = keys.Base;
 
             if (type == PartType.Missing)
             {
@@ -616,7 +626,7 @@ internal sealed class RowValidator
             }
 
             bool hasId = false, hasFunction = false, typeOk = false;
-            int keys = 0;
+            var keys = new KeyScope(_keyTop);
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
                 CheckDuplicate(ref reader, ref keys, callPath + ".");
@@ -651,6 +661,8 @@ internal sealed class RowValidator
                     reader.Skip();
                 }
             }
+
+            _keyTop = keys.Base;
 
             if (!hasId) Add(FindingCodes.InvalidToolCall, callPath + ".id", "a tool call needs a string id (tool messages answer it by tool_call_id)");
             if (!typeOk) Add(FindingCodes.InvalidToolCall, callPath + ".type", "must be \"function\"");
@@ -782,11 +794,20 @@ internal sealed class RowValidator
         return nameOk;
     }
 
-    private void CheckDuplicate(ref Utf8JsonReader reader, ref int count, string pathPrefix)
+    /// <summary>
+    /// Keys seen in the object being read: a window of <see cref="_keyHashes"/> above those of the enclosing objects,
+    /// so nested objects never overwrite their parents' keys.
+    /// </summary>
+    private record struct KeyScope(int Base)
+    {
+        public int Count;
+    }
+
+    private void CheckDuplicate(ref Utf8JsonReader reader, ref KeyScope scope, string pathPrefix)
     {
         ulong hash = XxHash64.Hash(reader.ValueSpan);
-        int n = Math.Min(count, MaxTrackedKeys);
-        for (int i = 0; i < n; i++)
+        int end = Math.Min(scope.Base + scope.Count, MaxTrackedKeys);
+        for (int i = scope.Base; i < end; i++)
         {
             if (_keyHashes[i] == hash)
             {
@@ -795,12 +816,13 @@ internal sealed class RowValidator
             }
         }
 
-        if (count < MaxTrackedKeys)
+        if (end < MaxTrackedKeys)
         {
-            _keyHashes[count] = hash;
+            _keyHashes[end] = hash;
         }
 
-        count++;
+        scope.Count++;
+        _keyTop = Math.Min(scope.Base + scope.Count, MaxTrackedKeys);
     }
 
     private static void EnsureEnd(ref Utf8JsonReader reader)
@@ -872,7 +894,7 @@ internal sealed class RowValidator
             _messages.SystemPromptHash());
     }
 
-    private RowMeasures CheckDpo()
+    private RowMeasures CheckDpo(ReadOnlySpan<byte> line)
     {
         if (!_sawInput || !_sawInputMessages)
         {
@@ -887,6 +909,11 @@ internal sealed class RowValidator
 
         CheckDpoOutput(_preferred, _sawPreferred, "preferred_output");
         CheckDpoOutput(_nonPreferred, _sawNonPreferred, "non_preferred_output");
+        if (_preferred.Count > 0 && _nonPreferred.Count > 0 && !_preferred.WrongType && !_nonPreferred.WrongType
+            && (line.Slice(_preferredStart, _preferredLength).SequenceEqual(line.Slice(_nonPreferredStart, _nonPreferredLength)) || _preferred.SameContentAs(_nonPreferred)))
+        {
+            Add(FindingCodes.DpoIdenticalOutputs, "non_preferred_output", "is the same as preferred_output, so there is no preference to learn");
+        }
         return new RowMeasures(
             _inputMessages.Count + 1,
             _inputMessages.ConversationTokens() + _preferred.ContentTokens() + _nonPreferred.ContentTokens() + _toolsTokens,
@@ -1321,6 +1348,18 @@ internal sealed class RowValidator
             }
 
             return total;
+        }
+
+        /// <summary>Same roles and same text in the same order (formatting aside).</summary>
+        public bool SameContentAs(MessageList other)
+        {
+            if (Count != other.Count) return false;
+            for (int i = 0; i < Count; i++)
+            {
+                if (_items[i].Role != other._items[i].Role || _items[i].ContentHash != other._items[i].ContentHash || _items[i].ContentHash == 0) return false;
+            }
+
+            return true;
         }
 
         public ulong SystemPromptHash()

@@ -1,0 +1,86 @@
+using System.Text;
+using FineTuning.Core.Datasets;
+
+namespace FineTuning.Tests;
+
+/// <summary>A folder under the system temp directory, deleted with the test.</summary>
+public sealed class TempDir : IDisposable
+{
+    public TempDir()
+    {
+        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "finetuning-tests-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(Path);
+    }
+
+    public string Path { get; }
+
+    public string File(string name) => System.IO.Path.Combine(Path, name);
+
+    public string Write(string name, string content) => Write(name, Encoding.UTF8.GetBytes(content));
+
+    public string Write(string name, byte[] content)
+    {
+        string path = File(name);
+        System.IO.File.WriteAllBytes(path, content);
+        return path;
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(Path, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
+
+/// <summary>Rows and datasets written for the tests.</summary>
+public static class Rows
+{
+    public static string Chat(string user = "What is 2 + 2?", string assistant = "4.", string? system = "You are terse.", string? topic = null, string extra = "")
+    {
+        var sb = new StringBuilder("{\"messages\": [");
+        if (system is not null) sb.Append($"{{\"role\": \"system\", \"content\": {Q(system)}}}, ");
+        sb.Append($"{{\"role\": \"user\", \"content\": {Q(user)}}}, {{\"role\": \"assistant\", \"content\": {Q(assistant)}}}]");
+        if (topic is not null) sb.Append($", \"topic\": {Q(topic)}");
+        sb.Append(extra);
+        sb.Append('}');
+        return sb.ToString();
+    }
+
+    public static string Dpo(string user, string preferred, string nonPreferred) =>
+        $"{{\"input\": {{\"messages\": [{{\"role\": \"user\", \"content\": {Q(user)}}}]}}, \"preferred_output\": [{{\"role\": \"assistant\", \"content\": {Q(preferred)}}}], \"non_preferred_output\": [{{\"role\": \"assistant\", \"content\": {Q(nonPreferred)}}}]}}";
+
+    public static string Rft(string user, string answer) =>
+        $"{{\"messages\": [{{\"role\": \"user\", \"content\": {Q(user)}}}], \"reference_answer\": {Q(answer)}}}";
+
+    /// <summary>n distinct valid chat rows.</summary>
+    public static IEnumerable<string> ManyChats(int n, Func<int, string?>? topic = null) =>
+        Enumerable.Range(0, n).Select(i => Chat($"Question {i}?", $"Answer {i}.", topic: topic?.Invoke(i)));
+
+    public static string Jsonl(IEnumerable<string> rows) => string.Concat(rows.Select(r => r + "\n"));
+
+    public static string Q(string s) => System.Text.Json.JsonSerializer.Serialize(s);
+
+    public static DatasetReport Validate(string content, ValidationOptions? options = null)
+    {
+        using var stream = new MemoryStream(Encoding.UTF8.GetBytes(content));
+        return Validate(stream, options);
+    }
+
+    public static DatasetReport Validate(byte[] content, ValidationOptions? options = null)
+    {
+        using var stream = new MemoryStream(content);
+        return Validate(stream, options);
+    }
+
+    private static DatasetReport Validate(Stream stream, ValidationOptions? options)
+    {
+        options ??= new ValidationOptions();
+        var validator = new DatasetValidator(options);
+        return validator.Finish([validator.ValidateShard(stream)], "test.jsonl");
+    }
+}
