@@ -1,0 +1,197 @@
+using System.Text;
+using FineTuning.Core.Datasets;
+using FineTuning.Local.Cli;
+
+namespace FineTuning.Tests.Datasets;
+
+/// <summary>Hostile and broken files get precise findings or clear errors: never a crash, a hang or unbounded memory.</summary>
+public class BadInputTests
+{
+    private static readonly string Valid10 = Rows.Jsonl(Rows.ManyChats(10));
+
+    [Fact]
+    public void InvalidUtf8_IsReportedWithItsByte()
+    {
+        byte[] content = [.. Encoding.UTF8.GetBytes(Valid10), .. "{\"messages\": \"caf"u8.ToArray(), 0xC3, 0x28, .. "\"}\n"u8.ToArray()];
+
+        DatasetReport report = Rows.Validate(content);
+
+        Finding f = Assert.Single(report.Findings, x => x.Code == FindingCodes.InvalidUtf8);
+        Assert.Equal(11, f.Line);
+        Assert.Contains("byte 18", f.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Bom_IsWarnedAndIgnored()
+    {
+        DatasetReport report = Rows.Validate([0xEF, 0xBB, 0xBF, .. Encoding.UTF8.GetBytes(Valid10)]);
+
+        Assert.Equal(1, report.Counts[FindingCodes.Bom]);
+        Assert.Equal(10, report.Examples);
+        Assert.True(report.Fit);
+    }
+
+    [Fact]
+    public void Crlf_EveryLineIsCountedAndRowsStayValid()
+    {
+        DatasetReport report = Rows.Validate(Valid10.Replace("\n", "\r\n", StringComparison.Ordinal));
+
+        Assert.Equal(10, report.Counts[FindingCodes.Crlf]);
+        Assert.Equal(10, report.Examples);
+        Assert.True(report.Fit);
+    }
+
+    [Fact]
+    public void BlankLines_AreWarnedWithTheirLinesAndNotCountedAsRows()
+    {
+        DatasetReport report = Rows.Validate("\n" + Valid10 + "   \n\n");
+
+        Assert.Equal([1L, 12L, 13L], report.Findings.Where(f => f.Code == FindingCodes.EmptyLine).Select(f => f.Line));
+        Assert.Equal(10, report.Rows);
+    }
+
+    [Fact]
+    public void LastLineWithoutNewline_IsReadWhenComplete()
+    {
+        DatasetReport report = Rows.Validate(Valid10.TrimEnd('\n'));
+
+        Assert.Equal(10, report.Examples);
+        Assert.Empty(report.Counts);
+    }
+
+    [Fact]
+    public void FiftyMegabyteLine_IsTooLongWithoutBeingHeld()
+    {
+        using var dir = new TempDir();
+        string path = dir.File("long.jsonl");
+        using (var stream = File.Create(path))
+        {
+            stream.Write(Encoding.UTF8.GetBytes(Valid10));
+            stream.Write("{\"messages\": [{\"role\": \"user\", \"content\": \""u8);
+            byte[] chunk = Encoding.ASCII.GetBytes(new string('x', 1 << 20));
+            for (int i = 0; i < 50; i++) stream.Write(chunk);
+            stream.Write("\"}]}\n"u8);
+            stream.Write(Encoding.UTF8.GetBytes(Rows.Chat("after", "the long line")));
+            stream.Write("\n"u8);
+        }
+
+        var validator = new DatasetValidator(new ValidationOptions { MaxLineBytes = 4 << 20 });
+        DatasetReport report = validator.ValidateFile(path);
+
+        Finding f = Assert.Single(report.Findings, x => x.Code == FindingCodes.LineTooLong);
+        Assert.Equal(11, f.Line);
+        Assert.Contains("50.0 MiB", f.Message, StringComparison.Ordinal);
+        Assert.Equal(11, report.Examples); // the line after it is read normally
+    }
+
+    [Fact]
+    public void BinaryGarbage_IsInvalidJsonOnEveryLineAndNeverThrows()
+    {
+        var random = new Random(7);
+        byte[] garbage = new byte[256 * 1024];
+        random.NextBytes(garbage);
+
+        DatasetReport report = Rows.Validate(garbage);
+
+        Assert.False(report.Fit);
+        Assert.Equal(report.Rows, report.ErrorRows);
+        Assert.True(report.Counts.Keys.All(c => c is "invalid_utf8" or "invalid_json" or "data_type" or "empty_line" or "crlf" or "error_rate_exceeded" or "too_few_examples"),
+            string.Join(", ", report.Counts.Keys));
+    }
+
+    [Fact]
+    public void Nesting10000Deep_IsInvalidJsonNotAStackOverflow()
+    {
+        string deep = "{\"messages\": " + new string('[', 10_000) + new string(']', 10_000) + "}";
+
+        DatasetReport report = Rows.Validate(Valid10 + deep + "\n");
+
+        Finding f = Assert.Single(report.Findings, x => x.Code == FindingCodes.InvalidJson);
+        Assert.Equal(11, f.Line);
+        Assert.Contains("depth", f.Message, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public void DuplicateKeys_InMessageAreReportedWithPath()
+    {
+        DatasetReport report = Rows.Validate(Valid10 + "{\"messages\": [{\"role\": \"user\", \"role\": \"user\", \"content\": \"a\"}, {\"role\": \"assistant\", \"content\": \"b\"}]}\n");
+
+        Finding f = Assert.Single(report.Findings, x => x.Code == FindingCodes.DuplicateKey);
+        Assert.Equal("messages[0].role", f.Path);
+    }
+
+    [Theory]
+    [InlineData("{\"messages\": 5}", "missing_messages_list", "messages")]
+    [InlineData("{\"messages\": [5]}", "data_type", "messages[0]")]
+    [InlineData("{\"messages\": [{\"role\": 1, \"content\": \"a\"}]}", "data_type", "messages[0].role")]
+    [InlineData("{\"messages\": [{\"role\": \"user\", \"content\": true}]}", "data_type", "messages[0].content")]
+    [InlineData("{\"messages\": [{\"role\": \"user\", \"content\": \"a\", \"name\": []}]}", "data_type", "messages[0].name")]
+    [InlineData("{\"messages\": [{\"role\": \"assistant\", \"content\": \"a\", \"weight\": \"1\"}]}", "invalid_weight", "messages[0].weight")]
+    [InlineData("{\"messages\": [{\"role\": \"assistant\", \"tool_calls\": {}}]}", "invalid_tool_call", "messages[0].tool_calls")]
+    [InlineData("{\"messages\": [{\"role\": \"assistant\", \"content\": \"a\"}], \"tools\": \"x\"}", "invalid_tools", "tools")]
+    [InlineData("{\"messages\": [{\"role\": \"assistant\", \"content\": \"a\"}], \"parallel_tool_calls\": 1}", "invalid_tools", "parallel_tool_calls")]
+    [InlineData("{\"messages\": [{\"role\": \"tool\", \"content\": \"a\", \"tool_call_id\": 7}]}", "data_type", "messages[0].tool_call_id")]
+    [InlineData("{\"messages\": [{\"role\": \"user\", \"content\": [{\"type\": \"image_url\", \"image_url\": \"x.jpg\"}]}, {\"role\": \"assistant\", \"content\": \"a\"}]}", "invalid_content_part", "messages[0].content[0].image_url")]
+    [InlineData("{\"messages\": [{\"role\": \"user\", \"content\": [{\"type\": \"image_url\", \"image_url\": {\"url\": \"data/1.jpg\"}}]}, {\"role\": \"assistant\", \"content\": \"a\"}]}", "invalid_content_part", "messages[0].content[0].image_url.url")]
+    [InlineData("42", "data_type", "")]
+    [InlineData("null", "data_type", "")]
+    [InlineData("\"text\"", "data_type", "")]
+    [InlineData("{\"input\": [], \"preferred_output\": [], \"non_preferred_output\": []}", "dpo_missing_input", "input")]
+    public void WrongTypes_GetAPreciseFinding(string row, string code, string path)
+    {
+        DatasetReport report = Rows.Validate(Valid10 + row + "\n");
+
+        Assert.Contains(report.Findings, f => f.Code == code && f.Line == 11 && f.Path == path);
+    }
+
+    [Fact]
+    public void ZeroByteFile_IsEmptyFile()
+    {
+        DatasetReport report = Rows.Validate("");
+
+        Assert.Equal([FindingCodes.EmptyFile], report.Counts.Keys);
+        Assert.False(report.Fit);
+    }
+
+    [Fact]
+    public void JsonArrayFile_SaysItIsNotJsonLines()
+    {
+        DatasetReport report = Rows.Validate("[\n  {\"instruction\": \"a\", \"output\": \"b\"}\n]\n");
+
+        Finding first = report.Findings.First(f => f.Line == 1);
+        Assert.Contains("JSON array", first.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void MissingFile_ExitsTwoNamingTheFile()
+    {
+        var (code, _, err) = CliRunner.Run("validate", "no-such-file.jsonl");
+
+        Assert.Equal(2, code);
+        Assert.Contains("no-such-file.jsonl", err, StringComparison.Ordinal);
+        Assert.Contains("does not exist", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Directory_ExitsTwoSayingItIsADirectory()
+    {
+        using var dir = new TempDir();
+
+        var (code, _, err) = CliRunner.Run("validate", dir.Path);
+
+        Assert.Equal(2, code);
+        Assert.Contains("is a directory", err, StringComparison.Ordinal);
+    }
+}
+
+/// <summary>Runs the CLI in-process with captured output.</summary>
+public static class CliRunner
+{
+    public static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int code = FinetuneCli.Run(args, stdout, stderr);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+}

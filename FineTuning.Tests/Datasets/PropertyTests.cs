@@ -1,0 +1,179 @@
+using System.Text;
+using FineTuning.Core.Datasets;
+using FineTuning.Core.Graders;
+using FsCheck;
+using FsCheck.Fluent;
+
+namespace FineTuning.Tests.Datasets;
+
+/// <summary>Properties over random datasets: shard reports merge into the whole-file report; no input makes the validator throw.</summary>
+public class PropertyTests
+{
+    private static readonly string[] Pool =
+    [
+        Rows.Chat("Hi", "Hello!", topic: "greetings"),
+        Rows.Chat("Bye", "Goodbye!", topic: "greetings"),
+        Rows.Chat("2+2?", "4", topic: "math"),
+        Rows.Chat("3*3?", "9", system: null, topic: "math"),
+        Rows.Chat("Capital of France?", "Paris.", topic: "geo", extra: ", \"metadata\": {\"generated\": true}"),
+        Rows.Chat("Largest ocean?", "The Pacific.", topic: "geo", extra: ", \"metadata\": {\"valid\": false}"),
+        "{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}, {\"role\": \"bot\", \"content\": \"y\"}]}",
+        "{\"messages\": [}",
+        "{\"messages\": []}",
+        "[1, 2]",
+        Rows.Dpo("Which?", "This one.", "That one."),
+        Rows.Rft("Solve 1+1", "2"),
+        "{\"prompt\": \"a\", \"completion\": \"b\"}",
+        Rows.Chat(string.Join(' ', Enumerable.Repeat("word", 5000)), "ok", topic: "long"),
+        "{\"messages\": [{\"role\": \"user\", \"content\": \"a\"}, {\"role\": \"assistant\", \"content\": \"b\", \"weight\": 0}]}",
+        "",
+    ];
+
+    private static readonly ValidationOptions Options = new() { MaxFindingsPerCode = 3, MinExamples = 4, Today = new DateOnly(2026, 11, 22) };
+
+    private static Gen<(byte[] Bytes, int[] Cuts)> DatasetWithCuts() =>
+        from rows in Gen.Choose(0, Pool.Length - 1).Select(i => i).ListOf().Select(l => l.ToArray())
+        from endings in Gen.Elements("\n", "\r\n").ArrayOf(rows.Length)
+        from lastNewline in Gen.Elements(true, false)
+        from cutSeeds in Gen.Choose(0, 1000).ArrayOf()
+        select Build(rows, endings, lastNewline, cutSeeds);
+
+    private static (byte[] Bytes, int[] Cuts) Build(int[] rows, string[] endings, bool lastNewline, int[] cutSeeds)
+    {
+        var sb = new StringBuilder();
+        for (int i = 0; i < rows.Length; i++)
+        {
+            sb.Append(Pool[rows[i]]);
+            if (i < rows.Length - 1 || lastNewline) sb.Append(endings[i]);
+        }
+
+        byte[] bytes = Encoding.UTF8.GetBytes(sb.ToString());
+        // Candidate cut points: just after each line break.
+        var breaks = new List<int>();
+        for (int i = 0; i < bytes.Length; i++) if (bytes[i] == '\n' && i + 1 < bytes.Length) breaks.Add(i + 1);
+        int[] cuts = breaks.Count == 0 ? [] : cutSeeds.Select(s => breaks[s % breaks.Count]).Distinct().Order().ToArray();
+        return (bytes, cuts);
+    }
+
+    private static string WholeReport(byte[] bytes)
+    {
+        var validator = new DatasetValidator(Options);
+        using var stream = new MemoryStream(bytes);
+        return ReportSerializer.Serialize(validator.Finish([validator.ValidateShard(stream)], "d.jsonl"));
+    }
+
+    private static string ShardedReport(byte[] bytes, int[] cuts, int shuffleSeed)
+    {
+        var validator = new DatasetValidator(Options);
+        var reports = new List<ShardReport>();
+        int[] bounds = [0, .. cuts, bytes.Length];
+        long line = 1;
+        for (int i = 0; i < bounds.Length - 1; i++)
+        {
+            byte[] shard = bytes[bounds[i]..bounds[i + 1]];
+            using var stream = new MemoryStream(shard);
+            reports.Add(validator.ValidateShard(stream, line, isFileStart: i == 0));
+            line += shard.Count(b => b == '\n');
+        }
+
+        // Merge in a random order, and in two random groups first (associativity).
+        var random = new Random(shuffleSeed);
+        ShardReport[] shuffled = [.. reports.OrderBy(_ => random.Next())];
+        int half = shuffled.Length / 2;
+        ShardReport left = ShardReport.Merge(shuffled[..half], Options.MaxFindingsPerCode);
+        ShardReport right = ShardReport.Merge(shuffled[half..], Options.MaxFindingsPerCode);
+        return ReportSerializer.Serialize(validator.Finish(random.Next(2) == 0 ? [left, right] : [right, left], "d.jsonl"));
+    }
+
+    [Fact]
+    public void ShardReports_MergedInAnyOrder_EqualTheWholeFileReport()
+    {
+        Prop.ForAll(Arb.From(DatasetWithCuts()), Arb.From(Gen.Choose(0, int.MaxValue)), (data, seed) =>
+        {
+            string whole = WholeReport(data.Bytes);
+            string sharded = ShardedReport(data.Bytes, data.Cuts, seed);
+            return whole == sharded;
+        }).QuickCheckThrowOnFailure();
+    }
+
+    [Fact]
+    public void ShardedFileValidation_EqualsOnePass()
+    {
+        using var dir = new TempDir();
+        string[] pool = Pool.Where(p => p.Length > 0).ToArray();
+        var random = new Random(11);
+        string path = dir.Write("d.jsonl", Rows.Jsonl(Enumerable.Range(0, 3000).Select(i => i % 7 == 0 ? pool[random.Next(pool.Length)] : Rows.Chat($"q{i}", $"a{i}", topic: $"t{i % 5}"))));
+        var validator = new DatasetValidator(Options);
+
+        string onePass = ReportSerializer.Serialize(validator.ValidateFile(path));
+        string sharded = ReportSerializer.Serialize(validator.ValidateFileInShards(path, parallelism: 2, shardBytes: 16 * 1024));
+
+        Assert.Equal(onePass, sharded);
+    }
+
+    private static readonly byte[] Specials = "{}[]\":,\\ \n\r\t0123456789eE+-.truefalsnl"u8.ToArray();
+
+    private static Gen<byte[]> MutatedRow() =>
+        from row in Gen.Elements(Pool.Where(p => p.Length > 0).ToArray())
+        from edits in Gen.Choose(0, 1_000_000).Three().ListOf()
+        select Mutate(Encoding.UTF8.GetBytes(row), edits);
+
+    private static byte[] Mutate(byte[] row, IEnumerable<(int, int, int)> edits)
+    {
+        var bytes = row.ToList();
+        foreach ((int a, int b, int c) in edits)
+        {
+            if (bytes.Count == 0) break;
+            int at = a % bytes.Count;
+            switch (b % 5)
+            {
+                case 0: bytes.RemoveRange(at, Math.Min(c % 8 + 1, bytes.Count - at)); break;
+                case 1: bytes.Insert(at, Specials[c % Specials.Length]); break;
+                case 2: bytes[at] = (byte)(c % 256); break;
+                case 3: bytes.InsertRange(at, bytes.GetRange(c % bytes.Count, Math.Min(6, bytes.Count - c % bytes.Count))); break;
+                default: (bytes[at], bytes[c % bytes.Count]) = (bytes[c % bytes.Count], bytes[at]); break;
+            }
+        }
+
+        return [.. bytes.Where(x => x != '\n')];
+    }
+
+    [Fact]
+    public void MutatedRows_NeverThrowAndAlwaysReportTheirLine()
+    {
+        GraderSpec grader = GraderSpec.Parse("g.json", """{"type":"string_check","name":"g","input":"{{ item.reference_answer }}","reference":"{{ sample.output_text }}","operation":"eq"}"""u8);
+        Prop.ForAll(Arb.From(MutatedRow()), Arb.From(Gen.Elements(FineTuningMethod.Auto, FineTuningMethod.Supervised, FineTuningMethod.Dpo, FineTuningMethod.Reinforcement)), (row, method) =>
+        {
+            byte[] content = [.. Encoding.UTF8.GetBytes(Rows.Chat("first", "row") + "\n"), .. row, (byte)'\n'];
+            DatasetReport report = Rows.Validate(content, new ValidationOptions { Method = method, Grader = grader });
+            bool blank = Encoding.UTF8.GetString(row).Trim(' ', '\t', '\r').Length == 0 && Utf8IsValid(row);
+            bool rowValid = report.ValidRows == 2 || (blank && report.ValidRows == 1);
+            bool reportsLine = report.Findings.Any(f => f.Line == 2 && f.Severity == Severity.Error) || (report.Counts.Any(c => FindingCodes.Get(c.Key).Scope == FindingScope.Line && FindingCodes.Get(c.Key).Severity == Severity.Error) && report.Findings.Any(f => f.Line == 2));
+            bool linesInRange = report.Findings.All(f => f.Line is >= 0 and <= 2);
+            return linesInRange && (rowValid || reportsLine);
+        }).QuickCheckThrowOnFailure();
+    }
+
+    private static bool Utf8IsValid(byte[] bytes) => System.Text.Unicode.Utf8.IsValid(bytes);
+
+    [Fact]
+    public void LineReader_GivesTheSameLinesWhateverItsBufferSize()
+    {
+        Prop.ForAll(Arb.From(DatasetWithCuts()), Arb.From(Gen.Choose(1, 300)), (data, bufferSize) =>
+        {
+            return Read(data.Bytes, 1 << 20).SequenceEqual(Read(data.Bytes, bufferSize));
+        }).QuickCheckThrowOnFailure();
+    }
+
+    private static List<string> Read(byte[] bytes, int bufferSize)
+    {
+        var lines = new List<string>();
+        using var reader = new JsonlLineReader(new MemoryStream(bytes), bufferSize: bufferSize);
+        while (reader.TryReadLine(out ReadOnlySpan<byte> line, out LineInfo info))
+        {
+            lines.Add($"{info.Number}@{info.Offset}+{info.Length}:{info.HasNewline}:{info.HadCarriageReturn}:{Convert.ToHexString(line)}");
+        }
+
+        return lines;
+    }
+}
