@@ -1,0 +1,188 @@
+using System.Text.Json;
+using FineTuning.Core.Datasets;
+using FineTuning.Core.Splitting;
+
+namespace FineTuning.Tests.Splitting;
+
+public class StratifiedSplitterTests
+{
+    private static SplitResult Split(TempDir dir, string content, SplitOptions? options = null, ValidationOptions? validation = null, string outName = "out")
+    {
+        string path = dir.Write($"{outName}.jsonl", content);
+        return new StratifiedSplitter(validation ?? new ValidationOptions(), options ?? new SplitOptions()).Split(path, dir.File(outName));
+    }
+
+    private static string[] Lines(string path) => File.ReadAllLines(path);
+
+    private static string TopicOf(string row) => JsonDocument.Parse(row).RootElement.TryGetProperty("topic", out JsonElement t) ? t.GetString()! : "";
+
+    [Fact]
+    public void Split_IsStratifiedAndProportionalPerTopic()
+    {
+        using var dir = new TempDir();
+        string content = Rows.Jsonl(Rows.ManyChats(300, i => i % 3 == 0 ? "billing" : i % 3 == 1 ? "shipping" : "returns"));
+
+        SplitReport report = Split(dir, content).Split!;
+
+        Assert.Equal(270, report.TrainRows);
+        Assert.Equal(30, report.ValidationRows);
+        Assert.All(report.Strata, s => Assert.Equal(10, s.Validation));
+        Assert.All(report.Strata, s => Assert.Equal("proportional", s.Rule));
+    }
+
+    [Fact]
+    public void Split_DoesNotDependOnRowOrder_OutputsAreByteIdentical()
+    {
+        using var dir = new TempDir();
+        string[] rows = Rows.ManyChats(200, i => $"t{i % 4}").ToArray();
+        string[] shuffled = rows.OrderBy(r => r.GetHashCode(StringComparison.Ordinal)).ToArray();
+        Assert.NotEqual(rows, shuffled);
+
+        Split(dir, Rows.Jsonl(rows), outName: "a");
+        Split(dir, Rows.Jsonl(shuffled), outName: "b");
+
+        Assert.Equal(File.ReadAllBytes(dir.File("a/train.jsonl")), File.ReadAllBytes(dir.File("b/train.jsonl")));
+        Assert.Equal(File.ReadAllBytes(dir.File("a/valid.jsonl")), File.ReadAllBytes(dir.File("b/valid.jsonl")));
+    }
+
+    [Fact]
+    public void Split_DifferentSeeds_GiveDifferentValidationSets()
+    {
+        using var dir = new TempDir();
+        string content = Rows.Jsonl(Rows.ManyChats(200));
+
+        Split(dir, content, new SplitOptions { Seed = 1 }, outName: "a");
+        Split(dir, content, new SplitOptions { Seed = 2 }, outName: "b");
+
+        Assert.NotEqual(Lines(dir.File("a/valid.jsonl")).Order(), Lines(dir.File("b/valid.jsonl")).Order());
+    }
+
+    [Fact]
+    public void Split_NoRowInBothFiles_AndInvalidAndDuplicateRowsLeftOut()
+    {
+        using var dir = new TempDir();
+        var rows = Rows.ManyChats(50).ToList();
+        rows.Add(rows[3]); // duplicate
+        rows.Add("{\"messages\": [}"); // invalid
+        rows.Add(Rows.Chat("skip me", "no", extra: ", \"metadata\": {\"valid\": false}"));
+
+        SplitResult result = Split(dir, Rows.Jsonl(rows), validation: new ValidationOptions { MaxErrorRate = 0.05 });
+
+        SplitReport report = result.Split!;
+        string[] train = Lines(dir.File("out/train.jsonl"));
+        string[] valid = Lines(dir.File("out/valid.jsonl"));
+        Assert.Empty(train.Intersect(valid));
+        Assert.Equal(50, train.Length + valid.Length);
+        Assert.Equal(1, report.ExcludedDuplicates);
+        Assert.Equal(1, report.ExcludedInvalid);
+        Assert.Equal(1, report.ExcludedByMetadata);
+        Assert.DoesNotContain(train.Concat(valid), l => l.Contains("skip me", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Split_GeneratedRowsStayOutOfValidationUnlessAsked()
+    {
+        using var dir = new TempDir();
+        string content = Rows.Jsonl(Enumerable.Range(0, 100).Select(i =>
+            Rows.Chat($"q{i}", $"a{i}", topic: "t", extra: i % 2 == 0 ? ", \"metadata\": {\"generated\": true}" : "")));
+
+        Split(dir, content, outName: "a");
+        Split(dir, content, new SplitOptions { IncludeGeneratedInValidation = true }, outName: "b");
+
+        string[] validA = Lines(dir.File("a/valid.jsonl"));
+        Assert.Equal(5, validA.Length); // 10% of the 50 real rows
+        Assert.DoesNotContain(validA, l => l.Contains("generated", StringComparison.Ordinal) || l.Contains("q0\"", StringComparison.Ordinal));
+        Assert.Equal(10, Lines(dir.File("b/valid.jsonl")).Length);
+    }
+
+    [Fact]
+    public void Split_SmallStrataArePooledAndReported()
+    {
+        using var dir = new TempDir();
+        // 100 rows of "big", and 12 topics with 2 rows each (too small to split at 0.9).
+        var rows = Rows.ManyChats(100, _ => "big").Concat(Enumerable.Range(0, 24).Select(i => Rows.Chat($"small {i}", "a", topic: $"small{i / 2}")));
+
+        SplitReport report = Split(dir, Rows.Jsonl(rows)).Split!;
+
+        Assert.Equal(10, report.Strata.Single(s => s.Name == "big").Validation);
+        StratumSplit[] small = report.Strata.Where(s => s.Name.StartsWith("small", StringComparison.Ordinal)).ToArray();
+        Assert.Equal(12, small.Length);
+        Assert.All(small, s => Assert.Equal("pooled", s.Rule));
+        Assert.Equal(2, small.Sum(s => s.Validation)); // round(24 × 0.1)
+        Assert.Contains(report.Notes, n => n.Contains("pooled", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Split_StratifiesByDottedPath()
+    {
+        using var dir = new TempDir();
+        string content = Rows.Jsonl(Enumerable.Range(0, 100).Select(i => Rows.Chat($"q{i}", "a", extra: $", \"metadata\": {{\"topic\": \"{(i < 80 ? "x" : "y")}\"}}")));
+
+        SplitReport report = Split(dir, content, new SplitOptions { StratifyBy = "metadata.topic" }).Split!;
+
+        Assert.Equal(8, report.Strata.Single(s => s.Name == "x").Validation);
+        Assert.Equal(2, report.Strata.Single(s => s.Name == "y").Validation);
+    }
+
+    [Fact]
+    public void Split_SupervisedKeepsOnlyProviderKeys_ReinforcementKeepsAll()
+    {
+        using var dir = new TempDir();
+        Split(dir, Rows.Jsonl(Rows.ManyChats(20, _ => "t")), outName: "sft");
+        Split(dir, Rows.Jsonl(Enumerable.Range(0, 20).Select(i => Rows.Rft($"q{i}", $"{i}"))), outName: "rft");
+
+        Assert.All(Lines(dir.File("sft/train.jsonl")), l => Assert.Equal(["messages"], JsonDocument.Parse(l).RootElement.EnumerateObject().Select(p => p.Name)));
+        Assert.All(Lines(dir.File("rft/train.jsonl")), l => Assert.Contains("reference_answer", l, StringComparison.Ordinal));
+        SplitReport sft = ReportSerializer.Deserialize<SplitReport>(File.ReadAllText(dir.File("sft/split-report.json")))!;
+        Assert.Equal(["topic"], sft.DroppedKeys);
+    }
+
+    [Fact]
+    public void Split_ReinforcementValidationIsCappedAtOneThousandRows()
+    {
+        using var dir = new TempDir();
+        string content = Rows.Jsonl(Enumerable.Range(0, 12_000).Select(i => Rows.Rft($"q{i}", $"{i}")));
+
+        SplitReport report = Split(dir, content).Split!;
+
+        Assert.Equal(1000, report.ValidationRows);
+        Assert.Equal(11_000, report.TrainRows);
+        Assert.Equal(200, report.MovedToTrainByValidationLimit);
+    }
+
+    [Fact]
+    public void Split_OutputIsUtf8LfWithoutBomOrTempFiles()
+    {
+        using var dir = new TempDir();
+        Split(dir, "\uFEFF" + Rows.Jsonl(Rows.ManyChats(30)).Replace("\n", "\r\n", StringComparison.Ordinal));
+
+        byte[] train = File.ReadAllBytes(dir.File("out/train.jsonl"));
+        Assert.False(train.AsSpan().StartsWith(new byte[] { 0xEF, 0xBB, 0xBF }));
+        Assert.DoesNotContain((byte)'\r', train);
+        Assert.Equal(["split-report.json", "train.jsonl", "valid.jsonl"], Directory.GetFiles(dir.File("out")).Select(Path.GetFileName).Order());
+    }
+
+    [Fact]
+    public void Split_UnfitDataset_WritesNothing()
+    {
+        using var dir = new TempDir();
+
+        SplitResult result = Split(dir, Rows.Jsonl(Rows.ManyChats(3)));
+
+        Assert.Null(result.Split);
+        Assert.False(Directory.Exists(dir.File("out")));
+    }
+
+    [Fact]
+    public void Split_DpoKeepsOnlyDpoKeys()
+    {
+        using var dir = new TempDir();
+        string content = Rows.Jsonl(Enumerable.Range(0, 20).Select(i => Rows.Dpo($"q{i}", "good", "bad")[..^1] + ", \"topic\": \"t\"}"));
+
+        SplitReport report = Split(dir, content).Split!;
+
+        Assert.Equal("dpo", report.Method);
+        Assert.All(Lines(dir.File("out/train.jsonl")), l =>
+            Assert.Equal(["input", "preferred_output", "non_preferred_output"], JsonDocument.Parse(l).RootElement.EnumerateObject().Select(p => p.Name)));
+    }
+}
