@@ -6,7 +6,7 @@ namespace FineTuning.Core.Tokens;
 /// A fast, allocation-free approximation of the o200k/cl100k byte-pair encoders, modelled on their pre-tokenizer
 /// (which splits text into words, numbers, punctuation and whitespace before merging bytes):
 /// <list type="bullet">
-/// <item>a run of ASCII letters (with the single space before it) is one token per 6 letters, rounded up;</item>
+/// <item>a run of ASCII letters (with the single space before it) is one token per 8 letters, rounded up (common words are one token, long ones split);</item>
 /// <item>a run of digits is one token per 3 digits, rounded up (the encoders group digits by three);</item>
 /// <item>a run of punctuation or symbols is one token per 2 characters, rounded up;</item>
 /// <item>a run of line breaks or tabs, or of two or more spaces, is one token;</item>
@@ -44,7 +44,7 @@ public sealed class ApproximateTokenEstimator : ITokenEstimator
                     {
                     }
 
-                    half += ((i - start + 5) / 6) * 2;
+                    half += ((i - start + 7) / 8) * 2;
                     break;
                 }
 
@@ -141,7 +141,7 @@ public sealed class ApproximateTokenEstimator : ITokenEstimator
         while (i < n)
         {
             byte b = s[i];
-            if (b == (byte)'\t')
+            if (b is (byte)'\t' or (byte)'\n' or (byte)'\r')
             {
                 i++;
             }

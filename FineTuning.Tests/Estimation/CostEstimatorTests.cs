@@ -1,0 +1,64 @@
+using FineTuning.Core.Catalog;
+using FineTuning.Core.Datasets;
+using FineTuning.Core.Estimation;
+
+namespace FineTuning.Tests.Estimation;
+
+public class CostEstimatorTests
+{
+    [Theory]
+    [InlineData(5, 20)]      // 5 × 3 < 100: 100 / 5
+    [InlineData(3, 25)]      // capped at 25
+    [InlineData(10, 10)]
+    [InlineData(33, 3)]      // 99 < 100: 100 / 33 = 3
+    [InlineData(34, 3)]
+    [InlineData(8_333, 3)]   // 24,999 ≤ 25,000
+    [InlineData(8_334, 2)]   // 25,002 > 25,000: 25,000 / 8,334 = 2
+    [InlineData(30_000, 1)]  // at least 1
+    public void DefaultEpochs_FollowsTheCookbookRule(long examples, int epochs)
+    {
+        Assert.Equal(epochs, CostEstimator.DefaultEpochs(examples));
+    }
+
+    [Fact]
+    public void Estimate_BillsCappedTokensTimesEpochsAtTheCatalogPrice()
+    {
+        // Three examples, one over gpt-35-turbo's 16,385-token limit: it is billed at the limit.
+        string longText = string.Join(' ', Enumerable.Repeat("alpha beta gamma delta", 6000));
+        string content = Rows.Jsonl([Rows.Chat("a", "b"), Rows.Chat("c", "d"), Rows.Chat(longText, "e")]);
+        var options = new ValidationOptions { Model = "gpt-35-turbo-0125", MinExamples = 1 };
+
+        DatasetReport report = Rows.Validate(content, options);
+        CostEstimate estimate = CostEstimator.Estimate(report, ModelCatalog.Default, options.Model, epochs: 2);
+
+        long small = report.Tokens.TokensPerExample!.Min;
+        Assert.True(report.Tokens.TokensPerExample.Max > 16_385);
+        Assert.Equal(16_385 + small + report.Tokens.TokensPerExample.Median, report.Tokens.BillableTokensPerEpoch);
+        Assert.Equal(2 * report.Tokens.BillableTokensPerEpoch, estimate.BilledTokens);
+        Assert.Equal(Math.Round(estimate.BilledTokens / 1_000_000m * 8.00m, 2), estimate.EstimatedCostUsd);
+        Assert.Equal("given", estimate.EpochsSource);
+    }
+
+    [Fact]
+    public void Estimate_DuplicatesAreBilledOnce()
+    {
+        string row = Rows.Chat("same", "row");
+        DatasetReport once = Rows.Validate(Rows.Jsonl([row]), new ValidationOptions { MinExamples = 1 });
+        DatasetReport twice = Rows.Validate(Rows.Jsonl([row, row]), new ValidationOptions { MinExamples = 1 });
+
+        Assert.Equal(once.Tokens.BillableTokensPerEpoch, twice.Tokens.BillableTokensPerEpoch);
+    }
+
+    [Fact]
+    public void Estimate_Reinforcement_ShowsInputsAndSaysItIsPricedPerHour()
+    {
+        DatasetReport report = Rows.Validate(Rows.Jsonl(Enumerable.Range(0, 10).Select(i => Rows.Rft($"q{i}", "a"))));
+
+        CostEstimate estimate = CostEstimator.Estimate(report, ModelCatalog.Default, null, null);
+
+        Assert.Null(estimate.EstimatedCostUsd);
+        Assert.Equal(100m, estimate.PricePerHour);
+        Assert.Contains(estimate.Notes, n => n.Contains("per training hour", StringComparison.Ordinal));
+        Assert.True(estimate.BilledTokens > 0);
+    }
+}
