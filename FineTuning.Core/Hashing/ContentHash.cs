@@ -1,24 +1,21 @@
-using System.Buffers.Binary;
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace FineTuning.Core.Hashing;
 
 /// <summary>
-/// A stable 128-bit identity of a row's bytes (the first half of its SHA-256): the same bytes give the same hash in
-/// every process, shard and machine, so duplicates are found across shards and the split depends on content only.
+/// A stable 128-bit identity of a row's bytes (two xxHash64 digests with fixed, different seeds): the same bytes give
+/// the same hash in every process, shard and machine, so duplicates are found across shards and the split depends on
+/// content only. Not cryptographic: it identifies rows, it does not protect them (SHA-256 was 3x slower on the hot path).
 /// </summary>
 [JsonConverter(typeof(ContentHashJsonConverter))]
 public readonly record struct ContentHash(ulong High, ulong Low) : IComparable<ContentHash>
 {
-    public static ContentHash Of(ReadOnlySpan<byte> bytes)
-    {
-        Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
-        SHA256.HashData(bytes, digest);
-        return new ContentHash(BinaryPrimitives.ReadUInt64BigEndian(digest), BinaryPrimitives.ReadUInt64BigEndian(digest[8..]));
-    }
+    private const ulong HighSeed = 0x46696E6554756E65; // "FineTune"
+    private const ulong LowSeed = 0x526F774861736821;  // "RowHash!"
+
+    public static ContentHash Of(ReadOnlySpan<byte> bytes) => new(XxHash64.Hash(bytes, HighSeed), XxHash64.Hash(bytes, LowSeed));
 
     public int CompareTo(ContentHash other)
     {

@@ -40,7 +40,7 @@ public sealed class ApproximateTokenEstimator : ITokenEstimator
                 case Letter:
                 {
                     int start = i;
-                    while (++i < n && classes[s[i]] == Letter)
+                    while (++i < n && IsLetter(s[i]))
                     {
                     }
 
@@ -61,6 +61,18 @@ public sealed class ApproximateTokenEstimator : ITokenEstimator
 
                 case Space:
                 {
+                    // The common case first: one space, then a word.
+                    if (i + 1 < n && IsLetter(s[i + 1]))
+                    {
+                        int word = ++i;
+                        while (++i < n && IsLetter(s[i]))
+                        {
+                        }
+
+                        half += ((i - word + 7) / 8) * 2;
+                        break;
+                    }
+
                     int start = i;
                     while (++i < n && s[i] == (byte)' ')
                     {
@@ -133,6 +145,9 @@ public sealed class ApproximateTokenEstimator : ITokenEstimator
 
         return (half + 1) / 2;
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool IsLetter(byte b) => (uint)((b | 0x20) - 'a') < 26;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int SkipBreaks(ReadOnlySpan<byte> s, int i)

@@ -19,7 +19,7 @@ internal sealed class DatasetOptions
 
     public Option<string?> Model { get; } = new("--model")
     {
-        Description = "Base model whose limits and prices apply (default: the catalogue's default, gpt-4.1-mini-2025-04-14). 'finetune models' lists them... see Catalog/models.json.",
+        Description = "Base model whose token limit, methods and prices apply (default per method from the model catalogue, FineTuning.Core/Catalog/models.json: gpt-4.1-mini-2025-04-14 for supervised and dpo, o4-mini-2025-04-16 for reinforcement).",
     };
 
     public Option<FileInfo?> Grader { get; } = new("--grader")
@@ -65,7 +65,7 @@ internal sealed class DatasetOptions
 
     public Option<bool> Json { get; } = new("--json") { Description = "Print one machine-readable JSON report to stdout instead of tables." };
 
-    public void AddTo(Command command, bool withTopicField = true)
+    public void AddTo(Command command, bool isSplit = false)
     {
         command.Arguments.Add(File);
         command.Options.Add(Method);
@@ -74,8 +74,13 @@ internal sealed class DatasetOptions
         command.Options.Add(MaxErrors);
         command.Options.Add(MinExamples);
         command.Options.Add(MaxErrorRate);
-        if (withTopicField) command.Options.Add(TopicField);
-        command.Options.Add(Threads);
+        if (!isSplit)
+        {
+            // split stratifies by --stratify-by and reads the file in one pass.
+            command.Options.Add(TopicField);
+            command.Options.Add(Threads);
+        }
+
         command.Options.Add(MaxLineMib);
         command.Options.Add(Json);
         Method.Validators.Add(r =>

@@ -22,7 +22,7 @@ internal static class SplitCommand
             if (double.IsNaN(v) || v <= 0 || v > 1) r.AddError("--train-ratio must be above 0 and at most 1 (for example 0.9).");
         });
         var command = new Command("split", "Validate, then split into train.jsonl and valid.jsonl: seeded, stratified, without invalid or duplicate rows, with only the keys the provider accepts.");
-        options.AddTo(command, withTopicField: false);
+        options.AddTo(command, isSplit: true);
         command.Options.Add(outDir);
         command.Options.Add(ratio);
         command.Options.Add(stratify);

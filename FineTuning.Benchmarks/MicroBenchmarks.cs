@@ -1,0 +1,38 @@
+using System.Text;
+using BenchmarkDotNet.Attributes;
+using FineTuning.Core.Datasets;
+using FineTuning.Core.Hashing;
+using FineTuning.Core.Tokens;
+
+namespace FineTuning.Benchmarks;
+
+/// <summary>The hot pieces of validation, per megabyte of synthetic rows held in memory.</summary>
+[MemoryDiagnoser]
+public class ValidationMicroBenchmarks
+{
+    private byte[] _data = [];
+    private byte[] _text = [];
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        string path = Path.GetTempFileName();
+        SyntheticDataset.Write(path, 8L << 20);
+        _data = File.ReadAllBytes(path);
+        File.Delete(path);
+        _text = Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat("Your refund for order 12345 will arrive within 5 business days, thank you. ", 100_000)));
+    }
+
+    [Benchmark(Description = "validate 8 MiB (one pass)")]
+    public long Validate()
+    {
+        var validator = new DatasetValidator(new ValidationOptions());
+        return validator.ValidateShard(new MemoryStream(_data)).ValidRows;
+    }
+
+    [Benchmark(Description = "estimate tokens of 7 MiB prose")]
+    public int Tokens() => ApproximateTokenEstimator.Instance.CountEscaped(_text);
+
+    [Benchmark(Description = "SHA-256 content hash of 8 MiB")]
+    public ContentHash Hash() => ContentHash.Of(_data);
+}

@@ -1,0 +1,22 @@
+using BenchmarkDotNet.Running;
+using FineTuning.Benchmarks;
+
+// finetune-bench generate FILE [--mb N]     write the synthetic dataset (default 256 MB)
+// finetune-bench compare FILE               side-by-side figures: finetune validate/split vs the Python script, shards
+// finetune-bench micro [BenchmarkDotNet args] BenchmarkDotNet micro-benchmarks
+switch (args.FirstOrDefault())
+{
+    case "generate" when args.Length >= 2:
+        long mb = args.Length >= 4 && args[2] == "--mb" ? long.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 256;
+        long rows = SyntheticDataset.Write(args[1], mb * 1024 * 1024);
+        Console.WriteLine($"{args[1]}: {rows:N0} rows, {new FileInfo(args[1]).Length / 1048576.0:N1} MiB");
+        return 0;
+    case "compare" when args.Length >= 2:
+        return SideBySide.Run(args[1]);
+    case "micro":
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args[1..]);
+        return 0;
+    default:
+        Console.Error.WriteLine("usage: generate FILE [--mb N] | compare FILE | micro [args]");
+        return 2;
+}
