@@ -1,0 +1,49 @@
+using FineTuning.Core.Datasets;
+
+namespace FineTuning.Tests.Datasets;
+
+public class DocumentationTests
+{
+    private static string RepoFile(string name)
+    {
+        for (DirectoryInfo? dir = new(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "FineTuning.sln")))
+            {
+                return Path.Combine(dir.FullName, name);
+            }
+        }
+
+        throw new FileNotFoundException("FineTuning.sln not found above the test output folder.");
+    }
+
+    [Fact]
+    public void Readme_DocumentsEveryFindingCodeWithItsSeverity()
+    {
+        string readme = File.ReadAllText(RepoFile("README.md"));
+
+        foreach (FindingCode code in FindingCodes.All)
+        {
+            Assert.Contains($"| `{code.Code}` | {code.Severity.ToString().ToLowerInvariant()} |", readme, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void Readme_FirstCommandRunsOnAnEmbeddedSample()
+    {
+        string readme = File.ReadAllText(RepoFile("README.md"));
+
+        Assert.Contains("dotnet run --project FineTuning.Local -- validate samples/support-chat.jsonl", readme, StringComparison.Ordinal);
+        Assert.True(File.Exists(RepoFile("samples/support-chat.jsonl")));
+        var (code, stdout, _) = CliRunner.Run("validate", RepoFile("samples/support-chat.jsonl"));
+        Assert.Equal(0, code);
+        Assert.Contains("Fit:", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Samples_AreFitForTheirMethods()
+    {
+        Assert.Equal(0, CliRunner.Run("validate", RepoFile("samples/tone-dpo.jsonl")).Code);
+        Assert.Equal(0, CliRunner.Run("validate", RepoFile("samples/arithmetic-rft.jsonl"), "--grader", RepoFile("samples/arithmetic-rft.grader.json")).Code);
+    }
+}
