@@ -1,5 +1,7 @@
 using System.Text;
 using FineTuning.Core.Tokens;
+using FsCheck;
+using FsCheck.Fluent;
 
 namespace FineTuning.Tests.Tokens;
 
@@ -12,7 +14,8 @@ public class ApproximateTokenEstimatorTests
     [InlineData("Hello world", 2)]
     [InlineData("Eat a banana!", 4)]
     [InlineData("tokenization", 2)]
-    [InlineData("1234567", 3)]
+    [InlineData("1234567", 2)]
+    [InlineData("123456789012", 4)]
     [InlineData("{\\\"location\\\": \\\"Paris\\\"}", 6)]
     [InlineData("line one\\nline two", 5)]
     [InlineData("\\u00e9t\\u00e9", 3)]
@@ -35,6 +38,34 @@ public class ApproximateTokenEstimatorTests
         int many = Count(string.Concat(Enumerable.Repeat("Eat a banana! ", 2000)));
 
         Assert.InRange(many, one * 2000 * 0.9, one * 2000 * 1.1);
+    }
+
+    [Fact]
+    public void VectorPath_CountsLikeTheScalarPath()
+    {
+        var scalar = new ApproximateTokenEstimator { UseVectors = false };
+        string alphabet = "aaaaaaaaaaaaaaaabbbbcdeXYZ      0123456789.,;:!?{}[]-_/\"\\é日😀\t";
+        string[] escapes = ["\\n", "\\\"", "\\u00e9", "\\\\", "\\t"];
+        // Mostly plain ASCII, so that many 32-byte blocks take the vector path, with now and then an escape or a
+        // multi-byte character, so that the paths hand the run state to each other.
+        Gen<int> pick = Gen.Frequency((40, Gen.Choose(0, 55)), (1, Gen.Choose(56, alphabet.Length + escapes.Length - 1)));
+        Prop.ForAll(Arb.From(pick.ListOf().Select(l => l.Concat(l).Concat(l).ToList())), picks =>
+        {
+            string text = string.Concat(picks.Select(p => p < alphabet.Length ? alphabet[p].ToString() : escapes[p - alphabet.Length]));
+            byte[] bytes = Encoding.UTF8.GetBytes(text);
+            return ApproximateTokenEstimator.Instance.CountEscaped(bytes) == scalar.CountEscaped(bytes);
+        }).QuickCheckThrowOnFailure();
+    }
+
+    [Fact]
+    public void VectorPath_LongRunsCrossBlocksLikeTheScalarPath()
+    {
+        var scalar = new ApproximateTokenEstimator { UseVectors = false };
+        foreach (string text in new[] { new string('a', 100), new string(' ', 70) + "x", string.Concat(Enumerable.Repeat("1234567890", 9)), new string('.', 65) + "\\n" + new string('b', 40) })
+        {
+            byte[] bytes = Encoding.UTF8.GetBytes(text);
+            Assert.Equal(scalar.CountEscaped(bytes), ApproximateTokenEstimator.Instance.CountEscaped(bytes));
+        }
     }
 
     [Fact]
