@@ -12,24 +12,33 @@ internal static class DatasetRunner
     public static DatasetReport Validate(string path, ValidationOptions options, int threads, bool showProgress, TextWriter stderr, CancellationToken cancellationToken)
     {
         var validator = new DatasetValidator(options);
-        using FileStream probe = DatasetValidator.OpenRead(path);
-        long size = probe.Length;
-        probe.Dispose();
-        bool sharded = threads > 1 && size > ShardPlanner.DefaultShardBytes;
+        bool sharded = threads > 1 && FileSize(path) > ShardPlanner.DefaultShardBytes;
+        return showProgress
+            ? WithProgress(path, stderr, Run)
+            : Run(null);
+
         DatasetReport Run(IProgress<long>? progress) => sharded
             ? validator.ValidateFileInShards(path, threads, progress: progress, cancellationToken: cancellationToken)
             : validator.ValidateFile(path, progress, cancellationToken: cancellationToken);
-
-        if (!showProgress || size < ProgressThreshold || Console.IsErrorRedirected)
-        {
-            return Run(null);
-        }
-
-        return WithProgress(stderr, $"Validating {Path.GetFileName(path)}", size, Run);
     }
 
-    public static T WithProgress<T>(TextWriter stderr, string description, long total, Func<IProgress<long>, T> work)
+    /// <summary>The size of a dataset, with the errors of <see cref="DatasetValidator.OpenRead"/> for a bad path.</summary>
+    public static long FileSize(string path)
     {
+        using FileStream probe = DatasetValidator.OpenRead(path);
+        return probe.Length;
+    }
+
+    /// <summary>Runs work over a file with a progress bar on stderr when the file is big and stderr is a terminal.</summary>
+    public static T WithProgress<T>(string path, TextWriter stderr, Func<IProgress<long>?, T> work)
+    {
+        long total = FileSize(path);
+        if (total < ProgressThreshold || Console.IsErrorRedirected)
+        {
+            return work(null);
+        }
+
+        string description = $"Reading {Path.GetFileName(path)}";
         IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(stderr) });
         T result = default!;
         console.Progress()

@@ -41,12 +41,7 @@ internal static class SplitCommand
             };
             var splitter = new StratifiedSplitter(validation, split);
             string dir = result.GetValue(outDir)!.FullName;
-            using FileStream probe = DatasetValidator.OpenRead(file.FullName);
-            long size = probe.Length;
-            probe.Dispose();
-            SplitResult outcome = size >= 50L * 1024 * 1024 && !Console.IsErrorRedirected
-                ? DatasetRunner.WithProgress(stderr, $"Validating {file.Name}", size, p => splitter.Split(file.FullName, dir, p, cancellationToken))
-                : splitter.Split(file.FullName, dir, cancellationToken: cancellationToken);
+            SplitResult outcome = DatasetRunner.WithProgress(file.FullName, stderr, p => splitter.Split(file.FullName, dir, p, cancellationToken));
             if (result.GetValue(options.Json))
             {
                 ReportJson.Write(stdout, new { split = outcome.Split, validation = outcome.Validation });
