@@ -179,3 +179,23 @@ public class PropertyTests
         return lines;
     }
 }
+
+/// <summary>Shard reports cross process boundaries (durable activities) as JSON: they must survive the trip.</summary>
+public class ShardReportSerializationTests
+{
+    [Fact]
+    public void ShardReport_RoundTripsThroughJson_AndMergesToTheSameReport()
+    {
+        var options = new ValidationOptions { Today = new DateOnly(2026, 11, 22) };
+        var validator = new DatasetValidator(options);
+        string content = Rows.Jsonl(Rows.ManyChats(30, i => $"t{i % 3}").Concat([Rows.Chat("Question 4?", "Answer 4."), "{\"messages\": [}", Rows.Chat("x", "y", system: null)]));
+        ShardReport report = validator.ValidateShard(new MemoryStream(Encoding.UTF8.GetBytes(content)));
+
+        string json = ReportSerializer.Serialize(report);
+        ShardReport back = ReportSerializer.Deserialize<ShardReport>(json)!;
+
+        Assert.Equal(json, ReportSerializer.Serialize(back));
+        Assert.Equal(ReportSerializer.Serialize(validator.Finish([report], "d.jsonl")), ReportSerializer.Serialize(validator.Finish([back], "d.jsonl")));
+        Assert.Contains("\"rowHashes\"", json, StringComparison.Ordinal);
+    }
+}
