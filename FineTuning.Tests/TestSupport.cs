@@ -84,3 +84,13 @@ public static class Rows
         return validator.Finish([validator.ValidateShard(stream)], "test.jsonl");
     }
 }
+
+/// <summary>A clock the tests move by hand.</summary>
+public sealed class ManualTimeProvider(DateTimeOffset start) : TimeProvider
+{
+    private DateTimeOffset _now = start;
+
+    public override DateTimeOffset GetUtcNow() => _now;
+
+    public void Advance(TimeSpan by) => _now += by;
+}

@@ -1,0 +1,307 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace FineTuning.Emulator;
+
+/// <summary>
+/// A local server that speaks the OpenAI fine-tuning REST protocol (files and jobs, with events, checkpoints and a
+/// results file) under <c>/v1/</c> and, as Azure OpenAI serves it, under <c>/openai/v1/</c>. Binds 127.0.0.1 only.
+/// </summary>
+public sealed class EmulatorServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private EmulatorServer(WebApplication app, Uri root)
+    {
+        _app = app;
+        Root = root;
+    }
+
+    /// <summary>The server's root, e.g. <c>http://127.0.0.1:5123/</c>.</summary>
+    public Uri Root { get; }
+
+    /// <summary>The OpenAI-style base URL (<c>/v1/</c>).</summary>
+    public Uri OpenAIEndpoint => new(Root, "v1/");
+
+    /// <summary>The Azure OpenAI-style base URL (<c>/openai/v1/</c>).</summary>
+    public Uri AzureEndpoint => new(Root, "openai/v1/");
+
+    public static async Task<EmulatorServer> StartAsync(EmulatorOptions options, int port = 0, CancellationToken cancellationToken = default)
+    {
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        builder.Services.AddSingleton(new EmulatorState(options));
+        WebApplication app = builder.Build();
+        var state = app.Services.GetRequiredService<EmulatorState>();
+        app.Use(async (context, next) =>
+        {
+            if (!Authorized(context.Request, options.ApiKey))
+            {
+                await Error(context.Response, 401, "invalid_api_key", "Incorrect API key provided: send it as 'Authorization: Bearer KEY' or 'api-key: KEY'.", null).ConfigureAwait(false);
+                return;
+            }
+
+            await next(context).ConfigureAwait(false);
+        });
+        Map(app.MapGroup("/v1"), state);
+        Map(app.MapGroup("/openai/v1"), state);
+        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new EmulatorServer(app, new Uri(address.TrimEnd('/') + "/"));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync().ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private static bool Authorized(HttpRequest request, string? key)
+    {
+        string? given = request.Headers["api-key"].FirstOrDefault();
+        string? authorization = request.Headers.Authorization.FirstOrDefault();
+        if (given is null && authorization?.StartsWith("Bearer ", StringComparison.Ordinal) == true)
+        {
+            given = authorization["Bearer ".Length..].Trim();
+        }
+
+        return !string.IsNullOrEmpty(given) && (key is null || string.Equals(given, key, StringComparison.Ordinal));
+    }
+
+    private static void Map(RouteGroupBuilder api, EmulatorState state)
+    {
+        api.MapPost("/files", async (HttpRequest request) =>
+        {
+            if (!request.HasFormContentType)
+            {
+                return ErrorResult(400, "invalid_request_error", "Upload the file as multipart/form-data with 'file' and 'purpose'.", "file");
+            }
+
+            IFormCollection form = await request.ReadFormAsync().ConfigureAwait(false);
+            IFormFile? file = form.Files.GetFile("file");
+            if (file is null)
+            {
+                return ErrorResult(400, "invalid_request_error", "'file' is required.", "file");
+            }
+
+            using var buffer = new MemoryStream();
+            await file.CopyToAsync(buffer).ConfigureAwait(false);
+            EmulatorState.StoredFile stored = state.AddFile(file.FileName, form["purpose"].FirstOrDefault() ?? "fine-tune", buffer.ToArray());
+            return Results.Json(FileJson(stored, state));
+        });
+        api.MapGet("/files", () => Results.Json(new JsonObject { ["object"] = "list", ["data"] = new JsonArray([.. state.Files().Select(f => (JsonNode)FileJson(f, state))]) }));
+        api.MapGet("/files/{id}", (string id) => state.GetFile(id) is { } f ? Results.Json(FileJson(f, state)) : NotFound("file", id));
+        api.MapGet("/files/{id}/content", (string id) => state.GetFile(id) is { } f ? Results.Bytes(f.Content, "application/octet-stream") : NotFound("file", id));
+
+        api.MapPost("/fine_tuning/jobs", async (HttpRequest request) =>
+        {
+            JsonObject? body = await JsonNode.ParseAsync(request.Body).ConfigureAwait(false) as JsonObject;
+            if (body is null)
+            {
+                return ErrorResult(400, "invalid_request_error", "The body must be a JSON object.", null);
+            }
+
+            string? model = (string?)body["model"];
+            string? trainingId = (string?)body["training_file"];
+            if (string.IsNullOrEmpty(model)) return ErrorResult(400, "invalid_request_error", "'model' is required.", "model");
+            if (string.IsNullOrEmpty(trainingId) || state.GetFile(trainingId) is not { } training)
+            {
+                return ErrorResult(400, "invalid_request_error", $"Invalid file id '{trainingId}' for training_file.", "training_file");
+            }
+
+            string? validationId = (string?)body["validation_file"];
+            if (validationId is not null && state.GetFile(validationId) is null)
+            {
+                return ErrorResult(400, "invalid_request_error", $"Invalid file id '{validationId}' for validation_file.", "validation_file");
+            }
+
+            string method = (string?)body["method"]?["type"] ?? "supervised";
+            if (method == "reinforcement" && body["method"]?["reinforcement"]?["grader"] is null)
+            {
+                return ErrorResult(400, "invalid_request_error", "A reinforcement job needs method.reinforcement.grader.", "method.reinforcement.grader");
+            }
+
+            EmulatorState.StoredJob job = state.AddJob(body, method, training);
+            return Results.Json(JobJson(job, state));
+        });
+        api.MapGet("/fine_tuning/jobs", (HttpRequest request) =>
+        {
+            IEnumerable<EmulatorState.StoredJob> jobs = state.Jobs().Reverse(); // newest first, as the API lists them
+            foreach ((string key, Microsoft.Extensions.Primitives.StringValues value) in request.Query)
+            {
+                if (key.StartsWith("metadata[", StringComparison.Ordinal) && key.EndsWith(']'))
+                {
+                    string name = key[9..^1];
+                    jobs = jobs.Where(j => (string?)j.Request["metadata"]?[name] == value.ToString());
+                }
+            }
+
+            return Page(jobs.Select(j => JobJson(j, state)).ToList(), request);
+        });
+        api.MapGet("/fine_tuning/jobs/{id}", (string id) => state.GetJob(id) is { } j ? Results.Json(JobJson(j, state)) : NotFound("job", id));
+        api.MapPost("/fine_tuning/jobs/{id}/cancel", (string id) =>
+        {
+            if (state.GetJob(id) is not { } job) return NotFound("job", id);
+            string status = state.Status(job);
+            if (EmulatorState.IsFinished(status))
+            {
+                return ErrorResult(400, "invalid_request_error", $"Job {id} has already {status}; it cannot be cancelled.", "fine_tuning_job_id");
+            }
+
+            state.Cancel(job);
+            return Results.Json(JobJson(job, state));
+        });
+        api.MapGet("/fine_tuning/jobs/{id}/events", (string id, HttpRequest request) =>
+            state.GetJob(id) is { } j ? Page(Events(j, state), request) : NotFound("job", id));
+        api.MapGet("/fine_tuning/jobs/{id}/checkpoints", (string id, HttpRequest request) =>
+            state.GetJob(id) is { } j ? Page(Checkpoints(j, state), request) : NotFound("job", id));
+    }
+
+    private static IResult Page(List<JsonObject> items, HttpRequest request)
+    {
+        string? after = request.Query["after"].FirstOrDefault();
+        int limit = int.TryParse(request.Query["limit"].FirstOrDefault(), CultureInfo.InvariantCulture, out int l) ? Math.Clamp(l, 1, 100) : 20;
+        int start = after is null ? 0 : items.FindIndex(i => (string?)i["id"] == after) + 1;
+        List<JsonObject> page = items.Skip(Math.Max(0, start)).Take(limit).ToList();
+        return Results.Json(new JsonObject
+        {
+            ["object"] = "list",
+            ["data"] = new JsonArray([.. page]),
+            ["has_more"] = start + page.Count < items.Count,
+        });
+    }
+
+    private static JsonObject FileJson(EmulatorState.StoredFile f, EmulatorState state) => new()
+    {
+        ["object"] = "file",
+        ["id"] = f.Id,
+        ["bytes"] = f.Content.LongLength,
+        ["created_at"] = f.CreatedAt.ToUnixTimeSeconds(),
+        ["filename"] = f.FileName,
+        ["purpose"] = f.Purpose,
+        ["status"] = (state.Now - f.CreatedAt).TotalSeconds < 5 ? "uploaded" : "processed",
+        ["status_details"] = null,
+    };
+
+    private static JsonObject JobJson(EmulatorState.StoredJob job, EmulatorState state)
+    {
+        string status = state.Status(job);
+        JsonObject request = job.Request;
+        string model = (string)request["model"]!;
+        bool succeeded = status == "succeeded";
+        return new JsonObject
+        {
+            ["object"] = "fine_tuning.job",
+            ["id"] = job.Id,
+            ["model"] = model,
+            ["created_at"] = job.CreatedAt.ToUnixTimeSeconds(),
+            ["finished_at"] = EmulatorState.IsFinished(status) ? (job.CancelledAt ?? state.FinishTime(job)).ToUnixTimeSeconds() : null,
+            ["fine_tuned_model"] = succeeded ? $"ft:{model}:emulator:{(string?)request["suffix"] ?? ""}:{job.Id[6..]}" : null,
+            ["organization_id"] = "org-emulator",
+            ["result_files"] = succeeded ? new JsonArray($"{job.Id}-results.csv") : new JsonArray(),
+            ["status"] = status,
+            ["training_file"] = request["training_file"]?.DeepClone(),
+            ["validation_file"] = request["validation_file"]?.DeepClone(),
+            ["hyperparameters"] = request["hyperparameters"]?.DeepClone() ?? new JsonObject { ["n_epochs"] = "auto", ["batch_size"] = "auto", ["learning_rate_multiplier"] = "auto" },
+            ["trained_tokens"] = succeeded ? job.TrainedTokens : null,
+            ["error"] = status == "failed" ? new JsonObject { ["code"] = "invalid_training_file", ["message"] = job.InvalidFileError, ["param"] = "training_file" } : null,
+            ["user_provided_suffix"] = request["suffix"]?.DeepClone(),
+            ["seed"] = request["seed"]?.DeepClone() ?? 42,
+            ["estimated_finish"] = EmulatorState.IsFinished(status) ? null : state.FinishTime(job).ToUnixTimeSeconds(),
+            ["integrations"] = new JsonArray(),
+            ["metadata"] = request["metadata"]?.DeepClone(),
+            ["method"] = request["method"]?.DeepClone() ?? new JsonObject { ["type"] = "supervised" },
+        };
+    }
+
+    private static List<JsonObject> Events(EmulatorState.StoredJob job, EmulatorState state)
+    {
+        string status = state.Status(job);
+        state.StatusAt(job, job.CancelledAt ?? state.Now, out int step);
+        var events = new List<(DateTimeOffset At, string Level, string Message, string Type, JsonObject? Data)>
+        {
+            (job.CreatedAt, "info", $"Created fine-tuning job: {job.Id}", "message", null),
+            (job.CreatedAt, "info", "Validating training file", "message", null),
+        };
+        if (status is not "validating_files")
+        {
+            if (job.InvalidFileError is not null)
+            {
+                events.Add((state.FinishTime(job), "error", job.InvalidFileError, "message", null));
+            }
+            else if (status != "cancelled" || step > 0 || state.StatusAt(job, job.CancelledAt!.Value, out _) != "cancelled")
+            {
+                events.Add((state.StepTime(job, 0), "info", "Fine-tuning job started", "message", null));
+            }
+        }
+
+        for (int s = 1; s <= step; s++)
+        {
+            (double train, double valid, double accuracy) = EmulatorState.Metrics(s, state.Steps);
+            events.Add((state.StepTime(job, s), "info", $"Step {s}/{state.Steps}: training loss={train}", "metrics",
+                new JsonObject { ["step"] = s, ["train_loss"] = train, ["valid_loss"] = valid, ["train_mean_token_accuracy"] = accuracy, ["total_steps"] = state.Steps }));
+        }
+
+        if (status == "succeeded") events.Add((state.FinishTime(job), "info", "The job has successfully completed", "message", null));
+        if (status == "cancelled") events.Add((job.CancelledAt!.Value, "info", "The job was cancelled", "message", null));
+
+        // The API lists events newest first.
+        return events.Select((e, i) => new JsonObject
+        {
+            ["object"] = "fine_tuning.job.event",
+            ["id"] = $"ftevent-{job.Id[6..]}-{i:D4}",
+            ["created_at"] = e.At.ToUnixTimeSeconds(),
+            ["level"] = e.Level,
+            ["message"] = e.Message,
+            ["type"] = e.Type,
+            ["data"] = e.Data,
+        }).Reverse().ToList();
+    }
+
+    private static List<JsonObject> Checkpoints(EmulatorState.StoredJob job, EmulatorState state)
+    {
+        state.StatusAt(job, job.CancelledAt ?? state.Now, out int step);
+        string model = (string)job.Request["model"]!;
+        return Enumerable.Range(1, step).Where(s => s % Math.Max(1, state.Steps / 3) == 0 || s == state.Steps).Reverse().Select(s =>
+        {
+            (double train, double valid, double accuracy) = EmulatorState.Metrics(s, state.Steps);
+            return new JsonObject
+            {
+                ["object"] = "fine_tuning.job.checkpoint",
+                ["id"] = $"ftckpt-{job.Id[6..]}-{s}",
+                ["created_at"] = state.StepTime(job, s).ToUnixTimeSeconds(),
+                ["fine_tuned_model_checkpoint"] = $"ft:{model}:emulator::{job.Id[6..]}:ckpt-step-{s}",
+                ["fine_tuning_job_id"] = job.Id,
+                ["step_number"] = s,
+                ["metrics"] = new JsonObject { ["step"] = s, ["train_loss"] = train, ["train_mean_token_accuracy"] = accuracy, ["valid_loss"] = valid, ["valid_mean_token_accuracy"] = accuracy - 0.02 },
+            };
+        }).ToList();
+    }
+
+    private static IResult NotFound(string what, string id) =>
+        ErrorResult(404, "not_found", $"No {what} with id '{id}'.", what == "job" ? "fine_tuning_job_id" : "file_id");
+
+    private static IResult ErrorResult(int status, string code, string message, string? param) =>
+        Results.Json(ErrorBody(code, message, param), statusCode: status);
+
+    private static JsonObject ErrorBody(string code, string message, string? param) =>
+        new() { ["error"] = new JsonObject { ["message"] = message, ["type"] = "invalid_request_error", ["param"] = param, ["code"] = code } };
+
+    private static Task Error(HttpResponse response, int status, string code, string message, string? param)
+    {
+        response.StatusCode = status;
+        response.ContentType = "application/json";
+        return response.WriteAsync(ErrorBody(code, message, param).ToJsonString(), Encoding.UTF8);
+    }
+}

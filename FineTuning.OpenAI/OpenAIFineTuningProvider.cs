@@ -1,0 +1,311 @@
+using System.ClientModel;
+using System.ClientModel.Primitives;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Azure.Core;
+using Azure.Identity;
+using FineTuning.Core.Datasets;
+using FineTuning.Core.Providers;
+using OpenAI;
+using OpenAI.Files;
+
+namespace FineTuning.OpenAI;
+
+/// <summary>
+/// <see cref="IFineTuningProvider"/> over the OpenAI .NET SDK, for Azure OpenAI (<c>/openai/v1/</c>, Entra ID or
+/// api-key), OpenAI and the emulator. File uploads use the SDK's typed client; job calls are protocol calls on the
+/// same pipeline (its retry policy retries 408, 429 and 5xx with backoff and Retry-After), so that every method,
+/// the metadata filter and the raw error fields are reachable.
+/// </summary>
+public sealed class OpenAIFineTuningProvider : IFineTuningProvider
+{
+    /// <summary>The token scope of Azure OpenAI.</summary>
+    public const string AzureScope = "https://cognitiveservices.azure.com/.default";
+
+    private static readonly Uri OpenAIEndpoint = new("https://api.openai.com/v1/");
+
+    private readonly ClientPipeline _pipeline;
+    private readonly OpenAIFileClient _files;
+    private readonly Uri _endpoint;
+    private readonly ProviderOptions _options;
+    private readonly string _credentialDescription;
+
+    private OpenAIFineTuningProvider(ClientPipeline pipeline, AuthenticationPolicy auth, OpenAIClientOptions clientOptions, Uri endpoint, ProviderOptions options, string credentialDescription)
+    {
+        _pipeline = pipeline;
+        _endpoint = endpoint;
+        _options = options;
+        _credentialDescription = credentialDescription;
+        _files = new OpenAIClient(auth, clientOptions).GetOpenAIFileClient();
+    }
+
+    /// <summary>Builds the provider once (it is thread-safe); <paramref name="credential"/> defaults to DefaultAzureCredential for Entra ID.</summary>
+    public static OpenAIFineTuningProvider Create(ProviderOptions options, TokenCredential? credential = null, PipelineTransport? transport = null)
+    {
+        if (options.Problem() is { } problem)
+        {
+            throw new InvalidOperationException(problem);
+        }
+
+        Uri endpoint = WithSlash(options.Endpoint ?? OpenAIEndpoint);
+        (AuthenticationPolicy auth, string description) = options switch
+        {
+            { Kind: ProviderKind.AzureOpenAI, Auth: AzureAuth.EntraId } =>
+                ((AuthenticationPolicy)new BearerTokenPolicy(credential ?? new DefaultAzureCredential(), AzureScope), "Microsoft Entra ID (DefaultAzureCredential)"),
+            { Kind: ProviderKind.AzureOpenAI } =>
+                (ApiKeyAuthenticationPolicy.CreateHeaderApiKeyPolicy(new ApiKeyCredential(options.ApiKey!), "api-key"), "the resource's api-key"),
+            _ => (ApiKeyAuthenticationPolicy.CreateBearerAuthorizationPolicy(new ApiKeyCredential(options.ApiKey ?? "emulator")), "the API key"),
+        };
+
+        var clientOptions = new OpenAIClientOptions
+        {
+            Endpoint = endpoint,
+            OrganizationId = options.Organization,
+            ProjectId = options.Project,
+            RetryPolicy = new ClientRetryPolicy(maxRetries: 5),
+        };
+        if (transport is not null)
+        {
+            clientOptions.Transport = transport;
+        }
+
+        ClientPipeline pipeline = ClientPipeline.Create(clientOptions, [], [auth], []);
+        return new OpenAIFineTuningProvider(pipeline, auth, clientOptions, endpoint, options, description);
+    }
+
+    public async Task<ProviderFile> UploadFileAsync(string fileName, Stream content, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            ClientResult<OpenAIFile> result = await _files.UploadFileAsync(content, fileName, FileUploadPurpose.FineTune, cancellationToken).ConfigureAwait(false);
+            return ReadFile(JsonDocument.Parse(result.GetRawResponse().Content).RootElement);
+        }
+        catch (ClientResultException ex) when (ex.GetRawResponse() is { } response)
+        {
+            throw ToProviderException(response);
+        }
+    }
+
+    public async Task<ProviderFile> GetFileAsync(string fileId, CancellationToken cancellationToken = default) =>
+        ReadFile(await SendAsync("GET", $"files/{Uri.EscapeDataString(fileId)}", null, cancellationToken).ConfigureAwait(false));
+
+    public async Task<ProviderJob> CreateJobAsync(JobRequest request, CancellationToken cancellationToken = default) =>
+        ReadJob(await SendAsync("POST", "fine_tuning/jobs", JobBody(request, _options.TrainingType), cancellationToken).ConfigureAwait(false));
+
+    public async Task<ProviderJob?> FindJobByRunIdAsync(string runId, CancellationToken cancellationToken = default)
+    {
+        // The metadata filter answers in one call where the service supports it; the pages are checked either way,
+        // so a service that ignores the filter still gives the right answer.
+        string filter = $"metadata[run_id]={Uri.EscapeDataString(runId)}";
+        string? after = null;
+        for (int page = 0; page < 1000; page++)
+        {
+            string query = $"fine_tuning/jobs?limit=100&{filter}" + (after is null ? "" : $"&after={Uri.EscapeDataString(after)}");
+            JsonElement list = await SendAsync("GET", query, null, cancellationToken).ConfigureAwait(false);
+            foreach (JsonElement job in list.GetProperty("data").EnumerateArray())
+            {
+                if (job.TryGetProperty("metadata", out JsonElement metadata) && metadata.ValueKind == JsonValueKind.Object
+                    && metadata.TryGetProperty("run_id", out JsonElement id) && id.GetString() == runId)
+                {
+                    return ReadJob(job);
+                }
+
+                after = job.GetProperty("id").GetString();
+            }
+
+            if (!list.TryGetProperty("has_more", out JsonElement more) || !more.GetBoolean())
+            {
+                return null;
+            }
+        }
+
+        return null;
+    }
+
+    public async Task<ProviderJob> GetJobAsync(string jobId, CancellationToken cancellationToken = default) =>
+        ReadJob(await SendAsync("GET", $"fine_tuning/jobs/{Uri.EscapeDataString(jobId)}", null, cancellationToken).ConfigureAwait(false));
+
+    public async Task<ProviderJob> CancelJobAsync(string jobId, CancellationToken cancellationToken = default) =>
+        ReadJob(await SendAsync("POST", $"fine_tuning/jobs/{Uri.EscapeDataString(jobId)}/cancel", null, cancellationToken).ConfigureAwait(false));
+
+    public async Task<IReadOnlyList<ProviderEvent>> GetEventsAsync(string jobId, CancellationToken cancellationToken = default)
+    {
+        var events = new List<ProviderEvent>();
+        string? after = null;
+        while (true)
+        {
+            string path = $"fine_tuning/jobs/{Uri.EscapeDataString(jobId)}/events?limit=100" + (after is null ? "" : $"&after={Uri.EscapeDataString(after)}");
+            JsonElement list = await SendAsync("GET", path, null, cancellationToken).ConfigureAwait(false);
+            foreach (JsonElement e in list.GetProperty("data").EnumerateArray())
+            {
+                events.Add(new ProviderEvent(
+                    e.GetProperty("id").GetString()!,
+                    DateTimeOffset.FromUnixTimeSeconds(e.GetProperty("created_at").GetInt64()),
+                    e.TryGetProperty("level", out JsonElement level) ? level.GetString() ?? "info" : "info",
+                    e.TryGetProperty("message", out JsonElement message) ? message.GetString() ?? "" : "",
+                    e.TryGetProperty("type", out JsonElement type) ? type.GetString() : null,
+                    e.TryGetProperty("data", out JsonElement data) && data.ValueKind == JsonValueKind.Object ? data.Clone() : null));
+                after = events[^1].Id;
+            }
+
+            if (!list.TryGetProperty("has_more", out JsonElement more) || !more.GetBoolean())
+            {
+                break;
+            }
+        }
+
+        events.Reverse(); // the API lists newest first
+        return events;
+    }
+
+    internal static string JobBody(JobRequest request, string? trainingType)
+    {
+        var method = new JsonObject();
+        string type = request.Method switch
+        {
+            FineTuningMethod.Dpo => "dpo",
+            FineTuningMethod.Reinforcement => "reinforcement",
+            _ => "supervised",
+        };
+        var hyper = new JsonObject();
+        Hyperparameters h = request.Hyperparameters ?? new Hyperparameters();
+        Set(hyper, "n_epochs", h.Epochs);
+        Set(hyper, "batch_size", h.BatchSize);
+        Set(hyper, "learning_rate_multiplier", h.LearningRateMultiplier);
+        if (request.Method == FineTuningMethod.Dpo) Set(hyper, "beta", h.Beta);
+        if (request.Method == FineTuningMethod.Reinforcement)
+        {
+            Set(hyper, "compute_multiplier", h.ComputeMultiplier);
+            Set(hyper, "eval_interval", h.EvalInterval);
+            Set(hyper, "eval_samples", h.EvalSamples);
+            if (h.ReasoningEffort is not null) hyper["reasoning_effort"] = h.ReasoningEffort;
+        }
+
+        var detail = new JsonObject { ["hyperparameters"] = hyper };
+        if (request.Method == FineTuningMethod.Reinforcement)
+        {
+            detail["grader"] = request.Grader is { } grader
+                ? JsonNode.Parse(grader.GetRawText())
+                : throw new ArgumentException("A reinforcement job needs a grader.", nameof(request));
+        }
+
+        method["type"] = type;
+        method[type] = detail;
+        var body = new JsonObject
+        {
+            ["model"] = request.Model,
+            ["training_file"] = request.TrainingFileId,
+            ["method"] = method,
+            ["metadata"] = new JsonObject { ["run_id"] = request.RunId },
+        };
+        if (request.ValidationFileId is not null) body["validation_file"] = request.ValidationFileId;
+        if (request.Suffix is not null) body["suffix"] = request.Suffix;
+        if (request.Seed is not null) body["seed"] = request.Seed;
+        if (trainingType is not null) body["trainingType"] = trainingType;
+        return body.ToJsonString();
+    }
+
+    private static void Set<T>(JsonObject hyper, string name, T? value)
+        where T : struct => hyper[name] = value is { } v ? JsonValue.Create(v) : "auto";
+
+    private async Task<JsonElement> SendAsync(string method, string path, string? json, CancellationToken cancellationToken)
+    {
+        using PipelineMessage message = _pipeline.CreateMessage();
+        message.Apply(new RequestOptions { CancellationToken = cancellationToken });
+        message.ResponseClassifier = PipelineMessageClassifier.Create([200]);
+        PipelineRequest request = message.Request;
+        request.Method = method;
+        request.Uri = new Uri(_endpoint, path);
+        request.Headers.Set("Accept", "application/json");
+        if (json is not null)
+        {
+            request.Headers.Set("Content-Type", "application/json");
+            request.Content = BinaryContent.Create(BinaryData.FromString(json));
+        }
+
+        await _pipeline.SendAsync(message).ConfigureAwait(false);
+        PipelineResponse response = message.Response!;
+        if (response.IsError)
+        {
+            throw ToProviderException(response);
+        }
+
+        using JsonDocument document = JsonDocument.Parse(response.Content);
+        return document.RootElement.Clone();
+    }
+
+    private ProviderException ToProviderException(PipelineResponse response)
+    {
+        string? code = null, param = null, message = response.ReasonPhrase;
+        try
+        {
+            using JsonDocument document = JsonDocument.Parse(response.Content);
+            if (document.RootElement.TryGetProperty("error", out JsonElement error) && error.ValueKind == JsonValueKind.Object)
+            {
+                code = error.TryGetProperty("code", out JsonElement c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
+                param = error.TryGetProperty("param", out JsonElement p) && p.ValueKind == JsonValueKind.String ? p.GetString() : null;
+                message = error.TryGetProperty("message", out JsonElement m) ? m.GetString() ?? message : message;
+            }
+        }
+        catch (JsonException)
+        {
+            message = $"{response.ReasonPhrase}: {Truncate(response.Content.ToString())}";
+        }
+
+        if (response.Status is 401 or 403)
+        {
+            string role = _options.Kind == ProviderKind.AzureOpenAI && _options.Auth == AzureAuth.EntraId
+                ? " The identity needs the role 'Cognitive Services OpenAI Contributor' on the Azure OpenAI resource."
+                : " Check the key in FineTuning:Provider:ApiKey.";
+            message = $"{message} (authenticated with {_credentialDescription}).{role}";
+        }
+
+        return new ProviderException(response.Status, code, message ?? "", param);
+    }
+
+    private static string Truncate(string text) => text.Length > 300 ? text[..300] + "…" : text;
+
+    private static ProviderFile ReadFile(JsonElement f) => new(
+        f.GetProperty("id").GetString()!,
+        f.TryGetProperty("filename", out JsonElement name) ? name.GetString() ?? "" : "",
+        f.TryGetProperty("bytes", out JsonElement bytes) && bytes.ValueKind == JsonValueKind.Number ? bytes.GetInt64() : 0,
+        f.TryGetProperty("status", out JsonElement status) ? status.GetString() ?? "uploaded" : "uploaded",
+        f.TryGetProperty("status_details", out JsonElement details) && details.ValueKind == JsonValueKind.String ? details.GetString() : null);
+
+    internal static ProviderJob ReadJob(JsonElement j)
+    {
+        static DateTimeOffset? Time(JsonElement e, string name) =>
+            e.TryGetProperty(name, out JsonElement v) && v.ValueKind == JsonValueKind.Number ? DateTimeOffset.FromUnixTimeSeconds(v.GetInt64()) : null;
+        static string? Text(JsonElement e, string name) =>
+            e.TryGetProperty(name, out JsonElement v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+
+        ProviderError? error = j.TryGetProperty("error", out JsonElement err) && err.ValueKind == JsonValueKind.Object
+            && (Text(err, "code") ?? Text(err, "message")) is not null
+            ? new ProviderError(Text(err, "code"), Text(err, "message"), Text(err, "param"))
+            : null;
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (j.TryGetProperty("metadata", out JsonElement meta) && meta.ValueKind == JsonValueKind.Object)
+        {
+            foreach (JsonProperty p in meta.EnumerateObject())
+            {
+                metadata[p.Name] = p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString()! : p.Value.GetRawText();
+            }
+        }
+
+        return new ProviderJob(
+            j.GetProperty("id").GetString()!,
+            Text(j, "status") ?? "unknown",
+            Text(j, "model") ?? "",
+            Text(j, "fine_tuned_model"),
+            j.TryGetProperty("trained_tokens", out JsonElement tokens) && tokens.ValueKind == JsonValueKind.Number ? tokens.GetInt64() : null,
+            Time(j, "created_at") ?? DateTimeOffset.UnixEpoch,
+            Time(j, "finished_at"),
+            Time(j, "estimated_finish"),
+            error,
+            metadata);
+    }
+
+    private static Uri WithSlash(Uri uri) => uri.AbsoluteUri.EndsWith('/') ? uri : new Uri(uri.AbsoluteUri + "/");
+}

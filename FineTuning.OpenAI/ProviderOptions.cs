@@ -1,0 +1,57 @@
+namespace FineTuning.OpenAI;
+
+/// <summary>Which service runs the jobs.</summary>
+public enum ProviderKind
+{
+    /// <summary>The local emulator (the default when nothing is configured).</summary>
+    Emulator,
+
+    /// <summary>Azure OpenAI through its <c>/openai/v1/</c> endpoint (the primary provider).</summary>
+    AzureOpenAI,
+
+    /// <summary>OpenAI (self-serve fine-tuning takes no new jobs after 2027-01-06).</summary>
+    OpenAI,
+}
+
+/// <summary>How the provider authenticates on Azure.</summary>
+public enum AzureAuth
+{
+    /// <summary>Microsoft Entra ID through DefaultAzureCredential (a managed identity in Azure).</summary>
+    EntraId,
+
+    /// <summary>The resource's key in an <c>api-key</c> header.</summary>
+    ApiKey,
+}
+
+/// <summary>Settings of section <c>FineTuning:Provider</c> (environment: <c>FineTuning__Provider__Kind</c>, ...).</summary>
+public sealed class ProviderOptions
+{
+    public const string Section = "FineTuning:Provider";
+
+    public ProviderKind Kind { get; set; } = ProviderKind.Emulator;
+
+    /// <summary>Azure: <c>https://{resource}.openai.azure.com/openai/v1/</c> (or a Foundry project endpoint); emulator: its base URL.</summary>
+    public Uri? Endpoint { get; set; }
+
+    public AzureAuth Auth { get; set; } = AzureAuth.EntraId;
+
+    /// <summary>The key for OpenAI, the emulator, or Azure with <see cref="AzureAuth.ApiKey"/>. Never logged.</summary>
+    public string? ApiKey { get; set; }
+
+    public string? Organization { get; set; }
+
+    public string? Project { get; set; }
+
+    /// <summary>Azure's training tier: Standard, GlobalStandard or Developer (sent as <c>trainingType</c>).</summary>
+    public string? TrainingType { get; set; }
+
+    /// <summary>What is wrong with these settings, or null.</summary>
+    public string? Problem() => Kind switch
+    {
+        ProviderKind.AzureOpenAI when Endpoint is null => "FineTuning:Provider:Endpoint is required for Azure OpenAI (https://{resource}.openai.azure.com/openai/v1/).",
+        ProviderKind.AzureOpenAI when Auth == AzureAuth.ApiKey && string.IsNullOrEmpty(ApiKey) => "FineTuning:Provider:ApiKey is required when Auth is ApiKey.",
+        ProviderKind.OpenAI when string.IsNullOrEmpty(ApiKey) => "FineTuning:Provider:ApiKey is required for OpenAI.",
+        ProviderKind.Emulator when Endpoint is null => "FineTuning:Provider:Endpoint (the emulator's base URL) is required.",
+        _ => null,
+    };
+}

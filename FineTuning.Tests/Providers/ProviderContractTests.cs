@@ -1,0 +1,252 @@
+using System.Text;
+using System.Text.Json;
+using Azure.Core;
+using FineTuning.Core.Datasets;
+using FineTuning.Core.Providers;
+using FineTuning.Emulator;
+using FineTuning.OpenAI;
+
+namespace FineTuning.Tests.Providers;
+
+/// <summary>FineTuning.OpenAI through the real OpenAI SDK over HTTP against the emulator, in both path layouts and auth styles.</summary>
+public sealed class ProviderContractTests : IAsyncLifetime
+{
+    private const string Key = "test-key-not-a-secret";
+    private readonly ManualTimeProvider _clock = new(new DateTimeOffset(2026, 11, 22, 8, 0, 0, TimeSpan.Zero));
+    private EmulatorServer _emulator = null!;
+
+    public async Task InitializeAsync() =>
+        _emulator = await EmulatorServer.StartAsync(new EmulatorOptions { ApiKey = Key, Time = _clock, Speed = 1, Steps = 150, SecondsPerStep = 10 });
+
+    public async Task DisposeAsync() => await _emulator.DisposeAsync();
+
+    private OpenAIFineTuningProvider OpenAIStyle(string key = Key) =>
+        OpenAIFineTuningProvider.Create(new ProviderOptions { Kind = ProviderKind.Emulator, Endpoint = _emulator.OpenAIEndpoint, ApiKey = key });
+
+    private OpenAIFineTuningProvider AzureApiKey(string key = Key) =>
+        OpenAIFineTuningProvider.Create(new ProviderOptions { Kind = ProviderKind.AzureOpenAI, Auth = AzureAuth.ApiKey, Endpoint = _emulator.AzureEndpoint, ApiKey = key });
+
+    private static MemoryStream Dataset(int rows = 12) => new(Encoding.UTF8.GetBytes(Rows.Jsonl(Rows.ManyChats(rows))));
+
+    private static JobRequest Supervised(string runId, string fileId) =>
+        new(runId, "gpt-4.1-mini-2025-04-14", fileId, null, FineTuningMethod.Supervised, Suffix: "support", Seed: 7);
+
+    public static TheoryData<string> Layouts => new() { "openai", "azure" };
+
+    private IFineTuningProvider Provider(string layout) => layout == "azure" ? AzureApiKey() : OpenAIStyle();
+
+    [Theory]
+    [MemberData(nameof(Layouts))]
+    public async Task UploadFile_ThenProcessed(string layout)
+    {
+        IFineTuningProvider provider = Provider(layout);
+
+        ProviderFile file = await provider.UploadFileAsync("train.jsonl", Dataset());
+        Assert.StartsWith("file-", file.Id, StringComparison.Ordinal);
+        Assert.Equal("train.jsonl", file.FileName);
+        Assert.Equal(Dataset().Length, file.Bytes);
+        Assert.Equal("uploaded", (await provider.GetFileAsync(file.Id)).Status);
+
+        _clock.Advance(TimeSpan.FromSeconds(10));
+        Assert.Equal("processed", (await provider.GetFileAsync(file.Id)).Status);
+    }
+
+    [Theory]
+    [MemberData(nameof(Layouts))]
+    public async Task Job_MovesThroughItsStatusesToAFineTunedModel(string layout)
+    {
+        IFineTuningProvider provider = Provider(layout);
+        ProviderFile file = await provider.UploadFileAsync("train.jsonl", Dataset());
+
+        ProviderJob job = await provider.CreateJobAsync(Supervised("run-1", file.Id));
+        Assert.Equal(JobStatuses.ValidatingFiles, job.Status);
+        Assert.Equal("run-1", job.Metadata["run_id"]);
+        Assert.False(job.IsFinished);
+
+        _clock.Advance(TimeSpan.FromSeconds(40));
+        Assert.Equal(JobStatuses.Queued, (await provider.GetJobAsync(job.Id)).Status);
+        _clock.Advance(TimeSpan.FromSeconds(30));
+        ProviderJob running = await provider.GetJobAsync(job.Id);
+        Assert.Equal(JobStatuses.Running, running.Status);
+        Assert.NotNull(running.EstimatedFinish);
+
+        _clock.Advance(TimeSpan.FromHours(1));
+        ProviderJob done = await provider.GetJobAsync(job.Id);
+        Assert.Equal(JobStatuses.Succeeded, done.Status);
+        Assert.True(done.IsFinished);
+        Assert.StartsWith("ft:gpt-4.1-mini-2025-04-14:emulator:support:", done.FineTunedModel, StringComparison.Ordinal);
+        Assert.True(done.TrainedTokens > 0);
+    }
+
+    [Fact]
+    public async Task FindJobByRunId_FindsTheJobSoSubmissionIsExactlyOnce()
+    {
+        IFineTuningProvider provider = OpenAIStyle();
+        ProviderFile file = await provider.UploadFileAsync("train.jsonl", Dataset());
+        for (int i = 0; i < 120; i++)
+        {
+            await provider.CreateJobAsync(Supervised($"other-{i}", file.Id)); // more than one page of jobs
+        }
+
+        Assert.Null(await provider.FindJobByRunIdAsync("run-42"));
+        ProviderJob created = await provider.CreateJobAsync(Supervised("run-42", file.Id));
+
+        ProviderJob? found = await provider.FindJobByRunIdAsync("run-42");
+
+        Assert.Equal(created.Id, found?.Id);
+    }
+
+    [Fact]
+    public async Task Events_AreReadAcrossPagesOldestFirstWithMetrics()
+    {
+        IFineTuningProvider provider = OpenAIStyle();
+        ProviderFile file = await provider.UploadFileAsync("train.jsonl", Dataset());
+        ProviderJob job = await provider.CreateJobAsync(Supervised("run-events", file.Id));
+        _clock.Advance(TimeSpan.FromHours(2));
+
+        IReadOnlyList<ProviderEvent> events = await provider.GetEventsAsync(job.Id);
+
+        Assert.True(events.Count > 150, $"{events.Count} events");
+        Assert.Equal(events.OrderBy(e => e.CreatedAt).Select(e => e.Id), events.Select(e => e.Id));
+        ProviderEvent[] metrics = events.Where(e => e.Type == "metrics").ToArray();
+        Assert.Equal(150, metrics.Length);
+        double first = metrics[0].Data!.Value.GetProperty("train_loss").GetDouble();
+        double last = metrics[^1].Data!.Value.GetProperty("train_loss").GetDouble();
+        Assert.True(last < first, "loss falls");
+    }
+
+    [Fact]
+    public async Task Cancel_RunningJobEndsCancelled_AndCancellingAgainIsAClearError()
+    {
+        IFineTuningProvider provider = AzureApiKey();
+        ProviderFile file = await provider.UploadFileAsync("train.jsonl", Dataset());
+        ProviderJob job = await provider.CreateJobAsync(Supervised("run-cancel", file.Id));
+        _clock.Advance(TimeSpan.FromSeconds(100));
+
+        ProviderJob cancelled = await provider.CancelJobAsync(job.Id);
+        _clock.Advance(TimeSpan.FromHours(1));
+
+        Assert.Equal(JobStatuses.Cancelled, cancelled.Status);
+        Assert.Equal(JobStatuses.Cancelled, (await provider.GetJobAsync(job.Id)).Status);
+        ProviderException again = await Assert.ThrowsAsync<ProviderException>(() => provider.CancelJobAsync(job.Id));
+        Assert.Equal(400, again.Status);
+    }
+
+    [Fact]
+    public async Task MalformedTrainingFile_FailsTheJobWithTheProvidersErrorShape()
+    {
+        IFineTuningProvider provider = OpenAIStyle();
+        ProviderFile file = await provider.UploadFileAsync("bad.jsonl", new MemoryStream(Encoding.UTF8.GetBytes("{\"prompt\": \"a\", \"completion\": \"b\"}\n")));
+        ProviderJob job = await provider.CreateJobAsync(Supervised("run-bad", file.Id));
+        _clock.Advance(TimeSpan.FromMinutes(5));
+
+        ProviderJob failed = await provider.GetJobAsync(job.Id);
+
+        Assert.Equal(JobStatuses.Failed, failed.Status);
+        Assert.Equal("invalid_training_file", failed.Error?.Code);
+        Assert.Equal("training_file", failed.Error?.Param);
+        Assert.Contains("invalid training file", failed.Error?.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task UnknownJob_IsA404WithTheProvidersCodeAndParam()
+    {
+        ProviderException ex = await Assert.ThrowsAsync<ProviderException>(() => OpenAIStyle().GetJobAsync("ftjob-nope"));
+
+        Assert.Equal(404, ex.Status);
+        Assert.Equal("not_found", ex.Code);
+        Assert.Equal("fine_tuning_job_id", ex.Param);
+    }
+
+    [Fact]
+    public async Task BadRequest_KeepsTheParam()
+    {
+        ProviderException ex = await Assert.ThrowsAsync<ProviderException>(() => OpenAIStyle().CreateJobAsync(Supervised("run-x", "file-missing")));
+
+        Assert.Equal(400, ex.Status);
+        Assert.Equal("training_file", ex.Param);
+    }
+
+    [Fact]
+    public async Task WrongApiKey_Is401AndSaysWhatToCheck()
+    {
+        ProviderException ex = await Assert.ThrowsAsync<ProviderException>(() => AzureApiKey("wrong-key").GetFileAsync("file-1"));
+
+        Assert.Equal(401, ex.Status);
+        Assert.Contains("api-key", ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("wrong-key", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task EntraId_SendsABearerTokenForTheCognitiveServicesScopeToTheV1Path_AndA401NamesTheRole()
+    {
+        // Bearer tokens are only sent over TLS, so this test answers at the transport (the HTTP boundary) instead of the emulator.
+        var credential = new RecordingCredential("token-from-entra");
+        var handler = new RecordingHandler();
+        var provider = OpenAIFineTuningProvider.Create(
+            new ProviderOptions { Kind = ProviderKind.AzureOpenAI, Auth = AzureAuth.EntraId, Endpoint = new Uri("https://contoso.openai.azure.com/openai/v1/") },
+            credential,
+            new System.ClientModel.Primitives.HttpClientPipelineTransport(new HttpClient(handler)));
+
+        ProviderException ex = await Assert.ThrowsAsync<ProviderException>(() => provider.GetJobAsync("ftjob-1"));
+
+        Assert.Equal([OpenAIFineTuningProvider.AzureScope], credential.Scopes.Distinct());
+        HttpRequestMessage request = Assert.Single(handler.Requests);
+        Assert.Equal("https://contoso.openai.azure.com/openai/v1/fine_tuning/jobs/ftjob-1", request.RequestUri!.AbsoluteUri);
+        Assert.Equal("Bearer token-from-entra", request.Headers.Authorization?.ToString());
+        Assert.False(request.Headers.Contains("api-key"));
+        Assert.Equal(403, ex.Status);
+        Assert.Contains("Cognitive Services OpenAI Contributor", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("Microsoft Entra ID", ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("token-from-entra", ex.Message, StringComparison.Ordinal);
+    }
+
+    private sealed class RecordingHandler : HttpMessageHandler
+    {
+        public List<HttpRequestMessage> Requests { get; } = [];
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            Requests.Add(request);
+            return Task.FromResult(new HttpResponseMessage(System.Net.HttpStatusCode.Forbidden)
+            {
+                Content = new StringContent("""{"error":{"code":"PermissionDenied","message":"The principal lacks the required data action."}}""", Encoding.UTF8, "application/json"),
+            });
+        }
+    }
+
+    [Fact]
+    public void JobBody_CarriesMethodHyperparametersMetadataAndGrader()
+    {
+        using JsonDocument grader = JsonDocument.Parse("""{"type":"string_check","name":"g","input":"{{sample.output_text}}","reference":"{{item.answer}}","operation":"eq"}""");
+        var rft = new JobRequest("run-9", "o4-mini-2025-04-16", "file-t", "file-v", FineTuningMethod.Reinforcement,
+            Hyperparameters: new Hyperparameters(Epochs: 2, ReasoningEffort: "medium"), Grader: grader.RootElement);
+
+        using JsonDocument body = JsonDocument.Parse(OpenAIFineTuningProvider.JobBody(rft, "GlobalStandard"));
+        JsonElement root = body.RootElement;
+
+        Assert.Equal("reinforcement", root.GetProperty("method").GetProperty("type").GetString());
+        JsonElement detail = root.GetProperty("method").GetProperty("reinforcement");
+        Assert.Equal(2, detail.GetProperty("hyperparameters").GetProperty("n_epochs").GetInt32());
+        Assert.Equal("auto", detail.GetProperty("hyperparameters").GetProperty("batch_size").GetString());
+        Assert.Equal("medium", detail.GetProperty("hyperparameters").GetProperty("reasoning_effort").GetString());
+        Assert.Equal("string_check", detail.GetProperty("grader").GetProperty("type").GetString());
+        Assert.Equal("run-9", root.GetProperty("metadata").GetProperty("run_id").GetString());
+        Assert.Equal("file-v", root.GetProperty("validation_file").GetString());
+        Assert.Equal("GlobalStandard", root.GetProperty("trainingType").GetString());
+    }
+
+    private sealed class RecordingCredential(string token) : TokenCredential
+    {
+        public List<string> Scopes { get; } = [];
+
+        public override AccessToken GetToken(TokenRequestContext requestContext, CancellationToken cancellationToken)
+        {
+            Scopes.AddRange(requestContext.Scopes);
+            return new AccessToken(token, DateTimeOffset.UtcNow.AddHours(1));
+        }
+
+        public override ValueTask<AccessToken> GetTokenAsync(TokenRequestContext requestContext, CancellationToken cancellationToken) =>
+            ValueTask.FromResult(GetToken(requestContext, cancellationToken));
+    }
+}
