@@ -21,4 +21,7 @@ public sealed record EmulatorOptions
     public int Steps { get; init; } = 10;
 
     public double SecondsPerStep { get; init; } = 20;
+
+    /// <summary>Faults to inject into the next matching requests.</summary>
+    public FaultPlan Faults { get; init; } = new();
 }

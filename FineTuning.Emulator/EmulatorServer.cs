@@ -52,6 +52,39 @@ public sealed class EmulatorServer : IAsyncDisposable
                 return;
             }
 
+            if (options.Faults.Take(context.Request.Method, context.Request.Path.Value ?? "") is not { } fault)
+            {
+                await next(context).ConfigureAwait(false);
+                return;
+            }
+
+            if (fault.Delay is { } delay)
+            {
+                await Task.Delay(delay, context.RequestAborted).ConfigureAwait(false);
+            }
+
+            if (fault.Status is int status)
+            {
+                if (fault.RetryAfterSeconds > 0)
+                {
+                    context.Response.Headers.RetryAfter = fault.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+                }
+
+                await Error(context.Response, status, status == 429 ? "rate_limit_exceeded" : "server_error", $"Injected fault: {status}.", null).ConfigureAwait(false);
+                return;
+            }
+
+            if (fault.DropResponse)
+            {
+                // Do the work, then lose the answer: the client sees a broken connection.
+                Stream body = context.Response.Body;
+                context.Response.Body = new MemoryStream();
+                await next(context).ConfigureAwait(false);
+                context.Abort();
+                context.Response.Body = body;
+                return;
+            }
+
             await next(context).ConfigureAwait(false);
         });
         Map(app.MapGroup("/v1"), state);

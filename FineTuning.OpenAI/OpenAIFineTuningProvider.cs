@@ -91,8 +91,40 @@ public sealed class OpenAIFineTuningProvider : IFineTuningProvider
     public async Task<ProviderFile> GetFileAsync(string fileId, CancellationToken cancellationToken = default) =>
         ReadFile(await SendAsync("GET", $"files/{Uri.EscapeDataString(fileId)}", null, cancellationToken).ConfigureAwait(false));
 
-    public async Task<ProviderJob> CreateJobAsync(JobRequest request, CancellationToken cancellationToken = default) =>
-        ReadJob(await SendAsync("POST", "fine_tuning/jobs", JobBody(request, _options.TrainingType), cancellationToken).ConfigureAwait(false));
+    /// <summary>
+    /// Creates the job exactly once: the create call is never retried blindly. When it fails in a way that may have
+    /// created the job anyway (a lost response, 408, 429, 5xx), the job is looked up by its run id before trying again.
+    /// </summary>
+    public async Task<ProviderJob> CreateJobAsync(JobRequest request, CancellationToken cancellationToken = default)
+    {
+        string body = JobBody(request, _options.TrainingType);
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return ReadJob(await SendAsync("POST", "fine_tuning/jobs", body, cancellationToken, retry: false).ConfigureAwait(false));
+            }
+            catch (Exception ex) when (attempt < MaxCreateAttempts && IsTransient(ex) && !cancellationToken.IsCancellationRequested)
+            {
+                if (await FindJobByRunIdAsync(request.RunId, cancellationToken).ConfigureAwait(false) is { } created)
+                {
+                    return created;
+                }
+
+                await Task.Delay(TimeSpan.FromSeconds(Math.Min(30, Math.Pow(2, attempt - 1))), cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private const int MaxCreateAttempts = 5;
+
+    private static bool IsTransient(Exception ex) => ex switch
+    {
+        ProviderException p => p.Status is 408 or 409 or 429 or >= 500,
+        ClientResultException c => c.Status == 0 || c.Status is 408 or 429 or >= 500,
+        HttpRequestException or IOException => true,
+        _ => false,
+    };
 
     public async Task<ProviderJob?> FindJobByRunIdAsync(string runId, CancellationToken cancellationToken = default)
     {
@@ -210,11 +242,11 @@ public sealed class OpenAIFineTuningProvider : IFineTuningProvider
     private static void Set<T>(JsonObject hyper, string name, T? value)
         where T : struct => hyper[name] = value is { } v ? JsonValue.Create(v) : "auto";
 
-    private async Task<JsonElement> SendAsync(string method, string path, string? json, CancellationToken cancellationToken)
+    private async Task<JsonElement> SendAsync(string method, string path, string? json, CancellationToken cancellationToken, bool retry = true)
     {
         using PipelineMessage message = _pipeline.CreateMessage();
         message.Apply(new RequestOptions { CancellationToken = cancellationToken });
-        message.ResponseClassifier = PipelineMessageClassifier.Create([200]);
+        message.ResponseClassifier = retry ? PipelineMessageClassifier.Create([200]) : NoRetry.Instance;
         PipelineRequest request = message.Request;
         request.Method = method;
         request.Uri = new Uri(_endpoint, path);
@@ -305,6 +337,24 @@ public sealed class OpenAIFineTuningProvider : IFineTuningProvider
             Time(j, "estimated_finish"),
             error,
             metadata);
+    }
+
+    /// <summary>Classifies 200 as success and never asks the pipeline to retry (for calls that are not idempotent).</summary>
+    private sealed class NoRetry : PipelineMessageClassifier
+    {
+        public static NoRetry Instance { get; } = new();
+
+        public override bool TryClassify(PipelineMessage message, out bool isError)
+        {
+            isError = message.Response?.Status != 200;
+            return true;
+        }
+
+        public override bool TryClassify(PipelineMessage message, Exception? exception, out bool isRetriable)
+        {
+            isRetriable = false;
+            return true;
+        }
     }
 
     private static Uri WithSlash(Uri uri) => uri.AbsoluteUri.EndsWith('/') ? uri : new Uri(uri.AbsoluteUri + "/");

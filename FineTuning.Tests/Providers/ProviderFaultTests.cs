@@ -1,0 +1,89 @@
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using FineTuning.Core.Datasets;
+using FineTuning.Core.Providers;
+using FineTuning.Emulator;
+using FineTuning.OpenAI;
+
+namespace FineTuning.Tests.Providers;
+
+/// <summary>Injected provider faults: retried where safe, and job creation stays exactly-once when its answer is lost.</summary>
+public sealed class ProviderFaultTests : IAsyncLifetime
+{
+    private const string Key = "fault-test-key";
+    private readonly FaultPlan _faults = new();
+    private EmulatorServer _emulator = null!;
+
+    public async Task InitializeAsync() =>
+        _emulator = await EmulatorServer.StartAsync(new EmulatorOptions { ApiKey = Key, Faults = _faults });
+
+    public async Task DisposeAsync() => await _emulator.DisposeAsync();
+
+    private OpenAIFineTuningProvider Provider() =>
+        OpenAIFineTuningProvider.Create(new ProviderOptions { Kind = ProviderKind.Emulator, Endpoint = _emulator.OpenAIEndpoint, ApiKey = Key });
+
+    private static MemoryStream Dataset() => new(Encoding.UTF8.GetBytes(Rows.Jsonl(Rows.ManyChats(12))));
+
+    private async Task<int> JobsTagged(string runId)
+    {
+        using var http = new HttpClient();
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Key);
+        using JsonDocument list = JsonDocument.Parse(await http.GetStringAsync(new Uri(_emulator.OpenAIEndpoint, $"fine_tuning/jobs?limit=100&metadata[run_id]={runId}")));
+        return list.RootElement.GetProperty("data").GetArrayLength();
+    }
+
+    [Fact]
+    public async Task RateLimitedAndServerErrors_AreRetriedHonouringRetryAfter()
+    {
+        OpenAIFineTuningProvider provider = Provider();
+        _faults.Add(new Fault("POST", "/files", Status: 500));
+        ProviderFile file = await provider.UploadFileAsync("train.jsonl", Dataset());
+        _faults.Add(new Fault("GET", "/files/", Status: 429, RetryAfterSeconds: 1));
+        _faults.Add(new Fault("GET", "/files/", Status: 503));
+
+        var started = DateTimeOffset.UtcNow;
+        ProviderFile again = await provider.GetFileAsync(file.Id);
+
+        Assert.Equal(file.Id, again.Id);
+        Assert.True(DateTimeOffset.UtcNow - started >= TimeSpan.FromSeconds(0.9), "waited for Retry-After");
+    }
+
+    [Fact]
+    public async Task LostCreateResponse_FindsTheJobInsteadOfCreatingASecond()
+    {
+        OpenAIFineTuningProvider provider = Provider();
+        ProviderFile file = await provider.UploadFileAsync("train.jsonl", Dataset());
+        _faults.Add(new Fault("POST", "/fine_tuning/jobs", DropResponse: true));
+
+        ProviderJob job = await provider.CreateJobAsync(new JobRequest("run-lost", "gpt-4.1-mini", file.Id, null, FineTuningMethod.Supervised));
+
+        Assert.Equal("run-lost", job.Metadata["run_id"]);
+        Assert.Equal(1, await JobsTagged("run-lost"));
+    }
+
+    [Fact]
+    public async Task RateLimitedCreate_IsRetriedOnceItIsKnownNotToExist()
+    {
+        OpenAIFineTuningProvider provider = Provider();
+        ProviderFile file = await provider.UploadFileAsync("train.jsonl", Dataset());
+        _faults.Add(new Fault("POST", "/fine_tuning/jobs", Status: 429));
+
+        ProviderJob job = await provider.CreateJobAsync(new JobRequest("run-429", "gpt-4.1-mini", file.Id, null, FineTuningMethod.Supervised));
+
+        Assert.Equal("run-429", job.Metadata["run_id"]);
+        Assert.Equal(1, await JobsTagged("run-429"));
+    }
+
+    [Fact]
+    public async Task ClientErrorOnCreate_IsNotRetried()
+    {
+        OpenAIFineTuningProvider provider = Provider();
+
+        ProviderException ex = await Assert.ThrowsAsync<ProviderException>(() =>
+            provider.CreateJobAsync(new JobRequest("run-400", "gpt-4.1-mini", "file-missing", null, FineTuningMethod.Supervised)));
+
+        Assert.Equal(400, ex.Status);
+        Assert.Equal(0, await JobsTagged("run-400"));
+    }
+}
