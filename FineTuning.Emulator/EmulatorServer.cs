@@ -135,7 +135,17 @@ public sealed class EmulatorServer : IAsyncDisposable
         });
         api.MapGet("/files", () => Results.Json(new JsonObject { ["object"] = "list", ["data"] = new JsonArray([.. state.Files().Select(f => (JsonNode)FileJson(f, state))]) }));
         api.MapGet("/files/{id}", (string id) => state.GetFile(id) is { } f ? Results.Json(FileJson(f, state)) : NotFound("file", id));
-        api.MapGet("/files/{id}/content", (string id) => state.GetFile(id) is { } f ? Results.Bytes(f.Content, "application/octet-stream") : NotFound("file", id));
+        api.MapGet("/files/{id}/content", (string id) =>
+        {
+            if (state.GetFile(id) is { } f) return Results.Bytes(f.Content, "application/octet-stream");
+            // Results files are made when asked for: "{jobId}-results.csv".
+            if (id.EndsWith("-results.csv", StringComparison.Ordinal) && state.GetJob(id[..^"-results.csv".Length]) is { } job && state.Status(job) == "succeeded")
+            {
+                return Results.Text(state.ResultsCsv(job), "text/csv");
+            }
+
+            return NotFound("file", id);
+        });
 
         api.MapPost("/fine_tuning/jobs", async (HttpRequest request) =>
         {
@@ -195,6 +205,14 @@ public sealed class EmulatorServer : IAsyncDisposable
             state.Cancel(job);
             return Results.Json(JobJson(job, state));
         });
+        api.MapPost("/fine_tuning/jobs/{id}/pause", (string id) =>
+            state.GetJob(id) is not { } job ? NotFound("job", id)
+            : state.Pause(job) ? Results.Json(JobJson(job, state))
+            : ErrorResult(400, "invalid_request_error", $"Job {id} is {state.Status(job)}; only a running job can be paused.", "fine_tuning_job_id"));
+        api.MapPost("/fine_tuning/jobs/{id}/resume", (string id) =>
+            state.GetJob(id) is not { } job ? NotFound("job", id)
+            : state.Resume(job) ? Results.Json(JobJson(job, state))
+            : ErrorResult(400, "invalid_request_error", $"Job {id} is {state.Status(job)}; only a paused job can be resumed.", "fine_tuning_job_id"));
         api.MapGet("/fine_tuning/jobs/{id}/events", (string id, HttpRequest request) =>
             state.GetJob(id) is { } j ? Page(Events(j, state), request) : NotFound("job", id));
         api.MapGet("/fine_tuning/jobs/{id}/checkpoints", (string id, HttpRequest request) =>

@@ -31,6 +31,10 @@ internal sealed class EmulatorState(EmulatorOptions options)
         public long TrainedTokens { get; init; }
 
         public DateTimeOffset? CancelledAt { get; set; }
+
+        public DateTimeOffset? PausedAt { get; set; }
+
+        public TimeSpan PausedFor { get; set; }
     }
 
     /// <summary>Simulated now: the real clock since start, scaled by the speed.</summary>
@@ -112,6 +116,27 @@ internal sealed class EmulatorState(EmulatorOptions options)
         }
     }
 
+    public bool Pause(StoredJob job)
+    {
+        lock (_gate)
+        {
+            if (Status(job) != "running") return false;
+            job.PausedAt = Now;
+            return true;
+        }
+    }
+
+    public bool Resume(StoredJob job)
+    {
+        lock (_gate)
+        {
+            if (job.PausedAt is not { } paused || job.CancelledAt is not null) return false;
+            job.PausedFor += Now - paused;
+            job.PausedAt = null;
+            return true;
+        }
+    }
+
     public static bool IsFinished(string status) => status is "succeeded" or "failed" or "cancelled";
 
     public string Status(StoredJob job) => StatusAt(job, job.CancelledAt ?? Now, out _);
@@ -119,12 +144,18 @@ internal sealed class EmulatorState(EmulatorOptions options)
     /// <summary>The job's status at a simulated instant, and the training step reached.</summary>
     public string StatusAt(StoredJob job, DateTimeOffset at, out int step)
     {
-        double t = (at - job.CreatedAt).TotalSeconds;
+        double t = (at - job.CreatedAt - job.PausedFor - (job.PausedAt is { } p && at > p ? at - p : TimeSpan.Zero)).TotalSeconds;
         step = 0;
         if (job.CancelledAt is { } cancelled && at >= cancelled)
         {
             StatusAt(new StoredJob { Id = job.Id, Request = job.Request, CreatedAt = job.CreatedAt, Method = job.Method, InvalidFileError = job.InvalidFileError }, cancelled, out step);
             return "cancelled";
+        }
+
+        if (job.PausedAt is not null && job.CancelledAt is null)
+        {
+            StatusAt(new StoredJob { Id = job.Id, Request = job.Request, CreatedAt = job.CreatedAt + job.PausedFor, Method = job.Method }, job.PausedAt.Value, out step);
+            return "paused";
         }
 
         if (t < options.ValidatingSeconds) return "validating_files";
@@ -137,10 +168,10 @@ internal sealed class EmulatorState(EmulatorOptions options)
     }
 
     public DateTimeOffset FinishTime(StoredJob job) =>
-        job.CreatedAt.AddSeconds(options.ValidatingSeconds + (job.InvalidFileError is null ? options.QueuedSeconds + (options.Steps * options.SecondsPerStep) : 0));
+        (job.CreatedAt + job.PausedFor).AddSeconds(options.ValidatingSeconds + (job.InvalidFileError is null ? options.QueuedSeconds + (options.Steps * options.SecondsPerStep) : 0));
 
     public DateTimeOffset StepTime(StoredJob job, int step) =>
-        job.CreatedAt.AddSeconds(options.ValidatingSeconds + options.QueuedSeconds + (step * options.SecondsPerStep));
+        (job.CreatedAt + job.PausedFor).AddSeconds(options.ValidatingSeconds + options.QueuedSeconds + (step * options.SecondsPerStep));
 
     public int Steps => options.Steps;
 

@@ -192,6 +192,75 @@ public sealed class OpenAIFineTuningProvider : IFineTuningProvider
         return events;
     }
 
+    public async Task<IReadOnlyList<ProviderCheckpoint>> GetCheckpointsAsync(string jobId, CancellationToken cancellationToken = default)
+    {
+        var checkpoints = new List<ProviderCheckpoint>();
+        string? after = null;
+        while (true)
+        {
+            string path = $"fine_tuning/jobs/{Uri.EscapeDataString(jobId)}/checkpoints?limit=100" + (after is null ? "" : $"&after={Uri.EscapeDataString(after)}");
+            JsonElement list = await SendAsync("GET", path, null, cancellationToken).ConfigureAwait(false);
+            foreach (JsonElement c in list.GetProperty("data").EnumerateArray())
+            {
+                var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
+                if (c.TryGetProperty("metrics", out JsonElement m) && m.ValueKind == JsonValueKind.Object)
+                {
+                    foreach (JsonProperty p in m.EnumerateObject())
+                    {
+                        if (p.Value.ValueKind == JsonValueKind.Number) metrics[p.Name] = p.Value.GetDouble();
+                    }
+                }
+
+                checkpoints.Add(new ProviderCheckpoint(
+                    c.GetProperty("id").GetString()!,
+                    c.TryGetProperty("step_number", out JsonElement step) ? step.GetInt32() : 0,
+                    c.TryGetProperty("fine_tuned_model_checkpoint", out JsonElement model) ? model.GetString() ?? "" : "",
+                    DateTimeOffset.FromUnixTimeSeconds(c.GetProperty("created_at").GetInt64()),
+                    metrics));
+                after = checkpoints[^1].Id;
+            }
+
+            if (!list.TryGetProperty("has_more", out JsonElement more) || !more.GetBoolean())
+            {
+                break;
+            }
+        }
+
+        return [.. checkpoints.OrderBy(c => c.Step)];
+    }
+
+    public async Task<IReadOnlyList<ResultRow>> GetResultsAsync(string jobId, CancellationToken cancellationToken = default)
+    {
+        JsonElement job = await SendAsync("GET", $"fine_tuning/jobs/{Uri.EscapeDataString(jobId)}", null, cancellationToken).ConfigureAwait(false);
+        if (!job.TryGetProperty("result_files", out JsonElement files) || files.ValueKind != JsonValueKind.Array || files.GetArrayLength() == 0)
+        {
+            return [];
+        }
+
+        string fileId = files[0].GetString()!;
+        BinaryData content = await SendRawAsync("GET", $"files/{Uri.EscapeDataString(fileId)}/content", cancellationToken).ConfigureAwait(false);
+        string csv = content.ToString();
+        // Azure returns the results file base64-encoded; OpenAI returns the CSV itself.
+        if (!csv.Contains(',', StringComparison.Ordinal))
+        {
+            try
+            {
+                csv = Encoding.UTF8.GetString(Convert.FromBase64String(csv.Trim()));
+            }
+            catch (FormatException)
+            {
+            }
+        }
+
+        return ResultsCsv.Parse(csv);
+    }
+
+    public async Task<ProviderJob> PauseJobAsync(string jobId, CancellationToken cancellationToken = default) =>
+        ReadJob(await SendAsync("POST", $"fine_tuning/jobs/{Uri.EscapeDataString(jobId)}/pause", null, cancellationToken).ConfigureAwait(false));
+
+    public async Task<ProviderJob> ResumeJobAsync(string jobId, CancellationToken cancellationToken = default) =>
+        ReadJob(await SendAsync("POST", $"fine_tuning/jobs/{Uri.EscapeDataString(jobId)}/resume", null, cancellationToken).ConfigureAwait(false));
+
     internal static string JobBody(JobRequest request, string? trainingType)
     {
         var method = new JsonObject();
@@ -244,6 +313,13 @@ public sealed class OpenAIFineTuningProvider : IFineTuningProvider
 
     private async Task<JsonElement> SendAsync(string method, string path, string? json, CancellationToken cancellationToken, bool retry = true)
     {
+        BinaryData content = await SendRawAsync(method, path, cancellationToken, json, retry).ConfigureAwait(false);
+        using JsonDocument document = JsonDocument.Parse(content);
+        return document.RootElement.Clone();
+    }
+
+    private async Task<BinaryData> SendRawAsync(string method, string path, CancellationToken cancellationToken, string? json = null, bool retry = true)
+    {
         using PipelineMessage message = _pipeline.CreateMessage();
         message.Apply(new RequestOptions { CancellationToken = cancellationToken });
         message.ResponseClassifier = retry ? PipelineMessageClassifier.Create([200]) : NoRetry.Instance;
@@ -264,8 +340,7 @@ public sealed class OpenAIFineTuningProvider : IFineTuningProvider
             throw ToProviderException(response);
         }
 
-        using JsonDocument document = JsonDocument.Parse(response.Content);
-        return document.RootElement.Clone();
+        return response.Content;
     }
 
     private ProviderException ToProviderException(PipelineResponse response)

@@ -116,6 +116,64 @@ public sealed class ProviderContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task CheckpointsAndResults_CarryFallingLossAndRisingAccuracy()
+    {
+        IFineTuningProvider provider = OpenAIStyle();
+        ProviderFile file = await provider.UploadFileAsync("train.jsonl", Dataset());
+        ProviderJob job = await provider.CreateJobAsync(Supervised("run-results", file.Id));
+        Assert.Empty(await provider.GetResultsAsync(job.Id));
+        _clock.Advance(TimeSpan.FromHours(2));
+
+        IReadOnlyList<ProviderCheckpoint> checkpoints = await provider.GetCheckpointsAsync(job.Id);
+        IReadOnlyList<ResultRow> results = await provider.GetResultsAsync(job.Id);
+
+        Assert.True(checkpoints.Count >= 3);
+        Assert.Equal(150, checkpoints[^1].Step);
+        Assert.True(checkpoints[^1].Metrics["valid_loss"] < checkpoints[0].Metrics["valid_loss"]);
+        Assert.Contains(":ckpt-step-150", checkpoints[^1].Model, StringComparison.Ordinal);
+        Assert.Equal(150, results.Count);
+        Assert.True(results[^1].ValidLoss < results[0].ValidLoss);
+        Assert.True(results[^1].ValidAccuracy > results[0].ValidAccuracy);
+    }
+
+    [Fact]
+    public async Task PauseAndResume_StopTheClockOfTheJob_AndPausedIsNotFinished()
+    {
+        IFineTuningProvider provider = AzureApiKey();
+        ProviderFile file = await provider.UploadFileAsync("train.jsonl", Dataset());
+        ProviderJob job = await provider.CreateJobAsync(Supervised("run-pause", file.Id));
+        _clock.Advance(TimeSpan.FromSeconds(100));
+
+        ProviderJob paused = await provider.PauseJobAsync(job.Id);
+        _clock.Advance(TimeSpan.FromHours(5));
+        ProviderJob stillPaused = await provider.GetJobAsync(job.Id);
+        ProviderJob resumed = await provider.ResumeJobAsync(job.Id);
+
+        Assert.Equal("paused", paused.Status);
+        Assert.Equal("paused", stillPaused.Status);
+        Assert.False(stillPaused.IsFinished);
+        Assert.Equal(JobStatuses.Running, resumed.Status);
+        await Assert.ThrowsAsync<ProviderException>(() => provider.ResumeJobAsync(job.Id));
+        _clock.Advance(TimeSpan.FromHours(1));
+        Assert.Equal(JobStatuses.Succeeded, (await provider.GetJobAsync(job.Id)).Status);
+    }
+
+    [Theory]
+    [InlineData("step,train_loss,train_accuracy,valid_loss,valid_mean_token_accuracy\n1,2.0,0.5,2.1,0.48\n2,1.5,0.6,,0.55\n")]
+    [InlineData("step,train_loss,train_accuracy,validation_loss,validation_mean_token_accuracy\r\n1,2.0,0.5,2.1,0.48\r\n2,1.5,0.6,,0.55\r\n")]
+    public void ResultsCsv_ReadsBothSpellingsAndKeepsEmptyCellsMissing(string csv)
+    {
+        IReadOnlyList<ResultRow> rows = ResultsCsv.Parse(csv);
+
+        Assert.Equal(2, rows.Count);
+        Assert.Equal(0.48, rows[0].ValidAccuracy);
+        Assert.Equal(2.1, rows[0].ValidLoss);
+        Assert.Null(rows[1].ValidLoss);
+        Assert.Equal(0.55, rows[1].ValidAccuracy);
+        Assert.Equal(2, rows[1].Step);
+    }
+
+    [Fact]
     public async Task Cancel_RunningJobEndsCancelled_AndCancellingAgainIsAClearError()
     {
         IFineTuningProvider provider = AzureApiKey();
