@@ -15,12 +15,16 @@ public static class FinetuneCli
     /// <summary>Wrong usage, or a file that cannot be read or written.</summary>
     public const int ExitUsage = 2;
 
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr) =>
+        RunAsync(args, stdout, stderr, CancellationToken.None).GetAwaiter().GetResult();
+
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
         var root = new RootCommand("finetune: from a JSONL dataset to a fine-tuned model on Azure OpenAI or OpenAI.");
         root.Subcommands.Add(ValidateCommand.Create(stdout, stderr));
         root.Subcommands.Add(EstimateCommand.Create(stdout, stderr));
         root.Subcommands.Add(SplitCommand.Create(stdout, stderr));
+        root.Subcommands.Add(EmulatorCommand.Create(stdout, stderr));
         
         
 
@@ -37,6 +41,6 @@ public static class FinetuneCli
         }
 
         var config = new InvocationConfiguration { Output = stdout, Error = stderr };
-        return parsed.Invoke(config);
+        return await parsed.InvokeAsync(config, cancellationToken).ConfigureAwait(false);
     }
 }
