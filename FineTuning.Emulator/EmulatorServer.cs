@@ -147,6 +147,56 @@ public sealed class EmulatorServer : IAsyncDisposable
             return NotFound("file", id);
         });
 
+        api.MapPost("/uploads", async (HttpRequest request) =>
+        {
+            JsonObject? body = await JsonNode.ParseAsync(request.Body).ConfigureAwait(false) as JsonObject;
+            string? fileName = (string?)body?["filename"];
+            long? bytes = (long?)body?["bytes"];
+            if (string.IsNullOrEmpty(fileName) || bytes is null or < 0)
+            {
+                return ErrorResult(400, "invalid_request_error", "An upload needs 'filename', 'purpose', 'bytes' and 'mime_type'.", "bytes");
+            }
+
+            if (bytes > 8L << 30)
+            {
+                return ErrorResult(400, "invalid_request_error", "Uploads take files up to 8 GB.", "bytes");
+            }
+
+            return Results.Json(UploadJson(state.AddUpload(fileName, (string?)body!["purpose"] ?? "fine-tune", bytes.Value), state));
+        });
+        api.MapPost("/uploads/{id}/parts", async (string id, HttpRequest request) =>
+        {
+            if (state.GetUpload(id) is not { } upload) return NotFound("upload", id);
+            if (upload.Status != "pending") return ErrorResult(400, "invalid_request_error", $"Upload {id} is {upload.Status}.", "upload_id");
+            IFormCollection form = await request.ReadFormAsync().ConfigureAwait(false);
+            if (form.Files.GetFile("data") is not { } data) return ErrorResult(400, "invalid_request_error", "'data' is required.", "data");
+            if (data.Length > 64L << 20) return ErrorResult(400, "invalid_request_error", "A part holds at most 64 MB.", "data");
+            using var buffer = new MemoryStream();
+            await data.CopyToAsync(buffer).ConfigureAwait(false);
+            string partId = state.AddPart(upload, buffer.ToArray());
+            return Results.Json(new JsonObject { ["object"] = "upload.part", ["id"] = partId, ["upload_id"] = id, ["created_at"] = state.Now.ToUnixTimeSeconds() });
+        });
+        api.MapPost("/uploads/{id}/complete", async (string id, HttpRequest request) =>
+        {
+            if (state.GetUpload(id) is not { } upload) return NotFound("upload", id);
+            JsonObject? body = await JsonNode.ParseAsync(request.Body).ConfigureAwait(false) as JsonObject;
+            string[] partIds = body?["part_ids"] is JsonArray ids ? [.. ids.Select(n => (string?)n ?? "")] : [];
+            if (partIds.Length == 0 || partIds.Any(p => !upload.Parts.ContainsKey(p)))
+            {
+                return ErrorResult(400, "invalid_request_error", "'part_ids' must list this upload's parts in order.", "part_ids");
+            }
+
+            byte[] content = [.. partIds.SelectMany(p => upload.Parts[p])];
+            if (content.LongLength != upload.Bytes)
+            {
+                return ErrorResult(400, "invalid_request_error", $"The parts hold {content.LongLength} bytes; the upload said {upload.Bytes}.", "bytes");
+            }
+
+            upload.File = state.AddFile(upload.FileName, upload.Purpose, content);
+            upload.Status = "completed";
+            return Results.Json(UploadJson(upload, state));
+        });
+
         api.MapPost("/fine_tuning/jobs", async (HttpRequest request) =>
         {
             JsonObject? body = await JsonNode.ParseAsync(request.Body).ConfigureAwait(false) as JsonObject;
@@ -232,6 +282,18 @@ public sealed class EmulatorServer : IAsyncDisposable
             ["has_more"] = start + page.Count < items.Count,
         });
     }
+
+    private static JsonObject UploadJson(EmulatorState.StoredUpload u, EmulatorState state) => new()
+    {
+        ["object"] = "upload",
+        ["id"] = u.Id,
+        ["filename"] = u.FileName,
+        ["purpose"] = u.Purpose,
+        ["bytes"] = u.Bytes,
+        ["status"] = u.Status,
+        ["created_at"] = state.Now.ToUnixTimeSeconds(),
+        ["file"] = u.File is null ? null : FileJson(u.File, state),
+    };
 
     private static JsonObject FileJson(EmulatorState.StoredFile f, EmulatorState state) => new()
     {

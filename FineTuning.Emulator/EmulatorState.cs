@@ -50,6 +50,53 @@ internal sealed class EmulatorState(EmulatorOptions options)
         }
     }
 
+    public sealed class StoredUpload
+    {
+        public required string Id { get; init; }
+
+        public required string FileName { get; init; }
+
+        public required string Purpose { get; init; }
+
+        public required long Bytes { get; init; }
+
+        public Dictionary<string, byte[]> Parts { get; } = new(StringComparer.Ordinal);
+
+        public string Status { get; set; } = "pending";
+
+        public StoredFile? File { get; set; }
+    }
+
+    private readonly Dictionary<string, StoredUpload> _uploads = new(StringComparer.Ordinal);
+
+    public StoredUpload AddUpload(string fileName, string purpose, long bytes)
+    {
+        lock (_gate)
+        {
+            var upload = new StoredUpload { Id = $"upload_{NextId()}", FileName = fileName, Purpose = purpose, Bytes = bytes };
+            _uploads[upload.Id] = upload;
+            return upload;
+        }
+    }
+
+    public StoredUpload? GetUpload(string id)
+    {
+        lock (_gate)
+        {
+            return _uploads.GetValueOrDefault(id);
+        }
+    }
+
+    public string AddPart(StoredUpload upload, byte[] data)
+    {
+        lock (_gate)
+        {
+            string id = $"part_{NextId()}";
+            upload.Parts[id] = data;
+            return id;
+        }
+    }
+
     public StoredFile? GetFile(string id)
     {
         lock (_gate)

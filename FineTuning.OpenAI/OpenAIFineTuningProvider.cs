@@ -77,6 +77,11 @@ public sealed class OpenAIFineTuningProvider : IFineTuningProvider
 
     public async Task<ProviderFile> UploadFileAsync(string fileName, Stream content, CancellationToken cancellationToken = default)
     {
+        if (content.CanSeek && content.Length - content.Position > _options.SingleUploadLimitBytes)
+        {
+            return await UploadInPartsAsync(fileName, content, cancellationToken).ConfigureAwait(false);
+        }
+
         try
         {
             ClientResult<OpenAIFile> result = await _files.UploadFileAsync(content, fileName, FileUploadPurpose.FineTune, cancellationToken).ConfigureAwait(false);
@@ -86,6 +91,50 @@ public sealed class OpenAIFineTuningProvider : IFineTuningProvider
         {
             throw ToProviderException(response);
         }
+    }
+
+    /// <summary>The Uploads API: create an upload, send parts (several at once), complete it in order.</summary>
+    private async Task<ProviderFile> UploadInPartsAsync(string fileName, Stream content, CancellationToken cancellationToken)
+    {
+        long total = content.Length - content.Position;
+        string create = new JsonObject { ["filename"] = fileName, ["purpose"] = "fine-tune", ["bytes"] = total, ["mime_type"] = "application/jsonl" }.ToJsonString();
+        string uploadId = (await SendAsync("POST", "uploads", create, cancellationToken).ConfigureAwait(false)).GetProperty("id").GetString()!;
+        int partCount = (int)((total + _options.UploadPartBytes - 1) / _options.UploadPartBytes);
+        var partIds = new string[partCount];
+        using var slots = new SemaphoreSlim(Math.Max(1, _options.UploadParallelism));
+        var sending = new List<Task>();
+        for (int i = 0; i < partCount; i++)
+        {
+            await slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+            byte[] part = new byte[(int)Math.Min(_options.UploadPartBytes, total - ((long)i * _options.UploadPartBytes))];
+            await content.ReadExactlyAsync(part, cancellationToken).ConfigureAwait(false);
+            int index = i;
+            sending.Add(Task.Run(async () =>
+            {
+                try
+                {
+                    partIds[index] = await SendPartAsync(uploadId, part, cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    slots.Release();
+                }
+            }, cancellationToken));
+        }
+
+        await Task.WhenAll(sending).ConfigureAwait(false);
+        string complete = new JsonObject { ["part_ids"] = new JsonArray([.. partIds.Select(id => (JsonNode)id)]) }.ToJsonString();
+        JsonElement upload = await SendAsync("POST", $"uploads/{uploadId}/complete", complete, cancellationToken).ConfigureAwait(false);
+        return ReadFile(upload.GetProperty("file"));
+    }
+
+    private async Task<string> SendPartAsync(string uploadId, byte[] part, CancellationToken cancellationToken)
+    {
+        using var form = new MultipartFormDataContent { { new ByteArrayContent(part), "data", "part" } };
+        byte[] body = await form.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+        BinaryData response = await SendRawAsync("POST", $"uploads/{uploadId}/parts", cancellationToken, content: (BinaryData.FromBytes(body), form.Headers.ContentType!.ToString())).ConfigureAwait(false);
+        using JsonDocument document = JsonDocument.Parse(response);
+        return document.RootElement.GetProperty("id").GetString()!;
     }
 
     public async Task<ProviderFile> GetFileAsync(string fileId, CancellationToken cancellationToken = default) =>
@@ -318,7 +367,7 @@ public sealed class OpenAIFineTuningProvider : IFineTuningProvider
         return document.RootElement.Clone();
     }
 
-    private async Task<BinaryData> SendRawAsync(string method, string path, CancellationToken cancellationToken, string? json = null, bool retry = true)
+    private async Task<BinaryData> SendRawAsync(string method, string path, CancellationToken cancellationToken, string? json = null, bool retry = true, (BinaryData Body, string ContentType)? content = null)
     {
         using PipelineMessage message = _pipeline.CreateMessage();
         message.Apply(new RequestOptions { CancellationToken = cancellationToken });
@@ -331,6 +380,11 @@ public sealed class OpenAIFineTuningProvider : IFineTuningProvider
         {
             request.Headers.Set("Content-Type", "application/json");
             request.Content = BinaryContent.Create(BinaryData.FromString(json));
+        }
+        else if (content is { } raw)
+        {
+            request.Headers.Set("Content-Type", raw.ContentType);
+            request.Content = BinaryContent.Create(raw.Body);
         }
 
         await _pipeline.SendAsync(message).ConfigureAwait(false);

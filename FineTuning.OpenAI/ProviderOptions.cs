@@ -45,6 +45,15 @@ public sealed class ProviderOptions
     /// <summary>Azure's training tier: Standard, GlobalStandard or Developer (sent as <c>trainingType</c>).</summary>
     public string? TrainingType { get; set; }
 
+    /// <summary>Files larger than this go through the Uploads API in parts (the services' single-request limit is 512 MB).</summary>
+    public long SingleUploadLimitBytes { get; set; } = 512L * 1024 * 1024;
+
+    /// <summary>Size of one Uploads API part (the services take at most 64 MB).</summary>
+    public int UploadPartBytes { get; set; } = 64 * 1024 * 1024;
+
+    /// <summary>Parts sent at once; each holds a part in memory.</summary>
+    public int UploadParallelism { get; set; } = 2;
+
     /// <summary>What is wrong with these settings, or null.</summary>
     public string? Problem() => Kind switch
     {

@@ -53,6 +53,34 @@ public sealed class ProviderContractTests : IAsyncLifetime
 
     [Theory]
     [MemberData(nameof(Layouts))]
+    public async Task LargeFile_GoesThroughTheUploadsApiInPartsAndArrivesWhole(string layout)
+    {
+        // Limits scaled down so the test moves kilobytes, not gigabytes: over 4 KiB goes in 1 KiB parts.
+        var options = new ProviderOptions
+        {
+            Kind = layout == "azure" ? ProviderKind.AzureOpenAI : ProviderKind.Emulator,
+            Auth = AzureAuth.ApiKey,
+            Endpoint = layout == "azure" ? _emulator.AzureEndpoint : _emulator.OpenAIEndpoint,
+            ApiKey = Key,
+            SingleUploadLimitBytes = 4096,
+            UploadPartBytes = 1024,
+            UploadParallelism = 3,
+        };
+        IFineTuningProvider provider = OpenAIFineTuningProvider.Create(options);
+        byte[] content = Encoding.UTF8.GetBytes(Rows.Jsonl(Rows.ManyChats(200)));
+        Assert.True(content.Length > 10 * 1024);
+
+        ProviderFile file = await provider.UploadFileAsync("big.jsonl", new MemoryStream(content));
+
+        Assert.Equal(content.Length, file.Bytes);
+        using var http = new HttpClient();
+        http.DefaultRequestHeaders.Add("api-key", Key);
+        byte[] stored = await http.GetByteArrayAsync(new Uri(_emulator.OpenAIEndpoint, $"files/{file.Id}/content"));
+        Assert.Equal(content, stored);
+    }
+
+    [Theory]
+    [MemberData(nameof(Layouts))]
     public async Task Job_MovesThroughItsStatusesToAFineTunedModel(string layout)
     {
         IFineTuningProvider provider = Provider(layout);
