@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using FineTuning.Core.Graders;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -263,6 +264,46 @@ public sealed class EmulatorServer : IAsyncDisposable
             state.GetJob(id) is not { } job ? NotFound("job", id)
             : state.Resume(job) ? Results.Json(JobJson(job, state))
             : ErrorResult(400, "invalid_request_error", $"Job {id} is {state.Status(job)}; only a paused job can be resumed.", "fine_tuning_job_id"));
+        api.MapPost("/fine_tuning/alpha/graders/validate", async (HttpRequest request) =>
+        {
+            using JsonDocument body = await JsonDocument.ParseAsync(request.Body).ConfigureAwait(false);
+            if (!body.RootElement.TryGetProperty("grader", out JsonElement grader))
+            {
+                return ErrorResult(400, "invalid_request_error", "'grader' is required.", "grader");
+            }
+
+            GraderSpec spec = GraderSpec.Parse("grader", Encoding.UTF8.GetBytes(grader.GetRawText()));
+            return spec.IsValid
+                ? Results.Json(new JsonObject { ["grader"] = JsonNode.Parse(grader.GetRawText()) })
+                : ErrorResult(400, "invalid_request_error", spec.Findings[0].Message, spec.Findings[0].Path);
+        });
+        api.MapPost("/fine_tuning/alpha/graders/run", async (HttpRequest request) =>
+        {
+            using JsonDocument body = await JsonDocument.ParseAsync(request.Body).ConfigureAwait(false);
+            JsonElement root = body.RootElement;
+            if (!root.TryGetProperty("grader", out JsonElement grader) || !root.TryGetProperty("model_sample", out JsonElement sample) || sample.ValueKind != JsonValueKind.String)
+            {
+                return ErrorResult(400, "invalid_request_error", "'grader' and 'model_sample' (a string) are required.", "model_sample");
+            }
+
+            GraderSpec spec = GraderSpec.Parse("grader", Encoding.UTF8.GetBytes(grader.GetRawText()));
+            if (!spec.IsValid)
+            {
+                return ErrorResult(400, "invalid_request_error", spec.Findings[0].Message, spec.Findings[0].Path);
+            }
+
+            JsonElement item = root.TryGetProperty("item", out JsonElement i) ? i : default;
+            GraderRunResult result = GraderRunner.Run(spec.Root, sample.GetString()!, item);
+            var errors = new JsonObject { ["other_error"] = result.Errors.Count > 0 };
+            if (result.Errors.Count > 0) errors["message"] = string.Join("; ", result.Errors);
+            return Results.Json(new JsonObject
+            {
+                ["reward"] = result.Reward,
+                ["metadata"] = new JsonObject { ["name"] = spec.Root.GetProperty("name").GetString(), ["type"] = spec.Type, ["errors"] = errors, ["execution_time"] = 0.0 },
+                ["sub_rewards"] = new JsonObject([.. result.SubRewards.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)JsonValue.Create(kv.Value)))]),
+                ["model_grader_token_usage_per_model"] = new JsonObject(),
+            });
+        });
         api.MapGet("/fine_tuning/jobs/{id}/events", (string id, HttpRequest request) =>
             state.GetJob(id) is { } j ? Page(Events(j, state), request) : NotFound("job", id));
         api.MapGet("/fine_tuning/jobs/{id}/checkpoints", (string id, HttpRequest request) =>

@@ -346,7 +346,7 @@ public sealed partial class GraderSpec
     };
 
     [GeneratedRegex(@"\{\{\s*(?<ns>[A-Za-z_][A-Za-z0-9_]*)(?:\.(?<path>[A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)*))?\s*\}\}", RegexOptions.CultureInvariant)]
-    private static partial Regex Template();
+    internal static partial Regex Template();
 
     [GeneratedRegex(@"[A-Za-z_][A-Za-z0-9_]*", RegexOptions.CultureInvariant)]
     private static partial Regex Identifier();

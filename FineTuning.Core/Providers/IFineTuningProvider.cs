@@ -165,6 +165,12 @@ public interface IFineTuningProvider
     /// <summary>The rows of the job's results file; empty until the job has one.</summary>
     Task<IReadOnlyList<ResultRow>> GetResultsAsync(string jobId, CancellationToken cancellationToken = default);
 
+    /// <summary>Asks the service whether a grader is valid; the problems it names, or none.</summary>
+    Task<IReadOnlyList<string>> ValidateGraderAsync(JsonElement grader, CancellationToken cancellationToken = default);
+
+    /// <summary>Runs a grader on one model sample and one dataset item.</summary>
+    Task<Graders.GraderRunResult> RunGraderAsync(JsonElement grader, string modelSample, JsonElement item, CancellationToken cancellationToken = default);
+
     Task<ProviderJob> PauseJobAsync(string jobId, CancellationToken cancellationToken = default);
 
     Task<ProviderJob> ResumeJobAsync(string jobId, CancellationToken cancellationToken = default);

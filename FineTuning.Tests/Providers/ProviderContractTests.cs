@@ -302,6 +302,21 @@ public sealed class ProviderContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Graders_AreValidatedAndRunByTheService()
+    {
+        IFineTuningProvider provider = AzureApiKey();
+        using JsonDocument good = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Datasets", "real", "rft-foundry-countdown-train-25.grader.json")));
+        using JsonDocument bad = JsonDocument.Parse("""{"type":"string_check","name":"g","input":"x","reference":"y","operation":"equals"}""");
+        using JsonDocument check = JsonDocument.Parse("""{"type":"string_check","name":"g","input":"{{sample.output_text}}","reference":"{{item.reference_answer}}","operation":"eq"}""");
+        using JsonDocument item = JsonDocument.Parse("""{"reference_answer":"42"}""");
+
+        Assert.Empty(await provider.ValidateGraderAsync(good.RootElement));
+        Assert.Contains(await provider.ValidateGraderAsync(bad.RootElement), p => p.Contains("operation", StringComparison.Ordinal));
+        Assert.Equal(1.0, (await provider.RunGraderAsync(check.RootElement, "42", item.RootElement)).Reward);
+        Assert.Equal(0.0, (await provider.RunGraderAsync(check.RootElement, "41", item.RootElement)).Reward);
+    }
+
+    [Fact]
     public void JobBody_CarriesMethodHyperparametersMetadataAndGrader()
     {
         using JsonDocument grader = JsonDocument.Parse("""{"type":"string_check","name":"g","input":"{{sample.output_text}}","reference":"{{item.answer}}","operation":"eq"}""");
