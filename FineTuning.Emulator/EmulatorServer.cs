@@ -134,7 +134,7 @@ public sealed class EmulatorServer : IAsyncDisposable
             EmulatorState.StoredFile stored = state.AddFile(file.FileName, form["purpose"].FirstOrDefault() ?? "fine-tune", buffer.ToArray());
             return Results.Json(FileJson(stored, state));
         });
-        api.MapGet("/files", () => Results.Json(new JsonObject { ["object"] = "list", ["data"] = new JsonArray([.. state.Files().Select(f => (JsonNode)FileJson(f, state))]) }));
+        api.MapGet("/files", (HttpRequest request) => Page(state.Files().Select(f => FileJson(f, state)).ToList(), request));
         api.MapGet("/files/{id}", (string id) => state.GetFile(id) is { } f ? Results.Json(FileJson(f, state)) : NotFound("file", id));
         api.MapGet("/files/{id}/content", (string id) =>
         {
@@ -369,7 +369,9 @@ public sealed class EmulatorServer : IAsyncDisposable
             ["validation_file"] = request["validation_file"]?.DeepClone(),
             ["hyperparameters"] = request["hyperparameters"]?.DeepClone() ?? new JsonObject { ["n_epochs"] = "auto", ["batch_size"] = "auto", ["learning_rate_multiplier"] = "auto" },
             ["trained_tokens"] = succeeded ? job.TrainedTokens : null,
-            ["error"] = status == "failed" ? new JsonObject { ["code"] = "invalid_training_file", ["message"] = job.InvalidFileError, ["param"] = "training_file" } : null,
+            ["error"] = status != "failed" ? null
+                : job.InvalidFileError is not null ? new JsonObject { ["code"] = "invalid_training_file", ["message"] = job.InvalidFileError, ["param"] = "training_file" }
+                : new JsonObject { ["code"] = "server_error", ["message"] = "The job failed due to an internal error (injected).", ["param"] = null },
             ["user_provided_suffix"] = request["suffix"]?.DeepClone(),
             ["seed"] = request["seed"]?.DeepClone() ?? 42,
             ["estimated_finish"] = EmulatorState.IsFinished(status) ? null : state.FinishTime(job).ToUnixTimeSeconds(),
@@ -403,11 +405,15 @@ public sealed class EmulatorServer : IAsyncDisposable
         for (int s = 1; s <= step; s++)
         {
             (double train, double valid, double accuracy) = EmulatorState.Metrics(s, state.Steps);
-            events.Add((state.StepTime(job, s), "info", $"Step {s}/{state.Steps}: training loss={train}", "metrics",
-                new JsonObject { ["step"] = s, ["train_loss"] = train, ["valid_loss"] = valid, ["train_mean_token_accuracy"] = accuracy, ["total_steps"] = state.Steps }));
+            events.Add(job.Method == "reinforcement"
+                ? (state.StepTime(job, s), "info", $"Step {s}/{state.Steps}: train reward={EmulatorState.Reward(s, state.Steps)}", "metrics",
+                    new JsonObject { ["step"] = s, ["train_reward_mean"] = EmulatorState.Reward(s, state.Steps), ["total_steps"] = state.Steps })
+                : (state.StepTime(job, s), "info", $"Step {s}/{state.Steps}: training loss={train}", "metrics",
+                    new JsonObject { ["step"] = s, ["train_loss"] = train, ["valid_loss"] = valid, ["train_mean_token_accuracy"] = accuracy, ["total_steps"] = state.Steps }));
         }
 
         if (status == "succeeded") events.Add((state.FinishTime(job), "info", "The job has successfully completed", "message", null));
+        if (status == "failed" && job.InvalidFileError is null) events.Add((state.StepTime(job, step), "error", "The job failed due to an internal error (injected).", "message", null));
         if (status == "cancelled") events.Add((job.CancelledAt!.Value, "info", "The job was cancelled", "message", null));
 
         // The API lists events newest first.

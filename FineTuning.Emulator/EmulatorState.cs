@@ -30,6 +30,8 @@ internal sealed class EmulatorState(EmulatorOptions options)
 
         public long TrainedTokens { get; init; }
 
+        public JobFault? Fault { get; init; }
+
         public DateTimeOffset? CancelledAt { get; set; }
 
         public DateTimeOffset? PausedAt { get; set; }
@@ -130,6 +132,7 @@ internal sealed class EmulatorState(EmulatorOptions options)
                 Method = method,
                 InvalidFileError = error,
                 TrainedTokens = report.Tokens.BillableTokensPerEpoch * 3,
+                Fault = options.Faults.TakeJobFault(),
             };
             _jobs.Add(job);
             return job;
@@ -208,9 +211,15 @@ internal sealed class EmulatorState(EmulatorOptions options)
         if (t < options.ValidatingSeconds) return "validating_files";
         if (job.InvalidFileError is not null) return "failed";
         t -= options.ValidatingSeconds;
-        if (t < options.QueuedSeconds) return "queued";
+        if (t < options.QueuedSeconds || job.Fault == JobFault.StallInQueue) return "queued";
         t -= options.QueuedSeconds;
         step = Math.Min(options.Steps, (int)(t / options.SecondsPerStep));
+        if (job.Fault == JobFault.Fail && step >= options.Steps / 2)
+        {
+            step = options.Steps / 2;
+            return "failed";
+        }
+
         return step < options.Steps ? "running" : "succeeded";
     }
 
@@ -232,15 +241,28 @@ internal sealed class EmulatorState(EmulatorOptions options)
 
     public string ResultsCsv(StoredJob job)
     {
-        var csv = new StringBuilder("step,train_loss,train_accuracy,valid_loss,valid_mean_token_accuracy\n");
+        bool reinforcement = job.Method == "reinforcement";
+        var csv = new StringBuilder(reinforcement
+            ? "step,train_reward_mean,valid_reward_mean\n"
+            : "step,train_loss,train_accuracy,valid_loss,valid_mean_token_accuracy\n");
         for (int s = 1; s <= options.Steps; s++)
         {
             (double train, double valid, double accuracy) = Metrics(s, options.Steps);
-            csv.Append(CultureInfo.InvariantCulture, $"{s},{train},{accuracy},{valid},{accuracy - 0.02}\n");
+            if (reinforcement)
+            {
+                csv.Append(CultureInfo.InvariantCulture, $"{s},{Reward(s, options.Steps)},{Math.Round(Reward(s, options.Steps) - 0.03, 4)}\n");
+            }
+            else
+            {
+                csv.Append(CultureInfo.InvariantCulture, $"{s},{train},{accuracy},{valid},{accuracy - 0.02}\n");
+            }
         }
 
         return csv.ToString();
     }
+
+    /// <summary>Deterministic synthetic reward for reinforcement jobs: rises from 0.3 towards 0.8.</summary>
+    public static double Reward(int step, int steps) => Math.Round(0.3 + (0.5 * (1 - Math.Exp(-2.0 * step / Math.Max(1, steps)))), 4);
 
     private string NextId() => $"emu{Interlocked.Increment(ref _sequence):D6}";
 }
