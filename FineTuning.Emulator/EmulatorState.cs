@@ -1,18 +1,78 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using FineTuning.Core.Datasets;
 
 namespace FineTuning.Emulator;
 
-/// <summary>Files and jobs held in memory; a job's status is derived from the clock, so it moves without a background loop.</summary>
-internal sealed class EmulatorState(EmulatorOptions options)
+/// <summary>
+/// Files and jobs, in memory and, with <see cref="EmulatorOptions.StateDirectory"/>, in a snapshot on disk that a
+/// restarted emulator reloads. A job's status is derived from the clock, so it moves without a background loop, and
+/// time that passes while the emulator is down counts, as it would at a real service.
+/// </summary>
+internal sealed class EmulatorState
 {
     private readonly object _gate = new();
+    private readonly EmulatorOptions _options;
     private readonly Dictionary<string, StoredFile> _files = new(StringComparer.Ordinal);
     private readonly List<StoredJob> _jobs = [];
-    private readonly DateTimeOffset _epoch = options.Time.GetUtcNow();
+    private readonly DateTimeOffset _epoch;
     private int _sequence;
+
+    public EmulatorState(EmulatorOptions options)
+    {
+        _options = options;
+        _epoch = _options.Time.GetUtcNow();
+        if (_options.StateDirectory is { } dir && File.Exists(Path.Combine(dir, "state.json")))
+        {
+            Snapshot snapshot = JsonSerializer.Deserialize<Snapshot>(File.ReadAllText(Path.Combine(dir, "state.json")))
+                ?? throw new InvalidDataException($"{Path.Combine(dir, "state.json")} is empty.");
+            _epoch = snapshot.Epoch;
+            _sequence = snapshot.Sequence;
+            foreach (SnapshotFile f in snapshot.Files)
+            {
+                _files[f.Id] = new StoredFile(f.Id, f.FileName, f.Purpose, File.ReadAllBytes(Path.Combine(dir, "files", f.Id)), f.CreatedAt);
+            }
+
+            _jobs.AddRange(snapshot.Jobs.Select(j => new StoredJob
+            {
+                Id = j.Id,
+                Request = (JsonObject)JsonNode.Parse(j.Request)!,
+                CreatedAt = j.CreatedAt,
+                Method = j.Method,
+                InvalidFileError = j.InvalidFileError,
+                TrainedTokens = j.TrainedTokens,
+                Fault = j.Fault,
+                CancelledAt = j.CancelledAt,
+                PausedAt = j.PausedAt,
+                PausedFor = j.PausedFor,
+            }));
+        }
+    }
+
+    private sealed record SnapshotFile(string Id, string FileName, string Purpose, DateTimeOffset CreatedAt);
+
+    private sealed record SnapshotJob(string Id, string Request, DateTimeOffset CreatedAt, string Method, string? InvalidFileError, long TrainedTokens,
+        JobFault? Fault, DateTimeOffset? CancelledAt, DateTimeOffset? PausedAt, TimeSpan PausedFor);
+
+    private sealed record Snapshot(DateTimeOffset Epoch, int Sequence, List<SnapshotFile> Files, List<SnapshotJob> Jobs);
+
+    /// <summary>Writes the snapshot (under the lock, atomically); file contents were written when they arrived.</summary>
+    private void Save()
+    {
+        if (_options.StateDirectory is not { } dir)
+        {
+            return;
+        }
+
+        var snapshot = new Snapshot(
+            _epoch,
+            _sequence,
+            [.. _files.Values.Select(f => new SnapshotFile(f.Id, f.FileName, f.Purpose, f.CreatedAt))],
+            [.. _jobs.Select(j => new SnapshotJob(j.Id, j.Request.ToJsonString(), j.CreatedAt, j.Method, j.InvalidFileError, j.TrainedTokens, j.Fault, j.CancelledAt, j.PausedAt, j.PausedFor))]);
+        AtomicFile.WriteAllText(Path.Combine(dir, "state.json"), JsonSerializer.Serialize(snapshot));
+    }
 
     public sealed record StoredFile(string Id, string FileName, string Purpose, byte[] Content, DateTimeOffset CreatedAt);
 
@@ -40,14 +100,25 @@ internal sealed class EmulatorState(EmulatorOptions options)
     }
 
     /// <summary>Simulated now: the real clock since start, scaled by the speed.</summary>
-    public DateTimeOffset Now => _epoch + ((options.Time.GetUtcNow() - _epoch) * options.Speed);
+    public DateTimeOffset Now => _epoch + ((_options.Time.GetUtcNow() - _epoch) * _options.Speed);
 
     public StoredFile AddFile(string fileName, string purpose, byte[] content)
     {
         lock (_gate)
         {
             var file = new StoredFile($"file-{NextId()}", fileName, purpose, content, Now);
+            if (_options.StateDirectory is { } dir)
+            {
+                Directory.CreateDirectory(Path.Combine(dir, "files"));
+                AtomicFile.Write(Path.Combine(dir, "files", file.Id), stream =>
+                {
+                    stream.Write(content);
+                    return 0;
+                });
+            }
+
             _files[file.Id] = file;
+            Save();
             return file;
         }
     }
@@ -132,9 +203,10 @@ internal sealed class EmulatorState(EmulatorOptions options)
                 Method = method,
                 InvalidFileError = error,
                 TrainedTokens = report.Tokens.BillableTokensPerEpoch * 3,
-                Fault = options.Faults.TakeJobFault(),
+                Fault = _options.Faults.TakeJobFault(),
             };
             _jobs.Add(job);
+            Save();
             return job;
         }
     }
@@ -162,6 +234,7 @@ internal sealed class EmulatorState(EmulatorOptions options)
             if (!IsFinished(Status(job)))
             {
                 job.CancelledAt = Now;
+                Save();
             }
         }
     }
@@ -172,6 +245,7 @@ internal sealed class EmulatorState(EmulatorOptions options)
         {
             if (Status(job) != "running") return false;
             job.PausedAt = Now;
+            Save();
             return true;
         }
     }
@@ -183,6 +257,7 @@ internal sealed class EmulatorState(EmulatorOptions options)
             if (job.PausedAt is not { } paused || job.CancelledAt is not null) return false;
             job.PausedFor += Now - paused;
             job.PausedAt = null;
+            Save();
             return true;
         }
     }
@@ -208,28 +283,28 @@ internal sealed class EmulatorState(EmulatorOptions options)
             return "paused";
         }
 
-        if (t < options.ValidatingSeconds) return "validating_files";
+        if (t < _options.ValidatingSeconds) return "validating_files";
         if (job.InvalidFileError is not null) return "failed";
-        t -= options.ValidatingSeconds;
-        if (t < options.QueuedSeconds || job.Fault == JobFault.StallInQueue) return "queued";
-        t -= options.QueuedSeconds;
-        step = Math.Min(options.Steps, (int)(t / options.SecondsPerStep));
-        if (job.Fault == JobFault.Fail && step >= options.Steps / 2)
+        t -= _options.ValidatingSeconds;
+        if (t < _options.QueuedSeconds || job.Fault == JobFault.StallInQueue) return "queued";
+        t -= _options.QueuedSeconds;
+        step = Math.Min(_options.Steps, (int)(t / _options.SecondsPerStep));
+        if (job.Fault == JobFault.Fail && step >= _options.Steps / 2)
         {
-            step = options.Steps / 2;
+            step = _options.Steps / 2;
             return "failed";
         }
 
-        return step < options.Steps ? "running" : "succeeded";
+        return step < _options.Steps ? "running" : "succeeded";
     }
 
     public DateTimeOffset FinishTime(StoredJob job) =>
-        (job.CreatedAt + job.PausedFor).AddSeconds(options.ValidatingSeconds + (job.InvalidFileError is null ? options.QueuedSeconds + (options.Steps * options.SecondsPerStep) : 0));
+        (job.CreatedAt + job.PausedFor).AddSeconds(_options.ValidatingSeconds + (job.InvalidFileError is null ? _options.QueuedSeconds + (_options.Steps * _options.SecondsPerStep) : 0));
 
     public DateTimeOffset StepTime(StoredJob job, int step) =>
-        (job.CreatedAt + job.PausedFor).AddSeconds(options.ValidatingSeconds + options.QueuedSeconds + (step * options.SecondsPerStep));
+        (job.CreatedAt + job.PausedFor).AddSeconds(_options.ValidatingSeconds + _options.QueuedSeconds + (step * _options.SecondsPerStep));
 
-    public int Steps => options.Steps;
+    public int Steps => _options.Steps;
 
     /// <summary>Deterministic synthetic metrics: loss falls and token accuracy rises (reward rises for reinforcement).</summary>
     public static (double TrainLoss, double ValidLoss, double Accuracy) Metrics(int step, int steps)
@@ -245,12 +320,12 @@ internal sealed class EmulatorState(EmulatorOptions options)
         var csv = new StringBuilder(reinforcement
             ? "step,train_reward_mean,valid_reward_mean\n"
             : "step,train_loss,train_accuracy,valid_loss,valid_mean_token_accuracy\n");
-        for (int s = 1; s <= options.Steps; s++)
+        for (int s = 1; s <= _options.Steps; s++)
         {
-            (double train, double valid, double accuracy) = Metrics(s, options.Steps);
+            (double train, double valid, double accuracy) = Metrics(s, _options.Steps);
             if (reinforcement)
             {
-                csv.Append(CultureInfo.InvariantCulture, $"{s},{Reward(s, options.Steps)},{Math.Round(Reward(s, options.Steps) - 0.03, 4)}\n");
+                csv.Append(CultureInfo.InvariantCulture, $"{s},{Reward(s, _options.Steps)},{Math.Round(Reward(s, _options.Steps) - 0.03, 4)}\n");
             }
             else
             {

@@ -11,6 +11,7 @@ internal static class EmulatorCommand
         var port = new Option<int>("--port") { Description = "Port on 127.0.0.1 (0 picks a free one).", DefaultValueFactory = _ => 8089 };
         var key = new Option<string?>("--api-key") { Description = "The key clients must send as 'Authorization: Bearer KEY' or 'api-key: KEY' (default: any non-empty key)." };
         var speed = new Option<double>("--speed") { Description = "Simulated seconds per real second; at 10 a small job takes about 26 s.", DefaultValueFactory = _ => 10 };
+        var stateDir = new Option<DirectoryInfo?>("--state") { Description = "Folder for a snapshot of files and jobs, so a restarted emulator carries on (default: memory only)." };
         port.Validators.Add(r =>
         {
             if (r.GetValueOrDefault<int>() is < 0 or > 65535) r.AddError("--port must be between 0 and 65535.");
@@ -24,12 +25,13 @@ internal static class EmulatorCommand
         command.Options.Add(port);
         command.Options.Add(key);
         command.Options.Add(speed);
+        command.Options.Add(stateDir);
         command.SetAction(async (result, cancellationToken) =>
         {
             EmulatorServer server;
             try
             {
-                server = await EmulatorServer.StartAsync(new EmulatorOptions { ApiKey = result.GetValue(key), Speed = result.GetValue(speed) }, result.GetValue(port), cancellationToken);
+                server = await EmulatorServer.StartAsync(new EmulatorOptions { ApiKey = result.GetValue(key), Speed = result.GetValue(speed), StateDirectory = CreateFolder(result.GetValue(stateDir)) }, result.GetValue(port), cancellationToken);
             }
             catch (IOException ex)
             {
@@ -54,5 +56,11 @@ internal static class EmulatorCommand
             return FinetuneCli.ExitOk;
         });
         return command;
+    }
+
+    private static string? CreateFolder(DirectoryInfo? dir)
+    {
+        dir?.Create();
+        return dir?.FullName;
     }
 }

@@ -87,3 +87,32 @@ public sealed class ProviderFaultTests : IAsyncLifetime
         Assert.Equal(0, await JobsTagged("run-400"));
     }
 }
+
+/// <summary>The emulator's state survives a restart when it keeps a snapshot.</summary>
+public sealed class EmulatorSnapshotTests
+{
+    [Fact]
+    public async Task Restart_KeepsFilesAndJobs_AndJobsKeepMoving()
+    {
+        using var dir = new TempDir();
+        var clock = new ManualTimeProvider(new DateTimeOffset(2026, 11, 22, 10, 0, 0, TimeSpan.Zero));
+        var options = new EmulatorOptions { StateDirectory = dir.Path, Time = clock, Speed = 1 };
+        string jobId, fileId;
+        await using (EmulatorServer first = await EmulatorServer.StartAsync(options))
+        {
+            OpenAIFineTuningProvider provider = OpenAIFineTuningProvider.Create(new ProviderOptions { Endpoint = first.OpenAIEndpoint, ApiKey = "k" });
+            fileId = (await provider.UploadFileAsync("train.jsonl", new MemoryStream(Encoding.UTF8.GetBytes(Rows.Jsonl(Rows.ManyChats(12)))))).Id;
+            jobId = (await provider.CreateJobAsync(new JobRequest("run-snap", "gpt-4.1-mini", fileId, null, FineTuningMethod.Supervised))).Id;
+        }
+
+        clock.Advance(TimeSpan.FromHours(1)); // the service kept working while we were away
+        await using EmulatorServer second = await EmulatorServer.StartAsync(options);
+        OpenAIFineTuningProvider again = OpenAIFineTuningProvider.Create(new ProviderOptions { Endpoint = second.OpenAIEndpoint, ApiKey = "k" });
+
+        Assert.Equal(jobId, (await again.FindJobByRunIdAsync("run-snap"))?.Id);
+        Assert.Equal(JobStatuses.Succeeded, (await again.GetJobAsync(jobId)).Status);
+        Assert.Equal(fileId, (await again.GetFileAsync(fileId)).Id);
+        ProviderFile next = await again.UploadFileAsync("more.jsonl", new MemoryStream(Encoding.UTF8.GetBytes(Rows.Jsonl(Rows.ManyChats(12)))));
+        Assert.NotEqual(fileId, next.Id); // ids keep counting
+    }
+}
