@@ -1,0 +1,26 @@
+using FineTuning.Core.Providers;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace FineTuning.OpenAI;
+
+/// <summary>Registers the provider from configuration section <c>FineTuning:Provider</c>, validated at start.</summary>
+public static class ProviderServiceCollectionExtensions
+{
+    public static IServiceCollection AddFineTuningProvider(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<ProviderOptions>()
+            .Bind(configuration.GetSection(ProviderOptions.Section))
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ProviderOptions>, ProviderOptionsValidator>();
+        services.AddSingleton<IFineTuningProvider>(sp => OpenAIFineTuningProvider.Create(sp.GetRequiredService<IOptions<ProviderOptions>>().Value));
+        return services;
+    }
+
+    private sealed class ProviderOptionsValidator : IValidateOptions<ProviderOptions>
+    {
+        public ValidateOptionsResult Validate(string? name, ProviderOptions options) =>
+            options.Problem() is { } problem ? ValidateOptionsResult.Fail(problem) : ValidateOptionsResult.Success;
+    }
+}

@@ -1,0 +1,45 @@
+using FineTuning.Core.Providers;
+using FineTuning.OpenAI;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace FineTuning.Tests.Providers;
+
+public class ProviderOptionsTests
+{
+    private static ServiceProvider Build(Dictionary<string, string?> settings) =>
+        new ServiceCollection().AddFineTuningProvider(new ConfigurationBuilder().AddInMemoryCollection(settings).Build()).BuildServiceProvider();
+
+    [Fact]
+    public void Settings_BindFromTheFineTuningProviderSection()
+    {
+        using ServiceProvider services = Build(new()
+        {
+            ["FineTuning:Provider:Kind"] = "AzureOpenAI",
+            ["FineTuning:Provider:Endpoint"] = "https://contoso.openai.azure.com/openai/v1/",
+            ["FineTuning:Provider:Auth"] = "ApiKey",
+            ["FineTuning:Provider:ApiKey"] = "placeholder",
+            ["FineTuning:Provider:TrainingType"] = "GlobalStandard",
+        });
+
+        ProviderOptions options = services.GetRequiredService<IOptions<ProviderOptions>>().Value;
+
+        Assert.Equal(ProviderKind.AzureOpenAI, options.Kind);
+        Assert.Equal(AzureAuth.ApiKey, options.Auth);
+        Assert.Equal("GlobalStandard", options.TrainingType);
+        Assert.IsType<OpenAIFineTuningProvider>(services.GetRequiredService<IFineTuningProvider>());
+    }
+
+    [Theory]
+    [InlineData("AzureOpenAI", null, "Endpoint is required for Azure OpenAI")]
+    [InlineData("OpenAI", null, "ApiKey is required for OpenAI")]
+    public void MissingSettings_FailWithTheSettingToSet(string kind, string? endpoint, string message)
+    {
+        using ServiceProvider services = Build(new() { ["FineTuning:Provider:Kind"] = kind, ["FineTuning:Provider:Endpoint"] = endpoint });
+
+        OptionsValidationException ex = Assert.Throws<OptionsValidationException>(() => services.GetRequiredService<IOptions<ProviderOptions>>().Value);
+
+        Assert.Contains(message, ex.Message, StringComparison.Ordinal);
+    }
+}
