@@ -177,28 +177,14 @@ public sealed class OpenAIFineTuningProvider : IFineTuningProvider
 
     public async Task<ProviderJob?> FindJobByRunIdAsync(string runId, CancellationToken cancellationToken = default)
     {
-        // The metadata filter answers in one call where the service supports it; the pages are checked either way,
+        // The metadata filter answers in one call where the service supports it; every job is checked either way,
         // so a service that ignores the filter still gives the right answer.
-        string filter = $"metadata[run_id]={Uri.EscapeDataString(runId)}";
-        string? after = null;
-        for (int page = 0; page < 1000; page++)
+        await foreach (JsonElement job in ListAsync($"fine_tuning/jobs?metadata[run_id]={Uri.EscapeDataString(runId)}", cancellationToken).ConfigureAwait(false))
         {
-            string query = $"fine_tuning/jobs?limit=100&{filter}" + (after is null ? "" : $"&after={Uri.EscapeDataString(after)}");
-            JsonElement list = await SendAsync("GET", query, null, cancellationToken).ConfigureAwait(false);
-            foreach (JsonElement job in list.GetProperty("data").EnumerateArray())
+            if (job.TryGetProperty("metadata", out JsonElement metadata) && metadata.ValueKind == JsonValueKind.Object
+                && metadata.TryGetProperty("run_id", out JsonElement id) && id.GetString() == runId)
             {
-                if (job.TryGetProperty("metadata", out JsonElement metadata) && metadata.ValueKind == JsonValueKind.Object
-                    && metadata.TryGetProperty("run_id", out JsonElement id) && id.GetString() == runId)
-                {
-                    return ReadJob(job);
-                }
-
-                after = job.GetProperty("id").GetString();
-            }
-
-            if (!list.TryGetProperty("has_more", out JsonElement more) || !more.GetBoolean())
-            {
-                return null;
+                return ReadJob(job);
             }
         }
 
@@ -214,27 +200,15 @@ public sealed class OpenAIFineTuningProvider : IFineTuningProvider
     public async Task<IReadOnlyList<ProviderEvent>> GetEventsAsync(string jobId, CancellationToken cancellationToken = default)
     {
         var events = new List<ProviderEvent>();
-        string? after = null;
-        while (true)
+        await foreach (JsonElement e in ListAsync($"fine_tuning/jobs/{Uri.EscapeDataString(jobId)}/events", cancellationToken).ConfigureAwait(false))
         {
-            string path = $"fine_tuning/jobs/{Uri.EscapeDataString(jobId)}/events?limit=100" + (after is null ? "" : $"&after={Uri.EscapeDataString(after)}");
-            JsonElement list = await SendAsync("GET", path, null, cancellationToken).ConfigureAwait(false);
-            foreach (JsonElement e in list.GetProperty("data").EnumerateArray())
-            {
-                events.Add(new ProviderEvent(
-                    e.GetProperty("id").GetString()!,
-                    DateTimeOffset.FromUnixTimeSeconds(e.GetProperty("created_at").GetInt64()),
-                    e.TryGetProperty("level", out JsonElement level) ? level.GetString() ?? "info" : "info",
-                    e.TryGetProperty("message", out JsonElement message) ? message.GetString() ?? "" : "",
-                    e.TryGetProperty("type", out JsonElement type) ? type.GetString() : null,
-                    e.TryGetProperty("data", out JsonElement data) && data.ValueKind == JsonValueKind.Object ? data.Clone() : null));
-                after = events[^1].Id;
-            }
-
-            if (!list.TryGetProperty("has_more", out JsonElement more) || !more.GetBoolean())
-            {
-                break;
-            }
+            events.Add(new ProviderEvent(
+                e.GetProperty("id").GetString()!,
+                DateTimeOffset.FromUnixTimeSeconds(e.GetProperty("created_at").GetInt64()),
+                e.TryGetProperty("level", out JsonElement level) ? level.GetString() ?? "info" : "info",
+                e.TryGetProperty("message", out JsonElement message) ? message.GetString() ?? "" : "",
+                e.TryGetProperty("type", out JsonElement type) ? type.GetString() : null,
+                e.TryGetProperty("data", out JsonElement data) && data.ValueKind == JsonValueKind.Object ? data.Clone() : null));
         }
 
         events.Reverse(); // the API lists newest first
@@ -244,38 +218,47 @@ public sealed class OpenAIFineTuningProvider : IFineTuningProvider
     public async Task<IReadOnlyList<ProviderCheckpoint>> GetCheckpointsAsync(string jobId, CancellationToken cancellationToken = default)
     {
         var checkpoints = new List<ProviderCheckpoint>();
-        string? after = null;
-        while (true)
+        await foreach (JsonElement c in ListAsync($"fine_tuning/jobs/{Uri.EscapeDataString(jobId)}/checkpoints", cancellationToken).ConfigureAwait(false))
         {
-            string path = $"fine_tuning/jobs/{Uri.EscapeDataString(jobId)}/checkpoints?limit=100" + (after is null ? "" : $"&after={Uri.EscapeDataString(after)}");
-            JsonElement list = await SendAsync("GET", path, null, cancellationToken).ConfigureAwait(false);
-            foreach (JsonElement c in list.GetProperty("data").EnumerateArray())
+            var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
+            if (c.TryGetProperty("metrics", out JsonElement m) && m.ValueKind == JsonValueKind.Object)
             {
-                var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
-                if (c.TryGetProperty("metrics", out JsonElement m) && m.ValueKind == JsonValueKind.Object)
+                foreach (JsonProperty p in m.EnumerateObject())
                 {
-                    foreach (JsonProperty p in m.EnumerateObject())
-                    {
-                        if (p.Value.ValueKind == JsonValueKind.Number) metrics[p.Name] = p.Value.GetDouble();
-                    }
+                    if (p.Value.ValueKind == JsonValueKind.Number) metrics[p.Name] = p.Value.GetDouble();
                 }
-
-                checkpoints.Add(new ProviderCheckpoint(
-                    c.GetProperty("id").GetString()!,
-                    c.TryGetProperty("step_number", out JsonElement step) ? step.GetInt32() : 0,
-                    c.TryGetProperty("fine_tuned_model_checkpoint", out JsonElement model) ? model.GetString() ?? "" : "",
-                    DateTimeOffset.FromUnixTimeSeconds(c.GetProperty("created_at").GetInt64()),
-                    metrics));
-                after = checkpoints[^1].Id;
             }
 
-            if (!list.TryGetProperty("has_more", out JsonElement more) || !more.GetBoolean())
-            {
-                break;
-            }
+            checkpoints.Add(new ProviderCheckpoint(
+                c.GetProperty("id").GetString()!,
+                c.TryGetProperty("step_number", out JsonElement step) ? step.GetInt32() : 0,
+                c.TryGetProperty("fine_tuned_model_checkpoint", out JsonElement model) ? model.GetString() ?? "" : "",
+                DateTimeOffset.FromUnixTimeSeconds(c.GetProperty("created_at").GetInt64()),
+                metrics));
         }
 
         return [.. checkpoints.OrderBy(c => c.Step)];
+    }
+
+    /// <summary>Every item of a paged list (<c>data</c>, <c>has_more</c>, <c>after</c>), 100 at a time.</summary>
+    private async IAsyncEnumerable<JsonElement> ListAsync(string path, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        string? after = null;
+        while (true)
+        {
+            string page = $"{path}{(path.Contains('?', StringComparison.Ordinal) ? '&' : '?')}limit=100" + (after is null ? "" : $"&after={Uri.EscapeDataString(after)}");
+            JsonElement list = await SendAsync("GET", page, null, cancellationToken).ConfigureAwait(false);
+            foreach (JsonElement item in list.GetProperty("data").EnumerateArray())
+            {
+                after = item.GetProperty("id").GetString();
+                yield return item;
+            }
+
+            if (after is null || !list.TryGetProperty("has_more", out JsonElement more) || !more.GetBoolean())
+            {
+                yield break;
+            }
+        }
     }
 
     public async Task<IReadOnlyList<ResultRow>> GetResultsAsync(string jobId, CancellationToken cancellationToken = default)
