@@ -14,7 +14,7 @@ switch (args.FirstOrDefault())
     case "compare" when args.Length >= 2:
         return SideBySide.Run(args[1]);
     case "micro":
-        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args[1..]);
+        BenchmarkSwitcher.FromAssembly(typeof(SyntheticDataset).Assembly).Run(args[1..]);
         return 0;
     default:
         Console.Error.WriteLine("usage: generate FILE [--mb N] | compare FILE | micro [args]");

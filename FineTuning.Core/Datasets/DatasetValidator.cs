@@ -85,7 +85,12 @@ public sealed class DatasetValidator(ValidationOptions options)
     /// result equals <see cref="ValidateFile"/>.
     /// </summary>
     public DatasetReport ValidateFileInShards(string path, int parallelism, long shardBytes = ShardPlanner.DefaultShardBytes,
-        IProgress<long>? progress = null, CancellationToken cancellationToken = default)
+        IProgress<long>? progress = null, CancellationToken cancellationToken = default) =>
+        ValidateFileInShards(path, parallelism, shardBytes, progress, rowsOf: null, cancellationToken);
+
+    /// <summary>As above; <paramref name="rowsOf"/> gives each shard its own handler of valid rows (called on that shard's thread).</summary>
+    public DatasetReport ValidateFileInShards(string path, int parallelism, long shardBytes, IProgress<long>? progress,
+        Func<Shard, ValidRowHandler>? rowsOf, CancellationToken cancellationToken = default)
     {
         IReadOnlyList<Shard> shards = ShardPlanner.PlanFile(path, shardBytes);
         var reports = new ShardReport[shards.Count];
@@ -99,7 +104,7 @@ public sealed class DatasetValidator(ValidationOptions options)
             using var slice = new BoundedStream(stream, shard.Length);
             long last = 0;
             var shardProgress = perShard is null ? null : new SynchronousProgress(pos => { perShard.Report(pos - shard.Offset - last); last = pos - shard.Offset; });
-            reports[i] = ValidateShard(slice, shard.FirstLine, shard.Offset == 0, shard.Offset, shardProgress, cancellationToken: cancellationToken);
+            reports[i] = ValidateShard(slice, shard.FirstLine, shard.Offset == 0, shard.Offset, shardProgress, rowsOf?.Invoke(shard), cancellationToken);
         });
         return DatasetReport.From(ShardReport.Merge(reports, Options.MaxFindingsPerCode), Path.GetFileName(path), Options, GraderFindings());
     }

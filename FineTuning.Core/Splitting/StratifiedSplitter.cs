@@ -1,6 +1,7 @@
 using System.Buffers;
 using FineTuning.Core.Datasets;
 using FineTuning.Core.Hashing;
+using FineTuning.Core.Sharding;
 using Microsoft.Win32.SafeHandles;
 
 namespace FineTuning.Core.Splitting;
@@ -23,31 +24,55 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
 {
     public const string PooledStratum = "(pooled small strata)";
 
+    /// <summary>Size of the shards validated in parallel (tests make it small to cut files into many).</summary>
+    internal long ShardBytes { get; init; } = ShardPlanner.DefaultShardBytes;
+
     /// <summary>Validates <paramref name="path"/>; if it is fit, writes <c>train.jsonl</c>, <c>valid.jsonl</c> and <c>split-report.json</c> to <paramref name="outDir"/>.</summary>
-    public SplitResult Split(string path, string outDir, IProgress<long>? progress = null, CancellationToken cancellationToken = default)
+    public SplitResult Split(string path, string outDir, IProgress<long>? progress = null, CancellationToken cancellationToken = default) =>
+        Split(path, outDir, Environment.ProcessorCount, progress, cancellationToken);
+
+    /// <summary>As above, validating on up to <paramref name="parallelism"/> threads (the result does not depend on it).</summary>
+    public SplitResult Split(string path, string outDir, int parallelism, IProgress<long>? progress = null, CancellationToken cancellationToken = default)
     {
         if (options.Problem() is { } problem)
         {
             throw new ArgumentException($"Split options: {problem}.");
         }
 
+        // Pass 1: validate in shards on every core, each shard keeping its valid rows in file order.
         var validator = new DatasetValidator(validation with { TopicField = options.StratifyBy });
+        var perShard = new List<List<RowRef>>();
+        DatasetReport report = validator.ValidateFileInShards(path, Math.Max(1, parallelism), ShardBytes, progress, shard =>
+        {
+            var found = new List<RowRef>();
+            lock (perShard)
+            {
+                while (perShard.Count <= shard.Index) perShard.Add([]);
+                perShard[shard.Index] = found;
+            }
+
+            return (in ValidRow row, LineInfo line, ReadOnlySpan<byte> bytes) =>
+                found.Add(new RowRef(line.Offset + line.Length - (line.HadCarriageReturn ? 1 : 0) - bytes.Length, bytes.Length, row.Topic, row.Hash, row.Generated, row.ExcludedByMetadata));
+        }, cancellationToken);
+
+        // Then, in file order: the first occurrence of a row is the one kept.
         var rows = new List<Candidate>();
         var strata = new Dictionary<string, int>(StringComparer.Ordinal);
         var names = new List<string>();
+        var seen = new HashSet<ContentHash>();
         long duplicates = 0, byMetadata = 0;
-        DatasetReport report = validator.ValidateFile(path, progress, (in ValidRow row, LineInfo line, ReadOnlySpan<byte> bytes) =>
+        foreach (RowRef row in perShard.SelectMany(r => r))
         {
-            if (!row.IsFirstOccurrence)
+            if (!seen.Add(row.Hash))
             {
                 duplicates++;
-                return;
+                continue;
             }
 
             if (row.ExcludedByMetadata)
             {
                 byMetadata++;
-                return;
+                continue;
             }
 
             if (!strata.TryGetValue(row.Topic, out int stratum))
@@ -56,9 +81,8 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
                 names.Add(row.Topic);
             }
 
-            long offset = line.Offset + line.Length - (line.HadCarriageReturn ? 1 : 0) - bytes.Length;
-            rows.Add(new Candidate(offset, bytes.Length, stratum, XxHash64.Mix(row.Hash.High ^ row.Hash.Low, options.Seed), row.Hash, row.Generated));
-        }, cancellationToken);
+            rows.Add(new Candidate(row.Offset, row.Length, stratum, XxHash64.Mix(row.Hash.High ^ row.Hash.Low, options.Seed), row.Hash, row.Generated));
+        }
 
         if (!report.Fit)
         {
@@ -77,8 +101,12 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
         using SafeFileHandle input = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.RandomAccess);
         int[] order = Enumerable.Range(0, rows.Count).ToArray();
         Array.Sort(order, (a, b) => rows[a].Key != rows[b].Key ? rows[a].Key.CompareTo(rows[b].Key) : rows[a].Hash.CompareTo(rows[b].Hash));
+        // Pass 2: both files at once (each with its own projector and buffers).
+        var droppedValid = new SortedSet<string>(StringComparer.Ordinal);
+        Task<(long Rows, long Bytes)> validTask = Task.Run(() => WriteRows(input, rows, order, i => assignment[i], validPath, new RowProjector(method), droppedValid, cancellationToken), cancellationToken);
         (long trainRows, long trainBytes) = WriteRows(input, rows, order, i => !assignment[i], trainPath, projector, dropped, cancellationToken);
-        (long validRows, long validBytes) = WriteRows(input, rows, order, i => assignment[i], validPath, projector, dropped, cancellationToken);
+        (long validRows, long validBytes) = validTask.GetAwaiter().GetResult();
+        dropped.UnionWith(droppedValid);
 
         var notes = new List<string>();
         if (validRows == 0) notes.Add("The validation file is empty (ratio 1, or too few rows to hold any back).");
@@ -241,6 +269,8 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
             ArrayPool<byte>.Shared.Return(row);
         }
     }
+
+    private readonly record struct RowRef(long Offset, int Length, string Topic, ContentHash Hash, bool Generated, bool ExcludedByMetadata);
 
     private readonly record struct Candidate(long Offset, int Length, int Stratum, ulong Key, ContentHash Hash, bool Generated);
 }

@@ -46,6 +46,26 @@ public class StratifiedSplitterTests
     }
 
     [Fact]
+    public void Split_InManyShardsOnTwoThreads_EqualsOnePass()
+    {
+        using var dir = new TempDir();
+        var rows = Rows.ManyChats(600, i => $"t{i % 7}").ToList();
+        rows.Insert(300, rows[10]); // a repeat in a later shard
+        rows.Insert(200, "{\"messages\": [}");
+        string path = dir.Write("d.jsonl", Rows.Jsonl(rows));
+        var validation = new ValidationOptions { MaxErrorRate = 0.01 };
+
+        SplitReport one = new StratifiedSplitter(validation, new SplitOptions()).Split(path, dir.File("one"), parallelism: 1).Split!;
+        SplitReport many = new StratifiedSplitter(validation, new SplitOptions()) { ShardBytes = 4096 }.Split(path, dir.File("many"), parallelism: 2).Split!;
+
+        Assert.Equal(File.ReadAllBytes(dir.File("one/train.jsonl")), File.ReadAllBytes(dir.File("many/train.jsonl")));
+        Assert.Equal(File.ReadAllBytes(dir.File("one/valid.jsonl")), File.ReadAllBytes(dir.File("many/valid.jsonl")));
+        Assert.Equal(1, many.ExcludedDuplicates);
+        Assert.Equal(1, many.ExcludedInvalid);
+        Assert.Equal(ReportSerializer.Serialize(one.Strata), ReportSerializer.Serialize(many.Strata));
+    }
+
+    [Fact]
     public void Split_DifferentSeeds_GiveDifferentValidationSets()
     {
         using var dir = new TempDir();
