@@ -111,7 +111,7 @@ public sealed record DatasetReport
         // Duplicates: only now do we know which line of a repeated row came first.
         long duplicates = 0, billable = 0;
         var repeatFindings = new List<(long Line, long First)>();
-        foreach (RowOccurrence occurrence in merged.RowHashes.Values)
+        foreach (RowOccurrence occurrence in merged.RowHashes.Rows())
         {
             billable += occurrence.BillableTokens;
             if (occurrence.Repeats is null)

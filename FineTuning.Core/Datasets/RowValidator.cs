@@ -147,8 +147,7 @@ internal sealed class RowValidator
         if (excluded) report.ExcludedByMetadata++;
 
         ContentHash hash = ContentHash.Of(line);
-        bool first = !report.RowHashes.ContainsKey(hash);
-        report.AddRow(hash, lineNumber, Math.Min(measures.Tokens, tokenLimit));
+        bool first = report.AddRow(hash, lineNumber, Math.Min(measures.Tokens, tokenLimit));
         return Commit(report, new ValidRow(lineNumber, hash, topic, generated, excluded, first));
     }
 

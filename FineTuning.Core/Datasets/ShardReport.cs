@@ -44,17 +44,6 @@ public sealed class FormatTally
     public long FirstLine { get; set; } = long.MaxValue;
 }
 
-/// <summary>Where a distinct valid row first appears, and the lines that repeat it.</summary>
-public sealed class RowOccurrence
-{
-    public long FirstLine { get; set; }
-
-    /// <summary>The row's estimated tokens, capped at the model's limit per example.</summary>
-    public int BillableTokens { get; set; }
-
-    public List<long>? Repeats { get; set; }
-}
-
 /// <summary>
 /// What validating one shard (or any run of whole lines) found. Shard reports merge associatively and in any order:
 /// merging the reports of a file's shards gives the same <see cref="DatasetReport"/> as validating the whole file.
@@ -104,7 +93,7 @@ public sealed class ShardReport
     public long RowsWithSystemPrompt { get; set; }
 
     /// <summary>Valid rows by content hash: the first line and any repeats.</summary>
-    public Dictionary<ContentHash, RowOccurrence> RowHashes { get; set; } = [];
+    public RowHashTable RowHashes { get; set; } = new();
 
     internal const int SystemPromptSketchSize = 1024;
 
@@ -142,31 +131,8 @@ public sealed class ShardReport
         }
     }
 
-    internal void AddRow(ContentHash hash, long line, int billableTokens)
-    {
-        ref RowOccurrence? occurrence = ref CollectionsMarshal.GetValueRefOrAddDefault(RowHashes, hash, out bool exists);
-        if (!exists)
-        {
-            occurrence = new RowOccurrence { FirstLine = line, BillableTokens = billableTokens };
-            return;
-        }
-
-        AddRepeat(occurrence!, line);
-    }
-
-    private static void AddRepeat(RowOccurrence occurrence, long line)
-    {
-        occurrence.Repeats ??= [];
-        if (line < occurrence.FirstLine)
-        {
-            occurrence.Repeats.Add(occurrence.FirstLine);
-            occurrence.FirstLine = line;
-        }
-        else
-        {
-            occurrence.Repeats.Add(line);
-        }
-    }
+    /// <summary>Adds a valid row; true when it is the first with this content in this report.</summary>
+    internal bool AddRow(ContentHash hash, long line, int billableTokens) => RowHashes.Add(hash, line, billableTokens);
 
     /// <summary>Merges reports of disjoint runs of lines (in any order) into one.</summary>
     public static ShardReport Merge(IEnumerable<ShardReport> reports, int maxFindingsPerCode)
@@ -226,20 +192,6 @@ public sealed class ShardReport
             }
         }
 
-        foreach ((ContentHash hash, RowOccurrence occurrence) in other.RowHashes)
-        {
-            ref RowOccurrence? mine = ref CollectionsMarshal.GetValueRefOrAddDefault(RowHashes, hash, out bool exists);
-            if (!exists)
-            {
-                mine = new RowOccurrence { FirstLine = occurrence.FirstLine, BillableTokens = occurrence.BillableTokens, Repeats = occurrence.Repeats?.ToList() };
-                continue;
-            }
-
-            AddRepeat(mine!, occurrence.FirstLine);
-            foreach (long line in occurrence.Repeats ?? [])
-            {
-                AddRepeat(mine!, line);
-            }
-        }
+        RowHashes.MergeFrom(other.RowHashes);
     }
 }
