@@ -59,6 +59,12 @@ public static class ShardPlanner
                     int take = (int)Math.Min(room, read - start);
                     pending.Write(buffer, start, take);
                     start += take;
+                    if (pending.Length == shardBytes && buffer[start - 1] == (byte)'\n')
+                    {
+                        // A line ends exactly at the target: cut here, as PlanFile does.
+                        (offset, line) = await FlushAsync(pending, shards, offset, line, writeShard, cancellationToken).ConfigureAwait(false);
+                    }
+
                     continue;
                 }
 
