@@ -1,0 +1,114 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using FineTuning.Core.Hashing;
+using FineTuning.Core.Storage;
+
+namespace FineTuning.Local.Storage;
+
+/// <summary>
+/// Blobs as files under a root folder (<c>&lt;data&gt;/blobs</c>): a write goes to a temporary file in the same folder
+/// and is renamed over the blob, so readers see the old blob or the new one, never half. Metadata lives beside the
+/// content in a hidden <c>.name.meta.json</c> file.
+/// </summary>
+public sealed class FileSystemBlobStore(string root) : IBlobStore
+{
+    private readonly string _root = Path.GetFullPath(root);
+
+    public Task<Stream> OpenReadAsync(string name, CancellationToken cancellationToken = default)
+    {
+        string path = PathOf(name);
+        try
+        {
+            return Task.FromResult<Stream>(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan));
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new BlobNotFoundException(name);
+        }
+    }
+
+    public async Task<BlobProperties> WriteAsync(string name, Func<Stream, CancellationToken, Task> write, IReadOnlyDictionary<string, string>? metadata = null, CancellationToken cancellationToken = default)
+    {
+        string path = PathOf(name);
+        string dir = Path.GetDirectoryName(path)!;
+        Directory.CreateDirectory(dir);
+        string temp = Path.Combine(dir, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            await using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
+            {
+                await write(stream, cancellationToken).ConfigureAwait(false);
+                await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            await File.WriteAllTextAsync(MetaPath(path), JsonSerializer.Serialize(metadata ?? new Dictionary<string, string>()), cancellationToken).ConfigureAwait(false);
+            File.Move(temp, path, overwrite: true);
+        }
+        catch
+        {
+            File.Delete(temp);
+            throw;
+        }
+
+        return Properties(name, path)!;
+    }
+
+    public Task<BlobProperties?> GetPropertiesAsync(string name, CancellationToken cancellationToken = default) =>
+        Task.FromResult(Properties(name, PathOf(name)));
+
+    public async IAsyncEnumerable<BlobProperties> ListAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        if (!Directory.Exists(_root))
+        {
+            yield break;
+        }
+
+        IEnumerable<string> names = Directory.EnumerateFiles(_root, "*", SearchOption.AllDirectories)
+            .Select(p => Path.GetRelativePath(_root, p).Replace(Path.DirectorySeparatorChar, '/'))
+            .Where(n => n.StartsWith(prefix, StringComparison.Ordinal) && BlobNames.Problem(n) is null)
+            .Order(StringComparer.Ordinal);
+        foreach (string name in names)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (Properties(name, PathOf(name)) is { } properties)
+            {
+                yield return properties;
+            }
+
+            await Task.Yield();
+        }
+    }
+
+    private string PathOf(string name)
+    {
+        BlobNames.Validate(name);
+        return Path.Combine(_root, name.Replace('/', Path.DirectorySeparatorChar));
+    }
+
+    private static string MetaPath(string path) => Path.Combine(Path.GetDirectoryName(path)!, $".{Path.GetFileName(path)}.meta.json");
+
+    private static BlobProperties? Properties(string name, string path)
+    {
+        var info = new FileInfo(path);
+        if (!info.Exists)
+        {
+            return null;
+        }
+
+        Dictionary<string, string> metadata = [];
+        try
+        {
+            metadata = JsonSerializer.Deserialize<Dictionary<string, string>>(File.ReadAllText(MetaPath(path))) ?? [];
+        }
+        catch (Exception ex) when (ex is IOException or JsonException)
+        {
+            // A blob dropped into the folder by hand has no metadata.
+        }
+
+        // The ETag changes with every write: the file's identity (size, change time) hashed.
+        string stamp = string.Create(CultureInfo.InvariantCulture, $"{info.Length}:{info.LastWriteTimeUtc.Ticks}:{info.CreationTimeUtc.Ticks}");
+        string etag = $"\"0x{XxHash64.Hash(System.Text.Encoding.UTF8.GetBytes(stamp)):X16}\"";
+        return new BlobProperties(name, info.Length, etag, info.LastWriteTimeUtc, metadata);
+    }
+}
