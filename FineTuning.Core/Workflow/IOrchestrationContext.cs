@@ -1,0 +1,49 @@
+namespace FineTuning.Core.Workflow;
+
+/// <summary>
+/// The orchestrator's only view of the world, with the semantics of Durable Functions' <c>TaskOrchestrationContext</c>:
+/// the orchestrator is replayed, so it must be deterministic (time from <see cref="CurrentUtcDateTime"/>, no I/O, no
+/// random ids), and everything it passes or gets back round-trips through System.Text.Json.
+/// </summary>
+public interface IOrchestrationContext
+{
+    string InstanceId { get; }
+
+    DateTime CurrentUtcDateTime { get; }
+
+    bool IsReplaying { get; }
+
+    Task<T> CallActivityAsync<T>(string name, object? input = null, RetryPolicy? retry = null);
+
+    Task CreateTimer(DateTime fireAt, CancellationToken cancellationToken);
+
+    Task<T> WaitForExternalEvent<T>(string name, CancellationToken cancellationToken = default);
+
+    void SetCustomStatus(object? status);
+}
+
+/// <summary>How an activity is retried: attempts, first interval, backoff and cap (Durable's <c>RetryPolicy</c>).</summary>
+public sealed class RetryPolicy(int maxNumberOfAttempts, TimeSpan firstRetryInterval, double backoffCoefficient = 1.0, TimeSpan? maxRetryInterval = null)
+{
+    public int MaxNumberOfAttempts { get; } = maxNumberOfAttempts;
+
+    public TimeSpan FirstRetryInterval { get; } = firstRetryInterval;
+
+    public double BackoffCoefficient { get; } = backoffCoefficient;
+
+    public TimeSpan? MaxRetryInterval { get; } = maxRetryInterval;
+
+    /// <summary>The wait before attempt <paramref name="attempt"/> (2 is the first retry).</summary>
+    public TimeSpan DelayBefore(int attempt)
+    {
+        TimeSpan delay = TimeSpan.FromSeconds(FirstRetryInterval.TotalSeconds * Math.Pow(BackoffCoefficient, Math.Max(0, attempt - 2)));
+        return MaxRetryInterval is { } cap && delay > cap ? cap : delay;
+    }
+}
+
+/// <summary>The retry policies of the workflow, declared once.</summary>
+public static class Retries
+{
+    /// <summary>For activities that touch storage or the provider: transient faults pass with time.</summary>
+    public static RetryPolicy Transient { get; } = new(maxNumberOfAttempts: 5, firstRetryInterval: TimeSpan.FromSeconds(5), backoffCoefficient: 2, maxRetryInterval: TimeSpan.FromMinutes(2));
+}

@@ -1,0 +1,89 @@
+using System.Text.Json;
+using FineTuning.Core.Datasets;
+using FineTuning.Core.Graders;
+using FineTuning.Core.Providers;
+using FineTuning.Core.Splitting;
+
+namespace FineTuning.Core.Workflow;
+
+/// <summary>
+/// What a run is asked to do: the dataset blob (and an optional separate validation blob, then no split), the method
+/// and base model, the split, hyperparameters, the grader for reinforcement, validation rules, polling and deadline.
+/// Small and JSON-serialisable: it is the orchestration's input.
+/// </summary>
+public sealed record RunRequest
+{
+    public string DatasetBlob { get; init; } = "";
+
+    public string? ValidationBlob { get; init; }
+
+    public string Method { get; init; } = "auto";
+
+    public string? BaseModel { get; init; }
+
+    public string? Suffix { get; init; }
+
+    public long? Seed { get; init; }
+
+    public double TrainRatio { get; init; } = 0.9;
+
+    public string StratifyBy { get; init; } = "topic";
+
+    public ulong SplitSeed { get; init; } = 42;
+
+    public bool IncludeGeneratedInValidation { get; init; }
+
+    public Hyperparameters? Hyperparameters { get; init; }
+
+    /// <summary>The grader, required for reinforcement.</summary>
+    public JsonElement? Grader { get; init; }
+
+    public int MinExamples { get; init; } = 10;
+
+    public double MaxErrorRate { get; init; }
+
+    public bool Dedupe { get; init; } = true;
+
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(30);
+
+    public TimeSpan Deadline { get; init; } = TimeSpan.FromHours(48);
+
+    public IReadOnlyDictionary<string, string> Tags { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Every problem with the request, by field (empty when it can start); a host answers 400 with all of them.</summary>
+    public IReadOnlyDictionary<string, string[]> Problems()
+    {
+        var problems = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        void Add(string field, string problem)
+        {
+            if (!problems.TryGetValue(field, out List<string>? list)) problems[field] = list = [];
+            list.Add(problem);
+        }
+
+        if (string.IsNullOrWhiteSpace(DatasetBlob)) Add("datasetBlob", "is required: the blob name of the JSONL dataset, e.g. datasets/support.jsonl");
+        else if (Storage.BlobNames.Problem(DatasetBlob) is { } blobProblem) Add("datasetBlob", blobProblem);
+        if (ValidationBlob is not null && Storage.BlobNames.Problem(ValidationBlob) is { } validationProblem) Add("validationBlob", validationProblem);
+        if (!FineTuningMethods.TryParse(Method, out FineTuningMethod method)) Add("method", $"\"{Method}\" is not a method (auto, supervised, dpo, reinforcement)");
+        if (method == FineTuningMethod.Reinforcement && Grader is null) Add("grader", "is required for reinforcement");
+        if (Grader is { } grader && GraderSpec.Parse("grader", JsonSerializer.SerializeToUtf8Bytes(grader)) is { IsValid: false } spec)
+        {
+            foreach (Finding f in spec.Findings) Add(f.Path, f.Message);
+        }
+
+        if (new SplitOptions { TrainRatio = TrainRatio }.Problem() is { } ratio) Add("trainRatio", ratio);
+        if (MinExamples < 1) Add("minExamples", "must be at least 1");
+        if (double.IsNaN(MaxErrorRate) || MaxErrorRate is < 0 or > 1) Add("maxErrorRate", "must be between 0 and 1");
+        if (PollInterval < TimeSpan.FromSeconds(1) || PollInterval > TimeSpan.FromHours(1)) Add("pollInterval", "must be between 1 second and 1 hour");
+        if (Deadline <= TimeSpan.Zero || Deadline > TimeSpan.FromDays(30)) Add("deadline", "must be above 0 and at most 30 days");
+        if (Suffix is { Length: > 64 }) Add("suffix", "must be at most 64 characters");
+        if (Hyperparameters is { } h)
+        {
+            if (h.Epochs is < 1 or > 50) Add("hyperparameters.epochs", "must be between 1 and 50");
+            if (h.BatchSize is < 1) Add("hyperparameters.batchSize", "must be at least 1");
+            if (h.LearningRateMultiplier is <= 0) Add("hyperparameters.learningRateMultiplier", "must be above 0");
+            if (h.ReasoningEffort is not (null or "low" or "medium" or "high")) Add("hyperparameters.reasoningEffort", "must be low, medium or high");
+        }
+
+        return problems.ToDictionary(p => p.Key, p => p.Value.ToArray());
+    }
+}

@@ -1,0 +1,69 @@
+using System.Text.Json;
+using FineTuning.Core.Datasets;
+using FineTuning.Core.Providers;
+using FineTuning.Core.Workflow;
+
+namespace FineTuning.Tests.Workflow;
+
+public class RunRequestTests
+{
+    [Fact]
+    public void GoodRequest_HasNoProblems()
+    {
+        var request = new RunRequest { DatasetBlob = "datasets/support-chat.jsonl", Method = "supervised", Hyperparameters = new Hyperparameters(Epochs: 3) };
+
+        Assert.Empty(request.Problems());
+    }
+
+    [Fact]
+    public void BadRequest_ListsEveryFieldThatIsWrong()
+    {
+        var request = new RunRequest { DatasetBlob = "", Method = "chat", TrainRatio = -0.5, PollInterval = TimeSpan.Zero, Hyperparameters = new Hyperparameters(Epochs: 0) };
+
+        IReadOnlyDictionary<string, string[]> problems = request.Problems();
+
+        Assert.Equal(["datasetBlob", "hyperparameters.epochs", "method", "pollInterval", "trainRatio"], problems.Keys.Order(StringComparer.Ordinal));
+        Assert.Contains("\"chat\" is not a method", problems["method"][0], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Reinforcement_NeedsAValidGrader()
+    {
+        Assert.Contains("grader", new RunRequest { DatasetBlob = "datasets/a.jsonl", Method = "reinforcement" }.Problems().Keys);
+
+        using JsonDocument bad = JsonDocument.Parse("""{"type":"string_check","name":"g","input":"x","reference":"y","operation":"equals"}""");
+        IReadOnlyDictionary<string, string[]> problems = new RunRequest { DatasetBlob = "datasets/a.jsonl", Method = "reinforcement", Grader = bad.RootElement.Clone() }.Problems();
+
+        Assert.Equal(["grader.operation"], problems.Keys);
+    }
+
+    [Fact]
+    public void Request_RoundTripsThroughJson_AsAnOrchestrationInput()
+    {
+        using JsonDocument grader = JsonDocument.Parse("""{"type":"string_check","name":"g","input":"{{sample.output_text}}","reference":"{{item.a}}","operation":"eq"}""");
+        var request = new RunRequest
+        {
+            DatasetBlob = "datasets/a.jsonl",
+            Method = "reinforcement",
+            Grader = grader.RootElement.Clone(),
+            Hyperparameters = new Hyperparameters(Epochs: 2, ReasoningEffort: "medium"),
+            Deadline = TimeSpan.FromHours(6),
+            Tags = new Dictionary<string, string> { ["team"] = "support" },
+        };
+
+        RunRequest back = JsonSerializer.Deserialize<RunRequest>(JsonSerializer.Serialize(request, ReportSerializer.Options), ReportSerializer.Options)!;
+
+        Assert.Equal(JsonSerializer.Serialize(request, ReportSerializer.Options), JsonSerializer.Serialize(back, ReportSerializer.Options));
+        Assert.Equal(TimeSpan.FromHours(6), back.Deadline);
+        Assert.Empty(back.Problems());
+    }
+
+    [Fact]
+    public void RetryPolicy_BacksOffUpToItsCap()
+    {
+        RetryPolicy policy = Retries.Transient;
+
+        Assert.Equal([TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(40), TimeSpan.FromSeconds(80), TimeSpan.FromMinutes(2)],
+            Enumerable.Range(2, 6).Select(policy.DelayBefore));
+    }
+}
