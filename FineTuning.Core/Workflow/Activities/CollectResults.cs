@@ -1,0 +1,46 @@
+using System.Text.Json;
+using FineTuning.Core.Datasets;
+using FineTuning.Core.Providers;
+using FineTuning.Core.Storage;
+
+namespace FineTuning.Core.Workflow.Activities;
+
+/// <summary>
+/// Gathers events, checkpoints and the results file into <c>runs/{runId}/reports/results.json</c> and judges the run:
+/// the headline metric (validation loss, or validation reward for reinforcement) from first to last; improved
+/// significantly above 10%, marginal above 2%, no improvement within ±2%, regression below; an overfitting warning
+/// when validation ends over 5% worse than its best while training kept improving.
+/// </summary>
+public sealed class CollectResults(IBlobStore blobs, IFineTuningProvider provider)
+{
+    public async Task<ResultsSummary> RunAsync(CollectResultsInput input, CancellationToken cancellationToken = default)
+    {
+        IReadOnlyList<ProviderEvent> events = await provider.GetEventsAsync(input.JobId, cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<ProviderCheckpoint> checkpoints = await provider.GetCheckpointsAsync(input.JobId, cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<ResultRow> rows = await provider.GetResultsAsync(input.JobId, cancellationToken).ConfigureAwait(false);
+        ResultsSummary summary = Judge(rows, input.Method == "reinforcement", $"runs/{input.RunId}/reports/results.json");
+        var report = new { input.RunId, input.JobId, summary, checkpoints, results = rows, events };
+        await blobs.WriteAsync(summary.ReportBlob, (s, ct) => JsonSerializer.SerializeAsync(s, report, ReportSerializer.Options, ct), cancellationToken: cancellationToken).ConfigureAwait(false);
+        return summary;
+    }
+
+    public static ResultsSummary Judge(IReadOnlyList<ResultRow> rows, bool reward, string reportBlob)
+    {
+        string metric = reward ? "valid_reward_mean" : "valid_loss";
+        double?[] valid = [.. rows.Select(r => reward ? r.ValidReward : r.ValidLoss)];
+        double?[] train = [.. rows.Select(r => reward ? r.TrainReward : r.TrainLoss)];
+        double? baseline = valid.FirstOrDefault(v => v is not null), final = valid.LastOrDefault(v => v is not null);
+        if (baseline is not double b || final is not double f || b == 0)
+        {
+            return new ResultsSummary(metric, baseline, final, null, "unknown", false, reportBlob);
+        }
+
+        double improvement = reward ? (f - b) / Math.Abs(b) : (b - f) / Math.Abs(b);
+        string outcome = improvement > 0.10 ? "improved_significantly" : improvement > 0.02 ? "marginal" : improvement >= -0.02 ? "no_improvement" : "regression";
+        double best = reward ? valid.Where(v => v is not null).Max()!.Value : valid.Where(v => v is not null).Min()!.Value;
+        bool validWorsened = reward ? f < best * 0.95 : f > best * 1.05;
+        double? firstTrain = train.FirstOrDefault(v => v is not null), lastTrain = train.LastOrDefault(v => v is not null);
+        bool trainImproved = firstTrain is double t0 && lastTrain is double t1 && (reward ? t1 > t0 : t1 < t0);
+        return new ResultsSummary(metric, b, f, Math.Round(improvement, 4), outcome, validWorsened && trainImproved, reportBlob);
+    }
+}

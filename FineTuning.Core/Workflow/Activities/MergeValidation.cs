@@ -1,0 +1,27 @@
+using System.Text.Json;
+using FineTuning.Core.Catalog;
+using FineTuning.Core.Datasets;
+using FineTuning.Core.Storage;
+
+namespace FineTuning.Core.Workflow.Activities;
+
+/// <summary>Merges the shard reports into the dataset's report (<c>runs/{runId}/reports/validation.json</c>).</summary>
+public sealed class MergeValidation(IBlobStore blobs, ModelCatalog catalog)
+{
+    public async Task<ValidationSummary> RunAsync(MergeValidationInput input, CancellationToken cancellationToken = default)
+    {
+        var reports = new List<ShardReport>();
+        foreach (string blob in input.ReportBlobs)
+        {
+            await using Stream stream = await blobs.OpenReadAsync(blob, cancellationToken).ConfigureAwait(false);
+            reports.Add(await JsonSerializer.DeserializeAsync<ShardReport>(stream, ReportSerializer.Options, cancellationToken).ConfigureAwait(false)
+                ?? throw new InvalidDataException($"{blob} holds no shard report."));
+        }
+
+        DatasetReport report = new DatasetValidator(input.Settings.ToOptions(catalog)).Finish(reports, Path.GetFileName(input.DatasetBlob));
+        string reportBlob = $"runs/{input.RunId}/reports/validation.json";
+        await blobs.WriteAsync(reportBlob, (s, ct) => JsonSerializer.SerializeAsync(s, report, ReportSerializer.Options, ct), cancellationToken: cancellationToken).ConfigureAwait(false);
+        Finding[] firstErrors = [.. report.Findings.Where(f => f.Severity == Severity.Error).Take(5)];
+        return new ValidationSummary(report.Fit, report.Method, report.Model, report.Rows, report.Examples, report.ErrorRows, report.Verdict, firstErrors, reportBlob);
+    }
+}

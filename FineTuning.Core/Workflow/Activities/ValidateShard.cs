@@ -1,0 +1,23 @@
+using FineTuning.Core.Catalog;
+using FineTuning.Core.Datasets;
+using FineTuning.Core.Storage;
+
+namespace FineTuning.Core.Workflow.Activities;
+
+/// <summary>Validates one shard blob and writes its <see cref="ShardReport"/> beside it.</summary>
+public sealed class ValidateShard(IBlobStore blobs, ModelCatalog catalog)
+{
+    public async Task<ShardValidated> RunAsync(ValidateShardInput input, CancellationToken cancellationToken = default)
+    {
+        var validator = new DatasetValidator(input.Settings.ToOptions(catalog));
+        ShardReport report;
+        await using (Stream shard = await blobs.OpenReadAsync(input.Shard.BlobName, cancellationToken).ConfigureAwait(false))
+        {
+            report = validator.ValidateShard(shard, input.Shard.FirstLine, input.Shard.IsFileStart, cancellationToken: cancellationToken);
+        }
+
+        string reportBlob = $"runs/{input.RunId}/shards/{input.Shard.Index:D5}.report.json";
+        await blobs.WriteAsync(reportBlob, (s, ct) => System.Text.Json.JsonSerializer.SerializeAsync(s, report, ReportSerializer.Options, ct), cancellationToken: cancellationToken).ConfigureAwait(false);
+        return new ShardValidated(reportBlob, report.Rows, report.ErrorRows);
+    }
+}

@@ -1,0 +1,55 @@
+using System.Text.Json;
+using FineTuning.Core.Catalog;
+using FineTuning.Core.Datasets;
+using FineTuning.Core.Graders;
+
+namespace FineTuning.Core.Workflow;
+
+/// <summary>A shard blob of a run and the number of its first line in the dataset.</summary>
+public sealed record ShardRef(int Index, string BlobName, long FirstLine, bool IsFileStart);
+
+/// <summary>The shards of a dataset, with the dataset's size and ETag for lineage.</summary>
+public sealed record ShardPlan(IReadOnlyList<ShardRef> Shards, long Bytes, string ETag);
+
+/// <summary>The serialisable part of <see cref="ValidationOptions"/> that a run carries to its activities.</summary>
+public sealed record ValidationSettings(string Method, string? Model, int MinExamples, double MaxErrorRate, string TopicField, JsonElement? Grader)
+{
+    public static ValidationSettings From(RunRequest request) =>
+        new(request.Method, request.BaseModel, request.MinExamples, request.MaxErrorRate, request.StratifyBy, request.Grader);
+
+    public ValidationOptions ToOptions(ModelCatalog catalog) => new()
+    {
+        Method = FineTuningMethods.TryParse(Method, out FineTuningMethod m) ? m : FineTuningMethod.Auto,
+        Model = Model,
+        MinExamples = MinExamples,
+        MaxErrorRate = MaxErrorRate,
+        TopicField = TopicField,
+        Catalog = catalog,
+        Grader = Grader is { } g ? GraderSpec.Parse("grader", JsonSerializer.SerializeToUtf8Bytes(g)) : null,
+    };
+}
+
+public sealed record ValidateShardInput(string RunId, ShardRef Shard, ValidationSettings Settings);
+
+/// <summary>Where a shard's report went, and its row counts (the report itself stays in the blob).</summary>
+public sealed record ShardValidated(string ReportBlob, long Rows, long ErrorRows);
+
+public sealed record MergeValidationInput(string RunId, string DatasetBlob, ValidationSettings Settings, IReadOnlyList<string> ReportBlobs);
+
+/// <summary>The verdict on a dataset, small enough for the orchestration: the full report is in <see cref="ReportBlob"/>.</summary>
+public sealed record ValidationSummary(bool Fit, string Method, string Model, long Rows, long Examples, long ErrorRows, string Verdict, IReadOnlyList<Finding> FirstErrors, string ReportBlob);
+
+public sealed record SplitInput(string RunId, string DatasetBlob, ValidationSettings Settings, double TrainRatio, string StratifyBy, ulong Seed, bool IncludeGeneratedInValidation);
+
+public sealed record SplitSummary(string TrainBlob, string ValidationBlob, long TrainRows, long ValidationRows, IReadOnlyDictionary<string, long> TrainRowsByTopic, string ReportBlob);
+
+/// <summary>A job as the orchestration follows it.</summary>
+public sealed record JobSnapshot(string JobId, string Status, bool IsFinished, string? FineTunedModel, long? TrainedTokens, DateTimeOffset? EstimatedFinish, string? Error);
+
+public sealed record CollectResultsInput(string RunId, string JobId, string Method);
+
+/// <summary>Baseline and final of the run's headline metric, and what they mean.</summary>
+public sealed record ResultsSummary(string Metric, double? Baseline, double? Final, double? Improvement, string Outcome, bool OverfittingWarning, string ReportBlob);
+
+/// <summary>How a run ended.</summary>
+public sealed record RunOutcome(RunStatus Status, string? ModelId, string? Error);
