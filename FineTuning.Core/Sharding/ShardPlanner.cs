@@ -39,8 +39,8 @@ public static class ShardPlanner
         return shards;
     }
 
-    /// <summary>Cuts a stream into shards by copying it once, handing each shard's bytes to <paramref name="writeShard"/>.</summary>
-    public static async Task<IReadOnlyList<Shard>> SplitAsync(Stream source, long shardBytes, Func<Shard, Stream, CancellationToken, Task> writeShard, CancellationToken cancellationToken = default)
+    /// <summary>Cuts a stream into shards by reading it once, handing each shard's bytes (in order) to <paramref name="writeShard"/>.</summary>
+    public static async Task<IReadOnlyList<Shard>> SplitAsync(Stream source, long shardBytes, Func<Shard, ReadOnlyMemory<byte>, CancellationToken, Task> writeShard, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(shardBytes, 1);
         var shards = new List<Shard>();
@@ -89,13 +89,13 @@ public static class ShardPlanner
     }
 
     private static async Task<(long Offset, long Line)> FlushAsync(MemoryStream pending, List<Shard> shards, long offset, long line,
-        Func<Shard, Stream, CancellationToken, Task> writeShard, CancellationToken cancellationToken)
+        Func<Shard, ReadOnlyMemory<byte>, CancellationToken, Task> writeShard, CancellationToken cancellationToken)
     {
         var shard = new Shard(shards.Count, offset, pending.Length, line);
         shards.Add(shard);
-        long lines = pending.GetBuffer().AsSpan(0, (int)pending.Length).Count((byte)'\n');
-        pending.Position = 0;
-        await writeShard(shard, pending, cancellationToken).ConfigureAwait(false);
+        var bytes = new ReadOnlyMemory<byte>(pending.GetBuffer(), 0, (int)pending.Length);
+        long lines = bytes.Span.Count((byte)'\n');
+        await writeShard(shard, bytes, cancellationToken).ConfigureAwait(false);
         long next = offset + pending.Length;
         pending.SetLength(0);
         return (next, line + lines);

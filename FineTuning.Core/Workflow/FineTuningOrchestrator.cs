@@ -147,6 +147,7 @@ public static class FineTuningOrchestrator
             FileIds = valid is null ? [train.Id] : [train.Id, valid.Id],
             DatasetBlob = request.DatasetBlob,
             DatasetETag = plan.ETag,
+            DatasetContentHash = plan.ContentHash,
             SplitSeed = request.SplitSeed,
             TrainRowsByTopic = split.TrainRowsByTopic,
             Metrics = results.Final is double final ? new Dictionary<string, double> { [results.Metric] = final } : new Dictionary<string, double>(),

@@ -8,8 +8,8 @@ namespace FineTuning.Core.Workflow;
 /// <summary>A shard blob of a run and the number of its first line in the dataset.</summary>
 public sealed record ShardRef(int Index, string BlobName, long FirstLine, bool IsFileStart);
 
-/// <summary>The shards of a dataset, with the dataset's size and ETag for lineage.</summary>
-public sealed record ShardPlan(IReadOnlyList<ShardRef> Shards, long Bytes, string ETag);
+/// <summary>The shards of a dataset, with the dataset's size, ETag and SHA-256 for lineage.</summary>
+public sealed record ShardPlan(IReadOnlyList<ShardRef> Shards, long Bytes, string ETag, string ContentHash);
 
 /// <summary>The serialisable part of <see cref="ValidationOptions"/> that a run carries to its activities.</summary>
 public sealed record ValidationSettings(string Method, string? Model, int MinExamples, double MaxErrorRate, string TopicField, JsonElement? Grader)

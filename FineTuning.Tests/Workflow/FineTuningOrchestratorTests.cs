@@ -54,6 +54,7 @@ public sealed class FineTuningOrchestratorTests : IAsyncLifetime, IDisposable
         Assert.Equal(18, model.TrainRowsByTopic["billing"]);
         Assert.Equal("improved_significantly", model.Outcome);
         Assert.NotNull(model.DatasetETag);
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(SupportDataset()))), model.DatasetContentHash);
         RunRow? run = await ((IRunStore)_tables).GetAsync("run-e2e");
         Assert.Equal(RunStatus.Succeeded, run!.Status);
         Assert.Equal(RunStages.RegisterModel, run.Stage);

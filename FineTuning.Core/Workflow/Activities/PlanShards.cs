@@ -13,14 +13,17 @@ public sealed class PlanShards(IBlobStore blobs)
         BlobProperties dataset = await blobs.GetPropertiesAsync(input.DatasetBlob, cancellationToken).ConfigureAwait(false)
             ?? throw new Storage.BlobNotFoundException(input.DatasetBlob);
         await using Stream source = await blobs.OpenReadAsync(input.DatasetBlob, cancellationToken).ConfigureAwait(false);
+        using var sha = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
         var refs = new List<ShardRef>();
         await ShardPlanner.SplitAsync(source, input.ShardBytes, async (shard, content, ct) =>
         {
+            // Shards are whole and in order, so hashing them in turn hashes the dataset.
+            sha.AppendData(content.Span);
             string name = $"runs/{input.RunId}/shards/{shard.FileName}";
-            await blobs.WriteAsync(name, (target, token) => content.CopyToAsync(target, token),
+            await blobs.WriteAsync(name, (target, token) => target.WriteAsync(content, token).AsTask(),
                 new Dictionary<string, string> { ["firstLine"] = shard.FirstLine.ToString(System.Globalization.CultureInfo.InvariantCulture) }, ct).ConfigureAwait(false);
             refs.Add(new ShardRef(shard.Index, name, shard.FirstLine, shard.Index == 0));
         }, cancellationToken).ConfigureAwait(false);
-        return new ShardPlan(refs, dataset.Size, dataset.ETag);
+        return new ShardPlan(refs, dataset.Size, dataset.ETag, Convert.ToHexStringLower(sha.GetHashAndReset()));
     }
 }
