@@ -20,6 +20,7 @@ public static class FineTuningOrchestrator
     public const string CancelEvent = "cancel";
 
     private static readonly TimeSpan MaxPollInterval = TimeSpan.FromMinutes(10);
+    private static readonly TimeSpan FileCheckInterval = TimeSpan.FromSeconds(5);
 
     /// <summary>A run id from the dataset identity and the request: the same input starts the same run.</summary>
     public static string RunIdFor(string datasetBlob, string datasetETag, RunRequest request)
@@ -83,7 +84,7 @@ public static class FineTuningOrchestrator
                     return await End(RunStatus.Failed, $"The provider could not process {current.FileName}: {current.StatusDetails ?? current.Status}.");
                 }
 
-                await context.CreateTimer(context.CurrentUtcDateTime.AddSeconds(5), CancellationToken.None);
+                await context.CreateTimer(context.CurrentUtcDateTime + (request.PollInterval < FileCheckInterval ? request.PollInterval : FileCheckInterval), CancellationToken.None);
                 current = await context.CallActivityAsync<ProviderFile>(nameof(GetFileStatus), file.Id, Retries.Transient);
             }
         }

@@ -24,6 +24,7 @@ public static class FinetuneCli
         root.Subcommands.Add(ValidateCommand.Create(stdout, stderr));
         root.Subcommands.Add(EstimateCommand.Create(stdout, stderr));
         root.Subcommands.Add(SplitCommand.Create(stdout, stderr));
+        root.Subcommands.Add(RunCommand.Create(stdout, stderr));
         root.Subcommands.Add(EmulatorCommand.Create(stdout, stderr));
         
         

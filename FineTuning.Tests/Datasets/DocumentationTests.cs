@@ -29,15 +29,17 @@ public class DocumentationTests
     }
 
     [Fact]
-    public void Readme_FirstCommandRunsOnAnEmbeddedSample()
+    public async Task Readme_MainJobRunsOnTheEmbeddedSampleToARegisteredModel()
     {
         string readme = File.ReadAllText(RepoFile("README.md"));
+        using var dir = new TempDir();
 
-        Assert.Contains("dotnet run --project FineTuning.Local -- validate samples/support-chat.jsonl", readme, StringComparison.Ordinal);
-        Assert.True(File.Exists(RepoFile("samples/support-chat.jsonl")));
-        var (code, stdout, _) = CliRunner.Run("validate", RepoFile("samples/support-chat.jsonl"));
+        Assert.Contains("dotnet run --project FineTuning.Local -- run samples/support-chat.jsonl", readme, StringComparison.Ordinal);
+        var stdout = new StringWriter();
+        int code = await FineTuning.Local.Cli.FinetuneCli.RunAsync(["run", RepoFile("samples/support-chat.jsonl"), "--data", dir.File("data")], stdout, TextWriter.Null, CancellationToken.None);
         Assert.Equal(0, code);
-        Assert.Contains("Fit:", stdout, StringComparison.Ordinal);
+        Assert.Contains("Succeeded: registered", stdout.ToString(), StringComparison.Ordinal);
+        Assert.Equal(0, CliRunner.Run("validate", RepoFile("samples/support-chat.jsonl")).Code);
     }
 
     [Fact]

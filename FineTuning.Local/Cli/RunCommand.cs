@@ -1,0 +1,154 @@
+using System.CommandLine;
+using System.Text.Json;
+using FineTuning.Core.Catalog;
+using FineTuning.Core.Datasets;
+using FineTuning.Core.Providers;
+using FineTuning.Core.Storage;
+using FineTuning.Core.Workflow;
+using FineTuning.Emulator;
+using FineTuning.Local.Runtime;
+using FineTuning.Local.Storage;
+using FineTuning.OpenAI;
+using Microsoft.Extensions.Configuration;
+
+namespace FineTuning.Local.Cli;
+
+/// <summary><c>finetune run FILE</c>: the whole workflow on this machine, followed to the end.</summary>
+internal static class RunCommand
+{
+    public static Command Create(TextWriter stdout, TextWriter stderr)
+    {
+        var file = new Argument<FileInfo>("FILE") { Description = "The JSONL dataset; it is copied into <data>/blobs/datasets/." };
+        var data = new Option<DirectoryInfo>("--data") { Description = "Data directory: blobs, the runs and models database, the emulator's state.", DefaultValueFactory = _ => new DirectoryInfo(".finetuning") };
+        var method = new Option<string>("--method") { Description = "auto, supervised, dpo or reinforcement.", DefaultValueFactory = _ => "auto" };
+        var model = new Option<string?>("--model") { Description = "Base model (default per method from the model catalogue)." };
+        var suffix = new Option<string?>("--suffix") { Description = "Suffix of the fine-tuned model's name." };
+        var grader = new Option<FileInfo?>("--grader") { Description = "Grader JSON (required for reinforcement)." };
+        var epochs = new Option<int?>("--epochs") { Description = "Epochs (default: the provider's auto)." };
+        var ratio = new Option<double>("--train-ratio") { Description = "Share of each stratum for training.", DefaultValueFactory = _ => 0.9 };
+        var stratify = new Option<string>("--stratify-by") { Description = "Field to stratify the split by.", DefaultValueFactory = _ => "topic" };
+        var seed = new Option<ulong>("--seed") { Description = "Seed of the split.", DefaultValueFactory = _ => 42UL };
+        var poll = new Option<double>("--poll-seconds") { Description = "First interval between job status checks (it backs off to 10 minutes); default 30, or 1 with the emulator." };
+        var deadline = new Option<double>("--deadline-hours") { Description = "Cancel the job and fail the run after this long.", DefaultValueFactory = _ => 48 };
+        var command = new Command("run", "Run the workflow on a dataset: validate in shards, split, upload, submit the job once, follow it, collect results, register the model. Without a configured provider (FineTuning__Provider__*), jobs run on the built-in emulator. Exit 0 when a model is registered, 1 when the run fails or is cancelled, 2 on usage errors.");
+        command.Arguments.Add(file);
+        foreach (Option option in new Option[] { data, method, model, suffix, grader, epochs, ratio, stratify, seed, poll, deadline }) command.Options.Add(option);
+        command.SetAction(async (result, cancellationToken) =>
+        {
+            FileInfo dataset = result.GetValue(file)!;
+            if (!dataset.Exists)
+            {
+                await stderr.WriteLineAsync($"error: {dataset.FullName}: {(Directory.Exists(dataset.FullName) ? "is a directory, not a file" : "does not exist")}");
+                return FinetuneCli.ExitUsage;
+            }
+
+            string root = result.GetValue(data)!.FullName;
+            var configuration = new ConfigurationBuilder().AddEnvironmentVariables().Build();
+            var providerOptions = configuration.GetSection(ProviderOptions.Section).Get<ProviderOptions>() ?? new ProviderOptions();
+            bool emulated = providerOptions.Kind == ProviderKind.Emulator && providerOptions.Endpoint is null;
+            JsonElement? graderJson = null;
+            if (result.GetValue(grader) is { } graderFile)
+            {
+                if (!graderFile.Exists)
+                {
+                    await stderr.WriteLineAsync($"error: {graderFile.FullName}: does not exist");
+                    return FinetuneCli.ExitUsage;
+                }
+
+                using JsonDocument doc = JsonDocument.Parse(await File.ReadAllTextAsync(graderFile.FullName, cancellationToken));
+                graderJson = doc.RootElement.Clone();
+            }
+
+            string blobName = "datasets/" + SafeName(dataset.Name);
+            var request = new RunRequest
+            {
+                DatasetBlob = blobName,
+                Method = result.GetValue(method) ?? "auto",
+                BaseModel = result.GetValue(model),
+                Suffix = result.GetValue(suffix),
+                Grader = graderJson,
+                Hyperparameters = result.GetValue(epochs) is int e ? new Hyperparameters(Epochs: e) : null,
+                TrainRatio = result.GetValue(ratio),
+                StratifyBy = result.GetValue(stratify) ?? "topic",
+                SplitSeed = result.GetValue(seed),
+                PollInterval = TimeSpan.FromSeconds(result.GetValue(poll) is double p and > 0 ? p : emulated ? 1 : 30),
+                Deadline = TimeSpan.FromHours(result.GetValue(deadline)),
+            };
+            IReadOnlyDictionary<string, string[]> problems = request.Problems();
+            if (problems.Count > 0)
+            {
+                foreach ((string field, string[] messages) in problems) await stderr.WriteLineAsync($"error: {field}: {string.Join("; ", messages)}");
+                return FinetuneCli.ExitUsage;
+            }
+
+            var blobs = new FileSystemBlobStore(Path.Combine(root, "blobs"));
+            BlobProperties stored = await blobs.WriteAsync(blobName, async (s, ct) =>
+            {
+                await using FileStream source = dataset.OpenRead();
+                await source.CopyToAsync(s, ct);
+            }, cancellationToken: cancellationToken);
+            var tables = new SqliteTables(Path.Combine(root, "finetuning.db"));
+
+            await using EmulatorServer? emulator = emulated
+                ? await EmulatorServer.StartAsync(new EmulatorOptions { Speed = 100, StateDirectory = Path.Combine(root, "emulator") }, cancellationToken: cancellationToken)
+                : null;
+            if (emulator is not null)
+            {
+                providerOptions = new ProviderOptions { Kind = ProviderKind.Emulator, Endpoint = emulator.OpenAIEndpoint, ApiKey = "local" };
+                await stdout.WriteLineAsync("No provider is configured (FineTuning__Provider__Kind): jobs run on the built-in emulator, 100x faster than real time.");
+            }
+
+            IFineTuningProvider provider = OpenAIFineTuningProvider.Create(providerOptions);
+            string runId = FineTuningOrchestrator.RunIdFor(blobName, await ContentIdentity(dataset), request);
+            if (await ((IRunStore)tables).GetAsync(runId, cancellationToken) is { Status: RunStatus.Succeeded } done)
+            {
+                await stdout.WriteLineAsync($"Run {runId} already registered {done.ModelId} for this dataset and these options.");
+                return FinetuneCli.ExitOk;
+            }
+
+            var context = new InProcessOrchestrationContext(runId, WorkflowActivities.Create(blobs, provider, tables, tables, ModelCatalog.Default), TimeProvider.System, cancellationToken);
+            string? last = null;
+            context.StatusChanged += status =>
+            {
+                if (status is RunProgress progress)
+                {
+                    string line = progress.JobStatus is null ? progress.Stage : $"{progress.Stage} (job {progress.JobStatus})";
+                    if (line != last)
+                    {
+                        last = line;
+                        stdout.WriteLine($"{DateTime.Now:HH:mm:ss} {line}");
+                    }
+                }
+            };
+            await stdout.WriteLineAsync($"Run {runId}: {dataset.Name} ({stored.Size / 1024.0:N0} KiB), data in {root}");
+            RunOutcome outcome;
+            try
+            {
+                outcome = await FineTuningOrchestrator.RunAsync(context, request);
+            }
+            catch (OperationCanceledException)
+            {
+                await stderr.WriteLineAsync("Stopped. The run is not resumed by this version; start it again to run it anew.");
+                return FinetuneCli.ExitNotFit;
+            }
+
+            ModelRow? registered = outcome.ModelId is null ? null : await ((IModelRegistry)tables).GetAsync(outcome.ModelId, cancellationToken);
+            await stdout.WriteLineAsync(outcome.Status switch
+            {
+                RunStatus.Succeeded => $"Succeeded: registered {outcome.ModelId} ({registered?.Outcome}; {string.Join(", ", registered?.Metrics.Select(m => $"{m.Key} {m.Value:0.###}") ?? [])}). Reports: {Path.Combine(root, "blobs", "runs", runId, "reports")}",
+                _ => $"{outcome.Status}: {outcome.Error}",
+            });
+            return outcome.Status == RunStatus.Succeeded ? FinetuneCli.ExitOk : FinetuneCli.ExitNotFit;
+        });
+        return command;
+    }
+
+    private static string SafeName(string name) =>
+        new([.. name.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '-')]);
+
+    private static async Task<string> ContentIdentity(FileInfo file)
+    {
+        await using FileStream stream = file.OpenRead();
+        return Convert.ToHexStringLower(await System.Security.Cryptography.SHA256.HashDataAsync(stream));
+    }
+}

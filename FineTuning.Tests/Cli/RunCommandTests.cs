@@ -1,0 +1,57 @@
+using FineTuning.Core.Workflow;
+using FineTuning.Local.Cli;
+using FineTuning.Local.Storage;
+
+namespace FineTuning.Tests.Cli;
+
+public class RunCommandTests
+{
+    [Fact]
+    public async Task Run_OnTheBuiltInEmulator_RegistersAModel_AndTheSameInputIsOneRun()
+    {
+        using var dir = new TempDir();
+        string dataset = dir.Write("support.jsonl", Rows.Jsonl(Rows.ManyChats(40, i => i % 2 == 0 ? "billing" : "shipping")));
+        var stdout = new StringWriter();
+
+        int code = await FinetuneCli.RunAsync(["run", dataset, "--data", dir.File("data")], stdout, TextWriter.Null, CancellationToken.None);
+        var again = new StringWriter();
+        int second = await FinetuneCli.RunAsync(["run", dataset, "--data", dir.File("data")], again, TextWriter.Null, CancellationToken.None);
+
+        Assert.Equal(0, code);
+        Assert.Contains("built-in emulator", stdout.ToString(), StringComparison.Ordinal);
+        Assert.Contains("Succeeded: registered ft:", stdout.ToString(), StringComparison.Ordinal);
+        var tables = new SqliteTables(dir.File("data/finetuning.db"));
+        RunRow run = Assert.Single(await ((IRunStore)tables).ListAsync());
+        Assert.Equal(RunStatus.Succeeded, run.Status);
+        Assert.Single(await ((IModelRegistry)tables).ListAsync());
+        Assert.Equal(0, second);
+        Assert.Contains("already registered", again.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_UnfitDataset_ExitsOneWithTheReason()
+    {
+        using var dir = new TempDir();
+        string dataset = dir.Write("small.jsonl", Rows.Jsonl(Rows.ManyChats(3)));
+        var stdout = new StringWriter();
+
+        int code = await FinetuneCli.RunAsync(["run", dataset, "--data", dir.File("data")], stdout, TextWriter.Null, CancellationToken.None);
+
+        Assert.Equal(1, code);
+        Assert.Contains("Failed: Not fit (too_few_examples", stdout.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_ReinforcementWithoutGrader_IsAUsageError()
+    {
+        using var dir = new TempDir();
+        string dataset = dir.Write("rft.jsonl", Rows.Jsonl(Enumerable.Range(0, 12).Select(i => Rows.Rft($"q{i}", "a"))));
+        var stderr = new StringWriter();
+
+        int code = await FinetuneCli.RunAsync(["run", dataset, "--method", "reinforcement", "--data", dir.File("data")], TextWriter.Null, stderr, CancellationToken.None);
+
+        Assert.Equal(2, code);
+        Assert.Contains("grader: is required for reinforcement", stderr.ToString(), StringComparison.Ordinal);
+        Assert.False(Directory.Exists(dir.File("data")));
+    }
+}
