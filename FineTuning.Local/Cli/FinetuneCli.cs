@@ -25,6 +25,11 @@ public static class FinetuneCli
         root.Subcommands.Add(EstimateCommand.Create(stdout, stderr));
         root.Subcommands.Add(SplitCommand.Create(stdout, stderr));
         root.Subcommands.Add(RunCommand.Create(stdout, stderr));
+        foreach (Command command in TableCommands.Create(stdout, stderr))
+        {
+            root.Subcommands.Add(command);
+        }
+
         root.Subcommands.Add(EmulatorCommand.Create(stdout, stderr));
         
         

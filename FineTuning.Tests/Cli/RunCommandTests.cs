@@ -1,6 +1,7 @@
 using FineTuning.Core.Workflow;
 using FineTuning.Local.Cli;
 using FineTuning.Local.Storage;
+using FineTuning.Tests.Datasets;
 
 namespace FineTuning.Tests.Cli;
 
@@ -26,6 +27,17 @@ public class RunCommandTests
         Assert.Single(await ((IModelRegistry)tables).ListAsync());
         Assert.Equal(0, second);
         Assert.Contains("already registered", again.ToString(), StringComparison.Ordinal);
+
+        var (runsCode, runsOut, _) = CliRunner.Run("runs", "--data", dir.File("data"));
+        var (statusCode, statusOut, _) = CliRunner.Run("status", run.RunId, "--data", dir.File("data"));
+        var (modelsCode, modelsOut, _) = CliRunner.Run("models", "--data", dir.File("data"), "--json");
+        Assert.Equal(0, runsCode);
+        Assert.Contains(run.RunId, runsOut, StringComparison.Ordinal);
+        Assert.Equal(0, statusCode);
+        Assert.Contains($"{run.RunId}: Succeeded at RegisterModel", statusOut, StringComparison.Ordinal);
+        Assert.Equal(0, modelsCode);
+        Assert.Contains("\"outcome\": \"improved_significantly\"", modelsOut, StringComparison.Ordinal);
+        Assert.Equal(2, CliRunner.Run("status", "run-nope", "--data", dir.File("data")).Code);
     }
 
     [Fact]
