@@ -29,6 +29,12 @@ public static class FineTuningOrchestrator
         return "run-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(identity)))[..20];
     }
 
+    /// <summary>The run id for a request whose dataset blob exists, or null when it does not (the host answers 400).</summary>
+    public static async Task<string?> RunIdForAsync(Storage.IBlobStore blobs, RunRequest request, CancellationToken cancellationToken = default) =>
+        await blobs.GetPropertiesAsync(request.DatasetBlob, cancellationToken).ConfigureAwait(false) is { } dataset
+            ? RunIdFor(request.DatasetBlob, dataset.ETag, request)
+            : null;
+
     public static async Task<RunOutcome> RunAsync(IOrchestrationContext context, RunRequest request)
     {
         string runId = context.InstanceId;

@@ -1,0 +1,27 @@
+using FineTuning.Core.Workflow;
+using Microsoft.DurableTask;
+
+namespace FineTuning.Functions.Orchestrators;
+
+/// <summary>Durable Functions' orchestration context seen through Core's port.</summary>
+internal sealed class DurableOrchestrationContext(TaskOrchestrationContext context) : IOrchestrationContext
+{
+    public string InstanceId => context.InstanceId;
+
+    public DateTime CurrentUtcDateTime => context.CurrentUtcDateTime;
+
+    public bool IsReplaying => context.IsReplaying;
+
+    public Task<T> CallActivityAsync<T>(string name, object? input = null, Core.Workflow.RetryPolicy? retry = null) =>
+        context.CallActivityAsync<T>(name, input, retry is null ? null : TaskOptions.FromRetryPolicy(new Microsoft.DurableTask.RetryPolicy(
+            maxNumberOfAttempts: retry.MaxNumberOfAttempts,
+            firstRetryInterval: retry.FirstRetryInterval,
+            backoffCoefficient: retry.BackoffCoefficient,
+            maxRetryInterval: retry.MaxRetryInterval)));
+
+    public Task CreateTimer(DateTime fireAt, CancellationToken cancellationToken) => context.CreateTimer(fireAt, cancellationToken);
+
+    public Task<T> WaitForExternalEvent<T>(string name, CancellationToken cancellationToken = default) => context.WaitForExternalEvent<T>(name, cancellationToken);
+
+    public void SetCustomStatus(object? status) => context.SetCustomStatus(status);
+}

@@ -1,0 +1,75 @@
+using System.Runtime.CompilerServices;
+using Azure;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using FineTuning.Core.Storage;
+
+namespace FineTuning.Functions.Storage;
+
+/// <summary><see cref="IBlobStore"/> on Azure Blob Storage: the first segment of a name is the container.</summary>
+public sealed class AzureBlobStore(BlobServiceClient service) : IBlobStore
+{
+    public async Task<Stream> OpenReadAsync(string name, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await Blob(name).OpenReadAsync(new BlobOpenReadOptions(allowModifications: false), cancellationToken).ConfigureAwait(false);
+        }
+        catch (RequestFailedException ex) when (ex.Status == 404)
+        {
+            throw new BlobNotFoundException(name);
+        }
+    }
+
+    public async Task<Core.Storage.BlobProperties> WriteAsync(string name, Func<Stream, CancellationToken, Task> write, IReadOnlyDictionary<string, string>? metadata = null, CancellationToken cancellationToken = default)
+    {
+        BlobClient blob = Blob(name);
+        await service.GetBlobContainerClient(Container(name)).CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        // A block blob's blocks are committed together when the stream closes: readers see the old blob or the new one.
+        await using (Stream stream = await blob.OpenWriteAsync(overwrite: true, new BlobOpenWriteOptions { Metadata = metadata?.ToDictionary() }, cancellationToken).ConfigureAwait(false))
+        {
+            await write(stream, cancellationToken).ConfigureAwait(false);
+        }
+
+        return (await GetPropertiesAsync(name, cancellationToken).ConfigureAwait(false))!;
+    }
+
+    public async Task<Core.Storage.BlobProperties?> GetPropertiesAsync(string name, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            Azure.Storage.Blobs.Models.BlobProperties p = (await Blob(name).GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Value;
+            return new Core.Storage.BlobProperties(name, p.ContentLength, p.ETag.ToString(), p.LastModified, p.Metadata.AsReadOnly());
+        }
+        catch (RequestFailedException ex) when (ex.Status == 404)
+        {
+            return null;
+        }
+    }
+
+    public async IAsyncEnumerable<Core.Storage.BlobProperties> ListAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        string container = Container(prefix);
+        BlobContainerClient client = service.GetBlobContainerClient(container);
+        string inside = prefix.Length > container.Length ? prefix[(container.Length + 1)..] : "";
+        await foreach (BlobItem item in client.GetBlobsAsync(new GetBlobsOptions { Prefix = inside, Traits = BlobTraits.Metadata }, cancellationToken).ConfigureAwait(false))
+        {
+            yield return new Core.Storage.BlobProperties($"{container}/{item.Name}", item.Properties.ContentLength ?? 0, item.Properties.ETag?.ToString() ?? "",
+                item.Properties.LastModified ?? DateTimeOffset.MinValue, item.Metadata.AsReadOnly());
+        }
+    }
+
+    private BlobClient Blob(string name)
+    {
+        BlobNames.Validate(name);
+        int slash = name.IndexOf('/', StringComparison.Ordinal);
+        if (slash < 0) throw new ArgumentException($"'{name}' names no blob inside a container (container/path).", nameof(name));
+        return service.GetBlobContainerClient(name[..slash]).GetBlobClient(name[(slash + 1)..]);
+    }
+
+    private static string Container(string name)
+    {
+        int slash = name.IndexOf('/', StringComparison.Ordinal);
+        return slash < 0 ? name : name[..slash];
+    }
+}
