@@ -1,0 +1,152 @@
+using System.Net;
+using System.Text.Json;
+using FineTuning.Core.Catalog;
+using FineTuning.Core.Datasets;
+using FineTuning.Core.Estimation;
+using FineTuning.Core.Storage;
+using FineTuning.Core.Workflow;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.Azure.Functions.Worker.Http;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
+
+namespace FineTuning.Functions.Http;
+
+/// <summary>The HTTP API of DESIGN.md: runs, reports, models, and dry runs; the same request and response types as the local host.</summary>
+public sealed class RunsApi(IBlobStore blobs, IRunStore runs, IModelRegistry models, ModelCatalog catalog)
+{
+    [Function("StartRun")]
+    public async Task<HttpResponseData> StartAsync(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "runs")] HttpRequestData request,
+        [DurableClient] DurableTaskClient client,
+        CancellationToken cancellationToken)
+    {
+        RunRequest? run;
+        try
+        {
+            run = await JsonSerializer.DeserializeAsync<RunRequest>(request.Body, ReportSerializer.Options, cancellationToken);
+        }
+        catch (JsonException ex)
+        {
+            return await HttpJson.Problem(request, ApiProblem.Validation(new Dictionary<string, string[]> { ["body"] = [ex.Message] }));
+        }
+
+        if (run is null || run.Problems() is { Count: > 0 })
+        {
+            return await HttpJson.Problem(request, ApiProblem.Validation(run?.Problems() ?? new Dictionary<string, string[]> { ["body"] = ["a RunRequest is required"] }));
+        }
+
+        if (await FineTuningOrchestrator.RunIdForAsync(blobs, run, cancellationToken) is not { } runId)
+        {
+            return await HttpJson.Problem(request, ApiProblem.Validation(new Dictionary<string, string[]> { ["datasetBlob"] = [$"'{run.DatasetBlob}' does not exist"] }));
+        }
+
+        if (await client.GetInstanceAsync(runId, cancellationToken) is null)
+        {
+            await client.ScheduleNewOrchestrationInstanceAsync(nameof(FineTuningOrchestrator), run, new StartOrchestrationOptions(InstanceId: runId), cancellationToken);
+        }
+
+        return await client.CreateCheckStatusResponseAsync(request, runId, cancellationToken);
+    }
+
+    [Function("ListRuns")]
+    public async Task<HttpResponseData> ListAsync([HttpTrigger(AuthorizationLevel.Function, "get", Route = "runs")] HttpRequestData request, CancellationToken cancellationToken) =>
+        await HttpJson.Ok(request, await runs.ListAsync(cancellationToken));
+
+    [Function("GetRun")]
+    public async Task<HttpResponseData> GetAsync(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "runs/{id}")] HttpRequestData request,
+        string id,
+        [DurableClient] DurableTaskClient client,
+        CancellationToken cancellationToken)
+    {
+        RunRow? row = await runs.GetAsync(id, cancellationToken);
+        OrchestrationMetadata? instance = await client.GetInstanceAsync(id, getInputsAndOutputs: true, cancellationToken);
+        if (row is null && instance is null)
+        {
+            return await HttpJson.Problem(request, ApiProblem.NotFound($"No run '{id}'."));
+        }
+
+        return await HttpJson.Ok(request, new
+        {
+            run = row,
+            runtimeStatus = instance?.RuntimeStatus.ToString(),
+            customStatus = instance?.SerializedCustomStatus is { } status ? JsonDocument.Parse(status).RootElement : (JsonElement?)null,
+            reports = new[] { $"/api/runs/{id}/reports/validation", $"/api/runs/{id}/reports/results" },
+        });
+    }
+
+    [Function("CancelRun")]
+    public static async Task<HttpResponseData> CancelAsync(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "runs/{id}/cancel")] HttpRequestData request,
+        string id,
+        [DurableClient] DurableTaskClient client,
+        CancellationToken cancellationToken)
+    {
+        if (await client.GetInstanceAsync(id, cancellationToken) is null)
+        {
+            return await HttpJson.Problem(request, ApiProblem.NotFound($"No run '{id}'."));
+        }
+
+        await client.RaiseEventAsync(id, FineTuningOrchestrator.CancelEvent, true, cancellationToken);
+        return await HttpJson.Ok(request, new { id, cancel = "requested" }, HttpStatusCode.Accepted);
+    }
+
+    [Function("GetReport")]
+    public async Task<HttpResponseData> ReportAsync(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "runs/{id}/reports/{name}")] HttpRequestData request,
+        string id,
+        string name,
+        CancellationToken cancellationToken)
+    {
+        string blob = $"runs/{id}/reports/{name}.json";
+        if (name is not ("validation" or "results") || BlobNames.Problem(blob) is not null || await blobs.GetPropertiesAsync(blob, cancellationToken) is null)
+        {
+            return await HttpJson.Problem(request, ApiProblem.NotFound($"No report '{name}' for run '{id}' (reports: validation, results)."));
+        }
+
+        HttpResponseData response = request.CreateResponse(HttpStatusCode.OK);
+        response.Headers.Add("Content-Type", "application/json; charset=utf-8");
+        await using Stream content = await blobs.OpenReadAsync(blob, cancellationToken);
+        await content.CopyToAsync(response.Body, cancellationToken);
+        return response;
+    }
+
+    [Function("ListModels")]
+    public async Task<HttpResponseData> ModelsAsync([HttpTrigger(AuthorizationLevel.Function, "get", Route = "models")] HttpRequestData request, CancellationToken cancellationToken) =>
+        await HttpJson.Ok(request, await models.ListAsync(cancellationToken));
+
+    [Function("GetModel")]
+    public async Task<HttpResponseData> ModelAsync(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "models/{id}")] HttpRequestData request,
+        string id,
+        CancellationToken cancellationToken) =>
+        await models.GetAsync(Uri.UnescapeDataString(id), cancellationToken) is { } model
+            ? await HttpJson.Ok(request, model)
+            : await HttpJson.Problem(request, ApiProblem.NotFound($"No model '{id}'."));
+
+    [Function("ValidateDataset")]
+    public async Task<HttpResponseData> ValidateAsync([HttpTrigger(AuthorizationLevel.Function, "post", Route = "validate")] HttpRequestData request, CancellationToken cancellationToken) =>
+        await HttpJson.Ok(request, DryRun(request, cancellationToken));
+
+    [Function("EstimateDataset")]
+    public async Task<HttpResponseData> EstimateAsync([HttpTrigger(AuthorizationLevel.Function, "post", Route = "estimate")] HttpRequestData request, CancellationToken cancellationToken)
+    {
+        DatasetReport report = DryRun(request, cancellationToken);
+        string? model = request.Query["model"];
+        return await HttpJson.Ok(request, new { estimate = CostEstimator.Estimate(report, catalog, model, null), validation = report });
+    }
+
+    /// <summary>Validates the request body as a dataset; <c>?method=</c> and <c>?model=</c> as on the command line.</summary>
+    private DatasetReport DryRun(HttpRequestData request, CancellationToken cancellationToken)
+    {
+        var options = new ValidationOptions
+        {
+            Method = FineTuningMethods.TryParse(request.Query["method"], out FineTuningMethod method) ? method : FineTuningMethod.Auto,
+            Model = request.Query["model"],
+            Catalog = catalog,
+        };
+        var validator = new DatasetValidator(options);
+        return validator.Finish([validator.ValidateShard(request.Body, cancellationToken: cancellationToken)], "request body");
+    }
+}
