@@ -1,0 +1,122 @@
+using System.Text.RegularExpressions;
+using FineTuning.OpenAI;
+
+namespace FineTuning.Tests.Infra;
+
+/// <summary>
+/// The Bicep in infra/ matches the code (no Bicep compiler runs here): every setting the Functions host reads is set,
+/// every container and table the code uses is created, every role the identity needs is assigned.
+/// </summary>
+public partial class InfraTests
+{
+    private static readonly string Root = FindRoot();
+
+    private static string FindRoot()
+    {
+        for (DirectoryInfo? dir = new(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "FineTuning.sln"))) return dir.FullName;
+        }
+
+        throw new DirectoryNotFoundException("FineTuning.sln not found above the test output folder.");
+    }
+
+    private static string Read(string relative) => File.ReadAllText(Path.Combine(Root, relative));
+
+    private static string AllBicep() => string.Concat(Directory.GetFiles(Path.Combine(Root, "infra"), "*.bicep", SearchOption.AllDirectories).Select(File.ReadAllText));
+
+    private static string FunctionsSource() => string.Concat(Directory.GetFiles(Path.Combine(Root, "FineTuning.Functions"), "*.cs", SearchOption.AllDirectories).Select(File.ReadAllText));
+
+    private static HashSet<string> AppSettings() => [.. AppSetting().Matches(Read("infra/modules/functionapp.bicep")).Select(m => m.Groups[1].Value)];
+
+    [Fact]
+    public void EverySettingTheHostReads_IsSetByTheBicep()
+    {
+        HashSet<string> set = AppSettings();
+        var needed = new List<string> { "AzureWebJobsStorage__accountName", "AzureWebJobsStorage__credential" };
+
+        // Binding connections (identity-based: <name>__blobServiceUri and friends).
+        foreach (Match m in ConnectionName().Matches(FunctionsSource())) needed.Add($"{m.Groups[1].Value}__blobServiceUri");
+        // %Settings% in host.json.
+        foreach (Match m in Percent().Matches(Read("host.json"))) needed.Add(m.Groups[1].Value);
+        // FineTuning:Storage (StorageOptions in the Functions host).
+        string options = Read("FineTuning.Functions/FineTuningHostExtensions.cs");
+        foreach (Match m in UriProperty().Matches(options)) needed.Add($"FineTuning__Storage__{m.Groups[1].Value}");
+        // FineTuning:Provider: what an Azure OpenAI provider with Entra ID needs to pass ProviderOptions.Problem().
+        needed.AddRange(["FineTuning__Provider__Kind", "FineTuning__Provider__Endpoint", "FineTuning__Provider__Auth"]);
+        Assert.Null(new ProviderOptions { Kind = ProviderKind.AzureOpenAI, Auth = AzureAuth.EntraId, Endpoint = new Uri("https://x.openai.azure.com/openai/v1/") }.Problem());
+        // DefaultAzureCredential with a user-assigned identity, and keyless telemetry.
+        needed.AddRange(["AZURE_CLIENT_ID", "APPLICATIONINSIGHTS_CONNECTION_STRING", "APPLICATIONINSIGHTS_AUTHENTICATION_STRING"]);
+
+        Assert.Contains("DatasetStorage__blobServiceUri", needed);
+        Assert.Contains("FineTuning__TaskHub", needed);
+        string[] missing = [.. needed.Where(n => !set.Contains(n))];
+        Assert.True(missing.Length == 0, "not set by infra: " + string.Join(", ", missing));
+    }
+
+    [Fact]
+    public void EveryContainerAndTableTheCodeUses_IsCreated()
+    {
+        string storage = Read("infra/modules/storage.bicep");
+        string core = string.Concat(Directory.GetFiles(Path.Combine(Root, "FineTuning.Core", "Workflow"), "*.cs", SearchOption.AllDirectories).Select(File.ReadAllText));
+        var containers = new HashSet<string>(StringComparer.Ordinal) { "deploymentpackage" };
+        // Blob names in the code: string literals "container/..." outside HTTP routes and content types.
+        IEnumerable<string> lines = (core + FunctionsSource()).Split('\n')
+            .Where(l => !l.Contains("Route =", StringComparison.Ordinal) && !l.Contains("application/", StringComparison.Ordinal) && !l.Contains("/api/", StringComparison.Ordinal));
+        foreach (Match m in lines.SelectMany(l => BlobPrefix().Matches(l))) containers.Add(m.Groups[1].Value);
+        var tables = TableConstant().Matches(Read("FineTuning.Functions/Storage/TableStore.cs")).Select(m => m.Groups[1].Value).ToList();
+
+        Assert.Contains("runs", containers);
+        Assert.Contains("datasets", containers);
+        Assert.Equal(["runs", "models"], tables);
+        string containerList = Regex.Match(storage, @"var containers = \[(.*?)\]").Groups[1].Value;
+        string tableList = Regex.Match(storage, @"var tables = \[(.*?)\]").Groups[1].Value;
+        Assert.All(containers, c => Assert.Contains($"'{c}'", containerList, StringComparison.Ordinal));
+        Assert.All(tables, t => Assert.Contains($"'{t}'", tableList, StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("b7e6dc6d-f1e8-4753-8033-0f276bb0955b", "Storage Blob Data Owner")]
+    [InlineData("974c5e8b-45b9-4653-ba55-5f855dd0fb88", "Storage Queue Data Contributor")]
+    [InlineData("0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3", "Storage Table Data Contributor")]
+    [InlineData("a001fd3d-188f-4b5d-821b-7da978bf7442", "Cognitive Services OpenAI Contributor")]
+    [InlineData("3913510d-42f4-4e42-8a64-420c390055eb", "Monitoring Metrics Publisher")]
+    public void EveryRoleTheIdentityNeeds_IsAssignedWithAGuidNameAndACommentedId(string roleId, string roleName)
+    {
+        string bicep = AllBicep();
+
+        Assert.Matches(new Regex($"'{roleId}'\\s*//\\s*{Regex.Escape(roleName)}"), bicep);
+        Assert.Contains("name: guid(", bicep, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void StorageAndOpenAI_TurnOffKeys_AndTheAppUsesTheIdentity()
+    {
+        Assert.Contains("allowSharedKeyAccess: false", Read("infra/modules/storage.bicep"), StringComparison.Ordinal);
+        Assert.Contains("disableLocalAuth: true", Read("infra/modules/openai.bicep"), StringComparison.Ordinal);
+        Assert.Contains("DisableLocalAuth: true", Read("infra/modules/monitoring.bicep"), StringComparison.Ordinal);
+        Assert.Contains("name: 'dotnet-isolated', version: '10.0'", Read("infra/modules/functionapp.bicep"), StringComparison.Ordinal);
+        Assert.Contains("subjectEndsWith: '.jsonl'", Read("infra/modules/eventgrid.bicep"), StringComparison.Ordinal);
+        Assert.Contains("Host.Functions.DatasetDrop", Read("infra/modules/eventgrid.bicep"), StringComparison.Ordinal);
+        Assert.Contains("service", Read("azure.yaml"), StringComparison.Ordinal);
+        Assert.DoesNotContain("AccountKey=", Read("local.settings.sample.json"), StringComparison.Ordinal);
+    }
+
+    [GeneratedRegex(@"name: '([A-Za-z0-9_]+)', value:")]
+    private static partial Regex AppSetting();
+
+    [GeneratedRegex(@"Connection = ""([A-Za-z0-9_]+)""")]
+    private static partial Regex ConnectionName();
+
+    [GeneratedRegex(@"%([A-Za-z0-9_]+)%")]
+    private static partial Regex Percent();
+
+    [GeneratedRegex(@"public Uri\? ([A-Za-z]+) \{ get; set; \}")]
+    private static partial Regex UriProperty();
+
+    [GeneratedRegex(@"""([a-z]+)/(?:\{|[a-z])")]
+    private static partial Regex BlobPrefix();
+
+    [GeneratedRegex(@"public const string [A-Za-z]+Table = ""([a-z]+)"";")]
+    private static partial Regex TableConstant();
+}

@@ -1,0 +1,117 @@
+// FineTuning on Azure: a Flex Consumption function app (isolated worker, .NET 10) with Durable Functions, storage for
+// datasets, runs and tables, monitoring, an Azure OpenAI account (or an existing one), role assignments for one
+// user-assigned identity, and an Event Grid subscription that starts a run when a .jsonl lands in datasets/.
+targetScope = 'subscription'
+
+@minLength(1)
+@maxLength(64)
+@description('Name of the azd environment; used to name resources.')
+param environmentName string
+
+@minLength(1)
+@description('Region for all resources (Flex Consumption and fine-tuning availability vary by region).')
+param location string
+
+@description('Resource ID of an existing Azure OpenAI account to use; empty creates one.')
+param existingOpenAIResourceId string = ''
+
+@description('Training tier sent with jobs: Standard, GlobalStandard or Developer.')
+@allowed(['Standard', 'GlobalStandard', 'Developer'])
+param trainingType string = 'GlobalStandard'
+
+@description('Principal ID of the deploying user, given data access for local development; empty for none.')
+param principalId string = ''
+
+var tags = { 'azd-env-name': environmentName }
+var token = toLower(uniqueString(subscription().id, environmentName, location))
+
+resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+  name: 'rg-${environmentName}'
+  location: location
+  tags: tags
+}
+
+module identity 'modules/identity.bicep' = {
+  name: 'identity'
+  scope: rg
+  params: { name: 'id-${token}', location: location, tags: tags }
+}
+
+module storage 'modules/storage.bicep' = {
+  name: 'storage'
+  scope: rg
+  params: { name: 'st${token}', location: location, tags: tags }
+}
+
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'monitoring'
+  scope: rg
+  params: { logAnalyticsName: 'log-${token}', appInsightsName: 'appi-${token}', location: location, tags: tags }
+}
+
+module openai 'modules/openai.bicep' = if (empty(existingOpenAIResourceId)) {
+  name: 'openai'
+  scope: rg
+  params: { name: 'oai-${token}', location: location, tags: tags }
+}
+
+var openAIEndpoint = empty(existingOpenAIResourceId) ? openai.outputs.endpoint : reference(existingOpenAIResourceId, '2024-10-01').endpoint
+var openAIResourceId = empty(existingOpenAIResourceId) ? openai.outputs.id : existingOpenAIResourceId
+
+module functionApp 'modules/functionapp.bicep' = {
+  name: 'functionapp'
+  scope: rg
+  params: {
+    name: 'func-${token}'
+    planName: 'plan-${token}'
+    location: location
+    tags: union(tags, { 'azd-service-name': 'api' })
+    identityId: identity.outputs.id
+    identityClientId: identity.outputs.clientId
+    storageAccountName: storage.outputs.name
+    blobEndpoint: storage.outputs.blobEndpoint
+    queueEndpoint: storage.outputs.queueEndpoint
+    tableEndpoint: storage.outputs.tableEndpoint
+    deploymentContainer: storage.outputs.deploymentContainer
+    appInsightsConnectionString: monitoring.outputs.appInsightsConnectionString
+    openAIEndpoint: '${openAIEndpoint}openai/v1/'
+    trainingType: trainingType
+  }
+}
+
+module roles 'modules/roles.bicep' = {
+  name: 'roles'
+  scope: rg
+  params: {
+    principalId: identity.outputs.principalId
+    userPrincipalId: principalId
+    storageAccountName: storage.outputs.name
+    appInsightsName: monitoring.outputs.appInsightsName
+  }
+}
+
+module openaiRole 'modules/openai-role.bicep' = {
+  name: 'openai-role'
+  scope: resourceGroup(split(openAIResourceId, '/')[2], split(openAIResourceId, '/')[4])
+  params: { accountName: last(split(openAIResourceId, '/')), principalId: identity.outputs.principalId, userPrincipalId: principalId }
+}
+
+module eventGrid 'modules/eventgrid.bicep' = {
+  name: 'eventgrid'
+  scope: rg
+  params: {
+    name: 'evgt-${token}'
+    location: location
+    tags: tags
+    storageAccountName: storage.outputs.name
+    functionAppName: functionApp.outputs.name
+  }
+}
+
+output AZURE_LOCATION string = location
+output AZURE_RESOURCE_GROUP string = rg.name
+output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
+output AZURE_FUNCTION_URI string = functionApp.outputs.uri
+output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
+output AZURE_OPENAI_ENDPOINT string = openAIEndpoint
+output AZURE_USER_ASSIGNED_IDENTITY_CLIENT_ID string = identity.outputs.clientId

@@ -1,0 +1,30 @@
+// Cognitive Services OpenAI Contributor on the Azure OpenAI account: upload files, create and manage fine-tuning jobs.
+param accountName string
+param principalId string
+param userPrincipalId string
+
+var cognitiveServicesOpenAIContributor = 'a001fd3d-188f-4b5d-821b-7da978bf7442' // Cognitive Services OpenAI Contributor
+
+resource account 'Microsoft.CognitiveServices/accounts@2024-10-01' existing = {
+  name: accountName
+}
+
+resource appRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(account.id, principalId, cognitiveServicesOpenAIContributor)
+  scope: account
+  properties: {
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', cognitiveServicesOpenAIContributor)
+  }
+}
+
+resource userRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(userPrincipalId)) {
+  name: guid(account.id, userPrincipalId, cognitiveServicesOpenAIContributor)
+  scope: account
+  properties: {
+    principalId: userPrincipalId
+    principalType: 'User'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', cognitiveServicesOpenAIContributor)
+  }
+}
