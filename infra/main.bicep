@@ -22,6 +22,10 @@ param trainingType string = 'GlobalStandard'
 @description('Principal ID of the deploying user, given data access for local development; empty for none.')
 param principalId string = ''
 
+@description('Subscribe the blob trigger to Event Grid. Its webhook needs the app\'s blobs_extension key, which exists only after the code is deployed: leave false for the first provision, then set true and provision again.')
+@allowed(['true', 'false'])
+param enableBlobTrigger string = 'false'
+
 var tags = { 'azd-env-name': environmentName }
 var token = toLower(uniqueString(subscription().id, environmentName, location))
 
@@ -96,7 +100,7 @@ module openaiRole 'modules/openai-role.bicep' = {
   params: { accountName: last(split(openAIResourceId, '/')), principalId: identity.outputs.principalId, userPrincipalId: principalId }
 }
 
-module eventGrid 'modules/eventgrid.bicep' = {
+module eventGrid 'modules/eventgrid.bicep' = if (enableBlobTrigger == 'true') {
   name: 'eventgrid'
   scope: rg
   params: {

@@ -1,6 +1,6 @@
 // BlobCreated events for datasets/*.jsonl, delivered to the blobs extension's webhook of the DatasetDrop function.
-// The webhook needs the app's 'blobs_extension' system key, which exists once the code is deployed: on a first
-// 'azd up', run 'azd provision' again after the deploy (see README, "Deploy").
+// The webhook needs the app's 'blobs_extension' system key, which exists once the code is deployed: main.bicep
+// deploys this module only with enableBlobTrigger = 'true' (see README, "Deploy to Azure").
 param name string
 param location string
 param tags object
