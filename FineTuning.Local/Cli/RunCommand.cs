@@ -6,7 +6,7 @@ using FineTuning.Core.Providers;
 using FineTuning.Core.Storage;
 using FineTuning.Core.Workflow;
 using FineTuning.Emulator;
-using FineTuning.Local.Runtime;
+using FineTuning.Local.Hosting;
 using FineTuning.Local.Storage;
 using FineTuning.OpenAI;
 using Microsoft.Extensions.Configuration;
@@ -43,9 +43,6 @@ internal static class RunCommand
             }
 
             string root = result.GetValue(data)!.FullName;
-            var configuration = new ConfigurationBuilder().AddEnvironmentVariables().Build();
-            var providerOptions = configuration.GetSection(ProviderOptions.Section).Get<ProviderOptions>() ?? new ProviderOptions();
-            bool emulated = providerOptions.Kind == ProviderKind.Emulator && providerOptions.Endpoint is null;
             JsonElement? graderJson = null;
             if (result.GetValue(grader) is { } graderFile)
             {
@@ -71,7 +68,7 @@ internal static class RunCommand
                 TrainRatio = result.GetValue(ratio),
                 StratifyBy = result.GetValue(stratify) ?? "topic",
                 SplitSeed = result.GetValue(seed),
-                PollInterval = TimeSpan.FromSeconds(result.GetValue(poll) is double p and > 0 ? p : emulated ? 1 : 30),
+                PollInterval = TimeSpan.FromSeconds(result.GetValue(poll) is double p and > 0 ? p : Environment.GetEnvironmentVariable("FineTuning__Provider__Kind") is null ? 1 : 30),
                 Deadline = TimeSpan.FromHours(result.GetValue(deadline)),
             };
             IReadOnlyDictionary<string, string[]> problems = request.Problems();
@@ -81,34 +78,32 @@ internal static class RunCommand
                 return FinetuneCli.ExitUsage;
             }
 
-            var blobs = new FileSystemBlobStore(Path.Combine(root, "blobs"));
-            BlobProperties stored = await blobs.WriteAsync(blobName, async (s, ct) =>
+            var configuration = new ConfigurationBuilder().AddEnvironmentVariables().Build();
+            await using LocalRunHost host = await LocalRunHost.StartAsync(root, configuration, cancellationToken);
+            if (host.Emulated)
             {
-                await using FileStream source = dataset.OpenRead();
-                await source.CopyToAsync(s, ct);
-            }, cancellationToken: cancellationToken);
-            var tables = new SqliteTables(Path.Combine(root, "finetuning.db"));
-
-            await using EmulatorServer? emulator = emulated
-                ? await EmulatorServer.StartAsync(new EmulatorOptions { Speed = 100, StateDirectory = Path.Combine(root, "emulator") }, cancellationToken: cancellationToken)
-                : null;
-            if (emulator is not null)
-            {
-                providerOptions = new ProviderOptions { Kind = ProviderKind.Emulator, Endpoint = emulator.OpenAIEndpoint, ApiKey = "local" };
                 await stdout.WriteLineAsync("No provider is configured (FineTuning__Provider__Kind): jobs run on the built-in emulator, 100x faster than real time.");
             }
 
-            IFineTuningProvider provider = OpenAIFineTuningProvider.Create(providerOptions);
-            string runId = FineTuningOrchestrator.RunIdFor(blobName, await ContentIdentity(dataset), request);
-            if (await ((IRunStore)tables).GetAsync(runId, cancellationToken) is { Status: RunStatus.Succeeded } done)
+            // The run id follows the blob's ETag: copy the dataset only when its content changed, so the same file is the same run.
+            string sha256;
+            await using (FileStream source = dataset.OpenRead())
             {
-                await stdout.WriteLineAsync($"Run {runId} already registered {done.ModelId} for this dataset and these options.");
-                return FinetuneCli.ExitOk;
+                sha256 = Convert.ToHexStringLower(await System.Security.Cryptography.SHA256.HashDataAsync(source, cancellationToken));
             }
 
-            var context = new InProcessOrchestrationContext(runId, WorkflowActivities.Create(blobs, provider, tables, tables, ModelCatalog.Default), TimeProvider.System, cancellationToken);
+            BlobProperties? stored = await host.Blobs.GetPropertiesAsync(blobName, cancellationToken);
+            if (stored?.Metadata.GetValueOrDefault("sha256") != sha256)
+            {
+                stored = await host.Blobs.WriteAsync(blobName, async (s, ct) =>
+                {
+                    await using FileStream source = dataset.OpenRead();
+                    await source.CopyToAsync(s, ct);
+                }, new Dictionary<string, string> { ["sha256"] = sha256 }, cancellationToken);
+            }
+
             string? last = null;
-            context.StatusChanged += status =>
+            host.StatusChanged += (_, status) =>
             {
                 if (status is RunProgress progress)
                 {
@@ -120,18 +115,24 @@ internal static class RunCommand
                     }
                 }
             };
-            await stdout.WriteLineAsync($"Run {runId}: {dataset.Name} ({stored.Size / 1024.0:N0} KiB), data in {root}");
-            RunOutcome outcome;
-            try
+            (string? runId, IReadOnlyDictionary<string, string[]> startProblems) = await host.StartRunAsync(request, cancellationToken);
+            if (runId is null)
             {
-                outcome = await FineTuningOrchestrator.RunAsync(context, request);
-            }
-            catch (OperationCanceledException)
-            {
-                await stderr.WriteLineAsync("Stopped. The run is not resumed by this version; start it again to run it anew.");
-                return FinetuneCli.ExitNotFit;
+                foreach ((string field, string[] messages) in startProblems) await stderr.WriteLineAsync($"error: {field}: {string.Join("; ", messages)}");
+                return FinetuneCli.ExitUsage;
             }
 
+            if (host.Outcome(runId) is not { } running)
+            {
+                RunRow? done = await ((IRunStore)host.Tables).GetAsync(runId, cancellationToken);
+                await stdout.WriteLineAsync($"Run {runId} already registered {done?.ModelId} for this dataset and these options.");
+                return FinetuneCli.ExitOk;
+            }
+
+            await stdout.WriteLineAsync($"Run {runId}: {dataset.Name} ({stored!.Size / 1024.0:N0} KiB), data in {root}");
+            using CancellationTokenRegistration onCancel = cancellationToken.Register(() => host.Cancel(runId));
+            RunOutcome outcome = await running;
+            var tables = host.Tables;
             ModelRow? registered = outcome.ModelId is null ? null : await ((IModelRegistry)tables).GetAsync(outcome.ModelId, cancellationToken);
             await stdout.WriteLineAsync(outcome.Status switch
             {
@@ -146,9 +147,4 @@ internal static class RunCommand
     private static string SafeName(string name) =>
         new([.. name.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '-')]);
 
-    private static async Task<string> ContentIdentity(FileInfo file)
-    {
-        await using FileStream stream = file.OpenRead();
-        return Convert.ToHexStringLower(await System.Security.Cryptography.SHA256.HashDataAsync(stream));
-    }
 }
