@@ -25,6 +25,7 @@ public static class FinetuneCli
         root.Subcommands.Add(EstimateCommand.Create(stdout, stderr));
         root.Subcommands.Add(SplitCommand.Create(stdout, stderr));
         root.Subcommands.Add(RunCommand.Create(stdout, stderr));
+        root.Subcommands.Add(ServeCommand.Create(stdout, stderr));
         foreach (Command command in TableCommands.Create(stdout, stderr))
         {
             root.Subcommands.Add(command);

@@ -1,0 +1,49 @@
+using System.CommandLine;
+using FineTuning.Local.Hosting;
+using Microsoft.Extensions.Configuration;
+
+namespace FineTuning.Local.Cli;
+
+/// <summary><c>finetune serve</c>: the HTTP API on this machine until Ctrl+C.</summary>
+internal static class ServeCommand
+{
+    public static Command Create(TextWriter stdout, TextWriter stderr)
+    {
+        var port = new Option<int>("--port") { Description = "Port (0 picks a free one).", DefaultValueFactory = _ => 7071 };
+        var data = new Option<DirectoryInfo>("--data") { Description = "Data directory (blobs, finetuning.db, emulator state).", DefaultValueFactory = _ => new DirectoryInfo(".finetuning") };
+        var address = new Option<string>("--address") { Description = "Address to bind; anything but loopback requires --api-key.", DefaultValueFactory = _ => "127.0.0.1" };
+        var key = new Option<string?>("--api-key") { Description = "Key clients send as x-functions-key (or ?code=), as with Azure function keys." };
+        var command = new Command("serve", "Serve the HTTP API (runs, reports, models, validate, estimate; OpenAPI at /openapi/v1.json) over the data directory.") { port, data, address, key };
+        command.SetAction(async (result, cancellationToken) =>
+        {
+            string root = result.GetValue(data)!.FullName;
+            await using LocalRunHost host = await LocalRunHost.StartAsync(root, new ConfigurationBuilder().AddEnvironmentVariables().Build(), cancellationToken);
+            LocalApi api;
+            try
+            {
+                api = await LocalApi.StartAsync(host, result.GetValue(address)!, result.GetValue(port), result.GetValue(key), cancellationToken);
+            }
+            catch (Exception ex) when (ex is ArgumentException or IOException)
+            {
+                await stderr.WriteLineAsync($"error: {ex.Message}");
+                return FinetuneCli.ExitUsage;
+            }
+
+            await using (api)
+            {
+                await stdout.WriteLineAsync($"FineTuning API listening on {api.Root}api/runs (OpenAPI: {api.Root}openapi/v1.json); data in {root}{(host.Emulated ? "; jobs run on the built-in emulator" : "")}. Ctrl+C stops.");
+                await stdout.FlushAsync(cancellationToken);
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, cancellationToken);
+                }
+                catch (OperationCanceledException)
+                {
+                }
+            }
+
+            return FinetuneCli.ExitOk;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,164 @@
+using System.Net;
+using System.Text.Json;
+using FineTuning.Core.Catalog;
+using FineTuning.Core.Datasets;
+using FineTuning.Core.Estimation;
+using FineTuning.Core.Storage;
+using FineTuning.Core.Workflow;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace FineTuning.Local.Hosting;
+
+/// <summary>
+/// The HTTP API of DESIGN.md on this machine, with the request and response types of the Azure host: 202 with
+/// Durable's check-status payload, problem+json errors, an OpenAPI document at <c>/openapi/v1.json</c>.
+/// Binds 127.0.0.1; any other address requires an API key (<c>x-functions-key</c> header or <c>code</c> query).
+/// </summary>
+public sealed class LocalApi : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private LocalApi(WebApplication app, Uri root)
+    {
+        _app = app;
+        Root = root;
+    }
+
+    public Uri Root { get; }
+
+    public static async Task<LocalApi> StartAsync(LocalRunHost host, string address, int port, string? apiKey, CancellationToken cancellationToken = default)
+    {
+        if (!IPAddress.TryParse(address, out IPAddress? ip))
+        {
+            throw new ArgumentException($"'{address}' is not an IP address to bind.", nameof(address));
+        }
+
+        if (!IPAddress.IsLoopback(ip) && string.IsNullOrEmpty(apiKey))
+        {
+            throw new ArgumentException($"Binding {address} exposes the API beyond this machine: pass --api-key.", nameof(apiKey));
+        }
+
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls($"http://{address}:{port}");
+        builder.Services.AddOpenApi();
+        builder.Services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.PropertyNamingPolicy = ReportSerializer.Options.PropertyNamingPolicy;
+            foreach (var converter in ReportSerializer.Options.Converters) o.SerializerOptions.Converters.Add(converter);
+        });
+        WebApplication app = builder.Build();
+        if (!string.IsNullOrEmpty(apiKey))
+        {
+            app.Use(async (context, next) =>
+            {
+                string? given = context.Request.Headers["x-functions-key"].FirstOrDefault() ?? context.Request.Query["code"].FirstOrDefault();
+                if (!string.Equals(given, apiKey, StringComparison.Ordinal))
+                {
+                    context.Response.StatusCode = 401;
+                    return;
+                }
+
+                await next(context).ConfigureAwait(false);
+            });
+        }
+
+        app.MapOpenApi();
+        Map(app, host);
+        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        string bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new LocalApi(app, new Uri(bound.TrimEnd('/') + "/"));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync().ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private static IResult Problem(ApiProblem problem) => Results.Json(problem, ReportSerializer.Options, ApiProblem.ContentType, problem.Status);
+
+    private static IResult Json<T>(T value, int status = 200) => Results.Json(value, ReportSerializer.Options, statusCode: status);
+
+    private static void Map(WebApplication app, LocalRunHost host)
+    {
+        IRunStore runs = host.Tables;
+        IModelRegistry models = host.Tables;
+
+        app.MapPost("/api/runs", async (HttpRequest request, CancellationToken ct) =>
+        {
+            RunRequest? run;
+            try
+            {
+                run = await JsonSerializer.DeserializeAsync<RunRequest>(request.Body, ReportSerializer.Options, ct).ConfigureAwait(false);
+            }
+            catch (JsonException ex)
+            {
+                return Problem(ApiProblem.Validation(new Dictionary<string, string[]> { ["body"] = [ex.Message] }));
+            }
+
+            if (run is null) return Problem(ApiProblem.Validation(new Dictionary<string, string[]> { ["body"] = ["a RunRequest is required"] }));
+            (string? runId, IReadOnlyDictionary<string, string[]> problems) = await host.StartRunAsync(run, ct).ConfigureAwait(false);
+            if (runId is null) return Problem(ApiProblem.Validation(problems));
+            string baseUri = $"{request.Scheme}://{request.Host}/api/runs/{runId}";
+            return Results.Json(new CheckStatus(runId, baseUri, $"{baseUri}/cancel", $"{baseUri}/cancel", $"{baseUri}/reports/validation"),
+                ReportSerializer.Options, statusCode: 202);
+        }).WithSummary("Start a run; 202 with Durable's check-status payload.");
+
+        app.MapGet("/api/runs", async (CancellationToken ct) => Json(await runs.ListAsync(ct).ConfigureAwait(false))).WithSummary("List runs, newest first.");
+
+        app.MapGet("/api/runs/{id}", async (string id, CancellationToken ct) =>
+            await runs.GetAsync(id, ct).ConfigureAwait(false) is { } row
+                ? Json(new { run = row, running = host.Outcome(id) is { IsCompleted: false }, reports = new[] { $"/api/runs/{id}/reports/validation", $"/api/runs/{id}/reports/results" } })
+                : host.Outcome(id) is not null ? Json(new { run = (RunRow?)null, running = true }) : Problem(ApiProblem.NotFound($"No run '{id}'.")))
+            .WithSummary("One run: stage, status, counts, job, model, error.");
+
+        app.MapPost("/api/runs/{id}/cancel", (string id) =>
+            host.Cancel(id) ? Json(new { id, cancel = "requested" }, 202) : Problem(ApiProblem.NotFound($"No run '{id}' in progress here.")))
+            .WithSummary("Cancel a run (the provider job is cancelled).");
+
+        app.MapGet("/api/runs/{id}/reports/{name}", async (string id, string name, CancellationToken ct) =>
+        {
+            string blob = $"runs/{id}/reports/{name}.json";
+            if (name is not ("validation" or "results") || BlobNames.Problem(blob) is not null || await host.Blobs.GetPropertiesAsync(blob, ct).ConfigureAwait(false) is null)
+            {
+                return Problem(ApiProblem.NotFound($"No report '{name}' for run '{id}' (reports: validation, results)."));
+            }
+
+            return Results.Stream(await host.Blobs.OpenReadAsync(blob, ct).ConfigureAwait(false), "application/json");
+        }).WithSummary("The validation or results report of a run.");
+
+        app.MapGet("/api/models", async (CancellationToken ct) => Json(await models.ListAsync(ct).ConfigureAwait(false))).WithSummary("The model registry.");
+        app.MapGet("/api/models/{id}", async (string id, CancellationToken ct) =>
+            await models.GetAsync(Uri.UnescapeDataString(id), ct).ConfigureAwait(false) is { } model ? Json(model) : Problem(ApiProblem.NotFound($"No model '{id}'.")))
+            .WithSummary("One registered model with its lineage.");
+
+        app.MapPost("/api/validate", (HttpRequest request, string? method, string? model, CancellationToken ct) => Json(DryRun(request, method, model, ct)))
+            .WithSummary("Validate the request body as a dataset.");
+        app.MapPost("/api/estimate", (HttpRequest request, string? method, string? model, CancellationToken ct) =>
+        {
+            DatasetReport report = DryRun(request, method, model, ct);
+            return Json(new { estimate = CostEstimator.Estimate(report, ModelCatalog.Default, model, null), validation = report });
+        }).WithSummary("Estimate epochs, billed tokens and cost for the request body.");
+    }
+
+    private static DatasetReport DryRun(HttpRequest request, string? method, string? model, CancellationToken cancellationToken)
+    {
+        var options = new ValidationOptions { Method = FineTuningMethods.TryParse(method, out FineTuningMethod m) ? m : FineTuningMethod.Auto, Model = model };
+        var validator = new DatasetValidator(options);
+        // The validator reads synchronously: buffer the body (requests are dry runs, not the big-file path).
+        using var body = new MemoryStream();
+        request.Body.CopyToAsync(body, cancellationToken).GetAwaiter().GetResult();
+        body.Position = 0;
+        return validator.Finish([validator.ValidateShard(body, cancellationToken: cancellationToken)], "request body");
+    }
+
+    /// <summary>The shape of Durable Functions' check-status payload.</summary>
+    private sealed record CheckStatus(string Id, string StatusQueryGetUri, string SendEventPostUri, string TerminatePostUri, string ValidationReportGetUri);
+}

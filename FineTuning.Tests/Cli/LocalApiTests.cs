@@ -1,0 +1,95 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using FineTuning.Local.Hosting;
+using Microsoft.Extensions.Configuration;
+
+namespace FineTuning.Tests.Cli;
+
+/// <summary>The local HTTP API over a real data directory, the built-in emulator and a real HTTP client.</summary>
+public sealed class LocalApiTests : IAsyncLifetime, IDisposable
+{
+    private readonly TempDir _dir = new();
+    private readonly HttpClient _http = new();
+    private LocalRunHost _host = null!;
+    private LocalApi _api = null!;
+
+    public async Task InitializeAsync()
+    {
+        _host = await LocalRunHost.StartAsync(_dir.File("data"), new ConfigurationBuilder().Build());
+        _api = await LocalApi.StartAsync(_host, "127.0.0.1", 0, apiKey: null);
+        _http.BaseAddress = _api.Root;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _api.DisposeAsync();
+        await _host.DisposeAsync();
+    }
+
+    public void Dispose()
+    {
+        _http.Dispose();
+        _dir.Dispose();
+    }
+
+    private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
+
+    [Fact]
+    public async Task PostRun_Answers202WithCheckStatusUrls_AndTheRunRegistersAModel()
+    {
+        await _host.Blobs.WriteAsync("datasets/support.jsonl", (s, ct) => s.WriteAsync(Encoding.UTF8.GetBytes(Rows.Jsonl(Rows.ManyChats(30))), ct).AsTask());
+
+        HttpResponseMessage started = await _http.PostAsync(new Uri("api/runs", UriKind.Relative), Json("""{"datasetBlob":"datasets/support.jsonl","pollInterval":"00:00:01"}"""));
+        Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+        using JsonDocument payload = JsonDocument.Parse(await started.Content.ReadAsStringAsync());
+        string id = payload.RootElement.GetProperty("id").GetString()!;
+        Assert.EndsWith($"/api/runs/{id}", payload.RootElement.GetProperty("statusQueryGetUri").GetString(), StringComparison.Ordinal);
+        await _host.Outcome(id)!;
+
+        using JsonDocument run = JsonDocument.Parse(await _http.GetStringAsync(new Uri($"api/runs/{id}", UriKind.Relative)));
+        Assert.Equal("succeeded", run.RootElement.GetProperty("run").GetProperty("status").GetString());
+        using JsonDocument models = JsonDocument.Parse(await _http.GetStringAsync(new Uri("api/models", UriKind.Relative)));
+        Assert.Equal(1, models.RootElement.GetArrayLength());
+        Assert.Equal(HttpStatusCode.OK, (await _http.GetAsync(new Uri($"api/runs/{id}/reports/results", UriKind.Relative))).StatusCode);
+    }
+
+    [Fact]
+    public async Task BadRequest_Is400ProblemJsonListingEveryField_AndStartsNothing()
+    {
+        HttpResponseMessage response = await _http.PostAsync(new Uri("api/runs", UriKind.Relative), Json("""{"datasetBlob":"","method":"chat","trainRatio":-1}"""));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        using JsonDocument problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        JsonElement errors = problem.RootElement.GetProperty("errors");
+        Assert.True(errors.TryGetProperty("datasetBlob", out _));
+        Assert.True(errors.TryGetProperty("method", out _));
+        Assert.True(errors.TryGetProperty("trainRatio", out _));
+        Assert.Equal(0, JsonDocument.Parse(await _http.GetStringAsync(new Uri("api/runs", UriKind.Relative))).RootElement.GetArrayLength());
+    }
+
+    [Fact]
+    public async Task UnknownRun_Is404_AndTheOpenApiDocumentListsTheRoutes()
+    {
+        Assert.Equal(HttpStatusCode.NotFound, (await _http.GetAsync(new Uri("api/runs/run-nope", UriKind.Relative))).StatusCode);
+        string openApi = await _http.GetStringAsync(new Uri("openapi/v1.json", UriKind.Relative));
+        Assert.Contains("/api/runs/{id}/cancel", openApi, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Validate_DryRunsTheBody()
+    {
+        HttpResponseMessage response = await _http.PostAsync(new Uri("api/validate", UriKind.Relative), new StringContent(Rows.Jsonl(Rows.ManyChats(3))));
+
+        using JsonDocument report = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.False(report.RootElement.GetProperty("fit").GetBoolean());
+        Assert.Equal(1, report.RootElement.GetProperty("counts").GetProperty("too_few_examples").GetInt64());
+    }
+
+    [Fact]
+    public async Task BindingBeyondLoopback_RequiresAnApiKey()
+    {
+        await Assert.ThrowsAsync<ArgumentException>(() => LocalApi.StartAsync(_host, "0.0.0.0", 0, apiKey: null));
+    }
+}
