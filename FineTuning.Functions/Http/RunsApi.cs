@@ -99,8 +99,7 @@ public sealed class RunsApi(IBlobStore blobs, IRunStore runs, IModelRegistry mod
         string name,
         CancellationToken cancellationToken)
     {
-        string blob = $"runs/{id}/reports/{name}.json";
-        if (name is not ("validation" or "results") || BlobNames.Problem(blob) is not null || await blobs.GetPropertiesAsync(blob, cancellationToken) is null)
+        if (RunApi.ReportBlob(id, name) is not { } blob || await blobs.GetPropertiesAsync(blob, cancellationToken) is null)
         {
             return await HttpJson.Problem(request, ApiProblem.NotFound($"No report '{name}' for run '{id}' (reports: validation, results)."));
         }
@@ -138,15 +137,7 @@ public sealed class RunsApi(IBlobStore blobs, IRunStore runs, IModelRegistry mod
     }
 
     /// <summary>Validates the request body as a dataset; <c>?method=</c> and <c>?model=</c> as on the command line.</summary>
-    private DatasetReport DryRun(HttpRequestData request, CancellationToken cancellationToken)
-    {
-        var options = new ValidationOptions
-        {
-            Method = FineTuningMethods.TryParse(request.Query["method"], out FineTuningMethod method) ? method : FineTuningMethod.Auto,
-            Model = request.Query["model"],
-            Catalog = catalog,
-        };
-        var validator = new DatasetValidator(options);
-        return validator.Finish([validator.ValidateShard(request.Body, cancellationToken: cancellationToken)], "request body");
-    }
+    private DatasetReport DryRun(HttpRequestData request, CancellationToken cancellationToken) =>
+        RunApi.DryRun(request.Body, request.Query["method"], request.Query["model"], catalog, cancellationToken);
+
 }

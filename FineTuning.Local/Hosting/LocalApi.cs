@@ -3,7 +3,6 @@ using System.Text.Json;
 using FineTuning.Core.Catalog;
 using FineTuning.Core.Datasets;
 using FineTuning.Core.Estimation;
-using FineTuning.Core.Storage;
 using FineTuning.Core.Workflow;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -125,8 +124,7 @@ public sealed class LocalApi : IAsyncDisposable
 
         app.MapGet("/api/runs/{id}/reports/{name}", async (string id, string name, CancellationToken ct) =>
         {
-            string blob = $"runs/{id}/reports/{name}.json";
-            if (name is not ("validation" or "results") || BlobNames.Problem(blob) is not null || await host.Blobs.GetPropertiesAsync(blob, ct).ConfigureAwait(false) is null)
+            if (RunApi.ReportBlob(id, name) is not { } blob || await host.Blobs.GetPropertiesAsync(blob, ct).ConfigureAwait(false) is null)
             {
                 return Problem(ApiProblem.NotFound($"No report '{name}' for run '{id}' (reports: validation, results)."));
             }
@@ -150,13 +148,11 @@ public sealed class LocalApi : IAsyncDisposable
 
     private static DatasetReport DryRun(HttpRequest request, string? method, string? model, CancellationToken cancellationToken)
     {
-        var options = new ValidationOptions { Method = FineTuningMethods.TryParse(method, out FineTuningMethod m) ? m : FineTuningMethod.Auto, Model = model };
-        var validator = new DatasetValidator(options);
-        // The validator reads synchronously: buffer the body (requests are dry runs, not the big-file path).
+        // The validator reads synchronously: buffer the body (dry runs are small; big files go through runs).
         using var body = new MemoryStream();
         request.Body.CopyToAsync(body, cancellationToken).GetAwaiter().GetResult();
         body.Position = 0;
-        return validator.Finish([validator.ValidateShard(body, cancellationToken: cancellationToken)], "request body");
+        return RunApi.DryRun(body, method, model, ModelCatalog.Default, cancellationToken);
     }
 
     /// <summary>The shape of Durable Functions' check-status payload.</summary>
