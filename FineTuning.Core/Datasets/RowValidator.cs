@@ -141,8 +141,7 @@ internal sealed class RowValidator
 
         string topic = ReadTopic(line);
         report.AddTopic(topic);
-        bool generated = LookupBool(line, "metadata", "generated") == true;
-        bool excluded = LookupBool(line, "metadata", "valid") == false;
+        (bool generated, bool excluded) = ReadMetadataFlags(line);
         if (generated) report.Generated++;
         if (excluded) report.ExcludedByMetadata++;
 
@@ -1130,14 +1129,17 @@ internal sealed class RowValidator
         return false;
     }
 
-    private bool? LookupBool(ReadOnlySpan<byte> line, string parent, string name)
+    /// <summary><c>metadata.generated == true</c> and <c>metadata.valid == false</c>, with one lookup of <c>metadata</c>.</summary>
+    private (bool Generated, bool ExcludedByMetadata) ReadMetadataFlags(ReadOnlySpan<byte> line)
     {
-        if (!TryTopLevel(line, "metadata"u8, out ReadOnlySpan<byte> meta) || parent != "metadata" || !TryFindProperty(meta, name, out ReadOnlySpan<byte> v))
+        if (!TryTopLevel(line, "metadata"u8, out ReadOnlySpan<byte> meta))
         {
-            return null;
+            return (false, false);
         }
 
-        return v.SequenceEqual("true"u8) ? true : v.SequenceEqual("false"u8) ? false : null;
+        bool generated = TryFindProperty(meta, "generated", out ReadOnlySpan<byte> g) && g.SequenceEqual("true"u8);
+        bool excluded = TryFindProperty(meta, "valid", out ReadOnlySpan<byte> v) && v.SequenceEqual("false"u8);
+        return (generated, excluded);
     }
 
     private readonly Dictionary<ulong, string> _topicNames = [];

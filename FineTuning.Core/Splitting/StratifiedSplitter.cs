@@ -150,34 +150,24 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
         for (int i = 0; i < members.Length; i++) members[i] = [];
         for (int i = 0; i < rows.Count; i++) members[rows[i].Stratum].Add(i);
 
-        var result = new List<StratumSplit>();
-        var pool = new List<int>();
-        var pooledNames = new List<string>();
+        // Assign first (proportional strata, then the pooled small ones, then reinforcement's cap); report after.
+        var proportional = new List<int>();
+        var pooled = new List<int>();
         foreach (int s in Enumerable.Range(0, names.Count).OrderBy(s => names[s], StringComparer.Ordinal))
         {
             if (Eligible(rows, members[s]) < min)
             {
-                pool.AddRange(members[s]);
-                pooledNames.Add(names[s]);
+                pooled.Add(s);
                 continue;
             }
 
-            result.Add(SplitGroup(rows, members[s], toValidation, names[s], "proportional"));
+            proportional.Add(s);
+            AssignGroup(rows, members[s], toValidation);
         }
 
-        if (pool.Count > 0)
+        if (pooled.Count > 0)
         {
-            StratumSplit pooled = SplitGroup(rows, pool, toValidation, PooledStratum, "pooled");
-            result.Add(pooled);
-            // Report each small stratum with what its rows got.
-            foreach (string name in pooledNames)
-            {
-                int s = names.IndexOf(name);
-                long valid = members[s].Count(i => toValidation[i]);
-                result.Add(new StratumSplit(name, members[s].Count, members[s].Count - valid, valid, members[s].Count(i => rows[i].Generated), "pooled"));
-            }
-
-            result.Remove(pooled);
+            AssignGroup(rows, [.. pooled.SelectMany(s => members[s])], toValidation);
         }
 
         moved = 0;
@@ -189,24 +179,22 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
                 toValidation[chosen[k]] = false;
                 moved++;
             }
-
-            if (moved > 0)
-            {
-                result = result.Select(r => r with
-                {
-                    Validation = members[names.IndexOf(r.Name)].Count(i => toValidation[i]),
-                    Train = r.Rows - members[names.IndexOf(r.Name)].Count(i => toValidation[i]),
-                }).ToList();
-            }
         }
 
-        return result;
+        StratumSplit Report(int s, string rule)
+        {
+            long valid = members[s].Count(i => toValidation[i]);
+            return new StratumSplit(names[s], members[s].Count, members[s].Count - valid, valid, members[s].Count(i => rows[i].Generated), rule);
+        }
+
+        return [.. proportional.Select(s => Report(s, "proportional")), .. pooled.Select(s => Report(s, "pooled"))];
     }
 
     private long Eligible(List<Candidate> rows, List<int> members) =>
         options.IncludeGeneratedInValidation ? members.Count : members.Count(i => !rows[i].Generated);
 
-    private StratumSplit SplitGroup(List<Candidate> rows, List<int> members, bool[] toValidation, string name, string rule)
+    /// <summary>Sends the rows with the smallest keys, round(n × (1 − ratio)) of those allowed, to validation.</summary>
+    private void AssignGroup(List<Candidate> rows, List<int> members, bool[] toValidation)
     {
         int[] eligible = members.Where(i => options.IncludeGeneratedInValidation || !rows[i].Generated)
             .OrderBy(i => rows[i].Key).ThenBy(i => rows[i].Hash).ToArray();
@@ -215,8 +203,6 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
         {
             toValidation[eligible[k]] = true;
         }
-
-        return new StratumSplit(name, members.Count, members.Count - take, take, members.Count(i => rows[i].Generated), rule);
     }
 
     private static (long Rows, long Bytes) WriteRows(SafeFileHandle input, List<Candidate> rows, int[] order, Func<int, bool> include, string path,
