@@ -85,12 +85,95 @@ public static class Rows
     }
 }
 
-/// <summary>A clock the tests move by hand.</summary>
+/// <summary>A clock the tests move by hand; its timers fire, in due order, when it is moved past their due time.</summary>
 public sealed class ManualTimeProvider(DateTimeOffset start) : TimeProvider
 {
+    private readonly object _gate = new();
+    private readonly List<ManualTimer> _timers = [];
     private DateTimeOffset _now = start;
 
-    public override DateTimeOffset GetUtcNow() => _now;
+    public override DateTimeOffset GetUtcNow()
+    {
+        lock (_gate) return _now;
+    }
 
-    public void Advance(TimeSpan by) => _now += by;
+    /// <summary>The due time of the earliest armed timer.</summary>
+    public DateTimeOffset? NextDue
+    {
+        get
+        {
+            lock (_gate) return _timers.Count == 0 ? null : _timers.Min(t => t.Due);
+        }
+    }
+
+    public void Advance(TimeSpan by)
+    {
+        DateTimeOffset target;
+        lock (_gate) target = _now + by;
+        while (true)
+        {
+            ManualTimer? next;
+            lock (_gate)
+            {
+                next = _timers.Where(t => t.Due <= target).OrderBy(t => t.Due).FirstOrDefault();
+                if (next is null)
+                {
+                    _now = target;
+                    return;
+                }
+
+                _timers.Remove(next);
+                if (next.Due > _now) _now = next.Due;
+            }
+
+            next.Fire();
+        }
+    }
+
+    public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+    {
+        var timer = new ManualTimer(this, callback, state);
+        timer.Change(dueTime, period);
+        return timer;
+    }
+
+    private sealed class ManualTimer(ManualTimeProvider clock, TimerCallback callback, object? state) : ITimer
+    {
+        private TimeSpan _period = Timeout.InfiniteTimeSpan;
+
+        public DateTimeOffset Due { get; private set; }
+
+        public bool Change(TimeSpan dueTime, TimeSpan period)
+        {
+            lock (clock._gate)
+            {
+                clock._timers.Remove(this);
+                _period = period;
+                if (dueTime != Timeout.InfiniteTimeSpan)
+                {
+                    Due = clock._now + dueTime;
+                    clock._timers.Add(this);
+                }
+            }
+
+            return true;
+        }
+
+        public void Fire()
+        {
+            if (_period != Timeout.InfiniteTimeSpan && _period > TimeSpan.Zero) Change(_period, _period);
+            callback(state);
+        }
+
+        public void Dispose()
+        {
+            lock (clock._gate) clock._timers.Remove(this);
+        }
+
+        public ValueTask DisposeAsync()
+        {
+            Dispose();
+            return ValueTask.CompletedTask;
+        }
+    }
 }

@@ -1,0 +1,216 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using FineTuning.Core.Datasets;
+using FineTuning.Core.Workflow;
+
+namespace FineTuning.Local.Runtime;
+
+/// <summary>How the embedded runtime runs: its clock, how many activities at once, how often it looks for raised events.</summary>
+public sealed class DurableRuntimeOptions
+{
+    /// <summary>History timestamps, timers and retry waits; tests pass a manual clock.</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    /// <summary>Activities running at once across all instances (default: the number of cores).</summary>
+    public int MaxConcurrentActivities { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>How often the inbox of raised events is read (events raised by another process wait this long at most).</summary>
+    public TimeSpan InboxPollInterval { get; init; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Called with each history event as it is recorded (after it is durable).</summary>
+    public Action<string, HistoryEvent>? Recorded { get; init; }
+
+    /// <summary>Called with an activity's result before it is recorded (the work is done, the history does not say so yet).</summary>
+    public Action<string, HistoryEvent>? Recording { get; init; }
+}
+
+/// <summary>
+/// The embedded durable runtime: orchestrations with their history in SQLite (<see cref="HistoryStore"/>), replayed
+/// after a restart, activities run with bounded parallelism, durable timers on an injected clock, external events
+/// delivered even when raised while the process was down. One process owns a store at a time.
+/// </summary>
+public sealed class DurableRuntime : IAsyncDisposable
+{
+    private readonly IReadOnlyDictionary<string, OrchestratorFunction> _orchestrators;
+    private readonly IReadOnlyDictionary<string, ActivityFunction> _activities;
+    private readonly DurableRuntimeOptions _options;
+    private readonly ConcurrentDictionary<string, (OrchestrationInstance Instance, Task Loop)> _instances = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _activitySlots;
+    private readonly SemaphoreSlim _inboxSignal = new(0);
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly object _gate = new();
+    private Task? _inboxLoop;
+    private int _pendingWork;
+
+    public DurableRuntime(HistoryStore store, IReadOnlyDictionary<string, OrchestratorFunction> orchestrators, IReadOnlyDictionary<string, ActivityFunction> activities, DurableRuntimeOptions? options = null)
+    {
+        Store = store;
+        _orchestrators = orchestrators;
+        _activities = activities;
+        _options = options ?? new DurableRuntimeOptions();
+        if (_options.MaxConcurrentActivities < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), _options.MaxConcurrentActivities, "MaxConcurrentActivities must be at least 1.");
+        }
+
+        _activitySlots = new SemaphoreSlim(_options.MaxConcurrentActivities);
+    }
+
+    public HistoryStore Store { get; }
+
+    public TimeProvider Time => _options.Time;
+
+    /// <summary>Raised with an instance id and its new custom status (JSON), live steps only.</summary>
+    public event Action<string, string?>? CustomStatusChanged;
+
+    /// <summary>
+    /// True when no instance has work to do before a timer fires or an event arrives: no activity running or waiting
+    /// to be recorded, no timer firing being recorded, no instance replaying. A test moves its clock only then.
+    /// </summary>
+    public bool IsIdle => Volatile.Read(ref _pendingWork) == 0;
+
+    /// <summary>Resumes every unfinished instance in the store (replaying its history) and starts reading raised events.</summary>
+    public int Start()
+    {
+        int resumed = 0;
+        foreach (InstanceState instance in Store.Running())
+        {
+            resumed += Load(instance.InstanceId, instance.Name) ? 1 : 0;
+        }
+
+        _inboxLoop ??= Task.Run(ReadInboxAsync);
+        return resumed;
+    }
+
+    /// <summary>Starts an instance; false when one with this id is running (or has ended and <paramref name="replaceEnded"/> is false).</summary>
+    public bool ScheduleNew(string orchestrator, string instanceId, object? input, bool replaceEnded = true)
+    {
+        if (!_orchestrators.ContainsKey(orchestrator))
+        {
+            throw new ArgumentException($"No orchestrator named '{orchestrator}'.", nameof(orchestrator));
+        }
+
+        lock (_gate)
+        {
+            if (_instances.ContainsKey(instanceId) ||
+                !Store.TryCreate(instanceId, orchestrator, JsonSerializer.Serialize(input, ReportSerializer.Options), Time.GetUtcNow().UtcDateTime, replaceEnded))
+            {
+                return false;
+            }
+
+            return Load(instanceId, orchestrator);
+        }
+    }
+
+    /// <summary>Raises an event; it is recorded in the history and delivered even if the instance waits for it later.</summary>
+    public void RaiseEvent(string instanceId, string name, object? payload)
+    {
+        Store.Raise(instanceId, name, JsonSerializer.Serialize(payload, ReportSerializer.Options), Time.GetUtcNow().UtcDateTime);
+        _inboxSignal.Release();
+    }
+
+    public InstanceState? Get(string instanceId) => Store.Get(instanceId);
+
+    /// <summary>True when the instance runs in this process now.</summary>
+    public bool IsRunningHere(string instanceId) => _instances.ContainsKey(instanceId);
+
+    /// <summary>Waits until the instance ends; null when there is no such instance, or it runs in no process here.</summary>
+    public async Task<InstanceState?> WaitForCompletionAsync(string instanceId, CancellationToken cancellationToken = default)
+    {
+        if (_instances.TryGetValue(instanceId, out var running))
+        {
+            return await running.Instance.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return Store.Get(instanceId) is { Status: not InstanceStatus.Running } ended ? ended : null;
+    }
+
+    internal async Task<string> InvokeActivityAsync(string name, string input, CancellationToken cancellationToken)
+    {
+        if (!_activities.TryGetValue(name, out ActivityFunction? activity))
+        {
+            throw new InvalidOperationException($"No activity named '{name}'.");
+        }
+
+        await _activitySlots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using JsonDocument document = JsonDocument.Parse(input);
+            JsonElement output = await activity(document.RootElement, cancellationToken).ConfigureAwait(false);
+            return output.GetRawText();
+        }
+        finally
+        {
+            _activitySlots.Release();
+        }
+    }
+
+    internal void WorkStarted() => Interlocked.Increment(ref _pendingWork);
+
+    internal void WorkDone() => Interlocked.Decrement(ref _pendingWork);
+
+    internal void AfterRecord(string instanceId, HistoryEvent e) => _options.Recorded?.Invoke(instanceId, e);
+
+    internal void BeforeRecord(string instanceId, HistoryEvent e) => _options.Recording?.Invoke(instanceId, e);
+
+    internal void OnCustomStatus(string instanceId, string? status) => CustomStatusChanged?.Invoke(instanceId, status);
+
+    private bool Load(string instanceId, string orchestrator)
+    {
+        IReadOnlyList<HistoryEvent> history = Store.LoadHistory(instanceId);
+        if (history.Count == 0 || !_orchestrators.TryGetValue(orchestrator, out OrchestratorFunction? function))
+        {
+            Store.Finish(instanceId, InstanceStatus.Failed, null, history.Count == 0 ? "The instance has no history." : $"No orchestrator named '{orchestrator}' in this version.", Time.GetUtcNow().UtcDateTime);
+            return false;
+        }
+
+        var instance = new OrchestrationInstance(this, instanceId, function, history, _stopping.Token);
+        WorkStarted();
+        _instances[instanceId] = (instance, Task.Run(async () =>
+        {
+            await instance.RunAsync().ConfigureAwait(false);
+            _instances.TryRemove(instanceId, out _);
+        }));
+        return true;
+    }
+
+    private async Task ReadInboxAsync()
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            try
+            {
+                await _inboxSignal.WaitAsync(_options.InboxPollInterval, _stopping.Token).ConfigureAwait(false);
+                foreach (PendingEvent pending in Store.Inbox())
+                {
+                    if (_instances.TryGetValue(pending.InstanceId, out var running))
+                    {
+                        running.Instance.Offer(pending);
+                    }
+                    else if (Store.Get(pending.InstanceId) is not { Status: InstanceStatus.Running })
+                    {
+                        Store.Discard(pending.Id);
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Microsoft.Data.Sqlite.SqliteException)
+            {
+                // Busy or locked by another writer: the events stay in the inbox for the next look.
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        Task[] loops = [.. _instances.Values.Select(i => i.Loop), _inboxLoop ?? Task.CompletedTask];
+        await Task.WhenAll(loops).ConfigureAwait(false);
+        _stopping.Dispose();
+        _activitySlots.Dispose();
+        _inboxSignal.Dispose();
+    }
+}

@@ -1,0 +1,338 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using FineTuning.Core.Workflow;
+using FineTuning.Local.Runtime;
+
+namespace FineTuning.Tests.Runtime;
+
+/// <summary>The embedded durable runtime on a real SQLite history: replay, timers, events, retries, parallelism, determinism.</summary>
+public sealed class DurableRuntimeTests : IDisposable
+{
+    private readonly TempDir _dir = new();
+    private readonly ManualTimeProvider _clock = new(new DateTimeOffset(2026, 11, 22, 12, 0, 0, TimeSpan.Zero));
+    private readonly ConcurrentDictionary<string, int> _calls = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private HistoryStore Store() => new(_dir.File("durable.db"));
+
+    private ActivityFunction Counting(Func<JsonElement, JsonElement>? body = null) => (input, _) =>
+    {
+        string name = input.GetProperty("name").GetString()!;
+        _calls.AddOrUpdate(name, 1, (_, n) => n + 1);
+        return Task.FromResult(body?.Invoke(input) ?? JsonSerializer.SerializeToElement(name + "!"));
+    };
+
+    private DurableRuntime Runtime(OrchestratorFunction orchestrator, IReadOnlyDictionary<string, ActivityFunction>? activities = null, DurableRuntimeOptions? options = null) =>
+        new(Store(), new Dictionary<string, OrchestratorFunction> { ["Test"] = orchestrator },
+            activities ?? new Dictionary<string, ActivityFunction> { ["Echo"] = Counting() },
+            options ?? new DurableRuntimeOptions { Time = _clock });
+
+    /// <summary>A then a one-hour timer then B; returns both results and the time the timer ended.</summary>
+    private static async Task<JsonElement> ActivityTimerActivity(IOrchestrationContext context, JsonElement input)
+    {
+        string a = await context.CallActivityAsync<string>("Echo", new { name = "A" });
+        await context.CreateTimer(context.CurrentUtcDateTime.AddHours(1), CancellationToken.None);
+        string b = await context.CallActivityAsync<string>("Echo", new { name = "B" });
+        return JsonSerializer.SerializeToElement(new { a, b, at = context.CurrentUtcDateTime });
+    }
+
+    /// <summary>Moves the clock to the next timer whenever the runtime has nothing else to do, until the instance ends.</summary>
+    internal static async Task<InstanceState> RunToEnd(DurableRuntime runtime, ManualTimeProvider clock, string instanceId, TimeSpan? until = null)
+    {
+        Task<InstanceState?> done = runtime.WaitForCompletionAsync(instanceId);
+        DateTimeOffset limit = clock.GetUtcNow() + (until ?? TimeSpan.FromDays(30));
+        while (!done.IsCompleted)
+        {
+            if (runtime.IsIdle && clock.NextDue is { } due && due <= limit)
+            {
+                clock.Advance(due > clock.GetUtcNow() ? due - clock.GetUtcNow() : TimeSpan.Zero);
+            }
+            else if (runtime.IsIdle && (clock.NextDue is null || clock.NextDue > limit))
+            {
+                await Task.Delay(20);
+                if (runtime.IsIdle && !done.IsCompleted) throw new TimeoutException($"{instanceId} waits for something that never comes (next timer {clock.NextDue}).");
+            }
+            else
+            {
+                await Task.Delay(1);
+            }
+        }
+
+        return (await done)!;
+    }
+
+    /// <summary>Waits until the runtime has recorded everything it can without the clock moving.</summary>
+    internal static async Task Settle(DurableRuntime runtime)
+    {
+        for (int i = 0; i < 3; i++)
+        {
+            while (!runtime.IsIdle) await Task.Delay(1);
+            await Task.Delay(5);
+        }
+    }
+
+    [Fact]
+    public async Task Run_CallsActivitiesThroughJsonAndRecordsTheOutput()
+    {
+        await using DurableRuntime runtime = Runtime(ActivityTimerActivity);
+        runtime.Start();
+
+        Assert.True(runtime.ScheduleNew("Test", "i1", new { }));
+        InstanceState state = await RunToEnd(runtime, _clock, "i1");
+
+        Assert.Equal(InstanceStatus.Completed, state.Status);
+        using JsonDocument output = JsonDocument.Parse(state.Output!);
+        Assert.Equal("A!", output.RootElement.GetProperty("a").GetString());
+        Assert.Equal("B!", output.RootElement.GetProperty("b").GetString());
+        Assert.Equal(new DateTime(2026, 11, 22, 13, 0, 0, DateTimeKind.Utc), output.RootElement.GetProperty("at").GetDateTime());
+        Assert.False(runtime.ScheduleNew("Test", "i1", new { }, replaceEnded: false));
+    }
+
+    [Fact]
+    public async Task Restart_ReplaysWithoutRerunningFinishedActivitiesAndKeepsTheTimersFireTime()
+    {
+        await using (DurableRuntime first = Runtime(ActivityTimerActivity))
+        {
+            first.Start();
+            first.ScheduleNew("Test", "i2", new { });
+            await Settle(first);
+            Assert.Equal(1, _calls["A"]);
+            _clock.Advance(TimeSpan.FromMinutes(40));
+        }
+
+        await using DurableRuntime second = Runtime(ActivityTimerActivity);
+        Assert.Equal(1, second.Start());
+        await Settle(second);
+        Assert.False(_calls.ContainsKey("B"));
+        Assert.Equal(_clock.GetUtcNow().AddMinutes(20), _clock.NextDue);
+
+        InstanceState state = await RunToEnd(second, _clock, "i2");
+
+        Assert.Equal(InstanceStatus.Completed, state.Status);
+        Assert.Equal(1, _calls["A"]);
+        Assert.Equal(1, _calls["B"]);
+        IReadOnlyList<HistoryEvent> history = Store().LoadHistory("i2");
+        Assert.Equal(
+            [HistoryKind.ExecutionStarted, HistoryKind.TaskScheduled, HistoryKind.TaskCompleted, HistoryKind.TimerCreated, HistoryKind.TimerFired, HistoryKind.TaskScheduled, HistoryKind.TaskCompleted],
+            history.Select(e => e.Kind));
+    }
+
+    [Fact]
+    public async Task Restart_RunsAgainAnActivityThatWasInFlight()
+    {
+        var gate = new TaskCompletionSource();
+        var activities = new Dictionary<string, ActivityFunction>
+        {
+            ["Echo"] = async (input, ct) =>
+            {
+                _calls.AddOrUpdate("Slow", 1, (_, n) => n + 1);
+                if (_calls["Slow"] == 1) await gate.Task.WaitAsync(ct);
+                return JsonSerializer.SerializeToElement("done");
+            },
+        };
+        OrchestratorFunction orchestrator = async (context, _) => JsonSerializer.SerializeToElement(await context.CallActivityAsync<string>("Echo", new { name = "x" }));
+        await using (DurableRuntime first = Runtime(orchestrator, activities))
+        {
+            first.Start();
+            first.ScheduleNew("Test", "i3", null);
+            while (!_calls.ContainsKey("Slow")) await Task.Delay(1);
+        }
+
+        await using DurableRuntime second = Runtime(orchestrator, activities);
+        second.Start();
+        InstanceState state = await RunToEnd(second, _clock, "i3");
+
+        Assert.Equal(InstanceStatus.Completed, state.Status);
+        Assert.Equal(2, _calls["Slow"]);
+        Assert.Equal("\"done\"", state.Output);
+    }
+
+    [Fact]
+    public async Task Replay_ThatSchedulesDifferentWork_FailsNamingTheInstanceAndStep()
+    {
+        await using (DurableRuntime first = Runtime(ActivityTimerActivity))
+        {
+            first.Start();
+            first.ScheduleNew("Test", "i4", new { });
+            await Settle(first);
+        }
+
+        OrchestratorFunction changed = async (context, _) =>
+        {
+            await context.CallActivityAsync<string>("Echo", new { name = "A" });
+            return JsonSerializer.SerializeToElement(await context.CallActivityAsync<string>("Echo", new { name = "C" }));
+        };
+        await using DurableRuntime second = Runtime(changed);
+        second.Start();
+        InstanceState state = await RunToEnd(second, _clock, "i4");
+
+        Assert.Equal(InstanceStatus.Failed, state.Status);
+        Assert.Contains("i4 at step 1", state.Failure, StringComparison.Ordinal);
+        Assert.Contains("the history has a timer, but the code now schedules activity Echo", state.Failure, StringComparison.Ordinal);
+        Assert.False(_calls.ContainsKey("C"));
+    }
+
+    [Fact]
+    public async Task Event_RaisedWhileNoProcessRuns_IsDeliveredOnRestart()
+    {
+        OrchestratorFunction waiting = async (context, _) =>
+        {
+            await context.CallActivityAsync<string>("Echo", new { name = "A" });
+            return JsonSerializer.SerializeToElement(await context.WaitForExternalEvent<string>("approve"));
+        };
+        await using (DurableRuntime first = Runtime(waiting))
+        {
+            first.Start();
+            first.ScheduleNew("Test", "i5", null);
+            await Settle(first);
+        }
+
+        Store().Raise("i5", "approve", "\"yes\"", DateTime.UtcNow);
+        await using DurableRuntime second = Runtime(waiting);
+        second.Start();
+        InstanceState state = await second.WaitForCompletionAsync("i5").WaitAsync(TimeSpan.FromSeconds(10)) ?? throw new InvalidOperationException();
+
+        Assert.Equal("\"yes\"", state.Output);
+        Assert.Empty(Store().Inbox());
+    }
+
+    [Fact]
+    public async Task Event_RaisedBeforeTheOrchestratorWaits_IsBuffered()
+    {
+        OrchestratorFunction waiting = async (context, _) =>
+        {
+            await context.CreateTimer(context.CurrentUtcDateTime.AddMinutes(5), CancellationToken.None);
+            return JsonSerializer.SerializeToElement(await context.WaitForExternalEvent<int>("n"));
+        };
+        await using DurableRuntime runtime = Runtime(waiting);
+        runtime.Start();
+        runtime.ScheduleNew("Test", "i6", null);
+        runtime.RaiseEvent("i6", "n", 7);
+        while (Store().Inbox().Count > 0) await Task.Delay(5);
+
+        InstanceState state = await RunToEnd(runtime, _clock, "i6");
+
+        Assert.Equal("7", state.Output);
+    }
+
+    [Fact]
+    public async Task Retry_WaitsDurableTimersWithBackoffAndRecordsEachFailure()
+    {
+        int attempts = 0;
+        var activities = new Dictionary<string, ActivityFunction>
+        {
+            ["Flaky"] = (_, _) => ++attempts < 3 ? throw new IOException("disk hiccup") : Task.FromResult(JsonSerializer.SerializeToElement(attempts)),
+        };
+        OrchestratorFunction orchestrator = async (context, _) =>
+            JsonSerializer.SerializeToElement(await context.CallActivityAsync<int>("Flaky", null, new RetryPolicy(5, TimeSpan.FromSeconds(10), 3)));
+        await using DurableRuntime runtime = Runtime(orchestrator, activities);
+        runtime.Start();
+        DateTimeOffset start = _clock.GetUtcNow();
+        runtime.ScheduleNew("Test", "i7", null);
+
+        InstanceState state = await RunToEnd(runtime, _clock, "i7");
+
+        Assert.Equal("3", state.Output);
+        Assert.Equal(TimeSpan.FromSeconds(40), _clock.GetUtcNow() - start);
+        IReadOnlyList<HistoryEvent> history = Store().LoadHistory("i7");
+        Assert.Equal(2, history.Count(e => e.Kind == HistoryKind.TaskFailed));
+        Assert.Contains("IOException: disk hiccup", history.First(e => e.Kind == HistoryKind.TaskFailed).Payload, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Retry_ExhaustedFailsTheInstanceWithTheActivitysError()
+    {
+        var activities = new Dictionary<string, ActivityFunction> { ["Broken"] = (_, _) => throw new InvalidDataException("no such blob") };
+        OrchestratorFunction orchestrator = async (context, _) =>
+            JsonSerializer.SerializeToElement(await context.CallActivityAsync<int>("Broken", null, new RetryPolicy(2, TimeSpan.FromSeconds(1))));
+        await using DurableRuntime runtime = Runtime(orchestrator, activities);
+        runtime.Start();
+        runtime.ScheduleNew("Test", "i8", null);
+
+        InstanceState state = await RunToEnd(runtime, _clock, "i8");
+
+        Assert.Equal(InstanceStatus.Failed, state.Status);
+        Assert.Equal("Activity Broken failed: InvalidDataException: no such blob", state.Failure);
+    }
+
+    [Fact]
+    public async Task FanOut_RunsActivitiesInParallelUpToTheLimit()
+    {
+        int running = 0, peak = 0;
+        var activities = new Dictionary<string, ActivityFunction>
+        {
+            ["Work"] = async (input, ct) =>
+            {
+                int now = Interlocked.Increment(ref running);
+                InterlockedMax(ref peak, now);
+                await Task.Delay(30, ct);
+                Interlocked.Decrement(ref running);
+                return input;
+            },
+        };
+        OrchestratorFunction orchestrator = async (context, _) =>
+        {
+            int[] results = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => context.CallActivityAsync<int>("Work", i)));
+            return JsonSerializer.SerializeToElement(results);
+        };
+        await using DurableRuntime runtime = Runtime(orchestrator, activities, new DurableRuntimeOptions { Time = _clock, MaxConcurrentActivities = 3 });
+        runtime.Start();
+        runtime.ScheduleNew("Test", "i9", null);
+
+        InstanceState state = await RunToEnd(runtime, _clock, "i9");
+
+        Assert.Equal("[0,1,2,3,4,5,6,7]", state.Output);
+        Assert.Equal(3, peak);
+    }
+
+    [Fact]
+    public async Task CancelledTimer_RacingAnEvent_LetsTheEventWinAndReplaysTheSameWay()
+    {
+        OrchestratorFunction race = async (context, _) =>
+        {
+            using var stop = new CancellationTokenSource();
+            Task<string> approve = context.WaitForExternalEvent<string>("approve", stop.Token);
+            Task timeout = context.CreateTimer(context.CurrentUtcDateTime.AddDays(1), stop.Token);
+            Task winner = await Task.WhenAny(approve, timeout);
+            stop.Cancel();
+            string result = winner == approve ? await approve : "timed out";
+            string after = await context.CallActivityAsync<string>("Echo", new { name = result });
+            return JsonSerializer.SerializeToElement(after);
+        };
+        var hanging = new Dictionary<string, ActivityFunction>
+        {
+            ["Echo"] = async (input, ct) =>
+            {
+                _calls.AddOrUpdate("hung", 1, (_, n) => n + 1);
+                await Task.Delay(Timeout.Infinite, ct);
+                return input;
+            },
+        };
+        await using (DurableRuntime first = Runtime(race, hanging))
+        {
+            first.Start();
+            first.ScheduleNew("Test", "i10", null);
+            await Settle(first);
+            first.RaiseEvent("i10", "approve", "ok");
+            while (!_calls.ContainsKey("hung")) await Task.Delay(5);
+            Assert.Null(_clock.NextDue);
+        }
+
+        await using DurableRuntime second = Runtime(race);
+        Assert.Equal(1, second.Start());
+        InstanceState state = await second.WaitForCompletionAsync("i10").WaitAsync(TimeSpan.FromSeconds(10)) ?? throw new InvalidOperationException();
+
+        Assert.Equal("\"ok!\"", state.Output);
+        Assert.Equal(1, _calls["ok"]);
+        Assert.Null(_clock.NextDue);
+    }
+
+    private static void InterlockedMax(ref int target, int value)
+    {
+        int seen;
+        while ((seen = Volatile.Read(ref target)) < value && Interlocked.CompareExchange(ref target, value, seen) != seen)
+        {
+        }
+    }
+}
