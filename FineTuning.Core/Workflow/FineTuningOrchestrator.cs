@@ -105,6 +105,7 @@ public static class FineTuningOrchestrator
         // 6. Monitor: poll with backoff, racing the cancel event and the deadline.
         DateTime deadline = started + request.Deadline;
         TimeSpan interval = request.PollInterval;
+        // Cancel(), not CancelAsync(): the callbacks must run now, on the orchestration's thread, for replay to see the same order.
         using var stop = new CancellationTokenSource();
         Task<bool> cancel = context.WaitForExternalEvent<bool>(CancelEvent, stop.Token);
         while (!job.IsFinished)
@@ -113,7 +114,7 @@ public static class FineTuningOrchestrator
             Task timer = context.CreateTimer(next, stop.Token);
             if (await Task.WhenAny(cancel, timer) == cancel)
             {
-                await stop.CancelAsync();
+                stop.Cancel();
                 JobSnapshot cancelled = await context.CallActivityAsync<JobSnapshot>(nameof(CancelJob), job.JobId, Retries.Transient);
                 row = row with { JobStatus = cancelled.Status };
                 return await End(RunStatus.Cancelled, "Cancelled on request; the provider job was cancelled.");
@@ -124,7 +125,7 @@ public static class FineTuningOrchestrator
             context.SetCustomStatus(new RunProgress(RunStages.Monitor, job.Status, EstimatedFinish: job.EstimatedFinish));
             if (!job.IsFinished && context.CurrentUtcDateTime >= deadline)
             {
-                await stop.CancelAsync();
+                stop.Cancel();
                 await context.CallActivityAsync<JobSnapshot>(nameof(CancelJob), job.JobId, Retries.Transient);
                 return await End(RunStatus.Failed, $"Timed out: the job was still {job.Status} at the deadline ({request.Deadline}); it was cancelled.");
             }
@@ -132,7 +133,7 @@ public static class FineTuningOrchestrator
             interval = interval * 2 < MaxPollInterval ? interval * 2 : MaxPollInterval;
         }
 
-        await stop.CancelAsync();
+        stop.Cancel();
         if (job.Status != JobStatuses.Succeeded || job.FineTunedModel is null)
         {
             return await End(job.Status == JobStatuses.Cancelled ? RunStatus.Cancelled : RunStatus.Failed, job.Error ?? $"The job ended {job.Status}.");

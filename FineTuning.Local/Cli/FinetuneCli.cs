@@ -15,6 +15,9 @@ public static class FinetuneCli
     /// <summary>Wrong usage, or a file that cannot be read or written.</summary>
     public const int ExitUsage = 2;
 
+    /// <summary>Interrupted (Ctrl+C) while following a run, which goes on when a host next starts.</summary>
+    public const int ExitInterrupted = 130;
+
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr) =>
         RunAsync(args, stdout, stderr, CancellationToken.None).GetAwaiter().GetResult();
 
@@ -31,9 +34,8 @@ public static class FinetuneCli
             root.Subcommands.Add(command);
         }
 
+        root.Subcommands.Add(CancelCommand.Create(stdout, stderr));
         root.Subcommands.Add(EmulatorCommand.Create(stdout, stderr));
-        
-        
 
         ParseResult parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

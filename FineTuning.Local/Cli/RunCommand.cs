@@ -9,7 +9,6 @@ using FineTuning.Emulator;
 using FineTuning.Local.Hosting;
 using FineTuning.Local.Storage;
 using FineTuning.OpenAI;
-using Microsoft.Extensions.Configuration;
 
 namespace FineTuning.Local.Cli;
 
@@ -78,12 +77,12 @@ internal static class RunCommand
                 return FinetuneCli.ExitUsage;
             }
 
-            var configuration = new ConfigurationBuilder().AddEnvironmentVariables().Build();
-            await using LocalRunHost host = await LocalRunHost.StartAsync(root, configuration, cancellationToken);
-            if (host.Emulated)
+            if (await HostStart.TryStartAsync(root, stdout, stderr, cancellationToken) is not { } host)
             {
-                await stdout.WriteLineAsync("No provider is configured (FineTuning__Provider__Kind): jobs run on the built-in emulator, 100x faster than real time.");
+                return FinetuneCli.ExitUsage;
             }
+
+            await using LocalRunHost owned = host;
 
             // The run id follows the blob's ETag: copy the dataset only when its content changed, so the same file is the same run.
             string sha256;
@@ -103,11 +102,12 @@ internal static class RunCommand
             }
 
             string? last = null;
-            host.StatusChanged += (_, status) =>
+            string? following = null;
+            host.StatusChanged += (id, progress) =>
             {
-                if (status is RunProgress progress)
+                if (id == following && progress is not null)
                 {
-                    string line = progress.JobStatus is null ? progress.Stage : $"{progress.Stage} (job {progress.JobStatus})";
+                    string line = progress.JobStatus is null ? progress.Stage : $"{progress.Stage} (job {progress.JobStatus}{(progress.EstimatedFinish is { } eta && !host.Emulated ? $", estimated finish {eta.ToLocalTime():HH:mm:ss}" : "")})";
                     if (line != last)
                     {
                         last = line;
@@ -115,7 +115,9 @@ internal static class RunCommand
                     }
                 }
             };
+            bool wasRunning = await FineTuningOrchestrator.RunIdForAsync(host.Blobs, request, cancellationToken) is { } existing && host.Runtime.IsRunningHere(existing);
             (string? runId, IReadOnlyDictionary<string, string[]> startProblems) = await host.StartRunAsync(request, cancellationToken);
+            following = runId;
             if (runId is null)
             {
                 foreach ((string field, string[] messages) in startProblems) await stderr.WriteLineAsync($"error: {field}: {string.Join("; ", messages)}");
@@ -129,9 +131,20 @@ internal static class RunCommand
                 return FinetuneCli.ExitOk;
             }
 
-            await stdout.WriteLineAsync($"Run {runId}: {dataset.Name} ({stored!.Size / 1024.0:N0} KiB), data in {root}");
-            using CancellationTokenRegistration onCancel = cancellationToken.Register(() => host.Cancel(runId));
-            RunOutcome outcome = await running;
+            await stdout.WriteLineAsync($"Run {runId}: {dataset.Name} ({stored!.Size / 1024.0:N0} KiB), data in {root}{(wasRunning ? $"; resumed at {(await ((IRunStore)host.Tables).GetAsync(runId, cancellationToken))?.Stage ?? "the start"}" : "")}");
+            RunOutcome outcome;
+            try
+            {
+                outcome = await running.WaitAsync(cancellationToken);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // Ctrl+C stops following, not the run: its history is saved and it resumes where it was.
+                await stderr.WriteLineAsync($"Stopped following run {runId}; it resumes where it was the next time 'finetune run' or 'finetune serve' starts with --data {root}. " +
+                    $"To cancel it: finetune cancel {runId} --data {root}");
+                return FinetuneCli.ExitInterrupted;
+            }
+
             var tables = host.Tables;
             ModelRow? registered = outcome.ModelId is null ? null : await ((IModelRegistry)tables).GetAsync(outcome.ModelId, cancellationToken);
             await stdout.WriteLineAsync(outcome.Status switch

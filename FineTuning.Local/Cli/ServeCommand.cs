@@ -1,6 +1,5 @@
 using System.CommandLine;
 using FineTuning.Local.Hosting;
-using Microsoft.Extensions.Configuration;
 
 namespace FineTuning.Local.Cli;
 
@@ -17,7 +16,12 @@ internal static class ServeCommand
         command.SetAction(async (result, cancellationToken) =>
         {
             string root = result.GetValue(data)!.FullName;
-            await using LocalRunHost host = await LocalRunHost.StartAsync(root, new ConfigurationBuilder().AddEnvironmentVariables().Build(), cancellationToken);
+            if (await HostStart.TryStartAsync(root, stdout, stderr, cancellationToken) is not { } host)
+            {
+                return FinetuneCli.ExitUsage;
+            }
+
+            await using LocalRunHost owned = host;
             LocalApi api;
             try
             {
@@ -31,7 +35,7 @@ internal static class ServeCommand
 
             await using (api)
             {
-                await stdout.WriteLineAsync($"FineTuning API listening on {api.Root}api/runs (OpenAPI: {api.Root}openapi/v1.json); data in {root}{(host.Emulated ? "; jobs run on the built-in emulator" : "")}. Ctrl+C stops.");
+                await stdout.WriteLineAsync($"FineTuning API listening on {api.Root}api/runs (OpenAPI: {api.Root}openapi/v1.json); data in {root}. Ctrl+C stops.");
                 await stdout.FlushAsync(cancellationToken);
                 try
                 {

@@ -1,4 +1,5 @@
-using System.Collections.Concurrent;
+using System.Text.Json;
+using FineTuning.Core.Datasets;
 using FineTuning.Core.Catalog;
 using FineTuning.Core.Providers;
 using FineTuning.Core.Storage;
@@ -13,23 +14,32 @@ namespace FineTuning.Local.Hosting;
 
 /// <summary>
 /// Everything a local run needs under one data directory: blobs, the runs and models tables, the provider (the built-in
-/// emulator unless FineTuning:Provider is configured) and the runs in progress, each an orchestration in this process.
+/// emulator unless FineTuning:Provider is configured) and the embedded durable runtime, whose history
+/// (<c>durable.db</c>) lets a run stopped with the process resume where it was when any host next starts here.
+/// One process owns a data directory at a time (<c>finetune.lock</c>).
 /// </summary>
 public sealed class LocalRunHost : IAsyncDisposable
 {
-    private readonly EmulatorServer? _emulator;
-    private readonly IReadOnlyDictionary<string, ActivityFunction> _activities;
-    private readonly ConcurrentDictionary<string, (InProcessOrchestrationContext Context, Task<RunOutcome> Run)> _running = new(StringComparer.Ordinal);
-    private readonly CancellationTokenSource _stopping = new();
+    /// <summary>The orchestrator's name in the runtime's history.</summary>
+    public const string Orchestrator = "FineTuning";
 
-    private LocalRunHost(string root, FileSystemBlobStore blobs, SqliteTables tables, IFineTuningProvider provider, EmulatorServer? emulator)
+    private readonly EmulatorServer? _emulator;
+    private readonly FileStream _lock;
+
+    private LocalRunHost(string root, FileStream ownership, FileSystemBlobStore blobs, SqliteTables tables, IFineTuningProvider provider, EmulatorServer? emulator, DurableRuntimeOptions options)
     {
         Root = root;
+        _lock = ownership;
         Blobs = blobs;
         Tables = tables;
         Provider = provider;
         _emulator = emulator;
-        _activities = WorkflowActivities.Create(blobs, provider, tables, tables, ModelCatalog.Default);
+        Runtime = new DurableRuntime(OpenHistory(root), new Dictionary<string, OrchestratorFunction> { [Orchestrator] = RunAsync },
+            WorkflowActivities.Create(blobs, provider, tables, tables, ModelCatalog.Default), options);
+        Runtime.CustomStatusChanged += (runId, json) =>
+        {
+            if (json is not null) StatusChanged?.Invoke(runId, JsonSerializer.Deserialize<RunProgress>(json, ReportSerializer.Options));
+        };
     }
 
     public string Root { get; }
@@ -40,24 +50,60 @@ public sealed class LocalRunHost : IAsyncDisposable
 
     public IFineTuningProvider Provider { get; }
 
+    public DurableRuntime Runtime { get; }
+
     /// <summary>True when jobs run on the built-in emulator.</summary>
     public bool Emulated => _emulator is not null;
 
-    /// <summary>Raised with a run's id and each custom status it sets.</summary>
-    public event Action<string, object?>? StatusChanged;
+    /// <summary>Unfinished runs this host resumed when it started.</summary>
+    public int Resumed { get; private set; }
 
-    public static async Task<LocalRunHost> StartAsync(string root, IConfiguration configuration, CancellationToken cancellationToken = default)
+    /// <summary>Raised with a run's id and each custom status it sets.</summary>
+    public event Action<string, RunProgress?>? StatusChanged;
+
+    /// <summary>The history of the runs under a data directory (also opened by <c>finetune cancel</c>, which needs no host).</summary>
+    public static HistoryStore OpenHistory(string root) => new(Path.Combine(root, "durable.db"));
+
+    public static async Task<LocalRunHost> StartAsync(string root, IConfiguration configuration, DurableRuntimeOptions? runtime = null, CancellationToken cancellationToken = default)
     {
-        var options = configuration.GetSection(ProviderOptions.Section).Get<ProviderOptions>() ?? new ProviderOptions();
-        EmulatorServer? emulator = null;
-        if (options.Kind == ProviderKind.Emulator && options.Endpoint is null)
+        Directory.CreateDirectory(root);
+        FileStream ownership;
+        try
         {
-            emulator = await EmulatorServer.StartAsync(new EmulatorOptions { Speed = 100, StateDirectory = Path.Combine(root, "emulator") }, cancellationToken: cancellationToken).ConfigureAwait(false);
-            options = new ProviderOptions { Kind = ProviderKind.Emulator, Endpoint = emulator.OpenAIEndpoint, ApiKey = "local" };
+            ownership = new FileStream(Path.Combine(root, "finetune.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException)
+        {
+            throw new IOException($"Another finetune process (run or serve) is using the data directory {root}. Follow its runs with 'finetune runs --data {root}', " +
+                "send runs to its HTTP API, wait for it to end, or pass another --data.");
         }
 
-        return new LocalRunHost(root, new FileSystemBlobStore(Path.Combine(root, "blobs")), new SqliteTables(Path.Combine(root, "finetuning.db")),
-            OpenAIFineTuningProvider.Create(options), emulator);
+        try
+        {
+            var options = configuration.GetSection(ProviderOptions.Section).Get<ProviderOptions>() ?? new ProviderOptions();
+            EmulatorServer? emulator = null;
+            if (options.Kind == ProviderKind.Emulator && options.Endpoint is null)
+            {
+                emulator = await EmulatorServer.StartAsync(new EmulatorOptions { Speed = 100, StateDirectory = Path.Combine(root, "emulator") }, cancellationToken: cancellationToken).ConfigureAwait(false);
+                options = new ProviderOptions { Kind = ProviderKind.Emulator, Endpoint = emulator.OpenAIEndpoint, ApiKey = "local" };
+            }
+
+            var host = new LocalRunHost(root, ownership, new FileSystemBlobStore(Path.Combine(root, "blobs")), new SqliteTables(Path.Combine(root, "finetuning.db")),
+                OpenAIFineTuningProvider.Create(options), emulator, runtime ?? new DurableRuntimeOptions());
+            host.Resumed = host.Runtime.Start();
+            return host;
+        }
+        catch
+        {
+            await ownership.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private static async Task<JsonElement> RunAsync(IOrchestrationContext context, JsonElement input)
+    {
+        RunOutcome outcome = await FineTuningOrchestrator.RunAsync(context, input.Deserialize<RunRequest>(ReportSerializer.Options)!).ConfigureAwait(true);
+        return JsonSerializer.SerializeToElement(outcome, ReportSerializer.Options);
     }
 
     /// <summary>Starts a run (or finds the one the same input already started); problems by field when the request is wrong.</summary>
@@ -74,51 +120,61 @@ public sealed class LocalRunHost : IAsyncDisposable
             return (null, new Dictionary<string, string[]> { ["datasetBlob"] = [$"'{request.DatasetBlob}' does not exist under {Path.Combine(Root, "blobs")}"] });
         }
 
-        if (_running.ContainsKey(runId) || await ((IRunStore)Tables).GetAsync(runId, cancellationToken).ConfigureAwait(false) is { Status: RunStatus.Succeeded })
+        // The same input is the same run: one in progress is followed, one that registered a model is not repeated,
+        // one that failed or was cancelled starts again from the beginning.
+        if (!Runtime.IsRunningHere(runId) && await ((IRunStore)Tables).GetAsync(runId, cancellationToken).ConfigureAwait(false) is not { Status: RunStatus.Succeeded })
         {
-            return (runId, problems);
+            Runtime.ScheduleNew(Orchestrator, runId, request);
         }
 
-        var context = new InProcessOrchestrationContext(runId, _activities, TimeProvider.System, _stopping.Token);
-        context.StatusChanged += status => StatusChanged?.Invoke(runId, status);
-        _running[runId] = (context, Task.Run(() => FineTuningOrchestrator.RunAsync(context, request), CancellationToken.None));
         return (runId, problems);
     }
 
-    /// <summary>The outcome of a run started here, or null when it is not running in this process.</summary>
-    public Task<RunOutcome>? Outcome(string runId) => _running.TryGetValue(runId, out var run) ? run.Run : null;
+    /// <summary>The outcome of a run in progress in this process, or null when it is not running here.</summary>
+    public Task<RunOutcome>? Outcome(string runId) => Runtime.IsRunningHere(runId) ? OutcomeAsync(runId) : null;
 
-    /// <summary>Raises the cancel event of a run in progress; false when it is not running here.</summary>
-    public bool Cancel(string runId)
+    private async Task<RunOutcome> OutcomeAsync(string runId)
     {
-        if (!_running.TryGetValue(runId, out var run) || run.Run.IsCompleted)
+        InstanceState state = await Runtime.WaitForCompletionAsync(runId).ConfigureAwait(false) ?? throw new InvalidOperationException($"Run {runId} is not running here.");
+        if (state is { Status: InstanceStatus.Completed, Output: { } output })
+        {
+            return JsonSerializer.Deserialize<RunOutcome>(output, ReportSerializer.Options)!;
+        }
+
+        // The orchestration itself failed (an activity out of retries, or a replay that no longer matches the code):
+        // the run row says so, as the orchestrator would have.
+        string error = state.Failure ?? "The orchestration failed.";
+        if (await ((IRunStore)Tables).GetAsync(runId).ConfigureAwait(false) is { } row)
+        {
+            await ((IRunStore)Tables).UpsertAsync(row with { Status = RunStatus.Failed, Error = error, UpdatedAt = state.UpdatedAt, FinishedAt = state.UpdatedAt }).ConfigureAwait(false);
+        }
+
+        return new RunOutcome(RunStatus.Failed, null, error);
+    }
+
+    /// <summary>Raises the cancel event of a run in progress; false when no run with this id is in progress.</summary>
+    public bool Cancel(string runId) => RequestCancel(Runtime.Store, runId, Runtime.Time);
+
+    /// <summary>Asks a run in progress to cancel, through the history's inbox: whichever process owns the data directory delivers it, now or when it next starts.</summary>
+    public static bool RequestCancel(HistoryStore history, string runId, TimeProvider time)
+    {
+        if (history.Get(runId) is not { Status: InstanceStatus.Running })
         {
             return false;
         }
 
-        run.Context.Raise(FineTuningOrchestrator.CancelEvent, true);
+        history.Raise(runId, FineTuningOrchestrator.CancelEvent, "true", time.GetUtcNow().UtcDateTime);
         return true;
     }
 
     public async ValueTask DisposeAsync()
     {
-        await _stopping.CancelAsync().ConfigureAwait(false);
-        foreach ((_, Task<RunOutcome> run) in _running.Values)
-        {
-            try
-            {
-                await run.ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-            }
-        }
-
+        await Runtime.DisposeAsync().ConfigureAwait(false);
         if (_emulator is not null)
         {
             await _emulator.DisposeAsync().ConfigureAwait(false);
         }
 
-        _stopping.Dispose();
+        await _lock.DisposeAsync().ConfigureAwait(false);
     }
 }
