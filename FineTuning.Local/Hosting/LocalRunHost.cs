@@ -88,8 +88,10 @@ public sealed class LocalRunHost : IAsyncDisposable
                 options = new ProviderOptions { Kind = ProviderKind.Emulator, Endpoint = emulator.OpenAIEndpoint, ApiKey = "local" };
             }
 
-            var host = new LocalRunHost(root, ownership, new FileSystemBlobStore(Path.Combine(root, "blobs")), new SqliteTables(Path.Combine(root, "finetuning.db")),
-                OpenAIFineTuningProvider.Create(options), emulator, runtime ?? new DurableRuntimeOptions());
+            var blobs = new FileSystemBlobStore(Path.Combine(root, "blobs"));
+            blobs.RemoveAbandonedWrites();
+            var host = new LocalRunHost(root, ownership, blobs, new SqliteTables(Path.Combine(root, "finetuning.db")),
+                OpenAIFineTuningProvider.Create(options), emulator, runtime ?? KillSwitch(Environment.GetEnvironmentVariable(KillAtVariable)));
             host.Resumed = host.Runtime.Start();
             return host;
         }
@@ -98,6 +100,29 @@ public sealed class LocalRunHost : IAsyncDisposable
             await ownership.DisposeAsync().ConfigureAwait(false);
             throw;
         }
+    }
+
+    /// <summary>
+    /// Fault injection for the reliability tests: <c>before|after:Kind:Name</c> (say <c>before:TaskCompleted:SubmitJob</c>:
+    /// the job was created, the history does not know it yet) kills this process outright at that point of a run.
+    /// </summary>
+    public const string KillAtVariable = "FINETUNING_KILL_AT";
+
+    private static DurableRuntimeOptions KillSwitch(string? killAt)
+    {
+        if (killAt?.Split(':') is not [var when, var kind, var name])
+        {
+            return new DurableRuntimeOptions();
+        }
+
+        Action<string, HistoryEvent> kill = (_, e) =>
+        {
+            if (e.Kind.ToString() == kind && e.Name == name)
+            {
+                System.Diagnostics.Process.GetCurrentProcess().Kill();
+            }
+        };
+        return when == "before" ? new DurableRuntimeOptions { Recording = kill } : new DurableRuntimeOptions { Recorded = kill };
     }
 
     private static async Task<JsonElement> RunAsync(IOrchestrationContext context, JsonElement input)

@@ -11,7 +11,7 @@ namespace FineTuning.Local.Storage;
 /// and is renamed over the blob, so readers see the old blob or the new one, never half. Metadata lives beside the
 /// content in a hidden <c>.name.meta.json</c> file.
 /// </summary>
-public sealed class FileSystemBlobStore(string root) : IBlobStore
+public sealed partial class FileSystemBlobStore(string root) : IBlobStore
 {
     private readonly string _root = Path.GetFullPath(root);
 
@@ -33,7 +33,8 @@ public sealed class FileSystemBlobStore(string root) : IBlobStore
         string path = PathOf(name);
         string dir = Path.GetDirectoryName(path)!;
         Directory.CreateDirectory(dir);
-        string temp = Path.Combine(dir, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
+        string temp = Path.Combine(dir, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}{TempSuffix}");
+        string metaTemp = temp + ".meta";
         try
         {
             await using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
@@ -42,12 +43,17 @@ public sealed class FileSystemBlobStore(string root) : IBlobStore
                 await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
             }
 
-            await File.WriteAllTextAsync(MetaPath(path), JsonSerializer.Serialize(metadata ?? new Dictionary<string, string>()), cancellationToken).ConfigureAwait(false);
+            await File.WriteAllTextAsync(metaTemp, JsonSerializer.Serialize(metadata ?? new Dictionary<string, string>()), cancellationToken).ConfigureAwait(false);
+
+            // Content first, then its metadata: a process killed between the two leaves new content with the old
+            // metadata (a dataset copy is then made again), never metadata that vouches for content it does not have.
             File.Move(temp, path, overwrite: true);
+            File.Move(metaTemp, MetaPath(path), overwrite: true);
         }
         catch
         {
             File.Delete(temp);
+            File.Delete(metaTemp);
             throw;
         }
 
@@ -79,6 +85,35 @@ public sealed class FileSystemBlobStore(string root) : IBlobStore
             await Task.Yield();
         }
     }
+
+    /// <summary>
+    /// Deletes the temporary files of writes a killed process never finished; call it only while no write is under way
+    /// (the local host does, at start, holding the data directory's lock). Returns how many it deleted.
+    /// </summary>
+    public int RemoveAbandonedWrites()
+    {
+        if (!Directory.Exists(_root))
+        {
+            return 0;
+        }
+
+        int removed = 0;
+        foreach (string file in Directory.EnumerateFiles(_root, ".*" + TempSuffix + "*", SearchOption.AllDirectories))
+        {
+            if (AbandonedWrite().IsMatch(Path.GetFileName(file)))
+            {
+                File.Delete(file);
+                removed++;
+            }
+        }
+
+        return removed;
+    }
+
+    private const string TempSuffix = ".tmp";
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\..+\.[0-9a-f]{32}\.tmp(\.meta)?$")]
+    private static partial System.Text.RegularExpressions.Regex AbandonedWrite();
 
     private string PathOf(string name)
     {

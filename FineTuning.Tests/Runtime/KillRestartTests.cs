@@ -1,0 +1,103 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using FineTuning.Core.Workflow;
+using FineTuning.Local.Hosting;
+using FineTuning.Local.Storage;
+
+namespace FineTuning.Tests.Runtime;
+
+/// <summary>
+/// The real <c>finetune</c> process is killed (SIGKILL, no clean-up) at each stage of a run and started again: the run
+/// completes, the provider saw one job, and no blob is half-written.
+/// </summary>
+public sealed class KillRestartTests : IDisposable
+{
+    private readonly TempDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    /// <summary>Runs the built <c>finetune</c> with the given arguments; the kill switch set when asked.</summary>
+    internal static async Task<(int Code, string Out, string Err)> Finetune(string? killAt, params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "finetune.dll"));
+        foreach (string arg in args) start.ArgumentList.Add(arg);
+        foreach (string key in start.Environment.Keys.Where(k => k.StartsWith("FineTuning__", StringComparison.OrdinalIgnoreCase)).ToList()) start.Environment.Remove(key);
+        if (killAt is not null) start.Environment[LocalRunHost.KillAtVariable] = killAt;
+        using Process process = Process.Start(start)!;
+        Task<string> stdout = process.StandardOutput.ReadToEndAsync();
+        Task<string> stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"finetune {string.Join(' ', args)} did not end in 2 minutes: {await stdout}{await stderr}");
+        }
+
+        return (process.ExitCode, await stdout, await stderr);
+    }
+
+    [Theory]
+    [InlineData("after:TaskScheduled:PlanShards")]
+    [InlineData("before:TaskCompleted:ValidateShard")]
+    [InlineData("after:TaskCompleted:MergeValidation")]
+    [InlineData("before:TaskCompleted:SplitDataset")]
+    [InlineData("before:TaskCompleted:UploadFile")]
+    [InlineData("before:TaskCompleted:SubmitJob")]
+    [InlineData("after:TaskCompleted:GetJob")]
+    [InlineData("before:TaskCompleted:CollectResults")]
+    [InlineData("before:TaskCompleted:RegisterModel")]
+    public async Task KilledAtAStage_TheNextStartCompletesTheRunWithOneJob(string killAt)
+    {
+        string dataset = _dir.Write("support.jsonl", Rows.Jsonl(Rows.ManyChats(40, i => i % 2 == 0 ? "billing" : "shipping")));
+        string data = _dir.File("data");
+
+        var (killedCode, killedOut, killedErr) = await Finetune(killAt, "run", dataset, "--data", data);
+        var (code, output, errors) = await Finetune(null, "run", dataset, "--data", data);
+
+        Assert.True(killedCode == 137, $"the first process was not killed (exit {killedCode}): {killedOut}{killedErr}");
+        Assert.True(code == 0, $"exit {code}: {output}{errors}");
+        Assert.Contains("Resumed 1 unfinished run", output, StringComparison.Ordinal);
+        Assert.Contains("Succeeded: registered ft:", output, StringComparison.Ordinal);
+
+        var tables = new SqliteTables(Path.Combine(data, "finetuning.db"));
+        RunRow run = Assert.Single(await ((IRunStore)tables).ListAsync());
+        Assert.Equal(RunStatus.Succeeded, run.Status);
+        ModelRow model = Assert.Single(await ((IModelRegistry)tables).ListAsync());
+        Assert.Equal(run.ModelId, model.ModelId);
+
+        using JsonDocument emulator = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(data, "emulator", "state.json")));
+        string[] jobRuns = [.. emulator.RootElement.GetProperty("Jobs").EnumerateArray()
+            .Select(j => JsonNode.Parse(j.GetProperty("Request").GetString()!)!["metadata"]!["run_id"]!.GetValue<string>())];
+        Assert.Equal([run.RunId], jobRuns);
+
+        AssertNoHalfWrittenBlob(Path.Combine(data, "blobs"));
+    }
+
+    internal static void AssertNoHalfWrittenBlob(string blobs)
+    {
+        foreach (string file in Directory.EnumerateFiles(blobs, "*", SearchOption.AllDirectories))
+        {
+            string name = Path.GetFileName(file);
+            Assert.False(name.EndsWith(".tmp", StringComparison.Ordinal) || name.EndsWith(".tmp.meta", StringComparison.Ordinal), $"abandoned write left: {file}");
+            if (name.EndsWith(".json", StringComparison.Ordinal))
+            {
+                using JsonDocument _ = JsonDocument.Parse(File.ReadAllBytes(file));
+            }
+            else if (name.EndsWith(".jsonl", StringComparison.Ordinal))
+            {
+                byte[] bytes = File.ReadAllBytes(file);
+                Assert.True(bytes.Length == 0 || bytes[^1] == (byte)'\n', $"{file} does not end with a whole line");
+                foreach (string line in File.ReadLines(file).Where(l => l.Length > 0))
+                {
+                    using JsonDocument _ = JsonDocument.Parse(line);
+                }
+            }
+        }
+    }
+}
