@@ -27,6 +27,9 @@ public sealed class FaultPlan
 
     public void Add(Fault fault) => _faults.Enqueue(fault);
 
+    /// <summary>Request faults not yet taken.</summary>
+    public int Pending => _faults.Count;
+
     /// <summary>The next job created gets this fault.</summary>
     public void Add(JobFault fault) => _jobFaults.Enqueue(fault);
 

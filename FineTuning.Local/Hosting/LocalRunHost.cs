@@ -23,6 +23,9 @@ public sealed class LocalRunHost : IAsyncDisposable
     /// <summary>The orchestrator's name in the runtime's history.</summary>
     public const string Orchestrator = "FineTuning";
 
+    /// <summary>The orchestrators the local runtime knows: the workflow, run request in, run outcome out.</summary>
+    public static IReadOnlyDictionary<string, OrchestratorFunction> Orchestrators { get; } = new Dictionary<string, OrchestratorFunction>(StringComparer.Ordinal) { [Orchestrator] = RunAsync };
+
     private readonly EmulatorServer? _emulator;
     private readonly FileStream _lock;
 
@@ -34,7 +37,7 @@ public sealed class LocalRunHost : IAsyncDisposable
         Tables = tables;
         Provider = provider;
         _emulator = emulator;
-        Runtime = new DurableRuntime(OpenHistory(root), new Dictionary<string, OrchestratorFunction> { [Orchestrator] = RunAsync },
+        Runtime = new DurableRuntime(OpenHistory(root), Orchestrators,
             WorkflowActivities.Create(blobs, provider, tables, tables, ModelCatalog.Default), options);
         Runtime.CustomStatusChanged += (runId, json) =>
         {

@@ -40,6 +40,7 @@ public sealed class DurableRuntime : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly object _gate = new();
     private Task? _inboxLoop;
+    private readonly ConcurrentDictionary<long, bool> _raisedHere = new();
     private int _pendingWork;
 
     public DurableRuntime(HistoryStore store, IReadOnlyDictionary<string, OrchestratorFunction> orchestrators, IReadOnlyDictionary<string, ActivityFunction> activities, DurableRuntimeOptions? options = null)
@@ -105,7 +106,8 @@ public sealed class DurableRuntime : IAsyncDisposable
     /// <summary>Raises an event; it is recorded in the history and delivered even if the instance waits for it later.</summary>
     public void RaiseEvent(string instanceId, string name, object? payload)
     {
-        Store.Raise(instanceId, name, JsonSerializer.Serialize(payload, ReportSerializer.Options), Time.GetUtcNow().UtcDateTime);
+        WorkStarted();
+        _raisedHere[Store.Raise(instanceId, name, JsonSerializer.Serialize(payload, ReportSerializer.Options), Time.GetUtcNow().UtcDateTime)] = true;
         _inboxSignal.Release();
     }
 
@@ -149,6 +151,15 @@ public sealed class DurableRuntime : IAsyncDisposable
 
     internal void WorkDone() => Interlocked.Decrement(ref _pendingWork);
 
+    /// <summary>An inbox event was moved into a history or dropped: if it was raised here, its work is done.</summary>
+    internal void EventTaken(long pendingId)
+    {
+        if (_raisedHere.TryRemove(pendingId, out _))
+        {
+            WorkDone();
+        }
+    }
+
     internal void AfterRecord(string instanceId, HistoryEvent e) => _options.Recorded?.Invoke(instanceId, e);
 
     internal void BeforeRecord(string instanceId, HistoryEvent e) => _options.Recording?.Invoke(instanceId, e);
@@ -190,6 +201,7 @@ public sealed class DurableRuntime : IAsyncDisposable
                     else if (Store.Get(pending.InstanceId) is not { Status: InstanceStatus.Running })
                     {
                         Store.Discard(pending.Id);
+                        EventTaken(pending.Id);
                     }
                 }
             }

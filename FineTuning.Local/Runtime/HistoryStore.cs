@@ -130,11 +130,11 @@ public sealed class HistoryStore
     public IReadOnlyList<InstanceState> Running() => Instances("WHERE status = $status ORDER BY created_at, id", ("$status", nameof(InstanceStatus.Running)));
 
     /// <summary>Raises an event for an instance; it reaches the orchestration when a runtime owning the data directory next looks.</summary>
-    public void Raise(string instanceId, string name, string? payload, DateTime now)
+    public long Raise(string instanceId, string name, string? payload, DateTime now)
     {
         using SqliteConnection connection = Open();
-        Run(connection, null, "INSERT INTO inbox (instance_id, name, payload, raised_at) VALUES ($id, $name, $payload, $now)",
-            ("$id", instanceId), ("$name", name), ("$payload", payload), ("$now", Format(now)));
+        return (long)Scalar(connection, null, "INSERT INTO inbox (instance_id, name, payload, raised_at) VALUES ($id, $name, $payload, $now) RETURNING id",
+            ("$id", instanceId), ("$name", name), ("$payload", payload), ("$now", Format(now)))!;
     }
 
     public IReadOnlyList<PendingEvent> Inbox()

@@ -215,6 +215,10 @@ internal sealed class OrchestrationInstance : IOrchestrationContext
                 {
                     _runtime.WorkDone();
                 }
+                else if (message is Raised raised)
+                {
+                    _runtime.EventTaken(raised.Pending.Id);
+                }
             }
 
             Finish();

@@ -4,7 +4,11 @@ using FineTuning.Core.Providers;
 using FineTuning.Core.Storage;
 using FineTuning.Core.Workflow;
 using FineTuning.Emulator;
+using FineTuning.Local.Hosting;
+using FineTuning.Local.Runtime;
 using FineTuning.Local.Storage;
+using System.Text.Json;
+using FineTuning.Core.Datasets;
 using FineTuning.OpenAI;
 
 namespace FineTuning.Tests.Workflow;
@@ -18,7 +22,11 @@ public sealed class FineTuningOrchestratorTests : IAsyncLifetime, IDisposable
     private EmulatorServer _emulator = null!;
     private FileSystemBlobStore _blobs = null!;
     private SqliteTables _tables = null!;
-    private IReadOnlyDictionary<string, ActivityFunction> _activities = null!;
+    private DurableRuntime _runtime = null!;
+    private HistoryStore _history = null!;
+
+    /// <summary>Called with each recorded history event, so a test can act at a given point (raise an event).</summary>
+    private Action<string, HistoryEvent>? _onRecorded;
 
     public async Task InitializeAsync()
     {
@@ -26,10 +34,30 @@ public sealed class FineTuningOrchestratorTests : IAsyncLifetime, IDisposable
         _blobs = new FileSystemBlobStore(_dir.File("blobs"));
         _tables = new SqliteTables(_dir.File("finetuning.db"));
         IFineTuningProvider provider = OpenAIFineTuningProvider.Create(new ProviderOptions { Endpoint = _emulator.OpenAIEndpoint, ApiKey = "k" });
-        _activities = WorkflowActivities.Create(_blobs, provider, _tables, _tables, ModelCatalog.Default);
+        _history = new HistoryStore(_dir.File("durable.db"));
+        _runtime = new DurableRuntime(_history, LocalRunHost.Orchestrators, WorkflowActivities.Create(_blobs, provider, _tables, _tables, ModelCatalog.Default),
+            new DurableRuntimeOptions { Time = _clock, Recorded = (id, e) => _onRecorded?.Invoke(id, e) });
+        _runtime.Start();
     }
 
-    public async Task DisposeAsync() => await _emulator.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        await _runtime.DisposeAsync();
+        await _emulator.DisposeAsync();
+    }
+
+    /// <summary>Runs the workflow on the embedded runtime, moving the manual clock whenever it waits on a timer.</summary>
+    private async Task<RunOutcome> Run(string runId, RunRequest request)
+    {
+        Assert.True(_runtime.ScheduleNew(LocalRunHost.Orchestrator, runId, request));
+        InstanceState state = await Runtime.DurableRuntimeTests.RunToEnd(_runtime, _clock, runId);
+        Assert.True(state.Status == InstanceStatus.Completed, state.Failure);
+        return JsonSerializer.Deserialize<RunOutcome>(state.Output!, ReportSerializer.Options)!;
+    }
+
+    /// <summary>The activities a run scheduled, in order (retries included), from its history.</summary>
+    private List<string> Calls(string runId) =>
+        [.. _history.LoadHistory(runId).Where(e => e.Kind == HistoryKind.TaskScheduled).Select(e => e.Name!)];
 
     public void Dispose() => _dir.Dispose();
 
@@ -42,9 +70,9 @@ public sealed class FineTuningOrchestratorTests : IAsyncLifetime, IDisposable
     public async Task Run_GoesFromDatasetToARegisteredModelWithLineage()
     {
         await Drop("datasets/support.jsonl", SupportDataset());
-        var context = new InlineOrchestrationContext("run-e2e", _clock, _activities);
+        string id = "run-e2e";
 
-        RunOutcome outcome = await FineTuningOrchestrator.RunAsync(context, new RunRequest { DatasetBlob = "datasets/support.jsonl", Suffix = "support" });
+        RunOutcome outcome = await Run(id, new RunRequest { DatasetBlob = "datasets/support.jsonl", Suffix = "support" });
 
         Assert.Equal(RunStatus.Succeeded, outcome.Status);
         ModelRow? model = await ((IModelRegistry)_tables).GetAsync(outcome.ModelId!);
@@ -62,20 +90,20 @@ public sealed class FineTuningOrchestratorTests : IAsyncLifetime, IDisposable
         Assert.Equal(6, run.ValidationRows);
         Assert.NotNull(await _blobs.GetPropertiesAsync("runs/run-e2e/reports/validation.json"));
         Assert.NotNull(await _blobs.GetPropertiesAsync("runs/run-e2e/reports/results.json"));
-        Assert.Equal(1, context.Calls.Count(c => c == "SubmitJob"));
+        Assert.Equal(1, Calls(id).Count(c => c == "SubmitJob"));
     }
 
     [Fact]
     public async Task UnfitDataset_FailsWithTheFirstErrorsAndStartsNoJob()
     {
         await Drop("datasets/bad.jsonl", Rows.Jsonl(Rows.ManyChats(20)) + "{\"messages\": [{\"role\": \"bot\", \"content\": \"x\"}]}\n");
-        var context = new InlineOrchestrationContext("run-bad", _clock, _activities);
+        string id = "run-bad";
 
-        RunOutcome outcome = await FineTuningOrchestrator.RunAsync(context, new RunRequest { DatasetBlob = "datasets/bad.jsonl" });
+        RunOutcome outcome = await Run(id, new RunRequest { DatasetBlob = "datasets/bad.jsonl" });
 
         Assert.Equal(RunStatus.Failed, outcome.Status);
         Assert.Contains("line 21, messages[0].role", outcome.Error, StringComparison.Ordinal);
-        Assert.DoesNotContain("SubmitJob", context.Calls);
+        Assert.DoesNotContain("SubmitJob", Calls(id));
         Assert.Equal(RunStatus.Failed, (await ((IRunStore)_tables).GetAsync("run-bad"))!.Status);
     }
 
@@ -83,16 +111,16 @@ public sealed class FineTuningOrchestratorTests : IAsyncLifetime, IDisposable
     public async Task CancelDuringMonitoring_CancelsTheProviderJob()
     {
         await Drop("datasets/support.jsonl", SupportDataset());
-        var context = new InlineOrchestrationContext("run-cancel", _clock, _activities);
-        context.AfterActivity = name =>
+        string id = "run-cancel";
+        _onRecorded = (runId, e) =>
         {
-            if (name == "SubmitJob") context.Raise(FineTuningOrchestrator.CancelEvent, true);
+            if (e is { Kind: HistoryKind.TaskCompleted, Name: "SubmitJob" }) _runtime.RaiseEvent(runId, FineTuningOrchestrator.CancelEvent, true);
         };
 
-        RunOutcome outcome = await FineTuningOrchestrator.RunAsync(context, new RunRequest { DatasetBlob = "datasets/support.jsonl" });
+        RunOutcome outcome = await Run(id, new RunRequest { DatasetBlob = "datasets/support.jsonl" });
 
         Assert.Equal(RunStatus.Cancelled, outcome.Status);
-        Assert.Contains("CancelJob", context.Calls);
+        Assert.Contains("CancelJob", Calls(id));
         RunRow? run = await ((IRunStore)_tables).GetAsync("run-cancel");
         Assert.Equal("cancelled", run!.JobStatus);
     }
@@ -102,14 +130,14 @@ public sealed class FineTuningOrchestratorTests : IAsyncLifetime, IDisposable
     {
         await Drop("datasets/support.jsonl", SupportDataset());
         _faults.Add(JobFault.StallInQueue);
-        var context = new InlineOrchestrationContext("run-deadline", _clock, _activities);
+        string id = "run-deadline";
 
-        RunOutcome outcome = await FineTuningOrchestrator.RunAsync(context, new RunRequest { DatasetBlob = "datasets/support.jsonl", Deadline = TimeSpan.FromHours(48) });
+        RunOutcome outcome = await Run(id, new RunRequest { DatasetBlob = "datasets/support.jsonl", Deadline = TimeSpan.FromHours(48) });
 
         Assert.Equal(RunStatus.Failed, outcome.Status);
         Assert.Contains("Timed out", outcome.Error, StringComparison.Ordinal);
-        Assert.Contains("CancelJob", context.Calls);
-        Assert.True(context.Calls.Count(c => c == "GetJob") < 400, "polling backs off");
+        Assert.Contains("CancelJob", Calls(id));
+        Assert.True(Calls(id).Count(c => c == "GetJob") < 400, "polling backs off");
     }
 
     [Fact]
@@ -117,11 +145,32 @@ public sealed class FineTuningOrchestratorTests : IAsyncLifetime, IDisposable
     {
         await Drop("datasets/support.jsonl", SupportDataset());
         _faults.Add(JobFault.Fail);
-        var context = new InlineOrchestrationContext("run-fail", _clock, _activities);
+        string id = "run-fail";
 
-        RunOutcome outcome = await FineTuningOrchestrator.RunAsync(context, new RunRequest { DatasetBlob = "datasets/support.jsonl" });
+        RunOutcome outcome = await Run(id, new RunRequest { DatasetBlob = "datasets/support.jsonl" });
 
         Assert.Equal(RunStatus.Failed, outcome.Status);
         Assert.Contains("server_error", outcome.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ProviderFaults_DuringUploadSubmitAndPoll_TheRunCompletesWithOneJob()
+    {
+        await Drop("datasets/support.jsonl", SupportDataset());
+        _faults.Add(new Fault("POST", "/files", Status: 429, RetryAfterSeconds: 1));
+        _faults.Add(new Fault("POST", "/files", Status: 500));
+        _faults.Add(new Fault("POST", "/fine_tuning/jobs", DropResponse: true));
+        _faults.Add(new Fault("GET", "/fine_tuning/jobs/", Status: 503));
+        _faults.Add(new Fault("GET", "/fine_tuning/jobs/", Delay: TimeSpan.FromSeconds(1)));
+        string id = "run-faults";
+
+        RunOutcome outcome = await Run(id, new RunRequest { DatasetBlob = "datasets/support.jsonl" });
+
+        Assert.Equal(RunStatus.Succeeded, outcome.Status);
+        Assert.Equal(0, _faults.Pending);
+        using var http = new HttpClient();
+        http.DefaultRequestHeaders.Add("api-key", "k");
+        using JsonDocument jobs = JsonDocument.Parse(await http.GetStringAsync(new Uri(_emulator.OpenAIEndpoint, $"fine_tuning/jobs?metadata[run_id]={id}")));
+        Assert.Single(jobs.RootElement.GetProperty("data").EnumerateArray());
     }
 }
