@@ -26,4 +26,43 @@ public static class RunApi
         var validator = new DatasetValidator(options);
         return validator.Finish([validator.ValidateShard(body, cancellationToken: cancellationToken)], "request body");
     }
+
+    /// <summary>The sidecars that may hold a dropped dataset's run options, preferred first: <c>support.run.json</c>, <c>support.jsonl.run.json</c>.</summary>
+    public static IReadOnlyList<string> SidecarBlobs(string datasetBlob) =>
+        datasetBlob.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase)
+            ? [datasetBlob[..^".jsonl".Length] + ".run.json", datasetBlob + ".run.json"]
+            : [datasetBlob + ".run.json"];
+
+    /// <summary>
+    /// The run request for a dataset dropped into the <c>datasets</c> container or folder: defaults, or the options of
+    /// its sidecar. A sidecar that is not valid JSON, or asks for something wrong, gives its problems by field (with
+    /// the line of a JSON error) and no request.
+    /// </summary>
+    public static async Task<(RunRequest? Request, IReadOnlyDictionary<string, string[]> Problems)> DropRequestAsync(IBlobStore blobs, string datasetBlob, CancellationToken cancellationToken = default)
+    {
+        RunRequest request = new() { DatasetBlob = datasetBlob };
+        foreach (string sidecar in SidecarBlobs(datasetBlob))
+        {
+            if (await blobs.GetPropertiesAsync(sidecar, cancellationToken).ConfigureAwait(false) is null)
+            {
+                continue;
+            }
+
+            try
+            {
+                await using Stream options = await blobs.OpenReadAsync(sidecar, cancellationToken).ConfigureAwait(false);
+                request = (await System.Text.Json.JsonSerializer.DeserializeAsync<RunRequest>(options, ReportSerializer.Options, cancellationToken).ConfigureAwait(false) ?? request) with { DatasetBlob = datasetBlob };
+            }
+            catch (System.Text.Json.JsonException ex)
+            {
+                string where = ex.LineNumber is long line ? $"line {line + 1}{(ex.Path is { Length: > 1 } path ? $", {path}" : "")}: " : "";
+                return (null, new Dictionary<string, string[]> { [sidecar] = [$"{where}{ex.Message.Split(" Path:")[0]} Fix the options file; see the run options in the README."] });
+            }
+
+            break;
+        }
+
+        IReadOnlyDictionary<string, string[]> problems = request.Problems();
+        return (problems.Count > 0 ? null : request, problems);
+    }
 }

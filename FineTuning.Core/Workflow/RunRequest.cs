@@ -44,7 +44,10 @@ public sealed record RunRequest
 
     public bool Dedupe { get; init; } = true;
 
-    public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>The first interval between job status checks when the request names none.</summary>
+    public static readonly TimeSpan DefaultPollInterval = TimeSpan.FromSeconds(30);
+
+    public TimeSpan PollInterval { get; init; } = DefaultPollInterval;
 
     public TimeSpan Deadline { get; init; } = TimeSpan.FromHours(48);
 

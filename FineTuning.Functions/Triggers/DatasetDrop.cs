@@ -1,5 +1,3 @@
-using System.Text.Json;
-using FineTuning.Core.Datasets;
 using FineTuning.Core.Storage;
 using FineTuning.Core.Workflow;
 using Microsoft.Azure.Functions.Worker;
@@ -11,7 +9,7 @@ namespace FineTuning.Functions.Triggers;
 
 /// <summary>
 /// A <c>.jsonl</c> landing in the <c>datasets</c> container starts a run, with the options of a sidecar
-/// <c>{name}.run.json</c> when there is one. The run id comes from the blob's name, ETag and options, so a
+/// (<c>support.run.json</c> or <c>support.jsonl.run.json</c>) when there is one. The run id comes from the blob's name, ETag and options, so a
 /// re-delivered event starts nothing new.
 /// </summary>
 public sealed partial class DatasetDrop(IBlobStore blobs, ILogger<DatasetDrop> logger)
@@ -29,15 +27,8 @@ public sealed partial class DatasetDrop(IBlobStore blobs, ILogger<DatasetDrop> l
         }
 
         string datasetBlob = $"datasets/{name}";
-        RunRequest request = new() { DatasetBlob = datasetBlob };
-        string sidecar = $"datasets/{name}.run.json";
-        if (await blobs.GetPropertiesAsync(sidecar, cancellationToken) is not null)
-        {
-            await using Stream options = await blobs.OpenReadAsync(sidecar, cancellationToken);
-            request = (await JsonSerializer.DeserializeAsync<RunRequest>(options, ReportSerializer.Options, cancellationToken) ?? request) with { DatasetBlob = datasetBlob };
-        }
-
-        if (request.Problems() is { Count: > 0 } problems)
+        (RunRequest? request, IReadOnlyDictionary<string, string[]> problems) = await RunApi.DropRequestAsync(blobs, datasetBlob, cancellationToken);
+        if (request is null)
         {
             LogInvalidOptions(datasetBlob, string.Join("; ", problems.Select(p => $"{p.Key}: {string.Join(", ", p.Value)}")));
             return;

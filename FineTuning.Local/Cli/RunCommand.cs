@@ -67,7 +67,7 @@ internal static class RunCommand
                 TrainRatio = result.GetValue(ratio),
                 StratifyBy = result.GetValue(stratify) ?? "topic",
                 SplitSeed = result.GetValue(seed),
-                PollInterval = TimeSpan.FromSeconds(result.GetValue(poll) is double p and > 0 ? p : Environment.GetEnvironmentVariable("FineTuning__Provider__Kind") is null ? 1 : 30),
+                PollInterval = result.GetValue(poll) is double p and > 0 ? TimeSpan.FromSeconds(p) : RunRequest.DefaultPollInterval,
                 Deadline = TimeSpan.FromHours(result.GetValue(deadline)),
             };
             IReadOnlyDictionary<string, string[]> problems = request.Problems();
@@ -98,7 +98,7 @@ internal static class RunCommand
                 {
                     await using FileStream source = dataset.OpenRead();
                     await source.CopyToAsync(s, ct);
-                }, new Dictionary<string, string> { ["sha256"] = sha256 }, cancellationToken);
+                }, new Dictionary<string, string> { ["sha256"] = sha256, [FolderDrop.SourceMetadata] = FolderDrop.RunCommandSource }, cancellationToken);
             }
 
             string? last = null;
@@ -115,7 +115,7 @@ internal static class RunCommand
                     }
                 }
             };
-            bool wasRunning = await FineTuningOrchestrator.RunIdForAsync(host.Blobs, request, cancellationToken) is { } existing && host.Runtime.IsRunningHere(existing);
+            bool wasRunning = await FineTuningOrchestrator.RunIdForAsync(host.Blobs, host.ForThisHost(request), cancellationToken) is { } existing && host.Runtime.IsRunningHere(existing);
             (string? runId, IReadOnlyDictionary<string, string[]> startProblems) = await host.StartRunAsync(request, cancellationToken);
             following = runId;
             if (runId is null)

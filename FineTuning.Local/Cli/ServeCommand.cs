@@ -12,7 +12,8 @@ internal static class ServeCommand
         var data = new Option<DirectoryInfo>("--data") { Description = "Data directory (blobs, finetuning.db, emulator state).", DefaultValueFactory = _ => new DirectoryInfo(".finetuning") };
         var address = new Option<string>("--address") { Description = "Address to bind; anything but loopback requires --api-key.", DefaultValueFactory = _ => "127.0.0.1" };
         var key = new Option<string?>("--api-key") { Description = "Key clients send as x-functions-key (or ?code=), as with Azure function keys." };
-        var command = new Command("serve", "Serve the HTTP API (runs, reports, models, validate, estimate; OpenAPI at /openapi/v1.json) over the data directory.") { port, data, address, key };
+        var noDrop = new Option<bool>("--no-drop") { Description = "Do not start runs for .jsonl files dropped into <data>/blobs/datasets/." };
+        var command = new Command("serve", "Serve the HTTP API (runs, reports, models, validate, estimate; OpenAPI at /openapi/v1.json) over the data directory, and start a run for each .jsonl dropped into <data>/blobs/datasets/ (options from a sidecar support.run.json).") { port, data, address, key, noDrop };
         command.SetAction(async (result, cancellationToken) =>
         {
             string root = result.GetValue(data)!.FullName;
@@ -33,9 +34,15 @@ internal static class ServeCommand
                 return FinetuneCli.ExitUsage;
             }
 
+            await using FolderDrop drop = new(host, stdout);
+            if (!result.GetValue(noDrop))
+            {
+                drop.Start();
+            }
+
             await using (api)
             {
-                await stdout.WriteLineAsync($"FineTuning API listening on {api.Root}api/runs (OpenAPI: {api.Root}openapi/v1.json); data in {root}. Ctrl+C stops.");
+                await stdout.WriteLineAsync($"FineTuning API listening on {api.Root}api/runs (OpenAPI: {api.Root}openapi/v1.json); data in {root}{(result.GetValue(noDrop) ? "" : $"; drop .jsonl files into {drop.Folder}")}. Ctrl+C stops.");
                 await stdout.FlushAsync(cancellationToken);
                 try
                 {

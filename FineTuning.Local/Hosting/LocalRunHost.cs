@@ -58,6 +58,9 @@ public sealed class LocalRunHost : IAsyncDisposable
     /// <summary>True when jobs run on the built-in emulator.</summary>
     public bool Emulated => _emulator is not null;
 
+    /// <summary>How much faster than real time the built-in emulator runs jobs (<c>FineTuning__Emulator__Speed</c>, default 100).</summary>
+    public double EmulatorSpeed { get; private init; }
+
     /// <summary>Unfinished runs this host resumed when it started.</summary>
     public int Resumed { get; private set; }
 
@@ -87,14 +90,22 @@ public sealed class LocalRunHost : IAsyncDisposable
             EmulatorServer? emulator = null;
             if (options.Kind == ProviderKind.Emulator && options.Endpoint is null)
             {
-                emulator = await EmulatorServer.StartAsync(new EmulatorOptions { Speed = 100, StateDirectory = Path.Combine(root, "emulator") }, cancellationToken: cancellationToken).ConfigureAwait(false);
+                if (configuration.GetValue("FineTuning:Emulator:Speed", 100.0) is not (> 0 and <= 1_000_000))
+                {
+                    throw new InvalidOperationException("FineTuning__Emulator__Speed must be a number above 0 (how much faster than real time jobs run; default 100).");
+                }
+
+                emulator = await EmulatorServer.StartAsync(new EmulatorOptions { Speed = configuration.GetValue("FineTuning:Emulator:Speed", 100.0), StateDirectory = Path.Combine(root, "emulator") }, cancellationToken: cancellationToken).ConfigureAwait(false);
                 options = new ProviderOptions { Kind = ProviderKind.Emulator, Endpoint = emulator.OpenAIEndpoint, ApiKey = "local" };
             }
 
             var blobs = new FileSystemBlobStore(Path.Combine(root, "blobs"));
             blobs.RemoveAbandonedWrites();
             var host = new LocalRunHost(root, ownership, blobs, new SqliteTables(Path.Combine(root, "finetuning.db")),
-                OpenAIFineTuningProvider.Create(options), emulator, runtime ?? KillSwitch(Environment.GetEnvironmentVariable(KillAtVariable)));
+                OpenAIFineTuningProvider.Create(options), emulator, runtime ?? KillSwitch(Environment.GetEnvironmentVariable(KillAtVariable)))
+            {
+                EmulatorSpeed = emulator is null ? 1 : configuration.GetValue("FineTuning:Emulator:Speed", 100.0),
+            };
             host.Resumed = host.Runtime.Start();
             return host;
         }
@@ -143,6 +154,7 @@ public sealed class LocalRunHost : IAsyncDisposable
             return (null, problems);
         }
 
+        request = ForThisHost(request);
         if (await FineTuningOrchestrator.RunIdForAsync(Blobs, request, cancellationToken).ConfigureAwait(false) is not { } runId)
         {
             return (null, new Dictionary<string, string[]> { ["datasetBlob"] = [$"'{request.DatasetBlob}' does not exist under {Path.Combine(Root, "blobs")}"] });
@@ -157,6 +169,13 @@ public sealed class LocalRunHost : IAsyncDisposable
 
         return (runId, problems);
     }
+
+    /// <summary>
+    /// The request as this host runs it: on the built-in emulator (100 times faster than real time) the default poll
+    /// interval of 30 seconds becomes 1 second, as 30 seconds there would be 50 minutes of a real job.
+    /// </summary>
+    public RunRequest ForThisHost(RunRequest request) =>
+        Emulated && request.PollInterval == RunRequest.DefaultPollInterval ? request with { PollInterval = TimeSpan.FromSeconds(1) } : request;
 
     /// <summary>The outcome of a run in progress in this process, or null when it is not running here.</summary>
     public Task<RunOutcome>? Outcome(string runId) => Runtime.IsRunningHere(runId) ? OutcomeAsync(runId) : null;

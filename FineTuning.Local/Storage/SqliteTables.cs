@@ -22,6 +22,7 @@ public sealed class SqliteTables : IRunStore, IModelRegistry
             PRAGMA journal_mode = WAL;
             CREATE TABLE IF NOT EXISTS runs (run_id TEXT PRIMARY KEY, created_at TEXT NOT NULL, json TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS models (model_id TEXT PRIMARY KEY, run_id TEXT NOT NULL, registered_at TEXT NOT NULL, json TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS drops (content_key TEXT PRIMARY KEY, dataset_blob TEXT NOT NULL, run_id TEXT NOT NULL, dropped_at TEXT NOT NULL);
             """);
     }
 
@@ -44,6 +45,28 @@ public sealed class SqliteTables : IRunStore, IModelRegistry
 
     Task<IReadOnlyList<ModelRow>> IModelRegistry.ListAsync(CancellationToken cancellationToken) =>
         QueryAsync<ModelRow>("SELECT json FROM models ORDER BY registered_at DESC, model_id", null, cancellationToken);
+
+    /// <summary>The run a folder drop with this content (dataset and options) started, if one did.</summary>
+    public async Task<string?> FindDropAsync(string contentKey, CancellationToken cancellationToken = default)
+    {
+        await using SqliteConnection connection = Open();
+        await using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = "SELECT run_id FROM drops WHERE content_key = $key";
+        command.Parameters.AddWithValue("$key", contentKey);
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string;
+    }
+
+    public async Task RecordDropAsync(string contentKey, string datasetBlob, string runId, DateTime at, CancellationToken cancellationToken = default)
+    {
+        await using SqliteConnection connection = Open();
+        await using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = "INSERT OR IGNORE INTO drops (content_key, dataset_blob, run_id, dropped_at) VALUES ($key, $blob, $run, $at)";
+        command.Parameters.AddWithValue("$key", contentKey);
+        command.Parameters.AddWithValue("$blob", datasetBlob);
+        command.Parameters.AddWithValue("$run", runId);
+        command.Parameters.AddWithValue("$at", at.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
 
     private async Task UpsertAsync(string sql, string id, DateTime at, string json, string? runId, CancellationToken cancellationToken)
     {

@@ -18,13 +18,16 @@ public sealed class KillRestartTests : IDisposable
     public void Dispose() => _dir.Dispose();
 
     /// <summary>Runs the built <c>finetune</c> with the given arguments; the kill switch set when asked.</summary>
-    internal static async Task<(int Code, string Out, string Err)> Finetune(string? killAt, params string[] args)
+    internal static Task<(int Code, string Out, string Err)> Finetune(string? killAt, params string[] args) => Finetune(killAt, null, args);
+
+    internal static async Task<(int Code, string Out, string Err)> Finetune(string? killAt, double? emulatorSpeed, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "finetune.dll"));
         foreach (string arg in args) start.ArgumentList.Add(arg);
         foreach (string key in start.Environment.Keys.Where(k => k.StartsWith("FineTuning__", StringComparison.OrdinalIgnoreCase)).ToList()) start.Environment.Remove(key);
         if (killAt is not null) start.Environment[LocalRunHost.KillAtVariable] = killAt;
+        if (emulatorSpeed is { } speed) start.Environment["FineTuning__Emulator__Speed"] = speed.ToString(System.Globalization.CultureInfo.InvariantCulture);
         using Process process = Process.Start(start)!;
         Task<string> stdout = process.StandardOutput.ReadToEndAsync();
         Task<string> stderr = process.StandardError.ReadToEndAsync();
@@ -77,6 +80,60 @@ public sealed class KillRestartTests : IDisposable
         Assert.Equal([run.RunId], jobRuns);
 
         AssertNoHalfWrittenBlob(Path.Combine(data, "blobs"));
+    }
+
+    [Fact]
+    public async Task Cancel_FromAnotherProcess_CancelsTheJobTheFollowingProcessMonitors()
+    {
+        string dataset = _dir.Write("support.jsonl", Rows.Jsonl(Rows.ManyChats(40)));
+        string data = _dir.File("data");
+        Task<(int Code, string Out, string Err)> following = Finetune(null, 2, "run", dataset, "--data", data);
+        string runId = await WaitForStage(data, RunStages.Monitor);
+
+        var stdout = new StringWriter();
+        int cancelCode = await FineTuning.Local.Cli.FinetuneCli.RunAsync(["cancel", runId, "--data", data], stdout, TextWriter.Null, CancellationToken.None);
+        var (code, output, errors) = await following;
+
+        Assert.Equal(0, cancelCode);
+        Assert.Contains($"Cancel requested for {runId}", stdout.ToString(), StringComparison.Ordinal);
+        Assert.True(code == 1, $"exit {code}: {output}{errors}");
+        Assert.Contains("Cancelled: Cancelled on request; the provider job was cancelled.", output, StringComparison.Ordinal);
+        RunRow run = (await ((IRunStore)new SqliteTables(Path.Combine(data, "finetuning.db"))).GetAsync(runId))!;
+        Assert.Equal(("cancelled", RunStatus.Cancelled), (run.JobStatus, run.Status));
+        Assert.Equal(2, await FineTuning.Local.Cli.FinetuneCli.RunAsync(["cancel", runId, "--data", data], TextWriter.Null, TextWriter.Null, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Cancel_WhileNoProcessRuns_IsDeliveredWhenTheRunResumes()
+    {
+        string dataset = _dir.Write("support.jsonl", Rows.Jsonl(Rows.ManyChats(40)));
+        string data = _dir.File("data");
+        var (killedCode, _, _) = await Finetune("after:TaskCompleted:SubmitJob", 2, "run", dataset, "--data", data);
+        string runId = Assert.Single(await ((IRunStore)new SqliteTables(Path.Combine(data, "finetuning.db"))).ListAsync()).RunId;
+
+        int cancelCode = await FineTuning.Local.Cli.FinetuneCli.RunAsync(["cancel", runId, "--data", data], TextWriter.Null, TextWriter.Null, CancellationToken.None);
+        var (code, output, errors) = await Finetune(null, 2, "run", dataset, "--data", data);
+
+        Assert.Equal(137, killedCode);
+        Assert.Equal(0, cancelCode);
+        Assert.True(code == 1, $"exit {code}: {output}{errors}");
+        Assert.Contains("Cancelled: Cancelled on request", output, StringComparison.Ordinal);
+    }
+
+    private static async Task<string> WaitForStage(string data, string stage)
+    {
+        string db = Path.Combine(data, "finetuning.db");
+        for (int i = 0; i < 600; i++)
+        {
+            if (File.Exists(db) && (await ((IRunStore)new SqliteTables(db)).ListAsync()).FirstOrDefault(r => r.Stage == stage) is { } run)
+            {
+                return run.RunId;
+            }
+
+            await Task.Delay(50);
+        }
+
+        throw new TimeoutException($"no run reached {stage} in 30 s");
     }
 
     internal static void AssertNoHalfWrittenBlob(string blobs)
