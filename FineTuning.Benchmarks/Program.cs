@@ -3,6 +3,8 @@ using FineTuning.Benchmarks;
 
 // finetune-bench generate FILE [--mb N]     write the synthetic dataset (default 256 MB)
 // finetune-bench compare FILE               side-by-side figures: finetune validate/split vs the Python script, shards
+// finetune-bench workflow FILE              the workflow's validation stage on the durable runtime vs finetune validate;
+//                                           runtime overhead per activity; replay of ~1,000 history events
 // finetune-bench micro [BenchmarkDotNet args] BenchmarkDotNet micro-benchmarks
 switch (args.FirstOrDefault())
 {
@@ -13,10 +15,12 @@ switch (args.FirstOrDefault())
         return 0;
     case "compare" when args.Length >= 2:
         return SideBySide.Run(args[1]);
+    case "workflow" when args.Length >= 2:
+        return await WorkflowBench.RunAsync(args[1]);
     case "micro":
         BenchmarkSwitcher.FromAssembly(typeof(SyntheticDataset).Assembly).Run(args[1..]);
         return 0;
     default:
-        Console.Error.WriteLine("usage: generate FILE [--mb N] | compare FILE | micro [args]");
+        Console.Error.WriteLine("usage: generate FILE [--mb N] | compare FILE | workflow FILE | micro [args]");
         return 2;
 }

@@ -40,12 +40,12 @@ public static class SideBySide
         return 0;
     }
 
-    private sealed record Measure(double Seconds, long PeakBytes, int ExitCode);
+    internal sealed record Measure(double Seconds, long PeakBytes, int ExitCode);
 
-    private static void Report(string what, double mib, Measure m) =>
+    internal static void Report(string what, double mib, Measure m) =>
         Console.WriteLine($"{what,-36} {m.Seconds,7:N2} s {mib / m.Seconds,8:N0} MiB/s  peak {m.PeakBytes / 1048576.0,6:N0} MiB  exit {m.ExitCode}");
 
-    private static Measure Best(Func<Measure> run, int runs = 3) =>
+    internal static Measure Best(Func<Measure> run, int runs = 3) =>
         Enumerable.Range(0, runs).Select(_ => run()).MinBy(m => m.Seconds)!;
 
     private static double Time(Action action)
@@ -61,7 +61,7 @@ public static class SideBySide
         return best;
     }
 
-    private static Measure Child(string exe, params string[] args)
+    internal static Measure Child(string exe, params string[] args)
     {
         var info = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (string a in args) info.ArgumentList.Add(a);
@@ -100,7 +100,7 @@ public static class SideBySide
         return 0;
     }
 
-    private static void WarmCache(string path)
+    internal static void WarmCache(string path)
     {
         using FileStream stream = File.OpenRead(path);
         byte[] buffer = new byte[1 << 20];

@@ -137,8 +137,8 @@ public static class ShardPlanner
     }
 }
 
-/// <summary>A read-only window of <paramref name="length"/> bytes over a stream from its current position.</summary>
-public sealed class BoundedStream(Stream inner, long length) : Stream
+/// <summary>A read-only window of <paramref name="length"/> bytes over a stream from its current position (disposing the stream with it unless <paramref name="leaveOpen"/>).</summary>
+public sealed class BoundedStream(Stream inner, long length, bool leaveOpen = true) : Stream
 {
     private readonly long _length = length;
     private long _remaining = length;
@@ -163,8 +163,26 @@ public sealed class BoundedStream(Stream inner, long length) : Stream
         return read;
     }
 
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        if (_remaining <= 0) return 0;
+        int read = await inner.ReadAsync(buffer[..(int)Math.Min(buffer.Length, _remaining)], cancellationToken).ConfigureAwait(false);
+        _remaining -= read;
+        return read;
+    }
+
     public override void Flush()
     {
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing && !leaveOpen)
+        {
+            inner.Dispose();
+        }
+
+        base.Dispose(disposing);
     }
 
     public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();

@@ -9,6 +9,12 @@ public sealed class BlobNotFoundException(string name) : Exception($"Blob '{name
     public string BlobName { get; } = name;
 }
 
+/// <summary>A blob was replaced while a run read it in parts; the message says what to do.</summary>
+public sealed class BlobChangedException(string name) : Exception($"Blob '{name}' changed while the run was reading it; start the run again on the new content.")
+{
+    public string BlobName { get; } = name;
+}
+
 /// <summary>
 /// Blobs by name (<c>container/path/to/blob</c>, forward slashes): streamed reads, streamed writes that replace the
 /// blob whole (readers never see half of one), properties, and listing by prefix. Azure Blob Storage in Azure, the
@@ -18,6 +24,12 @@ public interface IBlobStore
 {
     /// <summary>Opens a blob for reading; <see cref="BlobNotFoundException"/> when it does not exist.</summary>
     Task<Stream> OpenReadAsync(string name, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Opens <paramref name="length"/> bytes of a blob from <paramref name="offset"/> (a shard of a dataset), failing
+    /// with <see cref="BlobChangedException"/> when the blob's ETag is no longer <paramref name="ifMatch"/>.
+    /// </summary>
+    Task<Stream> OpenReadRangeAsync(string name, long offset, long length, string ifMatch, CancellationToken cancellationToken = default);
 
     /// <summary>Writes a blob through <paramref name="write"/>, replacing any blob of that name only once it is complete.</summary>
     Task<BlobProperties> WriteAsync(string name, Func<Stream, CancellationToken, Task> write, IReadOnlyDictionary<string, string>? metadata = null, CancellationToken cancellationToken = default);

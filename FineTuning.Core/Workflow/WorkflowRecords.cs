@@ -5,8 +5,11 @@ using FineTuning.Core.Graders;
 
 namespace FineTuning.Core.Workflow;
 
-/// <summary>A shard blob of a run and the number of its first line in the dataset.</summary>
-public sealed record ShardRef(int Index, string BlobName, long FirstLine, bool IsFileStart);
+/// <summary>
+/// A shard: a run of whole lines of the dataset blob (<see cref="Offset"/>, <see cref="Length"/>, read in place, never
+/// copied), the number of its first line, and the dataset's ETag so that a replaced dataset is noticed.
+/// </summary>
+public sealed record ShardRef(int Index, string BlobName, long FirstLine, bool IsFileStart, long Offset, long Length, string ETag);
 
 /// <summary>The shards of a dataset, with the dataset's size, ETag and SHA-256 for lineage.</summary>
 public sealed record ShardPlan(IReadOnlyList<ShardRef> Shards, long Bytes, string ETag, string ContentHash);

@@ -21,6 +21,23 @@ public sealed class AzureBlobStore(BlobServiceClient service) : IBlobStore
         }
     }
 
+    public async Task<Stream> OpenReadRangeAsync(string name, long offset, long length, string ifMatch, CancellationToken cancellationToken = default)
+    {
+        var options = new BlobOpenReadOptions(allowModifications: false) { Position = offset, Conditions = new BlobRequestConditions { IfMatch = new ETag(ifMatch) } };
+        try
+        {
+            return new Core.Sharding.BoundedStream(await Blob(name).OpenReadAsync(options, cancellationToken).ConfigureAwait(false), length, leaveOpen: false);
+        }
+        catch (RequestFailedException ex) when (ex.Status == 404)
+        {
+            throw new BlobNotFoundException(name);
+        }
+        catch (RequestFailedException ex) when (ex.Status == 412)
+        {
+            throw new BlobChangedException(name);
+        }
+    }
+
     public async Task<Core.Storage.BlobProperties> WriteAsync(string name, Func<Stream, CancellationToken, Task> write, IReadOnlyDictionary<string, string>? metadata = null, CancellationToken cancellationToken = default)
     {
         BlobClient blob = Blob(name);

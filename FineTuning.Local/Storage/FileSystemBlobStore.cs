@@ -28,6 +28,30 @@ public sealed partial class FileSystemBlobStore(string root) : IBlobStore
         }
     }
 
+    public Task<Stream> OpenReadRangeAsync(string name, long offset, long length, string ifMatch, CancellationToken cancellationToken = default)
+    {
+        string path = PathOf(name);
+        FileStream stream;
+        try
+        {
+            stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new BlobNotFoundException(name);
+        }
+
+        // Checked once the file is open: a write replaces the file by rename, so the open handle keeps the content checked.
+        if (Properties(name, path)?.ETag != ifMatch || offset + length > stream.Length)
+        {
+            stream.Dispose();
+            throw new BlobChangedException(name);
+        }
+
+        stream.Seek(offset, SeekOrigin.Begin);
+        return Task.FromResult<Stream>(new Core.Sharding.BoundedStream(stream, length, leaveOpen: false));
+    }
+
     public async Task<BlobProperties> WriteAsync(string name, Func<Stream, CancellationToken, Task> write, IReadOnlyDictionary<string, string>? metadata = null, CancellationToken cancellationToken = default)
     {
         string path = PathOf(name);

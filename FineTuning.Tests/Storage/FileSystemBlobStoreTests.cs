@@ -93,4 +93,38 @@ public class FileSystemBlobStoreTests
         Assert.Equal("datasets/none.jsonl", ex.BlobName);
         Assert.Empty(await store.ListAsync("datasets/").ToListAsync());
     }
+
+    [Fact]
+    public async Task RangeRead_GivesExactlyTheRange_AndNoticesAReplacedBlob()
+    {
+        using var dir = new TempDir();
+        var store = new FileSystemBlobStore(dir.File("blobs"));
+        BlobProperties first = await store.WriteAsync("datasets/d.jsonl", Text("line1\nline2\nline3\n"));
+
+        await using (Stream range = await store.OpenReadRangeAsync("datasets/d.jsonl", 6, 6, first.ETag))
+        {
+            Assert.Equal("line2\n", await new StreamReader(range).ReadToEndAsync());
+        }
+
+        await Task.Delay(20);
+        await store.WriteAsync("datasets/d.jsonl", Text("other\ncontent\n"));
+        BlobChangedException changed = await Assert.ThrowsAsync<BlobChangedException>(() => store.OpenReadRangeAsync("datasets/d.jsonl", 6, 6, first.ETag));
+        Assert.Contains("start the run again", changed.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<BlobNotFoundException>(() => store.OpenReadRangeAsync("datasets/none.jsonl", 0, 1, first.ETag));
+    }
+
+    [Fact]
+    public async Task RemoveAbandonedWrites_DeletesOnlyTheTemporaryFilesOfUnfinishedWrites()
+    {
+        using var dir = new TempDir();
+        var store = new FileSystemBlobStore(dir.File("blobs"));
+        await store.WriteAsync("datasets/keep.tmp.jsonl", Text("{}\n"));
+        string folder = dir.File("blobs/datasets");
+        File.WriteAllText(Path.Combine(folder, $".split.jsonl.{Guid.NewGuid():N}.tmp"), "half");
+        File.WriteAllText(Path.Combine(folder, $".split.jsonl.{Guid.NewGuid():N}.tmp.meta"), "{");
+
+        Assert.Equal(2, store.RemoveAbandonedWrites());
+        Assert.Equal("{}\n", await ReadAll(store, "datasets/keep.tmp.jsonl"));
+        Assert.Equal(["keep.tmp.jsonl", ".keep.tmp.jsonl.meta.json"], Directory.GetFiles(folder).Select(Path.GetFileName).Order(StringComparer.Ordinal).Reverse());
+    }
 }

@@ -4,14 +4,14 @@ using FineTuning.Core.Storage;
 
 namespace FineTuning.Core.Workflow.Activities;
 
-/// <summary>Validates one shard blob and writes its <see cref="ShardReport"/> beside it.</summary>
+/// <summary>Validates one shard (a range of the dataset blob) and writes its <see cref="ShardReport"/> under <c>runs/{runId}/shards/</c>.</summary>
 public sealed class ValidateShard(IBlobStore blobs, ModelCatalog catalog)
 {
     public async Task<ShardValidated> RunAsync(ValidateShardInput input, CancellationToken cancellationToken = default)
     {
         var validator = new DatasetValidator(input.Settings.ToOptions(catalog));
         ShardReport report;
-        await using (Stream shard = await blobs.OpenReadAsync(input.Shard.BlobName, cancellationToken).ConfigureAwait(false))
+        await using (Stream shard = await blobs.OpenReadRangeAsync(input.Shard.BlobName, input.Shard.Offset, input.Shard.Length, input.Shard.ETag, cancellationToken).ConfigureAwait(false))
         {
             report = validator.ValidateShard(shard, input.Shard.FirstLine, input.Shard.IsFileStart, cancellationToken: cancellationToken);
         }
