@@ -19,7 +19,6 @@ public static class FineTuningOrchestrator
     /// <summary>The external event that cancels a run.</summary>
     public const string CancelEvent = "cancel";
 
-    private static readonly TimeSpan MaxPollInterval = TimeSpan.FromMinutes(10);
     private static readonly TimeSpan FileCheckInterval = TimeSpan.FromSeconds(5);
 
     /// <summary>A run id from the dataset identity and the request: the same input starts the same run.</summary>
@@ -102,38 +101,28 @@ public static class FineTuningOrchestrator
         JobSnapshot job = await context.CallActivityAsync<JobSnapshot>(nameof(SubmitJob), jobRequest, Retries.Transient);
         await Stage(RunStages.Monitor, r => r with { JobId = job.JobId, JobStatus = job.Status });
 
-        // 6. Monitor: poll with backoff, racing the cancel event and the deadline.
-        DateTime deadline = started + request.Deadline;
-        TimeSpan interval = request.PollInterval;
+        // 6. Monitor in a child orchestration (its history stays bounded on long jobs), racing the cancel event.
         // Cancel(), not CancelAsync(): the callbacks must run now, on the orchestration's thread, for replay to see the same order.
         using var stop = new CancellationTokenSource();
         Task<bool> cancel = context.WaitForExternalEvent<bool>(CancelEvent, stop.Token);
-        while (!job.IsFinished)
+        Task<MonitorResult> monitor = context.CallSubOrchestratorAsync<MonitorResult>(JobMonitor.Name, JobMonitor.InstanceIdFor(runId),
+            new MonitorInput(row, job, started + request.Deadline, request.Deadline, request.PollInterval));
+        if (await Task.WhenAny(cancel, monitor) == cancel)
         {
-            DateTime next = context.CurrentUtcDateTime + interval < deadline ? context.CurrentUtcDateTime + interval : deadline;
-            Task timer = context.CreateTimer(next, stop.Token);
-            if (await Task.WhenAny(cancel, timer) == cancel)
-            {
-                stop.Cancel();
-                JobSnapshot cancelled = await context.CallActivityAsync<JobSnapshot>(nameof(CancelJob), job.JobId, Retries.Transient);
-                row = row with { JobStatus = cancelled.Status };
-                return await End(RunStatus.Cancelled, "Cancelled on request; the provider job was cancelled.");
-            }
-
-            job = await context.CallActivityAsync<JobSnapshot>(nameof(GetJob), job.JobId, Retries.Transient);
-            row = row with { JobStatus = job.Status };
-            context.SetCustomStatus(new RunProgress(RunStages.Monitor, job.Status, EstimatedFinish: job.EstimatedFinish));
-            if (!job.IsFinished && context.CurrentUtcDateTime >= deadline)
-            {
-                stop.Cancel();
-                await context.CallActivityAsync<JobSnapshot>(nameof(CancelJob), job.JobId, Retries.Transient);
-                return await End(RunStatus.Failed, $"Timed out: the job was still {job.Status} at the deadline ({request.Deadline}); it was cancelled.");
-            }
-
-            interval = interval * 2 < MaxPollInterval ? interval * 2 : MaxPollInterval;
+            JobSnapshot cancelled = await context.CallActivityAsync<JobSnapshot>(nameof(CancelJob), job.JobId, Retries.Transient);
+            row = row with { JobStatus = cancelled.Status };
+            return await End(RunStatus.Cancelled, "Cancelled on request; the provider job was cancelled.");
         }
 
         stop.Cancel();
+        MonitorResult monitored = await monitor;
+        job = monitored.Job;
+        row = row with { JobStatus = job.Status };
+        if (monitored.TimedOut)
+        {
+            return await End(RunStatus.Failed, $"Timed out: the job was not finished at the deadline ({request.Deadline}); it was cancelled.");
+        }
+
         if (job.Status != JobStatuses.Succeeded || job.FineTunedModel is null)
         {
             return await End(job.Status == JobStatuses.Cancelled ? RunStatus.Cancelled : RunStatus.Failed, job.Error ?? $"The job ended {job.Status}.");

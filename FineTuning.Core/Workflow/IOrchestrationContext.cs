@@ -15,6 +15,12 @@ public interface IOrchestrationContext
 
     Task<T> CallActivityAsync<T>(string name, object? input = null, RetryPolicy? retry = null);
 
+    /// <summary>Runs another orchestrator as a child with its own history and instance id; its failure is this task's failure.</summary>
+    Task<T> CallSubOrchestratorAsync<T>(string name, string instanceId, object? input = null);
+
+    /// <summary>Ends this execution and starts the orchestrator again with <paramref name="input"/> and an empty history (unprocessed events are kept); the orchestrator returns right after.</summary>
+    void ContinueAsNew(object? input);
+
     Task CreateTimer(DateTime fireAt, CancellationToken cancellationToken);
 
     Task<T> WaitForExternalEvent<T>(string name, CancellationToken cancellationToken = default);

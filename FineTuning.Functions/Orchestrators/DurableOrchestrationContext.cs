@@ -19,6 +19,11 @@ internal sealed class DurableOrchestrationContext(TaskOrchestrationContext conte
             backoffCoefficient: retry.BackoffCoefficient,
             maxRetryInterval: retry.MaxRetryInterval)));
 
+    public Task<T> CallSubOrchestratorAsync<T>(string name, string instanceId, object? input = null) =>
+        context.CallSubOrchestratorAsync<T>(name, input, new SubOrchestrationOptions(instanceId: instanceId));
+
+    public void ContinueAsNew(object? input) => context.ContinueAsNew(input, preserveUnprocessedEvents: true);
+
     public Task CreateTimer(DateTime fireAt, CancellationToken cancellationToken) => context.CreateTimer(fireAt, cancellationToken);
 
     public Task<T> WaitForExternalEvent<T>(string name, CancellationToken cancellationToken = default) => context.WaitForExternalEvent<T>(name, cancellationToken);

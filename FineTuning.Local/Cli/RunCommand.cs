@@ -105,7 +105,7 @@ internal static class RunCommand
             string? following = null;
             host.StatusChanged += (id, progress) =>
             {
-                if (id == following && progress is not null)
+                if (following is not null && (id == following || id == JobMonitor.InstanceIdFor(following)) && progress is not null)
                 {
                     string line = progress.JobStatus is null ? progress.Stage : $"{progress.Stage} (job {progress.JobStatus}{(progress.EstimatedFinish is { } eta && !host.Emulated ? $", estimated finish {eta.ToLocalTime():HH:mm:ss}" : "")})";
                     if (line != last)

@@ -24,7 +24,12 @@ public sealed class LocalRunHost : IAsyncDisposable
     public const string Orchestrator = "FineTuning";
 
     /// <summary>The orchestrators the local runtime knows: the workflow, run request in, run outcome out.</summary>
-    public static IReadOnlyDictionary<string, OrchestratorFunction> Orchestrators { get; } = new Dictionary<string, OrchestratorFunction>(StringComparer.Ordinal) { [Orchestrator] = RunAsync };
+    public static IReadOnlyDictionary<string, OrchestratorFunction> Orchestrators { get; } = new Dictionary<string, OrchestratorFunction>(StringComparer.Ordinal)
+    {
+        [Orchestrator] = RunAsync,
+        [JobMonitor.Name] = async (context, input) =>
+            JsonSerializer.SerializeToElement(await JobMonitor.RunAsync(context, input.Deserialize<MonitorInput>(ReportSerializer.Options)!).ConfigureAwait(true), ReportSerializer.Options),
+    };
 
     private readonly EmulatorServer? _emulator;
     private readonly FileStream _lock;

@@ -34,7 +34,9 @@ public sealed class DurableRuntime : IAsyncDisposable
     private readonly IReadOnlyDictionary<string, OrchestratorFunction> _orchestrators;
     private readonly IReadOnlyDictionary<string, ActivityFunction> _activities;
     private readonly DurableRuntimeOptions _options;
-    private readonly ConcurrentDictionary<string, (OrchestrationInstance Instance, Task Loop)> _instances = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Running> _instances = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, TaskCompletionSource<InstanceState>> _ended = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (OrchestrationInstance Parent, int TaskId, string Name)> _parents = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _activitySlots;
     private readonly SemaphoreSlim _inboxSignal = new(0);
     private readonly CancellationTokenSource _stopping = new();
@@ -119,12 +121,12 @@ public sealed class DurableRuntime : IAsyncDisposable
     /// <summary>Waits until the instance ends; null when there is no such instance, or it runs in no process here.</summary>
     public async Task<InstanceState?> WaitForCompletionAsync(string instanceId, CancellationToken cancellationToken = default)
     {
-        if (_instances.TryGetValue(instanceId, out var running))
+        if (_instances.ContainsKey(instanceId) && _ended.TryGetValue(instanceId, out var ended))
         {
-            return await running.Instance.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
+            return await ended.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        return Store.Get(instanceId) is { Status: not InstanceStatus.Running } ended ? ended : null;
+        return Store.Get(instanceId) is { Status: not InstanceStatus.Running } state ? state : null;
     }
 
     internal async Task<string> InvokeActivityAsync(string name, string input, CancellationToken cancellationToken)
@@ -166,6 +168,38 @@ public sealed class DurableRuntime : IAsyncDisposable
 
     internal void OnCustomStatus(string instanceId, string? status) => CustomStatusChanged?.Invoke(instanceId, status);
 
+    /// <summary>Starts (or finds) a child orchestration for a parent's task; its end is delivered to the parent.</summary>
+    internal void StartChild(OrchestrationInstance parent, int taskId, string name, string childId, string input)
+    {
+        _parents[childId] = (parent, taskId, name);
+        lock (_gate)
+        {
+            if (!_instances.ContainsKey(childId) && _orchestrators.ContainsKey(name) &&
+                Store.TryCreate(childId, name, input, Time.GetUtcNow().UtcDateTime, replaceTerminal: false))
+            {
+                Load(childId, name);
+                return;
+            }
+        }
+
+        if (!_instances.ContainsKey(childId))
+        {
+            // Ended before the parent recorded it (a restart in between), or cannot run here: deliver what the store says.
+            InstanceState child = Store.Get(childId) is { Status: not InstanceStatus.Running } ended ? ended
+                : new InstanceState(childId, name, InstanceStatus.Failed, input, null, null, $"No orchestrator named '{name}' in this version.", default, default);
+            NotifyParent(childId, child);
+        }
+    }
+
+    private void NotifyParent(string childId, InstanceState child)
+    {
+        if (_parents.TryRemove(childId, out var parent))
+        {
+            WorkStarted();
+            parent.Parent.ChildEnded(parent.TaskId, parent.Name, child);
+        }
+    }
+
     private bool Load(string instanceId, string orchestrator)
     {
         IReadOnlyList<HistoryEvent> history = Store.LoadHistory(instanceId);
@@ -175,14 +209,47 @@ public sealed class DurableRuntime : IAsyncDisposable
             return false;
         }
 
-        var instance = new OrchestrationInstance(this, instanceId, function, history, _stopping.Token);
+        TaskCompletionSource<InstanceState> ended = _ended[instanceId] = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        var running = new Running(new OrchestrationInstance(this, instanceId, function, history, _stopping.Token));
         WorkStarted();
-        _instances[instanceId] = (instance, Task.Run(async () =>
+        _instances[instanceId] = running;
+        running.Loop = Task.Run(async () =>
         {
-            await instance.RunAsync().ConfigureAwait(false);
+            while (true)
+            {
+                await running.Instance.RunAsync().ConfigureAwait(false);
+                if (running.Instance.ContinuedAsNew is not { } next)
+                {
+                    break;
+                }
+
+                // ContinueAsNew: the history starts again from the new input, so it stays bounded however long the instance lives.
+                Store.Restart(instanceId, next.Input, next.Carried, Time.GetUtcNow().UtcDateTime);
+                WorkStarted();
+                running.Instance = new OrchestrationInstance(this, instanceId, function, Store.LoadHistory(instanceId), _stopping.Token);
+            }
+
             _instances.TryRemove(instanceId, out _);
-        }));
+            if (running.Instance.Completion.IsCompletedSuccessfully)
+            {
+                InstanceState state = running.Instance.Completion.Result;
+                NotifyParent(instanceId, state);
+                ended.TrySetResult(state);
+                _ended.TryRemove(new KeyValuePair<string, TaskCompletionSource<InstanceState>>(instanceId, ended));
+            }
+            else
+            {
+                ended.TrySetCanceled();
+            }
+        });
         return true;
+    }
+
+    private sealed class Running(OrchestrationInstance instance)
+    {
+        public OrchestrationInstance Instance { get; set; } = instance;
+
+        public Task Loop { get; set; } = Task.CompletedTask;
     }
 
     private async Task ReadInboxAsync()

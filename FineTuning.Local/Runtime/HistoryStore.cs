@@ -8,6 +8,7 @@ public enum HistoryKind
 {
     ExecutionStarted,
     TaskScheduled,
+    SubOrchestrationScheduled,
     TaskCompleted,
     TaskFailed,
     TimerCreated,
@@ -73,6 +74,23 @@ public sealed class HistoryStore
         Insert(connection, transaction, instanceId, 0, new HistoryEvent(HistoryKind.ExecutionStarted, now, Name: name, Payload: input));
         transaction.Commit();
         return true;
+    }
+
+    /// <summary>Starts an instance's history again with a new input (ContinueAsNew), carrying events it had not yet taken.</summary>
+    public void Restart(string instanceId, string input, IReadOnlyList<(string Name, string? Payload)> carried, DateTime now)
+    {
+        using SqliteConnection connection = Open();
+        using SqliteTransaction transaction = connection.BeginTransaction();
+        string name = (string)Scalar(connection, transaction, "SELECT name FROM instances WHERE id = $id", ("$id", instanceId))!;
+        Run(connection, transaction, "DELETE FROM history WHERE instance_id = $id", ("$id", instanceId));
+        Run(connection, transaction, "UPDATE instances SET input = $input, updated_at = $now WHERE id = $id", ("$id", instanceId), ("$input", input), ("$now", Format(now)));
+        Insert(connection, transaction, instanceId, 0, new HistoryEvent(HistoryKind.ExecutionStarted, now, Name: name, Payload: input));
+        for (int i = 0; i < carried.Count; i++)
+        {
+            Insert(connection, transaction, instanceId, i + 1, new HistoryEvent(HistoryKind.EventRaised, now, Name: carried[i].Name, Payload: carried[i].Payload));
+        }
+
+        transaction.Commit();
     }
 
     /// <summary>Appends an event at position <paramref name="seq"/>; a second writer of the same position fails (primary key).</summary>

@@ -54,6 +54,7 @@ internal sealed class OrchestrationInstance : IOrchestrationContext
     private string? _customStatus;
     private bool _customStatusChanged;
     private Exception? _fatal;
+    private string? _continueAsNew;
 
     public OrchestrationInstance(DurableRuntime runtime, string instanceId, OrchestratorFunction orchestrator, IReadOnlyList<HistoryEvent> history, CancellationToken stopping)
     {
@@ -63,7 +64,7 @@ internal sealed class OrchestrationInstance : IOrchestrationContext
         _history = history;
         _stopping = stopping;
         _sync = new OrchestrationSynchronizationContext(this);
-        _scheduled = [.. history.Where(e => e.Kind is HistoryKind.TaskScheduled or HistoryKind.TimerCreated).OrderBy(e => e.TaskId)];
+        _scheduled = [.. history.Where(e => IsScheduling(e.Kind)).OrderBy(e => e.TaskId)];
         _finished = [.. history.Where(e => e.Kind is HistoryKind.TaskCompleted or HistoryKind.TaskFailed or HistoryKind.TimerFired).Select(e => e.TaskId)];
         _nextSeq = history.Count;
     }
@@ -76,6 +77,19 @@ internal sealed class OrchestrationInstance : IOrchestrationContext
 
     /// <summary>Completes when the orchestration ends (not when the process stops: then it is cancelled).</summary>
     public Task<InstanceState> Completion => _completion.Task;
+
+    /// <summary>Set when the orchestration ended by continuing as new: its next input, and the events it had not taken.</summary>
+    public (string Input, IReadOnlyList<(string Name, string? Payload)> Carried)? ContinuedAsNew { get; private set; }
+
+    public Task<T> CallSubOrchestratorAsync<T>(string name, string instanceId, object? input = null) =>
+        Convert<T>(ScheduleSubOrchestration(name, instanceId, JsonSerializer.Serialize(input, ReportSerializer.Options)));
+
+    public void ContinueAsNew(object? input) => _continueAsNew = JsonSerializer.Serialize(input, ReportSerializer.Options);
+
+    private static async Task<T> Convert<T>(Task<JsonElement> task) =>
+        (await task.ConfigureAwait(true)).Deserialize<T>(ReportSerializer.Options)!;
+
+    private static bool IsScheduling(HistoryKind kind) => kind is HistoryKind.TaskScheduled or HistoryKind.TimerCreated or HistoryKind.SubOrchestrationScheduled;
 
     public async Task<T> CallActivityAsync<T>(string name, object? input = null, RetryPolicy? retry = null)
     {
@@ -211,7 +225,7 @@ internal sealed class OrchestrationInstance : IOrchestrationContext
                     _ => null,
                 };
                 Step(e is null ? null : () => Deliver(e));
-                if (message is Completed)
+                if (message is Completed { Tracked: true })
                 {
                     _runtime.WorkDone();
                 }
@@ -244,7 +258,7 @@ internal sealed class OrchestrationInstance : IOrchestrationContext
         int lastDelivered = -1;
         for (int i = 1; i < _history.Count; i++)
         {
-            if (_history[i].Kind is not (HistoryKind.TaskScheduled or HistoryKind.TimerCreated))
+            if (!IsScheduling(_history[i].Kind))
             {
                 lastDelivered = i;
             }
@@ -256,7 +270,7 @@ internal sealed class OrchestrationInstance : IOrchestrationContext
         for (int i = 1; i <= lastDelivered && !Ended; i++)
         {
             HistoryEvent e = _history[i];
-            if (e.Kind is HistoryKind.TaskScheduled or HistoryKind.TimerCreated)
+            if (IsScheduling(e.Kind))
             {
                 continue;
             }
@@ -382,6 +396,33 @@ internal sealed class OrchestrationInstance : IOrchestrationContext
         return source.Task;
     }
 
+    private Task<JsonElement> ScheduleSubOrchestration(string name, string childId, string input)
+    {
+        int id = Schedule(HistoryKind.SubOrchestrationScheduled, name, out HistoryEvent? recorded);
+        var source = new TaskCompletionSource<JsonElement>();
+        _tasks[id] = (name, source);
+        if (recorded is null)
+        {
+            Record(new HistoryEvent(HistoryKind.SubOrchestrationScheduled, CurrentUtcDateTime, id, name, JsonSerializer.Serialize(new ChildStart(childId, input))));
+            _runtime.StartChild(this, id, name, childId, input);
+        }
+        else if (!_finished.Contains(id))
+        {
+            ChildStart start = JsonSerializer.Deserialize<ChildStart>(recorded.Payload!)!;
+            _runtime.StartChild(this, id, name, start.InstanceId, start.Input);
+        }
+
+        return source.Task;
+    }
+
+    /// <summary>A child orchestration ended: its result reaches this one as a task result (counted as work until recorded).</summary>
+    internal void ChildEnded(int taskId, string name, InstanceState child) =>
+        _inbox.Writer.TryWrite(new Completed(child is { Status: InstanceStatus.Completed }
+            ? new HistoryEvent(HistoryKind.TaskCompleted, default, taskId, name, child.Output)
+            : new HistoryEvent(HistoryKind.TaskFailed, default, taskId, name, $"Orchestration {child.InstanceId} failed: {child.Failure}")));
+
+    private sealed record ChildStart(string InstanceId, string Input);
+
     /// <summary>Numbers the next task or timer and checks it against the history.</summary>
     private int Schedule(HistoryKind kind, string name, out HistoryEvent? recorded)
     {
@@ -395,7 +436,12 @@ internal sealed class OrchestrationInstance : IOrchestrationContext
         return id;
     }
 
-    private static string Describe(HistoryKind kind, string? name) => kind == HistoryKind.TimerCreated ? "a timer" : $"activity {name}";
+    private static string Describe(HistoryKind kind, string? name) => kind switch
+    {
+        HistoryKind.TimerCreated => "a timer",
+        HistoryKind.SubOrchestrationScheduled => $"orchestration {name}",
+        _ => $"activity {name}",
+    };
 
     private void Dispatch(int id, string name, string input)
     {
@@ -458,6 +504,12 @@ internal sealed class OrchestrationInstance : IOrchestrationContext
     private void Finish()
     {
         DisarmTimers();
+        if (_fatal is null && _continueAsNew is not null && _orchestration!.IsCompletedSuccessfully)
+        {
+            ContinuedAsNew = (_continueAsNew, [.. _buffered.SelectMany(b => b.Value.Select(payload => (b.Key, payload)))]);
+            return;
+        }
+
         DateTime now = _runtime.Time.GetUtcNow().UtcDateTime;
         (InstanceStatus status, string? output, string? failure) = _fatal is not null ? (InstanceStatus.Failed, (string?)null, _fatal.Message)
             : _orchestration!.IsCompletedSuccessfully ? (InstanceStatus.Completed, _orchestration.Result.GetRawText(), (string?)null)
@@ -504,7 +556,7 @@ internal sealed class OrchestrationInstance : IOrchestrationContext
 
     private abstract record Message;
 
-    private sealed record Completed(HistoryEvent Event) : Message;
+    private sealed record Completed(HistoryEvent Event, bool Tracked = true) : Message;
 
     private sealed record Raised(PendingEvent Pending) : Message;
 

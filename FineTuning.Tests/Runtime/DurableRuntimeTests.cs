@@ -38,7 +38,11 @@ public sealed class DurableRuntimeTests : IDisposable
     }
 
     /// <summary>Moves the clock to the next timer whenever the runtime has nothing else to do, until the instance ends.</summary>
-    internal static async Task<InstanceState> RunToEnd(DurableRuntime runtime, ManualTimeProvider clock, string instanceId, TimeSpan? until = null)
+    internal static async Task<InstanceState> RunToEnd(DurableRuntime runtime, ManualTimeProvider clock, string instanceId) =>
+        (await RunUntil(runtime, clock, instanceId, null))!;
+
+    /// <summary>As <see cref="RunToEnd"/>, but stops (null) once the next timer is past <paramref name="until"/> from now.</summary>
+    internal static async Task<InstanceState?> RunUntil(DurableRuntime runtime, ManualTimeProvider clock, string instanceId, TimeSpan? until)
     {
         Task<InstanceState?> done = runtime.WaitForCompletionAsync(instanceId);
         DateTimeOffset limit = clock.GetUtcNow() + (until ?? TimeSpan.FromDays(30));
@@ -51,7 +55,10 @@ public sealed class DurableRuntimeTests : IDisposable
             else if (runtime.IsIdle && (clock.NextDue is null || clock.NextDue > limit))
             {
                 await Task.Delay(20);
-                if (runtime.IsIdle && !done.IsCompleted) throw new TimeoutException($"{instanceId} waits for something that never comes (next timer {clock.NextDue}).");
+                if (runtime.IsIdle && !done.IsCompleted)
+                {
+                    return until is not null ? null : throw new TimeoutException($"{instanceId} waits for something that never comes (next timer {clock.NextDue}).");
+                }
             }
             else
             {
@@ -59,7 +66,7 @@ public sealed class DurableRuntimeTests : IDisposable
             }
         }
 
-        return (await done)!;
+        return await done;
     }
 
     /// <summary>Waits until the runtime has recorded everything it can without the clock moving.</summary>
@@ -326,6 +333,80 @@ public sealed class DurableRuntimeTests : IDisposable
         Assert.Equal("\"ok!\"", state.Output);
         Assert.Equal(1, _calls["ok"]);
         Assert.Null(_clock.NextDue);
+    }
+
+    /// <summary>A parent that runs a counting child; the child continues as new every three steps and waits a minute per step.</summary>
+    private static Dictionary<string, OrchestratorFunction> ParentAndCountingChild() => new()
+    {
+        ["Test"] = async (context, _) => JsonSerializer.SerializeToElement(await context.CallSubOrchestratorAsync<int>("Count", context.InstanceId + "-child", 0)),
+        ["Count"] = async (context, input) =>
+        {
+            int n = input.GetInt32();
+            for (int step = 0; n < 10; step++, n++)
+            {
+                if (step == 3)
+                {
+                    context.ContinueAsNew(n);
+                    return default;
+                }
+
+                await context.CreateTimer(context.CurrentUtcDateTime.AddMinutes(1), CancellationToken.None);
+                await context.CallActivityAsync<string>("Echo", new { name = $"step{n}" });
+            }
+
+            return JsonSerializer.SerializeToElement(n);
+        },
+    };
+
+    [Fact]
+    public async Task SubOrchestration_ThatContinuesAsNew_SurvivesARestartAndHandsItsResultToTheParent()
+    {
+        Dictionary<string, OrchestratorFunction> orchestrators = ParentAndCountingChild();
+        await using (var first = new DurableRuntime(Store(), orchestrators, new Dictionary<string, ActivityFunction> { ["Echo"] = Counting() }, new DurableRuntimeOptions { Time = _clock }))
+        {
+            first.Start();
+            first.ScheduleNew("Test", "p1", null);
+            Assert.Null(await RunUntil(first, _clock, "p1", TimeSpan.FromMinutes(4.5)));
+        }
+
+        Assert.Equal(4, _calls.Count);
+        await using var second = new DurableRuntime(Store(), orchestrators, new Dictionary<string, ActivityFunction> { ["Echo"] = Counting() }, new DurableRuntimeOptions { Time = _clock });
+        Assert.Equal(2, second.Start());
+        InstanceState parent = await RunToEnd(second, _clock, "p1");
+
+        Assert.Equal("10", parent.Output);
+        Assert.All(_calls.Values, count => Assert.Equal(1, count));
+        Assert.Equal(10, _calls.Count);
+        InstanceState child = Store().Get("p1-child")!;
+        Assert.Equal(InstanceStatus.Completed, child.Status);
+        Assert.Equal("9", child.Input);
+        Assert.True(Store().LoadHistory("p1-child").Count <= 1 + 3 * 4, "the child's history holds its last execution only");
+    }
+
+    [Fact]
+    public async Task ContinueAsNew_KeepsEventsTheOrchestrationHadNotTaken()
+    {
+        OrchestratorFunction orchestrator = async (context, input) =>
+        {
+            int round = input.GetInt32();
+            await context.CreateTimer(context.CurrentUtcDateTime.AddMinutes(1), CancellationToken.None);
+            if (round == 0)
+            {
+                context.ContinueAsNew(1);
+                return default;
+            }
+
+            return JsonSerializer.SerializeToElement(await context.WaitForExternalEvent<string>("note"));
+        };
+        await using DurableRuntime runtime = Runtime(orchestrator);
+        runtime.Start();
+        runtime.ScheduleNew("Test", "c1", 0);
+        runtime.RaiseEvent("c1", "note", "kept");
+        while (Store().Inbox().Count > 0) await Task.Delay(5);
+
+        InstanceState state = await RunToEnd(runtime, _clock, "c1");
+
+        Assert.Equal("\"kept\"", state.Output);
     }
 
     private static void InterlockedMax(ref int target, int value)

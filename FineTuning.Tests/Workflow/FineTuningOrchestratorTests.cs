@@ -126,18 +126,24 @@ public sealed class FineTuningOrchestratorTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
-    public async Task Deadline_CancelsAStalledJobAndFailsTheRunWithATimeout()
+    public async Task Deadline_CancelsAStalledJobAndFailsTheRunWithATimeout_KeepingTheMonitorsHistoryBounded()
     {
         await Drop("datasets/support.jsonl", SupportDataset());
         _faults.Add(JobFault.StallInQueue);
         string id = "run-deadline";
+        DateTimeOffset start = _clock.GetUtcNow();
 
         RunOutcome outcome = await Run(id, new RunRequest { DatasetBlob = "datasets/support.jsonl", Deadline = TimeSpan.FromHours(48) });
 
         Assert.Equal(RunStatus.Failed, outcome.Status);
         Assert.Contains("Timed out", outcome.Error, StringComparison.Ordinal);
-        Assert.Contains("CancelJob", Calls(id));
-        Assert.True(Calls(id).Count(c => c == "GetJob") < 400, "polling backs off");
+        Assert.Equal(TimeSpan.FromHours(48), _clock.GetUtcNow() - start);
+        string monitor = JobMonitor.InstanceIdFor(id);
+        Assert.Contains("CancelJob", Calls(monitor));
+        MonitorInput last = JsonSerializer.Deserialize<MonitorInput>(_history.Get(monitor)!.Input, ReportSerializer.Options)!;
+        Assert.InRange(last.Polls, 250, 400);
+        Assert.True(_history.LoadHistory(monitor).Count < JobMonitor.PollsPerExecution * 6, "each execution of the monitor starts a fresh history");
+        Assert.Equal("cancelled", (await ((IRunStore)_tables).GetAsync(id))!.JobStatus);
     }
 
     [Fact]

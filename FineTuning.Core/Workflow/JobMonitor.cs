@@ -1,0 +1,62 @@
+using FineTuning.Core.Workflow.Activities;
+
+namespace FineTuning.Core.Workflow;
+
+/// <summary>Where the job monitor is: carried from one execution to the next when it continues as new.</summary>
+public sealed record MonitorInput(RunRow Row, JobSnapshot Job, DateTime Deadline, TimeSpan DeadlineSpan, TimeSpan Interval, int Polls = 0);
+
+/// <summary>How the job ended, or that the deadline came first (the job was then cancelled).</summary>
+public sealed record MonitorResult(JobSnapshot Job, bool TimedOut);
+
+/// <summary>
+/// Follows a submitted job to its end as a child orchestration of the run: polls with durable timers, backing off
+/// from the run's poll interval to 10 minutes, keeps the run row's job status current, and cancels the job at the
+/// deadline. Every <see cref="PollsPerExecution"/> polls it continues as new, so its history stays bounded however
+/// long the job runs (a 48-hour job is about 290 polls).
+/// </summary>
+public static class JobMonitor
+{
+    public const string Name = "MonitorJob";
+
+    public const int PollsPerExecution = 50;
+
+    private static readonly TimeSpan MaxPollInterval = TimeSpan.FromMinutes(10);
+
+    /// <summary>The monitor's instance id: one per run, so a replayed run finds the monitor it started.</summary>
+    public static string InstanceIdFor(string runId) => runId + "-monitor";
+
+    public static async Task<MonitorResult> RunAsync(IOrchestrationContext context, MonitorInput input)
+    {
+        JobSnapshot job = input.Job;
+        RunRow row = input.Row;
+        TimeSpan interval = input.Interval;
+        for (int poll = 0; !job.IsFinished; poll++)
+        {
+            if (poll == PollsPerExecution)
+            {
+                context.ContinueAsNew(input with { Row = row, Job = job, Interval = interval, Polls = input.Polls + poll });
+                return null!; // The result of an execution that continues as new is not used.
+            }
+
+            DateTime now = context.CurrentUtcDateTime;
+            if (now >= input.Deadline)
+            {
+                JobSnapshot cancelled = await context.CallActivityAsync<JobSnapshot>(nameof(CancelJob), job.JobId, Retries.Transient);
+                return new MonitorResult(cancelled, TimedOut: true);
+            }
+
+            await context.CreateTimer(now + interval < input.Deadline ? now + interval : input.Deadline, CancellationToken.None);
+            job = await context.CallActivityAsync<JobSnapshot>(nameof(GetJob), job.JobId, Retries.Transient);
+            context.SetCustomStatus(new RunProgress(RunStages.Monitor, job.Status, EstimatedFinish: job.EstimatedFinish));
+            if (job.Status != row.JobStatus)
+            {
+                row = row with { JobStatus = job.Status, UpdatedAt = context.CurrentUtcDateTime };
+                await context.CallActivityAsync<bool>(nameof(UpdateRun), row, Retries.Transient);
+            }
+
+            interval = interval * 2 < MaxPollInterval ? interval * 2 : MaxPollInterval;
+        }
+
+        return new MonitorResult(job, TimedOut: false);
+    }
+}
