@@ -111,7 +111,7 @@ public sealed class LocalRunHost : IAsyncDisposable
             {
                 EmulatorSpeed = emulator is null ? 1 : configuration.GetValue("FineTuning:Emulator:Speed", 100.0),
             };
-            host.Resumed = host.Runtime.Start();
+            host.Resumed = host.Runtime.Start().Count(i => i.Name == Orchestrator);
             return host;
         }
         catch

@@ -72,13 +72,16 @@ public sealed class DurableRuntime : IAsyncDisposable
     /// </summary>
     public bool IsIdle => Volatile.Read(ref _pendingWork) == 0;
 
-    /// <summary>Resumes every unfinished instance in the store (replaying its history) and starts reading raised events.</summary>
-    public int Start()
+    /// <summary>Resumes every unfinished instance in the store (replaying its history) and starts reading raised events; returns those resumed.</summary>
+    public IReadOnlyList<InstanceState> Start()
     {
-        int resumed = 0;
+        var resumed = new List<InstanceState>();
         foreach (InstanceState instance in Store.Running())
         {
-            resumed += Load(instance.InstanceId, instance.Name) ? 1 : 0;
+            if (Load(instance.InstanceId, instance.Name))
+            {
+                resumed.Add(instance);
+            }
         }
 
         _inboxLoop ??= Task.Run(ReadInboxAsync);

@@ -109,7 +109,7 @@ public sealed class DurableRuntimeTests : IDisposable
         }
 
         await using DurableRuntime second = Runtime(ActivityTimerActivity);
-        Assert.Equal(1, second.Start());
+        Assert.Single(second.Start());
         await Settle(second);
         Assert.False(_calls.ContainsKey("B"));
         Assert.Equal(_clock.GetUtcNow().AddMinutes(20), _clock.NextDue);
@@ -327,7 +327,7 @@ public sealed class DurableRuntimeTests : IDisposable
         }
 
         await using DurableRuntime second = Runtime(race);
-        Assert.Equal(1, second.Start());
+        Assert.Single(second.Start());
         InstanceState state = await second.WaitForCompletionAsync("i10").WaitAsync(TimeSpan.FromSeconds(10)) ?? throw new InvalidOperationException();
 
         Assert.Equal("\"ok!\"", state.Output);
@@ -371,7 +371,7 @@ public sealed class DurableRuntimeTests : IDisposable
 
         Assert.Equal(4, _calls.Count);
         await using var second = new DurableRuntime(Store(), orchestrators, new Dictionary<string, ActivityFunction> { ["Echo"] = Counting() }, new DurableRuntimeOptions { Time = _clock });
-        Assert.Equal(2, second.Start());
+        Assert.Equal(2, second.Start().Count);
         InstanceState parent = await RunToEnd(second, _clock, "p1");
 
         Assert.Equal("10", parent.Output);
