@@ -227,8 +227,8 @@ public sealed class DurableRuntime : IAsyncDisposable
                 }
 
                 // ContinueAsNew: the history starts again from the new input, so it stays bounded however long the instance lives.
+                // (The ending execution counted the next one's start as work; its replay releases it.)
                 Store.Restart(instanceId, next.Input, next.Carried, Time.GetUtcNow().UtcDateTime);
-                WorkStarted();
                 running.Instance = new OrchestrationInstance(this, instanceId, function, Store.LoadHistory(instanceId), _stopping.Token);
             }
 
@@ -239,6 +239,7 @@ public sealed class DurableRuntime : IAsyncDisposable
                 NotifyParent(instanceId, state);
                 ended.TrySetResult(state);
                 _ended.TryRemove(new KeyValuePair<string, TaskCompletionSource<InstanceState>>(instanceId, ended));
+                WorkDone(); // The hold the ending execution took (see OrchestrationInstance.HoldForNextExecution).
             }
             else
             {

@@ -55,6 +55,7 @@ internal sealed class OrchestrationInstance : IOrchestrationContext
     private bool _customStatusChanged;
     private Exception? _fatal;
     private string? _continueAsNew;
+    private bool _heldForNext;
 
     public OrchestrationInstance(DurableRuntime runtime, string instanceId, OrchestratorFunction orchestrator, IReadOnlyList<HistoryEvent> history, CancellationToken stopping)
     {
@@ -212,6 +213,7 @@ internal sealed class OrchestrationInstance : IOrchestrationContext
             }
             finally
             {
+                HoldForNextExecution();
                 _runtime.WorkDone();
             }
 
@@ -225,6 +227,7 @@ internal sealed class OrchestrationInstance : IOrchestrationContext
                     _ => null,
                 };
                 Step(e is null ? null : () => Deliver(e));
+                HoldForNextExecution();
                 if (message is Completed { Tracked: true })
                 {
                     _runtime.WorkDone();
@@ -251,6 +254,21 @@ internal sealed class OrchestrationInstance : IOrchestrationContext
     }
 
     private bool Ended => _fatal is not null || _orchestration is { IsCompleted: true };
+
+    private bool ContinuesAsNew => _fatal is null && _continueAsNew is not null && _orchestration is { IsCompletedSuccessfully: true };
+
+    /// <summary>
+    /// When this execution has ended, counts what follows (the next execution's start, or telling a parent) as work
+    /// before this step's work is done, so the runtime never looks idle in between; the runtime releases it.
+    /// </summary>
+    private void HoldForNextExecution()
+    {
+        if (Ended && !_heldForNext)
+        {
+            _heldForNext = true;
+            _runtime.WorkStarted();
+        }
+    }
 
     private void Replay()
     {
@@ -504,9 +522,9 @@ internal sealed class OrchestrationInstance : IOrchestrationContext
     private void Finish()
     {
         DisarmTimers();
-        if (_fatal is null && _continueAsNew is not null && _orchestration!.IsCompletedSuccessfully)
+        if (ContinuesAsNew)
         {
-            ContinuedAsNew = (_continueAsNew, [.. _buffered.SelectMany(b => b.Value.Select(payload => (b.Key, payload)))]);
+            ContinuedAsNew = (_continueAsNew!, [.. _buffered.SelectMany(b => b.Value.Select(payload => (b.Key, payload)))]);
             return;
         }
 
