@@ -1,6 +1,7 @@
 using System.CommandLine;
 using FineTuning.Core.Datasets;
 using FineTuning.Core.Workflow;
+using FineTuning.Local.Hosting;
 using FineTuning.Local.Storage;
 using Spectre.Console;
 
@@ -73,6 +74,12 @@ internal static class TableCommands
                 await stdout.WriteLineAsync($"{run.RunId}: {run.Status} at {run.Stage} ({run.DatasetBlob})");
                 await stdout.WriteLineAsync($"  rows {run.Rows}, examples {run.Examples}, train {run.TrainRows}, validation {run.ValidationRows}");
                 if (run.JobId is not null) await stdout.WriteLineAsync($"  job {run.JobId} ({run.JobStatus})");
+                string history = Path.Combine(result.GetValue(statusData)!.FullName, "durable.db");
+                if (run.Status == RunStatus.Running && File.Exists(history) && LocalRunHost.Progress(LocalRunHost.OpenHistory(result.GetValue(statusData)!.FullName), run.RunId) is { } progress)
+                {
+                    await stdout.WriteLineAsync($"  progress: {progress.Stage}{(progress.JobStatus is null ? "" : $", job {progress.JobStatus}")}{(progress.EstimatedFinish is { } eta ? $", estimated finish {eta:yyyy-MM-dd HH:mm} UTC" : "")}");
+                }
+
                 if (run.ModelId is not null) await stdout.WriteLineAsync($"  model {run.ModelId}");
                 if (run.Error is not null) await stdout.WriteLineAsync($"  error: {run.Error}");
             }

@@ -114,8 +114,8 @@ public sealed class LocalApi : IAsyncDisposable
 
         app.MapGet("/api/runs/{id}", async (string id, CancellationToken ct) =>
             await runs.GetAsync(id, ct).ConfigureAwait(false) is { } row
-                ? Json(new { run = row, running = host.Outcome(id) is { IsCompleted: false }, reports = new[] { $"/api/runs/{id}/reports/validation", $"/api/runs/{id}/reports/results" } })
-                : host.Outcome(id) is not null ? Json(new { run = (RunRow?)null, running = true }) : Problem(ApiProblem.NotFound($"No run '{id}'.")))
+                ? Json(new { run = row, running = host.Runtime.IsRunningHere(id), progress = LocalRunHost.Progress(host.Runtime.Store, id), reports = new[] { $"/api/runs/{id}/reports/validation", $"/api/runs/{id}/reports/results" } })
+                : host.Runtime.IsRunningHere(id) ? Json(new { run = (RunRow?)null, running = true }) : Problem(ApiProblem.NotFound($"No run '{id}'.")))
             .WithSummary("One run: stage, status, counts, job, model, error.");
 
         app.MapPost("/api/runs/{id}/cancel", (string id) =>

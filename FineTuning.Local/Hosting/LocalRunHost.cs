@@ -204,6 +204,13 @@ public sealed class LocalRunHost : IAsyncDisposable
         return new RunOutcome(RunStatus.Failed, null, error);
     }
 
+    /// <summary>A run's latest custom status (the job monitor's while it follows the job), or null when there is none.</summary>
+    public static RunProgress? Progress(HistoryStore history, string runId)
+    {
+        string? json = history.Get(JobMonitor.InstanceIdFor(runId)) is { Status: InstanceStatus.Running, CustomStatus: { } monitor } ? monitor : history.Get(runId)?.CustomStatus;
+        return json is null ? null : JsonSerializer.Deserialize<RunProgress>(json, ReportSerializer.Options);
+    }
+
     /// <summary>Raises the cancel event of a run in progress; false when no run with this id is in progress.</summary>
     public bool Cancel(string runId) => RequestCancel(Runtime.Store, runId, Runtime.Time);
 

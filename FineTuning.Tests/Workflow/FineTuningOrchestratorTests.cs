@@ -179,4 +179,25 @@ public sealed class FineTuningOrchestratorTests : IAsyncLifetime, IDisposable
         using JsonDocument jobs = JsonDocument.Parse(await http.GetStringAsync(new Uri(_emulator.OpenAIEndpoint, $"fine_tuning/jobs?metadata[run_id]={id}")));
         Assert.Single(jobs.RootElement.GetProperty("data").EnumerateArray());
     }
+
+    [Fact]
+    public async Task ManyRuns_AtOnce_EachRegistersItsModel()
+    {
+        string[] ids = ["run-a", "run-b", "run-c"];
+        foreach (string id in ids)
+        {
+            await Drop($"datasets/{id}.jsonl", Rows.Jsonl(Rows.ManyChats(30, i => $"{id}-{i % 2}")));
+            Assert.True(_runtime.ScheduleNew(LocalRunHost.Orchestrator, id, new RunRequest { DatasetBlob = $"datasets/{id}.jsonl", Suffix = id }));
+        }
+
+        foreach (string id in ids)
+        {
+            InstanceState state = await Runtime.DurableRuntimeTests.RunToEnd(_runtime, _clock, id);
+            Assert.Equal(RunStatus.Succeeded, JsonSerializer.Deserialize<RunOutcome>(state.Output!, ReportSerializer.Options)!.Status);
+        }
+
+        IReadOnlyList<ModelRow> models = await ((IModelRegistry)_tables).ListAsync();
+        Assert.Equal(ids, models.Select(m => m.RunId).Order(StringComparer.Ordinal));
+        Assert.All(models, m => Assert.Contains($":{m.RunId}:", m.ModelId, StringComparison.Ordinal));
+    }
 }
