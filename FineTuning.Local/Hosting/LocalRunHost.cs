@@ -107,7 +107,7 @@ public sealed class LocalRunHost : IAsyncDisposable
             var blobs = new FileSystemBlobStore(Path.Combine(root, "blobs"));
             blobs.RemoveAbandonedWrites();
             var host = new LocalRunHost(root, ownership, blobs, new SqliteTables(Path.Combine(root, "finetuning.db")),
-                OpenAIFineTuningProvider.Create(options), emulator, runtime ?? KillSwitch(Environment.GetEnvironmentVariable(KillAtVariable)))
+                OpenAIFineTuningProvider.Create(options), emulator, runtime ?? RuntimeOptions(configuration))
             {
                 EmulatorSpeed = emulator is null ? 1 : configuration.GetValue("FineTuning:Emulator:Speed", 100.0),
             };
@@ -127,11 +127,18 @@ public sealed class LocalRunHost : IAsyncDisposable
     /// </summary>
     public const string KillAtVariable = "FINETUNING_KILL_AT";
 
-    private static DurableRuntimeOptions KillSwitch(string? killAt)
+    /// <summary>The runtime's settings: <c>FineTuning__Runtime__MaxConcurrentActivities</c> (default: the number of cores), and the kill switch.</summary>
+    private static DurableRuntimeOptions RuntimeOptions(IConfiguration configuration)
     {
-        if (killAt?.Split(':') is not [var when, var kind, var name])
+        int slots = configuration.GetValue("FineTuning:Runtime:MaxConcurrentActivities", Environment.ProcessorCount);
+        if (slots < 1)
         {
-            return new DurableRuntimeOptions();
+            throw new InvalidOperationException($"FineTuning__Runtime__MaxConcurrentActivities must be at least 1 (it is {slots}); the default is the number of cores.");
+        }
+
+        if (Environment.GetEnvironmentVariable(KillAtVariable)?.Split(':') is not [var when, var kind, var name])
+        {
+            return new DurableRuntimeOptions { MaxConcurrentActivities = slots };
         }
 
         Action<string, HistoryEvent> kill = (_, e) =>
@@ -141,7 +148,7 @@ public sealed class LocalRunHost : IAsyncDisposable
                 System.Diagnostics.Process.GetCurrentProcess().Kill();
             }
         };
-        return when == "before" ? new DurableRuntimeOptions { Recording = kill } : new DurableRuntimeOptions { Recorded = kill };
+        return when == "before" ? new DurableRuntimeOptions { MaxConcurrentActivities = slots, Recording = kill } : new DurableRuntimeOptions { MaxConcurrentActivities = slots, Recorded = kill };
     }
 
     private static async Task<JsonElement> RunAsync(IOrchestrationContext context, JsonElement input)
