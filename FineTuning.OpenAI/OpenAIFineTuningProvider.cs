@@ -8,6 +8,8 @@ using Azure.Core;
 using Azure.Identity;
 using FineTuning.Core.Datasets;
 using FineTuning.Core.Providers;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using OpenAI;
 using OpenAI.Files;
 
@@ -19,7 +21,7 @@ namespace FineTuning.OpenAI;
 /// same pipeline (its retry policy retries 408, 429 and 5xx with backoff and Retry-After), so that every method,
 /// the metadata filter and the raw error fields are reachable.
 /// </summary>
-public sealed class OpenAIFineTuningProvider : IFineTuningProvider
+public sealed partial class OpenAIFineTuningProvider : IFineTuningProvider
 {
     /// <summary>The token scope of Azure OpenAI.</summary>
     public const string AzureScope = "https://cognitiveservices.azure.com/.default";
@@ -31,9 +33,11 @@ public sealed class OpenAIFineTuningProvider : IFineTuningProvider
     private readonly Uri _endpoint;
     private readonly ProviderOptions _options;
     private readonly string _credentialDescription;
+    private readonly ILogger _logger;
 
-    private OpenAIFineTuningProvider(ClientPipeline pipeline, AuthenticationPolicy auth, OpenAIClientOptions clientOptions, Uri endpoint, ProviderOptions options, string credentialDescription)
+    private OpenAIFineTuningProvider(ClientPipeline pipeline, AuthenticationPolicy auth, OpenAIClientOptions clientOptions, Uri endpoint, ProviderOptions options, string credentialDescription, ILogger logger)
     {
+        _logger = logger;
         _pipeline = pipeline;
         _endpoint = endpoint;
         _options = options;
@@ -41,8 +45,13 @@ public sealed class OpenAIFineTuningProvider : IFineTuningProvider
         _files = new OpenAIClient(auth, clientOptions).GetOpenAIFileClient();
     }
 
-    /// <summary>Builds the provider once (it is thread-safe); <paramref name="credential"/> defaults to DefaultAzureCredential for Entra ID.</summary>
-    public static OpenAIFineTuningProvider Create(ProviderOptions options, TokenCredential? credential = null, PipelineTransport? transport = null)
+    /// <summary>
+    /// Builds the provider once (it is thread-safe); <paramref name="credential"/> defaults to DefaultAzureCredential for
+    /// Entra ID. With a <paramref name="loggerFactory"/>, the SDK logs each request, response and retry (headers other
+    /// than its safe list, and all bodies, redacted: keys and tokens never reach a log) and the provider logs what it
+    /// decides (a job found rather than created, upload parts).
+    /// </summary>
+    public static OpenAIFineTuningProvider Create(ProviderOptions options, TokenCredential? credential = null, PipelineTransport? transport = null, ILoggerFactory? loggerFactory = null)
     {
         if (options.Problem() is { } problem)
         {
@@ -65,6 +74,13 @@ public sealed class OpenAIFineTuningProvider : IFineTuningProvider
             OrganizationId = options.Organization,
             ProjectId = options.Project,
             RetryPolicy = new ClientRetryPolicy(maxRetries: 5),
+            NetworkTimeout = options.RequestTimeout,
+            ClientLoggingOptions = new ClientLoggingOptions
+            {
+                LoggerFactory = loggerFactory ?? NullLoggerFactory.Instance,
+                EnableLogging = loggerFactory is not null,
+                EnableMessageContentLogging = false,
+            },
         };
         if (transport is not null)
         {
@@ -72,7 +88,8 @@ public sealed class OpenAIFineTuningProvider : IFineTuningProvider
         }
 
         ClientPipeline pipeline = ClientPipeline.Create(clientOptions, [], [auth], []);
-        return new OpenAIFineTuningProvider(pipeline, auth, clientOptions, endpoint, options, description);
+        return new OpenAIFineTuningProvider(pipeline, auth, clientOptions, endpoint, options, description,
+            (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<OpenAIFineTuningProvider>());
     }
 
     public async Task<ProviderFile> UploadFileAsync(string fileName, Stream content, CancellationToken cancellationToken = default)
@@ -100,6 +117,7 @@ public sealed class OpenAIFineTuningProvider : IFineTuningProvider
         string create = new JsonObject { ["filename"] = fileName, ["purpose"] = "fine-tune", ["bytes"] = total, ["mime_type"] = "application/jsonl" }.ToJsonString();
         string uploadId = (await SendAsync("POST", "uploads", create, cancellationToken).ConfigureAwait(false)).GetProperty("id").GetString()!;
         int partCount = (int)((total + _options.UploadPartBytes - 1) / _options.UploadPartBytes);
+        LogUploadParts(fileName, partCount, _options.UploadPartBytes);
         var partIds = new string[partCount];
         using var slots = new SemaphoreSlim(Math.Max(1, _options.UploadParallelism));
         var sending = new List<Task>();
@@ -155,8 +173,10 @@ public sealed class OpenAIFineTuningProvider : IFineTuningProvider
             }
             catch (Exception ex) when (attempt < MaxCreateAttempts && IsTransient(ex) && !cancellationToken.IsCancellationRequested)
             {
+                LogCreateUncertain(request.RunId, attempt, ex.Message);
                 if (await FindJobByRunIdAsync(request.RunId, cancellationToken).ConfigureAwait(false) is { } created)
                 {
+                    LogFoundCreated(created.Id, request.RunId);
                     return created;
                 }
 
@@ -166,6 +186,18 @@ public sealed class OpenAIFineTuningProvider : IFineTuningProvider
     }
 
     private const int MaxCreateAttempts = 5;
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Creating the job of run {RunId} may have failed (attempt {Attempt}: {Reason}); looking it up by run id before trying again")]
+    private partial void LogCreateUncertain(string runId, int attempt, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} of run {RunId} was created by an earlier attempt; using it")]
+    private partial void LogFoundCreated(string jobId, string runId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Uploading {FileName} in {Parts} parts of up to {PartBytes} bytes")]
+    private partial void LogUploadParts(string fileName, int parts, int partBytes);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The provider refused a request with {Status}: {Message}")]
+    private partial void LogRefused(int status, string message);
 
     private static bool IsTransient(Exception ex) => ex switch
     {
@@ -451,6 +483,7 @@ public sealed class OpenAIFineTuningProvider : IFineTuningProvider
                 ? " The identity needs the role 'Cognitive Services OpenAI Contributor' on the Azure OpenAI resource."
                 : " Check the key in FineTuning:Provider:ApiKey.";
             message = $"{message} (authenticated with {_credentialDescription}).{role}";
+            LogRefused(response.Status, message);
         }
 
         return new ProviderException(response.Status, code, message ?? "", param);

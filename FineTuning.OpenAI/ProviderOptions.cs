@@ -54,6 +54,9 @@ public sealed class ProviderOptions
     /// <summary>Parts sent at once; each holds a part in memory.</summary>
     public int UploadParallelism { get; set; } = 2;
 
+    /// <summary>How long one HTTP request may take before it is abandoned and retried (the SDK's network timeout).</summary>
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(100);
+
     /// <summary>What is wrong with these settings, or null.</summary>
     public string? Problem() => Kind switch
     {
@@ -61,6 +64,7 @@ public sealed class ProviderOptions
         ProviderKind.AzureOpenAI when Auth == AzureAuth.ApiKey && string.IsNullOrEmpty(ApiKey) => "FineTuning:Provider:ApiKey is required when Auth is ApiKey.",
         ProviderKind.OpenAI when string.IsNullOrEmpty(ApiKey) => "FineTuning:Provider:ApiKey is required for OpenAI.",
         ProviderKind.Emulator when Endpoint is null => "FineTuning:Provider:Endpoint (the emulator's base URL) is required.",
+        _ when RequestTimeout <= TimeSpan.Zero => "FineTuning:Provider:RequestTimeout must be above 0 (e.g. 00:01:40).",
         _ => null,
     };
 }

@@ -14,7 +14,8 @@ public static class ProviderServiceCollectionExtensions
             .Bind(configuration.GetSection(ProviderOptions.Section))
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<ProviderOptions>, ProviderOptionsValidator>();
-        services.AddSingleton<IFineTuningProvider>(sp => OpenAIFineTuningProvider.Create(sp.GetRequiredService<IOptions<ProviderOptions>>().Value));
+        services.AddSingleton<IFineTuningProvider>(sp => OpenAIFineTuningProvider.Create(sp.GetRequiredService<IOptions<ProviderOptions>>().Value,
+            loggerFactory: sp.GetService<Microsoft.Extensions.Logging.ILoggerFactory>()));
         return services;
     }
 

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
@@ -85,6 +86,63 @@ public sealed class ProviderFaultTests : IAsyncLifetime
 
         Assert.Equal(400, ex.Status);
         Assert.Equal(0, await JobsTagged("run-400"));
+    }
+
+    [Fact]
+    public async Task SlowResponse_PastTheRequestTimeout_IsAbandonedAndRetried()
+    {
+        var options = new ProviderOptions { Kind = ProviderKind.Emulator, Endpoint = _emulator.OpenAIEndpoint, ApiKey = Key, RequestTimeout = TimeSpan.FromSeconds(1) };
+        OpenAIFineTuningProvider provider = OpenAIFineTuningProvider.Create(options);
+        ProviderFile file = await provider.UploadFileAsync("train.jsonl", Dataset());
+        _faults.Add(new Fault("GET", "/files/", Delay: TimeSpan.FromSeconds(30)));
+
+        var started = DateTimeOffset.UtcNow;
+        ProviderFile again = await provider.GetFileAsync(file.Id);
+
+        Assert.Equal(file.Id, again.Id);
+        Assert.Equal(0, _faults.Pending);
+        Assert.InRange(DateTimeOffset.UtcNow - started, TimeSpan.FromSeconds(0.9), TimeSpan.FromSeconds(15));
+    }
+
+    [Fact]
+    public async Task Logs_TellRetriesAndDecisions_AndNeverTheKey()
+    {
+        var logs = new CapturingLoggerProvider();
+        using var factory = Microsoft.Extensions.Logging.LoggerFactory.Create(builder => builder.AddProvider(logs).SetMinimumLevel(Microsoft.Extensions.Logging.LogLevel.Debug));
+        OpenAIFineTuningProvider provider = OpenAIFineTuningProvider.Create(
+            new ProviderOptions { Kind = ProviderKind.Emulator, Endpoint = _emulator.OpenAIEndpoint, ApiKey = Key }, loggerFactory: factory);
+        _faults.Add(new Fault("POST", "/files", Status: 503));
+        ProviderFile file = await provider.UploadFileAsync("train.jsonl", Dataset());
+        _faults.Add(new Fault("POST", "/fine_tuning/jobs", DropResponse: true));
+        await provider.CreateJobAsync(new JobRequest("run-logged", "gpt-4.1-mini", file.Id, null, FineTuningMethod.Supervised));
+
+        string all = string.Join("\n", logs.Lines);
+        Assert.Contains("503", all, StringComparison.Ordinal);
+        Assert.Contains("of run run-logged was created by an earlier attempt", all, StringComparison.Ordinal);
+        Assert.DoesNotContain(Key, all, StringComparison.Ordinal);
+        Assert.DoesNotContain("Bearer", all, StringComparison.Ordinal);
+    }
+
+    /// <summary>Keeps every formatted log line (and its exception) in memory.</summary>
+    private sealed class CapturingLoggerProvider : Microsoft.Extensions.Logging.ILoggerProvider
+    {
+        public System.Collections.Concurrent.ConcurrentQueue<string> Lines { get; } = new();
+
+        public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class Logger(CapturingLoggerProvider owner, string category) : Microsoft.Extensions.Logging.ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+            public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+            public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+                owner.Lines.Enqueue($"{category} {logLevel}: {formatter(state, exception)} {exception}");
+        }
     }
 }
 
