@@ -53,6 +53,12 @@ public sealed record RunRequest
 
     public IReadOnlyDictionary<string, string> Tags { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>
+    /// Which attempt at this input the run is (part of its identity, so of its run id and its job's <c>metadata.run_id</c>):
+    /// a host starts attempt 2 when attempt 1 failed or was cancelled, so that trying again creates a new job.
+    /// </summary>
+    public int Attempt { get; init; } = 1;
+
     /// <summary>Every problem with the request, by field (empty when it can start); a host answers 400 with all of them.</summary>
     public IReadOnlyDictionary<string, string[]> Problems()
     {
@@ -75,6 +81,7 @@ public sealed record RunRequest
 
         if (new SplitOptions { TrainRatio = TrainRatio }.Problem() is { } ratio) Add("trainRatio", ratio);
         if (MinExamples < 1) Add("minExamples", "must be at least 1");
+        if (Attempt < 1) Add("attempt", "must be at least 1");
         if (double.IsNaN(MaxErrorRate) || MaxErrorRate is < 0 or > 1) Add("maxErrorRate", "must be between 0 and 1");
         if (PollInterval < TimeSpan.FromSeconds(1) || PollInterval > TimeSpan.FromHours(1)) Add("pollInterval", "must be between 1 second and 1 hour");
         if (Deadline <= TimeSpan.Zero || Deadline > TimeSpan.FromDays(30)) Add("deadline", "must be above 0 and at most 30 days");

@@ -115,8 +115,9 @@ internal static class RunCommand
                     }
                 }
             };
-            bool wasRunning = await FineTuningOrchestrator.RunIdForAsync(host.Blobs, host.ForThisHost(request), cancellationToken) is { } existing && host.Runtime.IsRunningHere(existing);
+            HashSet<string> resumed = [.. host.Runtime.Store.Running().Select(i => i.InstanceId)];
             (string? runId, IReadOnlyDictionary<string, string[]> startProblems) = await host.StartRunAsync(request, cancellationToken);
+            bool wasRunning = runId is not null && resumed.Contains(runId);
             following = runId;
             if (runId is null)
             {

@@ -8,7 +8,8 @@ namespace FineTuning.Local.Hosting;
 /// The local blob trigger: a <c>.jsonl</c> written into <c>&lt;data&gt;/blobs/datasets/</c> starts a run with the
 /// default options, or those of its sidecar (<c>support.run.json</c> or <c>support.jsonl.run.json</c>). A file is read
 /// only once it (and its sidecar) stopped changing for <see cref="SettleTime"/>, so a copy in progress is never read
-/// half-done; a drop with the same content and options as an earlier one starts nothing (a ledger in finetuning.db).
+/// half-done; a drop with the same content and options as an earlier one starts nothing (a ledger in finetuning.db)
+/// unless that run failed or was cancelled: then it is tried again.
 /// Files that <c>finetune run</c> copied there itself are left alone.
 /// </summary>
 public sealed class FolderDrop : IAsyncDisposable
@@ -148,7 +149,8 @@ public sealed class FolderDrop : IAsyncDisposable
         }
 
         string key = $"{content}:{options}";
-        if (await _host.Tables.FindDropAsync(key, cancellationToken).ConfigureAwait(false) is { } earlier)
+        if (await _host.Tables.FindDropAsync(key, cancellationToken).ConfigureAwait(false) is { } earlier
+            && await ((IRunStore)_host.Tables).GetAsync(earlier, cancellationToken).ConfigureAwait(false) is not { Status: RunStatus.Failed or RunStatus.Cancelled })
         {
             await _log.WriteLineAsync($"drop: {blob}: the same content and options as an earlier drop, which started {earlier}; nothing started.").ConfigureAwait(false);
             return;

@@ -44,6 +44,7 @@ public sealed class LocalRunHost : IAsyncDisposable
         _emulator = emulator;
         Runtime = new DurableRuntime(OpenHistory(root), Orchestrators,
             WorkflowActivities.Create(blobs, provider, tables, tables, ModelCatalog.Default), options);
+        Runtime.Ended += state => _ = RecordFailureAsync(state);
         Runtime.CustomStatusChanged += (runId, json) =>
         {
             if (json is not null) StatusChanged?.Invoke(runId, JsonSerializer.Deserialize<RunProgress>(json, ReportSerializer.Options));
@@ -166,20 +167,23 @@ public sealed class LocalRunHost : IAsyncDisposable
             return (null, problems);
         }
 
-        request = ForThisHost(request);
-        if (await FineTuningOrchestrator.RunIdForAsync(Blobs, request, cancellationToken).ConfigureAwait(false) is not { } runId)
-        {
-            return (null, new Dictionary<string, string[]> { ["datasetBlob"] = [$"'{request.DatasetBlob}' does not exist under {Path.Combine(Root, "blobs")}"] });
-        }
-
         // The same input is the same run: one in progress is followed, one that registered a model is not repeated,
-        // one that failed or was cancelled starts again from the beginning.
-        if (!Runtime.IsRunningHere(runId) && await ((IRunStore)Tables).GetAsync(runId, cancellationToken).ConfigureAwait(false) is not { Status: RunStatus.Succeeded })
+        // and after one that failed or was cancelled the next attempt starts from the beginning, with a job of its own.
+        request = ForThisHost(request);
+        for (int attempt = request.Attempt; ; attempt++)
         {
-            Runtime.ScheduleNew(Orchestrator, runId, request);
-        }
+            RunRequest candidate = request with { Attempt = attempt };
+            if (await FineTuningOrchestrator.RunIdForAsync(Blobs, candidate, cancellationToken).ConfigureAwait(false) is not { } runId)
+            {
+                return (null, new Dictionary<string, string[]> { ["datasetBlob"] = [$"'{request.DatasetBlob}' does not exist under {Path.Combine(Root, "blobs")}"] });
+            }
 
-        return (runId, problems);
+            if (Runtime.IsRunningHere(runId) || Runtime.ScheduleNew(Orchestrator, runId, candidate)
+                || Runtime.Get(runId) is not { Status: not InstanceStatus.Running } ended || OutcomeOf(ended).Status == RunStatus.Succeeded)
+            {
+                return (runId, problems);
+            }
+        }
     }
 
     /// <summary>
@@ -192,23 +196,24 @@ public sealed class LocalRunHost : IAsyncDisposable
     /// <summary>The outcome of a run in progress in this process, or null when it is not running here.</summary>
     public Task<RunOutcome>? Outcome(string runId) => Runtime.IsRunningHere(runId) ? OutcomeAsync(runId) : null;
 
-    private async Task<RunOutcome> OutcomeAsync(string runId)
+    private async Task<RunOutcome> OutcomeAsync(string runId) =>
+        OutcomeOf(await Runtime.WaitForCompletionAsync(runId).ConfigureAwait(false) ?? throw new InvalidOperationException($"Run {runId} is not running here."));
+
+    private static RunOutcome OutcomeOf(InstanceState state) =>
+        state is { Status: InstanceStatus.Completed, Output: { } output }
+            ? JsonSerializer.Deserialize<RunOutcome>(output, ReportSerializer.Options)!
+            : new RunOutcome(RunStatus.Failed, null, state.Failure ?? "The orchestration failed.");
+
+    /// <summary>
+    /// A run whose orchestration itself failed (an activity out of retries, a replay that no longer matches the code)
+    /// could not say so in its row: the row is made to say so here, whether or not anyone follows the run.
+    /// </summary>
+    private async Task RecordFailureAsync(InstanceState state)
     {
-        InstanceState state = await Runtime.WaitForCompletionAsync(runId).ConfigureAwait(false) ?? throw new InvalidOperationException($"Run {runId} is not running here.");
-        if (state is { Status: InstanceStatus.Completed, Output: { } output })
+        if (state is { Name: Orchestrator, Status: InstanceStatus.Failed } && await ((IRunStore)Tables).GetAsync(state.InstanceId).ConfigureAwait(false) is { } row)
         {
-            return JsonSerializer.Deserialize<RunOutcome>(output, ReportSerializer.Options)!;
+            await ((IRunStore)Tables).UpsertAsync(row with { Status = RunStatus.Failed, Error = state.Failure, UpdatedAt = state.UpdatedAt, FinishedAt = state.UpdatedAt }).ConfigureAwait(false);
         }
-
-        // The orchestration itself failed (an activity out of retries, or a replay that no longer matches the code):
-        // the run row says so, as the orchestrator would have.
-        string error = state.Failure ?? "The orchestration failed.";
-        if (await ((IRunStore)Tables).GetAsync(runId).ConfigureAwait(false) is { } row)
-        {
-            await ((IRunStore)Tables).UpsertAsync(row with { Status = RunStatus.Failed, Error = error, UpdatedAt = state.UpdatedAt, FinishedAt = state.UpdatedAt }).ConfigureAwait(false);
-        }
-
-        return new RunOutcome(RunStatus.Failed, null, error);
     }
 
     /// <summary>A run's latest custom status (the job monitor's while it follows the job), or null when there is none.</summary>

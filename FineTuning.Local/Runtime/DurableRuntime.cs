@@ -63,6 +63,9 @@ public sealed class DurableRuntime : IAsyncDisposable
 
     public TimeProvider Time => _options.Time;
 
+    /// <summary>Raised with the final state of each instance that ends in this process.</summary>
+    public event Action<InstanceState>? Ended;
+
     /// <summary>Raised with an instance id and its new custom status (JSON), live steps only.</summary>
     public event Action<string, string?>? CustomStatusChanged;
 
@@ -88,8 +91,12 @@ public sealed class DurableRuntime : IAsyncDisposable
         return resumed;
     }
 
-    /// <summary>Starts an instance; false when one with this id is running (or has ended and <paramref name="replaceEnded"/> is false).</summary>
-    public bool ScheduleNew(string orchestrator, string instanceId, object? input, bool replaceEnded = true)
+    /// <summary>
+    /// Starts an instance; false when one with this id is running, or has ended and <paramref name="replaceEnded"/> is
+    /// false. (Replacing an ended instance does not replace the child orchestrations it started: give each execution
+    /// its own ids, as the hosts do with <see cref="Core.Workflow.RunRequest.Attempt"/>.)
+    /// </summary>
+    public bool ScheduleNew(string orchestrator, string instanceId, object? input, bool replaceEnded = false)
     {
         if (!_orchestrators.ContainsKey(orchestrator))
         {
@@ -237,6 +244,7 @@ public sealed class DurableRuntime : IAsyncDisposable
             {
                 InstanceState state = running.Instance.Completion.Result;
                 NotifyParent(instanceId, state);
+                Ended?.Invoke(state);
                 ended.TrySetResult(state);
                 _ended.TryRemove(new KeyValuePair<string, TaskCompletionSource<InstanceState>>(instanceId, ended));
                 WorkDone(); // The hold the ending execution took (see OrchestrationInstance.HoldForNextExecution).

@@ -1,0 +1,56 @@
+using FineTuning.Core.Workflow;
+using FineTuning.Local.Hosting;
+using Microsoft.Extensions.Configuration;
+
+namespace FineTuning.Tests.Runtime;
+
+/// <summary>The local host over a real data directory: attempts, and one process per data directory.</summary>
+public sealed class LocalRunHostTests : IDisposable
+{
+    private readonly TempDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private static IConfiguration Slow() => new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["FineTuning:Emulator:Speed"] = "5" }).Build();
+
+    [Fact]
+    public async Task CancelledRun_StartedAgain_IsANewAttemptWithItsOwnJob()
+    {
+        await using LocalRunHost host = await LocalRunHost.StartAsync(_dir.File("data"), Slow());
+        await host.Blobs.WriteAsync("datasets/support.jsonl", (s, ct) => s.WriteAsync(System.Text.Encoding.UTF8.GetBytes(Rows.Jsonl(Rows.ManyChats(30))), ct).AsTask());
+        var request = new RunRequest { DatasetBlob = "datasets/support.jsonl" };
+        var monitoring = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        host.StatusChanged += (_, progress) =>
+        {
+            if (progress?.Stage == RunStages.Monitor) monitoring.TrySetResult();
+        };
+
+        (string? first, _) = await host.StartRunAsync(request);
+        await monitoring.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(host.Cancel(first!));
+        RunOutcome cancelled = await host.Outcome(first!)!.WaitAsync(TimeSpan.FromSeconds(30));
+        (string? second, _) = await host.StartRunAsync(request);
+        (string? same, _) = await host.StartRunAsync(request);
+
+        Assert.Equal(RunStatus.Cancelled, cancelled.Status);
+        Assert.NotEqual(first, second);
+        Assert.Equal(second, same);
+        Assert.True(host.Cancel(second!));
+        await host.Outcome(second!)!.WaitAsync(TimeSpan.FromSeconds(30));
+        Core.Providers.ProviderJob? firstJob = await host.Provider.FindJobByRunIdAsync(first!);
+        Core.Providers.ProviderJob? secondJob = await host.Provider.FindJobByRunIdAsync(second!);
+        Assert.NotNull(firstJob);
+        Assert.NotNull(secondJob);
+        Assert.NotEqual(firstJob.Id, secondJob.Id);
+    }
+
+    [Fact]
+    public async Task SecondHostOnTheSameDataDirectory_IsRefusedWithWhatToDo()
+    {
+        await using LocalRunHost host = await LocalRunHost.StartAsync(_dir.File("data"), new ConfigurationBuilder().Build());
+
+        IOException refused = await Assert.ThrowsAsync<IOException>(() => LocalRunHost.StartAsync(_dir.File("data"), new ConfigurationBuilder().Build()));
+
+        Assert.Contains("Another finetune process (run or serve) is using the data directory", refused.Message, StringComparison.Ordinal);
+    }
+}
