@@ -80,6 +80,11 @@ internal static class TableCommands
                     await stdout.WriteLineAsync($"  progress: {progress.Stage}{(progress.JobStatus is null ? "" : $", job {progress.JobStatus}")}{(progress.EstimatedFinish is { } eta ? $", estimated finish {eta:yyyy-MM-dd HH:mm} UTC" : "")}");
                 }
 
+                if (run.Status == RunStatus.Running && !LocalRunHost.IsOwned(result.GetValue(statusData)!.FullName))
+                {
+                    await stdout.WriteLineAsync($"  no finetune process is running it now: it resumes where it was when 'finetune run' or 'finetune serve' next starts with --data {result.GetValue(statusData)!.FullName}");
+                }
+
                 if (run.ModelId is not null) await stdout.WriteLineAsync($"  model {run.ModelId}");
                 if (run.Error is not null) await stdout.WriteLineAsync($"  error: {run.Error}");
             }

@@ -73,6 +73,24 @@ public sealed class LocalRunHost : IAsyncDisposable
     /// <summary>Raised with a run's id and each custom status it sets.</summary>
     public event Action<string, RunProgress?>? StatusChanged;
 
+    /// <summary>True when a finetune process (run or serve) owns the data directory now.</summary>
+    public static bool IsOwned(string root)
+    {
+        try
+        {
+            using var probe = new FileStream(Path.Combine(root, "finetune.lock"), FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+            return false;
+        }
+        catch (FileNotFoundException)
+        {
+            return false;
+        }
+        catch (IOException)
+        {
+            return true;
+        }
+    }
+
     /// <summary>The history of the runs under a data directory (also opened by <c>finetune cancel</c>, which needs no host).</summary>
     public static HistoryStore OpenHistory(string root) => new(Path.Combine(root, "durable.db"));
 

@@ -111,8 +111,13 @@ public sealed class KillRestartTests : IDisposable
         var (killedCode, _, _) = await Finetune("after:TaskCompleted:SubmitJob", 2, "run", dataset, "--data", data);
         string runId = Assert.Single(await ((IRunStore)new SqliteTables(Path.Combine(data, "finetuning.db"))).ListAsync()).RunId;
 
+        var status = new StringWriter();
+        await FineTuning.Local.Cli.FinetuneCli.RunAsync(["status", runId, "--data", data], status, TextWriter.Null, CancellationToken.None);
         int cancelCode = await FineTuning.Local.Cli.FinetuneCli.RunAsync(["cancel", runId, "--data", data], TextWriter.Null, TextWriter.Null, CancellationToken.None);
         var (code, output, errors) = await Finetune(null, 2, "run", dataset, "--data", data);
+
+        Assert.Contains($"{runId}: Running at SubmitJob", status.ToString(), StringComparison.Ordinal);
+        Assert.Contains("no finetune process is running it now", status.ToString(), StringComparison.Ordinal);
 
         Assert.Equal(137, killedCode);
         Assert.Equal(0, cancelCode);
