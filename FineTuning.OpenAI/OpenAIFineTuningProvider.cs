@@ -486,7 +486,9 @@ public sealed partial class OpenAIFineTuningProvider : IFineTuningProvider
             LogRefused(response.Status, message);
         }
 
-        return new ProviderException(response.Status, code, message ?? "", param);
+        return response.Status is >= 400 and < 500 and not (408 or 409 or 429)
+            ? new ProviderRejectedException(response.Status, code, message ?? "", param)
+            : new ProviderException(response.Status, code, message ?? "", param);
     }
 
     private static string Truncate(string text) => text.Length > 300 ? text[..300] + "…" : text;

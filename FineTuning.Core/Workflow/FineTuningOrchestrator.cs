@@ -54,104 +54,117 @@ public static class FineTuningOrchestrator
             return new RunOutcome(status, row.ModelId, error);
         }
 
-        // 1-2. Shards, validated in parallel, merged.
-        await Stage(RunStages.PlanShards);
-        ShardPlan plan = await context.CallActivityAsync<ShardPlan>(nameof(PlanShards), new PlanShardsInput(runId, request.DatasetBlob), Retries.Transient);
-        await Stage(RunStages.ValidateShards);
-        ValidationSettings settings = ValidationSettings.From(request);
-        ShardValidated[] shards = await Task.WhenAll(plan.Shards.Select(shard =>
-            context.CallActivityAsync<ShardValidated>(nameof(ValidateShard), new ValidateShardInput(runId, shard, settings), Retries.Transient)));
-        ValidationSummary validation = await context.CallActivityAsync<ValidationSummary>(nameof(MergeValidation),
-            new MergeValidationInput(runId, request.DatasetBlob, settings, [.. shards.Select(s => s.ReportBlob)]), Retries.Transient);
-        row = row with { Rows = validation.Rows, Examples = validation.Examples };
-        if (!validation.Fit)
+        try
         {
-            return await End(RunStatus.Failed, $"{validation.Verdict} {string.Join(" ", validation.FirstErrors.Select(f => f.ToString()))}".Trim());
+            return await Stages();
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // An activity out of retries (or refused for good): the run ends Failed and says where and why.
+            return await End(RunStatus.Failed, $"{row.Stage} failed: {ex.Message}");
         }
 
-        // 3. Split.
-        await Stage(RunStages.Split);
-        SplitSummary split = await context.CallActivityAsync<SplitSummary>(nameof(SplitDataset),
-            new SplitInput(runId, request.DatasetBlob, settings, request.TrainRatio, request.StratifyBy, request.SplitSeed, request.IncludeGeneratedInValidation), Retries.Transient);
-        row = row with { TrainRows = split.TrainRows, ValidationRows = split.ValidationRows };
-
-        // 4. Upload, and wait with durable timers until the provider has processed the files.
-        await Stage(RunStages.UploadFiles);
-        ProviderFile train = await context.CallActivityAsync<ProviderFile>(nameof(UploadFile), split.TrainBlob, Retries.Transient);
-        ProviderFile? valid = split.ValidationRows > 0 ? await context.CallActivityAsync<ProviderFile>(nameof(UploadFile), split.ValidationBlob, Retries.Transient) : null;
-        foreach (ProviderFile file in valid is null ? [train] : new[] { train, valid })
+        async Task<RunOutcome> Stages()
         {
-            ProviderFile current = file;
-            for (int i = 0; current.Status != "processed"; i++)
+            // 1-2. Shards, validated in parallel, merged.
+            await Stage(RunStages.PlanShards);
+            ShardPlan plan = await context.CallActivityAsync<ShardPlan>(nameof(PlanShards), new PlanShardsInput(runId, request.DatasetBlob), Retries.Transient);
+            await Stage(RunStages.ValidateShards);
+            ValidationSettings settings = ValidationSettings.From(request);
+            ShardValidated[] shards = await Task.WhenAll(plan.Shards.Select(shard =>
+                context.CallActivityAsync<ShardValidated>(nameof(ValidateShard), new ValidateShardInput(runId, shard, settings), Retries.Transient)));
+            ValidationSummary validation = await context.CallActivityAsync<ValidationSummary>(nameof(MergeValidation),
+                new MergeValidationInput(runId, request.DatasetBlob, settings, [.. shards.Select(s => s.ReportBlob)]), Retries.Transient);
+            row = row with { Rows = validation.Rows, Examples = validation.Examples };
+            if (!validation.Fit)
             {
-                if (current.Status == "error" || i > 120)
-                {
-                    return await End(RunStatus.Failed, $"The provider could not process {current.FileName}: {current.StatusDetails ?? current.Status}.");
-                }
-
-                await context.CreateTimer(context.CurrentUtcDateTime + (request.PollInterval < FileCheckInterval ? request.PollInterval : FileCheckInterval), CancellationToken.None);
-                current = await context.CallActivityAsync<ProviderFile>(nameof(GetFileStatus), file.Id, Retries.Transient);
+                return await End(RunStatus.Failed, $"{validation.Verdict} {string.Join(" ", validation.FirstErrors.Select(f => f.ToString()))}".Trim());
             }
+
+            // 3. Split.
+            await Stage(RunStages.Split);
+            SplitSummary split = await context.CallActivityAsync<SplitSummary>(nameof(SplitDataset),
+                new SplitInput(runId, request.DatasetBlob, settings, request.TrainRatio, request.StratifyBy, request.SplitSeed, request.IncludeGeneratedInValidation), Retries.Transient);
+            row = row with { TrainRows = split.TrainRows, ValidationRows = split.ValidationRows };
+
+            // 4. Upload, and wait with durable timers until the provider has processed the files.
+            await Stage(RunStages.UploadFiles);
+            ProviderFile train = await context.CallActivityAsync<ProviderFile>(nameof(UploadFile), split.TrainBlob, Retries.Transient);
+            ProviderFile? valid = split.ValidationRows > 0 ? await context.CallActivityAsync<ProviderFile>(nameof(UploadFile), split.ValidationBlob, Retries.Transient) : null;
+            foreach (ProviderFile file in valid is null ? [train] : new[] { train, valid })
+            {
+                ProviderFile current = file;
+                for (int i = 0; current.Status != "processed"; i++)
+                {
+                    if (current.Status == "error" || i > 120)
+                    {
+                        return await End(RunStatus.Failed, $"The provider could not process {current.FileName}: {current.StatusDetails ?? current.Status}.");
+                    }
+
+                    await context.CreateTimer(context.CurrentUtcDateTime + (request.PollInterval < FileCheckInterval ? request.PollInterval : FileCheckInterval), CancellationToken.None);
+                    current = await context.CallActivityAsync<ProviderFile>(nameof(GetFileStatus), file.Id, Retries.Transient);
+                }
+            }
+
+            // 5. Submit exactly once.
+            await Stage(RunStages.SubmitJob);
+            FineTuningMethod method = FineTuningMethods.TryParse(validation.Method, out FineTuningMethod m) ? m : FineTuningMethod.Supervised;
+            var jobRequest = new JobRequest(runId, validation.Model, train.Id, valid?.Id, method, request.Suffix, request.Seed, request.Hyperparameters, request.Grader);
+            JobSnapshot job = await context.CallActivityAsync<JobSnapshot>(nameof(SubmitJob), jobRequest, Retries.Transient);
+            await Stage(RunStages.Monitor, r => r with { JobId = job.JobId, JobStatus = job.Status });
+
+            // 6. Monitor in a child orchestration (its history stays bounded on long jobs), racing the cancel event.
+            // Cancel(), not CancelAsync(): the callbacks must run now, on the orchestration's thread, for replay to see the same order.
+            using var stop = new CancellationTokenSource();
+            Task<bool> cancel = context.WaitForExternalEvent<bool>(CancelEvent, stop.Token);
+            Task<MonitorResult> monitor = context.CallSubOrchestratorAsync<MonitorResult>(JobMonitor.Name, JobMonitor.InstanceIdFor(runId),
+                new MonitorInput(row, job, started + request.Deadline, request.Deadline, request.PollInterval));
+            if (await Task.WhenAny(cancel, monitor) == cancel)
+            {
+                JobSnapshot cancelled = await context.CallActivityAsync<JobSnapshot>(nameof(CancelJob), job.JobId, Retries.Transient);
+                row = row with { JobStatus = cancelled.Status };
+                return await End(RunStatus.Cancelled, "Cancelled on request; the provider job was cancelled.");
+            }
+
+            stop.Cancel();
+            MonitorResult monitored = await monitor;
+            job = monitored.Job;
+            row = row with { JobStatus = job.Status };
+            if (monitored.TimedOut)
+            {
+                return await End(RunStatus.Failed, $"Timed out: the job was not finished at the deadline ({request.Deadline}); it was cancelled.");
+            }
+
+            if (job.Status != JobStatuses.Succeeded || job.FineTunedModel is null)
+            {
+                return await End(job.Status == JobStatuses.Cancelled ? RunStatus.Cancelled : RunStatus.Failed, job.Error ?? $"The job ended {job.Status}.");
+            }
+
+            // 7-8. Results, then the registry row with lineage.
+            await Stage(RunStages.CollectResults);
+            ResultsSummary results = await context.CallActivityAsync<ResultsSummary>(nameof(CollectResults), new CollectResultsInput(runId, job.JobId, method.ToWireName()), Retries.Transient);
+            await Stage(RunStages.RegisterModel);
+            var model = new ModelRow
+            {
+                ModelId = job.FineTunedModel,
+                BaseModel = validation.Model,
+                Method = method.ToWireName(),
+                RunId = runId,
+                JobId = job.JobId,
+                Hyperparameters = request.Hyperparameters is null ? null : System.Text.Json.JsonSerializer.Serialize(request.Hyperparameters, ReportSerializer.Options),
+                Seed = request.Seed,
+                FileIds = valid is null ? [train.Id] : [train.Id, valid.Id],
+                DatasetBlob = request.DatasetBlob,
+                DatasetETag = plan.ETag,
+                DatasetContentHash = plan.ContentHash,
+                SplitSeed = request.SplitSeed,
+                TrainRowsByTopic = split.TrainRowsByTopic,
+                Metrics = results.Final is double final ? new Dictionary<string, double> { [results.Metric] = final } : new Dictionary<string, double>(),
+                Outcome = results.Outcome,
+                RegisteredAt = context.CurrentUtcDateTime,
+            };
+            await context.CallActivityAsync<bool>(nameof(RegisterModel), model, Retries.Transient);
+            return await End(RunStatus.Succeeded, null, job.FineTunedModel);
         }
-
-        // 5. Submit exactly once.
-        await Stage(RunStages.SubmitJob);
-        FineTuningMethod method = FineTuningMethods.TryParse(validation.Method, out FineTuningMethod m) ? m : FineTuningMethod.Supervised;
-        var jobRequest = new JobRequest(runId, validation.Model, train.Id, valid?.Id, method, request.Suffix, request.Seed, request.Hyperparameters, request.Grader);
-        JobSnapshot job = await context.CallActivityAsync<JobSnapshot>(nameof(SubmitJob), jobRequest, Retries.Transient);
-        await Stage(RunStages.Monitor, r => r with { JobId = job.JobId, JobStatus = job.Status });
-
-        // 6. Monitor in a child orchestration (its history stays bounded on long jobs), racing the cancel event.
-        // Cancel(), not CancelAsync(): the callbacks must run now, on the orchestration's thread, for replay to see the same order.
-        using var stop = new CancellationTokenSource();
-        Task<bool> cancel = context.WaitForExternalEvent<bool>(CancelEvent, stop.Token);
-        Task<MonitorResult> monitor = context.CallSubOrchestratorAsync<MonitorResult>(JobMonitor.Name, JobMonitor.InstanceIdFor(runId),
-            new MonitorInput(row, job, started + request.Deadline, request.Deadline, request.PollInterval));
-        if (await Task.WhenAny(cancel, monitor) == cancel)
-        {
-            JobSnapshot cancelled = await context.CallActivityAsync<JobSnapshot>(nameof(CancelJob), job.JobId, Retries.Transient);
-            row = row with { JobStatus = cancelled.Status };
-            return await End(RunStatus.Cancelled, "Cancelled on request; the provider job was cancelled.");
-        }
-
-        stop.Cancel();
-        MonitorResult monitored = await monitor;
-        job = monitored.Job;
-        row = row with { JobStatus = job.Status };
-        if (monitored.TimedOut)
-        {
-            return await End(RunStatus.Failed, $"Timed out: the job was not finished at the deadline ({request.Deadline}); it was cancelled.");
-        }
-
-        if (job.Status != JobStatuses.Succeeded || job.FineTunedModel is null)
-        {
-            return await End(job.Status == JobStatuses.Cancelled ? RunStatus.Cancelled : RunStatus.Failed, job.Error ?? $"The job ended {job.Status}.");
-        }
-
-        // 7-8. Results, then the registry row with lineage.
-        await Stage(RunStages.CollectResults);
-        ResultsSummary results = await context.CallActivityAsync<ResultsSummary>(nameof(CollectResults), new CollectResultsInput(runId, job.JobId, method.ToWireName()), Retries.Transient);
-        await Stage(RunStages.RegisterModel);
-        var model = new ModelRow
-        {
-            ModelId = job.FineTunedModel,
-            BaseModel = validation.Model,
-            Method = method.ToWireName(),
-            RunId = runId,
-            JobId = job.JobId,
-            Hyperparameters = request.Hyperparameters is null ? null : System.Text.Json.JsonSerializer.Serialize(request.Hyperparameters, ReportSerializer.Options),
-            Seed = request.Seed,
-            FileIds = valid is null ? [train.Id] : [train.Id, valid.Id],
-            DatasetBlob = request.DatasetBlob,
-            DatasetETag = plan.ETag,
-            DatasetContentHash = plan.ContentHash,
-            SplitSeed = request.SplitSeed,
-            TrainRowsByTopic = split.TrainRowsByTopic,
-            Metrics = results.Final is double final ? new Dictionary<string, double> { [results.Metric] = final } : new Dictionary<string, double>(),
-            Outcome = results.Outcome,
-            RegisteredAt = context.CurrentUtcDateTime,
-        };
-        await context.CallActivityAsync<bool>(nameof(RegisterModel), model, Retries.Transient);
-        return await End(RunStatus.Succeeded, null, job.FineTunedModel);
     }
 }

@@ -39,6 +39,9 @@ public sealed class RetryPolicy(int maxNumberOfAttempts, TimeSpan firstRetryInte
 
     public TimeSpan? MaxRetryInterval { get; } = maxRetryInterval;
 
+    /// <summary>Whether a failure of this exception type (its full name, as Durable's <c>TaskFailureDetails.ErrorType</c>) is worth another attempt; all are by default.</summary>
+    public Func<string, bool> ShouldRetry { get; init; } = _ => true;
+
     /// <summary>The wait before attempt <paramref name="attempt"/> (2 is the first retry).</summary>
     public TimeSpan DelayBefore(int attempt)
     {
@@ -50,6 +53,18 @@ public sealed class RetryPolicy(int maxNumberOfAttempts, TimeSpan firstRetryInte
 /// <summary>The retry policies of the workflow, declared once.</summary>
 public static class Retries
 {
-    /// <summary>For activities that touch storage or the provider: transient faults pass with time.</summary>
-    public static RetryPolicy Transient { get; } = new(maxNumberOfAttempts: 5, firstRetryInterval: TimeSpan.FromSeconds(5), backoffCoefficient: 2, maxRetryInterval: TimeSpan.FromMinutes(2));
+    /// <summary>Failures that another attempt cannot mend: a refused request, a missing or replaced blob, an unreadable dataset file.</summary>
+    public static IReadOnlySet<string> Permanent { get; } = new HashSet<string>(StringComparer.Ordinal)
+    {
+        typeof(Providers.ProviderRejectedException).FullName!,
+        typeof(Storage.BlobNotFoundException).FullName!,
+        typeof(Storage.BlobChangedException).FullName!,
+        typeof(Datasets.DatasetFileException).FullName!,
+    };
+
+    /// <summary>For activities that touch storage or the provider: transient faults pass with time; the permanent ones above fail at once.</summary>
+    public static RetryPolicy Transient { get; } = new(maxNumberOfAttempts: 5, firstRetryInterval: TimeSpan.FromSeconds(5), backoffCoefficient: 2, maxRetryInterval: TimeSpan.FromMinutes(2))
+    {
+        ShouldRetry = errorType => !Permanent.Contains(errorType),
+    };
 }

@@ -17,7 +17,10 @@ internal sealed class DurableOrchestrationContext(TaskOrchestrationContext conte
             maxNumberOfAttempts: retry.MaxNumberOfAttempts,
             firstRetryInterval: retry.FirstRetryInterval,
             backoffCoefficient: retry.BackoffCoefficient,
-            maxRetryInterval: retry.MaxRetryInterval)));
+            maxRetryInterval: retry.MaxRetryInterval)
+        {
+            HandleFailure = failure => retry.ShouldRetry(failure.ErrorType),
+        }));
 
     public Task<T> CallSubOrchestratorAsync<T>(string name, string instanceId, object? input = null) =>
         context.CallSubOrchestratorAsync<T>(name, input, new SubOrchestrationOptions(instanceId: instanceId));

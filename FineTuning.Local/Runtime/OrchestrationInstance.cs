@@ -9,9 +9,24 @@ namespace FineTuning.Local.Runtime;
 public delegate Task<JsonElement> OrchestratorFunction(IOrchestrationContext context, JsonElement input);
 
 /// <summary>An activity failed (after its retries); the orchestrator sees this, as it sees Durable's TaskFailedException.</summary>
-public sealed class ActivityFailedException(string activity, string? message) : Exception($"Activity {activity} failed: {message}")
+public sealed class ActivityFailedException(string activity, string errorType, string? message)
+    : Exception($"Activity {activity} failed: {errorType[(errorType.LastIndexOf('.') + 1)..]}: {message}")
 {
     public string Activity { get; } = activity;
+
+    /// <summary>The full name of the exception the activity threw (Durable's <c>TaskFailureDetails.ErrorType</c>).</summary>
+    public string ErrorType { get; } = errorType;
+
+    /// <summary>How a failure is recorded in the history: <c>{"type": ..., "message": ...}</c>.</summary>
+    internal static string Record(Exception ex) => JsonSerializer.Serialize(new Failure(ex.GetType().FullName ?? ex.GetType().Name, ex.Message));
+
+    internal static ActivityFailedException FromRecord(string activity, string? payload)
+    {
+        Failure? failure = payload is null ? null : JsonSerializer.Deserialize<Failure>(payload);
+        return new ActivityFailedException(activity, failure?.Type ?? "Exception", failure?.Message);
+    }
+
+    private sealed record Failure(string Type, string Message);
 }
 
 /// <summary>A replay scheduled different work than the history records: the orchestrator code changed or is not deterministic.</summary>
@@ -102,7 +117,7 @@ internal sealed class OrchestrationInstance : IOrchestrationContext
                 JsonElement result = await ScheduleActivity(name, payload).ConfigureAwait(true);
                 return result.Deserialize<T>(ReportSerializer.Options)!;
             }
-            catch (ActivityFailedException) when (retry is not null && attempt < retry.MaxNumberOfAttempts)
+            catch (ActivityFailedException ex) when (retry is not null && attempt < retry.MaxNumberOfAttempts && retry.ShouldRetry(ex.ErrorType))
             {
                 // Retries wait on durable timers, as Durable's do: a restart neither forgets nor repeats the wait.
                 await CreateTimer(CurrentUtcDateTime + retry.DelayBefore(attempt + 1), CancellationToken.None).ConfigureAwait(true);
@@ -362,7 +377,7 @@ internal sealed class OrchestrationInstance : IOrchestrationContext
                     }
                     else
                     {
-                        task.Source.TrySetException(new ActivityFailedException(task.Name, e.Payload));
+                        task.Source.TrySetException(ActivityFailedException.FromRecord(task.Name, e.Payload));
                     }
                 }
 
@@ -437,7 +452,7 @@ internal sealed class OrchestrationInstance : IOrchestrationContext
     internal void ChildEnded(int taskId, string name, InstanceState child) =>
         _inbox.Writer.TryWrite(new Completed(child is { Status: InstanceStatus.Completed }
             ? new HistoryEvent(HistoryKind.TaskCompleted, default, taskId, name, child.Output)
-            : new HistoryEvent(HistoryKind.TaskFailed, default, taskId, name, $"Orchestration {child.InstanceId} failed: {child.Failure}")));
+            : new HistoryEvent(HistoryKind.TaskFailed, default, taskId, name, ActivityFailedException.Record(new InvalidOperationException($"Orchestration {child.InstanceId} failed: {child.Failure}")))));
 
     private sealed record ChildStart(string InstanceId, string Input);
 
@@ -482,7 +497,7 @@ internal sealed class OrchestrationInstance : IOrchestrationContext
         }
         catch (Exception ex)
         {
-            result = new HistoryEvent(HistoryKind.TaskFailed, default, id, name, $"{ex.GetType().Name}: {ex.Message}");
+            result = new HistoryEvent(HistoryKind.TaskFailed, default, id, name, ActivityFailedException.Record(ex));
         }
 
         _runtime.BeforeRecord(InstanceId, result);

@@ -181,7 +181,7 @@ public sealed class ProviderContractTests : IAsyncLifetime
         Assert.Equal("paused", stillPaused.Status);
         Assert.False(stillPaused.IsFinished);
         Assert.Equal(JobStatuses.Running, resumed.Status);
-        await Assert.ThrowsAsync<ProviderException>(() => provider.ResumeJobAsync(job.Id));
+        await Assert.ThrowsAsync<ProviderRejectedException>(() => provider.ResumeJobAsync(job.Id));
         _clock.Advance(TimeSpan.FromHours(1));
         Assert.Equal(JobStatuses.Succeeded, (await provider.GetJobAsync(job.Id)).Status);
     }
@@ -214,7 +214,7 @@ public sealed class ProviderContractTests : IAsyncLifetime
 
         Assert.Equal(JobStatuses.Cancelled, cancelled.Status);
         Assert.Equal(JobStatuses.Cancelled, (await provider.GetJobAsync(job.Id)).Status);
-        ProviderException again = await Assert.ThrowsAsync<ProviderException>(() => provider.CancelJobAsync(job.Id));
+        ProviderException again = await Assert.ThrowsAsync<ProviderRejectedException>(() => provider.CancelJobAsync(job.Id));
         Assert.Equal(400, again.Status);
     }
 
@@ -237,7 +237,7 @@ public sealed class ProviderContractTests : IAsyncLifetime
     [Fact]
     public async Task UnknownJob_IsA404WithTheProvidersCodeAndParam()
     {
-        ProviderException ex = await Assert.ThrowsAsync<ProviderException>(() => OpenAIStyle().GetJobAsync("ftjob-nope"));
+        ProviderException ex = await Assert.ThrowsAsync<ProviderRejectedException>(() => OpenAIStyle().GetJobAsync("ftjob-nope"));
 
         Assert.Equal(404, ex.Status);
         Assert.Equal("not_found", ex.Code);
@@ -247,7 +247,7 @@ public sealed class ProviderContractTests : IAsyncLifetime
     [Fact]
     public async Task BadRequest_KeepsTheParam()
     {
-        ProviderException ex = await Assert.ThrowsAsync<ProviderException>(() => OpenAIStyle().CreateJobAsync(Supervised("run-x", "file-missing")));
+        ProviderException ex = await Assert.ThrowsAsync<ProviderRejectedException>(() => OpenAIStyle().CreateJobAsync(Supervised("run-x", "file-missing")));
 
         Assert.Equal(400, ex.Status);
         Assert.Equal("training_file", ex.Param);
@@ -256,7 +256,7 @@ public sealed class ProviderContractTests : IAsyncLifetime
     [Fact]
     public async Task WrongApiKey_Is401AndSaysWhatToCheck()
     {
-        ProviderException ex = await Assert.ThrowsAsync<ProviderException>(() => AzureApiKey("wrong-key").GetFileAsync("file-1"));
+        ProviderException ex = await Assert.ThrowsAsync<ProviderRejectedException>(() => AzureApiKey("wrong-key").GetFileAsync("file-1"));
 
         Assert.Equal(401, ex.Status);
         Assert.Contains("api-key", ex.Message, StringComparison.Ordinal);
@@ -274,7 +274,7 @@ public sealed class ProviderContractTests : IAsyncLifetime
             credential,
             new System.ClientModel.Primitives.HttpClientPipelineTransport(new HttpClient(handler)));
 
-        ProviderException ex = await Assert.ThrowsAsync<ProviderException>(() => provider.GetJobAsync("ftjob-1"));
+        ProviderException ex = await Assert.ThrowsAsync<ProviderRejectedException>(() => provider.GetJobAsync("ftjob-1"));
 
         Assert.Equal([OpenAIFineTuningProvider.AzureScope], credential.Scopes.Distinct());
         HttpRequestMessage request = Assert.Single(handler.Requests);

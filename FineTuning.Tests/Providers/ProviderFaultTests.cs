@@ -81,7 +81,7 @@ public sealed class ProviderFaultTests : IAsyncLifetime
     {
         OpenAIFineTuningProvider provider = Provider();
 
-        ProviderException ex = await Assert.ThrowsAsync<ProviderException>(() =>
+        ProviderException ex = await Assert.ThrowsAsync<ProviderRejectedException>(() =>
             provider.CreateJobAsync(new JobRequest("run-400", "gpt-4.1-mini", "file-missing", null, FineTuningMethod.Supervised)));
 
         Assert.Equal(400, ex.Status);

@@ -200,4 +200,23 @@ public sealed class FineTuningOrchestratorTests : IAsyncLifetime, IDisposable
         Assert.Equal(ids, models.Select(m => m.RunId).Order(StringComparer.Ordinal));
         Assert.All(models, m => Assert.Contains($":{m.RunId}:", m.ModelId, StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task RefusedSubmit_FailsTheRunAtOnceWithTheProvidersMessage()
+    {
+        await Drop("datasets/support.jsonl", SupportDataset());
+        _faults.Add(new Fault("POST", "/fine_tuning/jobs", Status: 400));
+        string id = "run-refused";
+        DateTimeOffset start = _clock.GetUtcNow();
+
+        RunOutcome outcome = await Run(id, new RunRequest { DatasetBlob = "datasets/support.jsonl" });
+
+        Assert.Equal(RunStatus.Failed, outcome.Status);
+        Assert.StartsWith("SubmitJob failed: Activity SubmitJob failed: ProviderRejectedException: 400", outcome.Error, StringComparison.Ordinal);
+        Assert.Single(Calls(id), c => c == "SubmitJob");
+        Assert.True(_clock.GetUtcNow() - start < TimeSpan.FromMinutes(1), "no retry waits");
+        RunRow run = (await ((IRunStore)_tables).GetAsync(id))!;
+        Assert.Equal((RunStatus.Failed, RunStages.SubmitJob), (run.Status, run.Stage));
+        Assert.Equal(outcome.Error, run.Error);
+    }
 }
