@@ -234,18 +234,27 @@ public sealed partial class OpenAIFineTuningProvider : IFineTuningProvider
         var events = new List<ProviderEvent>();
         await foreach (JsonElement e in ListAsync($"fine_tuning/jobs/{Uri.EscapeDataString(jobId)}/events", cancellationToken).ConfigureAwait(false))
         {
-            events.Add(new ProviderEvent(
-                e.GetProperty("id").GetString()!,
-                DateTimeOffset.FromUnixTimeSeconds(e.GetProperty("created_at").GetInt64()),
-                e.TryGetProperty("level", out JsonElement level) ? level.GetString() ?? "info" : "info",
-                e.TryGetProperty("message", out JsonElement message) ? message.GetString() ?? "" : "",
-                e.TryGetProperty("type", out JsonElement type) ? type.GetString() : null,
-                e.TryGetProperty("data", out JsonElement data) && data.ValueKind == JsonValueKind.Object ? data.Clone() : null));
+            events.Add(ReadEvent(e));
         }
 
         events.Reverse(); // the API lists newest first
         return events;
     }
+
+    public async Task<IReadOnlyList<ProviderEvent>> GetRecentEventsAsync(string jobId, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        JsonElement page = await SendAsync("GET", $"fine_tuning/jobs/{Uri.EscapeDataString(jobId)}/events?limit={Math.Min(limit, 100)}", null, cancellationToken).ConfigureAwait(false);
+        return [.. page.GetProperty("data").EnumerateArray().Select(ReadEvent)];
+    }
+
+    private static ProviderEvent ReadEvent(JsonElement e) => new(
+        e.GetProperty("id").GetString()!,
+        DateTimeOffset.FromUnixTimeSeconds(e.GetProperty("created_at").GetInt64()),
+        e.TryGetProperty("level", out JsonElement level) ? level.GetString() ?? "info" : "info",
+        e.TryGetProperty("message", out JsonElement message) ? message.GetString() ?? "" : "",
+        e.TryGetProperty("type", out JsonElement type) ? type.GetString() : null,
+        e.TryGetProperty("data", out JsonElement data) && data.ValueKind == JsonValueKind.Object ? data.Clone() : null);
 
     public async Task<IReadOnlyList<ProviderCheckpoint>> GetCheckpointsAsync(string jobId, CancellationToken cancellationToken = default)
     {

@@ -162,6 +162,9 @@ public interface IFineTuningProvider
     /// <summary>All events of a job, oldest first (every page).</summary>
     Task<IReadOnlyList<ProviderEvent>> GetEventsAsync(string jobId, CancellationToken cancellationToken = default);
 
+    /// <summary>The job's latest events, newest first (one request, however long the job has run).</summary>
+    Task<IReadOnlyList<ProviderEvent>> GetRecentEventsAsync(string jobId, int limit, CancellationToken cancellationToken = default);
+
     /// <summary>The job's checkpoints with their metrics, by step.</summary>
     Task<IReadOnlyList<ProviderCheckpoint>> GetCheckpointsAsync(string jobId, CancellationToken cancellationToken = default);
 

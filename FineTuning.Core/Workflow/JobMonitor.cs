@@ -47,7 +47,7 @@ public static class JobMonitor
 
             await context.CreateTimer(now + interval < input.Deadline ? now + interval : input.Deadline, CancellationToken.None);
             job = await context.CallActivityAsync<JobSnapshot>(nameof(GetJob), job.JobId, Retries.Transient);
-            context.SetCustomStatus(new RunProgress(RunStages.Monitor, job.Status, EstimatedFinish: job.EstimatedFinish));
+            context.SetCustomStatus(new RunProgress(RunStages.Monitor, job.Status, job.Progress?.Step, job.Progress?.TotalSteps, job.Progress?.Value, job.EstimatedFinish, job.Progress?.Metric));
             if (job.Status != row.JobStatus)
             {
                 row = row with { JobStatus = job.Status, UpdatedAt = context.CurrentUtcDateTime };

@@ -47,7 +47,14 @@ public sealed record SplitInput(string RunId, string DatasetBlob, ValidationSett
 public sealed record SplitSummary(string TrainBlob, string ValidationBlob, long TrainRows, long ValidationRows, IReadOnlyDictionary<string, long> TrainRowsByTopic, string ReportBlob);
 
 /// <summary>A job as the orchestration follows it.</summary>
-public sealed record JobSnapshot(string JobId, string Status, bool IsFinished, string? FineTunedModel, long? TrainedTokens, DateTimeOffset? EstimatedFinish, string? Error);
+public sealed record JobSnapshot(string JobId, string Status, bool IsFinished, string? FineTunedModel, long? TrainedTokens, DateTimeOffset? EstimatedFinish, string? Error)
+{
+    /// <summary>Where training is, from the job's latest metrics event (null before the first step).</summary>
+    public TrainingProgress? Progress { get; init; }
+}
+
+/// <summary>A training step and its headline metric (train_loss, or train_reward_mean for reinforcement), as the job's events report them.</summary>
+public sealed record TrainingProgress(int Step, int? TotalSteps, string? Metric, double? Value);
 
 public sealed record CollectResultsInput(string RunId, string JobId, string Method);
 

@@ -21,7 +21,7 @@ internal static class HostStart
 
         if (host.Emulated)
         {
-            await stdout.WriteLineAsync("No provider is configured (FineTuning__Provider__Kind): jobs run on the built-in emulator, {host.EmulatorSpeed:0.#}x faster than real time.");
+            await stdout.WriteLineAsync($"No provider is configured (FineTuning__Provider__Kind): jobs run on the built-in emulator, {host.EmulatorSpeed:0.#}x faster than real time.");
         }
 
         if (host.Resumed > 0)

@@ -107,7 +107,7 @@ internal static class RunCommand
             {
                 if (following is not null && (id == following || id == JobMonitor.InstanceIdFor(following)) && progress is not null)
                 {
-                    string line = progress.JobStatus is null ? progress.Stage : $"{progress.Stage} (job {progress.JobStatus}{(progress.EstimatedFinish is { } eta && !host.Emulated ? $", estimated finish {eta.ToLocalTime():HH:mm:ss}" : "")})";
+                    string line = progress.Describe(showFinish: !host.Emulated);
                     if (line != last)
                     {
                         last = line;

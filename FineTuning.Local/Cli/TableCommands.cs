@@ -77,7 +77,7 @@ internal static class TableCommands
                 string history = Path.Combine(result.GetValue(statusData)!.FullName, "durable.db");
                 if (run.Status == RunStatus.Running && File.Exists(history) && LocalRunHost.Progress(LocalRunHost.OpenHistory(result.GetValue(statusData)!.FullName), run.RunId) is { } progress)
                 {
-                    await stdout.WriteLineAsync($"  progress: {progress.Stage}{(progress.JobStatus is null ? "" : $", job {progress.JobStatus}")}{(progress.EstimatedFinish is { } eta ? $", estimated finish {eta:yyyy-MM-dd HH:mm} UTC" : "")}");
+                    await stdout.WriteLineAsync($"  progress: {progress.Describe()}");
                 }
 
                 if (run.Status == RunStatus.Running && !LocalRunHost.IsOwned(result.GetValue(statusData)!.FullName))

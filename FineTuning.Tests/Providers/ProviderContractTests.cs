@@ -202,6 +202,30 @@ public sealed class ProviderContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task RecentEvents_ComeNewestFirstInOneRequest_AndGiveTheMonitorItsProgress()
+    {
+        IFineTuningProvider provider = AzureApiKey();
+        ProviderFile file = await provider.UploadFileAsync("train.jsonl", Dataset());
+        ProviderJob job = await provider.CreateJobAsync(Supervised("run-progress", file.Id));
+        var getJob = new FineTuning.Core.Workflow.Activities.GetJob(provider);
+        Assert.Null((await getJob.RunAsync(job.Id)).Progress);
+
+        _clock.Advance(TimeSpan.FromSeconds(100));
+        IReadOnlyList<ProviderEvent> recent = await provider.GetRecentEventsAsync(job.Id, 3);
+        FineTuning.Core.Workflow.JobSnapshot early = await getJob.RunAsync(job.Id);
+        _clock.Advance(TimeSpan.FromSeconds(200));
+        FineTuning.Core.Workflow.JobSnapshot later = await getJob.RunAsync(job.Id);
+
+        Assert.Equal(3, recent.Count);
+        Assert.True(recent[0].CreatedAt >= recent[1].CreatedAt && recent[1].CreatedAt >= recent[2].CreatedAt);
+        Assert.Equal(new FineTuning.Core.Workflow.TrainingProgress(4, 150, "train_loss", early.Progress!.Value), early.Progress);
+        Assert.Equal(24, later.Progress!.Step);
+        Assert.True(later.Progress.Value < early.Progress.Value, "loss falls");
+        Assert.Equal("Monitor (job running, step 24/150, train_loss " + later.Progress.Value!.Value.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture) + ")",
+            new FineTuning.Core.Workflow.RunProgress("Monitor", later.Status, later.Progress.Step, later.Progress.TotalSteps, later.Progress.Value, null, later.Progress.Metric).Describe());
+    }
+
+    [Fact]
     public async Task Cancel_RunningJobEndsCancelled_AndCancellingAgainIsAClearError()
     {
         IFineTuningProvider provider = AzureApiKey();
