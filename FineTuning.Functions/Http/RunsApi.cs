@@ -67,11 +67,14 @@ public sealed class RunsApi(IBlobStore blobs, IRunStore runs, IModelRegistry mod
             return await HttpJson.Problem(request, ApiProblem.NotFound($"No run '{id}'."));
         }
 
+        // While the job runs, its progress (step, loss or reward) is the job monitor's custom status.
+        OrchestrationMetadata? monitor = await client.GetInstanceAsync(JobMonitor.InstanceIdFor(id), cancellationToken);
+        string? progress = monitor is { RuntimeStatus: OrchestrationRuntimeStatus.Running, SerializedCustomStatus: { } monitoring } ? monitoring : instance?.SerializedCustomStatus;
         return await HttpJson.Ok(request, new
         {
             run = row,
             runtimeStatus = instance?.RuntimeStatus.ToString(),
-            customStatus = instance?.SerializedCustomStatus is { } status ? JsonDocument.Parse(status).RootElement : (JsonElement?)null,
+            customStatus = progress is { } status ? JsonDocument.Parse(status).RootElement : (JsonElement?)null,
             reports = new[] { $"/api/runs/{id}/reports/validation", $"/api/runs/{id}/reports/results" },
         });
     }
