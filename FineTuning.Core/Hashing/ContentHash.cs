@@ -15,7 +15,11 @@ public readonly record struct ContentHash(ulong High, ulong Low) : IComparable<C
     private const ulong HighSeed = 0x46696E6554756E65; // "FineTune"
     private const ulong LowSeed = 0x526F774861736821;  // "RowHash!"
 
-    public static ContentHash Of(ReadOnlySpan<byte> bytes) => new(XxHash64.Hash(bytes, HighSeed), XxHash64.Hash(bytes, LowSeed));
+    public static ContentHash Of(ReadOnlySpan<byte> bytes)
+    {
+        (ulong high, ulong low) = XxHash64.HashPair(bytes, HighSeed, LowSeed);
+        return new ContentHash(high, low);
+    }
 
     public int CompareTo(ContentHash other)
     {

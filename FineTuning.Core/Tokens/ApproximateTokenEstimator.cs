@@ -17,8 +17,9 @@ namespace FineTuning.Core.Tokens;
 /// <item>outside ASCII: half a token per 2-byte character (Latin, Greek, Cyrillic, Hebrew, Arabic), one per 3-byte
 /// character (CJK and most other scripts), two per 4-byte character (emoji); a <c>\uXXXX</c> escape counts as one.</item>
 /// </list>
-/// Blocks of 32 plain-ASCII bytes are classified with vector instructions and counted with bit masks; blocks with
-/// escapes or other bytes go through the scalar loop, which carries the same run state, so both give the same count.
+/// Runs of up to 32 plain-ASCII bytes (the end of a string, or the bytes before an escape, too) are classified with
+/// vector instructions and counted with bit masks; escapes and other bytes go through the scalar loop, which carries
+/// the same run state, so both give the same count.
 /// The exact encoders are not available in this workplace's package mirror, so the figures are estimates: meant to be
 /// within the range where limits and costs can be judged, not to match the provider's bill exactly.
 /// </summary>
@@ -46,26 +47,44 @@ public sealed class ApproximateTokenEstimator : ITokenEstimator
         int i = 0, n = escapedUtf8.Length;
         if (UseVectors)
         {
-            while (i + 32 <= n)
+            Span<byte> tail = stackalloc byte[32];
+            while (i < n)
             {
-                Vector256<byte> v = Vector256.Create(escapedUtf8.Slice(i, 32));
+                // A whole block, or the string's last bytes copied into a zeroed one (the bits past them are masked off).
+                int length = Math.Min(32, n - i);
+                Vector256<byte> v;
+                if (length == 32)
+                {
+                    v = Vector256.Create(escapedUtf8.Slice(i, 32));
+                }
+                else
+                {
+                    tail.Clear();
+                    escapedUtf8.Slice(i, length).CopyTo(tail);
+                    v = Vector256.Create((ReadOnlySpan<byte>)tail);
+                }
+
                 // Printable ASCII without the backslash: 0x20..0x7E, not 0x5C.
                 Vector256<byte> printable = Vector256.LessThan(v - Vector256.Create((byte)0x20), Vector256.Create((byte)0x5F));
-                uint plain = (printable & ~Vector256.Equals(v, Vector256.Create((byte)'\\'))).ExtractMostSignificantBits();
-                if (plain != uint.MaxValue)
+                uint valid = length == 32 ? uint.MaxValue : (1u << length) - 1;
+                uint plain = (printable & ~Vector256.Equals(v, Vector256.Create((byte)'\\'))).ExtractMostSignificantBits() & valid;
+                if (plain == valid)
                 {
-                    // Scalar up to the end of the first byte that is not plain, then try vectors again.
-                    int stop = i + BitOperations.TrailingZeroCount(~plain) + 1;
-                    while (i < stop && i < n)
-                    {
-                        i = Step(escapedUtf8, i, ref state, ref cost);
-                    }
-
+                    cost += CountBlock(v, length, ref state);
+                    i += length;
                     continue;
                 }
 
-                cost += CountBlock(v, ref state);
-                i += 32;
+                // The plain bytes before the first other one as a shorter block, that one (an escape, a multi-byte
+                // character) in the scalar loop, then vectors again.
+                int prefix = BitOperations.TrailingZeroCount(~plain);
+                if (prefix > 0)
+                {
+                    cost += CountBlock(v, prefix, ref state);
+                    i += prefix;
+                }
+
+                i = Step(escapedUtf8, i, ref state, ref cost);
             }
         }
 
@@ -84,12 +103,14 @@ public sealed class ApproximateTokenEstimator : ITokenEstimator
         public int Run;
     }
 
-    private static long CountBlock(Vector256<byte> v, ref RunState state)
+    /// <summary>Counts the first <paramref name="length"/> (1..32) bytes of a block of plain ASCII, carrying the run state.</summary>
+    private static long CountBlock(Vector256<byte> v, int length, ref RunState state)
     {
-        uint letters = Vector256.LessThan((v | Vector256.Create((byte)0x20)) - Vector256.Create((byte)'a'), Vector256.Create((byte)26)).ExtractMostSignificantBits();
-        uint digits = Vector256.LessThan(v - Vector256.Create((byte)'0'), Vector256.Create((byte)10)).ExtractMostSignificantBits();
-        uint spaces = Vector256.Equals(v, Vector256.Create((byte)' ')).ExtractMostSignificantBits();
-        uint punct = ~(letters | digits | spaces);
+        uint valid = length == 32 ? uint.MaxValue : (1u << length) - 1;
+        uint letters = Vector256.LessThan((v | Vector256.Create((byte)0x20)) - Vector256.Create((byte)'a'), Vector256.Create((byte)26)).ExtractMostSignificantBits() & valid;
+        uint digits = Vector256.LessThan(v - Vector256.Create((byte)'0'), Vector256.Create((byte)10)).ExtractMostSignificantBits() & valid;
+        uint spaces = Vector256.Equals(v, Vector256.Create((byte)' ')).ExtractMostSignificantBits() & valid;
+        uint punct = ~(letters | digits | spaces) & valid;
 
         // Bits 32..63 are this block; bits below are the run carried in (as many ones as the run is long, capped).
         int carried = Math.Min(state.Run + 1, 32);
@@ -105,11 +126,12 @@ public sealed class ApproximateTokenEstimator : ITokenEstimator
             + (12L * BitOperations.PopCount(AtLeast(p, 2)))
             + ((long)Unit * BitOperations.PopCount(AtLeast(s, 1) & ~AtLeast(s, 2)));
 
-        // Carry the run that ends the block.
-        int last = (letters >> 31) != 0 ? Letter : (digits >> 31) != 0 ? Digit : (spaces >> 31) != 0 ? Space : Punct;
+        // Carry the run that ends the block: its last byte's class, and the ones before it (shifted up to bit 63).
+        int top = length - 1;
+        int last = ((letters >> top) & 1) != 0 ? Letter : ((digits >> top) & 1) != 0 ? Digit : ((spaces >> top) & 1) != 0 ? Space : Punct;
         ulong mask = last switch { Letter => l, Digit => d, Space => s, _ => p };
         state.PreviousClass = last;
-        state.Run = Math.Min(BitOperations.LeadingZeroCount(~mask) - 1, 62);
+        state.Run = Math.Min(BitOperations.LeadingZeroCount(~(mask << (32 - length))) - 1, 62);
         return cost;
     }
 

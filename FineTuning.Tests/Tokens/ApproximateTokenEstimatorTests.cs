@@ -54,7 +54,7 @@ public class ApproximateTokenEstimatorTests
             string text = string.Concat(picks.Select(p => p < alphabet.Length ? alphabet[p].ToString() : escapes[p - alphabet.Length]));
             byte[] bytes = Encoding.UTF8.GetBytes(text);
             return ApproximateTokenEstimator.Instance.CountEscaped(bytes) == scalar.CountEscaped(bytes);
-        }).QuickCheckThrowOnFailure();
+        }).Check(Config.QuickThrowOnFailure.WithMaxTest(2000));
     }
 
     [Fact]
