@@ -21,14 +21,8 @@ public sealed record ModelFacts(
 /// The per-model facts of <c>Catalog/models.json</c>, loaded at run time (embedded in the assembly, or from a file
 /// given by the user), so that providers' changes are a data edit, not a code change.
 /// </summary>
-public sealed class ModelCatalog
+public sealed partial class ModelCatalog
 {
-    private static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        PropertyNameCaseInsensitive = true,
-        ReadCommentHandling = JsonCommentHandling.Skip,
-        AllowTrailingCommas = true,
-    };
 
     private static readonly Lazy<ModelCatalog> Embedded = new(LoadEmbedded);
 
@@ -105,7 +99,7 @@ public sealed class ModelCatalog
     }
 
     public static ModelCatalog Load(Stream json) =>
-        new(JsonSerializer.Deserialize<CatalogFile>(json, JsonOptions) ?? throw new InvalidDataException("models.json is empty."));
+        new(JsonSerializer.Deserialize(json, CatalogJson.Default.CatalogFile) ?? throw new InvalidDataException("models.json is empty."));
 
     public static ModelCatalog LoadFile(string path)
     {
@@ -119,6 +113,11 @@ public sealed class ModelCatalog
             ?? throw new InvalidOperationException("The embedded model catalogue is missing from FineTuning.Core.");
         return Load(stream);
     }
+
+    // Source-generated, so reading the catalogue at start-up needs no reflection.
+    [JsonSourceGenerationOptions(PropertyNameCaseInsensitive = true, ReadCommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true)]
+    [JsonSerializable(typeof(CatalogFile))]
+    private sealed partial class CatalogJson : JsonSerializerContext;
 
     private sealed class CatalogFile
     {
