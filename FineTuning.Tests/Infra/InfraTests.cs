@@ -102,6 +102,29 @@ public partial class InfraTests
         Assert.DoesNotContain("AccountKey=", Read("local.settings.sample.json"), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void AzdHooks_ExistAndSwitchOnTheParameterThatSubscribesTheBlobTrigger()
+    {
+        string[] scripts = [.. HookScript().Matches(Read("azure.yaml")).Select(m => m.Groups[1].Value)];
+
+        Assert.Equal(["infra/hooks/postdeploy.sh", "infra/hooks/postdeploy.ps1"], scripts);
+        Assert.Contains("${ENABLE_BLOB_TRIGGER=false}", Read("infra/main.parameters.json"), StringComparison.Ordinal);
+        foreach (string script in scripts)
+        {
+            Assert.Contains("azd env set ENABLE_BLOB_TRIGGER true", Read(script), StringComparison.Ordinal);
+            Assert.Contains("azd provision --no-prompt", Read(script), StringComparison.Ordinal);
+        }
+
+        // The POSIX one parses.
+        using var sh = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("sh", ["-n", Path.Combine(Root, scripts[0])]) { RedirectStandardError = true })!;
+        string errors = sh.StandardError.ReadToEnd();
+        sh.WaitForExit();
+        Assert.True(sh.ExitCode == 0, errors);
+    }
+
+    [GeneratedRegex(@"run: \./([A-Za-z0-9_/.-]+)")]
+    private static partial Regex HookScript();
+
     [GeneratedRegex(@"name: '([A-Za-z0-9_]+)', value:")]
     private static partial Regex AppSetting();
 
