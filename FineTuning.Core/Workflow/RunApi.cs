@@ -65,4 +65,42 @@ public static class RunApi
         IReadOnlyDictionary<string, string[]> problems = request.Problems();
         return (problems.Count > 0 ? null : request, problems);
     }
+
+    /// <summary>
+    /// Where a host stands with the run of one attempt: it does not exist yet, is in progress,
+    /// registered a model, or ended otherwise (failed or cancelled).
+    /// </summary>
+    public enum AttemptState
+    {
+        Absent,
+        InProgress,
+        Succeeded,
+        Ended,
+    }
+
+    /// <summary>
+    /// The run a request is: the same input is the same run, so one in progress is followed and one that registered a
+    /// model is not repeated; after one that failed or was cancelled, the next attempt (a new run id, so a job of its
+    /// own) is the run. Returns null when the dataset blob does not exist; <c>Start</c> says the host must schedule it.
+    /// </summary>
+    public static async Task<(string RunId, RunRequest Request, bool Start)?> ChooseAttemptAsync(IBlobStore blobs, RunRequest request,
+        Func<string, CancellationToken, Task<AttemptState>> stateOf, CancellationToken cancellationToken = default)
+    {
+        for (int attempt = request.Attempt; ; attempt++)
+        {
+            RunRequest candidate = request with { Attempt = attempt };
+            if (await FineTuningOrchestrator.RunIdForAsync(blobs, candidate, cancellationToken).ConfigureAwait(false) is not { } runId)
+            {
+                return null;
+            }
+
+            switch (await stateOf(runId, cancellationToken).ConfigureAwait(false))
+            {
+                case AttemptState.Absent:
+                    return (runId, candidate, true);
+                case AttemptState.InProgress or AttemptState.Succeeded:
+                    return (runId, candidate, false);
+            }
+        }
+    }
 }

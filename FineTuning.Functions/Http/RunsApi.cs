@@ -36,17 +36,17 @@ public sealed class RunsApi(IBlobStore blobs, IRunStore runs, IModelRegistry mod
             return await HttpJson.Problem(request, ApiProblem.Validation(run?.Problems() ?? new Dictionary<string, string[]> { ["body"] = ["a RunRequest is required"] }));
         }
 
-        if (await FineTuningOrchestrator.RunIdForAsync(blobs, run, cancellationToken) is not { } runId)
+        if (await RunApi.ChooseAttemptAsync(blobs, run, (id, ct) => RunStates.OfAsync(client, id, ct), cancellationToken) is not { } chosen)
         {
             return await HttpJson.Problem(request, ApiProblem.Validation(new Dictionary<string, string[]> { ["datasetBlob"] = [$"'{run.DatasetBlob}' does not exist"] }));
         }
 
-        if (await client.GetInstanceAsync(runId, cancellationToken) is null)
+        if (chosen.Start)
         {
-            await client.ScheduleNewOrchestrationInstanceAsync(nameof(FineTuningOrchestrator), run, new StartOrchestrationOptions(InstanceId: runId), cancellationToken);
+            await client.ScheduleNewOrchestrationInstanceAsync(nameof(FineTuningOrchestrator), chosen.Request, new StartOrchestrationOptions(InstanceId: chosen.RunId), cancellationToken);
         }
 
-        return await client.CreateCheckStatusResponseAsync(request, runId, cancellationToken);
+        return await client.CreateCheckStatusResponseAsync(request, chosen.RunId, cancellationToken);
     }
 
     [Function("ListRuns")]

@@ -185,24 +185,30 @@ public sealed class LocalRunHost : IAsyncDisposable
             return (null, problems);
         }
 
-        // The same input is the same run: one in progress is followed, one that registered a model is not repeated,
-        // and after one that failed or was cancelled the next attempt starts from the beginning, with a job of its own.
         request = ForThisHost(request);
-        for (int attempt = request.Attempt; ; attempt++)
+        for (int tries = 0; ; tries++)
         {
-            RunRequest candidate = request with { Attempt = attempt };
-            if (await FineTuningOrchestrator.RunIdForAsync(Blobs, candidate, cancellationToken).ConfigureAwait(false) is not { } runId)
+            if (await RunApi.ChooseAttemptAsync(Blobs, request, (runId, _) => Task.FromResult(StateOf(runId)), cancellationToken).ConfigureAwait(false) is not { } chosen)
             {
                 return (null, new Dictionary<string, string[]> { ["datasetBlob"] = [$"'{request.DatasetBlob}' does not exist under {Path.Combine(Root, "blobs")}"] });
             }
 
-            if (Runtime.IsRunningHere(runId) || Runtime.ScheduleNew(Orchestrator, runId, candidate)
-                || Runtime.Get(runId) is not { Status: not InstanceStatus.Running } ended || OutcomeOf(ended).Status == RunStatus.Succeeded)
+            // Scheduling fails only when another start took the id a moment ago: look again.
+            if (!chosen.Start || Runtime.ScheduleNew(Orchestrator, chosen.RunId, chosen.Request) || tries == 3)
             {
-                return (runId, problems);
+                return (chosen.RunId, problems);
             }
         }
     }
+
+    private RunApi.AttemptState StateOf(string runId) =>
+        Runtime.IsRunningHere(runId) ? RunApi.AttemptState.InProgress
+        : Runtime.Get(runId) switch
+        {
+            null => RunApi.AttemptState.Absent,
+            { Status: InstanceStatus.Running } => RunApi.AttemptState.InProgress,
+            { } ended => OutcomeOf(ended).Status == RunStatus.Succeeded ? RunApi.AttemptState.Succeeded : RunApi.AttemptState.Ended,
+        };
 
     /// <summary>
     /// The request as this host runs it: on the built-in emulator (100 times faster than real time) the default poll
