@@ -82,6 +82,35 @@ public sealed class KillRestartTests : IDisposable
         AssertNoHalfWrittenBlob(Path.Combine(data, "blobs"));
     }
 
+    [Theory]
+    [InlineData(RunStages.ValidateShards)]
+    [InlineData(RunStages.Split)]
+    [InlineData(RunStages.UploadFiles)]
+    public async Task KilledFromOutsideWhileAStageWrites_TheNextStartCompletesAndNoBlobIsHalfWritten(string stage)
+    {
+        // About 24 MB, so that shards, the split and the upload take long enough to be cut in the middle.
+        string filler = new('x', 500);
+        string dataset = _dir.Write("big.jsonl", Rows.Jsonl(Rows.ManyChats(40_000, i => i % 3 == 0 ? "a" : "b").Select(r => r.Replace("Answer", "Answer " + filler, StringComparison.Ordinal))));
+        string data = _dir.File("data");
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string arg in new[] { Path.Combine(AppContext.BaseDirectory, "finetune.dll"), "run", dataset, "--data", data }) start.ArgumentList.Add(arg);
+        foreach (string key in start.Environment.Keys.Where(k => k.StartsWith("FineTuning__", StringComparison.OrdinalIgnoreCase)).ToList()) start.Environment.Remove(key);
+        using (Process first = Process.Start(start)!)
+        {
+            _ = first.StandardOutput.ReadToEndAsync();
+            _ = first.StandardError.ReadToEndAsync();
+            await WaitForStage(data, stage);
+            first.Kill();
+            await first.WaitForExitAsync();
+        }
+
+        var (code, output, errors) = await Finetune(null, "run", dataset, "--data", data);
+
+        Assert.True(code == 0, $"exit {code}: {output}{errors}");
+        Assert.Contains("Succeeded: registered ft:", output, StringComparison.Ordinal);
+        AssertNoHalfWrittenBlob(Path.Combine(data, "blobs"));
+    }
+
     [Fact]
     public async Task Cancel_FromAnotherProcess_CancelsTheJobTheFollowingProcessMonitors()
     {
