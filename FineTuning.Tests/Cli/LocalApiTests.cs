@@ -69,6 +69,21 @@ public sealed class LocalApiTests : IAsyncLifetime, IDisposable
         Assert.Equal(0, JsonDocument.Parse(await _http.GetStringAsync(new Uri("api/runs", UriKind.Relative))).RootElement.GetArrayLength());
     }
 
+    [Theory]
+    [InlineData("""{"datasetBlob":"datasets/missing.jsonl"}""", "datasetBlob", "does not exist")]
+    [InlineData("""{"datasetBlob":"datasets/missing.jsonl","method":"reinforcement"}""", "grader", "is required for reinforcement")]
+    [InlineData("""{"datasetBlob":"datasets/missing.jsonl","method":"finetune-everything"}""", "method", "is not a method")]
+    [InlineData("""{"datasetBlob":"datasets/missing.jsonl","trainRatio":-0.5}""", "trainRatio", "")]
+    public async Task BadRun_Is400WithTheField_AndSchedulesNothing(string body, string field, string says)
+    {
+        HttpResponseMessage response = await _http.PostAsync(new Uri("api/runs", UriKind.Relative), Json(body));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        using JsonDocument problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Contains(says, problem.RootElement.GetProperty("errors").GetProperty(field)[0].GetString(), StringComparison.Ordinal);
+        Assert.Empty(_host.Runtime.Store.Running());
+    }
+
     [Fact]
     public async Task UnknownRun_Is404_AndTheOpenApiDocumentListsTheRoutes()
     {
