@@ -12,6 +12,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using OpenAI;
 using OpenAI.Files;
+using OpenAI.FineTuning;
 
 namespace FineTuning.OpenAI;
 
@@ -34,10 +35,12 @@ public sealed partial class OpenAIFineTuningProvider : IFineTuningProvider
     private readonly ProviderOptions _options;
     private readonly string _credentialDescription;
     private readonly ILogger _logger;
+    private readonly FineTuningClient _create;
 
-    private OpenAIFineTuningProvider(ClientPipeline pipeline, AuthenticationPolicy auth, OpenAIClientOptions clientOptions, Uri endpoint, ProviderOptions options, string credentialDescription, ILogger logger)
+    private OpenAIFineTuningProvider(ClientPipeline pipeline, AuthenticationPolicy auth, OpenAIClientOptions clientOptions, FineTuningClient create, Uri endpoint, ProviderOptions options, string credentialDescription, ILogger logger)
     {
         _logger = logger;
+        _create = create;
         _pipeline = pipeline;
         _endpoint = endpoint;
         _options = options;
@@ -68,27 +71,36 @@ public sealed partial class OpenAIFineTuningProvider : IFineTuningProvider
             _ => (ApiKeyAuthenticationPolicy.CreateBearerAuthorizationPolicy(new ApiKeyCredential(options.ApiKey ?? "emulator")), "the API key"),
         };
 
-        var clientOptions = new OpenAIClientOptions
+        OpenAIClientOptions ClientOptions(int retries)
         {
-            Endpoint = endpoint,
-            OrganizationId = options.Organization,
-            ProjectId = options.Project,
-            RetryPolicy = new ClientRetryPolicy(maxRetries: 5),
-            NetworkTimeout = options.RequestTimeout,
-            ClientLoggingOptions = new ClientLoggingOptions
+            var clientOptions = new OpenAIClientOptions
             {
-                LoggerFactory = loggerFactory ?? NullLoggerFactory.Instance,
-                EnableLogging = loggerFactory is not null,
-                EnableMessageContentLogging = false,
-            },
-        };
-        if (transport is not null)
-        {
-            clientOptions.Transport = transport;
+                Endpoint = endpoint,
+                OrganizationId = options.Organization,
+                ProjectId = options.Project,
+                RetryPolicy = new ClientRetryPolicy(maxRetries: retries),
+                NetworkTimeout = options.RequestTimeout,
+                ClientLoggingOptions = new ClientLoggingOptions
+                {
+                    LoggerFactory = loggerFactory ?? NullLoggerFactory.Instance,
+                    EnableLogging = loggerFactory is not null,
+                    EnableMessageContentLogging = false,
+                },
+            };
+            if (transport is not null)
+            {
+                clientOptions.Transport = transport;
+            }
+
+            return clientOptions;
         }
 
+        OpenAIClientOptions clientOptions = ClientOptions(retries: 5);
         ClientPipeline pipeline = ClientPipeline.Create(clientOptions, [], [auth], []);
-        return new OpenAIFineTuningProvider(pipeline, auth, clientOptions, endpoint, options, description,
+
+        // Creating a job is never retried blindly (see CreateJobAsync): its typed client has no retries of its own.
+        FineTuningClient create = new OpenAIClient(auth, ClientOptions(retries: 0)).GetFineTuningClient();
+        return new OpenAIFineTuningProvider(pipeline, auth, clientOptions, create, endpoint, options, description,
             (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<OpenAIFineTuningProvider>());
     }
 
@@ -165,11 +177,14 @@ public sealed partial class OpenAIFineTuningProvider : IFineTuningProvider
     public async Task<ProviderJob> CreateJobAsync(JobRequest request, CancellationToken cancellationToken = default)
     {
         string body = JobBody(request, _options.TrainingType);
+        bool typed = CanCreateTyped(request);
         for (int attempt = 1; ; attempt++)
         {
             try
             {
-                return ReadJob(await SendAsync("POST", "fine_tuning/jobs", body, cancellationToken, retry: false).ConfigureAwait(false));
+                return ReadJob(typed
+                    ? await CreateTypedAsync(request, cancellationToken).ConfigureAwait(false)
+                    : await SendAsync("POST", "fine_tuning/jobs", body, cancellationToken, retry: false).ConfigureAwait(false));
             }
             catch (Exception ex) when (attempt < MaxCreateAttempts && IsTransient(ex) && !cancellationToken.IsCancellationRequested)
             {
@@ -186,6 +201,46 @@ public sealed partial class OpenAIFineTuningProvider : IFineTuningProvider
     }
 
     private const int MaxCreateAttempts = 5;
+
+    /// <summary>
+    /// Supervised and DPO jobs are created with the SDK's typed <see cref="FineTuningClient"/>; reinforcement jobs (the
+    /// SDK has no grader type), Azure's <c>trainingType</c> and a fractional DPO <c>beta</c> (the SDK's beta is an
+    /// integer) go as protocol JSON on the same pipeline.
+    /// </summary>
+    internal bool CanCreateTyped(JobRequest request) => _options.TrainingType is null && request.Seed is null or (>= int.MinValue and <= int.MaxValue) && request.Method switch
+    {
+        FineTuningMethod.Supervised => true,
+        FineTuningMethod.Dpo => request.Hyperparameters?.Beta is not double beta || (beta is >= 1 and <= int.MaxValue && beta == Math.Floor(beta)),
+        _ => false,
+    };
+
+    private async Task<JsonElement> CreateTypedAsync(JobRequest request, CancellationToken cancellationToken)
+    {
+        Hyperparameters h = request.Hyperparameters ?? new Hyperparameters();
+        HyperparameterBatchSize? batchSize = h.BatchSize is int batch ? batch : null;
+        HyperparameterEpochCount? epochs = h.Epochs is int n ? n : null;
+        HyperparameterLearningRate? learningRate = h.LearningRateMultiplier is double rate ? rate : null;
+        var options = new FineTuningOptions
+        {
+            Suffix = request.Suffix,
+            ValidationFile = request.ValidationFileId,
+            Seed = request.Seed is long seed ? (int)seed : null,
+            TrainingMethod = request.Method == FineTuningMethod.Dpo
+                ? FineTuningTrainingMethod.CreateDirectPreferenceOptimization(batchSize, epochs, learningRate, h.Beta is double beta ? (int)beta : null)
+                : FineTuningTrainingMethod.CreateSupervised(batchSize, epochs, learningRate),
+        };
+        options.Metadata["run_id"] = request.RunId;
+        try
+        {
+            FineTuningJob job = await _create.FineTuneAsync(request.Model, request.TrainingFileId, waitUntilCompleted: false, options, cancellationToken).ConfigureAwait(false);
+            using JsonDocument document = JsonDocument.Parse(job.GetRawResponse().Content);
+            return document.RootElement.Clone();
+        }
+        catch (ClientResultException ex) when (ex.GetRawResponse() is { } response)
+        {
+            throw ToProviderException(response);
+        }
+    }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Creating the job of run {RunId} may have failed (attempt {Attempt}: {Reason}); looking it up by run id before trying again")]
     private partial void LogCreateUncertain(string runId, int attempt, string reason);

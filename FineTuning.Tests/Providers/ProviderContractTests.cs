@@ -226,6 +226,39 @@ public sealed class ProviderContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task SupervisedAndDpo_AreCreatedWithTheTypedClient_AndWhatItCannotSayGoesAsProtocolJson()
+    {
+        OpenAIFineTuningProvider provider = OpenAIStyle();
+        ProviderFile file = await provider.UploadFileAsync("train.jsonl", Dataset());
+        var typedDpo = new JobRequest("run-dpo-typed", "gpt-4.1-mini-2025-04-14", file.Id, null, FineTuningMethod.Dpo, Seed: 3, Hyperparameters: new Hyperparameters(Epochs: 2, Beta: 1));
+        var fractionalBeta = typedDpo with { RunId = "run-dpo-protocol", Hyperparameters = new Hyperparameters(Beta: 0.1) };
+
+        Assert.True(provider.CanCreateTyped(Supervised("run-x", file.Id)));
+        Assert.True(provider.CanCreateTyped(typedDpo));
+        Assert.False(provider.CanCreateTyped(fractionalBeta));
+        Assert.False(OpenAIFineTuningProvider.Create(new ProviderOptions { Kind = ProviderKind.Emulator, Endpoint = _emulator.OpenAIEndpoint, ApiKey = Key, TrainingType = "GlobalStandard" })
+            .CanCreateTyped(Supervised("run-x", file.Id)));
+
+        await provider.CreateJobAsync(typedDpo);
+        await provider.CreateJobAsync(fractionalBeta);
+
+        using var http = new HttpClient();
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", Key);
+        async Task<JsonElement> Job(string runId)
+        {
+            using JsonDocument list = JsonDocument.Parse(await http.GetStringAsync(new Uri(_emulator.OpenAIEndpoint, $"fine_tuning/jobs?metadata[run_id]={runId}")));
+            return list.RootElement.GetProperty("data")[0].Clone();
+        }
+
+        JsonElement typed = await Job("run-dpo-typed");
+        Assert.Equal("dpo", typed.GetProperty("method").GetProperty("type").GetString());
+        Assert.Equal(2, typed.GetProperty("method").GetProperty("dpo").GetProperty("hyperparameters").GetProperty("n_epochs").GetInt32());
+        Assert.Equal(1, typed.GetProperty("method").GetProperty("dpo").GetProperty("hyperparameters").GetProperty("beta").GetDouble());
+        Assert.Equal(3, typed.GetProperty("seed").GetInt32());
+        Assert.Equal(0.1, (await Job("run-dpo-protocol")).GetProperty("method").GetProperty("dpo").GetProperty("hyperparameters").GetProperty("beta").GetDouble());
+    }
+
+    [Fact]
     public async Task Cancel_RunningJobEndsCancelled_AndCancellingAgainIsAClearError()
     {
         IFineTuningProvider provider = AzureApiKey();
