@@ -136,8 +136,9 @@ public sealed partial class OpenAIFineTuningProvider : IFineTuningProvider
         for (int i = 0; i < partCount; i++)
         {
             await slots.WaitAsync(cancellationToken).ConfigureAwait(false);
-            byte[] part = new byte[(int)Math.Min(_options.UploadPartBytes, total - ((long)i * _options.UploadPartBytes))];
-            await content.ReadExactlyAsync(part, cancellationToken).ConfigureAwait(false);
+            // The part is read straight into its multipart request body: one buffer per part, no copies.
+            PartBody part = PartBody.Create((int)Math.Min(_options.UploadPartBytes, total - ((long)i * _options.UploadPartBytes)));
+            await content.ReadExactlyAsync(part.Data, cancellationToken).ConfigureAwait(false);
             int index = i;
             sending.Add(Task.Run(async () =>
             {
@@ -158,13 +159,39 @@ public sealed partial class OpenAIFineTuningProvider : IFineTuningProvider
         return ReadFile(upload.GetProperty("file"));
     }
 
-    private async Task<string> SendPartAsync(string uploadId, byte[] part, CancellationToken cancellationToken)
+    private async Task<string> SendPartAsync(string uploadId, PartBody part, CancellationToken cancellationToken)
     {
-        using var form = new MultipartFormDataContent { { new ByteArrayContent(part), "data", "part" } };
-        byte[] body = await form.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
-        BinaryData response = await SendRawAsync("POST", $"uploads/{uploadId}/parts", cancellationToken, content: (BinaryData.FromBytes(body), form.Headers.ContentType!.ToString())).ConfigureAwait(false);
+        BinaryData response = await SendRawAsync("POST", $"uploads/{uploadId}/parts", cancellationToken, content: (BinaryData.FromBytes(part.Body), part.ContentType)).ConfigureAwait(false);
         using JsonDocument document = JsonDocument.Parse(response);
         return document.RootElement.GetProperty("id").GetString()!;
+    }
+
+    /// <summary>A multipart/form-data body with one file field <c>data</c>, whose bytes are read into <see cref="Data"/> in place.</summary>
+    private sealed class PartBody
+    {
+        private PartBody(byte[] body, int offset, int length, string boundary)
+        {
+            Body = body;
+            Data = body.AsMemory(offset, length);
+            ContentType = $"multipart/form-data; boundary={boundary}";
+        }
+
+        public byte[] Body { get; }
+
+        public Memory<byte> Data { get; }
+
+        public string ContentType { get; }
+
+        public static PartBody Create(int length)
+        {
+            string boundary = "part-" + Guid.NewGuid().ToString("N");
+            byte[] head = Encoding.ASCII.GetBytes($"--{boundary}\r\nContent-Disposition: form-data; name=\"data\"; filename=\"part\"\r\nContent-Type: application/octet-stream\r\n\r\n");
+            byte[] tail = Encoding.ASCII.GetBytes($"\r\n--{boundary}--\r\n");
+            byte[] body = new byte[head.Length + length + tail.Length];
+            head.CopyTo(body, 0);
+            tail.CopyTo(body, head.Length + length);
+            return new PartBody(body, head.Length, length, boundary);
+        }
     }
 
     public async Task<ProviderFile> GetFileAsync(string fileId, CancellationToken cancellationToken = default) =>
