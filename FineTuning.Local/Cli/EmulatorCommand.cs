@@ -11,6 +11,22 @@ internal static class EmulatorCommand
         var port = new Option<int>("--port") { Description = "Port on 127.0.0.1 (0 picks a free one).", DefaultValueFactory = _ => 8089 };
         var key = new Option<string?>("--api-key") { Description = "The key clients must send as 'Authorization: Bearer KEY' or 'api-key: KEY' (default: any non-empty key)." };
         var speed = new Option<double>("--speed") { Description = "Simulated seconds per real second; at 10 a small job takes about 26 s.", DefaultValueFactory = _ => 10 };
+        var faults = new Option<string[]>("--fault") { Description = $"Fault for the next matching request, in order (repeat the option for more): {Fault.Syntax}.", AllowMultipleArgumentsPerToken = false };
+        faults.Validators.Add(r =>
+        {
+            foreach (string spec in r.GetValueOrDefault<string[]>() ?? [])
+            {
+                try
+                {
+                    Fault.Parse(spec);
+                }
+                catch (FormatException ex)
+                {
+                    r.AddError(ex.Message);
+                }
+            }
+        });
+        var jobFaults = new Option<JobFault[]>("--job-fault") { Description = "What happens to the next job created, in order (repeat for more): Fail (fails while running) or StallInQueue (stays queued)." };
         var stateDir = new Option<DirectoryInfo?>("--state") { Description = "Folder for a snapshot of files and jobs, so a restarted emulator carries on (default: memory only)." };
         port.Validators.Add(r =>
         {
@@ -26,12 +42,25 @@ internal static class EmulatorCommand
         command.Options.Add(key);
         command.Options.Add(speed);
         command.Options.Add(stateDir);
+        command.Options.Add(faults);
+        command.Options.Add(jobFaults);
         command.SetAction(async (result, cancellationToken) =>
         {
+            var plan = new FaultPlan();
+            foreach (string spec in result.GetValue(faults) ?? [])
+            {
+                plan.Add(Fault.Parse(spec));
+            }
+
+            foreach (JobFault jobFault in result.GetValue(jobFaults) ?? [])
+            {
+                plan.Add(jobFault);
+            }
+
             EmulatorServer server;
             try
             {
-                server = await EmulatorServer.StartAsync(new EmulatorOptions { ApiKey = result.GetValue(key), Speed = result.GetValue(speed), StateDirectory = CreateFolder(result.GetValue(stateDir)) }, result.GetValue(port), cancellationToken);
+                server = await EmulatorServer.StartAsync(new EmulatorOptions { ApiKey = result.GetValue(key), Speed = result.GetValue(speed), StateDirectory = CreateFolder(result.GetValue(stateDir)), Faults = plan }, result.GetValue(port), cancellationToken);
             }
             catch (IOException ex)
             {

@@ -35,6 +35,51 @@ public partial class EmulatorCommandTests
         Assert.Equal(0, await run);
     }
 
+    [Fact]
+    public async Task Emulator_InjectsTheFaultsItIsGiven_InOrder()
+    {
+        var stdout = new StringWriter();
+        using var stop = new CancellationTokenSource();
+        Task<int> run = FinetuneCli.RunAsync(["emulator", "--port", "0", "--fault", "GET /files 503:1", "--fault", "GET /files slow:0.5"], TextWriter.Synchronized(stdout), TextWriter.Null, stop.Token);
+        Match url = Match.Empty;
+        for (int i = 0; i < 200 && !url.Success; i++)
+        {
+            await Task.Delay(25);
+            url = Url().Match(stdout.ToString());
+        }
+
+        using var http = new HttpClient();
+        http.DefaultRequestHeaders.Add("api-key", "any");
+        HttpResponseMessage unavailable = await http.GetAsync(new Uri(new Uri(url.Value), "files"));
+        var started = DateTime.UtcNow;
+        HttpResponseMessage slow = await http.GetAsync(new Uri(new Uri(url.Value), "files"));
+        TimeSpan took = DateTime.UtcNow - started;
+        HttpResponseMessage ok = await http.GetAsync(new Uri(new Uri(url.Value), "files"));
+        await stop.CancelAsync();
+        await run;
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, unavailable.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(1), unavailable.Headers.RetryAfter?.Delta);
+        Assert.Equal(HttpStatusCode.OK, slow.StatusCode);
+        Assert.True(took >= TimeSpan.FromSeconds(0.45), $"took {took}");
+        Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("GET /files")]
+    [InlineData("PUT /files 500")]
+    [InlineData("GET /files 200")]
+    [InlineData("GET /files slow:forever")]
+    public async Task Emulator_ABadFault_IsAUsageErrorThatShowsTheSyntax(string spec)
+    {
+        var stderr = new StringWriter();
+
+        int code = await FinetuneCli.RunAsync(["emulator", "--port", "0", "--fault", spec], TextWriter.Null, stderr, CancellationToken.None);
+
+        Assert.Equal(2, code);
+        Assert.Contains("'POST /files 429:2'", stderr.ToString(), StringComparison.Ordinal);
+    }
+
     [GeneratedRegex(@"http://127\.0\.0\.1:\d+/v1/")]
     private static partial Regex Url();
 }
