@@ -130,7 +130,7 @@ public static class FineTuningOrchestrator
             using var stop = new CancellationTokenSource();
             Task<bool> cancel = context.WaitForExternalEvent<bool>(CancelEvent, stop.Token);
             Task<MonitorResult> monitor = context.CallSubOrchestratorAsync<MonitorResult>(JobMonitor.Name, JobMonitor.InstanceIdFor(runId),
-                new MonitorInput(row, job, started + request.Deadline, request.Deadline, request.PollInterval));
+                new MonitorInput(row, job, started + request.Deadline, request.PollInterval));
             if (await Task.WhenAny(cancel, monitor) == cancel)
             {
                 JobSnapshot cancelled = await context.CallActivityAsync<JobSnapshot>(nameof(CancelJob), job.JobId, Retries.Transient);

@@ -3,7 +3,7 @@ using FineTuning.Core.Workflow.Activities;
 namespace FineTuning.Core.Workflow;
 
 /// <summary>Where the job monitor is: carried from one execution to the next when it continues as new.</summary>
-public sealed record MonitorInput(RunRow Row, JobSnapshot Job, DateTime Deadline, TimeSpan DeadlineSpan, TimeSpan Interval, int Polls = 0);
+public sealed record MonitorInput(RunRow Row, JobSnapshot Job, DateTime Deadline, TimeSpan Interval, int Polls = 0);
 
 /// <summary>How the job ended, or that the deadline came first (the job was then cancelled).</summary>
 public sealed record MonitorResult(JobSnapshot Job, bool TimedOut);

@@ -243,7 +243,7 @@ internal sealed class OrchestrationInstance : IOrchestrationContext
                 };
                 Step(e is null ? null : () => Deliver(e));
                 HoldForNextExecution();
-                if (message is Completed { Tracked: true })
+                if (message is Completed)
                 {
                     _runtime.WorkDone();
                 }
@@ -263,7 +263,7 @@ internal sealed class OrchestrationInstance : IOrchestrationContext
         {
             // A failure of the runtime itself (the store is unreachable, say): the history stays as it was and the
             // instance resumes on the next start.
-            Stop();
+            DisarmTimers();
             _completion.TrySetException(ex);
         }
     }
@@ -589,7 +589,7 @@ internal sealed class OrchestrationInstance : IOrchestrationContext
 
     private abstract record Message;
 
-    private sealed record Completed(HistoryEvent Event, bool Tracked = true) : Message;
+    private sealed record Completed(HistoryEvent Event) : Message;
 
     private sealed record Raised(PendingEvent Pending) : Message;
 
