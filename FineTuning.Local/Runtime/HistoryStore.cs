@@ -39,15 +39,9 @@ public sealed record PendingEvent(long Id, string InstanceId, string Name, strin
 /// </summary>
 public sealed class HistoryStore
 {
-    private readonly string _connectionString;
+    private readonly Storage.SqliteFile _file;
 
-    public HistoryStore(string path)
-    {
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true, DefaultTimeout = 30 }.ToString();
-        using SqliteConnection connection = Open();
-        Execute(connection, """
-            PRAGMA journal_mode = WAL;
+    public HistoryStore(string path) => _file = new Storage.SqliteFile(path, """
             CREATE TABLE IF NOT EXISTS instances (id TEXT PRIMARY KEY, name TEXT NOT NULL, status TEXT NOT NULL, input TEXT NOT NULL,
                 output TEXT, custom_status TEXT, failure TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS history (instance_id TEXT NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL, task_id INTEGER NOT NULL,
@@ -55,12 +49,11 @@ public sealed class HistoryStore
             CREATE TABLE IF NOT EXISTS inbox (id INTEGER PRIMARY KEY AUTOINCREMENT, instance_id TEXT NOT NULL, name TEXT NOT NULL,
                 payload TEXT, raised_at TEXT NOT NULL);
             """);
-    }
 
     /// <summary>Creates an instance with its ExecutionStarted event; a terminal instance of the same id is replaced when asked.</summary>
     public bool TryCreate(string instanceId, string name, string input, DateTime now, bool replaceTerminal)
     {
-        using SqliteConnection connection = Open();
+        using SqliteConnection connection = _file.Open();
         using SqliteTransaction transaction = connection.BeginTransaction();
         string? status = Scalar(connection, transaction, "SELECT status FROM instances WHERE id = $id", ("$id", instanceId)) as string;
         if (status is not null && (status == nameof(InstanceStatus.Running) || !replaceTerminal))
@@ -79,7 +72,7 @@ public sealed class HistoryStore
     /// <summary>Starts an instance's history again with a new input (ContinueAsNew), carrying events it had not yet taken.</summary>
     public void Restart(string instanceId, string input, IReadOnlyList<(string Name, string? Payload)> carried, DateTime now)
     {
-        using SqliteConnection connection = Open();
+        using SqliteConnection connection = _file.Open();
         using SqliteTransaction transaction = connection.BeginTransaction();
         string name = (string)Scalar(connection, transaction, "SELECT name FROM instances WHERE id = $id", ("$id", instanceId))!;
         Run(connection, transaction, "DELETE FROM history WHERE instance_id = $id", ("$id", instanceId));
@@ -96,14 +89,14 @@ public sealed class HistoryStore
     /// <summary>Appends an event at position <paramref name="seq"/>; a second writer of the same position fails (primary key).</summary>
     public void Append(string instanceId, int seq, HistoryEvent e)
     {
-        using SqliteConnection connection = Open();
+        using SqliteConnection connection = _file.Open();
         Insert(connection, null, instanceId, seq, e);
     }
 
     /// <summary>Moves a raised event from the inbox into the history, once.</summary>
     public bool MoveFromInbox(string instanceId, int seq, PendingEvent pending, HistoryEvent e)
     {
-        using SqliteConnection connection = Open();
+        using SqliteConnection connection = _file.Open();
         using SqliteTransaction transaction = connection.BeginTransaction();
         if (Run(connection, transaction, "DELETE FROM inbox WHERE id = $id", ("$id", pending.Id)) == 0)
         {
@@ -117,7 +110,7 @@ public sealed class HistoryStore
 
     public IReadOnlyList<HistoryEvent> LoadHistory(string instanceId)
     {
-        using SqliteConnection connection = Open();
+        using SqliteConnection connection = _file.Open();
         using SqliteCommand command = Command(connection, null, "SELECT kind, timestamp, task_id, name, payload, fire_at FROM history WHERE instance_id = $id ORDER BY seq", ("$id", instanceId));
         using SqliteDataReader reader = command.ExecuteReader();
         var events = new List<HistoryEvent>();
@@ -132,14 +125,14 @@ public sealed class HistoryStore
 
     public void Finish(string instanceId, InstanceStatus status, string? output, string? failure, DateTime now)
     {
-        using SqliteConnection connection = Open();
+        using SqliteConnection connection = _file.Open();
         Run(connection, null, "UPDATE instances SET status = $status, output = $output, failure = $failure, updated_at = $now WHERE id = $id",
             ("$id", instanceId), ("$status", status.ToString()), ("$output", output), ("$failure", failure), ("$now", Format(now)));
     }
 
     public void SetCustomStatus(string instanceId, string? customStatus, DateTime now)
     {
-        using SqliteConnection connection = Open();
+        using SqliteConnection connection = _file.Open();
         Run(connection, null, "UPDATE instances SET custom_status = $custom, updated_at = $now WHERE id = $id", ("$id", instanceId), ("$custom", customStatus), ("$now", Format(now)));
     }
 
@@ -150,14 +143,14 @@ public sealed class HistoryStore
     /// <summary>Raises an event for an instance; it reaches the orchestration when a runtime owning the data directory next looks.</summary>
     public long Raise(string instanceId, string name, string? payload, DateTime now)
     {
-        using SqliteConnection connection = Open();
+        using SqliteConnection connection = _file.Open();
         return (long)Scalar(connection, null, "INSERT INTO inbox (instance_id, name, payload, raised_at) VALUES ($id, $name, $payload, $now) RETURNING id",
             ("$id", instanceId), ("$name", name), ("$payload", payload), ("$now", Format(now)))!;
     }
 
     public IReadOnlyList<PendingEvent> Inbox()
     {
-        using SqliteConnection connection = Open();
+        using SqliteConnection connection = _file.Open();
         using SqliteCommand command = Command(connection, null, "SELECT id, instance_id, name, payload, raised_at FROM inbox ORDER BY id");
         using SqliteDataReader reader = command.ExecuteReader();
         var events = new List<PendingEvent>();
@@ -172,13 +165,13 @@ public sealed class HistoryStore
     /// <summary>Drops an inbox event whose instance has ended or never existed (Durable drops those too).</summary>
     public void Discard(long pendingId)
     {
-        using SqliteConnection connection = Open();
+        using SqliteConnection connection = _file.Open();
         Run(connection, null, "DELETE FROM inbox WHERE id = $id", ("$id", pendingId));
     }
 
     private List<InstanceState> Instances(string where, params (string Name, object? Value)[] parameters)
     {
-        using SqliteConnection connection = Open();
+        using SqliteConnection connection = _file.Open();
         using SqliteCommand command = Command(connection, null, "SELECT id, name, status, input, output, custom_status, failure, created_at, updated_at FROM instances " + where, parameters);
         using SqliteDataReader reader = command.ExecuteReader();
         var instances = new List<InstanceState>();
@@ -221,18 +214,6 @@ public sealed class HistoryStore
 
         return command;
     }
-
-    private SqliteConnection Open()
-    {
-        var connection = new SqliteConnection(_connectionString);
-        connection.Open();
-
-        // In WAL mode NORMAL survives a killed process (what the runtime must survive) without an fsync per event.
-        Execute(connection, "PRAGMA synchronous = NORMAL");
-        return connection;
-    }
-
-    private static void Execute(SqliteConnection connection, string sql) => Run(connection, null, sql);
 
     private static string Format(DateTime value) => value.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture);
 

@@ -11,20 +11,13 @@ namespace FineTuning.Local.Storage;
 /// </summary>
 public sealed class SqliteTables : IRunStore, IModelRegistry
 {
-    private readonly string _connectionString;
+    private readonly SqliteFile _file;
 
-    public SqliteTables(string path)
-    {
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true, DefaultTimeout = 30 }.ToString();
-        using SqliteConnection connection = Open();
-        Execute(connection, """
-            PRAGMA journal_mode = WAL;
+    public SqliteTables(string path) => _file = new SqliteFile(path, """
             CREATE TABLE IF NOT EXISTS runs (run_id TEXT PRIMARY KEY, created_at TEXT NOT NULL, json TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS models (model_id TEXT PRIMARY KEY, run_id TEXT NOT NULL, registered_at TEXT NOT NULL, json TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS drops (content_key TEXT PRIMARY KEY, dataset_blob TEXT NOT NULL, run_id TEXT NOT NULL, dropped_at TEXT NOT NULL);
             """);
-    }
 
     Task IRunStore.UpsertAsync(RunRow run, CancellationToken cancellationToken) =>
         UpsertAsync("INSERT INTO runs (run_id, created_at, json) VALUES ($id, $at, $json) ON CONFLICT(run_id) DO UPDATE SET json = excluded.json",
@@ -49,7 +42,7 @@ public sealed class SqliteTables : IRunStore, IModelRegistry
     /// <summary>The run a folder drop with this content (dataset and options) started, if one did.</summary>
     public async Task<string?> FindDropAsync(string contentKey, CancellationToken cancellationToken = default)
     {
-        await using SqliteConnection connection = Open();
+        await using SqliteConnection connection = _file.Open();
         await using SqliteCommand command = connection.CreateCommand();
         command.CommandText = "SELECT run_id FROM drops WHERE content_key = $key";
         command.Parameters.AddWithValue("$key", contentKey);
@@ -58,7 +51,7 @@ public sealed class SqliteTables : IRunStore, IModelRegistry
 
     public async Task RecordDropAsync(string contentKey, string datasetBlob, string runId, DateTime at, CancellationToken cancellationToken = default)
     {
-        await using SqliteConnection connection = Open();
+        await using SqliteConnection connection = _file.Open();
         await using SqliteCommand command = connection.CreateCommand();
         command.CommandText = "INSERT OR IGNORE INTO drops (content_key, dataset_blob, run_id, dropped_at) VALUES ($key, $blob, $run, $at)";
         command.Parameters.AddWithValue("$key", contentKey);
@@ -70,7 +63,7 @@ public sealed class SqliteTables : IRunStore, IModelRegistry
 
     private async Task UpsertAsync(string sql, string id, DateTime at, string json, string? runId, CancellationToken cancellationToken)
     {
-        await using SqliteConnection connection = Open();
+        await using SqliteConnection connection = _file.Open();
         await using SqliteCommand command = connection.CreateCommand();
         command.CommandText = sql;
         command.Parameters.AddWithValue("$id", id);
@@ -82,7 +75,7 @@ public sealed class SqliteTables : IRunStore, IModelRegistry
 
     private async Task<IReadOnlyList<T>> QueryAsync<T>(string sql, string? id, CancellationToken cancellationToken)
     {
-        await using SqliteConnection connection = Open();
+        await using SqliteConnection connection = _file.Open();
         await using SqliteCommand command = connection.CreateCommand();
         command.CommandText = sql;
         if (id is not null) command.Parameters.AddWithValue("$id", id);
@@ -94,19 +87,5 @@ public sealed class SqliteTables : IRunStore, IModelRegistry
         }
 
         return rows;
-    }
-
-    private SqliteConnection Open()
-    {
-        var connection = new SqliteConnection(_connectionString);
-        connection.Open();
-        return connection;
-    }
-
-    private static void Execute(SqliteConnection connection, string sql)
-    {
-        using SqliteCommand command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.ExecuteNonQuery();
     }
 }
