@@ -34,10 +34,11 @@ public sealed record Fault(string Method, string PathContains, int? Status = nul
             return new Fault(method, path, Delay: TimeSpan.FromSeconds(seconds));
         }
 
+        int retryAfter = 0;
         if (int.TryParse(pieces[0], System.Globalization.CultureInfo.InvariantCulture, out int status) && status is >= 400 and <= 599
-            && (pieces.Length == 1 || (pieces.Length == 2 && int.TryParse(pieces[1], System.Globalization.CultureInfo.InvariantCulture, out int _))))
+            && (pieces.Length == 1 || (pieces.Length == 2 && int.TryParse(pieces[1], System.Globalization.CultureInfo.InvariantCulture, out retryAfter))))
         {
-            return new Fault(method, path, status, pieces.Length == 2 ? int.Parse(pieces[1], System.Globalization.CultureInfo.InvariantCulture) : 0);
+            return new Fault(method, path, status, retryAfter);
         }
 
         throw new FormatException($"'{spec}': '{what}' is not a status (400..599, optionally :RETRY_AFTER_SECONDS), slow:SECONDS or drop; write {Syntax}.");

@@ -85,11 +85,7 @@ internal static class RunCommand
             await using LocalRunHost owned = host;
 
             // The run id follows the blob's ETag: copy the dataset only when its content changed, so the same file is the same run.
-            string sha256;
-            await using (FileStream source = dataset.OpenRead())
-            {
-                sha256 = Convert.ToHexStringLower(await System.Security.Cryptography.SHA256.HashDataAsync(source, cancellationToken));
-            }
+            string sha256 = await FileHash.Sha256Async(dataset.FullName, cancellationToken);
 
             BlobProperties? stored = await host.Blobs.GetPropertiesAsync(blobName, cancellationToken);
             if (stored?.Metadata.GetValueOrDefault("sha256") != sha256)

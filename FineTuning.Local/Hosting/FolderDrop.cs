@@ -1,5 +1,5 @@
-using System.Security.Cryptography;
 using FineTuning.Core.Storage;
+using FineTuning.Local.Storage;
 using FineTuning.Core.Workflow;
 
 namespace FineTuning.Local.Hosting;
@@ -130,7 +130,7 @@ public sealed class FolderDrop : IAsyncDisposable
             return;
         }
 
-        string content = await Sha256Async(path, cancellationToken).ConfigureAwait(false);
+        string content = await FileHash.Sha256Async(path, cancellationToken).ConfigureAwait(false);
         BlobProperties? properties = await _host.Blobs.GetPropertiesAsync(blob, cancellationToken).ConfigureAwait(false);
         if (properties?.Metadata.GetValueOrDefault(SourceMetadata) == RunCommandSource && properties.Metadata.GetValueOrDefault("sha256") == content)
         {
@@ -143,7 +143,7 @@ public sealed class FolderDrop : IAsyncDisposable
             string sidecarPath = Path.Combine(_folder, sidecar["datasets/".Length..]);
             if (File.Exists(sidecarPath))
             {
-                options = await Sha256Async(sidecarPath, cancellationToken).ConfigureAwait(false);
+                options = await FileHash.Sha256Async(sidecarPath, cancellationToken).ConfigureAwait(false);
                 break;
             }
         }
@@ -178,12 +178,6 @@ public sealed class FolderDrop : IAsyncDisposable
     {
         var info = new FileInfo(path);
         return info.Exists ? $"{info.Length}@{info.LastWriteTimeUtc.Ticks}" : "-";
-    }
-
-    private static async Task<string> Sha256Async(string path, CancellationToken cancellationToken)
-    {
-        await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
-        return Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancellationToken).ConfigureAwait(false));
     }
 
     public async ValueTask DisposeAsync()

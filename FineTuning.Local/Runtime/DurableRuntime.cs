@@ -92,11 +92,10 @@ public sealed class DurableRuntime : IAsyncDisposable
     }
 
     /// <summary>
-    /// Starts an instance; false when one with this id is running, or has ended and <paramref name="replaceEnded"/> is
-    /// false. (Replacing an ended instance does not replace the child orchestrations it started: give each execution
-    /// its own ids, as the hosts do with <see cref="Core.Workflow.RunRequest.Attempt"/>.)
+    /// Starts an instance; false when one with this id exists, running or ended (ids are never reused: the hosts give
+    /// each attempt at a run its own, see <see cref="Core.Workflow.RunRequest.Attempt"/>).
     /// </summary>
-    public bool ScheduleNew(string orchestrator, string instanceId, object? input, bool replaceEnded = false)
+    public bool ScheduleNew(string orchestrator, string instanceId, object? input)
     {
         if (!_orchestrators.ContainsKey(orchestrator))
         {
@@ -106,7 +105,7 @@ public sealed class DurableRuntime : IAsyncDisposable
         lock (_gate)
         {
             if (_instances.ContainsKey(instanceId) ||
-                !Store.TryCreate(instanceId, orchestrator, JsonSerializer.Serialize(input, ReportSerializer.Options), Time.GetUtcNow().UtcDateTime, replaceEnded))
+                !Store.TryCreate(instanceId, orchestrator, JsonSerializer.Serialize(input, ReportSerializer.Options), Time.GetUtcNow().UtcDateTime))
             {
                 return false;
             }
@@ -185,7 +184,7 @@ public sealed class DurableRuntime : IAsyncDisposable
         lock (_gate)
         {
             if (!_instances.ContainsKey(childId) && _orchestrators.ContainsKey(name) &&
-                Store.TryCreate(childId, name, input, Time.GetUtcNow().UtcDateTime, replaceTerminal: false))
+                Store.TryCreate(childId, name, input, Time.GetUtcNow().UtcDateTime))
             {
                 Load(childId, name);
                 return;

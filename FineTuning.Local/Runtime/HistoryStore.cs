@@ -50,18 +50,16 @@ public sealed class HistoryStore
                 payload TEXT, raised_at TEXT NOT NULL);
             """);
 
-    /// <summary>Creates an instance with its ExecutionStarted event; a terminal instance of the same id is replaced when asked.</summary>
-    public bool TryCreate(string instanceId, string name, string input, DateTime now, bool replaceTerminal)
+    /// <summary>Creates an instance with its ExecutionStarted event; false when one with this id exists (running or ended).</summary>
+    public bool TryCreate(string instanceId, string name, string input, DateTime now)
     {
         using SqliteConnection connection = _file.Open();
         using SqliteTransaction transaction = connection.BeginTransaction();
-        string? status = Scalar(connection, transaction, "SELECT status FROM instances WHERE id = $id", ("$id", instanceId)) as string;
-        if (status is not null && (status == nameof(InstanceStatus.Running) || !replaceTerminal))
+        if (Scalar(connection, transaction, "SELECT 1 FROM instances WHERE id = $id", ("$id", instanceId)) is not null)
         {
             return false;
         }
 
-        Run(connection, transaction, "DELETE FROM history WHERE instance_id = $id; DELETE FROM instances WHERE id = $id", ("$id", instanceId));
         Run(connection, transaction, "INSERT INTO instances (id, name, status, input, created_at, updated_at) VALUES ($id, $name, $status, $input, $now, $now)",
             ("$id", instanceId), ("$name", name), ("$status", nameof(InstanceStatus.Running)), ("$input", input), ("$now", Format(now)));
         Insert(connection, transaction, instanceId, 0, new HistoryEvent(HistoryKind.ExecutionStarted, now, Name: name, Payload: input));

@@ -93,7 +93,7 @@ public sealed class DurableRuntimeTests : IDisposable
         Assert.Equal("A!", output.RootElement.GetProperty("a").GetString());
         Assert.Equal("B!", output.RootElement.GetProperty("b").GetString());
         Assert.Equal(new DateTime(2026, 11, 22, 13, 0, 0, DateTimeKind.Utc), output.RootElement.GetProperty("at").GetDateTime());
-        Assert.False(runtime.ScheduleNew("Test", "i1", new { }, replaceEnded: false));
+        Assert.False(runtime.ScheduleNew("Test", "i1", new { }));
     }
 
     [Fact]

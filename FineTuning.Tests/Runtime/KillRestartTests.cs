@@ -20,7 +20,8 @@ public sealed class KillRestartTests : IDisposable
     /// <summary>Runs the built <c>finetune</c> with the given arguments; the kill switch set when asked.</summary>
     internal static Task<(int Code, string Out, string Err)> Finetune(string? killAt, params string[] args) => Finetune(killAt, null, args);
 
-    internal static async Task<(int Code, string Out, string Err)> Finetune(string? killAt, double? emulatorSpeed, params string[] args)
+    /// <summary>The built <c>finetune</c> with these arguments, on the built-in emulator whatever this machine configures.</summary>
+    private static ProcessStartInfo StartInfo(string? killAt, double? emulatorSpeed, string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "finetune.dll"));
@@ -28,7 +29,12 @@ public sealed class KillRestartTests : IDisposable
         foreach (string key in start.Environment.Keys.Where(k => k.StartsWith("FineTuning__", StringComparison.OrdinalIgnoreCase)).ToList()) start.Environment.Remove(key);
         if (killAt is not null) start.Environment[LocalRunHost.KillAtVariable] = killAt;
         if (emulatorSpeed is { } speed) start.Environment["FineTuning__Emulator__Speed"] = speed.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        using Process process = Process.Start(start)!;
+        return start;
+    }
+
+    internal static async Task<(int Code, string Out, string Err)> Finetune(string? killAt, double? emulatorSpeed, params string[] args)
+    {
+        using Process process = Process.Start(StartInfo(killAt, emulatorSpeed, args))!;
         Task<string> stdout = process.StandardOutput.ReadToEndAsync();
         Task<string> stderr = process.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
@@ -92,10 +98,7 @@ public sealed class KillRestartTests : IDisposable
         string filler = new('x', 500);
         string dataset = _dir.Write("big.jsonl", Rows.Jsonl(Rows.ManyChats(40_000, i => i % 3 == 0 ? "a" : "b").Select(r => r.Replace("Answer", "Answer " + filler, StringComparison.Ordinal))));
         string data = _dir.File("data");
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (string arg in new[] { Path.Combine(AppContext.BaseDirectory, "finetune.dll"), "run", dataset, "--data", data }) start.ArgumentList.Add(arg);
-        foreach (string key in start.Environment.Keys.Where(k => k.StartsWith("FineTuning__", StringComparison.OrdinalIgnoreCase)).ToList()) start.Environment.Remove(key);
-        using (Process first = Process.Start(start)!)
+        using (Process first = Process.Start(StartInfo(null, null, ["run", dataset, "--data", data]))!)
         {
             _ = first.StandardOutput.ReadToEndAsync();
             _ = first.StandardError.ReadToEndAsync();
