@@ -78,17 +78,26 @@ public sealed class DurableRuntime : IAsyncDisposable
     /// <summary>Resumes every unfinished instance in the store (replaying its history) and starts reading raised events; returns those resumed.</summary>
     public IReadOnlyList<InstanceState> Start()
     {
-        var resumed = new List<InstanceState>();
-        foreach (InstanceState instance in Store.Running())
+        // Every unfinished instance is loaded before any replays, so a parent's replay finds its child loaded.
+        var resumed = new List<(InstanceState State, Running Running)>();
+        lock (_gate)
         {
-            if (Load(instance.InstanceId, instance.Name))
+            foreach (InstanceState instance in Store.Running())
             {
-                resumed.Add(instance);
+                if (!_instances.ContainsKey(instance.InstanceId) && Load(instance.InstanceId, instance.Name, launch: false) is { } running)
+                {
+                    resumed.Add((instance, running));
+                }
             }
         }
 
+        foreach ((_, Running running) in resumed)
+        {
+            Launch(running);
+        }
+
         _inboxLoop ??= Task.Run(ReadInboxAsync);
-        return resumed;
+        return [.. resumed.Select(r => r.State)];
     }
 
     /// <summary>
@@ -110,7 +119,7 @@ public sealed class DurableRuntime : IAsyncDisposable
                 return false;
             }
 
-            return Load(instanceId, orchestrator);
+            return Load(instanceId, orchestrator) is not null;
         }
     }
 
@@ -183,8 +192,14 @@ public sealed class DurableRuntime : IAsyncDisposable
         _parents[childId] = (parent, taskId, name);
         lock (_gate)
         {
-            if (!_instances.ContainsKey(childId) && _orchestrators.ContainsKey(name) &&
-                Store.TryCreate(childId, name, input, Time.GetUtcNow().UtcDateTime))
+            if (_instances.ContainsKey(childId))
+            {
+                return;
+            }
+
+            // New, or (should a parent ever get here first) unfinished from before a restart and not resumed yet.
+            if (_orchestrators.ContainsKey(name) &&
+                (Store.TryCreate(childId, name, input, Time.GetUtcNow().UtcDateTime) || Store.Get(childId) is { Status: InstanceStatus.Running }))
             {
                 Load(childId, name);
                 return;
@@ -209,19 +224,32 @@ public sealed class DurableRuntime : IAsyncDisposable
         }
     }
 
-    private bool Load(string instanceId, string orchestrator)
+    /// <summary>Loads an instance's history and registers it as running here; its loop starts now, or at <see cref="Launch"/>.</summary>
+    private Running? Load(string instanceId, string orchestrator, bool launch = true)
     {
         IReadOnlyList<HistoryEvent> history = Store.LoadHistory(instanceId);
         if (history.Count == 0 || !_orchestrators.TryGetValue(orchestrator, out OrchestratorFunction? function))
         {
             Store.Finish(instanceId, InstanceStatus.Failed, null, history.Count == 0 ? "The instance has no history." : $"No orchestrator named '{orchestrator}' in this version.", Time.GetUtcNow().UtcDateTime);
-            return false;
+            return null;
         }
 
-        TaskCompletionSource<InstanceState> ended = _ended[instanceId] = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        var running = new Running(new OrchestrationInstance(this, instanceId, function, history, _stopping.Token));
+        var running = new Running(instanceId, function, new OrchestrationInstance(this, instanceId, function, history, _stopping.Token),
+            _ended[instanceId] = new(TaskCreationOptions.RunContinuationsAsynchronously));
         WorkStarted();
         _instances[instanceId] = running;
+        if (launch)
+        {
+            Launch(running);
+        }
+
+        return running;
+    }
+
+    private void Launch(Running running)
+    {
+        string instanceId = running.InstanceId;
+        TaskCompletionSource<InstanceState> ended = running.Ended;
         running.Loop = Task.Run(async () =>
         {
             while (true)
@@ -235,7 +263,7 @@ public sealed class DurableRuntime : IAsyncDisposable
                 // ContinueAsNew: the history starts again from the new input, so it stays bounded however long the instance lives.
                 // (The ending execution counted the next one's start as work; its replay releases it.)
                 Store.Restart(instanceId, next.Input, next.Carried, Time.GetUtcNow().UtcDateTime);
-                running.Instance = new OrchestrationInstance(this, instanceId, function, Store.LoadHistory(instanceId), _stopping.Token);
+                running.Instance = new OrchestrationInstance(this, instanceId, running.Function, Store.LoadHistory(instanceId), _stopping.Token);
             }
 
             _instances.TryRemove(instanceId, out _);
@@ -253,11 +281,16 @@ public sealed class DurableRuntime : IAsyncDisposable
                 ended.TrySetCanceled();
             }
         });
-        return true;
     }
 
-    private sealed class Running(OrchestrationInstance instance)
+    private sealed class Running(string instanceId, OrchestratorFunction function, OrchestrationInstance instance, TaskCompletionSource<InstanceState> ended)
     {
+        public string InstanceId { get; } = instanceId;
+
+        public OrchestratorFunction Function { get; } = function;
+
+        public TaskCompletionSource<InstanceState> Ended { get; } = ended;
+
         public OrchestrationInstance Instance { get; set; } = instance;
 
         public Task Loop { get; set; } = Task.CompletedTask;

@@ -396,13 +396,45 @@ public sealed class DurableRuntimeTests : IDisposable
         Assert.Equal(2, second.Start().Count);
         InstanceState parent = await RunToEnd(second, _clock, "p1");
 
-        Assert.Equal("10", parent.Output);
+        Assert.True(parent.Output == "10", $"{parent.Status} {parent.Output} {parent.Failure}");
         Assert.All(_calls.Values, count => Assert.Equal(1, count));
         Assert.Equal(10, _calls.Count);
         InstanceState child = Store().Get("p1-child")!;
         Assert.Equal(InstanceStatus.Completed, child.Status);
         Assert.Equal("9", child.Input);
         Assert.True(Store().LoadHistory("p1-child").Count <= 1 + 3 * 4, "the child's history holds its last execution only");
+    }
+
+    [Fact]
+    public async Task ManyParentsAndChildren_ResumedTogether_EachParentGetsItsChildsResult()
+    {
+        // On resume a parent's replay can ask for its child before the runtime has loaded that child from the store:
+        // the child must then be resumed, not reported as ended.
+        var orchestrators = new Dictionary<string, OrchestratorFunction>
+        {
+            // Children's ids sort after every parent, so the store hands back all the parents first.
+            ["Test"] = async (context, _) => JsonSerializer.SerializeToElement(await context.CallSubOrchestratorAsync<int>("Child", "z-" + context.InstanceId, 7)),
+            ["Child"] = async (context, input) =>
+            {
+                await context.CreateTimer(context.CurrentUtcDateTime.AddMinutes(1), CancellationToken.None);
+                return JsonSerializer.SerializeToElement(input.GetInt32() * 6);
+            },
+        };
+        string[] parents = [.. Enumerable.Range(0, 40).Select(i => $"m{i:00}")];
+        await using (var first = new DurableRuntime(Store(), orchestrators, new Dictionary<string, ActivityFunction>(), new DurableRuntimeOptions { Time = _clock }))
+        {
+            first.Start();
+            foreach (string id in parents) first.ScheduleNew("Test", id, null);
+            await Settle(first);
+        }
+
+        await using var second = new DurableRuntime(Store(), orchestrators, new Dictionary<string, ActivityFunction>(), new DurableRuntimeOptions { Time = _clock });
+        Assert.Equal(2 * parents.Length, second.Start().Count);
+        foreach (string id in parents)
+        {
+            InstanceState parent = await RunToEnd(second, _clock, id);
+            Assert.True(parent.Output == "42", $"{id}: {parent.Status} {parent.Output} {parent.Failure}");
+        }
     }
 
     [Fact]
