@@ -110,7 +110,7 @@ internal sealed class RowValidator
         {
             FineTuningMethod.Dpo => CheckDpo(line),
             FineTuningMethod.Reinforcement => CheckReinforcement(line),
-            FineTuningMethod.Supervised => CheckSupervised(),
+            FineTuningMethod.Supervised => CheckSupervised(line),
             _ => CheckUnknown(line),
         };
 
@@ -461,7 +461,9 @@ internal sealed class RowValidator
             case JsonTokenType.String:
                 m.Content = reader.ValueSpan.Length == 0 ? ContentKind.Empty : ContentKind.Text;
                 m.ContentTokens += _tokens.CountEscaped(reader.ValueSpan);
-                m.ContentHash = XxHash64.Hash(reader.ValueSpan) | 1;
+                // Where the text is, not its hash: only system prompts and DPO outputs are ever compared, so only they are hashed.
+                m.ContentStart = (int)reader.TokenStartIndex + 1;
+                m.ContentLength = reader.ValueSpan.Length;
                 break;
             case JsonTokenType.Null:
                 m.Content = ContentKind.Null;
@@ -865,7 +867,7 @@ internal sealed class RowValidator
         return default;
     }
 
-    private RowMeasures CheckSupervised()
+    private RowMeasures CheckSupervised(ReadOnlySpan<byte> line)
     {
         if (!RequireMessages(_messages, "messages"))
         {
@@ -889,7 +891,7 @@ internal sealed class RowValidator
             _messages.Count,
             _messages.ConversationTokens() + _toolsTokens,
             _messages.AssistantTokens(),
-            _messages.SystemPromptHash());
+            _messages.SystemPromptHash(line));
     }
 
     private RowMeasures CheckDpo(ReadOnlySpan<byte> line)
@@ -908,7 +910,7 @@ internal sealed class RowValidator
         CheckDpoOutput(_preferred, _sawPreferred, "preferred_output");
         CheckDpoOutput(_nonPreferred, _sawNonPreferred, "non_preferred_output");
         if (_preferred.Count > 0 && _nonPreferred.Count > 0 && !_preferred.WrongType && !_nonPreferred.WrongType
-            && (line.Slice(_preferredStart, _preferredLength).SequenceEqual(line.Slice(_nonPreferredStart, _nonPreferredLength)) || _preferred.SameContentAs(_nonPreferred)))
+            && (line.Slice(_preferredStart, _preferredLength).SequenceEqual(line.Slice(_nonPreferredStart, _nonPreferredLength)) || _preferred.SameContentAs(_nonPreferred, line)))
         {
             Add(FindingCodes.DpoIdenticalOutputs, "non_preferred_output", "is the same as preferred_output, so there is no preference to learn");
         }
@@ -916,7 +918,7 @@ internal sealed class RowValidator
             _inputMessages.Count + 1,
             _inputMessages.ConversationTokens() + _preferred.ContentTokens() + _nonPreferred.ContentTokens() + _toolsTokens,
             _preferred.ContentTokens(),
-            _inputMessages.SystemPromptHash());
+            _inputMessages.SystemPromptHash(line));
     }
 
     private void CheckDpoOutput(MessageList output, bool present, string path)
@@ -967,7 +969,7 @@ internal sealed class RowValidator
             }
         }
 
-        return new RowMeasures(_messages.Count, _messages.ConversationTokens() + _toolsTokens, 0, _messages.SystemPromptHash());
+        return new RowMeasures(_messages.Count, _messages.ConversationTokens() + _toolsTokens, 0, _messages.SystemPromptHash(line));
     }
 
     private bool RequireMessages(MessageList list, string path)
@@ -1253,7 +1255,11 @@ internal sealed class RowValidator
         public int ToolCalls;
         public bool HasFunctionCall;
         public ulong ToolCallId;
-        public ulong ContentHash;
+        public int ContentStart; // 0: not a string (a row's first byte is its '{')
+        public int ContentLength;
+
+        /// <summary>The hash of a string content as written (escapes and all), or 0 when the content is not a string.</summary>
+        public readonly ulong ContentHash(ReadOnlySpan<byte> line) => ContentStart == 0 ? 0 : XxHash64.Hash(line.Slice(ContentStart, ContentLength)) | 1;
         public int CallIdsEnd;
     }
 
@@ -1352,22 +1358,23 @@ internal sealed class RowValidator
         }
 
         /// <summary>Same roles and same text in the same order (formatting aside).</summary>
-        public bool SameContentAs(MessageList other)
+        public bool SameContentAs(MessageList other, ReadOnlySpan<byte> line)
         {
             if (Count != other.Count) return false;
             for (int i = 0; i < Count; i++)
             {
-                if (_items[i].Role != other._items[i].Role || _items[i].ContentHash != other._items[i].ContentHash || _items[i].ContentHash == 0) return false;
+                ulong hash = _items[i].ContentHash(line);
+                if (_items[i].Role != other._items[i].Role || hash == 0 || hash != other._items[i].ContentHash(line)) return false;
             }
 
             return true;
         }
 
-        public ulong SystemPromptHash()
+        public ulong SystemPromptHash(ReadOnlySpan<byte> line)
         {
             for (int i = 0; i < Count; i++)
             {
-                if (_items[i].Role is Role.System or Role.Developer) return _items[i].ContentHash;
+                if (_items[i].Role is Role.System or Role.Developer) return _items[i].ContentHash(line);
             }
 
             return 0;
