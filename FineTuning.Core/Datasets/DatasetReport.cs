@@ -109,28 +109,30 @@ public sealed record DatasetReport
         }
 
         // Duplicates: only now do we know which line of a repeated row came first.
+        // The earliest repeats are kept (a heap whose top is the latest kept), however many rows repeat.
         long duplicates = 0, billable = 0;
-        var repeatFindings = new List<(long Line, long First)>();
+        var earliest = new PriorityQueue<(long Line, long First), long>(Comparer<long>.Create((x, y) => y.CompareTo(x)));
         foreach (RowOccurrence occurrence in merged.RowHashes.Rows())
         {
             billable += occurrence.BillableTokens;
-            if (occurrence.Repeats is null)
-            {
-                continue;
-            }
-
-            foreach (long line in occurrence.Repeats)
+            foreach (long line in occurrence.Repeats ?? [])
             {
                 duplicates++;
-                repeatFindings.Add((line, occurrence.FirstLine));
+                if (earliest.Count < keep)
+                {
+                    earliest.Enqueue((line, occurrence.FirstLine), line);
+                }
+                else if (keep > 0 && line < earliest.Peek().Line)
+                {
+                    earliest.EnqueueDequeue((line, occurrence.FirstLine), line);
+                }
             }
         }
 
         if (duplicates > 0)
         {
-            repeatFindings.Sort((a, b) => a.Line.CompareTo(b.Line));
             var tally = new CodeTally { Count = duplicates };
-            tally.Samples = repeatFindings.Take(keep)
+            tally.Samples = earliest.UnorderedItems.Select(r => r.Element).OrderBy(r => r.Line)
                 .Select(r => FindingCodes.Create(FindingCodes.Duplicate, r.Line, "", $"same as line {r.First}; left out of the split"))
                 .ToList();
             codes[FindingCodes.Duplicate] = tally;

@@ -19,7 +19,7 @@ public sealed class DatasetValidator(ValidationOptions options)
     public ShardReport ValidateShard(Stream stream, long firstLineNumber = 1, bool isFileStart = true, long startOffset = 0,
         IProgress<long>? progress = null, ValidRowHandler? onValidRow = null, CancellationToken cancellationToken = default)
     {
-        var report = new ShardReport();
+        var report = new ShardReport { RowHashes = new RowHashTable(Options.MaxRowsInMemory) };
         var rows = new RowValidator(Options);
         using var reader = new JsonlLineReader(stream, firstLineNumber, Options.MaxLineBytes, startOffset: startOffset);
         const long progressEvery = 8 << 20;
@@ -93,7 +93,8 @@ public sealed class DatasetValidator(ValidationOptions options)
         Func<Shard, ValidRowHandler>? rowsOf, CancellationToken cancellationToken = default)
     {
         IReadOnlyList<Shard> shards = ShardPlanner.PlanFile(path, shardBytes);
-        var reports = new ShardReport[shards.Count];
+        // Each shard's report is merged as soon as it is done (merging is order-free), so no more than one per thread is held.
+        ShardReport merged = ShardReport.Empty(Options);
         long done = 0;
         var perShard = progress is null ? null : new SynchronousProgress(delta => progress.Report(Interlocked.Add(ref done, delta)));
         Parallel.For(0, shards.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, parallelism), CancellationToken = cancellationToken }, i =>
@@ -104,14 +105,18 @@ public sealed class DatasetValidator(ValidationOptions options)
             using var slice = new BoundedStream(stream, shard.Length);
             long last = 0;
             var shardProgress = perShard is null ? null : new SynchronousProgress(pos => { perShard.Report(pos - shard.Offset - last); last = pos - shard.Offset; });
-            reports[i] = ValidateShard(slice, shard.FirstLine, shard.Offset == 0, shard.Offset, shardProgress, rowsOf?.Invoke(shard), cancellationToken);
+            ShardReport report = ValidateShard(slice, shard.FirstLine, shard.Offset == 0, shard.Offset, shardProgress, rowsOf?.Invoke(shard), cancellationToken);
+            lock (merged)
+            {
+                merged.MergeFrom(report, Options.MaxFindingsPerCode);
+            }
         });
-        return DatasetReport.From(ShardReport.Merge(reports, Options.MaxFindingsPerCode), Path.GetFileName(path), Options, GraderFindings());
+        return DatasetReport.From(merged, Path.GetFileName(path), Options, GraderFindings());
     }
 
     /// <summary>Turns merged shard reports into the dataset's report.</summary>
     public DatasetReport Finish(IEnumerable<ShardReport> shards, string fileName) =>
-        DatasetReport.From(ShardReport.Merge(shards, Options.MaxFindingsPerCode), fileName, Options, GraderFindings());
+        DatasetReport.From(ShardReport.Merge(shards, Options.MaxFindingsPerCode, Options.MaxRowsInMemory), fileName, Options, GraderFindings());
 
     private IEnumerable<Finding> GraderFindings() => Options.Grader?.Findings ?? [];
 

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -9,24 +10,89 @@ namespace FineTuning.Core.Datasets;
 public readonly record struct RowOccurrence(ContentHash Hash, long FirstLine, int BillableTokens, IReadOnlyList<long>? Repeats);
 
 /// <summary>
-/// The valid rows of a shard by content hash: an open-addressing table of flat arrays (about 28 bytes a row and no
-/// object per row, where a dictionary of objects took about 72), with the rare repeats kept aside.
+/// The valid rows of a shard or a file by content hash: an open-addressing table of flat arrays (about 28 bytes a row
+/// and no object per row), with the rare repeats kept aside. Past <see cref="MaxRowsInMemory"/> rows the table
+/// spills (repeats count too): every occurrence goes, 28 bytes each, to one of 64 temporary files chosen by hash, and each file is read back
+/// into a small table when the rows are enumerated. So memory stays bounded whatever the file's size, and the answer is
+/// the same as in memory (occurrences of one row always land in the same file). The files are unlinked as soon as they
+/// are opened, so nothing is left behind even if the process is killed.
 /// </summary>
 [JsonConverter(typeof(RowHashTableJsonConverter))]
 public sealed class RowHashTable
 {
-    private ulong[] _high = new ulong[1024];
-    private ulong[] _low = new ulong[1024];
-    private long[] _line = new long[1024]; // 0: empty slot (lines start at 1)
-    private int[] _tokens = new int[1024];
+    /// <summary>
+    /// 3/4 of 2^19 slots: the table's arrays stay within 14 MiB (21 MiB while growing), about 390,000 distinct rows or
+    /// a 750 MB file of typical chat rows, before it spills.
+    /// </summary>
+    public const int DefaultMaxRowsInMemory = 196_608;
+
+    private const int InitialSize = 1024;
+    private ulong[] _high = new ulong[InitialSize];
+    private ulong[] _low = new ulong[InitialSize];
+    private long[] _line = new long[InitialSize]; // 0: empty slot (lines start at 1)
+    private int[] _tokens = new int[InitialSize];
     private Dictionary<ContentHash, List<long>>? _repeats;
+    private int _count;
+    private int _repeatCount;
+    private SpillFiles? _spill;
+    private long _spilledCount = -1; // distinct rows once spilled, -1 until counted since the last add
 
-    public int Count { get; private set; }
-
-    /// <summary>Adds an occurrence of a row; true when no earlier line of this table had the same content.</summary>
-    public bool Add(ContentHash hash, long line, int billableTokens)
+    public RowHashTable(int maxRowsInMemory = DefaultMaxRowsInMemory)
     {
-        if ((Count + 1) * 4 > _line.Length * 3)
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxRowsInMemory, 1);
+        MaxRowsInMemory = maxRowsInMemory;
+    }
+
+    /// <summary>Occurrences (distinct rows and their repeats) held in memory before the table spills to temporary files.</summary>
+    public int MaxRowsInMemory { get; }
+
+    /// <summary>Whether the table has spilled to temporary files.</summary>
+    public bool Spilled => _spill is not null;
+
+    /// <summary>Distinct rows (once spilled, counting reads the temporary files back, unless an enumeration just did).</summary>
+    public long Count
+    {
+        get
+        {
+            if (_spill is null)
+            {
+                return _count;
+            }
+
+            if (_spilledCount < 0)
+            {
+                foreach (RowOccurrence _ in Rows())
+                {
+                }
+            }
+
+            return _spilledCount;
+        }
+    }
+
+    /// <summary>Adds an occurrence of a row (shards may add their lines in any order: the lowest line is the first).</summary>
+    public void Add(ContentHash hash, long line, int billableTokens)
+    {
+        if (_spill is not null)
+        {
+            _spilledCount = -1;
+            _spill.Write(hash, line, billableTokens);
+            return;
+        }
+
+        if (_count + _repeatCount == MaxRowsInMemory)
+        {
+            Spill();
+            Add(hash, line, billableTokens);
+            return;
+        }
+
+        AddInMemory(hash, line, billableTokens);
+    }
+
+    private void AddInMemory(ContentHash hash, long line, int billableTokens)
+    {
+        if ((_count + 1) * 4 > _line.Length * 3)
         {
             Grow();
         }
@@ -38,8 +104,8 @@ public sealed class RowHashTable
             _low[slot] = hash.Low;
             _line[slot] = line;
             _tokens[slot] = billableTokens;
-            Count++;
-            return true;
+            _count++;
+            return;
         }
 
         _repeats ??= [];
@@ -53,11 +119,13 @@ public sealed class RowHashTable
             // An earlier line than the one held (shards merge in any order): it becomes the first.
             repeats.Add(_line[slot]);
             _line[slot] = line;
-            return true;
+        }
+        else
+        {
+            repeats.Add(line);
         }
 
-        repeats.Add(line);
-        return false;
+        _repeatCount++;
     }
 
     /// <summary>Adds every occurrence of another table.</summary>
@@ -76,14 +144,65 @@ public sealed class RowHashTable
     /// <summary>Every distinct row, in no particular order.</summary>
     public IEnumerable<RowOccurrence> Rows()
     {
-        for (int i = 0; i < _line.Length; i++)
+        if (_spill is null)
         {
-            if (_line[i] != 0)
+            for (int i = 0; i < _line.Length; i++)
             {
-                var hash = new ContentHash(_high[i], _low[i]);
-                yield return new RowOccurrence(hash, _line[i], _tokens[i], _repeats is not null && _repeats.TryGetValue(hash, out List<long>? r) ? r : null);
+                if (_line[i] != 0)
+                {
+                    var hash = new ContentHash(_high[i], _low[i]);
+                    yield return new RowOccurrence(hash, _line[i], _tokens[i], _repeats is not null && _repeats.TryGetValue(hash, out List<long>? r) ? r : null);
+                }
+            }
+
+            yield break;
+        }
+
+        // One file's occurrences at a time, a 64th of the rows, in one table reused from file to file (new arrays for
+        // each would be large-object garbage).
+        long distinct = 0;
+        var part = new RowHashTable(int.MaxValue);
+        for (int partition = 0; partition < SpillFiles.Partitions; partition++)
+        {
+            part.Clear();
+            _spill.Read(partition, part.AddInMemory);
+            distinct += part._count;
+            foreach (RowOccurrence row in part.Rows())
+            {
+                yield return row;
             }
         }
+
+        _spilledCount = distinct;
+    }
+
+    /// <summary>Empties an in-memory table, keeping its arrays.</summary>
+    private void Clear()
+    {
+        Array.Clear(_line);
+        _repeats = null;
+        _count = _repeatCount = 0;
+    }
+
+    private void Spill()
+    {
+        var spill = new SpillFiles();
+        foreach (RowOccurrence row in Rows())
+        {
+            spill.Write(row.Hash, row.FirstLine, row.BillableTokens);
+            foreach (long line in row.Repeats ?? [])
+            {
+                spill.Write(row.Hash, line, row.BillableTokens);
+            }
+        }
+
+        _spill = spill;
+
+        _high = _low = [];
+        _line = [];
+        _tokens = [];
+        _repeats = null;
+        _count = _repeatCount = 0;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -119,6 +238,61 @@ public sealed class RowHashTable
                 _line[slot] = lines[i];
                 _tokens[slot] = tokens[i];
             }
+        }
+    }
+
+    /// <summary>64 temporary files of fixed-size occurrence records (high, low, line, tokens), partitioned by hash.</summary>
+    private sealed class SpillFiles
+    {
+        public const int Partitions = 64;
+        private const int RecordBytes = 28;
+        private const int BufferBytes = 16 * 1024;
+        private readonly FileStream[] _files = new FileStream[Partitions];
+
+        public SpillFiles()
+        {
+            string directory = Path.GetTempPath();
+            for (int i = 0; i < Partitions; i++)
+            {
+                string path = Path.Combine(directory, $"finetune-rows-{Guid.NewGuid():N}.bin");
+                _files[i] = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Delete, BufferBytes);
+                File.Delete(path); // The open handle keeps the data; the name is gone, so a killed process leaves nothing.
+            }
+        }
+
+        public void Write(ContentHash hash, long line, int tokens)
+        {
+            Span<byte> record = stackalloc byte[RecordBytes];
+            BinaryPrimitives.WriteUInt64LittleEndian(record, hash.High);
+            BinaryPrimitives.WriteUInt64LittleEndian(record[8..], hash.Low);
+            BinaryPrimitives.WriteInt64LittleEndian(record[16..], line);
+            BinaryPrimitives.WriteInt32LittleEndian(record[24..], tokens);
+            _files[(int)(hash.High >> 58)].Write(record);
+        }
+
+        public void Read(int partition, Action<ContentHash, long, int> add)
+        {
+            FileStream file = _files[partition];
+            file.Flush();
+            long end = file.Position;
+            file.Position = 0;
+            byte[] buffer = new byte[RecordBytes * 2048];
+            long left = end;
+            while (left > 0)
+            {
+                int want = (int)Math.Min(buffer.Length, left);
+                file.ReadExactly(buffer, 0, want);
+                for (int at = 0; at < want; at += RecordBytes)
+                {
+                    ReadOnlySpan<byte> r = buffer.AsSpan(at, RecordBytes);
+                    add(new ContentHash(BinaryPrimitives.ReadUInt64LittleEndian(r), BinaryPrimitives.ReadUInt64LittleEndian(r[8..])),
+                        BinaryPrimitives.ReadInt64LittleEndian(r[16..]), BinaryPrimitives.ReadInt32LittleEndian(r[24..]));
+                }
+
+                left -= want;
+            }
+
+            file.Position = end; // Later occurrences are appended.
         }
     }
 }

@@ -9,7 +9,7 @@ using FineTuning.Core.Tokens;
 namespace FineTuning.Core.Datasets;
 
 /// <summary>What one valid row contributes beyond the report: used by the splitter.</summary>
-public readonly record struct ValidRow(long Line, ContentHash Hash, string Topic, bool Generated, bool ExcludedByMetadata, bool IsFirstOccurrence);
+public readonly record struct ValidRow(long Line, ContentHash Hash, string Topic, bool Generated, bool ExcludedByMetadata);
 
 /// <summary>
 /// Validates one JSONL row with a single forward <see cref="Utf8JsonReader"/> pass over its bytes: no string per
@@ -146,8 +146,8 @@ internal sealed class RowValidator
         if (excluded) report.ExcludedByMetadata++;
 
         ContentHash hash = ContentHash.Of(line);
-        bool first = report.AddRow(hash, lineNumber, Math.Min(measures.Tokens, tokenLimit));
-        return Commit(report, new ValidRow(lineNumber, hash, topic, generated, excluded, first));
+        report.AddRow(hash, lineNumber, Math.Min(measures.Tokens, tokenLimit));
+        return Commit(report, new ValidRow(lineNumber, hash, topic, generated, excluded));
     }
 
     private ValidRow? Commit(ShardReport report, ValidRow? row)

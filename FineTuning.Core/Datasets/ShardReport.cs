@@ -132,12 +132,12 @@ public sealed class ShardReport
     }
 
     /// <summary>Adds a valid row; true when it is the first with this content in this report.</summary>
-    internal bool AddRow(ContentHash hash, long line, int billableTokens) => RowHashes.Add(hash, line, billableTokens);
+    internal void AddRow(ContentHash hash, long line, int billableTokens) => RowHashes.Add(hash, line, billableTokens);
 
     /// <summary>Merges reports of disjoint runs of lines (in any order) into one.</summary>
-    public static ShardReport Merge(IEnumerable<ShardReport> reports, int maxFindingsPerCode)
+    public static ShardReport Merge(IEnumerable<ShardReport> reports, int maxFindingsPerCode, int maxRowsInMemory = RowHashTable.DefaultMaxRowsInMemory)
     {
-        var merged = new ShardReport();
+        var merged = new ShardReport { RowHashes = new RowHashTable(maxRowsInMemory) };
         foreach (ShardReport r in reports)
         {
             merged.MergeFrom(r, maxFindingsPerCode);
@@ -146,7 +146,10 @@ public sealed class ShardReport
         return merged;
     }
 
-    private void MergeFrom(ShardReport other, int keep)
+    /// <summary>A report of no lines, to merge others into.</summary>
+    internal static ShardReport Empty(ValidationOptions options) => new() { RowHashes = new RowHashTable(options.MaxRowsInMemory) };
+
+    internal void MergeFrom(ShardReport other, int keep)
     {
         Bytes += other.Bytes;
         Lines += other.Lines;

@@ -31,6 +31,12 @@ public sealed record ValidationOptions
     /// <summary>Longest line read; longer lines get <c>line_too_long</c> without being held in memory.</summary>
     public int MaxLineBytes { get; init; } = DefaultMaxLineBytes;
 
+    /// <summary>
+    /// Valid rows whose content hashes (for finding duplicates) are held in memory before they spill to temporary files;
+    /// bounds validation's memory on files of any size.
+    /// </summary>
+    public int MaxRowsInMemory { get; init; } = RowHashTable.DefaultMaxRowsInMemory;
+
     /// <summary>Whether the run is a validation file for reinforcement (1,000 rows at most) rather than a training file.</summary>
     public bool IsValidationFile { get; init; }
 

@@ -55,16 +55,16 @@ public class PropertyTests
         return (bytes, cuts);
     }
 
-    private static string WholeReport(byte[] bytes)
+    private static string WholeReport(byte[] bytes, ValidationOptions? options = null)
     {
-        var validator = new DatasetValidator(Options);
+        var validator = new DatasetValidator(options ?? Options);
         using var stream = new MemoryStream(bytes);
         return ReportSerializer.Serialize(validator.Finish([validator.ValidateShard(stream)], "d.jsonl"));
     }
 
-    private static string ShardedReport(byte[] bytes, int[] cuts, int shuffleSeed)
+    private static string ShardedReport(byte[] bytes, int[] cuts, int shuffleSeed, ValidationOptions? options = null)
     {
-        var validator = new DatasetValidator(Options);
+        var validator = new DatasetValidator(options ?? Options);
         var reports = new List<ShardReport>();
         int[] bounds = [0, .. cuts, bytes.Length];
         long line = 1;
@@ -80,8 +80,8 @@ public class PropertyTests
         var random = new Random(shuffleSeed);
         ShardReport[] shuffled = [.. reports.OrderBy(_ => random.Next())];
         int half = shuffled.Length / 2;
-        ShardReport left = ShardReport.Merge(shuffled[..half], Options.MaxFindingsPerCode);
-        ShardReport right = ShardReport.Merge(shuffled[half..], Options.MaxFindingsPerCode);
+        ShardReport left = ShardReport.Merge(shuffled[..half], Options.MaxFindingsPerCode, validator.Options.MaxRowsInMemory);
+        ShardReport right = ShardReport.Merge(shuffled[half..], Options.MaxFindingsPerCode, validator.Options.MaxRowsInMemory);
         return ReportSerializer.Serialize(validator.Finish(random.Next(2) == 0 ? [left, right] : [right, left], "d.jsonl"));
     }
 
@@ -97,6 +97,38 @@ public class PropertyTests
     }
 
     [Fact]
+    public void RowHashesSpilledToDisk_GiveTheSameReportAsInMemory()
+    {
+        // A table of 1 to 6 rows spills almost at once: occurrences go to the temporary files, shards' tables spill and merge.
+        Prop.ForAll(Arb.From(DatasetWithCuts()), Arb.From(Gen.Choose(0, int.MaxValue)), Arb.From(Gen.Choose(1, 6)), (data, seed, inMemory) =>
+        {
+            ValidationOptions spilling = Options with { MaxRowsInMemory = inMemory };
+            string whole = WholeReport(data.Bytes);
+            return whole == WholeReport(data.Bytes, spilling) && whole == ShardedReport(data.Bytes, data.Cuts, seed, spilling);
+        }).Check(Config.QuickThrowOnFailure.WithMaxTest(60));
+    }
+
+    [Fact]
+    public void RowHashTable_SpillsPastItsLimit_CountsAndLeavesNoFilesBehind()
+    {
+        var table = new RowHashTable(maxRowsInMemory: 100);
+        for (long line = 1; line <= 1000; line++)
+        {
+            // 700 distinct rows, the last 300 lines repeat rows 1..300 (every line's tokens: its row's number).
+            long row = line <= 700 ? line : line - 700;
+            table.Add(new FineTuning.Core.Hashing.ContentHash((ulong)row * 0x9E3779B97F4A7C15, (ulong)row), line, (int)row);
+        }
+
+        Assert.True(table.Spilled);
+        Assert.Equal(700, table.Count);
+        RowOccurrence[] rows = [.. table.Rows().OrderBy(r => r.FirstLine)];
+        Assert.Equal(Enumerable.Range(1, 700).Select(i => (long)i), rows.Select(r => r.FirstLine));
+        Assert.All(rows, r => Assert.Equal(r.FirstLine, r.BillableTokens));
+        Assert.Equal(Enumerable.Range(701, 300).Select(i => (long)i), rows.SelectMany(r => r.Repeats ?? []).Order());
+        Assert.Empty(Directory.GetFiles(Path.GetTempPath(), "finetune-rows-*"));
+    }
+
+    [Fact]
     public void ShardedFileValidation_EqualsOnePass()
     {
         using var dir = new TempDir();
@@ -107,8 +139,11 @@ public class PropertyTests
 
         string onePass = ReportSerializer.Serialize(validator.ValidateFile(path));
         string sharded = ReportSerializer.Serialize(validator.ValidateFileInShards(path, parallelism: 2, shardBytes: 16 * 1024));
+        var spilling = new DatasetValidator(Options with { MaxRowsInMemory = 50 });
 
         Assert.Equal(onePass, sharded);
+        Assert.Equal(onePass, ReportSerializer.Serialize(spilling.ValidateFile(path)));
+        Assert.Equal(onePass, ReportSerializer.Serialize(spilling.ValidateFileInShards(path, parallelism: 2, shardBytes: 16 * 1024)));
     }
 
     private static readonly byte[] Specials = "{}[]\":,\\ \n\r\t0123456789eE+-.truefalsnl"u8.ToArray();
