@@ -100,11 +100,18 @@ public sealed class KillRestartTests : IDisposable
         string data = _dir.File("data");
         using (Process first = Process.Start(StartInfo(null, null, ["run", dataset, "--data", data]))!)
         {
-            _ = first.StandardOutput.ReadToEndAsync();
             _ = first.StandardError.ReadToEndAsync();
-            await WaitForStage(data, stage);
+            // Killed the moment it prints that the stage started (the line is written as the stage begins; polling the
+            // runs table could miss a stage shorter than its interval).
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            string? line;
+            while ((line = await first.StandardOutput.ReadLineAsync(timeout.Token)) is not null && !line.EndsWith($" {stage}", StringComparison.Ordinal))
+            {
+            }
+
             first.Kill();
             await first.WaitForExitAsync();
+            Assert.True(line is not null, $"the first process ended before {stage}");
         }
 
         var (code, output, errors) = await Finetune(null, "run", dataset, "--data", data);
