@@ -2,7 +2,9 @@ using BenchmarkDotNet.Running;
 using FineTuning.Benchmarks;
 
 // finetune-bench generate FILE [--mb N]     write the synthetic dataset (default 256 MB)
-// finetune-bench compare FILE               side-by-side figures: finetune validate/split vs the Python script, shards
+// finetune-bench compare FILE [--finetune DLL]  side-by-side figures: finetune validate/split vs the Python script,
+//                                           shards; DLL: a published finetune (scripts/compare-published.sh) instead of
+//                                           the build output next to this program
 // finetune-bench workflow FILE              the workflow's validation stage on the durable runtime vs finetune validate;
 //                                           runtime overhead per activity; replay of ~1,000 history events
 // finetune-bench micro [BenchmarkDotNet args] BenchmarkDotNet micro-benchmarks
@@ -14,13 +16,13 @@ switch (args.FirstOrDefault())
         Console.WriteLine($"{args[1]}: {rows:N0} rows, {new FileInfo(args[1]).Length / 1048576.0:N1} MiB");
         return 0;
     case "compare" when args.Length >= 2:
-        return SideBySide.Run(args[1]);
+        return SideBySide.Run(args[1], args.Length >= 4 && args[2] == "--finetune" ? Path.GetFullPath(args[3]) : null);
     case "workflow" when args.Length >= 2:
         return await WorkflowBench.RunAsync(args[1]);
     case "micro":
         BenchmarkSwitcher.FromAssembly(typeof(SyntheticDataset).Assembly).Run(args[1..]);
         return 0;
     default:
-        Console.Error.WriteLine("usage: generate FILE [--mb N] | compare FILE | workflow FILE | micro [args]");
+        Console.Error.WriteLine("usage: generate FILE [--mb N] | compare FILE [--finetune DLL] | workflow FILE | micro [args]");
         return 2;
 }

@@ -11,15 +11,15 @@ namespace FineTuning.Benchmarks;
 /// </summary>
 public static class SideBySide
 {
-    public static int Run(string file)
+    public static int Run(string file, string? finetuneDll = null)
     {
         string path = Path.GetFullPath(file);
         double mib = new FileInfo(path).Length / 1048576.0;
-        string finetune = Path.Combine(AppContext.BaseDirectory, "finetune.dll");
+        string finetune = finetuneDll ?? Path.Combine(AppContext.BaseDirectory, "finetune.dll");
         string script = Path.Combine(AppContext.BaseDirectory, "scripts", "cookbook_checks.py");
         string outDir = Path.Combine(Path.GetTempPath(), "finetune-bench-split");
         WarmCache(path);
-        Console.WriteLine($"file: {Path.GetFileName(path)}, {mib:N1} MiB, {Environment.ProcessorCount} cores");
+        Console.WriteLine($"file: {Path.GetFileName(path)}, {mib:N1} MiB, {Environment.ProcessorCount} cores; finetune: {finetune}");
 
         Measure one = Best(() => Child("dotnet", finetune, "validate", path, "--threads", "1", "--json"));
         Report("finetune validate --threads 1", mib, one);

@@ -16,6 +16,7 @@ public sealed class DatasetValidator(ValidationOptions options)
     public ValidationOptions Options { get; } = options;
 
     /// <summary>Validates a run of whole lines (a file, or a shard whose first line is <paramref name="firstLineNumber"/>).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public ShardReport ValidateShard(Stream stream, long firstLineNumber = 1, bool isFileStart = true, long startOffset = 0,
         IProgress<long>? progress = null, ValidRowHandler? onValidRow = null, CancellationToken cancellationToken = default)
     {
