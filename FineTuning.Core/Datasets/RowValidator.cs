@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
@@ -36,7 +37,7 @@ internal sealed class RowValidator
     private readonly MessageList _preferred = new();
     private readonly MessageList _nonPreferred = new();
     private readonly List<(int NameStart, int NameLength, int ValueStart, int ValueLength)> _topLevel = [];
-    private readonly ulong[] _keyHashes = new ulong[MaxTrackedKeys];
+    private readonly ObjectKey[] _keys = new ObjectKey[MaxTrackedKeys];
     private int _keyTop;
     private long _line;
     private int _toolsTokens;
@@ -201,7 +202,7 @@ internal sealed class RowValidator
         {
             int nameStart = (int)reader.TokenStartIndex + 1;
             int nameLength = reader.HasValueSequence ? 0 : reader.ValueSpan.Length;
-            CheckDuplicate(ref reader, ref keys, "");
+            if (IsRepeatedKey(ref reader, ref keys)) AddDuplicateKey(ref reader, "");
             ReadOnlySpan<byte> name = reader.ValueSpan;
             reader.Read();
             int valueStart = (int)reader.TokenStartIndex;
@@ -269,7 +270,7 @@ internal sealed class RowValidator
         var keys = new KeyScope(_keyTop);
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            CheckDuplicate(ref reader, ref keys, "input.");
+            if (IsRepeatedKey(ref reader, ref keys)) AddDuplicateKey(ref reader, "input.");
             if (reader.ValueTextEquals("messages"u8))
             {
                 _sawInputMessages = true;
@@ -331,7 +332,7 @@ internal sealed class RowValidator
         bool sawRole = false;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            CheckDuplicate(ref reader, ref keys, $"{listPath}[{index}].");
+            if (IsRepeatedKey(ref reader, ref keys)) AddDuplicateKey(ref reader, $"{listPath}[{index}].");
             ReadOnlySpan<byte> key = reader.HasValueSequence ? default : reader.ValueSpan;
             if (key.SequenceEqual("role"u8))
             {
@@ -500,7 +501,7 @@ internal sealed class RowValidator
             var keys = new KeyScope(_keyTop);
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                CheckDuplicate(ref reader, ref keys, partPath + ".");
+                if (IsRepeatedKey(ref reader, ref keys)) AddDuplicateKey(ref reader, partPath + ".");
                 if (reader.ValueTextEquals("type"u8))
                 {
                     reader.Read();
@@ -629,7 +630,7 @@ internal sealed class RowValidator
             var keys = new KeyScope(_keyTop);
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                CheckDuplicate(ref reader, ref keys, callPath + ".");
+                if (IsRepeatedKey(ref reader, ref keys)) AddDuplicateKey(ref reader, callPath + ".");
                 if (reader.ValueTextEquals("id"u8))
                 {
                     reader.Read();
@@ -795,7 +796,7 @@ internal sealed class RowValidator
     }
 
     /// <summary>
-    /// Keys seen in the object being read: a window of <see cref="_keyHashes"/> above those of the enclosing objects,
+    /// Keys seen in the object being read: a window of <see cref="_keys"/> above those of the enclosing objects,
     /// so nested objects never overwrite their parents' keys.
     /// </summary>
     private record struct KeyScope(int Base)
@@ -803,26 +804,52 @@ internal sealed class RowValidator
         public int Count;
     }
 
-    private void CheckDuplicate(ref Utf8JsonReader reader, ref KeyScope scope, string pathPrefix)
+    /// <summary>
+    /// Whether the property name the reader is on was already a key of the object being read (keys up to 16 bytes are
+    /// compared exactly, longer ones by a 64-bit hash and their length). No path is built unless it was.
+    /// </summary>
+    private bool IsRepeatedKey(ref Utf8JsonReader reader, ref KeyScope scope)
     {
-        ulong hash = XxHash64.Hash(reader.ValueSpan);
+        ObjectKey key = ObjectKey.Of(reader.HasValueSequence ? reader.ValueSequence.ToArray() : reader.ValueSpan);
         int end = Math.Min(scope.Base + scope.Count, MaxTrackedKeys);
+        bool repeated = false;
         for (int i = scope.Base; i < end; i++)
         {
-            if (_keyHashes[i] == hash)
+            if (_keys[i] == key)
             {
-                Add(FindingCodes.DuplicateKey, pathPrefix + reader.GetString(), "the key appears twice in the same object; keep one");
+                repeated = true;
                 break;
             }
         }
 
         if (end < MaxTrackedKeys)
         {
-            _keyHashes[end] = hash;
+            _keys[end] = key;
         }
 
         scope.Count++;
         _keyTop = Math.Min(scope.Base + scope.Count, MaxTrackedKeys);
+        return repeated;
+    }
+
+    private void AddDuplicateKey(ref Utf8JsonReader reader, string pathPrefix) =>
+        Add(FindingCodes.DuplicateKey, pathPrefix + reader.GetString(), "the key appears twice in the same object; keep one");
+
+    /// <summary>A key as written: its first 16 bytes (zero-padded) and length, or for a longer key a hash of all of it.</summary>
+    private readonly record struct ObjectKey(ulong A, ulong B, int Length)
+    {
+        public static ObjectKey Of(ReadOnlySpan<byte> name)
+        {
+            if (name.Length > 16)
+            {
+                return new ObjectKey(XxHash64.Hash(name), 0, name.Length);
+            }
+
+            Span<byte> padded = stackalloc byte[16];
+            padded.Clear();
+            name.CopyTo(padded);
+            return new ObjectKey(BinaryPrimitives.ReadUInt64LittleEndian(padded), BinaryPrimitives.ReadUInt64LittleEndian(padded[8..]), name.Length);
+        }
     }
 
     private static void EnsureEnd(ref Utf8JsonReader reader)

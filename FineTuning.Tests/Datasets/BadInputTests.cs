@@ -121,6 +121,18 @@ public class BadInputTests
     }
 
     [Theory]
+    [InlineData("\"parallel_tool_calls\": true, \"parallel_tool_calls\": false", new[] { "parallel_tool_calls" })] // over 16 bytes
+    [InlineData("\"source_document_id_a\": 1, \"source_document_id_b\": 2", new string[0])] // same first 16 bytes
+    [InlineData("\"topic\": \"a\", \"topic_\": \"b\", \"topic\": \"c\"", new[] { "topic" })]
+    [InlineData("\"a\": 1, \"b\": 2", new string[0])]
+    public void DuplicateKeys_AreFoundExactly_ShortOrLong(string keys, string[] expected)
+    {
+        DatasetReport report = Rows.Validate(Valid10 + "{" + keys + ", \"messages\": [{\"role\": \"user\", \"content\": \"a\"}, {\"role\": \"assistant\", \"content\": \"b\"}]}\n");
+
+        Assert.Equal(expected, report.Findings.Where(x => x.Code == FindingCodes.DuplicateKey).Select(f => f.Path));
+    }
+
+    [Theory]
     [InlineData("{\"messages\": 5}", "missing_messages_list", "messages")]
     [InlineData("{\"messages\": [5]}", "data_type", "messages[0]")]
     [InlineData("{\"messages\": [{\"role\": 1, \"content\": \"a\"}]}", "data_type", "messages[0].role")]
