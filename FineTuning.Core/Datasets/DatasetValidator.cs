@@ -20,7 +20,7 @@ public sealed class DatasetValidator(ValidationOptions options)
     public ShardReport ValidateShard(Stream stream, long firstLineNumber = 1, bool isFileStart = true, long startOffset = 0,
         IProgress<long>? progress = null, ValidRowHandler? onValidRow = null, CancellationToken cancellationToken = default)
     {
-        var report = new ShardReport { RowHashes = new RowHashTable(Options.MaxRowsInMemory) };
+        ShardReport report = ShardReport.Empty(Options);
         var rows = new RowValidator(Options);
         using var reader = new JsonlLineReader(stream, firstLineNumber, Options.MaxLineBytes, startOffset: startOffset);
         const long progressEvery = 8 << 20;
@@ -112,8 +112,11 @@ public sealed class DatasetValidator(ValidationOptions options)
                 merged.MergeFrom(report, Options.MaxFindingsPerCode);
             }
         });
-        return DatasetReport.From(merged, Path.GetFileName(path), Options, GraderFindings());
+        return Finish(merged, Path.GetFileName(path));
     }
+
+    /// <summary>Turns the report of every line of a dataset (shard reports merged) into the dataset's report.</summary>
+    public DatasetReport Finish(ShardReport merged, string fileName) => DatasetReport.From(merged, fileName, Options, GraderFindings());
 
     /// <summary>Turns merged shard reports into the dataset's report.</summary>
     public DatasetReport Finish(IEnumerable<ShardReport> shards, string fileName) =>

@@ -10,15 +10,18 @@ public sealed class MergeValidation(IBlobStore blobs, ModelCatalog catalog)
 {
     public async Task<ValidationSummary> RunAsync(MergeValidationInput input, CancellationToken cancellationToken = default)
     {
-        var reports = new List<ShardReport>();
+        // One shard report in memory at a time, merged as it is read (the merged row hashes spill past their limit).
+        DatasetValidator validator = new(input.Settings.ToOptions(catalog));
+        ShardReport merged = ShardReport.Empty(validator.Options);
         foreach (string blob in input.ReportBlobs)
         {
             await using Stream stream = await blobs.OpenReadAsync(blob, cancellationToken).ConfigureAwait(false);
-            reports.Add(await JsonSerializer.DeserializeAsync<ShardReport>(stream, ReportSerializer.Options, cancellationToken).ConfigureAwait(false)
-                ?? throw new InvalidDataException($"{blob} holds no shard report."));
+            ShardReport shard = await JsonSerializer.DeserializeAsync<ShardReport>(stream, ReportSerializer.Options, cancellationToken).ConfigureAwait(false)
+                ?? throw new InvalidDataException($"{blob} holds no shard report.");
+            merged.MergeFrom(shard, validator.Options.MaxFindingsPerCode);
         }
 
-        DatasetReport report = new DatasetValidator(input.Settings.ToOptions(catalog)).Finish(reports, Path.GetFileName(input.DatasetBlob));
+        DatasetReport report = validator.Finish(merged, Path.GetFileName(input.DatasetBlob));
         string reportBlob = $"runs/{input.RunId}/reports/validation.json";
         await blobs.WriteAsync(reportBlob, (s, ct) => JsonSerializer.SerializeAsync(s, report, ReportSerializer.Options, ct), cancellationToken: cancellationToken).ConfigureAwait(false);
         Finding[] firstErrors = [.. report.Findings.Where(f => f.Severity == Severity.Error).Take(5)];
