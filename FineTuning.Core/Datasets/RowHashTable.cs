@@ -11,9 +11,9 @@ public readonly record struct RowOccurrence(ContentHash Hash, long FirstLine, in
 
 /// <summary>
 /// The valid rows of a shard or a file by content hash: an open-addressing table of flat arrays (about 28 bytes a row
-/// and no object per row), with the rare repeats kept aside. Past <see cref="MaxRowsInMemory"/> rows the table
-/// spills (repeats count too): every occurrence goes, 28 bytes each, to one of 64 temporary files chosen by hash, and each file is read back
-/// into a small table when the rows are enumerated. So memory stays bounded whatever the file's size, and the answer is
+/// and no object per row), with the rare repeats kept aside. Past <see cref="MaxRowsInMemory"/> rows (repeats count
+/// too) the table spills: every occurrence goes, 28 bytes each, to one of 64 temporary files chosen by hash, and each
+/// file is read back into a small table when the rows are enumerated. So memory stays bounded whatever the file's size, and the answer is
 /// the same as in memory (occurrences of one row always land in the same file). The files are unlinked as soon as they
 /// are opened, so nothing is left behind even if the process is killed.
 /// </summary>
@@ -21,8 +21,8 @@ public readonly record struct RowOccurrence(ContentHash Hash, long FirstLine, in
 public sealed class RowHashTable
 {
     /// <summary>
-    /// 3/4 of 2^19 slots: the table's arrays stay within 14 MiB (21 MiB while growing), about 390,000 distinct rows or
-    /// a 750 MB file of typical chat rows, before it spills.
+    /// 3/4 of 2^18 slots: the table's arrays stay within 7 MiB (10.5 MiB while growing), about a 370 MiB file of typical
+    /// chat rows, before it spills.
     /// </summary>
     public const int DefaultMaxRowsInMemory = 196_608;
 

@@ -16,7 +16,8 @@ public sealed class FolderDropTests : IAsyncLifetime, IDisposable
     public async Task InitializeAsync()
     {
         _host = await LocalRunHost.StartAsync(_dir.File("data"), new ConfigurationBuilder().Build());
-        _drop = new FolderDrop(_host, TextWriter.Synchronized(_log), settleTime: TimeSpan.FromMilliseconds(400), scanInterval: TimeSpan.FromMilliseconds(50));
+        // A settle time ten times the test's pause in mid-file, so that a loaded machine does not stretch the pause past it.
+        _drop = new FolderDrop(_host, TextWriter.Synchronized(_log), settleTime: TimeSpan.FromMilliseconds(1500), scanInterval: TimeSpan.FromMilliseconds(50));
         _drop.Start();
     }
 
