@@ -55,6 +55,7 @@ public static class FineTuningOrchestrator
         {
             row = (change?.Invoke(row) ?? row) with { Stage = stage, UpdatedAt = context.CurrentUtcDateTime };
             context.SetCustomStatus(new RunProgress(stage, row.JobStatus));
+            context.Log(OrchestrationLogLevel.Information, row.JobId is null ? stage : $"{stage} (job {row.JobId} {row.JobStatus})");
             await context.CallActivityAsync<bool>(nameof(UpdateRun), row, Retries.Transient);
         }
 
@@ -62,6 +63,8 @@ public static class FineTuningOrchestrator
         {
             row = row with { Status = status, Error = error, ModelId = modelId ?? row.ModelId, UpdatedAt = context.CurrentUtcDateTime, FinishedAt = context.CurrentUtcDateTime };
             context.SetCustomStatus(new RunProgress(row.Stage, row.JobStatus));
+            context.Log(status switch { RunStatus.Succeeded => OrchestrationLogLevel.Information, RunStatus.Cancelled => OrchestrationLogLevel.Warning, _ => OrchestrationLogLevel.Error },
+                status == RunStatus.Succeeded ? $"{status}: registered {row.ModelId}" : $"{status}: {error}");
             await context.CallActivityAsync<bool>(nameof(UpdateRun), row, Retries.Transient);
             return new RunOutcome(status, row.ModelId, error);
         }

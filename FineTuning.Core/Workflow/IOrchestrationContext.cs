@@ -26,6 +26,20 @@ public interface IOrchestrationContext
     Task<T> WaitForExternalEvent<T>(string name, CancellationToken cancellationToken = default);
 
     void SetCustomStatus(object? status);
+
+    /// <summary>
+    /// Writes a line to the host's log while the orchestrator runs live and nothing while it replays (Durable's
+    /// replay-safe logger), so each line is written once.
+    /// </summary>
+    void Log(OrchestrationLogLevel level, string message);
+}
+
+/// <summary>How much a line of an orchestrator's log matters.</summary>
+public enum OrchestrationLogLevel
+{
+    Information,
+    Warning,
+    Error,
 }
 
 /// <summary>How an activity is retried: attempts, first interval, backoff and cap (Durable's <c>RetryPolicy</c>).</summary>

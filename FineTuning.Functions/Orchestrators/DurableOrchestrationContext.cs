@@ -1,11 +1,14 @@
 using FineTuning.Core.Workflow;
 using Microsoft.DurableTask;
+using Microsoft.Extensions.Logging;
 
 namespace FineTuning.Functions.Orchestrators;
 
 /// <summary>Durable Functions' orchestration context seen through Core's port.</summary>
 internal sealed class DurableOrchestrationContext(TaskOrchestrationContext context) : IOrchestrationContext
 {
+    private readonly ILogger _log = context.CreateReplaySafeLogger("FineTuning.Orchestration");
+
     public string InstanceId => context.InstanceId;
 
     public DateTime CurrentUtcDateTime => context.CurrentUtcDateTime;
@@ -32,4 +35,18 @@ internal sealed class DurableOrchestrationContext(TaskOrchestrationContext conte
     public Task<T> WaitForExternalEvent<T>(string name, CancellationToken cancellationToken = default) => context.WaitForExternalEvent<T>(name, cancellationToken);
 
     public void SetCustomStatus(object? status) => context.SetCustomStatus(status);
+
+    public void Log(OrchestrationLogLevel level, string message) =>
+        OrchestrationLog.Write(_log, level switch
+        {
+            OrchestrationLogLevel.Warning => LogLevel.Warning,
+            OrchestrationLogLevel.Error => LogLevel.Error,
+            _ => LogLevel.Information,
+        }, context.InstanceId, message);
+}
+
+internal static partial class OrchestrationLog
+{
+    [LoggerMessage(EventId = 1, Message = "{InstanceId}: {Message}")]
+    public static partial void Write(ILogger logger, LogLevel level, string instanceId, string message);
 }

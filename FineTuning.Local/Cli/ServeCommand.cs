@@ -1,4 +1,5 @@
 using System.CommandLine;
+using FineTuning.Core.Workflow;
 using FineTuning.Local.Hosting;
 
 namespace FineTuning.Local.Cli;
@@ -23,6 +24,11 @@ internal static class ServeCommand
             }
 
             await using LocalRunHost owned = host;
+            // The orchestrators' own log (stages, how each run ended), from live steps only: a line per event, not per replay.
+            host.Runtime.Logged += (instanceId, level, message) =>
+            {
+                lock (stdout) stdout.WriteLine($"{DateTime.Now:HH:mm:ss} {instanceId}: {(level == OrchestrationLogLevel.Information ? "" : $"{level.ToString().ToLowerInvariant()}: ")}{message}");
+            };
             LocalApi api;
             try
             {

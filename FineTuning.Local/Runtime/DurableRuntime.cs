@@ -69,6 +69,9 @@ public sealed class DurableRuntime : IAsyncDisposable
     /// <summary>Raised with an instance id and its new custom status (JSON), live steps only.</summary>
     public event Action<string, string?>? CustomStatusChanged;
 
+    /// <summary>Raised with an instance id, a level and a line its orchestrator logged while running live (never on replay).</summary>
+    public event Action<string, OrchestrationLogLevel, string>? Logged;
+
     /// <summary>
     /// True when no instance has work to do before a timer fires or an event arrives: no activity running or waiting
     /// to be recorded, no timer firing being recorded, no instance replaying. A test moves its clock only then.
@@ -185,6 +188,8 @@ public sealed class DurableRuntime : IAsyncDisposable
     internal void BeforeRecord(string instanceId, HistoryEvent e) => _options.Recording?.Invoke(instanceId, e);
 
     internal void OnCustomStatus(string instanceId, string? status) => CustomStatusChanged?.Invoke(instanceId, status);
+
+    internal void OnLog(string instanceId, OrchestrationLogLevel level, string message) => Logged?.Invoke(instanceId, level, message);
 
     /// <summary>Starts (or finds) a child orchestration for a parent's task; its end is delivered to the parent.</summary>
     internal void StartChild(OrchestrationInstance parent, int taskId, string name, string childId, string input)

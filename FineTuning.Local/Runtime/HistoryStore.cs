@@ -17,7 +17,13 @@ public enum HistoryKind
 }
 
 /// <summary>One history event. <see cref="TaskId"/> numbers the tasks and timers an orchestrator schedules, in order.</summary>
-public sealed record HistoryEvent(HistoryKind Kind, DateTime Timestamp, int TaskId = -1, string? Name = null, string? Payload = null, DateTime? FireAt = null);
+public sealed record HistoryEvent(HistoryKind Kind, DateTime Timestamp, int TaskId = -1, string? Name = null, string? Payload = null, DateTime? FireAt = null)
+{
+    /// <summary>The <see cref="TaskId"/> of an event a ContinueAsNew carried into the next execution (recorded before that execution ran).</summary>
+    public const int CarriedOver = -2;
+
+    public bool IsCarriedOver => Kind == HistoryKind.EventRaised && TaskId == CarriedOver;
+}
 
 /// <summary>The state of an orchestration instance.</summary>
 public enum InstanceStatus
@@ -78,7 +84,7 @@ public sealed class HistoryStore
         Insert(connection, transaction, instanceId, 0, new HistoryEvent(HistoryKind.ExecutionStarted, now, Name: name, Payload: input));
         for (int i = 0; i < carried.Count; i++)
         {
-            Insert(connection, transaction, instanceId, i + 1, new HistoryEvent(HistoryKind.EventRaised, now, Name: carried[i].Name, Payload: carried[i].Payload));
+            Insert(connection, transaction, instanceId, i + 1, new HistoryEvent(HistoryKind.EventRaised, now, HistoryEvent.CarriedOver, carried[i].Name, carried[i].Payload));
         }
 
         transaction.Commit();

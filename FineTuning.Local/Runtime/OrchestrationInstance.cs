@@ -203,6 +203,14 @@ internal sealed class OrchestrationInstance : IOrchestrationContext
         }
     }
 
+    public void Log(OrchestrationLogLevel level, string message)
+    {
+        if (!IsReplaying)
+        {
+            _runtime.OnLog(InstanceId, level, message);
+        }
+    }
+
     /// <summary>Offers a raised event from the store's inbox; each is taken once.</summary>
     public void Offer(PendingEvent pending)
     {
@@ -287,17 +295,24 @@ internal sealed class OrchestrationInstance : IOrchestrationContext
 
     private void Replay()
     {
+        // A step is a replay when the history holds something recorded after it ran: what it scheduled, or a later
+        // result. (Events a ContinueAsNew carried over were recorded before the execution's first step.)
         HistoryEvent started = _history[0];
-        int lastDelivered = -1;
+        int lastDelivered = -1, lastRecorded = 0;
         for (int i = 1; i < _history.Count; i++)
         {
             if (!IsScheduling(_history[i].Kind))
             {
                 lastDelivered = i;
             }
+
+            if (!_history[i].IsCarriedOver)
+            {
+                lastRecorded = i;
+            }
         }
 
-        IsReplaying = lastDelivered > 0;
+        IsReplaying = lastRecorded > 0;
         CurrentUtcDateTime = started.Timestamp;
         Step(() => _orchestration = Start(started.Payload));
         for (int i = 1; i <= lastDelivered && !Ended; i++)
@@ -308,7 +323,7 @@ internal sealed class OrchestrationInstance : IOrchestrationContext
                 continue;
             }
 
-            IsReplaying = i < lastDelivered;
+            IsReplaying = i < lastRecorded;
             Step(() => Deliver(e));
         }
 

@@ -406,6 +406,43 @@ public sealed class DurableRuntimeTests : IDisposable
     }
 
     [Fact]
+    public async Task Log_WritesEachLineOnce_NotAgainWhenTheHistoryIsReplayedAfterARestart()
+    {
+        OrchestratorFunction orchestrator = async (context, _) =>
+        {
+            context.Log(OrchestrationLogLevel.Information, "start");
+            await context.CallActivityAsync<string>("Echo", new { name = "A" });
+            context.Log(OrchestrationLogLevel.Warning, "after A");
+            await context.CreateTimer(context.CurrentUtcDateTime.AddHours(1), CancellationToken.None);
+            context.Log(OrchestrationLogLevel.Information, "after the timer");
+            await context.CallActivityAsync<string>("Echo", new { name = "B" });
+            context.Log(OrchestrationLogLevel.Error, "done");
+            return JsonSerializer.SerializeToElement("ok");
+        };
+        var lines = new List<string>();
+        void Collect(string id, OrchestrationLogLevel level, string message)
+        {
+            lock (lines) lines.Add($"{id} {level} {message}");
+        }
+
+        await using (DurableRuntime first = Runtime(orchestrator))
+        {
+            first.Logged += Collect;
+            first.Start();
+            first.ScheduleNew("Test", "log1", null);
+            Assert.Null(await RunUntil(first, _clock, "log1", TimeSpan.FromMinutes(30)));
+        }
+
+        Assert.Equal(["log1 Information start", "log1 Warning after A"], lines);
+        await using DurableRuntime second = Runtime(orchestrator);
+        second.Logged += Collect;
+        second.Start();
+        await RunToEnd(second, _clock, "log1");
+
+        Assert.Equal(["log1 Information start", "log1 Warning after A", "log1 Information after the timer", "log1 Error done"], lines);
+    }
+
+    [Fact]
     public async Task ManyParentsAndChildren_ResumedTogether_EachParentGetsItsChildsResult()
     {
         // On resume a parent's replay can ask for its child before the runtime has loaded that child from the store:

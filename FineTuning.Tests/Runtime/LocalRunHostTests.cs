@@ -25,6 +25,12 @@ public sealed class LocalRunHostTests : IDisposable
             if (progress?.Stage == RunStages.Monitor) monitoring.TrySetResult();
         };
 
+        var log = new List<string>();
+        host.Runtime.Logged += (id, level, message) =>
+        {
+            lock (log) log.Add($"{id} {level} {message}");
+        };
+
         (string? first, _) = await host.StartRunAsync(request);
         await monitoring.Task.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.True(host.Cancel(first!));
@@ -33,6 +39,12 @@ public sealed class LocalRunHostTests : IDisposable
         (string? same, _) = await host.StartRunAsync(request);
 
         Assert.Equal(RunStatus.Cancelled, cancelled.Status);
+        // The orchestrator's log: a line per stage, then how the run ended (none from the monitor's polls).
+        string[] firstLog = [.. log.Where(l => l.StartsWith(first + " ", StringComparison.Ordinal)).Select(l => l[(first!.Length + 1)..])];
+        Assert.Equal(["Information PlanShards", "Information ValidateShards", "Information Split", "Information UploadFiles", "Information SubmitJob"], firstLog[..5]);
+        Assert.StartsWith("Information Monitor (job ftjob-", firstLog[5], StringComparison.Ordinal);
+        Assert.Equal("Warning Cancelled: Cancelled on request; the provider job was cancelled.", firstLog[6]);
+        Assert.Equal(7, firstLog.Length);
         Assert.NotEqual(first, second);
         Assert.Equal(second, same);
         Assert.True(host.Cancel(second!));
