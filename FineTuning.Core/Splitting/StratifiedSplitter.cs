@@ -94,19 +94,21 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
         List<StratumSplit> strataReport = Assign(rows, names, assignment, out long moved, method);
 
         Directory.CreateDirectory(outDir);
-        var projector = new RowProjector(method);
-        var dropped = new SortedSet<string>(StringComparer.Ordinal);
         string trainPath = Path.Combine(outDir, "train.jsonl");
         string validPath = Path.Combine(outDir, "valid.jsonl");
         using SafeFileHandle input = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.RandomAccess);
         int[] order = Enumerable.Range(0, rows.Count).ToArray();
         Array.Sort(order, (a, b) => rows[a].Key != rows[b].Key ? rows[a].Key.CompareTo(rows[b].Key) : rows[a].Hash.CompareTo(rows[b].Hash));
-        // Pass 2: both files at once (each with its own projector and buffers).
-        var droppedValid = new SortedSet<string>(StringComparer.Ordinal);
-        Task<(long Rows, long Bytes)> validTask = Task.Run(() => WriteRows(input, rows, order, i => assignment[i], validPath, new RowProjector(method), droppedValid, cancellationToken), cancellationToken);
-        (long trainRows, long trainBytes) = WriteRows(input, rows, order, i => !assignment[i], trainPath, projector, dropped, cancellationToken);
+
+        // Pass 2: both files at once, the rows cut into runs of about equal size so every core has a share (the training
+        // file holds most of the bytes); each run projected on its own thread, each file joined from its runs in order.
+        int[] trainOrder = [.. order.Where(i => !assignment[i])];
+        int[] validOrder = [.. order.Where(i => assignment[i])];
+        long runBytes = Math.Max(1, rows.Sum(r => (long)r.Length) / Math.Max(1, parallelism));
+        var dropped = new SortedSet<string>(StringComparer.Ordinal);
+        Task<(long Rows, long Bytes)> validTask = Task.Run(() => WriteFile(input, path, rows, validOrder, runBytes, validPath, method, dropped, cancellationToken), cancellationToken);
+        (long trainRows, long trainBytes) = WriteFile(input, path, rows, trainOrder, runBytes, trainPath, method, dropped, cancellationToken);
         (long validRows, long validBytes) = validTask.GetAwaiter().GetResult();
-        dropped.UnionWith(droppedValid);
 
         var notes = new List<string>();
         if (validRows == 0) notes.Add("The validation file is empty (ratio 1, or too few rows to hold any back).");
@@ -205,50 +207,120 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
         }
     }
 
-    private static (long Rows, long Bytes) WriteRows(SafeFileHandle input, List<Candidate> rows, int[] order, Func<int, bool> include, string path,
-        RowProjector projector, ISet<string> dropped, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes <paramref name="members"/> (row indexes, in output order) to <paramref name="path"/> atomically: the first
+    /// run of about <paramref name="runBytes"/> on this thread, each later run on its own thread into a temporary part
+    /// (unlinked at once, so nothing is left behind), appended in order.
+    /// </summary>
+    private static (long Rows, long Bytes) WriteFile(SafeFileHandle input, string source, List<Candidate> rows, int[] members, long runBytes, string path,
+        FineTuningMethod method, SortedSet<string> dropped, CancellationToken cancellationToken)
+    {
+        var runs = new List<ArraySegment<int>>();
+        int start = 0;
+        long bytes = 0;
+        for (int k = 0; k < members.Length; k++)
+        {
+            bytes += rows[members[k]].Length;
+            if (bytes >= runBytes && k + 1 < members.Length)
+            {
+                runs.Add(new ArraySegment<int>(members, start, k + 1 - start));
+                start = k + 1;
+                bytes = 0;
+            }
+        }
+
+        runs.Add(new ArraySegment<int>(members, start, members.Length - start));
+        var parts = new List<(FileStream Part, Task<long> Rows, SortedSet<string> Dropped)>();
+        try
+        {
+            foreach (ArraySegment<int> run in runs.Skip(1))
+            {
+                string partPath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.part");
+                var part = new FileStream(partPath, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Delete, 1 << 16);
+                File.Delete(partPath); // The open handle keeps the data; the name is gone.
+                var partDropped = new SortedSet<string>(StringComparer.Ordinal);
+                parts.Add((part, Task.Run(() => WriteRows(input, source, rows, run, part, new RowProjector(method), partDropped, cancellationToken), cancellationToken), partDropped));
+            }
+
+            var firstDropped = new SortedSet<string>(StringComparer.Ordinal);
+            (long Rows, long Bytes) written = AtomicFile.Write(path, stream =>
+            {
+                long count = WriteRows(input, source, rows, runs[0], stream, new RowProjector(method), firstDropped, cancellationToken);
+                foreach ((FileStream part, Task<long> partRows, _) in parts)
+                {
+                    count += partRows.GetAwaiter().GetResult();
+                    part.Position = 0;
+                    part.CopyTo(stream);
+                }
+
+                return (count, stream.Position);
+            });
+            lock (dropped)
+            {
+                dropped.UnionWith(firstDropped);
+                foreach ((_, _, SortedSet<string> partDropped) in parts) dropped.UnionWith(partDropped);
+            }
+
+            return written;
+        }
+        finally
+        {
+            foreach ((FileStream part, Task<long> partRows, _) in parts)
+            {
+                try
+                {
+                    partRows.Wait(CancellationToken.None);
+                }
+                catch (AggregateException)
+                {
+                    // Already reported through the file's own write, or by the first failure.
+                }
+
+                part.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Reads each row of <paramref name="members"/> from the source, projects it and writes it as a line; returns how many.</summary>
+    private static long WriteRows(SafeFileHandle input, string source, List<Candidate> rows, ArraySegment<int> members, Stream output,
+        RowProjector projector, SortedSet<string> dropped, CancellationToken cancellationToken)
     {
         long count = 0;
         var buffer = new ArrayBufferWriter<byte>(1 << 20);
         byte[] row = ArrayPool<byte>.Shared.Rent(1 << 16);
         try
         {
-            return AtomicFile.Write(path, stream =>
+            foreach (int i in members)
             {
-                foreach (int i in order)
+                Candidate c = rows[i];
+                if (row.Length < c.Length)
                 {
-                    if (!include(i)) continue;
-                    Candidate c = rows[i];
-                    if (row.Length < c.Length)
-                    {
-                        ArrayPool<byte>.Shared.Return(row);
-                        row = ArrayPool<byte>.Shared.Rent(c.Length);
-                    }
-
-                    Span<byte> bytes = row.AsSpan(0, c.Length);
-                    int read = 0;
-                    while (read < c.Length)
-                    {
-                        int n = RandomAccess.Read(input, bytes[read..], c.Offset + read);
-                        if (n == 0) throw new IOException($"{path}: the source file changed while it was being split");
-                        read += n;
-                    }
-
-                    projector.Write(bytes, buffer, dropped);
-                    buffer.Write("\n"u8);
-                    count++;
-                    if (buffer.WrittenCount > (1 << 20) - (1 << 12))
-                    {
-                        stream.Write(buffer.WrittenSpan);
-                        buffer.ResetWrittenCount();
-                        cancellationToken.ThrowIfCancellationRequested();
-                    }
+                    ArrayPool<byte>.Shared.Return(row);
+                    row = ArrayPool<byte>.Shared.Rent(c.Length);
                 }
 
-                stream.Write(buffer.WrittenSpan);
-                buffer.ResetWrittenCount();
-                return (count, stream.Position);
-            });
+                Span<byte> bytes = row.AsSpan(0, c.Length);
+                int read = 0;
+                while (read < c.Length)
+                {
+                    int n = RandomAccess.Read(input, bytes[read..], c.Offset + read);
+                    if (n == 0) throw new IOException($"{source}: the file changed while it was being split; split it again");
+                    read += n;
+                }
+
+                projector.Write(bytes, buffer, dropped);
+                buffer.Write("\n"u8);
+                count++;
+                if (buffer.WrittenCount > (1 << 20) - (1 << 12))
+                {
+                    output.Write(buffer.WrittenSpan);
+                    buffer.ResetWrittenCount();
+                    cancellationToken.ThrowIfCancellationRequested();
+                }
+            }
+
+            output.Write(buffer.WrittenSpan);
+            return count;
         }
         finally
         {

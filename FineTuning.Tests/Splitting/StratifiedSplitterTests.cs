@@ -58,8 +58,15 @@ public class StratifiedSplitterTests
         SplitReport one = new StratifiedSplitter(validation, new SplitOptions()).Split(path, dir.File("one"), parallelism: 1).Split!;
         SplitReport many = new StratifiedSplitter(validation, new SplitOptions()) { ShardBytes = 4096 }.Split(path, dir.File("many"), parallelism: 2).Split!;
 
+        // Five writers: both files are written in several runs, joined in order.
+        new StratifiedSplitter(validation, new SplitOptions { TrainRatio = 0.5 }).Split(path, dir.File("half-one"), parallelism: 1);
+        new StratifiedSplitter(validation, new SplitOptions { TrainRatio = 0.5 }).Split(path, dir.File("half-five"), parallelism: 5);
+
         Assert.Equal(File.ReadAllBytes(dir.File("one/train.jsonl")), File.ReadAllBytes(dir.File("many/train.jsonl")));
         Assert.Equal(File.ReadAllBytes(dir.File("one/valid.jsonl")), File.ReadAllBytes(dir.File("many/valid.jsonl")));
+        Assert.Equal(File.ReadAllBytes(dir.File("half-one/train.jsonl")), File.ReadAllBytes(dir.File("half-five/train.jsonl")));
+        Assert.Equal(File.ReadAllBytes(dir.File("half-one/valid.jsonl")), File.ReadAllBytes(dir.File("half-five/valid.jsonl")));
+        Assert.Equal(["split-report.json", "train.jsonl", "valid.jsonl"], Directory.GetFiles(dir.File("half-five")).Select(Path.GetFileName).Order());
         Assert.Equal(1, many.ExcludedDuplicates);
         Assert.Equal(1, many.ExcludedInvalid);
         Assert.Equal(ReportSerializer.Serialize(one.Strata), ReportSerializer.Serialize(many.Strata));
