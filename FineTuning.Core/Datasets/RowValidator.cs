@@ -10,7 +10,11 @@ using FineTuning.Core.Tokens;
 namespace FineTuning.Core.Datasets;
 
 /// <summary>What one valid row contributes beyond the report: used by the splitter.</summary>
-public readonly record struct ValidRow(long Line, ContentHash Hash, string Topic, bool Generated, bool ExcludedByMetadata);
+public readonly record struct ValidRow(long Line, ContentHash Hash, string Topic, bool Generated, bool ExcludedByMetadata)
+{
+    /// <summary>The row's top-level members (positions in its bytes), valid only while the handler runs.</summary>
+    internal IReadOnlyList<(int NameStart, int NameLength, int ValueStart, int ValueLength)>? TopLevel { get; init; }
+}
 
 /// <summary>
 /// Validates one JSONL row with a single forward <see cref="Utf8JsonReader"/> pass over its bytes: no string per
@@ -148,7 +152,7 @@ internal sealed class RowValidator
 
         ContentHash hash = ContentHash.Of(line);
         report.AddRow(hash, lineNumber, Math.Min(measures.Tokens, tokenLimit));
-        return Commit(report, new ValidRow(lineNumber, hash, topic, generated, excluded));
+        return Commit(report, new ValidRow(lineNumber, hash, topic, generated, excluded) { TopLevel = _topLevel });
     }
 
     private ValidRow? Commit(ShardReport report, ValidRow? row)

@@ -52,7 +52,8 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
             }
 
             return (in ValidRow row, LineInfo line, ReadOnlySpan<byte> bytes) =>
-                found.Add(new RowRef(line.Offset + line.Length - (line.HadCarriageReturn ? 1 : 0) - bytes.Length, bytes.Length, row.Topic, row.Hash, row.Generated, row.ExcludedByMetadata));
+                found.Add(new RowRef(line.Offset + line.Length - (line.HadCarriageReturn ? 1 : 0) - bytes.Length, bytes.Length, row.Topic, row.Hash, row.Generated, row.ExcludedByMetadata,
+                    RowProjector.Members(row.TopLevel)));
         }, cancellationToken);
 
         // Then, in file order: the first occurrence of a row is the one kept.
@@ -81,7 +82,7 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
                 names.Add(row.Topic);
             }
 
-            rows.Add(new Candidate(row.Offset, row.Length, stratum, XxHash64.Mix(row.Hash.High ^ row.Hash.Low, options.Seed), row.Hash, row.Generated));
+            rows.Add(new Candidate(row.Offset, row.Length, stratum, XxHash64.Mix(row.Hash.High ^ row.Hash.Low, options.Seed), row.Hash, row.Generated, row.Members));
         }
 
         if (!report.Fit)
@@ -308,7 +309,7 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
                     read += n;
                 }
 
-                projector.Write(bytes, buffer, dropped);
+                projector.Write(bytes, c.Members, buffer, dropped);
                 buffer.Write("\n"u8);
                 count++;
                 if (buffer.WrittenCount > (1 << 20) - (1 << 12))
@@ -328,7 +329,7 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
         }
     }
 
-    private readonly record struct RowRef(long Offset, int Length, string Topic, ContentHash Hash, bool Generated, bool ExcludedByMetadata);
+    private readonly record struct RowRef(long Offset, int Length, string Topic, ContentHash Hash, bool Generated, bool ExcludedByMetadata, int[]? Members);
 
-    private readonly record struct Candidate(long Offset, int Length, int Stratum, ulong Key, ContentHash Hash, bool Generated);
+    private readonly record struct Candidate(long Offset, int Length, int Stratum, ulong Key, ContentHash Hash, bool Generated, int[]? Members);
 }

@@ -164,6 +164,36 @@ public class StratifiedSplitterTests
         Assert.Equal(["topic"], sft.DroppedKeys);
     }
 
+    [Theory]
+    [InlineData("{\"topic\": \"a\", \"messages\": [{\"role\": \"user\", \"content\": \"q\"}, {\"role\": \"assistant\", \"content\": \"a\"}], \"metadata\": {\"x\": [1, {\"y\": \"}\"}]}}")]
+    [InlineData("{ \"messages\" : [{\"role\":\"user\",\"content\":\"q\\\"}\"},{\"role\":\"assistant\",\"content\":\"a\"}] , \"tools\":[] ,\"n\":1.50e3 }")]
+    [InlineData("{\"top\\u0069c\": \"escaped name\", \"messages\": [{\"role\": \"user\", \"content\": \"q\"}, {\"role\": \"assistant\", \"content\": \"a\"}]}")]
+    [InlineData("{\"messages\": [{\"role\": \"user\", \"content\": \"q\"}, {\"role\": \"assistant\", \"content\": \"a\"}], \"parallel_tool_calls\": false}")]
+    public void Projection_FromTheMembersValidationFound_EqualsReadingTheRowAgain(string row)
+    {
+        var validator = new DatasetValidator(new ValidationOptions { MinExamples = 1 });
+        var projector = new RowProjector(FineTuningMethod.Supervised);
+        var fromMembers = new System.Buffers.ArrayBufferWriter<byte>();
+        var reread = new System.Buffers.ArrayBufferWriter<byte>();
+        var droppedFromMembers = new SortedSet<string>(StringComparer.Ordinal);
+        var droppedReread = new SortedSet<string>(StringComparer.Ordinal);
+        int rows = 0;
+        using var stream = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(row + "\n"));
+
+        validator.ValidateShard(stream, onValidRow: (in ValidRow valid, LineInfo _, ReadOnlySpan<byte> bytes) =>
+        {
+            rows++;
+            projector.Write(bytes, RowProjector.Members(valid.TopLevel), fromMembers, droppedFromMembers);
+            projector.Write(bytes, reread, droppedReread);
+        });
+
+        Assert.Equal(1, rows);
+        Assert.Equal(System.Text.Encoding.UTF8.GetString(reread.WrittenSpan), System.Text.Encoding.UTF8.GetString(fromMembers.WrittenSpan));
+        Assert.Equal(droppedReread, droppedFromMembers);
+        Assert.Contains("\"messages\"", System.Text.Encoding.UTF8.GetString(fromMembers.WrittenSpan), StringComparison.Ordinal);
+        using JsonDocument _ = JsonDocument.Parse(fromMembers.WrittenMemory);
+    }
+
     [Fact]
     public void Split_ReinforcementValidationIsCappedAtOneThousandRows()
     {
