@@ -1,6 +1,7 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 
 namespace FineTuning.Core.Datasets;
 
@@ -13,9 +14,15 @@ public static class ReportSerializer
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
         NumberHandling = JsonNumberHandling.Strict,
+        // The dataset report's contract is generated at build time (no reflection when `finetune validate` starts); other
+        // types are described by reflection as before.
+        TypeInfoResolver = JsonTypeInfoResolver.Combine(ReportJsonContext.Default, new DefaultJsonTypeInfoResolver()),
     };
 
     public static string Serialize<T>(T value) => JsonSerializer.Serialize(value, Options);
 
     public static T? Deserialize<T>(string json) => JsonSerializer.Deserialize<T>(json, Options);
 }
+
+[JsonSerializable(typeof(DatasetReport))]
+internal sealed partial class ReportJsonContext : JsonSerializerContext;
