@@ -26,6 +26,18 @@ public static class AtomicFile
         }
     }
 
+    /// <summary>
+    /// A scratch file in <paramref name="directory"/>, open for reading and writing, whose name is removed at once: the
+    /// open handle keeps the data, and nothing is left behind when the handle closes or the process is killed.
+    /// </summary>
+    public static FileStream OpenScratch(string directory, string namePrefix, int bufferSize)
+    {
+        string path = Path.Combine(directory, $"{namePrefix}{Guid.NewGuid():N}.tmp");
+        var stream = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Delete, bufferSize);
+        File.Delete(path);
+        return stream;
+    }
+
     public static void WriteAllText(string path, string text) =>
         Write(path, stream =>
         {

@@ -251,12 +251,9 @@ public sealed class RowHashTable
 
         public SpillFiles()
         {
-            string directory = Path.GetTempPath();
             for (int i = 0; i < Partitions; i++)
             {
-                string path = Path.Combine(directory, $"finetune-rows-{Guid.NewGuid():N}.bin");
-                _files[i] = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Delete, BufferBytes);
-                File.Delete(path); // The open handle keeps the data; the name is gone, so a killed process leaves nothing.
+                _files[i] = AtomicFile.OpenScratch(Path.GetTempPath(), "finetune-rows-", BufferBytes);
             }
         }
 

@@ -236,9 +236,7 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
         {
             foreach (ArraySegment<int> run in runs.Skip(1))
             {
-                string partPath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.part");
-                var part = new FileStream(partPath, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Delete, 1 << 16);
-                File.Delete(partPath); // The open handle keeps the data; the name is gone.
+                FileStream part = AtomicFile.OpenScratch(Path.GetDirectoryName(Path.GetFullPath(path))!, $".{Path.GetFileName(path)}.part.", 1 << 16);
                 var partDropped = new SortedSet<string>(StringComparer.Ordinal);
                 parts.Add((part, Task.Run(() => WriteRows(input, source, rows, run, part, new RowProjector(method), partDropped, cancellationToken), cancellationToken), partDropped));
             }
