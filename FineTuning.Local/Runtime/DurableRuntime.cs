@@ -202,22 +202,18 @@ public sealed class DurableRuntime : IAsyncDisposable
                 return;
             }
 
-            // New, or (should a parent ever get here first) unfinished from before a restart and not resumed yet.
-            if (_orchestrators.ContainsKey(name) &&
-                (Store.TryCreate(childId, name, input, Time.GetUtcNow().UtcDateTime) || Store.Get(childId) is { Status: InstanceStatus.Running }))
+            // An unfinished child from before a restart is loaded already: Start loads every instance before any replays.
+            if (_orchestrators.ContainsKey(name) && Store.TryCreate(childId, name, input, Time.GetUtcNow().UtcDateTime))
             {
                 Load(childId, name);
                 return;
             }
         }
 
-        if (!_instances.ContainsKey(childId))
-        {
-            // Ended before the parent recorded it (a restart in between), or cannot run here: deliver what the store says.
-            InstanceState child = Store.Get(childId) is { Status: not InstanceStatus.Running } ended ? ended
-                : new InstanceState(childId, name, InstanceStatus.Failed, input, null, null, $"No orchestrator named '{name}' in this version.", default, default);
-            NotifyParent(childId, child);
-        }
+        // Ended before the parent recorded it (a restart in between), or cannot run here: deliver what the store says.
+        InstanceState child = Store.Get(childId) is { Status: not InstanceStatus.Running } ended ? ended
+            : new InstanceState(childId, name, InstanceStatus.Failed, input, null, null, $"No orchestrator named '{name}' in this version.", default, default);
+        NotifyParent(childId, child);
     }
 
     private void NotifyParent(string childId, InstanceState child)

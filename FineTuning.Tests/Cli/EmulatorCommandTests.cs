@@ -10,18 +10,9 @@ public partial class EmulatorCommandTests
     [Fact]
     public async Task Emulator_ServesTheProtocolWithTheKeyGiven_UntilCancelled()
     {
-        var stdout = new StringWriter();
         using var stop = new CancellationTokenSource();
-        Task<int> run = FinetuneCli.RunAsync(["emulator", "--port", "0", "--api-key", "local-key", "--speed", "100"], TextWriter.Synchronized(stdout), TextWriter.Null, stop.Token);
+        (Task<int> run, Match url) = await StartAsync(stop.Token, "--api-key", "local-key", "--speed", "100");
 
-        Match url = Match.Empty;
-        for (int i = 0; i < 200 && !url.Success; i++)
-        {
-            await Task.Delay(25);
-            url = Url().Match(stdout.ToString());
-        }
-
-        Assert.True(url.Success, stdout.ToString());
         using var http = new HttpClient();
         http.DefaultRequestHeaders.Add("api-key", "local-key");
         HttpResponseMessage ok = await http.GetAsync(new Uri(new Uri(url.Value), "files"));
@@ -38,15 +29,8 @@ public partial class EmulatorCommandTests
     [Fact]
     public async Task Emulator_InjectsTheFaultsItIsGiven_InOrder()
     {
-        var stdout = new StringWriter();
         using var stop = new CancellationTokenSource();
-        Task<int> run = FinetuneCli.RunAsync(["emulator", "--port", "0", "--fault", "GET /files 503:1", "--fault", "GET /files slow:0.5"], TextWriter.Synchronized(stdout), TextWriter.Null, stop.Token);
-        Match url = Match.Empty;
-        for (int i = 0; i < 200 && !url.Success; i++)
-        {
-            await Task.Delay(25);
-            url = Url().Match(stdout.ToString());
-        }
+        (Task<int> run, Match url) = await StartAsync(stop.Token, "--fault", "GET /files 503:1", "--fault", "GET /files slow:0.5");
 
         using var http = new HttpClient();
         http.DefaultRequestHeaders.Add("api-key", "any");
@@ -78,6 +62,22 @@ public partial class EmulatorCommandTests
 
         Assert.Equal(2, code);
         Assert.Contains("'POST /files 429:2'", stderr.ToString(), StringComparison.Ordinal);
+    }
+
+    /// <summary>Starts <c>finetune emulator --port 0</c> with <paramref name="options"/> and waits for the URL it prints.</summary>
+    private static async Task<(Task<int> Run, Match Url)> StartAsync(CancellationToken stop, params string[] options)
+    {
+        var stdout = new StringWriter();
+        Task<int> run = FinetuneCli.RunAsync(["emulator", "--port", "0", .. options], TextWriter.Synchronized(stdout), TextWriter.Null, stop);
+        Match url = Match.Empty;
+        for (int i = 0; i < 200 && !url.Success; i++)
+        {
+            await Task.Delay(25);
+            url = Url().Match(stdout.ToString());
+        }
+
+        Assert.True(url.Success, stdout.ToString());
+        return (run, url);
     }
 
     [GeneratedRegex(@"http://127\.0\.0\.1:\d+/v1/")]
