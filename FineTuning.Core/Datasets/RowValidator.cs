@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.IO.Hashing;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
@@ -389,7 +390,7 @@ internal sealed class RowValidator
                 reader.Read();
                 if (reader.TokenType == JsonTokenType.String)
                 {
-                    m.ToolCallId = XxHash64.Hash(reader.ValueSpan) | 1;
+                    m.ToolCallId = XxHash3.HashToUInt64(reader.ValueSpan) | 1;
                 }
                 else
                 {
@@ -641,7 +642,7 @@ internal sealed class RowValidator
                     if (reader.TokenType == JsonTokenType.String)
                     {
                         hasId = true;
-                        list.CallIds.Add(XxHash64.Hash(reader.ValueSpan) | 1);
+                        list.CallIds.Add(XxHash3.HashToUInt64(reader.ValueSpan) | 1);
                     }
                     else
                     {
@@ -846,7 +847,7 @@ internal sealed class RowValidator
         {
             if (name.Length > 16)
             {
-                return new ObjectKey(XxHash64.Hash(name), 0, name.Length);
+                return new ObjectKey(XxHash3.HashToUInt64(name), 0, name.Length);
             }
 
             Span<byte> padded = stackalloc byte[16];
@@ -1184,7 +1185,7 @@ internal sealed class RowValidator
             return Topics.None;
         }
 
-        ulong key = XxHash64.Hash(raw);
+        ulong key = XxHash3.HashToUInt64(raw);
         if (_topicNames.TryGetValue(key, out string? name))
         {
             return name;
@@ -1290,7 +1291,7 @@ internal sealed class RowValidator
         public int ContentLength;
 
         /// <summary>The hash of a string content as written (escapes and all), or 0 when the content is not a string.</summary>
-        public readonly ulong ContentHash(ReadOnlySpan<byte> line) => ContentStart == 0 ? 0 : XxHash64.Hash(line.Slice(ContentStart, ContentLength)) | 1;
+        public readonly ulong ContentHash(ReadOnlySpan<byte> line) => ContentStart == 0 ? 0 : XxHash3.HashToUInt64(line.Slice(ContentStart, ContentLength)) | 1;
         public int CallIdsEnd;
     }
 

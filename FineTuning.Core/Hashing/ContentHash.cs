@@ -1,24 +1,33 @@
 using System.Globalization;
+using System.IO.Hashing;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace FineTuning.Core.Hashing;
 
 /// <summary>
-/// A stable 128-bit identity of a row's bytes (two xxHash64 digests with fixed, different seeds): the same bytes give
+/// A stable 128-bit identity of a row's bytes (XXH3-128 with a fixed seed, from System.IO.Hashing): the same bytes give
 /// the same hash in every process, shard and machine, so duplicates are found across shards and the split depends on
 /// content only. Not cryptographic: it identifies rows, it does not protect them (SHA-256 was 3x slower on the hot path).
 /// </summary>
 [JsonConverter(typeof(ContentHashJsonConverter))]
 public readonly record struct ContentHash(ulong High, ulong Low) : IComparable<ContentHash>
 {
-    private const ulong HighSeed = 0x46696E6554756E65; // "FineTune"
-    private const ulong LowSeed = 0x526F774861736821;  // "RowHash!"
+    private const long Seed = 0x46696E6554756E65; // "FineTune"
 
     public static ContentHash Of(ReadOnlySpan<byte> bytes)
     {
-        (ulong high, ulong low) = XxHash64.HashPair(bytes, HighSeed, LowSeed);
-        return new ContentHash(high, low);
+        UInt128 hash = XxHash128.HashToUInt128(bytes, Seed);
+        return new ContentHash((ulong)(hash >> 64), (ulong)hash);
+    }
+
+    /// <summary>A 64-bit key for this hash under <paramref name="seed"/>: the same for the same row and seed, and
+    /// unrelated between seeds (the split orders rows by it).</summary>
+    public ulong KeyFor(ulong seed)
+    {
+        Span<ulong> words = [High, Low];
+        return XxHash3.HashToUInt64(MemoryMarshal.AsBytes(words), unchecked((long)seed));
     }
 
     public int CompareTo(ContentHash other)

@@ -82,7 +82,7 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
                 names.Add(row.Topic);
             }
 
-            rows.Add(new Candidate(row.Offset, row.Length, stratum, XxHash64.Mix(row.Hash.High ^ row.Hash.Low, options.Seed), row.Hash, row.Generated, row.Members));
+            rows.Add(new Candidate(row.Offset, row.Length, stratum, row.Hash.KeyFor(options.Seed), row.Hash, row.Generated, row.Members));
         }
 
         if (!report.Fit)

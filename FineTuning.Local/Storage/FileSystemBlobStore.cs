@@ -1,7 +1,7 @@
 using System.Globalization;
+using System.IO.Hashing;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
-using FineTuning.Core.Hashing;
 using FineTuning.Core.Storage;
 
 namespace FineTuning.Local.Storage;
@@ -167,7 +167,7 @@ public sealed partial class FileSystemBlobStore(string root) : IBlobStore
 
         // The ETag changes with every write: the file's identity (size, change time) hashed.
         string stamp = string.Create(CultureInfo.InvariantCulture, $"{info.Length}:{info.LastWriteTimeUtc.Ticks}:{info.CreationTimeUtc.Ticks}");
-        string etag = $"\"0x{XxHash64.Hash(System.Text.Encoding.UTF8.GetBytes(stamp)):X16}\"";
+        string etag = $"\"0x{XxHash3.HashToUInt64(System.Text.Encoding.UTF8.GetBytes(stamp)):X16}\"";
         return new BlobProperties(name, info.Length, etag, info.LastWriteTimeUtc, metadata);
     }
 }
