@@ -226,7 +226,7 @@ public sealed record DatasetReport
             MaxTokensPerExample = limits?.MaxTokensPerExample,
             Tokens = new TokenStatistics(
                 options.Tokens.Name,
-                "Token counts are estimates: an approximation of the provider's encoder with the cookbook's per-message accounting.",
+                $"Token counts are estimates: {options.Tokens.Accounting}.",
                 merged.MessagesPerExample.Summarize(),
                 merged.TokensPerExample.Summarize(),
                 merged.AssistantTokensPerExample.Summarize(),

@@ -773,7 +773,7 @@ internal sealed class RowValidator
             if (!nameOk) Add(FindingCodes.InvalidTools, toolPath + (isLegacyFunctions ? ".name" : ".function.name"), "is missing or empty");
         }
 
-        _toolsTokens += _tokens.CountEscaped(line.Slice(start, (int)reader.BytesConsumed - start));
+        _toolsTokens += _tokens.CountText(line.Slice(start, (int)reader.BytesConsumed - start));
     }
 
     private static bool ReadFunctionDefinition(ref Utf8JsonReader reader)

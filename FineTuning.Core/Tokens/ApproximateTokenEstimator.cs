@@ -37,6 +37,8 @@ public sealed class ApproximateTokenEstimator : ITokenEstimator
 
     public string Name => "approx-o200k";
 
+    public string Accounting => "an approximation of the provider's encoder, with the cookbook's per-message accounting";
+
     /// <summary>Whether the vector path is used (tests turn it off to compare with the scalar path).</summary>
     internal bool UseVectors { get; init; } = Vector256.IsHardwareAccelerated;
 

@@ -10,8 +10,18 @@ public interface ITokenEstimator
     /// <summary>A short name shown in reports, e.g. <c>approx-o200k</c>.</summary>
     string Name { get; }
 
+    /// <summary>How texts are counted, for the report's note, e.g. "an approximation of the provider's encoder".</summary>
+    string Accounting { get; }
+
     /// <summary>Estimated tokens of an escaped JSON string value (without its quotes).</summary>
     int CountEscaped(ReadOnlySpan<byte> escapedUtf8);
+
+    /// <summary>Estimated tokens of UTF-8 text counted as written, escapes and quotes included (the JSON of tools).</summary>
+    int CountText(ReadOnlySpan<byte> utf8) => CountEscaped(utf8);
+
+    /// <summary>Whether counting on several threads at once is faster than on one (dataset commands read the file in
+    /// one pass when it is not).</summary>
+    bool ScalesAcrossThreads => true;
 }
 
 /// <summary>

@@ -12,7 +12,7 @@ internal static class DatasetRunner
     public static DatasetReport Validate(string path, ValidationOptions options, int threads, bool showProgress, TextWriter stderr, CancellationToken cancellationToken)
     {
         var validator = new DatasetValidator(options);
-        bool sharded = threads > 1 && FileSize(path) > ShardPlanner.DefaultShardBytes;
+        bool sharded = threads > 1 && options.Tokens.ScalesAcrossThreads && FileSize(path) > ShardPlanner.DefaultShardBytes;
         return showProgress
             ? WithProgress(path, stderr, Run)
             : Run(null);

@@ -48,9 +48,31 @@ public class CliTests
         Assert.Equal(1, doc.RootElement.GetProperty("counts").GetProperty("empty_line").GetInt64());
     }
 
+    [Fact]
+    public void Validate_TokenizerO200k_CountsExactlyAndSaysSo()
+    {
+        using var dir = new TempDir();
+        string path = dir.Write("d.jsonl", Rows.Jsonl(Rows.ManyChats(12)));
+
+        var (approxCode, approx, _) = CliRunner.Run("validate", path, "--json");
+        var (exactCode, exact, _) = CliRunner.Run("validate", path, "--json", "--tokenizer", "o200k");
+
+        Assert.Equal((0, 0), (approxCode, exactCode));
+        using JsonDocument a = JsonDocument.Parse(approx), e = JsonDocument.Parse(exact);
+        JsonElement tokens = e.RootElement.GetProperty("tokens");
+        Assert.Equal("o200k_base", tokens.GetProperty("tokenEstimator").GetString());
+        Assert.Contains("exact o200k_base counts", tokens.GetProperty("note").GetString(), StringComparison.Ordinal);
+        Assert.Equal("approx-o200k", a.RootElement.GetProperty("tokens").GetProperty("tokenEstimator").GetString());
+        long exactTotal = tokens.GetProperty("tokensPerExample").GetProperty("total").GetInt64();
+        long approxTotal = a.RootElement.GetProperty("tokens").GetProperty("tokensPerExample").GetProperty("total").GetInt64();
+        Assert.NotEqual(approxTotal, exactTotal);
+        Assert.InRange(approxTotal, exactTotal * 0.8, exactTotal * 1.2);
+    }
+
     [Theory]
     [InlineData("validate", "--method", "chat")]
     [InlineData("validate", "--max-error-rate", "2")]
+    [InlineData("validate", "--tokenizer", "cl100k")]
     [InlineData("split", "--train-ratio", "0", "--out", "x")]
     [InlineData("split")]
     [InlineData("frobnicate")]
