@@ -4,6 +4,7 @@ using FineTuning.Core.Catalog;
 using FineTuning.Core.Datasets;
 using FineTuning.Core.Graders;
 using FineTuning.Core.Tokens;
+using FineTuning.Local.Tokens;
 
 namespace FineTuning.Local.Cli;
 

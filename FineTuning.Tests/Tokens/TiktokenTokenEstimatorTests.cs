@@ -3,6 +3,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using FineTuning.Core.Datasets;
 using FineTuning.Core.Tokens;
+using FineTuning.Local.Tokens;
 using FsCheck;
 using FsCheck.Fluent;
 using Microsoft.ML.Tokenizers;

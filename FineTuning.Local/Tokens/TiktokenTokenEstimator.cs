@@ -1,8 +1,9 @@
 using System.Buffers;
 using System.Text.Json;
+using FineTuning.Core.Tokens;
 using Microsoft.ML.Tokenizers;
 
-namespace FineTuning.Core.Tokens;
+namespace FineTuning.Local.Tokens;
 
 /// <summary>
 /// Exact counts of each text with the provider's encoder (o200k_base, the encoder of the gpt-4o, gpt-4.1 and o-series
