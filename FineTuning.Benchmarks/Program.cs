@@ -7,6 +7,7 @@ using FineTuning.Benchmarks;
 //                                           the build output next to this program
 // finetune-bench workflow FILE              the workflow's validation stage on the durable runtime vs finetune validate;
 //                                           runtime overhead per activity; replay of ~1,000 history events
+// finetune-bench tokens FILE...              token totals of the approximation vs exact o200k_base counts, and times
 // finetune-bench micro [BenchmarkDotNet args] BenchmarkDotNet micro-benchmarks
 switch (args.FirstOrDefault())
 {
@@ -19,10 +20,12 @@ switch (args.FirstOrDefault())
         return SideBySide.Run(args[1], args.Length >= 4 && args[2] == "--finetune" ? Path.GetFullPath(args[3]) : null);
     case "workflow" when args.Length >= 2:
         return await WorkflowBench.RunAsync(args[1]);
+    case "tokens" when args.Length >= 2:
+        return TokenCalibration.Run(args[1..]);
     case "micro":
         BenchmarkSwitcher.FromAssembly(typeof(SyntheticDataset).Assembly).Run(args[1..]);
         return 0;
     default:
-        Console.Error.WriteLine("usage: generate FILE [--mb N] | compare FILE [--finetune DLL] | workflow FILE | micro [args]");
+        Console.Error.WriteLine("usage: generate FILE [--mb N] | compare FILE [--finetune DLL] | workflow FILE | tokens FILE... | micro [args]");
         return 2;
 }
