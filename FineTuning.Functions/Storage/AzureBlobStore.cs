@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using Azure;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
+using Azure.Storage.Blobs.Specialized;
 using FineTuning.Core.Storage;
 
 namespace FineTuning.Functions.Storage;
@@ -34,20 +35,22 @@ public sealed class AzureBlobStore(BlobServiceClient service) : IBlobStore
         }
         catch (RequestFailedException ex) when (ex.Status == 412)
         {
-            throw new BlobChangedException(name);
+            // A condition on a blob that is gone fails too (Azurite answers 412 where Azure may answer 404).
+            throw await GetPropertiesAsync(name, cancellationToken).ConfigureAwait(false) is null ? new BlobNotFoundException(name) : new BlobChangedException(name);
         }
     }
 
     public async Task<Core.Storage.BlobProperties> WriteAsync(string name, Func<Stream, CancellationToken, Task> write, IReadOnlyDictionary<string, string>? metadata = null, CancellationToken cancellationToken = default)
     {
-        BlobClient blob = Blob(name);
-        await service.GetBlobContainerClient(Container(name)).CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-        // A block blob's blocks are committed together when the stream closes: readers see the old blob or the new one.
-        await using (Stream stream = await blob.OpenWriteAsync(overwrite: true, new BlobOpenWriteOptions { Metadata = metadata?.ToDictionary() }, cancellationToken).ConfigureAwait(false))
-        {
-            await write(stream, cancellationToken).ConfigureAwait(false);
-        }
-
+        BlobClient target = Blob(name);
+        await target.GetParentBlobContainerClient().CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        BlockBlobClient blob = target.GetParentBlobContainerClient().GetBlockBlobClient(target.Name);
+        // Blocks are staged as they are written and committed together only once the writer has finished: readers see
+        // the old blob or the new one, and a writer that fails leaves the old one (the SDK's write stream commits
+        // whatever was written when it is closed, even by an exception).
+        await using var stream = new BlockStagingStream(blob);
+        await write(stream, cancellationToken).ConfigureAwait(false);
+        await stream.CommitAsync(metadata, cancellationToken).ConfigureAwait(false);
         return (await GetPropertiesAsync(name, cancellationToken).ConfigureAwait(false))!;
     }
 
@@ -56,7 +59,7 @@ public sealed class AzureBlobStore(BlobServiceClient service) : IBlobStore
         try
         {
             Azure.Storage.Blobs.Models.BlobProperties p = (await Blob(name).GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Value;
-            return new Core.Storage.BlobProperties(name, p.ContentLength, p.ETag.ToString(), p.LastModified, p.Metadata.AsReadOnly());
+            return new Core.Storage.BlobProperties(name, p.ContentLength, p.ETag.ToString("H"), p.LastModified, p.Metadata.AsReadOnly());
         }
         catch (RequestFailedException ex) when (ex.Status == 404)
         {
@@ -69,9 +72,14 @@ public sealed class AzureBlobStore(BlobServiceClient service) : IBlobStore
         string container = Container(prefix);
         BlobContainerClient client = service.GetBlobContainerClient(container);
         string inside = prefix.Length > container.Length ? prefix[(container.Length + 1)..] : "";
+        if (!await client.ExistsAsync(cancellationToken).ConfigureAwait(false))
+        {
+            yield break; // nothing was ever written there
+        }
+
         await foreach (BlobItem item in client.GetBlobsAsync(new GetBlobsOptions { Prefix = inside, Traits = BlobTraits.Metadata }, cancellationToken).ConfigureAwait(false))
         {
-            yield return new Core.Storage.BlobProperties($"{container}/{item.Name}", item.Properties.ContentLength ?? 0, item.Properties.ETag?.ToString() ?? "",
+            yield return new Core.Storage.BlobProperties($"{container}/{item.Name}", item.Properties.ContentLength ?? 0, item.Properties.ETag?.ToString("H") ?? "",
                 item.Properties.LastModified ?? DateTimeOffset.MinValue, item.Metadata.AsReadOnly());
         }
     }
