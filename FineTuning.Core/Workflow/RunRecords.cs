@@ -105,6 +105,7 @@ public interface IRunStore
 
     Task<RunRow?> GetAsync(string runId, CancellationToken cancellationToken = default);
 
+    /// <summary>Every run, newest (by creation) first.</summary>
     Task<IReadOnlyList<RunRow>> ListAsync(CancellationToken cancellationToken = default);
 }
 
@@ -115,5 +116,6 @@ public interface IModelRegistry
 
     Task<ModelRow?> GetAsync(string modelId, CancellationToken cancellationToken = default);
 
+    /// <summary>Every registered model, newest first.</summary>
     Task<IReadOnlyList<ModelRow>> ListAsync(CancellationToken cancellationToken = default);
 }

@@ -11,6 +11,11 @@ public sealed class TableStore(TableServiceClient service) : IRunStore, IModelRe
     public const string RunsTable = "runs";
     public const string ModelsTable = "models";
 
+    // A string property holds at most 32K UTF-16 characters and an entity at most 1 MiB: the record's JSON is cut into
+    // properties Json, Json1, Json2, ... of 32,000 characters (a model trained on thousands of topics needs several).
+    private const int ChunkChars = 32_000;
+    private const int MaxChunks = 15;
+
     private readonly TableClient _runs = service.GetTableClient(RunsTable);
     private readonly TableClient _models = service.GetTableClient(ModelsTable);
 
@@ -18,13 +23,15 @@ public sealed class TableStore(TableServiceClient service) : IRunStore, IModelRe
 
     Task<RunRow?> IRunStore.GetAsync(string runId, CancellationToken cancellationToken) => GetAsync<RunRow>(_runs, "run", runId, cancellationToken);
 
-    Task<IReadOnlyList<RunRow>> IRunStore.ListAsync(CancellationToken cancellationToken) => ListAsync<RunRow>(_runs, "run", cancellationToken);
+    async Task<IReadOnlyList<RunRow>> IRunStore.ListAsync(CancellationToken cancellationToken) =>
+        [.. (await ListAsync<RunRow>(_runs, "run", cancellationToken).ConfigureAwait(false)).OrderByDescending(r => r.CreatedAt).ThenBy(r => r.RunId, StringComparer.Ordinal)];
 
     Task IModelRegistry.UpsertAsync(ModelRow model, CancellationToken cancellationToken) => UpsertAsync(_models, "model", Key(model.ModelId), model, cancellationToken);
 
     Task<ModelRow?> IModelRegistry.GetAsync(string modelId, CancellationToken cancellationToken) => GetAsync<ModelRow>(_models, "model", Key(modelId), cancellationToken);
 
-    Task<IReadOnlyList<ModelRow>> IModelRegistry.ListAsync(CancellationToken cancellationToken) => ListAsync<ModelRow>(_models, "model", cancellationToken);
+    async Task<IReadOnlyList<ModelRow>> IModelRegistry.ListAsync(CancellationToken cancellationToken) =>
+        [.. (await ListAsync<ModelRow>(_models, "model", cancellationToken).ConfigureAwait(false)).OrderByDescending(m => m.RegisteredAt).ThenBy(m => m.ModelId, StringComparer.Ordinal)];
 
     // Row keys may not hold '/', '\\', '#' or '?'; model ids hold ':' and are otherwise fine.
     private static string Key(string id) => Uri.EscapeDataString(id);
@@ -32,8 +39,41 @@ public sealed class TableStore(TableServiceClient service) : IRunStore, IModelRe
     private static async Task UpsertAsync<T>(TableClient table, string partition, string key, T value, CancellationToken cancellationToken)
     {
         await table.CreateIfNotExistsAsync(cancellationToken).ConfigureAwait(false);
-        var entity = new TableEntity(partition, key) { ["Json"] = JsonSerializer.Serialize(value, ReportSerializer.Options) };
-        await table.UpsertEntityAsync(entity, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+        await table.UpsertEntityAsync(ToEntity(partition, key, JsonSerializer.Serialize(value, ReportSerializer.Options)), TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static TableEntity ToEntity(string partition, string key, string json)
+    {
+        int chunks = Math.Max(1, (json.Length + ChunkChars - 1) / ChunkChars);
+        if (chunks > MaxChunks)
+        {
+            throw new InvalidOperationException($"The {partition} row '{key}' is {json.Length:N0} characters of JSON; a table row holds at most {MaxChunks * ChunkChars:N0}.");
+        }
+
+        var entity = new TableEntity(partition, key);
+        for (int i = 0; i < chunks; i++)
+        {
+            entity[i == 0 ? "Json" : $"Json{i}"] = json.Substring(i * ChunkChars, Math.Min(ChunkChars, json.Length - (i * ChunkChars)));
+        }
+
+        return entity;
+    }
+
+    private static string JsonOf(TableEntity entity)
+    {
+        string first = entity.GetString("Json");
+        if (!entity.ContainsKey("Json1"))
+        {
+            return first;
+        }
+
+        var json = new System.Text.StringBuilder(first);
+        for (int i = 1; entity.GetString($"Json{i}") is { } chunk; i++)
+        {
+            json.Append(chunk);
+        }
+
+        return json.ToString();
     }
 
     private static async Task<T?> GetAsync<T>(TableClient table, string partition, string key, CancellationToken cancellationToken)
@@ -41,16 +81,17 @@ public sealed class TableStore(TableServiceClient service) : IRunStore, IModelRe
     {
         await table.CreateIfNotExistsAsync(cancellationToken).ConfigureAwait(false);
         Azure.NullableResponse<TableEntity> found = await table.GetEntityIfExistsAsync<TableEntity>(partition, key, cancellationToken: cancellationToken).ConfigureAwait(false);
-        return found.HasValue ? JsonSerializer.Deserialize<T>(found.Value!.GetString("Json"), ReportSerializer.Options) : null;
+        return found.HasValue ? JsonSerializer.Deserialize<T>(JsonOf(found.Value!), ReportSerializer.Options) : null;
     }
 
+    // Rows come back in key order; the lists are sorted as the port says (newest first).
     private static async Task<IReadOnlyList<T>> ListAsync<T>(TableClient table, string partition, CancellationToken cancellationToken)
     {
         await table.CreateIfNotExistsAsync(cancellationToken).ConfigureAwait(false);
         var rows = new List<T>();
         await foreach (TableEntity entity in table.QueryAsync<TableEntity>(filter: TableClient.CreateQueryFilter($"PartitionKey eq {partition}"), cancellationToken: cancellationToken).ConfigureAwait(false))
         {
-            rows.Add(JsonSerializer.Deserialize<T>(entity.GetString("Json"), ReportSerializer.Options)!);
+            rows.Add(JsonSerializer.Deserialize<T>(JsonOf(entity), ReportSerializer.Options)!);
         }
 
         return rows;
