@@ -42,7 +42,8 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
         // Pass 1: validate in shards on every core, each shard keeping its valid rows in file order.
         var validator = new DatasetValidator(validation with { TopicField = options.StratifyBy });
         var perShard = new List<List<RowRef>>();
-        DatasetReport report = validator.ValidateFileInShards(path, Math.Max(1, parallelism), ShardBytes, progress, shard =>
+        int validators = validation.Tokens.ScalesAcrossThreads ? Math.Max(1, parallelism) : 1;
+        DatasetReport report = validator.ValidateFileInShards(path, validators, ShardBytes, progress, shard =>
         {
             var found = new List<RowRef>();
             lock (perShard)
