@@ -73,7 +73,7 @@ public static class CostEstimator
         int n = epochs ?? DefaultEpochs(report.Examples);
         long perEpoch = report.Tokens.BillableTokensPerEpoch;
         long billed = perEpoch * n;
-        var notes = new List<string> { "Token counts are estimates (" + report.Tokens.TokenEstimator + "); the provider's bill uses its own tokenizer." };
+        var notes = new List<string> { $"{report.Tokens.Note.TrimEnd('.')} ({report.Tokens.TokenEstimator}); the provider bills its own count of the chat format." };
         decimal? cost = null;
         if (facts is null)
         {
