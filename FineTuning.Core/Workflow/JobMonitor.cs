@@ -48,7 +48,9 @@ public static class JobMonitor
             await context.CreateTimer(now + interval < input.Deadline ? now + interval : input.Deadline, CancellationToken.None);
             job = await context.CallActivityAsync<JobSnapshot>(nameof(GetJob), job.JobId, Retries.Transient);
             context.SetCustomStatus(new RunProgress(RunStages.Monitor, job.Status, job.Progress?.Step, job.Progress?.TotalSteps, job.Progress?.Value, job.EstimatedFinish, job.Progress?.Metric));
-            if (job.Status != row.JobStatus)
+            // The run writes the row that ends it: the monitor only the changes before (after a cancel, its row would
+            // say "running" over the run's "cancelled").
+            if (job.Status != row.JobStatus && !job.IsFinished)
             {
                 row = row with { JobStatus = job.Status, UpdatedAt = context.CurrentUtcDateTime };
                 await context.CallActivityAsync<bool>(nameof(UpdateRun), row, Retries.Transient);

@@ -24,6 +24,9 @@ public sealed class AzuriteFixture : IAsyncLifetime
 
     public TableServiceClient Tables { get; private set; } = null!;
 
+    /// <summary>The emulator's connection string, as the Azure host's <c>FineTuning:Storage:Connection</c> takes it.</summary>
+    public string ConnectionString { get; private set; } = "";
+
     public async Task InitializeAsync()
     {
         string azurite = await FindOrInstallAsync();
@@ -57,6 +60,8 @@ public sealed class AzuriteFixture : IAsyncLifetime
 
         Blobs = new BlobServiceClient(new Uri($"http://127.0.0.1:{blobPort}/{Account}"), new StorageSharedKeyCredential(Account, key));
         Tables = new TableServiceClient(new Uri($"http://127.0.0.1:{tablePort}/{Account}"), new TableSharedKeyCredential(Account, key));
+        ConnectionString = $"DefaultEndpointsProtocol=http;AccountName={Account};AccountKey={key};BlobEndpoint=http://127.0.0.1:{blobPort}/{Account};" +
+            $"QueueEndpoint=http://127.0.0.1:{queuePort}/{Account};TableEndpoint=http://127.0.0.1:{tablePort}/{Account};";
     }
 
     public Task DisposeAsync()

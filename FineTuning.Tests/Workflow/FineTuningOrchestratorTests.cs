@@ -121,8 +121,29 @@ public sealed class FineTuningOrchestratorTests : IAsyncLifetime, IDisposable
 
         Assert.Equal(RunStatus.Cancelled, outcome.Status);
         Assert.Contains("CancelJob", Calls(id));
+        // The monitor sees the cancelled job after the run has ended: its row must not say the run is running again.
+        await Runtime.DurableRuntimeTests.RunToEnd(_runtime, _clock, JobMonitor.InstanceIdFor(id));
         RunRow? run = await ((IRunStore)_tables).GetAsync("run-cancel");
         Assert.Equal("cancelled", run!.JobStatus);
+        Assert.Equal(RunStatus.Cancelled, run.Status);
+        Assert.NotNull(run.FinishedAt);
+    }
+
+    [Fact]
+    public async Task UpdateRun_NeverReplacesAFinishedRowWithAnUnfinishedOne()
+    {
+        var update = new Core.Workflow.Activities.UpdateRun(_tables);
+        var running = new RunRow { RunId = "run-x", DatasetBlob = "datasets/a.jsonl", Status = RunStatus.Running, JobStatus = "running" };
+        RunRow cancelled = running with { Status = RunStatus.Cancelled, JobStatus = "cancelled", FinishedAt = new DateTime(2026, 11, 22, 13, 0, 0, DateTimeKind.Utc) };
+
+        Assert.True(await update.RunAsync(running));
+        Assert.True(await update.RunAsync(cancelled));
+        Assert.False(await update.RunAsync(running with { JobStatus = "cancelled" }));
+        Assert.True(await update.RunAsync(cancelled with { Error = "retried" }));
+
+        RunRow? row = await ((IRunStore)_tables).GetAsync("run-x");
+        Assert.Equal(RunStatus.Cancelled, row!.Status);
+        Assert.Equal("retried", row.Error);
     }
 
     [Fact]
