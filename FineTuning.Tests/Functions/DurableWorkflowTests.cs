@@ -7,6 +7,7 @@ using FineTuning.Emulator;
 using FineTuning.Functions;
 using FineTuning.Functions.Activities;
 using FineTuning.Functions.Orchestrators;
+using FineTuning.Functions.Triggers;
 using FineTuning.Tests.Datasets;
 using FineTuning.Tests.Storage;
 using Microsoft.DurableTask;
@@ -15,6 +16,7 @@ using Microsoft.DurableTask.Testing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace FineTuning.Tests.Functions;
 
@@ -97,6 +99,30 @@ public sealed class DurableWorkflowTests(AzuriteFixture azurite) : IAsyncLifetim
         OrchestrationMetadata done = await _durable.Client.WaitForInstanceCompletionAsync(runId, getInputsAndOutputs: true, timeout.Token);
         Assert.True(done.RuntimeStatus == OrchestrationRuntimeStatus.Completed, $"{done.RuntimeStatus}: {done.FailureDetails?.ErrorMessage}");
         return done.ReadOutputAs<RunOutcome>()!;
+    }
+
+    [Fact]
+    public async Task DatasetDrop_StartsOneRunWithTheSidecarsOptions_HoweverOftenTheEventComes()
+    {
+        IBlobStore blobs = _app.Services.GetRequiredService<IBlobStore>();
+        string name = $"drop-{Guid.NewGuid():N}";
+        string dataset = Rows.Jsonl(Rows.ManyChats(30, i => i % 2 == 0 ? "billing" : "shipping"));
+        await blobs.WriteAsync($"datasets/{name}.jsonl", (s, ct) => s.WriteAsync(Encoding.UTF8.GetBytes(dataset), ct).AsTask());
+        await blobs.WriteAsync($"datasets/{name}.run.json", (s, ct) => s.WriteAsync("{\"suffix\": \"dropped\", \"pollInterval\": \"00:00:01\"}"u8.ToArray(), ct).AsTask());
+        var drop = new DatasetDrop(blobs, NullLogger<DatasetDrop>.Instance);
+
+        await drop.RunAsync(Stream.Null, $"{name}.run.json", _durable.Client, CancellationToken.None); // not a dataset
+        await drop.RunAsync(Stream.Null, $"{name}.jsonl", _durable.Client, CancellationToken.None);
+        (RunRequest? request, _) = await RunApi.DropRequestAsync(blobs, $"datasets/{name}.jsonl");
+        string runId = (await FineTuningOrchestrator.RunIdForAsync(blobs, request!))!;
+        OrchestrationMetadata? started = await _durable.Client.GetInstanceAsync(runId);
+        await drop.RunAsync(Stream.Null, $"{name}.jsonl", _durable.Client, CancellationToken.None); // the event again
+
+        Assert.NotNull(started);
+        Assert.Equal(started.CreatedAt, (await _durable.Client.GetInstanceAsync(runId))!.CreatedAt);
+        RunOutcome outcome = await Finish(runId);
+        Assert.Equal(RunStatus.Succeeded, outcome.Status);
+        Assert.Contains(":dropped:", outcome.ModelId, StringComparison.Ordinal);
     }
 
     [Fact]
