@@ -6,6 +6,7 @@ using FineTuning.Core.Workflow.Activities;
 using FineTuning.Emulator;
 using FineTuning.Functions;
 using FineTuning.Functions.Activities;
+using FineTuning.Functions.Http;
 using FineTuning.Functions.Orchestrators;
 using FineTuning.Functions.Triggers;
 using FineTuning.Tests.Datasets;
@@ -144,6 +145,8 @@ public sealed class DurableWorkflowTests(AzuriteFixture azurite) : IAsyncLifetim
         Assert.Equal(RunStatus.Cancelled, outcome.Status);
         Assert.Equal("cancelled", (await _app.Services.GetRequiredService<IFineTuningProvider>().GetJobAsync(jobId!)).Status);
         Assert.Equal(RunStatus.Cancelled, (await runs.GetAsync(runId))!.Status);
+        // POST /api/runs with the same request may start a new attempt: the host reads this one as ended.
+        Assert.Equal(RunApi.AttemptState.Ended, await RunStates.OfAsync(_durable.Client, runId, CancellationToken.None));
     }
 
     [Fact]
@@ -155,6 +158,8 @@ public sealed class DurableWorkflowTests(AzuriteFixture azurite) : IAsyncLifetim
         RunOutcome outcome = await Finish(runId);
 
         Assert.Equal(RunStatus.Succeeded, outcome.Status);
+        Assert.Equal(RunApi.AttemptState.Succeeded, await RunStates.OfAsync(_durable.Client, runId, CancellationToken.None));
+        Assert.Equal(RunApi.AttemptState.Absent, await RunStates.OfAsync(_durable.Client, "run-none", CancellationToken.None));
         ModelRow? model = await _app.Services.GetRequiredService<IModelRegistry>().GetAsync(outcome.ModelId!);
         Assert.NotNull(model);
         Assert.Equal(runId, model.RunId);
