@@ -68,7 +68,7 @@ public sealed class AzureHost : IAsyncDisposable
             tasks.AddActivityFunc<CollectResultsInput, ResultsSummary>(nameof(CollectResults), (_, input) => functions.CollectResultsAsync(input, CancellationToken.None));
             tasks.AddActivityFunc<RunRow, bool>(nameof(UpdateRun), (_, row) => functions.UpdateRunAsync(row, CancellationToken.None));
             tasks.AddActivityFunc<ModelRow, bool>(nameof(RegisterModel), (_, row) => functions.RegisterModelAsync(row, CancellationToken.None));
-        });
+        }, new DurableTaskTestHostOptions { Port = AzuriteFixture.FreePort() }); // its default is a random port, free or not
         return new AzureHost(emulator, app, durable);
     }
 
