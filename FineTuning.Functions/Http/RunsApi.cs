@@ -46,7 +46,12 @@ public sealed class RunsApi(IBlobStore blobs, IRunStore runs, IModelRegistry mod
             await client.ScheduleNewOrchestrationInstanceAsync(nameof(FineTuningOrchestrator), chosen.Request, new StartOrchestrationOptions(InstanceId: chosen.RunId), cancellationToken);
         }
 
-        return await client.CreateCheckStatusResponseAsync(request, chosen.RunId, cancellationToken);
+        // The check-status links in the API's own JSON (camelCase, as the local host answers), not in whatever naming
+        // the worker's serializer has (PascalCase by default in the isolated worker).
+        HttpManagementPayload links = client.CreateHttpManagementPayload(chosen.RunId, request);
+        HttpResponseData response = await HttpJson.Ok(request, links, HttpStatusCode.Accepted);
+        response.Headers.Add("Location", links.StatusQueryGetUri);
+        return response;
     }
 
     [Function("ListRuns")]

@@ -2,10 +2,8 @@ using System.Collections.Specialized;
 using System.Net;
 using System.Security.Claims;
 using System.Text;
-using Azure.Core.Serialization;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Azure.Functions.Worker.Http;
-using Microsoft.Extensions.DependencyInjection;
 using Moq;
 
 namespace FineTuning.Tests.Functions;
@@ -18,14 +16,7 @@ internal sealed class FunctionsHttp
 {
     private readonly FunctionContext _context;
 
-    public FunctionsHttp()
-    {
-        var services = new ServiceCollection();
-        services.Configure<WorkerOptions>(options => options.Serializer = new JsonObjectSerializer());
-        var context = new Mock<FunctionContext>();
-        context.SetupProperty(c => c.InstanceServices, services.BuildServiceProvider());
-        _context = context.Object;
-    }
+    public FunctionsHttp() => _context = new Mock<FunctionContext>().Object;
 
     public HttpRequestData Request(string method, string pathAndQuery, string? body = null) =>
         new TestRequest(_context, method, new Uri(new Uri("https://finetuning.example.net"), pathAndQuery), body);

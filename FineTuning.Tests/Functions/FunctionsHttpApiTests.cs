@@ -33,9 +33,6 @@ public sealed class FunctionsHttpApiTests(AzuriteFixture azurite) : IAsyncLifeti
 
     private static JsonElement Json(HttpResponseData response) => JsonDocument.Parse(FunctionsHttp.Body(response)).RootElement;
 
-    // The check-status payload is written by the worker's serializer, whose naming the Functions app configures.
-    private static string Id(HttpResponseData checkStatus) =>
-        Json(checkStatus).EnumerateObject().Single(p => p.Name.Equals("id", StringComparison.OrdinalIgnoreCase)).Value.GetString()!;
 
     [Fact]
     public async Task StartRun_Answers202WithStatusLinks_AndTheSameRequestAgainNamesTheSameRun()
@@ -46,14 +43,17 @@ public sealed class FunctionsHttpApiTests(AzuriteFixture azurite) : IAsyncLifeti
         HttpResponseData started = await _api.StartAsync(_http.Request("POST", "/api/runs", body), Client, CancellationToken.None);
 
         Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
-        string runId = Id(started);
-        Assert.Contains($"/runtime/webhooks/durabletask/instances/{runId}", FunctionsHttp.Header(started, "Location"), StringComparison.Ordinal);
+        JsonElement links = Json(started);
+        string runId = links.GetProperty("id").GetString()!;
+        Assert.Equal(FunctionsHttp.Header(started, "Location"), links.GetProperty("statusQueryGetUri").GetString());
+        Assert.EndsWith($"/runtime/webhooks/durabletask/instances/{runId}", links.GetProperty("statusQueryGetUri").GetString(), StringComparison.Ordinal);
+        Assert.Contains("/raiseEvent/", links.GetProperty("sendEventPostUri").GetString(), StringComparison.Ordinal);
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
         OrchestrationMetadata done = await Client.WaitForInstanceCompletionAsync(runId, getInputsAndOutputs: true, timeout.Token);
         Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
 
         HttpResponseData again = await _api.StartAsync(_http.Request("POST", "/api/runs", body), Client, CancellationToken.None);
-        Assert.Equal(runId, Id(again));
+        Assert.Equal(runId, Json(again).GetProperty("id").GetString());
         Assert.Equal(done.CreatedAt, (await Client.GetInstanceAsync(runId))!.CreatedAt);
 
         HttpResponseData run = await _api.GetAsync(_http.Request("GET", $"/api/runs/{runId}"), runId, Client, CancellationToken.None);
