@@ -131,7 +131,20 @@ public sealed class AzuriteFixture : IAsyncLifetime
             info.ArgumentList.Add(arg);
         }
 
-        using Process npm = Process.Start(info) ?? throw new InvalidOperationException("npm is needed to install Azurite for the Azure storage tests");
+        Process? started;
+        try
+        {
+            started = Process.Start(info);
+        }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            Directory.Delete(staging, recursive: true);
+            throw new InvalidOperationException(
+                $"The Azure storage tests need Azurite, installed with npm, and npm was not found ({ex.Message}): install Node.js and npm " +
+                "(apt-get install nodejs npm), or set FINETUNING_AZURITE to an installed azurite.", ex);
+        }
+
+        using Process npm = started ?? throw new InvalidOperationException("npm could not be started to install Azurite for the Azure storage tests.");
         Task<string> stderr = npm.StandardError.ReadToEndAsync();
         _ = await npm.StandardOutput.ReadToEndAsync();
         await npm.WaitForExitAsync();
