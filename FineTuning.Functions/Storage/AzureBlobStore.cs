@@ -43,8 +43,9 @@ public sealed class AzureBlobStore(BlobServiceClient service) : IBlobStore
     public async Task<Core.Storage.BlobProperties> WriteAsync(string name, Func<Stream, CancellationToken, Task> write, IReadOnlyDictionary<string, string>? metadata = null, CancellationToken cancellationToken = default)
     {
         BlobClient target = Blob(name);
-        await target.GetParentBlobContainerClient().CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-        BlockBlobClient blob = target.GetParentBlobContainerClient().GetBlockBlobClient(target.Name);
+        BlobContainerClient container = target.GetParentBlobContainerClient();
+        await container.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        BlockBlobClient blob = container.GetBlockBlobClient(target.Name);
         // Blocks are staged as they are written and committed together only once the writer has finished: readers see
         // the old blob or the new one, and a writer that fails leaves the old one (the SDK's write stream commits
         // whatever was written when it is closed, even by an exception).

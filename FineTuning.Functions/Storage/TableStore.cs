@@ -61,13 +61,7 @@ public sealed class TableStore(TableServiceClient service) : IRunStore, IModelRe
 
     private static string JsonOf(TableEntity entity)
     {
-        string first = entity.GetString("Json");
-        if (!entity.ContainsKey("Json1"))
-        {
-            return first;
-        }
-
-        var json = new System.Text.StringBuilder(first);
+        var json = new System.Text.StringBuilder(entity.GetString("Json"));
         for (int i = 1; entity.GetString($"Json{i}") is { } chunk; i++)
         {
             json.Append(chunk);

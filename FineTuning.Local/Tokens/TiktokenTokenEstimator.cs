@@ -32,28 +32,18 @@ public sealed class TiktokenTokenEstimator : ITokenEstimator
 
     public string Accounting => $"exact {Name} counts of each text, with the cookbook's per-message accounting";
 
-    public int CountEscaped(ReadOnlySpan<byte> escapedUtf8)
-    {
-        if (escapedUtf8.IsEmpty) return 0;
-        char[] chars = ArrayPool<char>.Shared.Rent(escapedUtf8.Length);
-        try
-        {
-            int length = escapedUtf8.Contains((byte)'\\') ? Unescape(escapedUtf8, chars) : System.Text.Encoding.UTF8.GetChars(escapedUtf8, chars);
-            return _tokenizer.CountTokens(chars.AsSpan(0, length));
-        }
-        finally
-        {
-            ArrayPool<char>.Shared.Return(chars);
-        }
-    }
+    public int CountEscaped(ReadOnlySpan<byte> escapedUtf8) => Count(escapedUtf8, unescape: escapedUtf8.Contains((byte)'\\'));
 
-    public int CountText(ReadOnlySpan<byte> utf8)
+    public int CountText(ReadOnlySpan<byte> utf8) => Count(utf8, unescape: false);
+
+    private int Count(ReadOnlySpan<byte> utf8, bool unescape)
     {
         if (utf8.IsEmpty) return 0;
         char[] chars = ArrayPool<char>.Shared.Rent(utf8.Length);
         try
         {
-            return _tokenizer.CountTokens(chars.AsSpan(0, System.Text.Encoding.UTF8.GetChars(utf8, chars)));
+            int length = unescape ? Unescape(utf8, chars) : System.Text.Encoding.UTF8.GetChars(utf8, chars);
+            return _tokenizer.CountTokens(chars.AsSpan(0, length));
         }
         finally
         {
