@@ -147,18 +147,35 @@ internal sealed class OrchestrationInstance : IOrchestrationContext
         _timers[id] = (source, timer);
         if (cancellationToken.CanBeCanceled)
         {
-            cancellationToken.Register(() => _sync.Post(_ =>
+            OnCancel(() =>
             {
                 if (_timers.Remove(id, out var cancelled))
                 {
                     cancelled.Timer?.Dispose();
                     cancelled.Source.TrySetCanceled(cancellationToken);
                 }
-            }, null));
+            }, cancellationToken);
         }
 
         return source.Task;
     }
+
+    /// <summary>
+    /// Runs <paramref name="action"/> on the orchestration's thread when <paramref name="token"/> is cancelled: at once
+    /// when orchestrator code cancels it (so a cancelled timer is disarmed before the next activity starts), otherwise
+    /// as the next step.
+    /// </summary>
+    private void OnCancel(Action action, CancellationToken token) => token.Register(() =>
+    {
+        if (SynchronizationContext.Current == _sync)
+        {
+            action();
+        }
+        else
+        {
+            _sync.Post(_ => action(), null);
+        }
+    });
 
     public async Task<T> WaitForExternalEvent<T>(string name, CancellationToken cancellationToken = default)
     {
@@ -178,13 +195,13 @@ internal sealed class OrchestrationInstance : IOrchestrationContext
             waiters.Add(source);
             if (cancellationToken.CanBeCanceled)
             {
-                cancellationToken.Register(() => _sync.Post(_ =>
+                OnCancel(() =>
                 {
                     if (waiters.Remove(source))
                     {
                         source.TrySetCanceled(cancellationToken);
                     }
-                }, null));
+                }, cancellationToken);
             }
 
             payload = await source.Task.ConfigureAwait(true);

@@ -69,6 +69,22 @@ public sealed class DurableRuntimeTests : IDisposable
         return await done;
     }
 
+    /// <summary>Waits for <paramref name="condition"/>; fails with the instance's state if it does not hold within ten seconds.</summary>
+    internal static async Task WaitUntil(Func<bool> condition, DurableRuntime runtime, string instanceId)
+    {
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (!condition())
+        {
+            if (deadline.IsCancellationRequested || runtime.Get(instanceId) is { Status: not InstanceStatus.Running })
+            {
+                InstanceState? state = runtime.Get(instanceId);
+                throw new TimeoutException($"{instanceId} never got there: {state?.Status} {state?.Failure}");
+            }
+
+            await Task.Delay(2);
+        }
+    }
+
     /// <summary>Waits until the runtime has recorded everything it can without the clock moving.</summary>
     internal static async Task Settle(DurableRuntime runtime)
     {
@@ -143,7 +159,7 @@ public sealed class DurableRuntimeTests : IDisposable
         {
             first.Start();
             first.ScheduleNew("Test", "i3", null);
-            while (!_calls.ContainsKey("Slow")) await Task.Delay(1);
+            await WaitUntil(() => _calls.ContainsKey("Slow"), first, "i3");
         }
 
         await using DurableRuntime second = Runtime(orchestrator, activities);
@@ -325,6 +341,7 @@ public sealed class DurableRuntimeTests : IDisposable
             Task timeout = context.CreateTimer(context.CurrentUtcDateTime.AddDays(1), stop.Token);
             Task winner = await Task.WhenAny(approve, timeout);
             stop.Cancel();
+            Assert.True(timeout.IsCanceled, "Cancelling the token from orchestrator code cancels the timer at once.");
             string result = winner == approve ? await approve : "timed out";
             string after = await context.CallActivityAsync<string>("Echo", new { name = result });
             return JsonSerializer.SerializeToElement(after);
@@ -344,7 +361,7 @@ public sealed class DurableRuntimeTests : IDisposable
             first.ScheduleNew("Test", "i10", null);
             await Settle(first);
             first.RaiseEvent("i10", "approve", "ok");
-            while (!_calls.ContainsKey("hung")) await Task.Delay(5);
+            await WaitUntil(() => _calls.ContainsKey("hung"), first, "i10");
             Assert.Null(_clock.NextDue);
         }
 
