@@ -2,9 +2,9 @@ using BenchmarkDotNet.Running;
 using FineTuning.Benchmarks;
 
 // finetune-bench generate FILE [--mb N]     write the synthetic dataset (default 256 MB)
-// finetune-bench compare FILE [--finetune DLL]  side-by-side figures: finetune validate/split vs the Python script,
-//                                           shards; DLL: a published finetune (scripts/compare-published.sh) instead of
-//                                           the build output next to this program
+// finetune-bench compare FILE [--finetune PATH] side-by-side figures: finetune validate/split vs the Python script,
+//                                           shards; PATH: an installed finetune (scripts/compare-published.sh) instead
+//                                           of the build output's finetune.dll next to this program
 // finetune-bench workflow FILE              the workflow's validation stage on the durable runtime vs finetune validate;
 //                                           runtime overhead per activity; replay of ~1,000 history events
 // finetune-bench tokens FILE...              token totals of the approximation vs exact o200k_base counts, and times
@@ -26,6 +26,6 @@ switch (args.FirstOrDefault())
         BenchmarkSwitcher.FromAssembly(typeof(SyntheticDataset).Assembly).Run(args[1..]);
         return 0;
     default:
-        Console.Error.WriteLine("usage: generate FILE [--mb N] | compare FILE [--finetune DLL] | workflow FILE | tokens FILE... | micro [args]");
+        Console.Error.WriteLine("usage: generate FILE [--mb N] | compare FILE [--finetune PATH] | workflow FILE | tokens FILE... | micro [args]");
         return 2;
 }

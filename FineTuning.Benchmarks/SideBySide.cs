@@ -11,24 +11,24 @@ namespace FineTuning.Benchmarks;
 /// </summary>
 public static class SideBySide
 {
-    public static int Run(string file, string? finetuneDll = null)
+    public static int Run(string file, string? finetunePath = null)
     {
         string path = Path.GetFullPath(file);
         double mib = new FileInfo(path).Length / 1048576.0;
-        string finetune = finetuneDll ?? Path.Combine(AppContext.BaseDirectory, "finetune.dll");
+        string finetune = finetunePath ?? Path.Combine(AppContext.BaseDirectory, "finetune.dll");
         string script = Path.Combine(AppContext.BaseDirectory, "scripts", "cookbook_checks.py");
         string outDir = Path.Combine(Path.GetTempPath(), "finetune-bench-split");
         WarmCache(path);
         Console.WriteLine($"file: {Path.GetFileName(path)}, {mib:N1} MiB, {Environment.ProcessorCount} cores; finetune: {finetune}");
 
-        Measure one = Best(() => Child("dotnet", finetune, "validate", path, "--threads", "1", "--json"));
+        Measure one = Best(() => Finetune(finetune, "validate", path, "--threads", "1", "--json"));
         Report("finetune validate --threads 1", mib, one);
-        Measure all = Best(() => Child("dotnet", finetune, "validate", path, "--json"));
+        Measure all = Best(() => Finetune(finetune, "validate", path, "--json"));
         Report($"finetune validate --threads {Environment.ProcessorCount}", mib, all);
         Measure python = Best(() => Child("python3", script, path), runs: 1);
         Report("python3 cookbook_checks.py", mib, python);
         Console.WriteLine($"  speed-up over Python: {python.Seconds / one.Seconds:N1}x on one thread, {python.Seconds / all.Seconds:N1}x on {Environment.ProcessorCount}");
-        Measure split = Best(() => Child("dotnet", finetune, "split", path, "--out", outDir, "--json"));
+        Measure split = Best(() => Finetune(finetune, "split", path, "--out", outDir, "--json"));
         Report("finetune split", mib, split);
 
         var validator = new DatasetValidator(new ValidationOptions());
@@ -60,6 +60,10 @@ public static class SideBySide
 
         return best;
     }
+
+    /// <summary>Runs finetune: a build output's finetune.dll through dotnet, an installed (natively compiled) finetune as it is.</summary>
+    internal static Measure Finetune(string finetune, params string[] args) =>
+        finetune.EndsWith(".dll", StringComparison.OrdinalIgnoreCase) ? Child("dotnet", [finetune, .. args]) : Child(finetune, args);
 
     internal static Measure Child(string exe, params string[] args)
     {

@@ -132,10 +132,10 @@ public sealed class EmulatorServer : IAsyncDisposable
             using var buffer = new MemoryStream();
             await file.CopyToAsync(buffer).ConfigureAwait(false);
             EmulatorState.StoredFile stored = state.AddFile(file.FileName, form["purpose"].FirstOrDefault() ?? "fine-tune", buffer.ToArray());
-            return Results.Json(FileJson(stored, state));
+            return Json(FileJson(stored, state));
         });
         api.MapGet("/files", (HttpRequest request) => Page(state.Files().Select(f => FileJson(f, state)).ToList(), request));
-        api.MapGet("/files/{id}", (string id) => state.GetFile(id) is { } f ? Results.Json(FileJson(f, state)) : NotFound("file", id));
+        api.MapGet("/files/{id}", (string id) => state.GetFile(id) is { } f ? Json(FileJson(f, state)) : NotFound("file", id));
         api.MapGet("/files/{id}/content", (string id) =>
         {
             if (state.GetFile(id) is { } f) return Results.Bytes(f.Content, "application/octet-stream");
@@ -163,7 +163,7 @@ public sealed class EmulatorServer : IAsyncDisposable
                 return ErrorResult(400, "invalid_request_error", "Uploads take files up to 8 GB.", "bytes");
             }
 
-            return Results.Json(UploadJson(state.AddUpload(fileName, (string?)body!["purpose"] ?? "fine-tune", bytes.Value), state));
+            return Json(UploadJson(state.AddUpload(fileName, (string?)body!["purpose"] ?? "fine-tune", bytes.Value), state));
         });
         api.MapPost("/uploads/{id}/parts", async (string id, HttpRequest request) =>
         {
@@ -175,7 +175,7 @@ public sealed class EmulatorServer : IAsyncDisposable
             using var buffer = new MemoryStream();
             await data.CopyToAsync(buffer).ConfigureAwait(false);
             string partId = state.AddPart(upload, buffer.ToArray());
-            return Results.Json(new JsonObject { ["object"] = "upload.part", ["id"] = partId, ["upload_id"] = id, ["created_at"] = state.Now.ToUnixTimeSeconds() });
+            return Json(new JsonObject { ["object"] = "upload.part", ["id"] = partId, ["upload_id"] = id, ["created_at"] = state.Now.ToUnixTimeSeconds() });
         });
         api.MapPost("/uploads/{id}/complete", async (string id, HttpRequest request) =>
         {
@@ -195,7 +195,7 @@ public sealed class EmulatorServer : IAsyncDisposable
 
             upload.File = state.AddFile(upload.FileName, upload.Purpose, content);
             upload.Status = "completed";
-            return Results.Json(UploadJson(upload, state));
+            return Json(UploadJson(upload, state));
         });
 
         api.MapPost("/fine_tuning/jobs", async (HttpRequest request) =>
@@ -227,7 +227,7 @@ public sealed class EmulatorServer : IAsyncDisposable
             }
 
             EmulatorState.StoredJob job = state.AddJob(body, method, training);
-            return Results.Json(JobJson(job, state));
+            return Json(JobJson(job, state));
         });
         api.MapGet("/fine_tuning/jobs", (HttpRequest request) =>
         {
@@ -243,7 +243,7 @@ public sealed class EmulatorServer : IAsyncDisposable
 
             return Page(jobs.Select(j => JobJson(j, state)).ToList(), request);
         });
-        api.MapGet("/fine_tuning/jobs/{id}", (string id) => state.GetJob(id) is { } j ? Results.Json(JobJson(j, state)) : NotFound("job", id));
+        api.MapGet("/fine_tuning/jobs/{id}", (string id) => state.GetJob(id) is { } j ? Json(JobJson(j, state)) : NotFound("job", id));
         api.MapPost("/fine_tuning/jobs/{id}/cancel", (string id) =>
         {
             if (state.GetJob(id) is not { } job) return NotFound("job", id);
@@ -254,15 +254,15 @@ public sealed class EmulatorServer : IAsyncDisposable
             }
 
             state.Cancel(job);
-            return Results.Json(JobJson(job, state));
+            return Json(JobJson(job, state));
         });
         api.MapPost("/fine_tuning/jobs/{id}/pause", (string id) =>
             state.GetJob(id) is not { } job ? NotFound("job", id)
-            : state.Pause(job) ? Results.Json(JobJson(job, state))
+            : state.Pause(job) ? Json(JobJson(job, state))
             : ErrorResult(400, "invalid_request_error", $"Job {id} is {state.Status(job)}; only a running job can be paused.", "fine_tuning_job_id"));
         api.MapPost("/fine_tuning/jobs/{id}/resume", (string id) =>
             state.GetJob(id) is not { } job ? NotFound("job", id)
-            : state.Resume(job) ? Results.Json(JobJson(job, state))
+            : state.Resume(job) ? Json(JobJson(job, state))
             : ErrorResult(400, "invalid_request_error", $"Job {id} is {state.Status(job)}; only a paused job can be resumed.", "fine_tuning_job_id"));
         api.MapPost("/fine_tuning/alpha/graders/validate", async (HttpRequest request) =>
         {
@@ -274,7 +274,7 @@ public sealed class EmulatorServer : IAsyncDisposable
 
             GraderSpec spec = GraderSpec.Parse("grader", Encoding.UTF8.GetBytes(grader.GetRawText()));
             return spec.IsValid
-                ? Results.Json(new JsonObject { ["grader"] = JsonNode.Parse(grader.GetRawText()) })
+                ? Json(new JsonObject { ["grader"] = JsonNode.Parse(grader.GetRawText()) })
                 : ErrorResult(400, "invalid_request_error", spec.Findings[0].Message, spec.Findings[0].Path);
         });
         api.MapPost("/fine_tuning/alpha/graders/run", async (HttpRequest request) =>
@@ -296,7 +296,7 @@ public sealed class EmulatorServer : IAsyncDisposable
             GraderRunResult result = GraderRunner.Run(spec.Root, sample.GetString()!, item);
             var errors = new JsonObject { ["other_error"] = result.Errors.Count > 0 };
             if (result.Errors.Count > 0) errors["message"] = string.Join("; ", result.Errors);
-            return Results.Json(new JsonObject
+            return Json(new JsonObject
             {
                 ["reward"] = result.Reward,
                 ["metadata"] = new JsonObject { ["name"] = spec.Root.GetProperty("name").GetString(), ["type"] = spec.Type, ["errors"] = errors, ["execution_time"] = 0.0 },
@@ -316,7 +316,7 @@ public sealed class EmulatorServer : IAsyncDisposable
         int limit = int.TryParse(request.Query["limit"].FirstOrDefault(), CultureInfo.InvariantCulture, out int l) ? Math.Clamp(l, 1, 100) : 20;
         int start = after is null ? 0 : items.FindIndex(i => (string?)i["id"] == after) + 1;
         List<JsonObject> page = items.Skip(Math.Max(0, start)).Take(limit).ToList();
-        return Results.Json(new JsonObject
+        return Json(new JsonObject
         {
             ["object"] = "list",
             ["data"] = new JsonArray([.. page]),
@@ -449,11 +449,14 @@ public sealed class EmulatorServer : IAsyncDisposable
         }).ToList();
     }
 
+    /// <summary>A JSON answer; its contract is known at build time, as a natively compiled host needs.</summary>
+    private static IResult Json(JsonNode body, int? status = null) => Results.Json(body, EmulatorJsonContext.Default.JsonNode, statusCode: status);
+
     private static IResult NotFound(string what, string id) =>
         ErrorResult(404, "not_found", $"No {what} with id '{id}'.", what == "job" ? "fine_tuning_job_id" : "file_id");
 
     private static IResult ErrorResult(int status, string code, string message, string? param) =>
-        Results.Json(ErrorBody(code, message, param), statusCode: status);
+        Json(ErrorBody(code, message, param), status);
 
     private static JsonObject ErrorBody(string code, string message, string? param) =>
         new() { ["error"] = new JsonObject { ["message"] = message, ["type"] = "invalid_request_error", ["param"] = param, ["code"] = code } };

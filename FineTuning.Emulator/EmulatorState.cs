@@ -26,7 +26,7 @@ internal sealed class EmulatorState
         _epoch = _options.Time.GetUtcNow();
         if (_options.StateDirectory is { } dir && File.Exists(Path.Combine(dir, "state.json")))
         {
-            Snapshot snapshot = JsonSerializer.Deserialize<Snapshot>(File.ReadAllText(Path.Combine(dir, "state.json")))
+            Snapshot snapshot = JsonSerializer.Deserialize(File.ReadAllText(Path.Combine(dir, "state.json")), EmulatorJsonContext.Default.Snapshot)
                 ?? throw new InvalidDataException($"{Path.Combine(dir, "state.json")} is empty.");
             _epoch = snapshot.Epoch;
             _sequence = snapshot.Sequence;
@@ -51,12 +51,12 @@ internal sealed class EmulatorState
         }
     }
 
-    private sealed record SnapshotFile(string Id, string FileName, string Purpose, DateTimeOffset CreatedAt);
+    internal sealed record SnapshotFile(string Id, string FileName, string Purpose, DateTimeOffset CreatedAt);
 
-    private sealed record SnapshotJob(string Id, string Request, DateTimeOffset CreatedAt, string Method, string? InvalidFileError, long TrainedTokens,
+    internal sealed record SnapshotJob(string Id, string Request, DateTimeOffset CreatedAt, string Method, string? InvalidFileError, long TrainedTokens,
         JobFault? Fault, DateTimeOffset? CancelledAt, DateTimeOffset? PausedAt, TimeSpan PausedFor);
 
-    private sealed record Snapshot(DateTimeOffset Epoch, int Sequence, List<SnapshotFile> Files, List<SnapshotJob> Jobs);
+    internal sealed record Snapshot(DateTimeOffset Epoch, int Sequence, List<SnapshotFile> Files, List<SnapshotJob> Jobs);
 
     /// <summary>Writes the snapshot (under the lock, atomically); file contents were written when they arrived.</summary>
     private void Save()
@@ -71,7 +71,7 @@ internal sealed class EmulatorState
             _sequence,
             [.. _files.Values.Select(f => new SnapshotFile(f.Id, f.FileName, f.Purpose, f.CreatedAt))],
             [.. _jobs.Select(j => new SnapshotJob(j.Id, j.Request.ToJsonString(), j.CreatedAt, j.Method, j.InvalidFileError, j.TrainedTokens, j.Fault, j.CancelledAt, j.PausedAt, j.PausedFor))]);
-        AtomicFile.WriteAllText(Path.Combine(dir, "state.json"), JsonSerializer.Serialize(snapshot));
+        AtomicFile.WriteAllText(Path.Combine(dir, "state.json"), JsonSerializer.Serialize(snapshot, EmulatorJsonContext.Default.Snapshot));
     }
 
     public sealed record StoredFile(string Id, string FileName, string Purpose, byte[] Content, DateTimeOffset CreatedAt);

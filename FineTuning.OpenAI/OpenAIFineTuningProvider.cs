@@ -510,8 +510,9 @@ public sealed partial class OpenAIFineTuningProvider : IFineTuningProvider
         return body.ToJsonString();
     }
 
-    private static void Set<T>(JsonObject hyper, string name, T? value)
-        where T : struct => hyper[name] = value is { } v ? JsonValue.Create(v) : "auto";
+    private static void Set(JsonObject hyper, string name, int? value) => hyper[name] = value is { } v ? JsonValue.Create(v) : "auto";
+
+    private static void Set(JsonObject hyper, string name, double? value) => hyper[name] = value is { } v ? JsonValue.Create(v) : "auto";
 
     private async Task<JsonElement> SendAsync(string method, string path, string? json, CancellationToken cancellationToken, bool retry = true)
     {

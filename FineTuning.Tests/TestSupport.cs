@@ -177,3 +177,21 @@ public sealed class ManualTimeProvider(DateTimeOffset start) : TimeProvider
         }
     }
 }
+
+/// <summary>The repository the tests were built from.</summary>
+public static class Repo
+{
+    public static string Root { get; } = FindRoot();
+
+    public static string File(string relative) => Path.Combine(Root, relative);
+
+    private static string FindRoot()
+    {
+        for (DirectoryInfo? dir = new(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (System.IO.File.Exists(Path.Combine(dir.FullName, "FineTuning.sln"))) return dir.FullName;
+        }
+
+        throw new DirectoryNotFoundException("FineTuning.sln not found above the test output folder.");
+    }
+}

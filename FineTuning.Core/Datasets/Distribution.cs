@@ -11,7 +11,7 @@ public sealed class Distribution
 {
     [JsonInclude]
     [JsonPropertyName("counts")]
-    internal Dictionary<int, long> Counts { get; private set; } = [];
+    internal Dictionary<int, long> Counts { get; set; } = [];
 
     public void Add(int value)
     {

@@ -1191,7 +1191,7 @@ internal sealed class RowValidator
             return name;
         }
 
-        name = raw.Length > 0 && raw[0] == (byte)'"' ? JsonSerializer.Deserialize<string>(raw) ?? Topics.None : Encoding.UTF8.GetString(raw);
+        name = raw.Length > 0 && raw[0] == (byte)'"' ? JsonSerializer.Deserialize(raw, CoreJsonContext.Default.String) ?? Topics.None : Encoding.UTF8.GetString(raw);
         if (_topicNames.Count < 100_000)
         {
             _topicNames[key] = name;

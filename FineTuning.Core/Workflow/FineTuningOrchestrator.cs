@@ -36,7 +36,7 @@ public static class FineTuningOrchestrator
     /// <summary>A run id from the dataset identity and the request: the same input starts the same run.</summary>
     public static string RunIdFor(string datasetBlob, string datasetETag, RunRequest request)
     {
-        string identity = $"{datasetBlob}\n{datasetETag}\n{System.Text.Json.JsonSerializer.Serialize(request, ReportSerializer.Options)}";
+        string identity = $"{datasetBlob}\n{datasetETag}\n{ReportSerializer.Serialize(request)}";
         return "run-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(identity)))[..20];
     }
 
@@ -166,7 +166,7 @@ public static class FineTuningOrchestrator
                 Method = method.ToWireName(),
                 RunId = runId,
                 JobId = job.JobId,
-                Hyperparameters = request.Hyperparameters is null ? null : System.Text.Json.JsonSerializer.Serialize(request.Hyperparameters, ReportSerializer.Options),
+                Hyperparameters = request.Hyperparameters is null ? null : ReportSerializer.Serialize(request.Hyperparameters),
                 Seed = request.Seed,
                 FileIds = valid is null ? [train.Id] : [train.Id, valid.Id],
                 DatasetBlob = request.DatasetBlob,

@@ -51,7 +51,7 @@ public static class RunApi
             try
             {
                 await using Stream options = await blobs.OpenReadAsync(sidecar, cancellationToken).ConfigureAwait(false);
-                request = (await System.Text.Json.JsonSerializer.DeserializeAsync<RunRequest>(options, ReportSerializer.Options, cancellationToken).ConfigureAwait(false) ?? request) with { DatasetBlob = datasetBlob };
+                request = (await System.Text.Json.JsonSerializer.DeserializeAsync(options, ReportSerializer.TypeInfo<RunRequest>(), cancellationToken).ConfigureAwait(false) ?? request) with { DatasetBlob = datasetBlob };
             }
             catch (System.Text.Json.JsonException ex)
             {

@@ -26,16 +26,19 @@ public static class RunStages
     public const string RegisterModel = nameof(RegisterModel);
 }
 
-/// <summary>One run, as a table row: updated at every stage, so it always says where the run is and why.</summary>
+/// <summary>
+/// One run, as a table row: updated at every stage, so it always says where the run is and why. Members with a default
+/// are settable so that a row written before a member existed reads with that default (see <see cref="RunRequest"/>).
+/// </summary>
 public sealed record RunRow
 {
     public required string RunId { get; init; }
 
     public required string DatasetBlob { get; init; }
 
-    public string Stage { get; init; } = RunStages.PlanShards;
+    public string Stage { get; set; } = RunStages.PlanShards;
 
-    public RunStatus Status { get; init; } = RunStatus.Pending;
+    public RunStatus Status { get; set; } = RunStatus.Pending;
 
     public DateTime CreatedAt { get; init; }
 
@@ -73,13 +76,13 @@ public sealed record ModelRow
 
     public required string JobId { get; init; }
 
-    public string Status { get; init; } = "registered";
+    public string Status { get; set; } = "registered";
 
     public string? Hyperparameters { get; init; }
 
     public long? Seed { get; init; }
 
-    public IReadOnlyList<string> FileIds { get; init; } = [];
+    public IReadOnlyList<string> FileIds { get; set; } = [];
 
     public required string DatasetBlob { get; init; }
 
@@ -89,9 +92,9 @@ public sealed record ModelRow
 
     public ulong SplitSeed { get; init; }
 
-    public IReadOnlyDictionary<string, long> TrainRowsByTopic { get; init; } = new Dictionary<string, long>();
+    public IReadOnlyDictionary<string, long> TrainRowsByTopic { get; set; } = new Dictionary<string, long>();
 
-    public IReadOnlyDictionary<string, double> Metrics { get; init; } = new Dictionary<string, double>();
+    public IReadOnlyDictionary<string, double> Metrics { get; set; } = new Dictionary<string, double>();
 
     public string? Outcome { get; init; }
 

@@ -9,15 +9,17 @@ namespace FineTuning.Core.Workflow;
 /// <summary>
 /// What a run is asked to do: the dataset blob (and an optional separate validation blob, then no split), the method
 /// and base model, the split, hyperparameters, the grader for reinforcement, validation rules, polling and deadline.
-/// Small and JSON-serialisable: it is the orchestration's input.
+/// Small and JSON-serialisable: it is the orchestration's input. Members with a default are settable: the build-time
+/// JSON contract can leave a settable member alone when the JSON omits it, but gives an init-only one its type's default
+/// (a request of just a dataset would ask for a train ratio of 0).
 /// </summary>
 public sealed record RunRequest
 {
-    public string DatasetBlob { get; init; } = "";
+    public string DatasetBlob { get; set; } = "";
 
     public string? ValidationBlob { get; init; }
 
-    public string Method { get; init; } = "auto";
+    public string Method { get; set; } = "auto";
 
     public string? BaseModel { get; init; }
 
@@ -25,11 +27,11 @@ public sealed record RunRequest
 
     public long? Seed { get; init; }
 
-    public double TrainRatio { get; init; } = 0.9;
+    public double TrainRatio { get; set; } = 0.9;
 
-    public string StratifyBy { get; init; } = "topic";
+    public string StratifyBy { get; set; } = "topic";
 
-    public ulong SplitSeed { get; init; } = 42;
+    public ulong SplitSeed { get; set; } = 42;
 
     public bool IncludeGeneratedInValidation { get; init; }
 
@@ -38,26 +40,26 @@ public sealed record RunRequest
     /// <summary>The grader, required for reinforcement.</summary>
     public JsonElement? Grader { get; init; }
 
-    public int MinExamples { get; init; } = 10;
+    public int MinExamples { get; set; } = 10;
 
     public double MaxErrorRate { get; init; }
 
-    public bool Dedupe { get; init; } = true;
+    public bool Dedupe { get; set; } = true;
 
     /// <summary>The first interval between job status checks when the request names none.</summary>
     public static readonly TimeSpan DefaultPollInterval = TimeSpan.FromSeconds(30);
 
-    public TimeSpan PollInterval { get; init; } = DefaultPollInterval;
+    public TimeSpan PollInterval { get; set; } = DefaultPollInterval;
 
-    public TimeSpan Deadline { get; init; } = TimeSpan.FromHours(48);
+    public TimeSpan Deadline { get; set; } = TimeSpan.FromHours(48);
 
-    public IReadOnlyDictionary<string, string> Tags { get; init; } = new Dictionary<string, string>();
+    public IReadOnlyDictionary<string, string> Tags { get; set; } = new Dictionary<string, string>();
 
     /// <summary>
     /// Which attempt at this input the run is (part of its identity, so of its run id and its job's <c>metadata.run_id</c>):
     /// a host starts attempt 2 when attempt 1 failed or was cancelled, so that trying again creates a new job.
     /// </summary>
-    public int Attempt { get; init; } = 1;
+    public int Attempt { get; set; } = 1;
 
     /// <summary>Every problem with the request, by field (empty when it can start); a host answers 400 with all of them.</summary>
     public IReadOnlyDictionary<string, string[]> Problems()
@@ -74,7 +76,7 @@ public sealed record RunRequest
         if (ValidationBlob is not null && Storage.BlobNames.Problem(ValidationBlob) is { } validationProblem) Add("validationBlob", validationProblem);
         if (!FineTuningMethods.TryParse(Method, out FineTuningMethod method)) Add("method", $"\"{Method}\" is not a method (auto, supervised, dpo, reinforcement)");
         if (method == FineTuningMethod.Reinforcement && Grader is null) Add("grader", "is required for reinforcement");
-        if (Grader is { } grader && GraderSpec.Parse("grader", JsonSerializer.SerializeToUtf8Bytes(grader)) is { IsValid: false } spec)
+        if (Grader is { } grader && GraderSpec.Parse("grader", JsonSerializer.SerializeToUtf8Bytes(grader, CoreJsonContext.Default.JsonElement)) is { IsValid: false } spec)
         {
             foreach (Finding f in spec.Findings) Add(f.Path, f.Message);
         }

@@ -32,8 +32,8 @@ public static class WorkflowActivities
 
     private static ActivityFunction Bind<TIn, TOut>(Func<TIn, CancellationToken, Task<TOut>> run) => async (input, cancellationToken) =>
     {
-        TIn value = input.Deserialize<TIn>(ReportSerializer.Options)!;
+        TIn value = input.Deserialize(ReportSerializer.TypeInfo<TIn>())!;
         TOut result = await run(value, cancellationToken).ConfigureAwait(false);
-        return JsonSerializer.SerializeToElement(result, ReportSerializer.Options);
+        return JsonSerializer.SerializeToElement(result, ReportSerializer.TypeInfo<TOut>());
     };
 }

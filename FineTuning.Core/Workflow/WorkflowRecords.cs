@@ -2,6 +2,7 @@ using System.Text.Json;
 using FineTuning.Core.Catalog;
 using FineTuning.Core.Datasets;
 using FineTuning.Core.Graders;
+using FineTuning.Core.Providers;
 
 namespace FineTuning.Core.Workflow;
 
@@ -28,7 +29,7 @@ public sealed record ValidationSettings(string Method, string? Model, int MinExa
         MaxErrorRate = MaxErrorRate,
         TopicField = TopicField,
         Catalog = catalog,
-        Grader = Grader is { } g ? GraderSpec.Parse("grader", JsonSerializer.SerializeToUtf8Bytes(g)) : null,
+        Grader = Grader is { } g ? GraderSpec.Parse("grader", JsonSerializer.SerializeToUtf8Bytes(g, CoreJsonContext.Default.JsonElement)) : null,
     };
 }
 
@@ -59,6 +60,9 @@ public sealed record TrainingProgress(int Step, int? TotalSteps, string? Metric,
 public sealed record CollectResultsInput(string RunId, string JobId, string Method);
 
 /// <summary>Baseline and final of the run's headline metric, and what they mean.</summary>
+/// <summary>The results report a run writes: the verdict, the checkpoints, the metrics per step and the job's events.</summary>
+public sealed record ResultsReport(string RunId, string JobId, ResultsSummary Summary, IReadOnlyList<ProviderCheckpoint> Checkpoints, IReadOnlyList<ResultRow> Results, IReadOnlyList<ProviderEvent> Events);
+
 public sealed record ResultsSummary(string Metric, double? Baseline, double? Final, double? Improvement, string Outcome, bool OverfittingWarning, string ReportBlob);
 
 /// <summary>How a run ended.</summary>

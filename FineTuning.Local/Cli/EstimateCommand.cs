@@ -28,7 +28,7 @@ internal static class EstimateCommand
             CostEstimate estimate = CostEstimator.Estimate(report, ModelCatalog.Default, validation.Model, result.GetValue(epochs));
             if (result.GetValue(options.Json))
             {
-                ReportJson.Write(stdout, new { estimate, validation = report });
+                ReportJson.Write(stdout, new EstimateAnswer(estimate, report));
             }
             else
             {

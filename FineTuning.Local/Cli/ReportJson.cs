@@ -6,6 +6,6 @@ internal static class ReportJson
 {
     public static void Write<T>(TextWriter stdout, T report)
     {
-        stdout.WriteLine(ReportSerializer.Serialize(report));
+        stdout.WriteLine(LocalJson.Serialize(report));
     }
 }

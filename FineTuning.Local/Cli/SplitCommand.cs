@@ -44,7 +44,7 @@ internal static class SplitCommand
             SplitResult outcome = DatasetRunner.WithProgress(file.FullName, stderr, p => splitter.Split(file.FullName, dir, p, cancellationToken));
             if (result.GetValue(options.Json))
             {
-                ReportJson.Write(stdout, new { split = outcome.Split, validation = outcome.Validation });
+                ReportJson.Write(stdout, new SplitAnswer(outcome.Split, outcome.Validation));
             }
             else if (outcome.Split is null)
             {

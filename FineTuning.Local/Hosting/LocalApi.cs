@@ -49,8 +49,9 @@ public sealed class LocalApi : IAsyncDisposable
         builder.Services.AddOpenApi();
         builder.Services.ConfigureHttpJsonOptions(o =>
         {
-            o.SerializerOptions.PropertyNamingPolicy = ReportSerializer.Options.PropertyNamingPolicy;
-            foreach (var converter in ReportSerializer.Options.Converters) o.SerializerOptions.Converters.Add(converter);
+            o.SerializerOptions.PropertyNamingPolicy = LocalJson.Options.PropertyNamingPolicy;
+            foreach (var converter in LocalJson.Options.Converters) o.SerializerOptions.Converters.Add(converter);
+            o.SerializerOptions.TypeInfoResolverChain.Insert(0, LocalJson.Options.TypeInfoResolver!);
         });
         WebApplication app = builder.Build();
         if (!string.IsNullOrEmpty(apiKey))
@@ -81,9 +82,9 @@ public sealed class LocalApi : IAsyncDisposable
         await _app.DisposeAsync().ConfigureAwait(false);
     }
 
-    private static IResult Problem(ApiProblem problem) => Results.Json(problem, ReportSerializer.Options, ApiProblem.ContentType, problem.Status);
+    private static IResult Problem(ApiProblem problem) => Results.Json(problem, LocalJson.TypeInfo<ApiProblem>(), ApiProblem.ContentType, problem.Status);
 
-    private static IResult Json<T>(T value, int status = 200) => Results.Json(value, ReportSerializer.Options, statusCode: status);
+    private static IResult Json<T>(T value, int status = 200) => Results.Json(value, LocalJson.TypeInfo<T>(), statusCode: status);
 
     private static void Map(WebApplication app, LocalRunHost host)
     {
@@ -95,7 +96,7 @@ public sealed class LocalApi : IAsyncDisposable
             RunRequest? run;
             try
             {
-                run = await JsonSerializer.DeserializeAsync<RunRequest>(request.Body, ReportSerializer.Options, ct).ConfigureAwait(false);
+                run = await JsonSerializer.DeserializeAsync(request.Body, LocalJson.TypeInfo<RunRequest>(), ct).ConfigureAwait(false);
             }
             catch (JsonException ex)
             {
@@ -106,20 +107,19 @@ public sealed class LocalApi : IAsyncDisposable
             (string? runId, IReadOnlyDictionary<string, string[]> problems) = await host.StartRunAsync(run, ct).ConfigureAwait(false);
             if (runId is null) return Problem(ApiProblem.Validation(problems));
             string baseUri = $"{request.Scheme}://{request.Host}/api/runs/{runId}";
-            return Results.Json(new CheckStatus(runId, baseUri, $"{baseUri}/cancel", $"{baseUri}/cancel", $"{baseUri}/reports/validation"),
-                ReportSerializer.Options, statusCode: 202);
+            return Json(new CheckStatus(runId, baseUri, $"{baseUri}/cancel", $"{baseUri}/cancel", $"{baseUri}/reports/validation"), 202);
         }).WithSummary("Start a run; 202 with Durable's check-status payload.");
 
         app.MapGet("/api/runs", async (CancellationToken ct) => Json(await runs.ListAsync(ct).ConfigureAwait(false))).WithSummary("List runs, newest first.");
 
         app.MapGet("/api/runs/{id}", async (string id, CancellationToken ct) =>
             await runs.GetAsync(id, ct).ConfigureAwait(false) is { } row
-                ? Json(new { run = row, running = host.Runtime.IsRunningHere(id), progress = LocalRunHost.Progress(host.Runtime.Store, id), reports = new[] { $"/api/runs/{id}/reports/validation", $"/api/runs/{id}/reports/results" } })
-                : host.Runtime.IsRunningHere(id) ? Json(new { run = (RunRow?)null, running = true }) : Problem(ApiProblem.NotFound($"No run '{id}'.")))
+                ? Json(new RunDetail(row, host.Runtime.IsRunningHere(id), LocalRunHost.Progress(host.Runtime.Store, id), [$"/api/runs/{id}/reports/validation", $"/api/runs/{id}/reports/results"]))
+                : host.Runtime.IsRunningHere(id) ? Json(new RunDetail(null, true, null, null)) : Problem(ApiProblem.NotFound($"No run '{id}'.")))
             .WithSummary("One run: stage, status, counts, job, model, error.");
 
         app.MapPost("/api/runs/{id}/cancel", (string id) =>
-            host.Cancel(id) ? Json(new { id, cancel = "requested" }, 202) : Problem(ApiProblem.NotFound($"No run '{id}' in progress here.")))
+            host.Cancel(id) ? Json(new CancelRequested(id), 202) : Problem(ApiProblem.NotFound($"No run '{id}' in progress here.")))
             .WithSummary("Cancel a run (the provider job is cancelled).");
 
         app.MapGet("/api/runs/{id}/reports/{name}", async (string id, string name, CancellationToken ct) =>
@@ -142,7 +142,7 @@ public sealed class LocalApi : IAsyncDisposable
         app.MapPost("/api/estimate", (HttpRequest request, string? method, string? model, CancellationToken ct) =>
         {
             DatasetReport report = DryRun(request, method, model, ct);
-            return Json(new { estimate = CostEstimator.Estimate(report, ModelCatalog.Default, model, null), validation = report });
+            return Json(new EstimateAnswer(CostEstimator.Estimate(report, ModelCatalog.Default, model, null), report));
         }).WithSummary("Estimate epochs, billed tokens and cost for the request body.");
     }
 
@@ -156,5 +156,5 @@ public sealed class LocalApi : IAsyncDisposable
     }
 
     /// <summary>The shape of Durable Functions' check-status payload.</summary>
-    private sealed record CheckStatus(string Id, string StatusQueryGetUri, string SendEventPostUri, string TerminatePostUri, string ValidationReportGetUri);
+    internal sealed record CheckStatus(string Id, string StatusQueryGetUri, string SendEventPostUri, string TerminatePostUri, string ValidationReportGetUri);
 }

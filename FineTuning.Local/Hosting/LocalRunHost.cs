@@ -28,7 +28,7 @@ public sealed class LocalRunHost : IAsyncDisposable
     {
         [Orchestrator] = RunAsync,
         [JobMonitor.Name] = async (context, input) =>
-            JsonSerializer.SerializeToElement(await JobMonitor.RunAsync(context, input.Deserialize<MonitorInput>(ReportSerializer.Options)!).ConfigureAwait(true), ReportSerializer.Options),
+            JsonSerializer.SerializeToElement(await JobMonitor.RunAsync(context, input.Deserialize(LocalJson.TypeInfo<MonitorInput>())!).ConfigureAwait(true), LocalJson.TypeInfo<MonitorResult>()),
     };
 
     private readonly EmulatorServer? _emulator;
@@ -47,7 +47,7 @@ public sealed class LocalRunHost : IAsyncDisposable
         Runtime.Ended += state => _ = RecordFailureAsync(state);
         Runtime.CustomStatusChanged += (runId, json) =>
         {
-            if (json is not null) StatusChanged?.Invoke(runId, JsonSerializer.Deserialize<RunProgress>(json, ReportSerializer.Options));
+            if (json is not null) StatusChanged?.Invoke(runId, LocalJson.Deserialize<RunProgress>(json));
         };
     }
 
@@ -172,8 +172,8 @@ public sealed class LocalRunHost : IAsyncDisposable
 
     private static async Task<JsonElement> RunAsync(IOrchestrationContext context, JsonElement input)
     {
-        RunOutcome outcome = await FineTuningOrchestrator.RunAsync(context, input.Deserialize<RunRequest>(ReportSerializer.Options)!).ConfigureAwait(true);
-        return JsonSerializer.SerializeToElement(outcome, ReportSerializer.Options);
+        RunOutcome outcome = await FineTuningOrchestrator.RunAsync(context, input.Deserialize(LocalJson.TypeInfo<RunRequest>())!).ConfigureAwait(true);
+        return JsonSerializer.SerializeToElement(outcome, LocalJson.TypeInfo<RunOutcome>());
     }
 
     /// <summary>Starts a run (or finds the one the same input already started); problems by field when the request is wrong.</summary>
@@ -225,7 +225,7 @@ public sealed class LocalRunHost : IAsyncDisposable
 
     private static RunOutcome OutcomeOf(InstanceState state) =>
         state is { Status: InstanceStatus.Completed, Output: { } output }
-            ? JsonSerializer.Deserialize<RunOutcome>(output, ReportSerializer.Options)!
+            ? LocalJson.Deserialize<RunOutcome>(output)!
             : new RunOutcome(RunStatus.Failed, null, state.Failure ?? "The orchestration failed.");
 
     /// <summary>
@@ -244,7 +244,7 @@ public sealed class LocalRunHost : IAsyncDisposable
     public static RunProgress? Progress(HistoryStore history, string runId)
     {
         string? json = history.Get(JobMonitor.InstanceIdFor(runId)) is { Status: InstanceStatus.Running, CustomStatus: { } monitor } ? monitor : history.Get(runId)?.CustomStatus;
-        return json is null ? null : JsonSerializer.Deserialize<RunProgress>(json, ReportSerializer.Options);
+        return json is null ? null : LocalJson.Deserialize<RunProgress>(json);
     }
 
     /// <summary>Raises the cancel event of a run in progress; false when no run with this id is in progress.</summary>

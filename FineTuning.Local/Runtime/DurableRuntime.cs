@@ -17,6 +17,12 @@ public sealed class DurableRuntimeOptions
     /// <summary>How often the inbox of raised events is read (events raised by another process wait this long at most).</summary>
     public TimeSpan InboxPollInterval { get; init; } = TimeSpan.FromMilliseconds(200);
 
+    /// <summary>
+    /// How inputs, outputs, events and custom status are written: the workflow's build-time contracts by default. An
+    /// orchestration that passes other types needs a resolver that knows them (tests pass a reflection-based one).
+    /// </summary>
+    public JsonSerializerOptions Json { get; init; } = LocalJson.Options;
+
     /// <summary>Called with each history event as it is recorded (after it is durable).</summary>
     public Action<string, HistoryEvent>? Recorded { get; init; }
 
@@ -107,6 +113,13 @@ public sealed class DurableRuntime : IAsyncDisposable
     /// Starts an instance; false when one with this id exists, running or ended (ids are never reused: the hosts give
     /// each attempt at a run its own, see <see cref="Core.Workflow.RunRequest.Attempt"/>).
     /// </summary>
+    internal JsonSerializerOptions Json => _options.Json;
+
+    /// <summary>A workflow message as JSON, by its own type's contract.</summary>
+    internal string Serialize(object? value) => JsonSerializer.Serialize(value, ReportSerializer.TypeInfoOf(value, _options.Json));
+
+    internal T Deserialize<T>(JsonElement json) => json.Deserialize(ReportSerializer.TypeInfo<T>(_options.Json))!;
+
     public bool ScheduleNew(string orchestrator, string instanceId, object? input)
     {
         if (!_orchestrators.ContainsKey(orchestrator))
@@ -117,7 +130,7 @@ public sealed class DurableRuntime : IAsyncDisposable
         lock (_gate)
         {
             if (_instances.ContainsKey(instanceId) ||
-                !Store.TryCreate(instanceId, orchestrator, JsonSerializer.Serialize(input, ReportSerializer.Options), Time.GetUtcNow().UtcDateTime))
+                !Store.TryCreate(instanceId, orchestrator, Serialize(input), Time.GetUtcNow().UtcDateTime))
             {
                 return false;
             }
@@ -130,7 +143,7 @@ public sealed class DurableRuntime : IAsyncDisposable
     public void RaiseEvent(string instanceId, string name, object? payload)
     {
         WorkStarted();
-        _raisedHere[Store.Raise(instanceId, name, JsonSerializer.Serialize(payload, ReportSerializer.Options), Time.GetUtcNow().UtcDateTime)] = true;
+        _raisedHere[Store.Raise(instanceId, name, Serialize(payload), Time.GetUtcNow().UtcDateTime)] = true;
         _inboxSignal.Release();
     }
 

@@ -18,15 +18,15 @@ public sealed class ActivityFailedException(string activity, string errorType, s
     public string ErrorType { get; } = errorType;
 
     /// <summary>How a failure is recorded in the history: <c>{"type": ..., "message": ...}</c>.</summary>
-    internal static string Record(Exception ex) => JsonSerializer.Serialize(new Failure(ex.GetType().FullName ?? ex.GetType().Name, ex.Message));
+    internal static string Record(Exception ex) => JsonSerializer.Serialize(new Failure(ex.GetType().FullName ?? ex.GetType().Name, ex.Message), LocalJsonContext.Default.Failure);
 
     internal static ActivityFailedException FromRecord(string activity, string? payload)
     {
-        Failure? failure = payload is null ? null : JsonSerializer.Deserialize<Failure>(payload);
+        Failure? failure = payload is null ? null : JsonSerializer.Deserialize(payload, LocalJsonContext.Default.Failure);
         return new ActivityFailedException(activity, failure?.Type ?? "Exception", failure?.Message);
     }
 
-    private sealed record Failure(string Type, string Message);
+    internal sealed record Failure(string Type, string Message);
 }
 
 /// <summary>A replay scheduled different work than the history records: the orchestrator code changed or is not deterministic.</summary>
@@ -98,24 +98,23 @@ internal sealed class OrchestrationInstance : IOrchestrationContext
     public (string Input, IReadOnlyList<(string Name, string? Payload)> Carried)? ContinuedAsNew { get; private set; }
 
     public Task<T> CallSubOrchestratorAsync<T>(string name, string instanceId, object? input = null) =>
-        Convert<T>(ScheduleSubOrchestration(name, instanceId, JsonSerializer.Serialize(input, ReportSerializer.Options)));
+        Convert<T>(ScheduleSubOrchestration(name, instanceId, _runtime.Serialize(input)));
 
-    public void ContinueAsNew(object? input) => _continueAsNew = JsonSerializer.Serialize(input, ReportSerializer.Options);
+    public void ContinueAsNew(object? input) => _continueAsNew = _runtime.Serialize(input);
 
-    private static async Task<T> Convert<T>(Task<JsonElement> task) =>
-        (await task.ConfigureAwait(true)).Deserialize<T>(ReportSerializer.Options)!;
+    private async Task<T> Convert<T>(Task<JsonElement> task) => _runtime.Deserialize<T>(await task.ConfigureAwait(true));
 
     private static bool IsScheduling(HistoryKind kind) => kind is HistoryKind.TaskScheduled or HistoryKind.TimerCreated or HistoryKind.SubOrchestrationScheduled;
 
     public async Task<T> CallActivityAsync<T>(string name, object? input = null, RetryPolicy? retry = null)
     {
-        string payload = JsonSerializer.Serialize(input, ReportSerializer.Options);
+        string payload = _runtime.Serialize(input);
         for (int attempt = 1; ; attempt++)
         {
             try
             {
                 JsonElement result = await ScheduleActivity(name, payload).ConfigureAwait(true);
-                return result.Deserialize<T>(ReportSerializer.Options)!;
+                return _runtime.Deserialize<T>(result);
             }
             catch (ActivityFailedException ex) when (retry is not null && attempt < retry.MaxNumberOfAttempts && retry.ShouldRetry(ex.ErrorType))
             {
@@ -207,12 +206,12 @@ internal sealed class OrchestrationInstance : IOrchestrationContext
             payload = await source.Task.ConfigureAwait(true);
         }
 
-        return payload is null ? default! : JsonSerializer.Deserialize<T>(payload, ReportSerializer.Options)!;
+        return payload is null ? default! : JsonSerializer.Deserialize(payload, ReportSerializer.TypeInfo<T>(_runtime.Json))!;
     }
 
     public void SetCustomStatus(object? status)
     {
-        string? json = status is null ? null : JsonSerializer.Serialize(status, status.GetType(), ReportSerializer.Options);
+        string? json = status is null ? null : _runtime.Serialize(status);
         if (json != _customStatus)
         {
             _customStatus = json;
@@ -468,12 +467,12 @@ internal sealed class OrchestrationInstance : IOrchestrationContext
         _tasks[id] = (name, source);
         if (recorded is null)
         {
-            Record(new HistoryEvent(HistoryKind.SubOrchestrationScheduled, CurrentUtcDateTime, id, name, JsonSerializer.Serialize(new ChildStart(childId, input))));
+            Record(new HistoryEvent(HistoryKind.SubOrchestrationScheduled, CurrentUtcDateTime, id, name, JsonSerializer.Serialize(new ChildStart(childId, input), LocalJsonContext.Default.ChildStart)));
             _runtime.StartChild(this, id, name, childId, input);
         }
         else if (!_finished.Contains(id))
         {
-            ChildStart start = JsonSerializer.Deserialize<ChildStart>(recorded.Payload!)!;
+            ChildStart start = JsonSerializer.Deserialize(recorded.Payload!, LocalJsonContext.Default.ChildStart)!;
             _runtime.StartChild(this, id, name, start.InstanceId, start.Input);
         }
 
@@ -486,7 +485,7 @@ internal sealed class OrchestrationInstance : IOrchestrationContext
             ? new HistoryEvent(HistoryKind.TaskCompleted, default, taskId, name, child.Output)
             : new HistoryEvent(HistoryKind.TaskFailed, default, taskId, name, ActivityFailedException.Record(new InvalidOperationException($"Orchestration {child.InstanceId} failed: {child.Failure}")))));
 
-    private sealed record ChildStart(string InstanceId, string Input);
+    internal sealed record ChildStart(string InstanceId, string Input);
 
     /// <summary>Numbers the next task or timer and checks it against the history.</summary>
     private int Schedule(HistoryKind kind, string name, out HistoryEvent? recorded)

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.IO.Hashing;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
+using FineTuning.Core.Datasets;
 using FineTuning.Core.Storage;
 
 namespace FineTuning.Local.Storage;
@@ -67,7 +68,7 @@ public sealed partial class FileSystemBlobStore(string root) : IBlobStore
                 await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
             }
 
-            await File.WriteAllTextAsync(metaTemp, JsonSerializer.Serialize(metadata ?? new Dictionary<string, string>()), cancellationToken).ConfigureAwait(false);
+            await File.WriteAllTextAsync(metaTemp, JsonSerializer.Serialize(metadata ?? new Dictionary<string, string>(), CoreJsonContext.Default.DictionaryStringString), cancellationToken).ConfigureAwait(false);
 
             // Content first, then its metadata: a process killed between the two leaves new content with the old
             // metadata (a dataset copy is then made again), never metadata that vouches for content it does not have.
@@ -158,7 +159,7 @@ public sealed partial class FileSystemBlobStore(string root) : IBlobStore
         Dictionary<string, string> metadata = [];
         try
         {
-            metadata = JsonSerializer.Deserialize<Dictionary<string, string>>(File.ReadAllText(MetaPath(path))) ?? [];
+            metadata = JsonSerializer.Deserialize(File.ReadAllText(MetaPath(path)), CoreJsonContext.Default.DictionaryStringString) ?? [];
         }
         catch (Exception ex) when (ex is IOException or JsonException)
         {

@@ -21,7 +21,7 @@ public sealed class SqliteTables : IRunStore, IModelRegistry
 
     Task IRunStore.UpsertAsync(RunRow run, CancellationToken cancellationToken) =>
         UpsertAsync("INSERT INTO runs (run_id, created_at, json) VALUES ($id, $at, $json) ON CONFLICT(run_id) DO UPDATE SET json = excluded.json",
-            run.RunId, run.CreatedAt, JsonSerializer.Serialize(run, ReportSerializer.Options), null, cancellationToken);
+            run.RunId, run.CreatedAt, LocalJson.Serialize(run), null, cancellationToken);
 
     async Task<RunRow?> IRunStore.GetAsync(string runId, CancellationToken cancellationToken) =>
         (await QueryAsync<RunRow>("SELECT json FROM runs WHERE run_id = $id", runId, cancellationToken).ConfigureAwait(false)).SingleOrDefault();
@@ -31,7 +31,7 @@ public sealed class SqliteTables : IRunStore, IModelRegistry
 
     Task IModelRegistry.UpsertAsync(ModelRow model, CancellationToken cancellationToken) =>
         UpsertAsync("INSERT INTO models (model_id, run_id, registered_at, json) VALUES ($id, $run, $at, $json) ON CONFLICT(model_id) DO UPDATE SET json = excluded.json",
-            model.ModelId, model.RegisteredAt, JsonSerializer.Serialize(model, ReportSerializer.Options), model.RunId, cancellationToken);
+            model.ModelId, model.RegisteredAt, LocalJson.Serialize(model), model.RunId, cancellationToken);
 
     async Task<ModelRow?> IModelRegistry.GetAsync(string modelId, CancellationToken cancellationToken) =>
         (await QueryAsync<ModelRow>("SELECT json FROM models WHERE model_id = $id", modelId, cancellationToken).ConfigureAwait(false)).SingleOrDefault();
@@ -83,7 +83,7 @@ public sealed class SqliteTables : IRunStore, IModelRegistry
         await using SqliteDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            rows.Add(JsonSerializer.Deserialize<T>(reader.GetString(0), ReportSerializer.Options)!);
+            rows.Add(LocalJson.Deserialize<T>(reader.GetString(0))!);
         }
 
         return rows;

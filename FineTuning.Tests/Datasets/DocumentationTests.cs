@@ -4,18 +4,7 @@ namespace FineTuning.Tests.Datasets;
 
 public class DocumentationTests
 {
-    private static string RepoFile(string name)
-    {
-        for (DirectoryInfo? dir = new(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "FineTuning.sln")))
-            {
-                return Path.Combine(dir.FullName, name);
-            }
-        }
-
-        throw new FileNotFoundException("FineTuning.sln not found above the test output folder.");
-    }
+    private static string RepoFile(string name) => Repo.File(name);
 
     [Fact]
     public void Readme_DocumentsEveryFindingCodeWithItsSeverity()

@@ -9,17 +9,7 @@ namespace FineTuning.Tests.Infra;
 /// </summary>
 public partial class InfraTests
 {
-    private static readonly string Root = FindRoot();
-
-    private static string FindRoot()
-    {
-        for (DirectoryInfo? dir = new(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "FineTuning.sln"))) return dir.FullName;
-        }
-
-        throw new DirectoryNotFoundException("FineTuning.sln not found above the test output folder.");
-    }
+    private static readonly string Root = Repo.Root;
 
     private static string Read(string relative) => File.ReadAllText(Path.Combine(Root, relative));
 

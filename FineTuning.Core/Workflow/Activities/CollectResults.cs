@@ -19,8 +19,8 @@ public sealed class CollectResults(IBlobStore blobs, IFineTuningProvider provide
         IReadOnlyList<ProviderCheckpoint> checkpoints = await provider.GetCheckpointsAsync(input.JobId, cancellationToken).ConfigureAwait(false);
         IReadOnlyList<ResultRow> rows = await provider.GetResultsAsync(input.JobId, cancellationToken).ConfigureAwait(false);
         ResultsSummary summary = Judge(rows, input.Method == "reinforcement", $"runs/{input.RunId}/reports/results.json");
-        var report = new { input.RunId, input.JobId, summary, checkpoints, results = rows, events };
-        await blobs.WriteAsync(summary.ReportBlob, (s, ct) => JsonSerializer.SerializeAsync(s, report, ReportSerializer.Options, ct), cancellationToken: cancellationToken).ConfigureAwait(false);
+        var report = new ResultsReport(input.RunId, input.JobId, summary, checkpoints, rows, events);
+        await blobs.WriteAsync(summary.ReportBlob, (s, ct) => JsonSerializer.SerializeAsync(s, report, ReportSerializer.TypeInfo<ResultsReport>(), ct), cancellationToken: cancellationToken).ConfigureAwait(false);
         return summary;
     }
 

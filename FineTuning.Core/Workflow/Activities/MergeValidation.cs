@@ -16,14 +16,14 @@ public sealed class MergeValidation(IBlobStore blobs, ModelCatalog catalog)
         foreach (string blob in input.ReportBlobs)
         {
             await using Stream stream = await blobs.OpenReadAsync(blob, cancellationToken).ConfigureAwait(false);
-            ShardReport shard = await JsonSerializer.DeserializeAsync<ShardReport>(stream, ReportSerializer.Options, cancellationToken).ConfigureAwait(false)
+            ShardReport shard = await JsonSerializer.DeserializeAsync(stream, ReportSerializer.TypeInfo<ShardReport>(), cancellationToken).ConfigureAwait(false)
                 ?? throw new InvalidDataException($"{blob} holds no shard report.");
             merged.MergeFrom(shard, validator.Options.MaxFindingsPerCode);
         }
 
         DatasetReport report = validator.Finish(merged, Path.GetFileName(input.DatasetBlob));
         string reportBlob = $"runs/{input.RunId}/reports/validation.json";
-        await blobs.WriteAsync(reportBlob, (s, ct) => JsonSerializer.SerializeAsync(s, report, ReportSerializer.Options, ct), cancellationToken: cancellationToken).ConfigureAwait(false);
+        await blobs.WriteAsync(reportBlob, (s, ct) => JsonSerializer.SerializeAsync(s, report, ReportSerializer.TypeInfo<DatasetReport>(), ct), cancellationToken: cancellationToken).ConfigureAwait(false);
         Finding[] firstErrors = [.. report.Findings.Where(f => f.Severity == Severity.Error).Take(5)];
         return new ValidationSummary(report.Fit, report.Method, report.Model, report.Rows, report.Examples, report.ErrorRows, report.Verdict, firstErrors, reportBlob);
     }

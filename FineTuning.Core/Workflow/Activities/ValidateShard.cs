@@ -17,7 +17,7 @@ public sealed class ValidateShard(IBlobStore blobs, ModelCatalog catalog)
         }
 
         string reportBlob = $"runs/{input.RunId}/shards/{input.Shard.Index:D5}.report.json";
-        await blobs.WriteAsync(reportBlob, (s, ct) => System.Text.Json.JsonSerializer.SerializeAsync(s, report, ReportSerializer.Options, ct), cancellationToken: cancellationToken).ConfigureAwait(false);
+        await blobs.WriteAsync(reportBlob, (s, ct) => System.Text.Json.JsonSerializer.SerializeAsync(s, report, ReportSerializer.TypeInfo<ShardReport>(), ct), cancellationToken: cancellationToken).ConfigureAwait(false);
         return new ShardValidated(reportBlob, report.Rows, report.ErrorRows);
     }
 }

@@ -1,0 +1,170 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using FineTuning.Tests.Datasets;
+
+namespace FineTuning.Tests.Cli;
+
+/// <summary>
+/// <c>finetune</c> as users install it: published natively compiled (README, "Install the finetune command"), with no
+/// reflection and no JIT. Published once for these tests (about two minutes), then held to the managed build's output.
+/// </summary>
+public sealed class NativeFinetune : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "finetune-native-" + Guid.NewGuid().ToString("N"));
+
+    public NativeFinetune()
+    {
+        var publish = new ProcessStartInfo("dotnet", ["publish", Repo.File("FineTuning.Local"), "-c", "Release", "-r", RuntimeInformation.RuntimeIdentifier, "-o", _dir, "-nologo"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using Process process = Process.Start(publish)!;
+        Task<string> output = process.StandardOutput.ReadToEndAsync();
+        Task<string> errors = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(8)))
+        {
+            process.Kill(entireProcessTree: true);
+        }
+
+        Executable = Path.Combine(_dir, "finetune");
+        if (process.ExitCode != 0 || !File.Exists(Executable))
+        {
+            string log = string.Join('\n', (output.Result + errors.Result).Split('\n').Where(l => l.Contains("error", StringComparison.OrdinalIgnoreCase)).Distinct().Take(10));
+            Failure = $"dotnet publish -r {RuntimeInformation.RuntimeIdentifier} failed (exit {process.ExitCode}); the native build needs clang (apt-get install clang).\n{log}";
+        }
+    }
+
+    public string Executable { get; }
+
+    public string? Failure { get; }
+
+    public (int Code, string Out, string Err) Run(string workingDirectory, params string[] args)
+    {
+        using Process process = Start(workingDirectory, args);
+        Task<string> stdout = process.StandardOutput.ReadToEndAsync();
+        Task<string> stderr = process.StandardError.ReadToEndAsync();
+        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(2)), $"finetune {string.Join(' ', args)} did not finish");
+        return (process.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    public Process Start(string workingDirectory, params string[] args)
+    {
+        Assert.True(Failure is null, Failure);
+        var start = new ProcessStartInfo(Executable, args) { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
+        return Process.Start(start)!;
+    }
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
+    }
+}
+
+public partial class NativeBuildTests(NativeFinetune native) : IClassFixture<NativeFinetune>
+{
+    public static TheoryData<string> Datasets()
+    {
+        var data = new TheoryData<string>();
+        foreach (string file in Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "Datasets", "real"), "*.jsonl").Concat(Directory.GetFiles(Repo.File("samples"), "*.jsonl")).Order(StringComparer.Ordinal))
+        {
+            data.Add(file);
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Datasets))]
+    public void ValidateAndEstimate_WriteWhatTheManagedBuildWrites(string file)
+    {
+        string grader = Path.ChangeExtension(file, ".grader.json");
+        string[] graderArgs = File.Exists(grader) ? ["--grader", grader] : [];
+        foreach (string[] command in new[] { new[] { "validate", file, "--json" }, ["estimate", file, "--model", "gpt-4.1-mini", "--json"], ["validate", file] })
+        {
+            string[] args = [.. command, .. graderArgs];
+
+            var (code, stdout, stderr) = native.Run(Path.GetTempPath(), args);
+            var managed = CliRunner.Run(args);
+
+            Assert.Equal((managed.Code, managed.Out, managed.Err), (code, stdout, stderr));
+        }
+    }
+
+    [Fact]
+    public void Split_WritesTheSameFilesAsTheManagedBuild()
+    {
+        using var dir = new TempDir();
+        string sample = Repo.File("samples/support-chat.jsonl");
+
+        var (code, stdout, _) = native.Run(dir.Path, "split", sample, "--out", Path.Combine(dir.Path, "native"), "--json", "--tokenizer", "o200k");
+        var managed = CliRunner.Run("split", sample, "--out", Path.Combine(dir.Path, "managed"), "--json", "--tokenizer", "o200k");
+
+        Assert.Equal(0, code);
+        Assert.Equal(managed.Out.Replace("managed", "native", StringComparison.Ordinal), stdout);
+        foreach (string name in new[] { "train.jsonl", "valid.jsonl", "split-report.json" })
+        {
+            Assert.Equal(File.ReadAllBytes(Path.Combine(dir.Path, "managed", name)), File.ReadAllBytes(Path.Combine(dir.Path, "native", name)));
+        }
+    }
+
+    [Fact]
+    public void Run_TakesTheSampleToARegisteredModel()
+    {
+        using var dir = new TempDir();
+
+        var (code, stdout, stderr) = native.Run(dir.Path, "run", Repo.File("samples/support-chat.jsonl"));
+        var (listed, models, _) = native.Run(dir.Path, "models", "--json");
+
+        Assert.True(code == 0, stdout + stderr);
+        Assert.Contains("Succeeded: registered ft:", stdout, StringComparison.Ordinal);
+        Assert.Equal(0, listed);
+        Assert.Equal("support-chat.jsonl", Path.GetFileName(JsonDocument.Parse(models).RootElement[0].GetProperty("datasetBlob").GetString()));
+    }
+
+    [Fact]
+    public async Task Serve_AnswersTheApi()
+    {
+        using var dir = new TempDir();
+        using Process server = native.Start(dir.Path, "serve", "--port", "0", "--no-drop");
+        try
+        {
+            string? line;
+            Match listening;
+            do
+            {
+                line = await server.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30));
+                listening = Listening().Match(line ?? "");
+            }
+            while (line is not null && !listening.Success);
+
+            Assert.True(listening.Success, "serve did not say where it listens");
+            using var http = new HttpClient { BaseAddress = new Uri(listening.Groups[1].Value) };
+
+            // A request of just a dataset: every other field takes its default (only the missing blob is wrong).
+            HttpResponseMessage started = await http.PostAsJsonAsync("/api/runs", new { datasetBlob = "datasets/none.jsonl" });
+            JsonElement problem = JsonDocument.Parse(await started.Content.ReadAsStringAsync()).RootElement;
+            Assert.Equal(HttpStatusCode.BadRequest, started.StatusCode);
+            Assert.Equal(["datasetBlob"], problem.GetProperty("errors").EnumerateObject().Select(p => p.Name));
+
+            using var body = new StringContent(File.ReadAllText(Repo.File("samples/support-chat.jsonl")));
+            HttpResponseMessage validated = await http.PostAsync("/api/validate", body);
+            Assert.Equal(HttpStatusCode.OK, validated.StatusCode);
+            Assert.True(JsonDocument.Parse(await validated.Content.ReadAsStringAsync()).RootElement.GetProperty("fit").GetBoolean());
+
+            Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/api/runs/none")).StatusCode);
+            Assert.Equal("3.1.1", JsonDocument.Parse(await http.GetStringAsync("/openapi/v1.json")).RootElement.GetProperty("openapi").GetString());
+        }
+        finally
+        {
+            server.Kill(entireProcessTree: true);
+        }
+    }
+
+    [GeneratedRegex(@"listening on (http://[^/\s]+/)")]
+    private static partial Regex Listening();
+}
