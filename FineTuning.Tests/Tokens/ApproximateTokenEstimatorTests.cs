@@ -40,10 +40,13 @@ public class ApproximateTokenEstimatorTests
         Assert.InRange(many, one * 2000 * 0.9, one * 2000 * 1.1);
     }
 
-    [Fact]
-    public void VectorPath_CountsLikeTheScalarPath()
+    [Theory]
+    [InlineData(32)]
+    [InlineData(16)]
+    public void VectorPath_CountsLikeTheScalarPath(int vectorBytes)
     {
-        var scalar = new ApproximateTokenEstimator { UseVectors = false };
+        var scalar = new ApproximateTokenEstimator { VectorBytes = 0 };
+        var vectors = new ApproximateTokenEstimator { VectorBytes = vectorBytes };
         string alphabet = "aaaaaaaaaaaaaaaabbbbcdeXYZ      0123456789.,;:!?{}[]-_/\"\\é日😀\t";
         string[] escapes = ["\\n", "\\\"", "\\u00e9", "\\\\", "\\t"];
         // Mostly plain ASCII, so that many 32-byte blocks take the vector path, with now and then an escape or a
@@ -53,18 +56,21 @@ public class ApproximateTokenEstimatorTests
         {
             string text = string.Concat(picks.Select(p => p < alphabet.Length ? alphabet[p].ToString() : escapes[p - alphabet.Length]));
             byte[] bytes = Encoding.UTF8.GetBytes(text);
-            return ApproximateTokenEstimator.Instance.CountEscaped(bytes) == scalar.CountEscaped(bytes);
+            return vectors.CountEscaped(bytes) == scalar.CountEscaped(bytes);
         }).Check(Config.QuickThrowOnFailure.WithMaxTest(2000));
     }
 
-    [Fact]
-    public void VectorPath_LongRunsCrossBlocksLikeTheScalarPath()
+    [Theory]
+    [InlineData(32)]
+    [InlineData(16)]
+    public void VectorPath_LongRunsCrossBlocksLikeTheScalarPath(int vectorBytes)
     {
-        var scalar = new ApproximateTokenEstimator { UseVectors = false };
+        var scalar = new ApproximateTokenEstimator { VectorBytes = 0 };
+        var vectors = new ApproximateTokenEstimator { VectorBytes = vectorBytes };
         foreach (string text in new[] { new string('a', 100), new string(' ', 70) + "x", string.Concat(Enumerable.Repeat("1234567890", 9)), new string('.', 65) + "\\n" + new string('b', 40) })
         {
             byte[] bytes = Encoding.UTF8.GetBytes(text);
-            Assert.Equal(scalar.CountEscaped(bytes), ApproximateTokenEstimator.Instance.CountEscaped(bytes));
+            Assert.Equal(scalar.CountEscaped(bytes), vectors.CountEscaped(bytes));
         }
     }
 
