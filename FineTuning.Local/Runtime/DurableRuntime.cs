@@ -18,8 +18,8 @@ public sealed class DurableRuntimeOptions
     public TimeSpan InboxPollInterval { get; init; } = TimeSpan.FromMilliseconds(200);
 
     /// <summary>
-    /// How inputs, outputs, events and custom status are written: the workflow's build-time contracts by default. An
-    /// orchestration that passes other types needs a resolver that knows them (tests pass a reflection-based one).
+    /// How inputs, outputs, events and custom status are written: the workflow's build-time contracts by default. Other
+    /// types need a contract in a native build; a managed one (the tests' own messages) describes them by reflection.
     /// </summary>
     public JsonSerializerOptions Json { get; init; } = LocalJson.Options;
 
