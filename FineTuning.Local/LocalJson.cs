@@ -2,7 +2,6 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
 using FineTuning.Core.Datasets;
-using FineTuning.Core.Estimation;
 using FineTuning.Core.Splitting;
 using FineTuning.Core.Workflow;
 using FineTuning.Local.Hosting;
@@ -30,12 +29,6 @@ internal static class LocalJson
 /// <summary>A run as the local API shows it: its row, whether this process runs it, its progress and its reports.</summary>
 internal sealed record RunDetail(RunRow? Run, bool Running, RunProgress? Progress, IReadOnlyList<string>? Reports);
 
-/// <summary>The answer to a cancel request.</summary>
-internal sealed record CancelRequested(string Id, string Cancel = "requested");
-
-/// <summary>An estimate with the validation it was made from.</summary>
-internal sealed record EstimateAnswer(CostEstimate Estimate, DatasetReport Validation);
-
 /// <summary>A split with the validation it was made from (no split when the dataset is not fit).</summary>
 internal sealed record SplitAnswer(SplitReport? Split, DatasetReport Validation);
 
@@ -43,8 +36,6 @@ internal sealed record SplitAnswer(SplitReport? Split, DatasetReport Validation)
 [JsonSerializable(typeof(OrchestrationInstance.ChildStart))]
 [JsonSerializable(typeof(LocalApi.CheckStatus))]
 [JsonSerializable(typeof(RunDetail))]
-[JsonSerializable(typeof(CancelRequested))]
-[JsonSerializable(typeof(EstimateAnswer))]
 [JsonSerializable(typeof(SplitAnswer))]
 [JsonSerializable(typeof(IReadOnlyList<RunRow>))]
 [JsonSerializable(typeof(IReadOnlyList<ModelRow>))]

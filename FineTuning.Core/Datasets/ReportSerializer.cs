@@ -74,6 +74,8 @@ public static class ReportSerializer
 [JsonSerializable(typeof(RunOutcome))]
 [JsonSerializable(typeof(RunProgress))]
 [JsonSerializable(typeof(ApiProblem))]
+[JsonSerializable(typeof(CancelRequested))]
+[JsonSerializable(typeof(EstimateAnswer))]
 [JsonSerializable(typeof(MonitorInput))]
 [JsonSerializable(typeof(MonitorResult))]
 [JsonSerializable(typeof(PlanShardsInput))]

@@ -97,7 +97,7 @@ public sealed class RunsApi(IBlobStore blobs, IRunStore runs, IModelRegistry mod
         }
 
         await client.RaiseEventAsync(id, FineTuningOrchestrator.CancelEvent, true, cancellationToken);
-        return await HttpJson.Ok(request, new { id, cancel = "requested" }, HttpStatusCode.Accepted);
+        return await HttpJson.Ok(request, new CancelRequested(id), HttpStatusCode.Accepted);
     }
 
     [Function("GetReport")]
@@ -141,7 +141,7 @@ public sealed class RunsApi(IBlobStore blobs, IRunStore runs, IModelRegistry mod
     {
         DatasetReport report = DryRun(request, cancellationToken);
         string? model = request.Query["model"];
-        return await HttpJson.Ok(request, new { estimate = CostEstimator.Estimate(report, catalog, model, null), validation = report });
+        return await HttpJson.Ok(request, new EstimateAnswer(CostEstimator.Estimate(report, catalog, model, null), report));
     }
 
     /// <summary>Validates the request body as a dataset; <c>?method=</c> and <c>?model=</c> as on the command line.</summary>

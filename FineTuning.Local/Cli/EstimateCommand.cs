@@ -2,6 +2,7 @@ using System.CommandLine;
 using FineTuning.Core.Catalog;
 using FineTuning.Core.Datasets;
 using FineTuning.Core.Estimation;
+using FineTuning.Core.Workflow;
 using Spectre.Console;
 
 namespace FineTuning.Local.Cli;

@@ -113,12 +113,12 @@ public sealed class DurableRuntime : IAsyncDisposable
     /// Starts an instance; false when one with this id exists, running or ended (ids are never reused: the hosts give
     /// each attempt at a run its own, see <see cref="Core.Workflow.RunRequest.Attempt"/>).
     /// </summary>
-    internal JsonSerializerOptions Json => _options.Json;
-
     /// <summary>A workflow message as JSON, by its own type's contract.</summary>
     internal string Serialize(object? value) => JsonSerializer.Serialize(value, ReportSerializer.TypeInfoOf(value, _options.Json));
 
     internal T Deserialize<T>(JsonElement json) => json.Deserialize(ReportSerializer.TypeInfo<T>(_options.Json))!;
+
+    internal T Deserialize<T>(string json) => JsonSerializer.Deserialize(json, ReportSerializer.TypeInfo<T>(_options.Json))!;
 
     public bool ScheduleNew(string orchestrator, string instanceId, object? input)
     {

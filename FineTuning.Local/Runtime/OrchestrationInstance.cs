@@ -206,7 +206,7 @@ internal sealed class OrchestrationInstance : IOrchestrationContext
             payload = await source.Task.ConfigureAwait(true);
         }
 
-        return payload is null ? default! : JsonSerializer.Deserialize(payload, ReportSerializer.TypeInfo<T>(_runtime.Json))!;
+        return payload is null ? default! : _runtime.Deserialize<T>(payload);
     }
 
     public void SetCustomStatus(object? status)
