@@ -4,6 +4,7 @@ using FineTuning.Core.Catalog;
 using FineTuning.Core.Workflow;
 using FineTuning.Core.Workflow.Activities;
 using FineTuning.Emulator;
+using FineTuning.Local.Hosting;
 using FineTuning.Local.Runtime;
 using FineTuning.Local.Storage;
 using FineTuning.OpenAI;
@@ -43,7 +44,7 @@ public static class WorkflowBench
             await using EmulatorServer emulator = await EmulatorServer.StartAsync(new EmulatorOptions());
             var blobs = new FileSystemBlobStore(Path.Combine(work, "blobs"));
             var tables = new SqliteTables(Path.Combine(work, "finetuning.db"));
-            var activities = new Dictionary<string, ActivityFunction>(WorkflowActivities.Create(blobs,
+            var activities = new Dictionary<string, ActivityFunction>(LocalWorkflow.Activities(blobs,
                 OpenAIFineTuningProvider.Create(new ProviderOptions { Endpoint = emulator.OpenAIEndpoint, ApiKey = "bench" }), tables, tables, ModelCatalog.Default))
             {
                 ["Noop"] = (input, _) => Task.FromResult(input),

@@ -4,7 +4,6 @@ using Azure.Storage.Blobs;
 using FineTuning.Core.Catalog;
 using FineTuning.Core.Storage;
 using FineTuning.Core.Workflow;
-using FineTuning.Core.Workflow.Activities;
 using FineTuning.Functions.Storage;
 using FineTuning.OpenAI;
 using Microsoft.Extensions.Configuration;
@@ -42,18 +41,11 @@ public static class FineTuningHostExtensions
         builder.Services.AddSingleton<IModelRegistry>(tableStore);
         builder.Services.AddSingleton(ModelCatalog.Default);
         builder.Services.AddFineTuningProvider(builder.Configuration);
-        builder.Services.AddSingleton<PlanShards>();
-        builder.Services.AddSingleton<ValidateShard>();
-        builder.Services.AddSingleton<MergeValidation>();
-        builder.Services.AddSingleton<SplitDataset>();
-        builder.Services.AddSingleton<UploadFile>();
-        builder.Services.AddSingleton<GetFileStatus>();
-        builder.Services.AddSingleton<SubmitJob>();
-        builder.Services.AddSingleton<GetJob>();
-        builder.Services.AddSingleton<CancelJob>();
-        builder.Services.AddSingleton<CollectResults>();
-        builder.Services.AddSingleton<UpdateRun>();
-        builder.Services.AddSingleton<RegisterModel>();
+        foreach (WorkflowActivity activity in WorkflowCatalog.Activities)
+        {
+            builder.Services.AddSingleton(activity.Implementation);
+        }
+
         return builder;
     }
 }

@@ -20,16 +20,8 @@ namespace FineTuning.Local.Hosting;
 /// </summary>
 public sealed class LocalRunHost : IAsyncDisposable
 {
-    /// <summary>The orchestrator's name in the runtime's history.</summary>
-    public const string Orchestrator = "FineTuning";
-
-    /// <summary>The orchestrators the local runtime knows: the workflow, run request in, run outcome out.</summary>
-    public static IReadOnlyDictionary<string, OrchestratorFunction> Orchestrators { get; } = new Dictionary<string, OrchestratorFunction>(StringComparer.Ordinal)
-    {
-        [Orchestrator] = RunAsync,
-        [JobMonitor.Name] = async (context, input) =>
-            JsonSerializer.SerializeToElement(await JobMonitor.RunAsync(context, input.Deserialize(LocalJson.TypeInfo<MonitorInput>())!).ConfigureAwait(true), LocalJson.TypeInfo<MonitorResult>()),
-    };
+    /// <summary>The run's orchestrator name in the runtime's history, the same as on Azure.</summary>
+    public const string Orchestrator = nameof(FineTuningOrchestrator);
 
     private readonly EmulatorServer? _emulator;
     private readonly FileStream _lock;
@@ -42,8 +34,8 @@ public sealed class LocalRunHost : IAsyncDisposable
         Tables = tables;
         Provider = provider;
         _emulator = emulator;
-        Runtime = new DurableRuntime(OpenHistory(root), Orchestrators,
-            WorkflowActivities.Create(blobs, provider, tables, tables, ModelCatalog.Default), options);
+        Runtime = new DurableRuntime(OpenHistory(root), LocalWorkflow.Orchestrators,
+            LocalWorkflow.Activities(blobs, provider, tables, tables, ModelCatalog.Default), options);
         Runtime.Ended += state => _ = RecordFailureAsync(state);
         Runtime.CustomStatusChanged += (runId, json) =>
         {
@@ -130,7 +122,7 @@ public sealed class LocalRunHost : IAsyncDisposable
             {
                 EmulatorSpeed = emulator is null ? 1 : configuration.GetValue("FineTuning:Emulator:Speed", 100.0),
             };
-            host.Resumed = host.Runtime.Start().Count(i => i.Name == Orchestrator);
+            host.Resumed = host.Runtime.Start().Count(i => i.Name != JobMonitor.Name);
             return host;
         }
         catch
@@ -168,12 +160,6 @@ public sealed class LocalRunHost : IAsyncDisposable
             }
         };
         return when == "before" ? new DurableRuntimeOptions { MaxConcurrentActivities = slots, Recording = kill } : new DurableRuntimeOptions { MaxConcurrentActivities = slots, Recorded = kill };
-    }
-
-    private static async Task<JsonElement> RunAsync(IOrchestrationContext context, JsonElement input)
-    {
-        RunOutcome outcome = await FineTuningOrchestrator.RunAsync(context, input.Deserialize(LocalJson.TypeInfo<RunRequest>())!).ConfigureAwait(true);
-        return JsonSerializer.SerializeToElement(outcome, LocalJson.TypeInfo<RunOutcome>());
     }
 
     /// <summary>Starts a run (or finds the one the same input already started); problems by field when the request is wrong.</summary>
@@ -234,7 +220,7 @@ public sealed class LocalRunHost : IAsyncDisposable
     /// </summary>
     private async Task RecordFailureAsync(InstanceState state)
     {
-        if (state is { Name: Orchestrator, Status: InstanceStatus.Failed } && await ((IRunStore)Tables).GetAsync(state.InstanceId).ConfigureAwait(false) is { } row)
+        if (state.Name != JobMonitor.Name && state.Status == InstanceStatus.Failed && await ((IRunStore)Tables).GetAsync(state.InstanceId).ConfigureAwait(false) is { } row)
         {
             await ((IRunStore)Tables).UpsertAsync(row with { Status = RunStatus.Failed, Error = state.Failure, UpdatedAt = state.UpdatedAt, FinishedAt = state.UpdatedAt }).ConfigureAwait(false);
         }

@@ -1,8 +1,7 @@
+using System.Reflection;
 using System.Text;
-using FineTuning.Core.Providers;
 using FineTuning.Core.Storage;
 using FineTuning.Core.Workflow;
-using FineTuning.Core.Workflow.Activities;
 using FineTuning.Emulator;
 using FineTuning.Functions;
 using FineTuning.Functions.Activities;
@@ -52,24 +51,32 @@ public sealed class AzureHost : IAsyncDisposable
         var functions = ActivatorUtilities.CreateInstance<WorkflowActivityFunctions>(app.Services);
         DurableTaskTestHost durable = await DurableTaskTestHost.StartAsync(tasks =>
         {
-            // Typed inputs, so the engine reads each input as what the function's GetInput<T> asks for (in Functions the
-            // trigger binding does that); the function itself is the host's.
-            tasks.AddOrchestratorFunc<RunRequest, RunOutcome>(nameof(FineTuningOrchestrator), (context, _) => FineTuningOrchestration.RunAsync(context));
-            tasks.AddOrchestratorFunc<MonitorInput, MonitorResult>(JobMonitor.Name, (context, _) => FineTuningOrchestration.MonitorAsync(context));
-            tasks.AddActivityFunc<PlanShardsInput, ShardPlan>(nameof(PlanShards), (_, input) => functions.PlanShardsAsync(input, CancellationToken.None));
-            tasks.AddActivityFunc<ValidateShardInput, ShardValidated>(nameof(ValidateShard), (_, input) => functions.ValidateShardAsync(input, CancellationToken.None));
-            tasks.AddActivityFunc<MergeValidationInput, ValidationSummary>(nameof(MergeValidation), (_, input) => functions.MergeValidationAsync(input, CancellationToken.None));
-            tasks.AddActivityFunc<SplitInput, SplitSummary>(nameof(SplitDataset), (_, input) => functions.SplitDatasetAsync(input, CancellationToken.None));
-            tasks.AddActivityFunc<string, ProviderFile>(nameof(UploadFile), (_, blob) => functions.UploadFileAsync(blob, CancellationToken.None));
-            tasks.AddActivityFunc<string, ProviderFile>(nameof(GetFileStatus), (_, id) => functions.GetFileStatusAsync(id, CancellationToken.None));
-            tasks.AddActivityFunc<JobRequest, JobSnapshot>(nameof(SubmitJob), (_, request) => functions.SubmitJobAsync(request, CancellationToken.None));
-            tasks.AddActivityFunc<string, JobSnapshot>(nameof(GetJob), (_, id) => functions.GetJobAsync(id, CancellationToken.None));
-            tasks.AddActivityFunc<string, JobSnapshot>(nameof(CancelJob), (_, id) => functions.CancelJobAsync(id, CancellationToken.None));
-            tasks.AddActivityFunc<CollectResultsInput, ResultsSummary>(nameof(CollectResults), (_, input) => functions.CollectResultsAsync(input, CancellationToken.None));
-            tasks.AddActivityFunc<RunRow, bool>(nameof(UpdateRun), (_, row) => functions.UpdateRunAsync(row, CancellationToken.None));
-            tasks.AddActivityFunc<ModelRow, bool>(nameof(RegisterModel), (_, row) => functions.RegisterModelAsync(row, CancellationToken.None));
+            var shells = new FunctionShells(tasks, functions);
+            foreach (WorkflowOrchestrator orchestrator in WorkflowCatalog.Orchestrators) orchestrator.Accept(shells);
+            foreach (WorkflowActivity activity in WorkflowCatalog.Activities) activity.Accept(shells);
         }, new DurableTaskTestHostOptions { Port = AzuriteFixture.FreePort() }); // its default is a random port, free or not
         return new AzureHost(emulator, app, durable);
+    }
+
+    /// <summary>
+    /// Registers every catalogue entry with the engine as the Functions host would run it: through the host's own
+    /// <c>[Function]</c> shell. Typed, so the engine reads each input as what the function's input asks for (in
+    /// Functions the trigger binding does that).
+    /// </summary>
+    private sealed class FunctionShells(DurableTaskRegistry tasks, WorkflowActivityFunctions functions) : IWorkflowVisitor
+    {
+        public void Activity<TActivity, TInput, TOutput>(WorkflowActivity activity)
+            where TActivity : class, IWorkflowActivity<TInput, TOutput>
+        {
+            MethodInfo shell = FunctionsShells.Activity(activity.Name);
+            tasks.AddActivityFunc<TInput, TOutput>(activity.Name, (_, input) => (Task<TOutput>)shell.Invoke(functions, [input, CancellationToken.None])!);
+        }
+
+        public void Orchestrator<TInput, TOutput>(WorkflowOrchestrator<TInput, TOutput> orchestrator)
+        {
+            MethodInfo shell = FunctionsShells.Orchestrator(orchestrator.Name);
+            tasks.AddOrchestratorFunc<TInput, TOutput>(orchestrator.Name, (context, _) => (Task<TOutput>)shell.Invoke(null, [context])!);
+        }
     }
 
     public T Get<T>()

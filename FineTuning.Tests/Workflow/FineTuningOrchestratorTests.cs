@@ -35,7 +35,7 @@ public sealed class FineTuningOrchestratorTests : IAsyncLifetime, IDisposable
         _tables = new SqliteTables(_dir.File("finetuning.db"));
         IFineTuningProvider provider = OpenAIFineTuningProvider.Create(new ProviderOptions { Endpoint = _emulator.OpenAIEndpoint, ApiKey = "k" });
         _history = new HistoryStore(_dir.File("durable.db"));
-        _runtime = new DurableRuntime(_history, LocalRunHost.Orchestrators, WorkflowActivities.Create(_blobs, provider, _tables, _tables, ModelCatalog.Default),
+        _runtime = new DurableRuntime(_history, LocalWorkflow.Orchestrators, LocalWorkflow.Activities(_blobs, provider, _tables, _tables, ModelCatalog.Default),
             new DurableRuntimeOptions { Time = _clock, Recorded = (id, e) => _onRecorded?.Invoke(id, e) });
         _runtime.Start();
     }

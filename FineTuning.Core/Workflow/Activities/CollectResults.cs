@@ -11,7 +11,7 @@ namespace FineTuning.Core.Workflow.Activities;
 /// significantly above 10%, marginal above 2%, no improvement within ±2%, regression below; an overfitting warning
 /// when validation ends over 5% worse than its best while training kept improving.
 /// </summary>
-public sealed class CollectResults(IBlobStore blobs, IFineTuningProvider provider)
+public sealed class CollectResults(IBlobStore blobs, IFineTuningProvider provider) : IWorkflowActivity<CollectResultsInput, ResultsSummary>
 {
     public async Task<ResultsSummary> RunAsync(CollectResultsInput input, CancellationToken cancellationToken = default)
     {

@@ -6,7 +6,7 @@ using FineTuning.Core.Storage;
 namespace FineTuning.Core.Workflow.Activities;
 
 /// <summary>Merges the shard reports into the dataset's report (<c>runs/{runId}/reports/validation.json</c>).</summary>
-public sealed class MergeValidation(IBlobStore blobs, ModelCatalog catalog)
+public sealed class MergeValidation(IBlobStore blobs, ModelCatalog catalog) : IWorkflowActivity<MergeValidationInput, ValidationSummary>
 {
     public async Task<ValidationSummary> RunAsync(MergeValidationInput input, CancellationToken cancellationToken = default)
     {

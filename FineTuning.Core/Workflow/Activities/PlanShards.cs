@@ -10,7 +10,7 @@ public sealed record PlanShardsInput(string RunId, string DatasetBlob, long Shar
 /// each, and the dataset's SHA-256. Shards are ranges of the dataset blob, validated in place: copying them into
 /// blobs of their own would cost more than validating them (on this machine, copying 250 MB takes 0.57 s).
 /// </summary>
-public sealed class PlanShards(IBlobStore blobs)
+public sealed class PlanShards(IBlobStore blobs) : IWorkflowActivity<PlanShardsInput, ShardPlan>
 {
     public async Task<ShardPlan> RunAsync(PlanShardsInput input, CancellationToken cancellationToken = default)
     {

@@ -6,7 +6,7 @@ using FineTuning.Core.Storage;
 namespace FineTuning.Core.Workflow.Activities;
 
 /// <summary>Splits the dataset into <c>runs/{runId}/split/train.jsonl</c> and <c>valid.jsonl</c> with the split report.</summary>
-public sealed class SplitDataset(IBlobStore blobs, ModelCatalog catalog)
+public sealed class SplitDataset(IBlobStore blobs, ModelCatalog catalog) : IWorkflowActivity<SplitInput, SplitSummary>
 {
     public async Task<SplitSummary> RunAsync(SplitInput input, CancellationToken cancellationToken = default)
     {

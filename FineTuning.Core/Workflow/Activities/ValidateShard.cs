@@ -5,7 +5,7 @@ using FineTuning.Core.Storage;
 namespace FineTuning.Core.Workflow.Activities;
 
 /// <summary>Validates one shard (a range of the dataset blob) and writes its <see cref="ShardReport"/> under <c>runs/{runId}/shards/</c>.</summary>
-public sealed class ValidateShard(IBlobStore blobs, ModelCatalog catalog)
+public sealed class ValidateShard(IBlobStore blobs, ModelCatalog catalog) : IWorkflowActivity<ValidateShardInput, ShardValidated>
 {
     public async Task<ShardValidated> RunAsync(ValidateShardInput input, CancellationToken cancellationToken = default)
     {

@@ -4,7 +4,7 @@ namespace FineTuning.Core.Workflow.Activities;
 /// Writes the run's row (upsert), except over a finished row with an unfinished one: the run and its job monitor write
 /// from two orchestrations, and a monitor's last progress row may land after the run's final one. Returns whether it wrote.
 /// </summary>
-public sealed class UpdateRun(IRunStore runs)
+public sealed class UpdateRun(IRunStore runs) : IWorkflowActivity<RunRow, bool>
 {
     public async Task<bool> RunAsync(RunRow row, CancellationToken cancellationToken = default)
     {
@@ -14,16 +14,6 @@ public sealed class UpdateRun(IRunStore runs)
         }
 
         await runs.UpsertAsync(row, cancellationToken).ConfigureAwait(false);
-        return true;
-    }
-}
-
-/// <summary>Registers the model with its lineage (upsert).</summary>
-public sealed class RegisterModel(IModelRegistry registry)
-{
-    public async Task<bool> RunAsync(ModelRow row, CancellationToken cancellationToken = default)
-    {
-        await registry.UpsertAsync(row, cancellationToken).ConfigureAwait(false);
         return true;
     }
 }
