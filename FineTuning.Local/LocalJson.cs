@@ -1,3 +1,4 @@
+using FineTuning.Core.Api;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
@@ -27,15 +28,12 @@ internal static class LocalJson
 }
 
 /// <summary>A run as the local API shows it: its row, whether this process runs it, its progress and its reports.</summary>
-internal sealed record RunDetail(RunRow? Run, bool Running, RunProgress? Progress, IReadOnlyList<string>? Reports);
 
 /// <summary>A split with the validation it was made from (no split when the dataset is not fit).</summary>
 internal sealed record SplitAnswer(SplitReport? Split, DatasetReport Validation);
 
 [JsonSerializable(typeof(ActivityFailedException.Failure))]
 [JsonSerializable(typeof(OrchestrationInstance.ChildStart))]
-[JsonSerializable(typeof(LocalApi.CheckStatus))]
-[JsonSerializable(typeof(RunDetail))]
 [JsonSerializable(typeof(SplitAnswer))]
 [JsonSerializable(typeof(IReadOnlyList<RunRow>))]
 [JsonSerializable(typeof(IReadOnlyList<ModelRow>))]

@@ -1,3 +1,4 @@
+using FineTuning.Core.Api;
 using System.Diagnostics.CodeAnalysis;
 using System.Text.Encodings.Web;
 using System.Text.Json;
@@ -75,6 +76,9 @@ public static class ReportSerializer
 [JsonSerializable(typeof(RunProgress))]
 [JsonSerializable(typeof(ApiProblem))]
 [JsonSerializable(typeof(CancelRequested))]
+[JsonSerializable(typeof(ControlRequested))]
+[JsonSerializable(typeof(RunDetail))]
+[JsonSerializable(typeof(CheckStatus))]
 [JsonSerializable(typeof(EstimateAnswer))]
 [JsonSerializable(typeof(MonitorInput))]
 [JsonSerializable(typeof(MonitorResult))]

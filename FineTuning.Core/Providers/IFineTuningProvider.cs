@@ -26,7 +26,7 @@ public sealed record ProviderJob(
     IReadOnlyDictionary<string, string> Metadata)
 {
     /// <summary>True only for the statuses that end a job; unknown statuses are not finished.</summary>
-    public bool IsFinished => Status is JobStatuses.Succeeded or JobStatuses.Failed or JobStatuses.Cancelled;
+    public bool IsFinished => JobStatuses.IsFinal(Status);
 }
 
 /// <summary>The job statuses the product acts on; others pass through untouched.</summary>
@@ -38,6 +38,10 @@ public static class JobStatuses
     public const string Succeeded = "succeeded";
     public const string Failed = "failed";
     public const string Cancelled = "cancelled";
+    public const string Paused = "paused";
+
+    /// <summary>True for the statuses that end a job (succeeded, failed, cancelled); unknown ones are not final.</summary>
+    public static bool IsFinal(string? status) => status is Succeeded or Failed or Cancelled;
 }
 
 /// <summary>One entry of a job's event log.</summary>

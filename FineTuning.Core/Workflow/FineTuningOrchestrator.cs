@@ -6,21 +6,6 @@ using FineTuning.Core.Workflow.Activities;
 
 namespace FineTuning.Core.Workflow;
 
-/// <summary>The custom status a run shows while it runs (small: a few hundred bytes).</summary>
-public sealed record RunProgress(string Stage, string? JobStatus = null, int? Step = null, int? TotalSteps = null, double? LatestMetric = null, DateTimeOffset? EstimatedFinish = null, string? Metric = null)
-{
-    /// <summary>One line for a person: <c>Monitor (job running, step 3/10, train_loss 0.812, estimated finish 14:05 UTC)</c>.</summary>
-    public string Describe(bool showFinish = true)
-    {
-        var parts = new List<string>();
-        if (JobStatus is not null) parts.Add($"job {JobStatus}");
-        if (Step is int step) parts.Add(TotalSteps is int total ? $"step {step}/{total}" : $"step {step}");
-        if (Metric is not null && LatestMetric is double value) parts.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Metric} {value:0.###}"));
-        if (showFinish && EstimatedFinish is { } eta) parts.Add($"estimated finish {eta.UtcDateTime:yyyy-MM-dd HH:mm} UTC");
-        return parts.Count == 0 ? Stage : $"{Stage} ({string.Join(", ", parts)})";
-    }
-}
-
 /// <summary>
 /// The run, from dataset to registered model. Written once against <see cref="IOrchestrationContext"/>, so Durable
 /// Functions and the embedded runtime run the same code; deterministic: time comes from the context, activities do
@@ -31,7 +16,11 @@ public static class FineTuningOrchestrator
     /// <summary>The external event that cancels a run.</summary>
     public const string CancelEvent = "cancel";
 
-    private static readonly TimeSpan FileCheckInterval = TimeSpan.FromSeconds(5);
+    /// <summary>The external event that pauses a run's job (the deadline clock stops while it is paused).</summary>
+    public const string PauseEvent = "pause";
+
+    /// <summary>The external event that resumes a run's paused job.</summary>
+    public const string ResumeEvent = "resume";
 
     /// <summary>A run id from the dataset identity and the request: the same input starts the same run.</summary>
     public static string RunIdFor(string datasetBlob, string datasetETag, RunRequest request)
@@ -46,140 +35,206 @@ public static class FineTuningOrchestrator
             ? RunIdFor(request.DatasetBlob, dataset.ETag, request)
             : null;
 
+    /// <summary>The run: its stages in order, and how it ends when one fails or a cancel arrives.</summary>
     public static async Task<RunOutcome> RunAsync(IOrchestrationContext context, RunRequest request)
     {
-        string runId = context.InstanceId;
-        DateTime started = context.CurrentUtcDateTime;
-        var row = new RunRow { RunId = runId, DatasetBlob = request.DatasetBlob, CreatedAt = started, UpdatedAt = started, Status = RunStatus.Running };
-        async Task Stage(string stage, Func<RunRow, RunRow>? change = null)
+        using var signals = new RunSignals(context);
+        var run = new RunLedger(context, signals, request.DatasetBlob);
+        try
         {
-            row = (change?.Invoke(row) ?? row) with { Stage = stage, UpdatedAt = context.CurrentUtcDateTime };
-            context.SetCustomStatus(new RunProgress(stage, row.JobStatus));
-            context.Log(OrchestrationLogLevel.Information, row.JobId is null ? stage : $"{stage} (job {row.JobId} {row.JobStatus})");
-            await context.CallActivityAsync<bool>(nameof(UpdateRun), row, Retries.Transient);
+            return await StagesAsync(context, request, run, signals);
+        }
+        catch (RunCancelledException)
+        {
+            if (run.Row.JobId is not { } jobId)
+            {
+                return await run.EndAsync(RunStatus.Cancelled, "Cancelled on request; no job was created.");
+            }
+
+            JobSnapshot cancelled = await context.CallActivityAsync<JobSnapshot>(nameof(CancelJob), jobId, Retries.Transient);
+            run.Record(r => r with { JobStatus = cancelled.Status });
+            return await run.EndAsync(RunStatus.Cancelled, "Cancelled on request; the provider job was cancelled.");
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // A stage out of retries (or refused for good): the run ends Failed, says where and why, and leaves no job billing.
+            string error = $"{run.Row.Stage} failed: {ex.Message}";
+            return await run.EndAsync(RunStatus.Failed, error + await CancelLeftoverJobAsync(context, run));
+        }
+    }
+
+    private static async Task<RunOutcome> StagesAsync(IOrchestrationContext context, RunRequest request, RunLedger run, RunSignals signals)
+    {
+        string runId = context.InstanceId;
+
+        // 1-2. Shards, validated in parallel, merged.
+        await run.EnterAsync(RunStages.PlanShards);
+        ShardPlan plan = await context.CallActivityAsync<ShardPlan>(nameof(PlanShards), new PlanShardsInput(runId, request.DatasetBlob), Retries.Transient);
+        await run.EnterAsync(RunStages.ValidateShards);
+        ValidationSettings settings = ValidationSettings.From(request);
+        ShardValidated[] shards = await Task.WhenAll(plan.Shards.Select(shard =>
+            context.CallActivityAsync<ShardValidated>(nameof(ValidateShard), new ValidateShardInput(runId, shard, settings), Retries.Transient)));
+        signals.ThrowIfCancelled();
+        ValidationSummary validation = await context.CallActivityAsync<ValidationSummary>(nameof(MergeValidation),
+            new MergeValidationInput(runId, request.DatasetBlob, settings, [.. shards.Select(s => s.ReportBlob)]), Retries.Transient);
+        run.Record(r => r with { Rows = validation.Rows, Examples = validation.Examples });
+        if (!validation.Fit)
+        {
+            return await run.EndAsync(RunStatus.Failed, $"{validation.Verdict} {string.Join(" ", validation.FirstErrors.Select(f => f.ToString()))}".Trim());
         }
 
-        async Task<RunOutcome> End(RunStatus status, string? error, string? modelId = null)
+        // 3. Split.
+        await run.EnterAsync(RunStages.Split);
+        SplitSummary split = await context.CallActivityAsync<SplitSummary>(nameof(SplitDataset),
+            new SplitInput(runId, request.DatasetBlob, settings, request.TrainRatio, request.StratifyBy, request.SplitSeed, request.IncludeGeneratedInValidation),
+            Retries.Transient);
+        run.Record(r => r with { TrainRows = split.TrainRows, ValidationRows = split.ValidationRows });
+
+        // 4. Upload, and wait until the provider has processed the files.
+        await run.EnterAsync(RunStages.UploadFiles);
+        ProviderFile train = await context.CallActivityAsync<ProviderFile>(nameof(UploadFile), split.TrainBlob, Retries.Transient);
+        signals.ThrowIfCancelled();
+        ProviderFile? valid = split.ValidationRows > 0
+            ? await context.CallActivityAsync<ProviderFile>(nameof(UploadFile), split.ValidationBlob, Retries.Transient)
+            : null;
+        if (await WaitForFilesAsync(context, signals, request.PollInterval, valid is null ? [train] : [train, valid]) is { } unprocessed)
         {
-            row = row with { Status = status, Error = error, ModelId = modelId ?? row.ModelId, UpdatedAt = context.CurrentUtcDateTime, FinishedAt = context.CurrentUtcDateTime };
-            context.SetCustomStatus(new RunProgress(row.Stage, row.JobStatus));
-            context.Log(status switch { RunStatus.Succeeded => OrchestrationLogLevel.Information, RunStatus.Cancelled => OrchestrationLogLevel.Warning, _ => OrchestrationLogLevel.Error },
-                status == RunStatus.Succeeded ? $"{status}: registered {row.ModelId}" : $"{status}: {error}");
-            await context.CallActivityAsync<bool>(nameof(UpdateRun), row, Retries.Transient);
-            return new RunOutcome(status, row.ModelId, error);
+            return await run.EndAsync(RunStatus.Failed, $"The provider could not process {unprocessed.FileName}: {unprocessed.StatusDetails ?? unprocessed.Status}.");
+        }
+
+        // 5. Submit exactly once (a cancel that arrives meanwhile cancels the job it created).
+        await run.EnterAsync(RunStages.SubmitJob);
+        FineTuningMethod method = FineTuningMethods.TryParse(validation.Method, out FineTuningMethod m) ? m : FineTuningMethod.Supervised;
+        var jobRequest = new JobRequest(runId, validation.Model, train.Id, valid?.Id, method, request.Suffix, request.Seed, request.Hyperparameters, request.Grader);
+        JobSnapshot job = await context.CallActivityAsync<JobSnapshot>(nameof(SubmitJob), jobRequest, Retries.Transient);
+        run.Record(r => r with { JobId = job.JobId, JobStatus = job.Status });
+
+        // 6. Follow the job to its end.
+        await run.EnterAsync(RunStages.Monitor);
+        MonitorResult monitored = await FollowJobAsync(context, request, run, signals, job);
+        job = monitored.Job;
+        run.Record(r => r with { JobStatus = job.Status });
+        if (monitored.TimedOut)
+        {
+            return await run.EndAsync(RunStatus.Failed, $"Timed out: the job was not finished at the deadline ({request.Deadline}); it was cancelled.");
+        }
+
+        if (job.Status != JobStatuses.Succeeded || job.FineTunedModel is null)
+        {
+            return await run.EndAsync(job.Status == JobStatuses.Cancelled ? RunStatus.Cancelled : RunStatus.Failed, job.Error ?? $"The job ended {job.Status}.");
+        }
+
+        // 7-8. Results, then the registry row with lineage.
+        await run.EnterAsync(RunStages.CollectResults);
+        ResultsSummary results = await context.CallActivityAsync<ResultsSummary>(nameof(CollectResults),
+            new CollectResultsInput(runId, job.JobId, method.ToWireName()), Retries.Transient);
+        await run.EnterAsync(RunStages.RegisterModel);
+        var model = new ModelRow
+        {
+            ModelId = job.FineTunedModel,
+            BaseModel = validation.Model,
+            Method = method.ToWireName(),
+            RunId = runId,
+            JobId = job.JobId,
+            Hyperparameters = request.Hyperparameters is null ? null : ReportSerializer.Serialize(request.Hyperparameters),
+            Seed = request.Seed,
+            FileIds = valid is null ? [train.Id] : [train.Id, valid.Id],
+            DatasetBlob = request.DatasetBlob,
+            DatasetETag = plan.ETag,
+            DatasetContentHash = plan.ContentHash,
+            SplitSeed = request.SplitSeed,
+            TrainRowsByTopic = split.TrainRowsByTopic,
+            Metrics = results.Final is double final ? new Dictionary<string, double> { [results.Metric] = final } : new Dictionary<string, double>(),
+            Outcome = results.Outcome,
+            RegisteredAt = context.CurrentUtcDateTime,
+        };
+        await context.CallActivityAsync<bool>(nameof(RegisterModel), model, Retries.Transient);
+        return await run.EndAsync(RunStatus.Succeeded, null, job.FineTunedModel);
+    }
+
+    /// <summary>Waits on durable timers until the provider has processed every file; returns the first it could not process.</summary>
+    private static async Task<ProviderFile?> WaitForFilesAsync(IOrchestrationContext context, RunSignals signals, TimeSpan pollInterval, ProviderFile[] files)
+    {
+        foreach (ProviderFile file in files)
+        {
+            ProviderFile current = file;
+            for (int check = 0; current.Status != "processed"; check++)
+            {
+                if (current.Status == "error" || check == Polling.MaxFileChecks)
+                {
+                    return current;
+                }
+
+                await signals.DelayAsync(Polling.FileCheck(pollInterval));
+                current = await context.CallActivityAsync<ProviderFile>(nameof(GetFileStatus), file.Id, Retries.Transient);
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Follows the job in a child orchestration (its history stays bounded on long jobs), racing the run's events: a
+    /// cancel ends the run (its job is cancelled), a pause or a resume is passed to the provider and the run goes on.
+    /// </summary>
+    private static async Task<MonitorResult> FollowJobAsync(IOrchestrationContext context, RunRequest request, RunLedger run, RunSignals signals, JobSnapshot job)
+    {
+        Task<MonitorResult> monitor = context.CallSubOrchestratorAsync<MonitorResult>(JobMonitor.Name, JobMonitor.InstanceIdFor(context.InstanceId),
+            new MonitorInput(run.Row, job, run.Started + request.Deadline, request.PollInterval));
+        Task<bool> pause = signals.Next(PauseEvent);
+        Task<bool> resume = signals.Next(ResumeEvent);
+        while (true)
+        {
+            Task done = await Task.WhenAny(monitor, signals.Cancel, pause, resume);
+            if (done == monitor)
+            {
+                return await monitor;
+            }
+
+            signals.ThrowIfCancelled();
+            string activity = done == pause ? nameof(PauseJob) : nameof(ResumeJob);
+            if (done == pause) pause = signals.Next(PauseEvent);
+            else resume = signals.Next(ResumeEvent);
+            JobSnapshot changed;
+            try
+            {
+                changed = await context.CallActivityAsync<JobSnapshot>(activity, job.JobId, Retries.Transient);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // A pause or resume the provider refuses does not end the run: the job goes on as it was.
+                context.Log(OrchestrationLogLevel.Warning, $"{activity} of job {job.JobId} failed: {ex.Message}");
+                continue;
+            }
+
+            if (changed.Status != run.Row.JobStatus)
+            {
+                await run.JobStatusAsync(changed.Status);
+            }
+            else
+            {
+                context.Log(OrchestrationLogLevel.Warning, $"{activity}: job {job.JobId} is {changed.Status}; nothing to do.");
+            }
+        }
+    }
+
+    /// <summary>After a failure, cancels the run's job unless it has ended; says what became of it.</summary>
+    private static async Task<string> CancelLeftoverJobAsync(IOrchestrationContext context, RunLedger run)
+    {
+        if (run.Row.JobId is not { } jobId || JobStatuses.IsFinal(run.Row.JobStatus))
+        {
+            return "";
         }
 
         try
         {
-            return await Stages();
+            JobSnapshot cancelled = await context.CallActivityAsync<JobSnapshot>(nameof(CancelJob), jobId, Retries.Transient);
+            run.Record(r => r with { JobStatus = cancelled.Status });
+            return $" The provider job {jobId} was cancelled.";
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            // An activity out of retries (or refused for good): the run ends Failed and says where and why.
-            return await End(RunStatus.Failed, $"{row.Stage} failed: {ex.Message}");
-        }
-
-        async Task<RunOutcome> Stages()
-        {
-            // 1-2. Shards, validated in parallel, merged.
-            await Stage(RunStages.PlanShards);
-            ShardPlan plan = await context.CallActivityAsync<ShardPlan>(nameof(PlanShards), new PlanShardsInput(runId, request.DatasetBlob), Retries.Transient);
-            await Stage(RunStages.ValidateShards);
-            ValidationSettings settings = ValidationSettings.From(request);
-            ShardValidated[] shards = await Task.WhenAll(plan.Shards.Select(shard =>
-                context.CallActivityAsync<ShardValidated>(nameof(ValidateShard), new ValidateShardInput(runId, shard, settings), Retries.Transient)));
-            ValidationSummary validation = await context.CallActivityAsync<ValidationSummary>(nameof(MergeValidation),
-                new MergeValidationInput(runId, request.DatasetBlob, settings, [.. shards.Select(s => s.ReportBlob)]), Retries.Transient);
-            row = row with { Rows = validation.Rows, Examples = validation.Examples };
-            if (!validation.Fit)
-            {
-                return await End(RunStatus.Failed, $"{validation.Verdict} {string.Join(" ", validation.FirstErrors.Select(f => f.ToString()))}".Trim());
-            }
-
-            // 3. Split.
-            await Stage(RunStages.Split);
-            SplitSummary split = await context.CallActivityAsync<SplitSummary>(nameof(SplitDataset),
-                new SplitInput(runId, request.DatasetBlob, settings, request.TrainRatio, request.StratifyBy, request.SplitSeed, request.IncludeGeneratedInValidation), Retries.Transient);
-            row = row with { TrainRows = split.TrainRows, ValidationRows = split.ValidationRows };
-
-            // 4. Upload, and wait with durable timers until the provider has processed the files.
-            await Stage(RunStages.UploadFiles);
-            ProviderFile train = await context.CallActivityAsync<ProviderFile>(nameof(UploadFile), split.TrainBlob, Retries.Transient);
-            ProviderFile? valid = split.ValidationRows > 0 ? await context.CallActivityAsync<ProviderFile>(nameof(UploadFile), split.ValidationBlob, Retries.Transient) : null;
-            foreach (ProviderFile file in valid is null ? [train] : new[] { train, valid })
-            {
-                ProviderFile current = file;
-                for (int i = 0; current.Status != "processed"; i++)
-                {
-                    if (current.Status == "error" || i > 120)
-                    {
-                        return await End(RunStatus.Failed, $"The provider could not process {current.FileName}: {current.StatusDetails ?? current.Status}.");
-                    }
-
-                    await context.CreateTimer(context.CurrentUtcDateTime + (request.PollInterval < FileCheckInterval ? request.PollInterval : FileCheckInterval), CancellationToken.None);
-                    current = await context.CallActivityAsync<ProviderFile>(nameof(GetFileStatus), file.Id, Retries.Transient);
-                }
-            }
-
-            // 5. Submit exactly once.
-            await Stage(RunStages.SubmitJob);
-            FineTuningMethod method = FineTuningMethods.TryParse(validation.Method, out FineTuningMethod m) ? m : FineTuningMethod.Supervised;
-            var jobRequest = new JobRequest(runId, validation.Model, train.Id, valid?.Id, method, request.Suffix, request.Seed, request.Hyperparameters, request.Grader);
-            JobSnapshot job = await context.CallActivityAsync<JobSnapshot>(nameof(SubmitJob), jobRequest, Retries.Transient);
-            await Stage(RunStages.Monitor, r => r with { JobId = job.JobId, JobStatus = job.Status });
-
-            // 6. Monitor in a child orchestration (its history stays bounded on long jobs), racing the cancel event.
-            // Cancel(), not CancelAsync(): the callbacks must run now, on the orchestration's thread, for replay to see the same order.
-            using var stop = new CancellationTokenSource();
-            Task<bool> cancel = context.WaitForExternalEvent<bool>(CancelEvent, stop.Token);
-            Task<MonitorResult> monitor = context.CallSubOrchestratorAsync<MonitorResult>(JobMonitor.Name, JobMonitor.InstanceIdFor(runId),
-                new MonitorInput(row, job, started + request.Deadline, request.PollInterval));
-            if (await Task.WhenAny(cancel, monitor) == cancel)
-            {
-                JobSnapshot cancelled = await context.CallActivityAsync<JobSnapshot>(nameof(CancelJob), job.JobId, Retries.Transient);
-                row = row with { JobStatus = cancelled.Status };
-                return await End(RunStatus.Cancelled, "Cancelled on request; the provider job was cancelled.");
-            }
-
-            stop.Cancel();
-            MonitorResult monitored = await monitor;
-            job = monitored.Job;
-            row = row with { JobStatus = job.Status };
-            if (monitored.TimedOut)
-            {
-                return await End(RunStatus.Failed, $"Timed out: the job was not finished at the deadline ({request.Deadline}); it was cancelled.");
-            }
-
-            if (job.Status != JobStatuses.Succeeded || job.FineTunedModel is null)
-            {
-                return await End(job.Status == JobStatuses.Cancelled ? RunStatus.Cancelled : RunStatus.Failed, job.Error ?? $"The job ended {job.Status}.");
-            }
-
-            // 7-8. Results, then the registry row with lineage.
-            await Stage(RunStages.CollectResults);
-            ResultsSummary results = await context.CallActivityAsync<ResultsSummary>(nameof(CollectResults), new CollectResultsInput(runId, job.JobId, method.ToWireName()), Retries.Transient);
-            await Stage(RunStages.RegisterModel);
-            var model = new ModelRow
-            {
-                ModelId = job.FineTunedModel,
-                BaseModel = validation.Model,
-                Method = method.ToWireName(),
-                RunId = runId,
-                JobId = job.JobId,
-                Hyperparameters = request.Hyperparameters is null ? null : ReportSerializer.Serialize(request.Hyperparameters),
-                Seed = request.Seed,
-                FileIds = valid is null ? [train.Id] : [train.Id, valid.Id],
-                DatasetBlob = request.DatasetBlob,
-                DatasetETag = plan.ETag,
-                DatasetContentHash = plan.ContentHash,
-                SplitSeed = request.SplitSeed,
-                TrainRowsByTopic = split.TrainRowsByTopic,
-                Metrics = results.Final is double final ? new Dictionary<string, double> { [results.Metric] = final } : new Dictionary<string, double>(),
-                Outcome = results.Outcome,
-                RegisteredAt = context.CurrentUtcDateTime,
-            };
-            await context.CallActivityAsync<bool>(nameof(RegisterModel), model, Retries.Transient);
-            return await End(RunStatus.Succeeded, null, job.FineTunedModel);
+            return $" The provider job {jobId} could not be cancelled ({ex.Message}): cancel it at the provider.";
         }
     }
 }

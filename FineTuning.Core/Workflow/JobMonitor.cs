@@ -1,3 +1,4 @@
+using FineTuning.Core.Providers;
 using FineTuning.Core.Workflow.Activities;
 
 namespace FineTuning.Core.Workflow;
@@ -9,18 +10,15 @@ public sealed record MonitorInput(RunRow Row, JobSnapshot Job, DateTime Deadline
 public sealed record MonitorResult(JobSnapshot Job, bool TimedOut);
 
 /// <summary>
-/// Follows a submitted job to its end as a child orchestration of the run: polls with durable timers, backing off
-/// from the run's poll interval to 10 minutes, keeps the run row's job status current, and cancels the job at the
-/// deadline. Every <see cref="PollsPerExecution"/> polls it continues as new, so its history stays bounded however
-/// long the job runs (a 48-hour job is about 290 polls).
+/// Follows a submitted job to its end as a child orchestration of the run: polls with durable timers as
+/// <see cref="Polling"/> says, keeps the run row's job status current, and cancels the job at the deadline. The
+/// deadline clock stops while the job is paused (to within one poll: paused time counts from the poll that saw it).
+/// Every <see cref="Polling.PollsPerExecution"/> polls it continues as new, so its history stays bounded however long
+/// the job runs.
 /// </summary>
 public static class JobMonitor
 {
     public const string Name = "MonitorJob";
-
-    public const int PollsPerExecution = 50;
-
-    private static readonly TimeSpan MaxPollInterval = TimeSpan.FromMinutes(10);
 
     /// <summary>The monitor's instance id: one per run, so a replayed run finds the monitor it started.</summary>
     public static string InstanceIdFor(string runId) => runId + "-monitor";
@@ -30,23 +28,30 @@ public static class JobMonitor
         JobSnapshot job = input.Job;
         RunRow row = input.Row;
         TimeSpan interval = input.Interval;
+        DateTime deadline = input.Deadline;
         for (int poll = 0; !job.IsFinished; poll++)
         {
-            if (poll == PollsPerExecution)
+            if (poll == Polling.PollsPerExecution)
             {
-                context.ContinueAsNew(input with { Row = row, Job = job, Interval = interval, Polls = input.Polls + poll });
+                context.ContinueAsNew(input with { Row = row, Job = job, Interval = interval, Deadline = deadline, Polls = input.Polls + poll });
                 return null!; // The result of an execution that continues as new is not used.
             }
 
             DateTime now = context.CurrentUtcDateTime;
-            if (now >= input.Deadline)
+            if (now >= deadline && job.Status != JobStatuses.Paused)
             {
                 JobSnapshot cancelled = await context.CallActivityAsync<JobSnapshot>(nameof(CancelJob), job.JobId, Retries.Transient);
                 return new MonitorResult(cancelled, TimedOut: true);
             }
 
-            await context.CreateTimer(now + interval < input.Deadline ? now + interval : input.Deadline, CancellationToken.None);
+            await context.CreateTimer(now + interval < deadline || job.Status == JobStatuses.Paused ? now + interval : deadline, CancellationToken.None);
+            bool wasPaused = job.Status == JobStatuses.Paused;
             job = await context.CallActivityAsync<JobSnapshot>(nameof(GetJob), job.JobId, Retries.Transient);
+            if (wasPaused)
+            {
+                deadline += context.CurrentUtcDateTime - now; // paused time does not count towards the deadline
+            }
+
             context.SetCustomStatus(new RunProgress(RunStages.Monitor, job.Status, job.Progress?.Step, job.Progress?.TotalSteps, job.Progress?.Value, job.EstimatedFinish, job.Progress?.Metric));
             // The run writes the row that ends it: the monitor only the changes before (after a cancel, its row would
             // say "running" over the run's "cancelled").
@@ -56,7 +61,7 @@ public static class JobMonitor
                 await context.CallActivityAsync<bool>(nameof(UpdateRun), row, Retries.Transient);
             }
 
-            interval = interval * 2 < MaxPollInterval ? interval * 2 : MaxPollInterval;
+            interval = Polling.NextJobPoll(interval, job.Status);
         }
 
         return new MonitorResult(job, TimedOut: false);

@@ -37,6 +37,8 @@ public static class WorkflowCatalog
         Activity<SubmitJob, JobRequest, JobSnapshot>(),
         Activity<GetJob, string, JobSnapshot>(),
         Activity<CancelJob, string, JobSnapshot>(),
+        Activity<PauseJob, string, JobSnapshot>(),
+        Activity<ResumeJob, string, JobSnapshot>(),
         Activity<CollectResults, CollectResultsInput, ResultsSummary>(),
         Activity<UpdateRun, RunRow, bool>(),
         Activity<RegisterModel, ModelRow, bool>(),

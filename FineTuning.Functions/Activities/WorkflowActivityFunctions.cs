@@ -16,6 +16,8 @@ public sealed class WorkflowActivityFunctions(
     SubmitJob submitJob,
     GetJob getJob,
     CancelJob cancelJob,
+    PauseJob pauseJob,
+    ResumeJob resumeJob,
     CollectResults collectResults,
     UpdateRun updateRun,
     RegisterModel registerModel)
@@ -46,6 +48,12 @@ public sealed class WorkflowActivityFunctions(
 
     [Function(nameof(CancelJob))]
     public Task<JobSnapshot> CancelJobAsync([ActivityTrigger] string jobId, CancellationToken cancellationToken) => cancelJob.RunAsync(jobId, cancellationToken);
+
+    [Function(nameof(PauseJob))]
+    public Task<JobSnapshot> PauseJobAsync([ActivityTrigger] string jobId, CancellationToken cancellationToken) => pauseJob.RunAsync(jobId, cancellationToken);
+
+    [Function(nameof(ResumeJob))]
+    public Task<JobSnapshot> ResumeJobAsync([ActivityTrigger] string jobId, CancellationToken cancellationToken) => resumeJob.RunAsync(jobId, cancellationToken);
 
     [Function(nameof(CollectResults))]
     public Task<ResultsSummary> CollectResultsAsync([ActivityTrigger] CollectResultsInput input, CancellationToken cancellationToken) => collectResults.RunAsync(input, cancellationToken);

@@ -1,3 +1,4 @@
+using FineTuning.Core.Api;
 using System.Net;
 using System.Text.Json;
 using FineTuning.Core.Datasets;

@@ -1,3 +1,4 @@
+using FineTuning.Core.Api;
 using FineTuning.Core.Workflow;
 using Microsoft.DurableTask.Client;
 

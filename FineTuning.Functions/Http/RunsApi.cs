@@ -1,3 +1,4 @@
+using FineTuning.Core.Api;
 using System.Net;
 using System.Text.Json;
 using FineTuning.Core.Catalog;
@@ -49,8 +50,10 @@ public sealed class RunsApi(IBlobStore blobs, IRunStore runs, IModelRegistry mod
         // The check-status links in the API's own JSON (camelCase, as the local host answers), not in whatever naming
         // the worker's serializer has (PascalCase by default in the isolated worker).
         HttpManagementPayload links = client.CreateHttpManagementPayload(chosen.RunId, request);
-        HttpResponseData response = await HttpJson.Ok(request, links, HttpStatusCode.Accepted);
-        response.Headers.Add("Location", links.StatusQueryGetUri);
+        string api = $"{request.Url.GetLeftPart(UriPartial.Authority)}/api/runs/{chosen.RunId}";
+        HttpResponseData response = await HttpJson.Ok(request,
+            new CheckStatus(chosen.RunId, links.StatusQueryGetUri ?? api, links.SendEventPostUri ?? $"{api}/cancel", links.TerminatePostUri ?? $"{api}/cancel", $"{api}/reports/validation"), HttpStatusCode.Accepted);
+        response.Headers.Add("Location", links.StatusQueryGetUri ?? api);
         return response;
     }
 
@@ -75,29 +78,41 @@ public sealed class RunsApi(IBlobStore blobs, IRunStore runs, IModelRegistry mod
         // While the job runs, its progress (step, loss or reward) is the job monitor's custom status.
         OrchestrationMetadata? monitor = await client.GetInstanceAsync(JobMonitor.InstanceIdFor(id), cancellationToken);
         string? progress = monitor is { RuntimeStatus: OrchestrationRuntimeStatus.Running, SerializedCustomStatus: { } monitoring } ? monitoring : instance?.SerializedCustomStatus;
-        return await HttpJson.Ok(request, new
-        {
-            run = row,
-            runtimeStatus = instance?.RuntimeStatus.ToString(),
-            customStatus = progress is { } status ? JsonDocument.Parse(status).RootElement : (JsonElement?)null,
-            reports = new[] { $"/api/runs/{id}/reports/validation", $"/api/runs/{id}/reports/results" },
-        });
+        bool running = instance is { RuntimeStatus: OrchestrationRuntimeStatus.Running or OrchestrationRuntimeStatus.Pending or OrchestrationRuntimeStatus.Suspended };
+        return await HttpJson.Ok(request, await RunApi.DetailAsync(blobs, id, row, running, progress is null ? null : ReportSerializer.Deserialize<RunProgress>(progress), cancellationToken));
     }
 
-    [Function("CancelRun")]
-    public static async Task<HttpResponseData> CancelAsync(
-        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "runs/{id}/cancel")] HttpRequestData request,
+    /// <summary><c>POST /api/runs/{id}/cancel</c>, <c>/pause</c>, <c>/resume</c> (<see cref="RunApi.Controls"/>).</summary>
+    [Function("ControlRun")]
+    public Task<HttpResponseData> ControlAsync(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "runs/{id}/{control}")] HttpRequestData request,
         string id,
+        string control,
         [DurableClient] DurableTaskClient client,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken) => ControlRunAsync(request, id, control, client, cancellationToken);
+
+    /// <summary>Raises the run's cancel, pause or resume event, or answers 404/409 with why it cannot apply now.</summary>
+    private async Task<HttpResponseData> ControlRunAsync(HttpRequestData request, string id, string control, DurableTaskClient client, CancellationToken cancellationToken)
     {
-        if (await client.GetInstanceAsync(id, cancellationToken) is null)
+        if (!RunApi.Controls.ContainsKey(control))
         {
-            return await HttpJson.Problem(request, ApiProblem.NotFound($"No run '{id}'."));
+            return await HttpJson.Problem(request, ApiProblem.NotFound($"No action '{control}' on runs (actions: {string.Join(", ", RunApi.Controls.Keys)})."));
         }
 
-        await client.RaiseEventAsync(id, FineTuningOrchestrator.CancelEvent, true, cancellationToken);
-        return await HttpJson.Ok(request, new CancelRequested(id), HttpStatusCode.Accepted);
+        OrchestrationMetadata? instance = await client.GetInstanceAsync(id, cancellationToken);
+        bool inProgress = instance is { RuntimeStatus: OrchestrationRuntimeStatus.Running or OrchestrationRuntimeStatus.Pending or OrchestrationRuntimeStatus.Suspended };
+        RunRow? row = await runs.GetAsync(id, cancellationToken);
+        ApiProblem? problem = RunApi.ControlProblem(id, row, inProgress, control)
+            ?? (inProgress ? null : ApiProblem.Conflict($"Run '{id}' is not in progress: its orchestration is {instance?.RuntimeStatus.ToString() ?? "gone"}."));
+        if (problem is not null)
+        {
+            return await HttpJson.Problem(request, problem);
+        }
+
+        await client.RaiseEventAsync(id, RunApi.Controls[control], true, cancellationToken);
+        return control == "cancel"
+            ? await HttpJson.Ok(request, new CancelRequested(id), HttpStatusCode.Accepted)
+            : await HttpJson.Ok(request, new ControlRequested(id, control), HttpStatusCode.Accepted);
     }
 
     [Function("GetReport")]

@@ -1,3 +1,4 @@
+using FineTuning.Core.Api;
 using System.CommandLine;
 using FineTuning.Core.Catalog;
 using FineTuning.Core.Datasets;

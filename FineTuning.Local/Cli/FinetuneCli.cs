@@ -34,7 +34,11 @@ public static class FinetuneCli
             root.Subcommands.Add(command);
         }
 
-        root.Subcommands.Add(CancelCommand.Create(stdout, stderr));
+        foreach (Command command in ControlCommands.Create(stdout, stderr))
+        {
+            root.Subcommands.Add(command);
+        }
+
         root.Subcommands.Add(EmulatorCommand.Create(stdout, stderr));
 
         ParseResult parsed = root.Parse(args);

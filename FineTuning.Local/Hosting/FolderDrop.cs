@@ -1,3 +1,4 @@
+using FineTuning.Core.Api;
 using FineTuning.Core.Storage;
 using FineTuning.Local.Storage;
 using FineTuning.Core.Workflow;

@@ -1,3 +1,4 @@
+using FineTuning.Core.Api;
 using System.Net;
 using System.Text.Json;
 using FineTuning.Core.Catalog;
@@ -113,14 +114,26 @@ public sealed class LocalApi : IAsyncDisposable
         app.MapGet("/api/runs", async (CancellationToken ct) => Json(await runs.ListAsync(ct).ConfigureAwait(false))).WithSummary("List runs, newest first.");
 
         app.MapGet("/api/runs/{id}", async (string id, CancellationToken ct) =>
-            await runs.GetAsync(id, ct).ConfigureAwait(false) is { } row
-                ? Json(new RunDetail(row, host.Runtime.IsRunningHere(id), LocalRunHost.Progress(host.Runtime.Store, id), [$"/api/runs/{id}/reports/validation", $"/api/runs/{id}/reports/results"]))
-                : host.Runtime.IsRunningHere(id) ? Json(new RunDetail(null, true, null, null)) : Problem(ApiProblem.NotFound($"No run '{id}'.")))
-            .WithSummary("One run: stage, status, counts, job, model, error.");
+        {
+            RunRow? row = await runs.GetAsync(id, ct).ConfigureAwait(false);
+            bool running = host.Runtime.IsRunningHere(id);
+            return row is null && !running
+                ? Problem(ApiProblem.NotFound($"No run '{id}'."))
+                : Json(await RunApi.DetailAsync(host.Blobs, id, row, running, LocalRunHost.Progress(host.Runtime.Store, id), ct).ConfigureAwait(false));
+        }).WithSummary("One run: its row (stage, status, counts, job, model, error), whether it runs, its progress, its reports.");
 
-        app.MapPost("/api/runs/{id}/cancel", (string id) =>
-            host.Cancel(id) ? Json(new CancelRequested(id), 202) : Problem(ApiProblem.NotFound($"No run '{id}' in progress here.")))
-            .WithSummary("Cancel a run (the provider job is cancelled).");
+        foreach ((string control, string summary) in new[]
+        {
+            ("cancel", "Cancel a run: before submission no job is created; after it, the provider job is cancelled. 409 when the run has ended."),
+            ("pause", "Pause the run's running job (its deadline clock stops while paused). 409 unless the job is running."),
+            ("resume", "Resume the run's paused job. 409 unless the job is paused."),
+        })
+        {
+            app.MapPost($"/api/runs/{{id}}/{control}", async (string id, CancellationToken ct) =>
+                await host.ControlAsync(id, control, ct).ConfigureAwait(false) is { } problem ? Problem(problem)
+                : control == "cancel" ? Json(new CancelRequested(id), 202) : Json(new ControlRequested(id, control), 202))
+                .WithSummary(summary);
+        }
 
         app.MapGet("/api/runs/{id}/reports/{name}", async (string id, string name, CancellationToken ct) =>
         {
@@ -154,7 +167,4 @@ public sealed class LocalApi : IAsyncDisposable
         body.Position = 0;
         return RunApi.DryRun(body, method, model, ModelCatalog.Default, cancellationToken);
     }
-
-    /// <summary>The shape of Durable Functions' check-status payload.</summary>
-    internal sealed record CheckStatus(string Id, string StatusQueryGetUri, string SendEventPostUri, string TerminatePostUri, string ValidationReportGetUri);
 }

@@ -1,3 +1,4 @@
+using FineTuning.Core.Api;
 using System.Text.Json;
 using FineTuning.Core.Datasets;
 using FineTuning.Core.Catalog;
@@ -233,19 +234,31 @@ public sealed class LocalRunHost : IAsyncDisposable
         return json is null ? null : LocalJson.Deserialize<RunProgress>(json);
     }
 
-    /// <summary>Raises the cancel event of a run in progress; false when no run with this id is in progress.</summary>
-    public bool Cancel(string runId) => RequestCancel(Runtime.Store, runId, Runtime.Time);
+    /// <summary>Asks a run to cancel, pause or resume (<see cref="RunApi.Controls"/>); null when asked, else why not.</summary>
+    public Task<ApiProblem?> ControlAsync(string runId, string control, CancellationToken cancellationToken = default) =>
+        RequestControlAsync(Runtime.Store, Tables, runId, control, Runtime.Time, cancellationToken);
 
-    /// <summary>Asks a run in progress to cancel, through the history's inbox: whichever process owns the data directory delivers it, now or when it next starts.</summary>
-    public static bool RequestCancel(HistoryStore history, string runId, TimeProvider time)
+    /// <summary>
+    /// Asks a run to cancel, pause or resume through the history's inbox: whichever process owns the data directory
+    /// delivers it, now or when it next starts. Null when asked; else a 404 or 409 problem that says why not.
+    /// </summary>
+    public static async Task<ApiProblem?> RequestControlAsync(HistoryStore history, IRunStore runs, string runId, string control, TimeProvider time,
+        CancellationToken cancellationToken = default)
     {
-        if (history.Get(runId) is not { Status: InstanceStatus.Running })
+        bool inProgress = history.Get(runId) is { Status: InstanceStatus.Running };
+        RunRow? row = await runs.GetAsync(runId, cancellationToken).ConfigureAwait(false);
+        if (RunApi.ControlProblem(runId, row, inProgress, control) is { } problem)
         {
-            return false;
+            return problem;
         }
 
-        history.Raise(runId, FineTuningOrchestrator.CancelEvent, "true", time.GetUtcNow().UtcDateTime);
-        return true;
+        if (!inProgress)
+        {
+            return ApiProblem.Conflict($"Run '{runId}' is not in progress: its history in durable.db has ended or is missing.");
+        }
+
+        history.Raise(runId, RunApi.Controls[control], "true", time.GetUtcNow().UtcDateTime);
+        return null;
     }
 
     public async ValueTask DisposeAsync()

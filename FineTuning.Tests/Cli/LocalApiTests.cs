@@ -1,3 +1,4 @@
+using FineTuning.Core.Api;
 using System.Net;
 using System.Text;
 using System.Text.Json;
@@ -47,8 +48,20 @@ public sealed class LocalApiTests : IAsyncLifetime, IDisposable
         Assert.EndsWith($"/api/runs/{id}", payload.RootElement.GetProperty("statusQueryGetUri").GetString(), StringComparison.Ordinal);
         await _host.Outcome(id)!;
 
+        Assert.Equal(ApiContract.PropertiesOf<CheckStatus>(), payload.RootElement.EnumerateObject().Select(p => p.Name));
         using JsonDocument run = JsonDocument.Parse(await _http.GetStringAsync(new Uri($"api/runs/{id}", UriKind.Relative)));
         Assert.Equal("succeeded", run.RootElement.GetProperty("run").GetProperty("status").GetString());
+        Assert.False(run.RootElement.GetProperty("running").GetBoolean());
+        Assert.Equal(ApiContract.PropertiesOf<RunDetail>(), run.RootElement.EnumerateObject().Select(p => p.Name));
+        Assert.Equal([$"/api/runs/{id}/reports/validation", $"/api/runs/{id}/reports/results"], run.RootElement.GetProperty("reports").EnumerateArray().Select(r => r.GetString()));
+        foreach (string control in new[] { "cancel", "pause", "resume" })
+        {
+            HttpResponseMessage refused = await _http.PostAsync(new Uri($"api/runs/{id}/{control}", UriKind.Relative), null);
+            Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+            Assert.Equal(ApiProblem.ContentType, refused.Content.Headers.ContentType?.MediaType);
+            using JsonDocument problem = JsonDocument.Parse(await refused.Content.ReadAsStringAsync());
+            Assert.Contains("has already ended (Succeeded)", problem.RootElement.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        }
         using JsonDocument models = JsonDocument.Parse(await _http.GetStringAsync(new Uri("api/models", UriKind.Relative)));
         Assert.Equal(1, models.RootElement.GetArrayLength());
         Assert.Equal(HttpStatusCode.OK, (await _http.GetAsync(new Uri($"api/runs/{id}/reports/results", UriKind.Relative))).StatusCode);

@@ -1,3 +1,4 @@
+using FineTuning.Core.Api;
 using System.Text;
 using FineTuning.Core.Providers;
 using FineTuning.Core.Storage;

@@ -1,3 +1,4 @@
+using FineTuning.Core.Api;
 using System.Net;
 using System.Text;
 using System.Text.Json;
@@ -48,6 +49,7 @@ public sealed class FunctionsHttpApiTests(AzuriteFixture azurite) : IAsyncLifeti
         Assert.Equal(FunctionsHttp.Header(started, "Location"), links.GetProperty("statusQueryGetUri").GetString());
         Assert.EndsWith($"/runtime/webhooks/durabletask/instances/{runId}", links.GetProperty("statusQueryGetUri").GetString(), StringComparison.Ordinal);
         Assert.Contains("/raiseEvent/", links.GetProperty("sendEventPostUri").GetString(), StringComparison.Ordinal);
+        Assert.Equal(ApiContract.PropertiesOf<CheckStatus>(), links.EnumerateObject().Select(p => p.Name));
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
         OrchestrationMetadata done = await Client.WaitForInstanceCompletionAsync(runId, getInputsAndOutputs: true, timeout.Token);
         Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
@@ -60,7 +62,16 @@ public sealed class FunctionsHttpApiTests(AzuriteFixture azurite) : IAsyncLifeti
         Assert.Equal(HttpStatusCode.OK, run.StatusCode);
         JsonElement state = Json(run);
         Assert.Equal("succeeded", state.GetProperty("run").GetProperty("status").GetString());
-        Assert.Equal("Completed", state.GetProperty("runtimeStatus").GetString());
+        Assert.False(state.GetProperty("running").GetBoolean());
+        Assert.Equal(ApiContract.PropertiesOf<RunDetail>(), state.EnumerateObject().Select(p => p.Name));
+        Assert.Equal([$"/api/runs/{runId}/reports/validation", $"/api/runs/{runId}/reports/results"], state.GetProperty("reports").EnumerateArray().Select(r => r.GetString()));
+        foreach (string control in new[] { "cancel", "pause", "resume" })
+        {
+            HttpResponseData refused = await _api.ControlAsync(_http.Request("POST", $"/api/runs/{runId}/{control}"), runId, control, Client, CancellationToken.None);
+            Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+            Assert.Equal(ApiProblem.ContentType, FunctionsHttp.Header(refused, "Content-Type"));
+            Assert.Contains("has already ended (Succeeded)", Json(refused).GetProperty("detail").GetString(), StringComparison.Ordinal);
+        }
         string modelId = state.GetProperty("run").GetProperty("modelId").GetString()!;
 
         HttpResponseData report = await _api.ReportAsync(_http.Request("GET", $"/api/runs/{runId}/reports/validation"), runId, "validation", CancellationToken.None);
@@ -92,7 +103,9 @@ public sealed class FunctionsHttpApiTests(AzuriteFixture azurite) : IAsyncLifeti
         HttpResponseData[] responses =
         [
             await _api.GetAsync(_http.Request("GET", "/api/runs/run-none"), "run-none", Client, CancellationToken.None),
-            await RunsApi.CancelAsync(_http.Request("POST", "/api/runs/run-none/cancel"), "run-none", Client, CancellationToken.None),
+            await _api.ControlAsync(_http.Request("POST", "/api/runs/run-none/cancel"), "run-none", "cancel", Client, CancellationToken.None),
+            await _api.ControlAsync(_http.Request("POST", "/api/runs/run-none/pause"), "run-none", "pause", Client, CancellationToken.None),
+            await _api.ControlAsync(_http.Request("POST", "/api/runs/run-none/explode"), "run-none", "explode", Client, CancellationToken.None),
             await _api.ReportAsync(_http.Request("GET", "/api/runs/run-none/reports/validation"), "run-none", "validation", CancellationToken.None),
             await _api.ReportAsync(_http.Request("GET", "/api/runs/run-none/reports/secrets"), "run-none", "secrets", CancellationToken.None),
             await _api.ModelAsync(_http.Request("GET", "/api/models/ft%3Anone"), "ft%3Anone", CancellationToken.None),

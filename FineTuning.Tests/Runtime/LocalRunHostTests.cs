@@ -19,10 +19,11 @@ public sealed class LocalRunHostTests : IDisposable
         await using LocalRunHost host = await LocalRunHost.StartAsync(_dir.File("data"), Slow());
         await host.Blobs.WriteAsync("datasets/support.jsonl", (s, ct) => s.WriteAsync(System.Text.Encoding.UTF8.GetBytes(Rows.Jsonl(Rows.ManyChats(30))), ct).AsTask());
         var request = new RunRequest { DatasetBlob = "datasets/support.jsonl" };
-        var monitoring = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        host.StatusChanged += (_, progress) =>
+        var monitoring = new System.Collections.Concurrent.ConcurrentDictionary<string, TaskCompletionSource>();
+        Task Monitoring(string runId) => monitoring.GetOrAdd(runId, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+        host.StatusChanged += (runId, progress) =>
         {
-            if (progress?.Stage == RunStages.Monitor) monitoring.TrySetResult();
+            if (progress?.Stage == RunStages.Monitor) monitoring.GetOrAdd(runId, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
         };
 
         var log = new List<string>();
@@ -32,8 +33,8 @@ public sealed class LocalRunHostTests : IDisposable
         };
 
         (string? first, _) = await host.StartRunAsync(request);
-        await monitoring.Task.WaitAsync(TimeSpan.FromSeconds(30));
-        Assert.True(host.Cancel(first!));
+        await Monitoring(first!).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Null(await host.ControlAsync(first!, "cancel"));
         RunOutcome cancelled = await host.Outcome(first!)!.WaitAsync(TimeSpan.FromSeconds(30));
         (string? second, _) = await host.StartRunAsync(request);
         (string? same, _) = await host.StartRunAsync(request);
@@ -47,7 +48,9 @@ public sealed class LocalRunHostTests : IDisposable
         Assert.Equal(7, firstLog.Length);
         Assert.NotEqual(first, second);
         Assert.Equal(second, same);
-        Assert.True(host.Cancel(second!));
+        await Monitoring(second!).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Null(await host.ControlAsync(second!, "cancel"));
+        Assert.Equal(409, (await host.ControlAsync(first!, "cancel"))?.Status);
         await host.Outcome(second!)!.WaitAsync(TimeSpan.FromSeconds(30));
         Core.Providers.ProviderJob? firstJob = await host.Provider.FindJobByRunIdAsync(first!);
         Core.Providers.ProviderJob? secondJob = await host.Provider.FindJobByRunIdAsync(second!);

@@ -129,6 +129,132 @@ public sealed class FineTuningOrchestratorTests : IAsyncLifetime, IDisposable
         Assert.NotNull(run.FinishedAt);
     }
 
+    /// <summary>The provider's jobs tagged with a run id.</summary>
+    private async Task<List<JsonElement>> JobsOf(string runId)
+    {
+        using var http = new HttpClient();
+        http.DefaultRequestHeaders.Add("api-key", "k");
+        using JsonDocument jobs = JsonDocument.Parse(await http.GetStringAsync(new Uri(_emulator.OpenAIEndpoint, $"fine_tuning/jobs?metadata[run_id]={runId}")));
+        return [.. jobs.RootElement.GetProperty("data").EnumerateArray().Select(j => j.Clone())];
+    }
+
+    [Theory]
+    [InlineData("PlanShards")]
+    [InlineData("ValidateShard")]
+    [InlineData("MergeValidation")]
+    [InlineData("SplitDataset")]
+    [InlineData("UploadFile")]
+    public async Task CancelBeforeSubmission_EndsTheRunCancelledAndCreatesNoJob(string activity)
+    {
+        await Drop("datasets/support.jsonl", SupportDataset());
+        string id = "run-cancel-" + activity.ToLowerInvariant();
+        _onRecorded = (runId, e) =>
+        {
+            if (runId == id && e.Kind == HistoryKind.TaskScheduled && e.Name == activity) _runtime.RaiseEvent(runId, FineTuningOrchestrator.CancelEvent, true);
+        };
+
+        RunOutcome outcome = await Run(id, new RunRequest { DatasetBlob = "datasets/support.jsonl" });
+
+        Assert.Equal(RunStatus.Cancelled, outcome.Status);
+        Assert.DoesNotContain("SubmitJob", Calls(id));
+        Assert.Empty(await JobsOf(id));
+        RunRow run = (await ((IRunStore)_tables).GetAsync(id))!;
+        Assert.Equal(RunStatus.Cancelled, run.Status);
+        Assert.Null(run.JobId);
+        Assert.Contains("no job was created", run.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CancelDuringSubmission_CancelsTheJobThatWasCreated()
+    {
+        await Drop("datasets/support.jsonl", SupportDataset());
+        string id = "run-cancel-submit";
+        _onRecorded = (runId, e) =>
+        {
+            if (runId == id && e is { Kind: HistoryKind.TaskScheduled, Name: "SubmitJob" }) _runtime.RaiseEvent(runId, FineTuningOrchestrator.CancelEvent, true);
+        };
+
+        RunOutcome outcome = await Run(id, new RunRequest { DatasetBlob = "datasets/support.jsonl" });
+
+        Assert.Equal(RunStatus.Cancelled, outcome.Status);
+        Assert.Equal("cancelled", Assert.Single(await JobsOf(id)).GetProperty("status").GetString());
+        Assert.Contains("CancelJob", Calls(id));
+        // Cancelled before the job was followed: no monitor was started for it.
+        Assert.DoesNotContain(JobMonitor.Name, _history.LoadHistory(id).Where(e => e.Kind == HistoryKind.SubOrchestrationScheduled).Select(e => e.Name));
+    }
+
+    [Fact]
+    public async Task FailedMonitor_CancelsTheProviderJobBeforeTheRunEndsFailed()
+    {
+        await Drop("datasets/support.jsonl", SupportDataset());
+        // The monitor's first poll is refused for good: the monitor fails, and the job must not be left running and billing.
+        _faults.Add(new Fault("GET", "/fine_tuning/jobs/", Status: 400));
+        string id = "run-monitor-fails";
+
+        RunOutcome outcome = await Run(id, new RunRequest { DatasetBlob = "datasets/support.jsonl" });
+
+        Assert.Equal(RunStatus.Failed, outcome.Status);
+        Assert.Contains("Monitor failed", outcome.Error, StringComparison.Ordinal);
+        Assert.Contains("CancelJob", Calls(id));
+        Assert.Equal("cancelled", Assert.Single(await JobsOf(id)).GetProperty("status").GetString());
+        Assert.Equal("cancelled", (await ((IRunStore)_tables).GetAsync(id))!.JobStatus);
+    }
+
+    [Fact]
+    public async Task PauseAndResume_PauseTheProviderJob_AndPausedTimeDoesNotCountTowardsTheDeadline()
+    {
+        await Drop("datasets/support.jsonl", SupportDataset());
+        string id = "run-pause";
+        string monitor = JobMonitor.InstanceIdFor(id);
+        int pausedPolls = 0;
+        bool paused = false;
+        var seen = new List<string>();
+        _onRecorded = (runId, e) =>
+        {
+            if (runId == monitor && e is { Kind: HistoryKind.TaskCompleted, Name: "GetJob" } && JobStatusIn(e.Payload) == "running" && seen.Count == 0 && !paused)
+            {
+                paused = true;
+                _runtime.RaiseEvent(id, FineTuningOrchestrator.PauseEvent, true);
+            }
+
+            if (runId == id && e is { Kind: HistoryKind.TaskCompleted, Name: "PauseJob" or "ResumeJob" }) seen.Add(JobStatusIn(e.Payload));
+            // 20 polls of the paused job take over 15 minutes of the clock: longer than the whole deadline.
+            if (runId == monitor && e is { Kind: HistoryKind.TaskCompleted, Name: "GetJob" } && JobStatusIn(e.Payload) == "paused" && ++pausedPolls == 20)
+            {
+                _runtime.RaiseEvent(id, FineTuningOrchestrator.ResumeEvent, true);
+            }
+        };
+        DateTimeOffset start = _clock.GetUtcNow();
+
+        RunOutcome outcome = await Run(id, new RunRequest { DatasetBlob = "datasets/support.jsonl", Deadline = TimeSpan.FromMinutes(10) });
+
+        Assert.True(outcome.Status == RunStatus.Succeeded, outcome.Error);
+        Assert.Equal(["paused", "running"], seen);
+        Assert.True(_clock.GetUtcNow() - start > TimeSpan.FromMinutes(15), "the run outlived its 10-minute deadline only because the job was paused");
+        Assert.Equal(1, Calls(id).Count(c => c == "PauseJob"));
+        Assert.Equal(1, Calls(id).Count(c => c == "ResumeJob"));
+    }
+
+    [Fact]
+    public async Task PauseOfAJobThatIsNotRunning_LeavesTheJobAndTheRunGoingOn()
+    {
+        await Drop("datasets/support.jsonl", SupportDataset());
+        string id = "run-pause-queued";
+        _onRecorded = (runId, e) =>
+        {
+            // The job is validating its files then: the provider refuses a pause (400), which must not end the run.
+            if (runId == id && e is { Kind: HistoryKind.TaskCompleted, Name: "SubmitJob" }) _runtime.RaiseEvent(id, FineTuningOrchestrator.PauseEvent, true);
+        };
+
+        RunOutcome outcome = await Run(id, new RunRequest { DatasetBlob = "datasets/support.jsonl" });
+
+        Assert.True(outcome.Status == RunStatus.Succeeded, outcome.Error);
+        Assert.Contains("PauseJob", Calls(id));
+    }
+
+    private static string JobStatusIn(string? payload) =>
+        JsonDocument.Parse(payload ?? "{}").RootElement.TryGetProperty("status", out JsonElement status) ? status.GetString()! : "";
+
     [Fact]
     public async Task UpdateRun_NeverReplacesAFinishedRowWithAnUnfinishedOne()
     {
@@ -163,7 +289,7 @@ public sealed class FineTuningOrchestratorTests : IAsyncLifetime, IDisposable
         Assert.Contains("CancelJob", Calls(monitor));
         MonitorInput last = JsonSerializer.Deserialize<MonitorInput>(_history.Get(monitor)!.Input, ReportSerializer.Options)!;
         Assert.InRange(last.Polls, 250, 400);
-        Assert.True(_history.LoadHistory(monitor).Count < JobMonitor.PollsPerExecution * 6, "each execution of the monitor starts a fresh history");
+        Assert.True(_history.LoadHistory(monitor).Count < Polling.PollsPerExecution * 6, "each execution of the monitor starts a fresh history");
         Assert.Equal("cancelled", (await ((IRunStore)_tables).GetAsync(id))!.JobStatus);
     }
 

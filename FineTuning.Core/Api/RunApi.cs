@@ -1,8 +1,9 @@
 using FineTuning.Core.Catalog;
 using FineTuning.Core.Datasets;
 using FineTuning.Core.Storage;
+using FineTuning.Core.Workflow;
 
-namespace FineTuning.Core.Workflow;
+namespace FineTuning.Core.Api;
 
 /// <summary>What both HTTP hosts (Azure Functions and <c>finetune serve</c>) do the same way behind their routes.</summary>
 public static class RunApi
@@ -12,6 +13,24 @@ public static class RunApi
     {
         string blob = $"runs/{runId}/reports/{name}.json";
         return name is "validation" or "results" && BlobNames.Problem(blob) is null ? blob : null;
+    }
+
+    /// <summary>The names of the reports a run can have.</summary>
+    public static IReadOnlyList<string> ReportNames { get; } = ["validation", "results"];
+
+    /// <summary>The answer to <c>GET /api/runs/{id}</c>: the row, whether it runs, its progress, and the links of the reports that exist.</summary>
+    public static async Task<RunDetail> DetailAsync(IBlobStore blobs, string runId, RunRow? row, bool running, RunProgress? progress, CancellationToken cancellationToken = default)
+    {
+        var reports = new List<string>();
+        foreach (string name in ReportNames)
+        {
+            if (ReportBlob(runId, name) is { } blob && await blobs.GetPropertiesAsync(blob, cancellationToken).ConfigureAwait(false) is not null)
+            {
+                reports.Add($"/api/runs/{runId}/reports/{name}");
+            }
+        }
+
+        return new RunDetail(row, running, progress, reports);
     }
 
     /// <summary>Validates a dataset sent in a request body (<c>POST /api/validate</c>, <c>/api/estimate</c>).</summary>
@@ -25,6 +44,39 @@ public static class RunApi
         };
         var validator = new DatasetValidator(options);
         return validator.Finish([validator.ValidateShard(body, cancellationToken: cancellationToken)], "request body");
+    }
+
+    /// <summary>The run controls both hosts accept (<c>POST /api/runs/{id}/{control}</c>) and the event each raises.</summary>
+    public static IReadOnlyDictionary<string, string> Controls { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["cancel"] = FineTuningOrchestrator.CancelEvent,
+        ["pause"] = FineTuningOrchestrator.PauseEvent,
+        ["resume"] = FineTuningOrchestrator.ResumeEvent,
+    };
+
+    /// <summary>
+    /// Why <paramref name="control"/> (cancel, pause or resume) cannot apply to a run whose row is <paramref name="row"/>
+    /// (null: none yet), or null when it can: a run that ended takes none; a pause needs a running job, a resume a paused one.
+    /// </summary>
+    public static ApiProblem? ControlProblem(string runId, RunRow? row, bool inProgress, string control)
+    {
+        if (row is { FinishedAt: not null } || (row is not null && !inProgress && row.Status is RunStatus.Succeeded or RunStatus.Failed or RunStatus.Cancelled))
+        {
+            return ApiProblem.Conflict($"Run '{runId}' has already ended ({row.Status}{(row.Error is { } e ? $": {e}" : "")}); there is nothing to {control}.");
+        }
+
+        if (row is null && !inProgress)
+        {
+            return ApiProblem.NotFound($"No run '{runId}'.");
+        }
+
+        string job = row?.JobId is null ? "no job has been submitted yet" : $"its job {row.JobId} is {row.JobStatus}";
+        return control switch
+        {
+            "pause" when row?.JobStatus != Providers.JobStatuses.Running => ApiProblem.Conflict($"Run '{runId}' cannot be paused now: {job}. Only a running job can be paused."),
+            "resume" when row?.JobStatus != Providers.JobStatuses.Paused => ApiProblem.Conflict($"Run '{runId}' cannot be resumed: {job}. Only a paused job can be resumed."),
+            _ => null,
+        };
     }
 
     /// <summary>The sidecars that may hold a dropped dataset's run options, preferred first: <c>support.run.json</c>, <c>support.jsonl.run.json</c>.</summary>
