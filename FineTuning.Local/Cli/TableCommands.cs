@@ -42,13 +42,7 @@ internal static class TableCommands
                 return FinetuneCli.ExitOk;
             }
 
-            var table = new Table().Border(TableBorder.Rounded).AddColumn(new TableColumn("Run").NoWrap()).AddColumns("Dataset", "Stage", "Status", "Job").AddColumn(new TableColumn("Model").NoWrap()).AddColumn("Updated");
-            foreach (RunRow r in rows)
-            {
-                table.AddRow(Markup.Escape(r.RunId), Markup.Escape(r.DatasetBlob), r.Stage, r.Status.ToString(), Markup.Escape($"{r.JobId} {r.JobStatus}".Trim()), Markup.Escape(r.ModelId ?? ""), $"{r.UpdatedAt:yyyy-MM-dd HH:mm:ss}");
-            }
-
-            ReportRenderer.ConsoleFor(stdout).Write(table);
+            WriteRuns(ReportRenderer.ConsoleFor(stdout), stdout, rows);
             return FinetuneCli.ExitOk;
         });
 
@@ -105,17 +99,37 @@ internal static class TableCommands
                 return FinetuneCli.ExitOk;
             }
 
-            var table = new Table().Border(TableBorder.Rounded).AddColumn(new TableColumn("Model").NoWrap()).AddColumns("Base", "Method", "Outcome", "Metric").AddColumn(new TableColumn("Run").NoWrap()).AddColumn("Dataset");
-            foreach (ModelRow m in rows)
-            {
-                table.AddRow(Markup.Escape(m.ModelId), Markup.Escape(m.BaseModel), m.Method, Markup.Escape(m.Outcome ?? ""),
-                    Markup.Escape(string.Join(", ", m.Metrics.Select(x => $"{x.Key} {x.Value:0.###}"))), Markup.Escape(m.RunId), Markup.Escape(m.DatasetBlob));
-            }
-
-            ReportRenderer.ConsoleFor(stdout).Write(table);
+            WriteModels(ReportRenderer.ConsoleFor(stdout), stdout, rows);
             return FinetuneCli.ExitOk;
         });
 
         return [runs, status, models];
     }
+
+    /// <summary>The runs table, most telling columns first, fitted to the console's width.</summary>
+    internal static void WriteRuns(IAnsiConsole console, TextWriter writer, IReadOnlyList<RunRow> rows) =>
+        FittedTable.Write(console, writer, rows,
+        [
+            new("Run", r => r.RunId),
+            new("Status", r => r.Status.ToString()),
+            new("Stage", r => r.Stage),
+            new("Job", r => r.JobStatus ?? ""),
+            new("Dataset", r => r.DatasetBlob),
+            new("Updated", r => $"{r.UpdatedAt:yyyy-MM-dd HH:mm:ss}"),
+            new("Model", r => r.ModelId ?? ""),
+            new("Job id", r => r.JobId ?? ""),
+        ], essential: 3, more: "finetune status ID shows them");
+
+    /// <summary>The model registry, fitted to the console's width.</summary>
+    internal static void WriteModels(IAnsiConsole console, TextWriter writer, IReadOnlyList<ModelRow> rows) =>
+        FittedTable.Write(console, writer, rows,
+        [
+            new("Model", m => m.ModelId),
+            new("Outcome", m => m.Outcome ?? ""),
+            new("Metric", m => string.Join(", ", m.Metrics.Select(x => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{x.Key} {x.Value:0.###}")))),
+            new("Base", m => m.BaseModel),
+            new("Method", m => m.Method),
+            new("Run", m => m.RunId),
+            new("Dataset", m => m.DatasetBlob),
+        ], essential: 1, more: "--json shows them, with the lineage");
 }
