@@ -203,7 +203,7 @@ public static class FineTuningOrchestrator
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 // A pause or resume the provider refuses does not end the run: the job goes on as it was.
-                context.Log(OrchestrationLogLevel.Warning, $"{activity} of job {job.JobId} failed: {ex.Message}");
+                context.Log(new JobControlNotApplied(context.InstanceId, job.JobId, activity, ex.Message));
                 continue;
             }
 
@@ -213,7 +213,7 @@ public static class FineTuningOrchestrator
             }
             else
             {
-                context.Log(OrchestrationLogLevel.Warning, $"{activity}: job {job.JobId} is {changed.Status}; nothing to do.");
+                context.Log(new JobControlNotApplied(context.InstanceId, job.JobId, activity, $"the job is {changed.Status}"));
             }
         }
     }

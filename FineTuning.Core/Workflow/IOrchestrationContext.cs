@@ -28,10 +28,10 @@ public interface IOrchestrationContext
     void SetCustomStatus(object? status);
 
     /// <summary>
-    /// Writes a line to the host's log while the orchestrator runs live and nothing while it replays (Durable's
-    /// replay-safe logger), so each line is written once.
+    /// Writes an event to the host's log (its template and fields) while the orchestrator runs live and nothing while it
+    /// replays (Durable's replay-safe logger), so each is written once.
     /// </summary>
-    void Log(OrchestrationLogLevel level, string message);
+    void Log(WorkflowEvent entry);
 }
 
 /// <summary>How much a line of an orchestrator's log matters.</summary>

@@ -55,10 +55,14 @@ public static class JobMonitor
             context.SetCustomStatus(new RunProgress(RunStages.Monitor, job.Status, job.Progress?.Step, job.Progress?.TotalSteps, job.Progress?.Value, job.EstimatedFinish, job.Progress?.Metric));
             // The run writes the row that ends it: the monitor only the changes before (after a cancel, its row would
             // say "running" over the run's "cancelled").
-            if (job.Status != row.JobStatus && !job.IsFinished)
+            if (job.Status != row.JobStatus)
             {
-                row = row with { JobStatus = job.Status, UpdatedAt = context.CurrentUtcDateTime };
-                await context.CallActivityAsync<bool>(nameof(UpdateRun), row, Retries.Transient);
+                context.Log(new JobStatusChanged(row.RunId, job.JobId, job.Status, job.Progress?.Step, job.Progress?.TotalSteps));
+                if (!job.IsFinished)
+                {
+                    row = row with { JobStatus = job.Status, UpdatedAt = context.CurrentUtcDateTime };
+                    await context.CallActivityAsync<bool>(nameof(UpdateRun), row, Retries.Transient);
+                }
             }
 
             interval = Polling.NextJobPoll(interval, job.Status);

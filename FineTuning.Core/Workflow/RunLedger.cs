@@ -26,34 +26,29 @@ internal sealed class RunLedger(IOrchestrationContext context, RunSignals signal
     {
         signals.ThrowIfCancelled();
         Row = Row with { Stage = stage };
-        await WriteAsync(Row.JobId is null ? stage : $"{stage} (job {Row.JobId} {Row.JobStatus})");
+        await WriteAsync(new StageEntered(Row.RunId, stage, Row.JobId, Row.JobStatus));
     }
 
     /// <summary>Writes a change of the job's status seen by the run itself (a pause or a resume it asked for).</summary>
     public async Task JobStatusAsync(string status)
     {
         Row = Row with { JobStatus = status };
-        await WriteAsync($"{Row.Stage} (job {Row.JobId} {status})");
+        await WriteAsync(new JobStatusChanged(Row.RunId, Row.JobId!, status));
     }
 
     /// <summary>Ends the run: its final row, its last log line, its outcome.</summary>
     public async Task<RunOutcome> EndAsync(RunStatus status, string? error, string? modelId = null)
     {
         Row = Row with { Status = status, Error = error, ModelId = modelId ?? Row.ModelId, FinishedAt = context.CurrentUtcDateTime };
-        context.Log(status switch { RunStatus.Succeeded => OrchestrationLogLevel.Information, RunStatus.Cancelled => OrchestrationLogLevel.Warning, _ => OrchestrationLogLevel.Error },
-            status == RunStatus.Succeeded ? $"{status}: registered {Row.ModelId}" : $"{status}: {error}");
-        await WriteAsync(null);
+        await WriteAsync(status == RunStatus.Succeeded ? new RunSucceeded(Row.RunId, Row.ModelId) : new RunEnded(Row.RunId, status, Row.Stage, error));
         return new RunOutcome(status, Row.ModelId, error);
     }
 
-    private async Task WriteAsync(string? logLine)
+    private async Task WriteAsync(WorkflowEvent entry)
     {
         Row = Row with { UpdatedAt = context.CurrentUtcDateTime };
         context.SetCustomStatus(new RunProgress(Row.Stage, Row.JobStatus));
-        if (logLine is not null)
-        {
-            context.Log(OrchestrationLogLevel.Information, logLine);
-        }
+        context.Log(entry);
 
         await context.CallActivityAsync<bool>(nameof(Activities.UpdateRun), Row, Retries.Transient);
     }

@@ -7,7 +7,7 @@ namespace FineTuning.Functions.Orchestrators;
 /// <summary>Durable Functions' orchestration context seen through Core's port.</summary>
 internal sealed class DurableOrchestrationContext(TaskOrchestrationContext context) : IOrchestrationContext
 {
-    private readonly ILogger _log = context.CreateReplaySafeLogger("FineTuning.Orchestration");
+    private readonly ILogger _log = context.CreateReplaySafeLogger(Logs.WorkflowCategory);
 
     public string InstanceId => context.InstanceId;
 
@@ -36,17 +36,5 @@ internal sealed class DurableOrchestrationContext(TaskOrchestrationContext conte
 
     public void SetCustomStatus(object? status) => context.SetCustomStatus(status);
 
-    public void Log(OrchestrationLogLevel level, string message) =>
-        OrchestrationLog.Write(_log, level switch
-        {
-            OrchestrationLogLevel.Warning => LogLevel.Warning,
-            OrchestrationLogLevel.Error => LogLevel.Error,
-            _ => LogLevel.Information,
-        }, context.InstanceId, message);
-}
-
-internal static partial class OrchestrationLog
-{
-    [LoggerMessage(EventId = 1, Message = "{InstanceId}: {Message}")]
-    public static partial void Write(ILogger logger, LogLevel level, string instanceId, string message);
+    public void Log(WorkflowEvent entry) => Logs.Workflow(_log, entry);
 }

@@ -13,7 +13,7 @@ namespace FineTuning.Functions.Triggers;
 /// (<c>support.run.json</c> or <c>support.jsonl.run.json</c>) when there is one. The run id comes from the blob's name, ETag and options, so a
 /// re-delivered event starts nothing new.
 /// </summary>
-public sealed partial class DatasetDrop(IBlobStore blobs, ILogger<DatasetDrop> logger)
+public sealed class DatasetDrop(IBlobStore blobs, ILogger<DatasetDrop> logger)
 {
     [Function(nameof(DatasetDrop))]
     public async Task RunAsync(
@@ -31,20 +31,14 @@ public sealed partial class DatasetDrop(IBlobStore blobs, ILogger<DatasetDrop> l
         (RunRequest? request, IReadOnlyDictionary<string, string[]> problems) = await RunApi.DropRequestAsync(blobs, datasetBlob, cancellationToken);
         if (request is null)
         {
-            LogInvalidOptions(datasetBlob, string.Join("; ", problems.Select(p => $"{p.Key}: {string.Join(", ", p.Value)}")));
+            Logs.DropInvalidOptions(logger, datasetBlob, string.Join("; ", problems.Select(p => $"{p.Key}: {string.Join(", ", p.Value)}")));
             return;
         }
 
         if (await FineTuningOrchestrator.RunIdForAsync(blobs, request, cancellationToken) is { } runId && await client.GetInstanceAsync(runId, cancellationToken) is null)
         {
             await client.ScheduleNewOrchestrationInstanceAsync(nameof(FineTuningOrchestrator), request, new StartOrchestrationOptions(InstanceId: runId), cancellationToken);
-            LogStarted(runId, datasetBlob);
+            Logs.DropStarted(logger, runId, datasetBlob);
         }
     }
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Started run {RunId} for {DatasetBlob}")]
-    private partial void LogStarted(string runId, string datasetBlob);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Not starting a run for {DatasetBlob}: its options are invalid ({Problems})")]
-    private partial void LogInvalidOptions(string datasetBlob, string problems);
 }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using FineTuning.Core.Workflow;
 using FineTuning.Local.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace FineTuning.Local.Cli;
 
@@ -24,11 +25,10 @@ internal static class ServeCommand
             }
 
             await using LocalRunHost owned = host;
-            // The orchestrators' own log (stages, how each run ended), from live steps only: a line per event, not per replay.
-            host.Runtime.Logged += (instanceId, level, message) =>
-            {
-                lock (stdout) stdout.WriteLine($"{DateTime.Now:HH:mm:ss} {instanceId}: {(level == OrchestrationLogLevel.Information ? "" : $"{level.ToString().ToLowerInvariant()}: ")}{message}");
-            };
+            using ILoggerFactory logging = ConsoleLines.Factory(stdout);
+            // The orchestrators' own log (stages, job status, how each run ended), from live steps only: a line per event, not per replay.
+            ILogger workflow = logging.CreateLogger(Logs.WorkflowCategory);
+            host.Runtime.Logged += (_, entry) => Logs.Workflow(workflow, entry);
             LocalApi api;
             try
             {
@@ -40,7 +40,7 @@ internal static class ServeCommand
                 return FinetuneCli.ExitUsage;
             }
 
-            await using FolderDrop drop = new(host, stdout);
+            await using FolderDrop drop = new(host, logging.CreateLogger<FolderDrop>());
             if (!result.GetValue(noDrop))
             {
                 drop.Start();

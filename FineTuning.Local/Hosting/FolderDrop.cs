@@ -3,6 +3,8 @@ using FineTuning.Core.Storage;
 using FineTuning.Local.Storage;
 using FineTuning.Core.Workflow;
 
+using Microsoft.Extensions.Logging;
+
 namespace FineTuning.Local.Hosting;
 
 /// <summary>
@@ -21,7 +23,7 @@ public sealed class FolderDrop : IAsyncDisposable
     public const string RunCommandSource = "finetune run";
 
     private readonly LocalRunHost _host;
-    private readonly TextWriter _log;
+    private readonly ILogger _log;
     private readonly string _folder;
     private readonly Dictionary<string, (string Stamp, DateTimeOffset Since)> _changing = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _handled = new(StringComparer.Ordinal);
@@ -30,7 +32,7 @@ public sealed class FolderDrop : IAsyncDisposable
     private FileSystemWatcher? _watcher;
     private Task? _loop;
 
-    public FolderDrop(LocalRunHost host, TextWriter log, TimeSpan? settleTime = null, TimeSpan? scanInterval = null)
+    public FolderDrop(LocalRunHost host, ILogger log, TimeSpan? settleTime = null, TimeSpan? scanInterval = null)
     {
         _host = host;
         _log = log;
@@ -76,7 +78,7 @@ public sealed class FolderDrop : IAsyncDisposable
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
-                await _log.WriteLineAsync($"drop: {ex.Message}; retrying").ConfigureAwait(false);
+                Logs.DropScanFailed(_log, ex.Message);
                 await Task.Delay(ScanInterval, _stopping.Token).ConfigureAwait(false);
             }
         }
@@ -127,7 +129,7 @@ public sealed class FolderDrop : IAsyncDisposable
     {
         if (BlobNames.Problem(blob) is { } nameProblem)
         {
-            await _log.WriteLineAsync($"drop: {path}: {nameProblem}; rename the file to start a run.").ConfigureAwait(false);
+            Logs.DropBadName(_log, path, nameProblem);
             return;
         }
 
@@ -153,7 +155,7 @@ public sealed class FolderDrop : IAsyncDisposable
         if (await _host.Tables.FindDropAsync(key, cancellationToken).ConfigureAwait(false) is { } earlier
             && await ((IRunStore)_host.Tables).GetAsync(earlier, cancellationToken).ConfigureAwait(false) is not { Status: RunStatus.Failed or RunStatus.Cancelled })
         {
-            await _log.WriteLineAsync($"drop: {blob}: the same content and options as an earlier drop, which started {earlier}; nothing started.").ConfigureAwait(false);
+            Logs.DropRepeated(_log, blob, earlier);
             return;
         }
 
@@ -166,12 +168,12 @@ public sealed class FolderDrop : IAsyncDisposable
 
         if (runId is null)
         {
-            await _log.WriteLineAsync($"drop: {blob}: not started: {string.Join("; ", problems.Select(p => $"{p.Key}: {string.Join(", ", p.Value)}"))}. Fix it and save again.").ConfigureAwait(false);
+            Logs.DropInvalidOptions(_log, blob, string.Join("; ", problems.Select(p => $"{p.Key}: {string.Join(", ", p.Value)}")));
             return;
         }
 
         await _host.Tables.RecordDropAsync(key, blob, runId, DateTime.UtcNow, cancellationToken).ConfigureAwait(false);
-        await _log.WriteLineAsync($"drop: {blob}: started run {runId}.").ConfigureAwait(false);
+        Logs.DropStarted(_log, blob, runId);
         RunStarted?.Invoke(blob, runId);
     }
 

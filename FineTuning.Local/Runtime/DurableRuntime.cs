@@ -76,7 +76,7 @@ public sealed class DurableRuntime : IAsyncDisposable
     public event Action<string, string?>? CustomStatusChanged;
 
     /// <summary>Raised with an instance id, a level and a line its orchestrator logged while running live (never on replay).</summary>
-    public event Action<string, OrchestrationLogLevel, string>? Logged;
+    public event Action<string, WorkflowEvent>? Logged;
 
     /// <summary>
     /// True when no instance has work to do before a timer fires or an event arrives: no activity running or waiting
@@ -202,7 +202,7 @@ public sealed class DurableRuntime : IAsyncDisposable
 
     internal void OnCustomStatus(string instanceId, string? status) => CustomStatusChanged?.Invoke(instanceId, status);
 
-    internal void OnLog(string instanceId, OrchestrationLogLevel level, string message) => Logged?.Invoke(instanceId, level, message);
+    internal void OnLog(string instanceId, WorkflowEvent entry) => Logged?.Invoke(instanceId, entry);
 
     /// <summary>Starts (or finds) a child orchestration for a parent's task; its end is delivered to the parent.</summary>
     internal void StartChild(OrchestrationInstance parent, int taskId, string name, string childId, string input)

@@ -219,11 +219,11 @@ internal sealed class OrchestrationInstance : IOrchestrationContext
         }
     }
 
-    public void Log(OrchestrationLogLevel level, string message)
+    public void Log(WorkflowEvent entry)
     {
         if (!IsReplaying)
         {
-            _runtime.OnLog(InstanceId, level, message);
+            _runtime.OnLog(InstanceId, entry);
         }
     }
 

@@ -427,19 +427,19 @@ public sealed class DurableRuntimeTests : IDisposable
     {
         OrchestratorFunction orchestrator = async (context, _) =>
         {
-            context.Log(OrchestrationLogLevel.Information, "start");
+            context.Log(new StageEntered(context.InstanceId, "start"));
             await context.CallActivityAsync<string>("Echo", new { name = "A" });
-            context.Log(OrchestrationLogLevel.Warning, "after A");
+            context.Log(new RunEnded(context.InstanceId, RunStatus.Cancelled, "after A", "why"));
             await context.CreateTimer(context.CurrentUtcDateTime.AddHours(1), CancellationToken.None);
-            context.Log(OrchestrationLogLevel.Information, "after the timer");
+            context.Log(new StageEntered(context.InstanceId, "after the timer"));
             await context.CallActivityAsync<string>("Echo", new { name = "B" });
-            context.Log(OrchestrationLogLevel.Error, "done");
+            context.Log(new RunEnded(context.InstanceId, RunStatus.Failed, "done", "why"));
             return JsonSerializer.SerializeToElement("ok");
         };
         var lines = new List<string>();
-        void Collect(string id, OrchestrationLogLevel level, string message)
+        void Collect(string id, WorkflowEvent entry)
         {
-            lock (lines) lines.Add($"{id} {level} {message}");
+            lock (lines) lines.Add($"{id} {entry.Level} {entry.Describe()}");
         }
 
         await using (DurableRuntime first = Runtime(orchestrator))
@@ -450,13 +450,14 @@ public sealed class DurableRuntimeTests : IDisposable
             Assert.Null(await RunUntil(first, _clock, "log1", TimeSpan.FromMinutes(30)));
         }
 
-        Assert.Equal(["log1 Information start", "log1 Warning after A"], lines);
+        Assert.Equal(["log1 Information Run log1: start", "log1 Warning Run log1: Cancelled at after A: why"], lines);
         await using DurableRuntime second = Runtime(orchestrator);
         second.Logged += Collect;
         second.Start();
         await RunToEnd(second, _clock, "log1");
 
-        Assert.Equal(["log1 Information start", "log1 Warning after A", "log1 Information after the timer", "log1 Error done"], lines);
+        Assert.Equal(["log1 Information Run log1: start", "log1 Warning Run log1: Cancelled at after A: why", "log1 Information Run log1: after the timer",
+            "log1 Error Run log1: Failed at done: why"], lines);
     }
 
     [Fact]

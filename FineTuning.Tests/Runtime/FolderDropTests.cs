@@ -17,7 +17,7 @@ public sealed class FolderDropTests : IAsyncLifetime, IDisposable
     {
         _host = await LocalRunHost.StartAsync(_dir.File("data"), new ConfigurationBuilder().Build());
         // A settle time ten times the test's pause in mid-file, so that a loaded machine does not stretch the pause past it.
-        _drop = new FolderDrop(_host, TextWriter.Synchronized(_log), settleTime: TimeSpan.FromMilliseconds(1500), scanInterval: TimeSpan.FromMilliseconds(50));
+        _drop = new FolderDrop(_host, new ConsoleLines(TextWriter.Synchronized(_log)).CreateLogger("drop"), settleTime: TimeSpan.FromMilliseconds(1500), scanInterval: TimeSpan.FromMilliseconds(50));
         _drop.Start();
     }
 

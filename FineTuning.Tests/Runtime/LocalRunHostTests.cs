@@ -27,9 +27,9 @@ public sealed class LocalRunHostTests : IDisposable
         };
 
         var log = new List<string>();
-        host.Runtime.Logged += (id, level, message) =>
+        host.Runtime.Logged += (id, entry) =>
         {
-            lock (log) log.Add($"{id} {level} {message}");
+            lock (log) log.Add($"{id} {entry.Level} {entry.Describe()}");
         };
 
         (string? first, _) = await host.StartRunAsync(request);
@@ -42,9 +42,10 @@ public sealed class LocalRunHostTests : IDisposable
         Assert.Equal(RunStatus.Cancelled, cancelled.Status);
         // The orchestrator's log: a line per stage, then how the run ended (none from the monitor's polls).
         string[] firstLog = [.. log.Where(l => l.StartsWith(first + " ", StringComparison.Ordinal)).Select(l => l[(first!.Length + 1)..])];
-        Assert.Equal(["Information PlanShards", "Information ValidateShards", "Information Split", "Information UploadFiles", "Information SubmitJob"], firstLog[..5]);
-        Assert.StartsWith("Information Monitor (job ftjob-", firstLog[5], StringComparison.Ordinal);
-        Assert.Equal("Warning Cancelled: Cancelled on request; the provider job was cancelled.", firstLog[6]);
+        string[] stages = ["PlanShards", "ValidateShards", "Split", "UploadFiles", "SubmitJob"];
+        Assert.Equal([.. stages.Select(stage => $"Information Run {first}: {stage}")], firstLog[..5]);
+        Assert.StartsWith($"Information Run {first}: Monitor (job ftjob-", firstLog[5], StringComparison.Ordinal);
+        Assert.Equal($"Warning Run {first}: Cancelled at Monitor: Cancelled on request; the provider job was cancelled.", firstLog[6]);
         Assert.Equal(7, firstLog.Length);
         Assert.NotEqual(first, second);
         Assert.Equal(second, same);
