@@ -1,4 +1,3 @@
-using FineTuning.Core.Workflow;
 using Microsoft.Extensions.Logging;
 
 namespace FineTuning.Local;
@@ -6,19 +5,6 @@ namespace FineTuning.Local;
 /// <summary>The local host's log lines, each a template with a placeholder per field, as on the Azure host.</summary>
 internal static partial class Logs
 {
-    /// <summary>The category of the orchestrators' events, as on the Azure host.</summary>
-    public const string WorkflowCategory = "FineTuning.Workflow";
-
-    /// <summary>An orchestrator's event, with its template and fields as Core declares them once for both hosts.</summary>
-    public static void Workflow(ILogger logger, WorkflowEvent entry)
-    {
-        LogLevel level = entry.Level switch { OrchestrationLogLevel.Warning => LogLevel.Warning, OrchestrationLogLevel.Error => LogLevel.Error, _ => LogLevel.Information };
-        if (logger.IsEnabled(level))
-        {
-            logger.Log(level, new EventId(entry.EventId, entry.GetType().Name), entry.Fields(), null, (_, _) => entry.Describe());
-        }
-    }
-
     [LoggerMessage(EventId = 301, Level = LogLevel.Warning, Message = "drop: {Problem}; retrying")]
     public static partial void DropScanFailed(ILogger logger, string problem);
 

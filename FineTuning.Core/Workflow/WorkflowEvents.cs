@@ -119,3 +119,25 @@ public sealed record JobControlNotApplied(string RunId, string JobId, string Con
 
     public override object?[] Arguments => [RunId, Control, JobId, Reason];
 }
+
+/// <summary>How a host writes the orchestrators' events to its logger.</summary>
+public static class WorkflowLog
+{
+    /// <summary>The category of the orchestrators' events on both hosts (the Azure workbook's queries select it).</summary>
+    public const string Category = "FineTuning.Workflow";
+
+    /// <summary>Writes <paramref name="entry"/> with its event id, its fields as structured state and its message.</summary>
+    public static void Write(this Microsoft.Extensions.Logging.ILogger logger, WorkflowEvent entry)
+    {
+        var level = entry.Level switch
+        {
+            OrchestrationLogLevel.Warning => Microsoft.Extensions.Logging.LogLevel.Warning,
+            OrchestrationLogLevel.Error => Microsoft.Extensions.Logging.LogLevel.Error,
+            _ => Microsoft.Extensions.Logging.LogLevel.Information,
+        };
+        if (logger.IsEnabled(level))
+        {
+            logger.Log(level, new Microsoft.Extensions.Logging.EventId(entry.EventId, entry.GetType().Name), entry.Fields(), null, (_, _) => entry.Describe());
+        }
+    }
+}

@@ -7,7 +7,7 @@ namespace FineTuning.Functions.Orchestrators;
 /// <summary>Durable Functions' orchestration context seen through Core's port.</summary>
 internal sealed class DurableOrchestrationContext(TaskOrchestrationContext context) : IOrchestrationContext
 {
-    private readonly ILogger _log = context.CreateReplaySafeLogger(Logs.WorkflowCategory);
+    private readonly ILogger _log = context.CreateReplaySafeLogger(WorkflowLog.Category);
 
     public string InstanceId => context.InstanceId;
 
@@ -36,5 +36,5 @@ internal sealed class DurableOrchestrationContext(TaskOrchestrationContext conte
 
     public void SetCustomStatus(object? status) => context.SetCustomStatus(status);
 
-    public void Log(WorkflowEvent entry) => Logs.Workflow(_log, entry);
+    public void Log(WorkflowEvent entry) => _log.Write(entry);
 }

@@ -27,8 +27,8 @@ internal static class ServeCommand
             await using LocalRunHost owned = host;
             using ILoggerFactory logging = ConsoleLines.Factory(stdout);
             // The orchestrators' own log (stages, job status, how each run ended), from live steps only: a line per event, not per replay.
-            ILogger workflow = logging.CreateLogger(Logs.WorkflowCategory);
-            host.Runtime.Logged += (_, entry) => Logs.Workflow(workflow, entry);
+            ILogger workflow = logging.CreateLogger(WorkflowLog.Category);
+            host.Runtime.Logged += (_, entry) => workflow.Write(entry);
             LocalApi api;
             try
             {

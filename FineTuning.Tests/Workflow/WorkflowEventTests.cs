@@ -36,15 +36,14 @@ public partial class WorkflowEventTests
     }
 
     [Fact]
-    public void BothHosts_WriteTheEventsFieldsAsStructuredState()
+    public void Write_GivesTheLoggerTheEventsFieldsAsStructuredState()
     {
         var captured = new CapturingLogger();
         var entry = new StageEntered("run-1", RunStages.Monitor, "ftjob-1", "running");
 
-        FineTuning.Functions.Logs.Workflow(captured, entry);
-        FineTuning.Local.Logs.Workflow(captured, entry);
+        captured.Write(entry);
 
-        Assert.Equal(2, captured.Entries.Count);
+        Assert.Single(captured.Entries);
         Assert.All(captured.Entries, e =>
         {
             Assert.Equal(WorkflowEventIds.StageEntered, e.Id.Id);
@@ -60,7 +59,7 @@ public partial class WorkflowEventTests
         var writer = new StringWriter();
         ILogger logger = new ConsoleLines(writer).CreateLogger("test");
 
-        FineTuning.Local.Logs.Workflow(logger, new RunEnded("run-1", RunStatus.Cancelled, RunStages.Split, "Cancelled on request; no job was created."));
+        logger.Write(new RunEnded("run-1", RunStatus.Cancelled, RunStages.Split, "Cancelled on request; no job was created."));
 
         Assert.Matches(@"^\d\d:\d\d:\d\d warning: Run run-1: Cancelled at Split: Cancelled on request; no job was created\.\r?\n$", writer.ToString());
     }
