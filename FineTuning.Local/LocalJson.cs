@@ -1,3 +1,4 @@
+using FineTuning.Core.Serialization;
 using FineTuning.Core.Api;
 using System.Text.Json;
 using System.Text.Json.Serialization;

@@ -1,3 +1,4 @@
+using FineTuning.Core.Serialization;
 using System.Text.Json.Serialization.Metadata;
 using FineTuning.Core.Datasets;
 
@@ -7,5 +8,5 @@ namespace FineTuning.Tests;
 public static class ApiContract
 {
     public static IEnumerable<string> PropertiesOf<T>() =>
-        ((JsonTypeInfo)Core.Datasets.CoreJsonContext.Default.GetTypeInfo(typeof(T))!).Properties.Select(p => ReportSerializer.Options.PropertyNamingPolicy!.ConvertName(p.Name));
+        ((JsonTypeInfo)CoreJsonContext.Default.GetTypeInfo(typeof(T))!).Properties.Select(p => ReportSerializer.Options.PropertyNamingPolicy!.ConvertName(p.Name));
 }

@@ -1,3 +1,4 @@
+using FineTuning.Core.Serialization;
 using FineTuning.Core.Catalog;
 using FineTuning.Core.Datasets;
 using FineTuning.Core.Storage;

@@ -81,8 +81,8 @@ public sealed record DatasetReport
     public required string Verdict { get; init; }
 
     /// <summary>
-    /// Applies the dataset-level rules to a merged shard report: duplicates, format, counts, model and upload
-    /// limits. Pure: the same inputs give the same report.
+    /// Builds the report of a merged shard report: duplicates, then the dataset-level rules (<see cref="DatasetRules"/>).
+    /// Pure: the same inputs give the same report.
     /// </summary>
     public static DatasetReport From(ShardReport merged, string file, ValidationOptions options, IEnumerable<Finding>? extraFindings = null)
     {
@@ -138,65 +138,16 @@ public sealed record DatasetReport
             codes[FindingCodes.Duplicate] = tally;
         }
 
-        // Format: given, or the format of the earliest row whose format could be told.
-        bool detected = options.Method == FineTuningMethod.Auto;
-        FineTuningMethod method = options.Method;
-        if (detected)
-        {
-            KeyValuePair<string, FormatTally>? first = merged.Formats.Count == 0 ? null : merged.Formats.MinBy(f => f.Value.FirstLine);
-            method = first is { } f && FineTuningMethods.TryParse(f.Key, out FineTuningMethod m) ? m : FineTuningMethod.Supervised;
-            if (merged.Formats.Count > 1)
-            {
-                string parts = string.Join(", ", merged.Formats.OrderBy(f => f.Value.FirstLine)
-                    .Select(f => $"{f.Value.Count:N0} {f.Key} (first at line {f.Value.FirstLine})"));
-                Add(FindingCodes.Create(FindingCodes.MixedFormats, 0, "", $"rows are written for different methods: {parts}; keep one format per file or pass --method"));
-            }
-        }
+        (FineTuningMethod method, bool detected) = DatasetRules.Method(merged, options, Add);
 
         long examples = merged.RowHashes.Count;
-        if (merged.Rows == 0)
-        {
-            Add(FindingCodes.Create(FindingCodes.EmptyFile, 0, "", merged.Bytes == 0 ? "the file is empty (0 bytes)" : "the file holds no rows, only blank lines"));
-        }
-        else if (examples < options.MinExamples)
-        {
-            Add(FindingCodes.Create(FindingCodes.TooFewExamples, 0, "", $"{examples:N0} valid distinct example{(examples == 1 ? "" : "s")}; at least {options.MinExamples:N0} are needed"));
-        }
-
-        if (method == FineTuningMethod.Reinforcement)
-        {
-            int max = options.IsValidationFile ? ValidationOptions.MaxReinforcementValidationRows : ValidationOptions.MaxReinforcementTrainingRows;
-            if (examples > max)
-            {
-                Add(FindingCodes.Create(FindingCodes.TooManyExamples, 0, "", $"{examples:N0} examples; reinforcement {(options.IsValidationFile ? "validation" : "training")} files take at most {max:N0}"));
-            }
-        }
-
-        if (merged.Rows > 0 && merged.ErrorRows > options.MaxErrorRate * merged.Rows)
-        {
-            Add(FindingCodes.Create(FindingCodes.ErrorRateExceeded, 0, "", $"{merged.ErrorRows:N0} of {merged.Rows:N0} rows ({100.0 * merged.ErrorRows / merged.Rows:0.##}%) have errors; at most {options.MaxErrorRate * 100:0.##}% allowed"));
-        }
+        DatasetRules.Counts(merged, options, method, examples, Add);
 
         ModelFacts? model = options.Catalog.Find(options.Model, method);
         string modelName = model?.Name ?? options.Model!;
-        AddModelFindings(Add, options, model, method);
-
-        if (merged.Bytes > ValidationOptions.MaxUploadBytes)
-        {
-            Add(FindingCodes.Create(FindingCodes.FileTooLarge, 0, "", $"{merged.Bytes / 1e9:0.0} GB; the Uploads API takes files up to 8 GB"));
-        }
-        else if (merged.Bytes > ValidationOptions.SingleUploadLimitBytes)
-        {
-            Add(FindingCodes.Create(FindingCodes.FileOverUploadLimit, 0, "", $"{merged.Bytes / 1048576.0:N0} MiB is over the 512 MB single-request limit; it is uploaded through the Uploads API in 64 MB parts"));
-        }
-
-        long distinctPrompts = merged.SystemPrompts.Count < ShardReport.SystemPromptSketchSize
-            ? merged.SystemPrompts.Count
-            : EstimateDistinct(merged.SystemPrompts);
-        if (distinctPrompts > 10 && distinctPrompts > 0.1 * Math.Max(1, merged.ValidRows))
-        {
-            Add(FindingCodes.Create(FindingCodes.ManySystemPrompts, 0, "", $"{distinctPrompts:N0} different system prompts across {merged.RowsWithSystemPrompt:N0} examples; train with the prompt you will use in production"));
-        }
+        DatasetRules.Model(options, model, method, Add);
+        DatasetRules.UploadLimits(merged, Add);
+        long distinctPrompts = DatasetRules.SystemPrompts(merged, Add);
 
         long errors = 0, warnings = 0;
         foreach ((string code, CodeTally tally) in codes)
@@ -243,37 +194,6 @@ public sealed record DatasetReport
             Verdict = VerdictFor(fit, examples, method, merged, codes),
         };
     }
-
-    private static void AddModelFindings(Action<Finding> add, ValidationOptions options, ModelFacts? model, FineTuningMethod method)
-    {
-        if (model is null)
-        {
-            add(FindingCodes.Create(FindingCodes.UnknownModel, 0, "", $"\"{options.Model}\" is not in the model catalogue; its token limit and price are unknown"));
-            return;
-        }
-
-        if (!model.Supports(method))
-        {
-            add(FindingCodes.Create(FindingCodes.MethodNotSupported, 0, "", $"{model.Name} cannot be fine-tuned with {method.ToWireName()} (it supports {string.Join(", ", model.Methods)})"));
-        }
-
-        if (model.AcceptsJobsUntil is { } until)
-        {
-            DateOnly today = options.Today;
-            if (today > until)
-            {
-                add(FindingCodes.Create(FindingCodes.ModelRetired, 0, "", $"{model.Name} stopped accepting fine-tuning jobs after {until:yyyy-MM-dd}"));
-            }
-            else if (today.AddDays(90) > until)
-            {
-                add(FindingCodes.Create(FindingCodes.ModelRetiring, 0, "", $"{model.Name} accepts fine-tuning jobs only until {until:yyyy-MM-dd}"));
-            }
-        }
-    }
-
-    // k-minimum-values estimate: with the k smallest of n uniform 64-bit hashes, n ≈ (k - 1) / (max / 2^64).
-    private static long EstimateDistinct(SortedSet<ulong> sketch) =>
-        (long)((sketch.Count - 1) / (sketch.Max / 18446744073709551616.0));
 
     private static string VerdictFor(bool fit, long examples, FineTuningMethod method, ShardReport merged, Dictionary<string, CodeTally> codes)
     {

@@ -1,3 +1,4 @@
+using FineTuning.Core.Serialization;
 using System.Security.Cryptography;
 using System.Text;
 using FineTuning.Core.Datasets;

@@ -1,3 +1,4 @@
+using FineTuning.Core.Serialization;
 using System.Text.Json;
 using FineTuning.Core.Datasets;
 using FineTuning.Core.Graders;

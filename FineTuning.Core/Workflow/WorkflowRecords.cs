@@ -1,3 +1,4 @@
+using FineTuning.Core.Serialization;
 using System.Text.Json;
 using FineTuning.Core.Catalog;
 using FineTuning.Core.Datasets;

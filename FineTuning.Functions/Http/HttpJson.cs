@@ -1,3 +1,4 @@
+using FineTuning.Core.Serialization;
 using FineTuning.Core.Api;
 using System.Net;
 using System.Text.Json;

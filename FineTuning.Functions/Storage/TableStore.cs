@@ -1,3 +1,4 @@
+using FineTuning.Core.Serialization;
 using System.Text.Json;
 using Azure.Data.Tables;
 using FineTuning.Core.Datasets;

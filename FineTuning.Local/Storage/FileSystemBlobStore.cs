@@ -1,3 +1,4 @@
+using FineTuning.Core.Serialization;
 using System.Globalization;
 using System.IO.Hashing;
 using System.Runtime.CompilerServices;

@@ -1,3 +1,4 @@
+using FineTuning.Core.Serialization;
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Text.Json;

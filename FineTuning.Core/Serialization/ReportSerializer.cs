@@ -7,9 +7,10 @@ using System.Text.Json.Serialization.Metadata;
 using FineTuning.Core.Providers;
 using FineTuning.Core.Splitting;
 using FineTuning.Core.Workflow.Activities;
+using FineTuning.Core.Datasets;
 using FineTuning.Core.Workflow;
 
-namespace FineTuning.Core.Datasets;
+namespace FineTuning.Core.Serialization;
 
 /// <summary>
 /// The JSON shape of reports, runs and workflow messages (camelCase, enums as camelCase strings), shared by the CLI, the

@@ -1,0 +1,56 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using FineTuning.Core.Providers;
+using OpenAI.FineTuning;
+
+namespace FineTuning.OpenAI;
+
+public sealed partial class OpenAIFineTuningProvider
+{
+    public async Task<IReadOnlyList<string>> ValidateGraderAsync(JsonElement grader, CancellationToken cancellationToken = default)
+    {
+        string body = new JsonObject { ["grader"] = JsonNode.Parse(grader.GetRawText()) }.ToJsonString();
+        try
+        {
+            await SendAsync("POST", "fine_tuning/alpha/graders/validate", body, cancellationToken).ConfigureAwait(false);
+            return [];
+        }
+        catch (ProviderException ex) when (ex.Status == 400)
+        {
+            return [ex.Param is null ? ex.Message : $"{ex.Param}: {ex.Message}"];
+        }
+    }
+
+    public async Task<FineTuning.Core.Graders.GraderRunResult> RunGraderAsync(JsonElement grader, string modelSample, JsonElement item, CancellationToken cancellationToken = default)
+    {
+        string body = new JsonObject
+        {
+            ["grader"] = JsonNode.Parse(grader.GetRawText()),
+            ["model_sample"] = modelSample,
+            ["item"] = JsonNode.Parse(item.GetRawText()),
+        }.ToJsonString();
+        JsonElement result = await SendAsync("POST", "fine_tuning/alpha/graders/run", body, cancellationToken).ConfigureAwait(false);
+        var subs = new Dictionary<string, double>(StringComparer.Ordinal);
+        if (result.TryGetProperty("sub_rewards", out JsonElement sub) && sub.ValueKind == JsonValueKind.Object)
+        {
+            foreach (JsonProperty p in sub.EnumerateObject())
+            {
+                if (p.Value.ValueKind == JsonValueKind.Number) subs[p.Name] = p.Value.GetDouble();
+            }
+        }
+
+        var errors = new List<string>();
+        if (result.TryGetProperty("metadata", out JsonElement meta) && meta.TryGetProperty("errors", out JsonElement errs) && errs.ValueKind == JsonValueKind.Object)
+        {
+            foreach (JsonProperty p in errs.EnumerateObject())
+            {
+                if (p.Value.ValueKind == JsonValueKind.True || (p.Value.ValueKind == JsonValueKind.String && p.Value.GetString()!.Length > 0))
+                {
+                    errors.Add(p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString()! : p.Name);
+                }
+            }
+        }
+
+        return new FineTuning.Core.Graders.GraderRunResult(result.GetProperty("reward").GetDouble(), subs, errors);
+    }
+}
