@@ -20,7 +20,9 @@ public class ValidationMicroBenchmarks
         SyntheticDataset.Write(path, 8L << 20);
         _data = File.ReadAllBytes(path);
         File.Delete(path);
-        _text = Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat("Your refund for order 12345 will arrive within 5 business days, thank you. ", 100_000)));
+        _text = Encoding.UTF8.GetBytes(
+            string.Concat(Enumerable.Repeat("Your refund for order 12345 will arrive within 5 business days, thank you. ", 100_000))
+        );
     }
 
     [Benchmark(Description = "validate 8 MiB (one pass)")]

@@ -26,6 +26,8 @@ switch (args.FirstOrDefault())
         BenchmarkSwitcher.FromAssembly(typeof(SyntheticDataset).Assembly).Run(args[1..]);
         return 0;
     default:
-        Console.Error.WriteLine("usage: generate FILE [--mb N] | compare FILE [--finetune PATH] | workflow FILE | tokens FILE... | micro [args]");
+        Console.Error.WriteLine(
+            "usage: generate FILE [--mb N] | compare FILE [--finetune PATH] | workflow FILE | tokens FILE... | micro [args]"
+        );
         return 2;
 }

@@ -27,7 +27,9 @@ public static class SideBySide
         Report($"finetune validate --threads {Environment.ProcessorCount}", mib, all);
         Measure python = Best(() => Child("python3", script, path), runs: 1);
         Report("python3 cookbook_checks.py", mib, python);
-        Console.WriteLine($"  speed-up over Python: {python.Seconds / one.Seconds:N1}x on one thread, {python.Seconds / all.Seconds:N1}x on {Environment.ProcessorCount}");
+        Console.WriteLine(
+            $"  speed-up over Python: {python.Seconds / one.Seconds:N1}x on one thread, {python.Seconds / all.Seconds:N1}x on {Environment.ProcessorCount}"
+        );
         Measure split = Best(() => Finetune(finetune, "split", path, "--out", outDir, "--json"));
         Report("finetune split", mib, split);
 
@@ -43,10 +45,11 @@ public static class SideBySide
     internal sealed record Measure(double Seconds, long PeakBytes, int ExitCode);
 
     internal static void Report(string what, double mib, Measure m) =>
-        Console.WriteLine($"{what,-36} {m.Seconds,7:N2} s {mib / m.Seconds,8:N0} MiB/s  peak {m.PeakBytes / 1048576.0,6:N0} MiB  exit {m.ExitCode}");
+        Console.WriteLine(
+            $"{what, -36} {m.Seconds, 7:N2} s {mib / m.Seconds, 8:N0} MiB/s  peak {m.PeakBytes / 1048576.0, 6:N0} MiB  exit {m.ExitCode}"
+        );
 
-    internal static Measure Best(Func<Measure> run, int runs = 3) =>
-        Enumerable.Range(0, runs).Select(_ => run()).MinBy(m => m.Seconds)!;
+    internal static Measure Best(Func<Measure> run, int runs = 3) => Enumerable.Range(0, runs).Select(_ => run()).MinBy(m => m.Seconds)!;
 
     private static double Time(Action action)
     {
@@ -67,8 +70,14 @@ public static class SideBySide
 
     internal static Measure Child(string exe, params string[] args)
     {
-        var info = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (string a in args) info.ArgumentList.Add(a);
+        var info = new ProcessStartInfo(exe)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (string a in args)
+            info.ArgumentList.Add(a);
         var sw = Stopwatch.StartNew();
         using Process process = Process.Start(info)!;
         Task<string> stdout = process.StandardOutput.ReadToEndAsync();
@@ -97,9 +106,7 @@ public static class SideBySide
                 }
             }
         }
-        catch (IOException)
-        {
-        }
+        catch (IOException) { }
 
         return 0;
     }
@@ -108,8 +115,6 @@ public static class SideBySide
     {
         using FileStream stream = File.OpenRead(path);
         byte[] buffer = new byte[1 << 20];
-        while (stream.Read(buffer) > 0)
-        {
-        }
+        while (stream.Read(buffer) > 0) { }
     }
 }

@@ -12,17 +12,95 @@ public static class SyntheticDataset
 {
     private static readonly string[] Words =
     [
-        "order", "refund", "shipping", "account", "password", "delivery", "warranty", "invoice", "the", "a", "to", "and",
-        "of", "is", "your", "we", "can", "will", "please", "thank", "you", "for", "waiting", "package", "tracking",
-        "number", "customer", "support", "return", "policy", "within", "days", "business", "email", "address", "update",
-        "payment", "method", "card", "charged", "twice", "subscription", "cancel", "renewal", "discount", "code",
-        "available", "stock", "size", "colour", "exchange", "replacement", "damaged", "item", "arrived", "late",
-        "international", "customs", "duties", "express", "standard", "weekend", "holiday", "schedule", "technician",
-        "installation", "configuration", "troubleshooting", "restart", "device", "firmware", "compatibility",
+        "order",
+        "refund",
+        "shipping",
+        "account",
+        "password",
+        "delivery",
+        "warranty",
+        "invoice",
+        "the",
+        "a",
+        "to",
+        "and",
+        "of",
+        "is",
+        "your",
+        "we",
+        "can",
+        "will",
+        "please",
+        "thank",
+        "you",
+        "for",
+        "waiting",
+        "package",
+        "tracking",
+        "number",
+        "customer",
+        "support",
+        "return",
+        "policy",
+        "within",
+        "days",
+        "business",
+        "email",
+        "address",
+        "update",
+        "payment",
+        "method",
+        "card",
+        "charged",
+        "twice",
+        "subscription",
+        "cancel",
+        "renewal",
+        "discount",
+        "code",
+        "available",
+        "stock",
+        "size",
+        "colour",
+        "exchange",
+        "replacement",
+        "damaged",
+        "item",
+        "arrived",
+        "late",
+        "international",
+        "customs",
+        "duties",
+        "express",
+        "standard",
+        "weekend",
+        "holiday",
+        "schedule",
+        "technician",
+        "installation",
+        "configuration",
+        "troubleshooting",
+        "restart",
+        "device",
+        "firmware",
+        "compatibility",
     ];
 
     private static readonly string[] Topics =
-        ["billing", "shipping", "returns", "accounts", "warranty", "technical", "orders", "payments", "subscriptions", "stock", "international", "feedback"];
+    [
+        "billing",
+        "shipping",
+        "returns",
+        "accounts",
+        "warranty",
+        "technical",
+        "orders",
+        "payments",
+        "subscriptions",
+        "stock",
+        "international",
+        "feedback",
+    ];
 
     private static readonly string[] Systems =
     [
@@ -98,13 +176,19 @@ public static class SyntheticDataset
         sb.Clear();
         for (int i = 0; i < words; i++)
         {
-            if (i > 0) sb.Append(' ');
+            if (i > 0)
+                sb.Append(' ');
             int r = random.Next(40);
-            if (r == 0) sb.Append(random.Next(1, 100_000));
-            else sb.Append(Words[random.Next(Words.Length)]);
-            if (r == 1) sb.Append(',');
-            else if (r == 2) sb.Append('.');
-            else if (r == 3) sb.Append('\n');
+            if (r == 0)
+                sb.Append(random.Next(1, 100_000));
+            else
+                sb.Append(Words[random.Next(Words.Length)]);
+            if (r == 1)
+                sb.Append(',');
+            else if (r == 2)
+                sb.Append('.');
+            else if (r == 3)
+                sb.Append('\n');
         }
 
         sb.Append('.');

@@ -14,18 +14,21 @@ public static class TokenCalibration
     public static int Run(IEnumerable<string> files)
     {
         _ = TiktokenTokenEstimator.O200kBase; // the vocabulary loads once, outside the timings
-        Console.WriteLine($"{"file",-56} {"approx-o200k",12} {"o200k_base",12} {"error",7} {"approx s",9} {"exact s",8}");
-        long approxAll = 0, exactAll = 0;
+        Console.WriteLine($"{"file", -56} {"approx-o200k", 12} {"o200k_base", 12} {"error", 7} {"approx s", 9} {"exact s", 8}");
+        long approxAll = 0,
+            exactAll = 0;
         foreach (string file in files)
         {
             (long approx, double approxSeconds) = Total(file, ApproximateTokenEstimator.Instance);
             (long exact, double exactSeconds) = Total(file, TiktokenTokenEstimator.O200kBase);
             approxAll += approx;
             exactAll += exact;
-            Console.WriteLine($"{Path.GetFileNameWithoutExtension(file),-56} {approx,12:N0} {exact,12:N0} {Error(approx, exact),7} {approxSeconds,9:N2} {exactSeconds,8:N2}");
+            Console.WriteLine(
+                $"{Path.GetFileNameWithoutExtension(file), -56} {approx, 12:N0} {exact, 12:N0} {Error(approx, exact), 7} {approxSeconds, 9:N2} {exactSeconds, 8:N2}"
+            );
         }
 
-        Console.WriteLine($"{"all",-56} {approxAll,12:N0} {exactAll,12:N0} {Error(approxAll, exactAll),7}");
+        Console.WriteLine($"{"all", -56} {approxAll, 12:N0} {exactAll, 12:N0} {Error(approxAll, exactAll), 7}");
         return 0;
     }
 

@@ -22,7 +22,10 @@ public sealed record EmulatorOptions
 
     public double SecondsPerStep { get; init; } = 20;
 
-    /// <summary>Folder for a snapshot of files and jobs that survives restarts (null: memory only; uploads in progress are never kept).</summary>
+    /// <summary>
+    /// Folder for a snapshot of files and jobs that survives restarts (null: memory only; uploads in progress are never
+    /// kept).
+    /// </summary>
     public string? StateDirectory { get; init; }
 
     /// <summary>Faults to inject into the next matching requests.</summary>

@@ -37,7 +37,11 @@ public sealed class EmulatorServer : IAsyncDisposable
     /// <summary>The Azure OpenAI-style base URL (<c>/openai/v1/</c>).</summary>
     public Uri AzureEndpoint => new(Root, "openai/v1/");
 
-    public static async Task<EmulatorServer> StartAsync(EmulatorOptions options, int port = 0, CancellationToken cancellationToken = default)
+    public static async Task<EmulatorServer> StartAsync(
+        EmulatorOptions options,
+        int port = 0,
+        CancellationToken cancellationToken = default
+    )
     {
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -45,49 +49,65 @@ public sealed class EmulatorServer : IAsyncDisposable
         builder.Services.AddSingleton(new EmulatorState(options));
         WebApplication app = builder.Build();
         var state = app.Services.GetRequiredService<EmulatorState>();
-        app.Use(async (context, next) =>
-        {
-            if (!Authorized(context.Request, options.ApiKey))
+        app.Use(
+            async (context, next) =>
             {
-                await Error(context.Response, 401, "invalid_api_key", "Incorrect API key provided: send it as 'Authorization: Bearer KEY' or 'api-key: KEY'.", null).ConfigureAwait(false);
-                return;
-            }
-
-            if (options.Faults.Take(context.Request.Method, context.Request.Path.Value ?? "") is not { } fault)
-            {
-                await next(context).ConfigureAwait(false);
-                return;
-            }
-
-            if (fault.Delay is { } delay)
-            {
-                await Task.Delay(delay, context.RequestAborted).ConfigureAwait(false);
-            }
-
-            if (fault.Status is int status)
-            {
-                if (fault.RetryAfterSeconds > 0)
+                if (!Authorized(context.Request, options.ApiKey))
                 {
-                    context.Response.Headers.RetryAfter = fault.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+                    await Error(
+                            context.Response,
+                            401,
+                            "invalid_api_key",
+                            "Incorrect API key provided: send it as 'Authorization: Bearer KEY' or 'api-key: KEY'.",
+                            null
+                        )
+                        .ConfigureAwait(false);
+                    return;
                 }
 
-                await Error(context.Response, status, status == 429 ? "rate_limit_exceeded" : "server_error", $"Injected fault: {status}.", null).ConfigureAwait(false);
-                return;
-            }
+                if (options.Faults.Take(context.Request.Method, context.Request.Path.Value ?? "") is not { } fault)
+                {
+                    await next(context).ConfigureAwait(false);
+                    return;
+                }
 
-            if (fault.DropResponse)
-            {
-                // Do the work, then lose the answer: the client sees a broken connection.
-                Stream body = context.Response.Body;
-                context.Response.Body = new MemoryStream();
+                if (fault.Delay is { } delay)
+                {
+                    await Task.Delay(delay, context.RequestAborted).ConfigureAwait(false);
+                }
+
+                if (fault.Status is int status)
+                {
+                    if (fault.RetryAfterSeconds > 0)
+                    {
+                        context.Response.Headers.RetryAfter = fault.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+                    }
+
+                    await Error(
+                            context.Response,
+                            status,
+                            status == 429 ? "rate_limit_exceeded" : "server_error",
+                            $"Injected fault: {status}.",
+                            null
+                        )
+                        .ConfigureAwait(false);
+                    return;
+                }
+
+                if (fault.DropResponse)
+                {
+                    // Do the work, then lose the answer: the client sees a broken connection.
+                    Stream body = context.Response.Body;
+                    context.Response.Body = new MemoryStream();
+                    await next(context).ConfigureAwait(false);
+                    context.Abort();
+                    context.Response.Body = body;
+                    return;
+                }
+
                 await next(context).ConfigureAwait(false);
-                context.Abort();
-                context.Response.Body = body;
-                return;
             }
-
-            await next(context).ConfigureAwait(false);
-        });
+        );
         Map(app.MapGroup("/v1"), state);
         Map(app.MapGroup("/openai/v1"), state);
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -119,7 +139,12 @@ public sealed class EmulatorServer : IAsyncDisposable
         {
             if (!request.HasFormContentType)
             {
-                return ErrorResult(400, "invalid_request_error", "Upload the file as multipart/form-data with 'file' and 'purpose'.", "file");
+                return ErrorResult(
+                    400,
+                    "invalid_request_error",
+                    "Upload the file as multipart/form-data with 'file' and 'purpose'.",
+                    "file"
+                );
             }
 
             IFormCollection form = await request.ReadFormAsync().ConfigureAwait(false);
@@ -131,16 +156,25 @@ public sealed class EmulatorServer : IAsyncDisposable
 
             using var buffer = new MemoryStream();
             await file.CopyToAsync(buffer).ConfigureAwait(false);
-            EmulatorState.StoredFile stored = state.AddFile(file.FileName, form["purpose"].FirstOrDefault() ?? "fine-tune", buffer.ToArray());
+            EmulatorState.StoredFile stored = state.AddFile(
+                file.FileName,
+                form["purpose"].FirstOrDefault() ?? "fine-tune",
+                buffer.ToArray()
+            );
             return Json(FileJson(stored, state));
         });
         api.MapGet("/files", (HttpRequest request) => Page(state.Files().Select(f => FileJson(f, state)).ToList(), request));
         api.MapGet("/files/{id}", (string id) => state.GetFile(id) is { } f ? Json(FileJson(f, state)) : NotFound("file", id));
         api.MapGet("/files/{id}/content", (string id) =>
         {
-            if (state.GetFile(id) is { } f) return Results.Bytes(f.Content, "application/octet-stream");
+            if (state.GetFile(id) is { } f)
+                return Results.Bytes(f.Content, "application/octet-stream");
             // Results files are made when asked for: "{jobId}-results.csv".
-            if (id.EndsWith("-results.csv", StringComparison.Ordinal) && state.GetJob(id[..^"-results.csv".Length]) is { } job && state.Status(job) == "succeeded")
+            if (
+                id.EndsWith("-results.csv", StringComparison.Ordinal)
+                && state.GetJob(id[..^"-results.csv".Length]) is { } job
+                && state.Status(job) == "succeeded"
+            )
             {
                 return Results.Text(state.ResultsCsv(job), "text/csv");
             }
@@ -155,7 +189,12 @@ public sealed class EmulatorServer : IAsyncDisposable
             long? bytes = (long?)body?["bytes"];
             if (string.IsNullOrEmpty(fileName) || bytes is null or < 0)
             {
-                return ErrorResult(400, "invalid_request_error", "An upload needs 'filename', 'purpose', 'bytes' and 'mime_type'.", "bytes");
+                return ErrorResult(
+                    400,
+                    "invalid_request_error",
+                    "An upload needs 'filename', 'purpose', 'bytes' and 'mime_type'.",
+                    "bytes"
+                );
             }
 
             if (bytes > 8L << 30)
@@ -167,19 +206,32 @@ public sealed class EmulatorServer : IAsyncDisposable
         });
         api.MapPost("/uploads/{id}/parts", async (string id, HttpRequest request) =>
         {
-            if (state.GetUpload(id) is not { } upload) return NotFound("upload", id);
-            if (upload.Status != "pending") return ErrorResult(400, "invalid_request_error", $"Upload {id} is {upload.Status}.", "upload_id");
+            if (state.GetUpload(id) is not { } upload)
+                return NotFound("upload", id);
+            if (upload.Status != "pending")
+                return ErrorResult(400, "invalid_request_error", $"Upload {id} is {upload.Status}.", "upload_id");
             IFormCollection form = await request.ReadFormAsync().ConfigureAwait(false);
-            if (form.Files.GetFile("data") is not { } data) return ErrorResult(400, "invalid_request_error", "'data' is required.", "data");
-            if (data.Length > 64L << 20) return ErrorResult(400, "invalid_request_error", "A part holds at most 64 MB.", "data");
+            if (form.Files.GetFile("data") is not { } data)
+                return ErrorResult(400, "invalid_request_error", "'data' is required.", "data");
+            if (data.Length > 64L << 20)
+                return ErrorResult(400, "invalid_request_error", "A part holds at most 64 MB.", "data");
             using var buffer = new MemoryStream();
             await data.CopyToAsync(buffer).ConfigureAwait(false);
             string partId = state.AddPart(upload, buffer.ToArray());
-            return Json(new JsonObject { ["object"] = "upload.part", ["id"] = partId, ["upload_id"] = id, ["created_at"] = state.Now.ToUnixTimeSeconds() });
+            return Json(
+                new JsonObject
+                {
+                    ["object"] = "upload.part",
+                    ["id"] = partId,
+                    ["upload_id"] = id,
+                    ["created_at"] = state.Now.ToUnixTimeSeconds(),
+                }
+            );
         });
         api.MapPost("/uploads/{id}/complete", async (string id, HttpRequest request) =>
         {
-            if (state.GetUpload(id) is not { } upload) return NotFound("upload", id);
+            if (state.GetUpload(id) is not { } upload)
+                return NotFound("upload", id);
             JsonObject? body = await JsonNode.ParseAsync(request.Body).ConfigureAwait(false) as JsonObject;
             string[] partIds = body?["part_ids"] is JsonArray ids ? [.. ids.Select(n => (string?)n ?? "")] : [];
             if (partIds.Length == 0 || partIds.Any(p => !upload.Parts.ContainsKey(p)))
@@ -190,7 +242,12 @@ public sealed class EmulatorServer : IAsyncDisposable
             byte[] content = [.. partIds.SelectMany(p => upload.Parts[p])];
             if (content.LongLength != upload.Bytes)
             {
-                return ErrorResult(400, "invalid_request_error", $"The parts hold {content.LongLength} bytes; the upload said {upload.Bytes}.", "bytes");
+                return ErrorResult(
+                    400,
+                    "invalid_request_error",
+                    $"The parts hold {content.LongLength} bytes; the upload said {upload.Bytes}.",
+                    "bytes"
+                );
             }
 
             upload.File = state.AddFile(upload.FileName, upload.Purpose, content);
@@ -208,7 +265,8 @@ public sealed class EmulatorServer : IAsyncDisposable
 
             string? model = (string?)body["model"];
             string? trainingId = (string?)body["training_file"];
-            if (string.IsNullOrEmpty(model)) return ErrorResult(400, "invalid_request_error", "'model' is required.", "model");
+            if (string.IsNullOrEmpty(model))
+                return ErrorResult(400, "invalid_request_error", "'model' is required.", "model");
             if (string.IsNullOrEmpty(trainingId) || state.GetFile(trainingId) is not { } training)
             {
                 return ErrorResult(400, "invalid_request_error", $"Invalid file id '{trainingId}' for training_file.", "training_file");
@@ -217,13 +275,23 @@ public sealed class EmulatorServer : IAsyncDisposable
             string? validationId = (string?)body["validation_file"];
             if (validationId is not null && state.GetFile(validationId) is null)
             {
-                return ErrorResult(400, "invalid_request_error", $"Invalid file id '{validationId}' for validation_file.", "validation_file");
+                return ErrorResult(
+                    400,
+                    "invalid_request_error",
+                    $"Invalid file id '{validationId}' for validation_file.",
+                    "validation_file"
+                );
             }
 
             string method = (string?)body["method"]?["type"] ?? "supervised";
             if (method == "reinforcement" && body["method"]?["reinforcement"]?["grader"] is null)
             {
-                return ErrorResult(400, "invalid_request_error", "A reinforcement job needs method.reinforcement.grader.", "method.reinforcement.grader");
+                return ErrorResult(
+                    400,
+                    "invalid_request_error",
+                    "A reinforcement job needs method.reinforcement.grader.",
+                    "method.reinforcement.grader"
+                );
             }
 
             EmulatorState.StoredJob job = state.AddJob(body, method, training);
@@ -246,24 +314,38 @@ public sealed class EmulatorServer : IAsyncDisposable
         api.MapGet("/fine_tuning/jobs/{id}", (string id) => state.GetJob(id) is { } j ? Json(JobJson(j, state)) : NotFound("job", id));
         api.MapPost("/fine_tuning/jobs/{id}/cancel", (string id) =>
         {
-            if (state.GetJob(id) is not { } job) return NotFound("job", id);
+            if (state.GetJob(id) is not { } job)
+                return NotFound("job", id);
             string status = state.Status(job);
             if (EmulatorState.IsFinished(status))
             {
-                return ErrorResult(400, "invalid_request_error", $"Job {id} has already {status}; it cannot be cancelled.", "fine_tuning_job_id");
+                return ErrorResult(
+                    400,
+                    "invalid_request_error",
+                    $"Job {id} has already {status}; it cannot be cancelled.",
+                    "fine_tuning_job_id"
+                );
             }
 
             state.Cancel(job);
             return Json(JobJson(job, state));
         });
-        api.MapPost("/fine_tuning/jobs/{id}/pause", (string id) =>
-            state.GetJob(id) is not { } job ? NotFound("job", id)
+        api.MapPost("/fine_tuning/jobs/{id}/pause", (string id) => state.GetJob(id) is not { } job ? NotFound("job", id)
             : state.Pause(job) ? Json(JobJson(job, state))
-            : ErrorResult(400, "invalid_request_error", $"Job {id} is {state.Status(job)}; only a running job can be paused.", "fine_tuning_job_id"));
-        api.MapPost("/fine_tuning/jobs/{id}/resume", (string id) =>
-            state.GetJob(id) is not { } job ? NotFound("job", id)
+            : ErrorResult(
+                400,
+                "invalid_request_error",
+                $"Job {id} is {state.Status(job)}; only a running job can be paused.",
+                "fine_tuning_job_id"
+            ));
+        api.MapPost("/fine_tuning/jobs/{id}/resume", (string id) => state.GetJob(id) is not { } job ? NotFound("job", id)
             : state.Resume(job) ? Json(JobJson(job, state))
-            : ErrorResult(400, "invalid_request_error", $"Job {id} is {state.Status(job)}; only a paused job can be resumed.", "fine_tuning_job_id"));
+            : ErrorResult(
+                400,
+                "invalid_request_error",
+                $"Job {id} is {state.Status(job)}; only a paused job can be resumed.",
+                "fine_tuning_job_id"
+            ));
         api.MapPost("/fine_tuning/alpha/graders/validate", async (HttpRequest request) =>
         {
             using JsonDocument body = await JsonDocument.ParseAsync(request.Body).ConfigureAwait(false);
@@ -281,7 +363,11 @@ public sealed class EmulatorServer : IAsyncDisposable
         {
             using JsonDocument body = await JsonDocument.ParseAsync(request.Body).ConfigureAwait(false);
             JsonElement root = body.RootElement;
-            if (!root.TryGetProperty("grader", out JsonElement grader) || !root.TryGetProperty("model_sample", out JsonElement sample) || sample.ValueKind != JsonValueKind.String)
+            if (
+                !root.TryGetProperty("grader", out JsonElement grader)
+                || !root.TryGetProperty("model_sample", out JsonElement sample)
+                || sample.ValueKind != JsonValueKind.String
+            )
             {
                 return ErrorResult(400, "invalid_request_error", "'grader' and 'model_sample' (a string) are required.", "model_sample");
             }
@@ -295,58 +381,77 @@ public sealed class EmulatorServer : IAsyncDisposable
             JsonElement item = root.TryGetProperty("item", out JsonElement i) ? i : default;
             GraderRunResult result = GraderRunner.Run(spec.Root, sample.GetString()!, item);
             var errors = new JsonObject { ["other_error"] = result.Errors.Count > 0 };
-            if (result.Errors.Count > 0) errors["message"] = string.Join("; ", result.Errors);
-            return Json(new JsonObject
-            {
-                ["reward"] = result.Reward,
-                ["metadata"] = new JsonObject { ["name"] = spec.Root.GetProperty("name").GetString(), ["type"] = spec.Type, ["errors"] = errors, ["execution_time"] = 0.0 },
-                ["sub_rewards"] = new JsonObject([.. result.SubRewards.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)JsonValue.Create(kv.Value)))]),
-                ["model_grader_token_usage_per_model"] = new JsonObject(),
-            });
+            if (result.Errors.Count > 0)
+                errors["message"] = string.Join("; ", result.Errors);
+            return Json(
+                new JsonObject
+                {
+                    ["reward"] = result.Reward,
+                    ["metadata"] = new JsonObject
+                    {
+                        ["name"] = spec.Root.GetProperty("name").GetString(),
+                        ["type"] = spec.Type,
+                        ["errors"] = errors,
+                        ["execution_time"] = 0.0,
+                    },
+                    ["sub_rewards"] = new JsonObject([
+                        .. result.SubRewards.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)JsonValue.Create(kv.Value))),
+                    ]),
+                    ["model_grader_token_usage_per_model"] = new JsonObject(),
+                }
+            );
         });
         api.MapGet("/fine_tuning/jobs/{id}/events", (string id, HttpRequest request) =>
-            state.GetJob(id) is { } j ? Page(Events(j, state), request) : NotFound("job", id));
+            state.GetJob(id) is { } j ? Page(Events(j, state), request) : NotFound("job", id)
+        );
         api.MapGet("/fine_tuning/jobs/{id}/checkpoints", (string id, HttpRequest request) =>
-            state.GetJob(id) is { } j ? Page(Checkpoints(j, state), request) : NotFound("job", id));
+            state.GetJob(id) is { } j ? Page(Checkpoints(j, state), request) : NotFound("job", id)
+        );
     }
 
     private static IResult Page(List<JsonObject> items, HttpRequest request)
     {
         string? after = request.Query["after"].FirstOrDefault();
-        int limit = int.TryParse(request.Query["limit"].FirstOrDefault(), CultureInfo.InvariantCulture, out int l) ? Math.Clamp(l, 1, 100) : 20;
+        int limit = int.TryParse(request.Query["limit"].FirstOrDefault(), CultureInfo.InvariantCulture, out int l)
+            ? Math.Clamp(l, 1, 100)
+            : 20;
         int start = after is null ? 0 : items.FindIndex(i => (string?)i["id"] == after) + 1;
         List<JsonObject> page = items.Skip(Math.Max(0, start)).Take(limit).ToList();
-        return Json(new JsonObject
-        {
-            ["object"] = "list",
-            ["data"] = new JsonArray([.. page]),
-            ["has_more"] = start + page.Count < items.Count,
-        });
+        return Json(
+            new JsonObject
+            {
+                ["object"] = "list",
+                ["data"] = new JsonArray([.. page]),
+                ["has_more"] = start + page.Count < items.Count,
+            }
+        );
     }
 
-    private static JsonObject UploadJson(EmulatorState.StoredUpload u, EmulatorState state) => new()
-    {
-        ["object"] = "upload",
-        ["id"] = u.Id,
-        ["filename"] = u.FileName,
-        ["purpose"] = u.Purpose,
-        ["bytes"] = u.Bytes,
-        ["status"] = u.Status,
-        ["created_at"] = state.Now.ToUnixTimeSeconds(),
-        ["file"] = u.File is null ? null : FileJson(u.File, state),
-    };
+    private static JsonObject UploadJson(EmulatorState.StoredUpload u, EmulatorState state) =>
+        new()
+        {
+            ["object"] = "upload",
+            ["id"] = u.Id,
+            ["filename"] = u.FileName,
+            ["purpose"] = u.Purpose,
+            ["bytes"] = u.Bytes,
+            ["status"] = u.Status,
+            ["created_at"] = state.Now.ToUnixTimeSeconds(),
+            ["file"] = u.File is null ? null : FileJson(u.File, state),
+        };
 
-    private static JsonObject FileJson(EmulatorState.StoredFile f, EmulatorState state) => new()
-    {
-        ["object"] = "file",
-        ["id"] = f.Id,
-        ["bytes"] = f.Content.LongLength,
-        ["created_at"] = f.CreatedAt.ToUnixTimeSeconds(),
-        ["filename"] = f.FileName,
-        ["purpose"] = f.Purpose,
-        ["status"] = (state.Now - f.CreatedAt).TotalSeconds < 5 ? "uploaded" : "processed",
-        ["status_details"] = null,
-    };
+    private static JsonObject FileJson(EmulatorState.StoredFile f, EmulatorState state) =>
+        new()
+        {
+            ["object"] = "file",
+            ["id"] = f.Id,
+            ["bytes"] = f.Content.LongLength,
+            ["created_at"] = f.CreatedAt.ToUnixTimeSeconds(),
+            ["filename"] = f.FileName,
+            ["purpose"] = f.Purpose,
+            ["status"] = (state.Now - f.CreatedAt).TotalSeconds < 5 ? "uploaded" : "processed",
+            ["status_details"] = null,
+        };
 
     private static JsonObject JobJson(EmulatorState.StoredJob job, EmulatorState state)
     {
@@ -367,11 +472,29 @@ public sealed class EmulatorServer : IAsyncDisposable
             ["status"] = status,
             ["training_file"] = request["training_file"]?.DeepClone(),
             ["validation_file"] = request["validation_file"]?.DeepClone(),
-            ["hyperparameters"] = request["hyperparameters"]?.DeepClone() ?? new JsonObject { ["n_epochs"] = "auto", ["batch_size"] = "auto", ["learning_rate_multiplier"] = "auto" },
+            ["hyperparameters"] = request["hyperparameters"]?.DeepClone()
+                ?? new JsonObject
+                {
+                    ["n_epochs"] = "auto",
+                    ["batch_size"] = "auto",
+                    ["learning_rate_multiplier"] = "auto",
+                },
             ["trained_tokens"] = succeeded ? job.TrainedTokens : null,
-            ["error"] = status != "failed" ? null
-                : job.InvalidFileError is not null ? new JsonObject { ["code"] = "invalid_training_file", ["message"] = job.InvalidFileError, ["param"] = "training_file" }
-                : new JsonObject { ["code"] = "server_error", ["message"] = "The job failed due to an internal error (injected).", ["param"] = null },
+            ["error"] =
+                status != "failed" ? null
+                : job.InvalidFileError is not null
+                    ? new JsonObject
+                    {
+                        ["code"] = "invalid_training_file",
+                        ["message"] = job.InvalidFileError,
+                        ["param"] = "training_file",
+                    }
+                : new JsonObject
+                {
+                    ["code"] = "server_error",
+                    ["message"] = "The job failed due to an internal error (injected).",
+                    ["param"] = null,
+                },
             ["user_provided_suffix"] = request["suffix"]?.DeepClone(),
             ["seed"] = request["seed"]?.DeepClone() ?? 42,
             ["estimated_finish"] = EmulatorState.IsFinished(status) ? null : state.FinishTime(job).ToUnixTimeSeconds(),
@@ -405,52 +528,98 @@ public sealed class EmulatorServer : IAsyncDisposable
         for (int s = 1; s <= step; s++)
         {
             (double train, double valid, double accuracy) = EmulatorState.Metrics(s, state.Steps);
-            events.Add(job.Method == "reinforcement"
-                ? (state.StepTime(job, s), "info", $"Step {s}/{state.Steps}: train reward={EmulatorState.Reward(s, state.Steps)}", "metrics",
-                    new JsonObject { ["step"] = s, ["train_reward_mean"] = EmulatorState.Reward(s, state.Steps), ["total_steps"] = state.Steps })
-                : (state.StepTime(job, s), "info", $"Step {s}/{state.Steps}: training loss={train}", "metrics",
-                    new JsonObject { ["step"] = s, ["train_loss"] = train, ["valid_loss"] = valid, ["train_mean_token_accuracy"] = accuracy, ["total_steps"] = state.Steps }));
+            events.Add(
+                job.Method == "reinforcement"
+                    ? (
+                        state.StepTime(job, s),
+                        "info",
+                        $"Step {s}/{state.Steps}: train reward={EmulatorState.Reward(s, state.Steps)}",
+                        "metrics",
+                        new JsonObject
+                        {
+                            ["step"] = s,
+                            ["train_reward_mean"] = EmulatorState.Reward(s, state.Steps),
+                            ["total_steps"] = state.Steps,
+                        }
+                    )
+                    : (
+                        state.StepTime(job, s),
+                        "info",
+                        $"Step {s}/{state.Steps}: training loss={train}",
+                        "metrics",
+                        new JsonObject
+                        {
+                            ["step"] = s,
+                            ["train_loss"] = train,
+                            ["valid_loss"] = valid,
+                            ["train_mean_token_accuracy"] = accuracy,
+                            ["total_steps"] = state.Steps,
+                        }
+                    )
+            );
         }
 
-        if (status == "succeeded") events.Add((state.FinishTime(job), "info", "The job has successfully completed", "message", null));
-        if (status == "failed" && job.InvalidFileError is null) events.Add((state.StepTime(job, step), "error", "The job failed due to an internal error (injected).", "message", null));
-        if (status == "cancelled") events.Add((job.CancelledAt!.Value, "info", "The job was cancelled", "message", null));
+        if (status == "succeeded")
+            events.Add((state.FinishTime(job), "info", "The job has successfully completed", "message", null));
+        if (status == "failed" && job.InvalidFileError is null)
+            events.Add((state.StepTime(job, step), "error", "The job failed due to an internal error (injected).", "message", null));
+        if (status == "cancelled")
+            events.Add((job.CancelledAt!.Value, "info", "The job was cancelled", "message", null));
 
         // The API lists events newest first.
-        return events.Select((e, i) => new JsonObject
-        {
-            ["object"] = "fine_tuning.job.event",
-            ["id"] = $"ftevent-{job.Id[6..]}-{i:D4}",
-            ["created_at"] = e.At.ToUnixTimeSeconds(),
-            ["level"] = e.Level,
-            ["message"] = e.Message,
-            ["type"] = e.Type,
-            ["data"] = e.Data,
-        }).Reverse().ToList();
+        return events
+            .Select(
+                (e, i) =>
+                    new JsonObject
+                    {
+                        ["object"] = "fine_tuning.job.event",
+                        ["id"] = $"ftevent-{job.Id[6..]}-{i:D4}",
+                        ["created_at"] = e.At.ToUnixTimeSeconds(),
+                        ["level"] = e.Level,
+                        ["message"] = e.Message,
+                        ["type"] = e.Type,
+                        ["data"] = e.Data,
+                    }
+            )
+            .Reverse()
+            .ToList();
     }
 
     private static List<JsonObject> Checkpoints(EmulatorState.StoredJob job, EmulatorState state)
     {
         state.StatusAt(job, job.CancelledAt ?? state.Now, out int step);
         string model = (string)job.Request["model"]!;
-        return Enumerable.Range(1, step).Where(s => s % Math.Max(1, state.Steps / 3) == 0 || s == state.Steps).Reverse().Select(s =>
-        {
-            (double train, double valid, double accuracy) = EmulatorState.Metrics(s, state.Steps);
-            return new JsonObject
+        return Enumerable
+            .Range(1, step)
+            .Where(s => s % Math.Max(1, state.Steps / 3) == 0 || s == state.Steps)
+            .Reverse()
+            .Select(s =>
             {
-                ["object"] = "fine_tuning.job.checkpoint",
-                ["id"] = $"ftckpt-{job.Id[6..]}-{s}",
-                ["created_at"] = state.StepTime(job, s).ToUnixTimeSeconds(),
-                ["fine_tuned_model_checkpoint"] = $"ft:{model}:emulator::{job.Id[6..]}:ckpt-step-{s}",
-                ["fine_tuning_job_id"] = job.Id,
-                ["step_number"] = s,
-                ["metrics"] = new JsonObject { ["step"] = s, ["train_loss"] = train, ["train_mean_token_accuracy"] = accuracy, ["valid_loss"] = valid, ["valid_mean_token_accuracy"] = accuracy - 0.02 },
-            };
-        }).ToList();
+                (double train, double valid, double accuracy) = EmulatorState.Metrics(s, state.Steps);
+                return new JsonObject
+                {
+                    ["object"] = "fine_tuning.job.checkpoint",
+                    ["id"] = $"ftckpt-{job.Id[6..]}-{s}",
+                    ["created_at"] = state.StepTime(job, s).ToUnixTimeSeconds(),
+                    ["fine_tuned_model_checkpoint"] = $"ft:{model}:emulator::{job.Id[6..]}:ckpt-step-{s}",
+                    ["fine_tuning_job_id"] = job.Id,
+                    ["step_number"] = s,
+                    ["metrics"] = new JsonObject
+                    {
+                        ["step"] = s,
+                        ["train_loss"] = train,
+                        ["train_mean_token_accuracy"] = accuracy,
+                        ["valid_loss"] = valid,
+                        ["valid_mean_token_accuracy"] = accuracy - 0.02,
+                    },
+                };
+            })
+            .ToList();
     }
 
     /// <summary>A JSON answer; its contract is known at build time, as a natively compiled host needs.</summary>
-    private static IResult Json(JsonNode body, int? status = null) => Results.Json(body, EmulatorJsonContext.Default.JsonNode, statusCode: status);
+    private static IResult Json(JsonNode body, int? status = null) =>
+        Results.Json(body, EmulatorJsonContext.Default.JsonNode, statusCode: status);
 
     private static IResult NotFound(string what, string id) =>
         ErrorResult(404, "not_found", $"No {what} with id '{id}'.", what == "job" ? "fine_tuning_job_id" : "file_id");
@@ -459,7 +628,16 @@ public sealed class EmulatorServer : IAsyncDisposable
         Json(ErrorBody(code, message, param), status);
 
     private static JsonObject ErrorBody(string code, string message, string? param) =>
-        new() { ["error"] = new JsonObject { ["message"] = message, ["type"] = "invalid_request_error", ["param"] = param, ["code"] = code } };
+        new()
+        {
+            ["error"] = new JsonObject
+            {
+                ["message"] = message,
+                ["type"] = "invalid_request_error",
+                ["param"] = param,
+                ["code"] = code,
+            },
+        };
 
     private static Task Error(HttpResponse response, int status, string code, string message, string? param)
     {

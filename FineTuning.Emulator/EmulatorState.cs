@@ -26,35 +26,55 @@ internal sealed class EmulatorState
         _epoch = _options.Time.GetUtcNow();
         if (_options.StateDirectory is { } dir && File.Exists(Path.Combine(dir, "state.json")))
         {
-            Snapshot snapshot = JsonSerializer.Deserialize(File.ReadAllText(Path.Combine(dir, "state.json")), EmulatorJsonContext.Default.Snapshot)
-                ?? throw new InvalidDataException($"{Path.Combine(dir, "state.json")} is empty.");
+            Snapshot snapshot = JsonSerializer.Deserialize(
+                File.ReadAllText(Path.Combine(dir, "state.json")),
+                EmulatorJsonContext.Default.Snapshot
+            ) ?? throw new InvalidDataException($"{Path.Combine(dir, "state.json")} is empty.");
             _epoch = snapshot.Epoch;
             _sequence = snapshot.Sequence;
             foreach (SnapshotFile f in snapshot.Files)
             {
-                _files[f.Id] = new StoredFile(f.Id, f.FileName, f.Purpose, File.ReadAllBytes(Path.Combine(dir, "files", f.Id)), f.CreatedAt);
+                _files[f.Id] = new StoredFile(
+                    f.Id,
+                    f.FileName,
+                    f.Purpose,
+                    File.ReadAllBytes(Path.Combine(dir, "files", f.Id)),
+                    f.CreatedAt
+                );
             }
 
-            _jobs.AddRange(snapshot.Jobs.Select(j => new StoredJob
-            {
-                Id = j.Id,
-                Request = (JsonObject)JsonNode.Parse(j.Request)!,
-                CreatedAt = j.CreatedAt,
-                Method = j.Method,
-                InvalidFileError = j.InvalidFileError,
-                TrainedTokens = j.TrainedTokens,
-                Fault = j.Fault,
-                CancelledAt = j.CancelledAt,
-                PausedAt = j.PausedAt,
-                PausedFor = j.PausedFor,
-            }));
+            _jobs.AddRange(
+                snapshot.Jobs.Select(j => new StoredJob
+                {
+                    Id = j.Id,
+                    Request = (JsonObject)JsonNode.Parse(j.Request)!,
+                    CreatedAt = j.CreatedAt,
+                    Method = j.Method,
+                    InvalidFileError = j.InvalidFileError,
+                    TrainedTokens = j.TrainedTokens,
+                    Fault = j.Fault,
+                    CancelledAt = j.CancelledAt,
+                    PausedAt = j.PausedAt,
+                    PausedFor = j.PausedFor,
+                })
+            );
         }
     }
 
     internal sealed record SnapshotFile(string Id, string FileName, string Purpose, DateTimeOffset CreatedAt);
 
-    internal sealed record SnapshotJob(string Id, string Request, DateTimeOffset CreatedAt, string Method, string? InvalidFileError, long TrainedTokens,
-        JobFault? Fault, DateTimeOffset? CancelledAt, DateTimeOffset? PausedAt, TimeSpan PausedFor);
+    internal sealed record SnapshotJob(
+        string Id,
+        string Request,
+        DateTimeOffset CreatedAt,
+        string Method,
+        string? InvalidFileError,
+        long TrainedTokens,
+        JobFault? Fault,
+        DateTimeOffset? CancelledAt,
+        DateTimeOffset? PausedAt,
+        TimeSpan PausedFor
+    );
 
     internal sealed record Snapshot(DateTimeOffset Epoch, int Sequence, List<SnapshotFile> Files, List<SnapshotJob> Jobs);
 
@@ -70,7 +90,21 @@ internal sealed class EmulatorState
             _epoch,
             _sequence,
             [.. _files.Values.Select(f => new SnapshotFile(f.Id, f.FileName, f.Purpose, f.CreatedAt))],
-            [.. _jobs.Select(j => new SnapshotJob(j.Id, j.Request.ToJsonString(), j.CreatedAt, j.Method, j.InvalidFileError, j.TrainedTokens, j.Fault, j.CancelledAt, j.PausedAt, j.PausedFor))]);
+            [
+                .. _jobs.Select(j => new SnapshotJob(
+                    j.Id,
+                    j.Request.ToJsonString(),
+                    j.CreatedAt,
+                    j.Method,
+                    j.InvalidFileError,
+                    j.TrainedTokens,
+                    j.Fault,
+                    j.CancelledAt,
+                    j.PausedAt,
+                    j.PausedFor
+                )),
+            ]
+        );
         AtomicFile.WriteAllText(Path.Combine(dir, "state.json"), JsonSerializer.Serialize(snapshot, EmulatorJsonContext.Default.Snapshot));
     }
 
@@ -146,7 +180,13 @@ internal sealed class EmulatorState
     {
         lock (_gate)
         {
-            var upload = new StoredUpload { Id = $"upload_{NextId()}", FileName = fileName, Purpose = purpose, Bytes = bytes };
+            var upload = new StoredUpload
+            {
+                Id = $"upload_{NextId()}",
+                FileName = fileName,
+                Purpose = purpose,
+                Bytes = bytes,
+            };
             _uploads[upload.Id] = upload;
             return upload;
         }
@@ -189,10 +229,14 @@ internal sealed class EmulatorState
     public StoredJob AddJob(JsonObject request, string method, StoredFile training)
     {
         // The provider checks the training file server-side: run the product's own validator on it.
-        var validator = new DatasetValidator(new ValidationOptions { Method = FineTuningMethods.TryParse(method, out FineTuningMethod m) ? m : FineTuningMethod.Auto });
+        var validator = new DatasetValidator(
+            new ValidationOptions { Method = FineTuningMethods.TryParse(method, out FineTuningMethod m) ? m : FineTuningMethod.Auto }
+        );
         DatasetReport report = validator.Finish([validator.ValidateShard(new MemoryStream(training.Content))], training.FileName);
-        string? error = report.Fit && report.ErrorRows == 0 ? null
-            : $"The job failed due to an invalid training file. {report.Verdict} {string.Join(" ", report.Findings.Where(f => f.Severity == Severity.Error).Take(3))}".Trim();
+        string? error =
+            report.Fit && report.ErrorRows == 0
+                ? null
+                : $"The job failed due to an invalid training file. {report.Verdict} {string.Join(" ", report.Findings.Where(f => f.Severity == Severity.Error).Take(3))}".Trim();
         lock (_gate)
         {
             var job = new StoredJob
@@ -243,7 +287,8 @@ internal sealed class EmulatorState
     {
         lock (_gate)
         {
-            if (Status(job) != "running") return false;
+            if (Status(job) != "running")
+                return false;
             job.PausedAt = Now;
             Save();
             return true;
@@ -254,7 +299,8 @@ internal sealed class EmulatorState
     {
         lock (_gate)
         {
-            if (job.PausedAt is not { } paused || job.CancelledAt is not null) return false;
+            if (job.PausedAt is not { } paused || job.CancelledAt is not null)
+                return false;
             job.PausedFor += Now - paused;
             job.PausedAt = null;
             Save();
@@ -273,20 +319,44 @@ internal sealed class EmulatorState
         step = 0;
         if (job.CancelledAt is { } cancelled && at >= cancelled)
         {
-            StatusAt(new StoredJob { Id = job.Id, Request = job.Request, CreatedAt = job.CreatedAt, Method = job.Method, InvalidFileError = job.InvalidFileError }, cancelled, out step);
+            StatusAt(
+                new StoredJob
+                {
+                    Id = job.Id,
+                    Request = job.Request,
+                    CreatedAt = job.CreatedAt,
+                    Method = job.Method,
+                    InvalidFileError = job.InvalidFileError,
+                },
+                cancelled,
+                out step
+            );
             return "cancelled";
         }
 
         if (job.PausedAt is not null && job.CancelledAt is null)
         {
-            StatusAt(new StoredJob { Id = job.Id, Request = job.Request, CreatedAt = job.CreatedAt + job.PausedFor, Method = job.Method }, job.PausedAt.Value, out step);
+            StatusAt(
+                new StoredJob
+                {
+                    Id = job.Id,
+                    Request = job.Request,
+                    CreatedAt = job.CreatedAt + job.PausedFor,
+                    Method = job.Method,
+                },
+                job.PausedAt.Value,
+                out step
+            );
             return "paused";
         }
 
-        if (t < _options.ValidatingSeconds) return "validating_files";
-        if (job.InvalidFileError is not null) return "failed";
+        if (t < _options.ValidatingSeconds)
+            return "validating_files";
+        if (job.InvalidFileError is not null)
+            return "failed";
         t -= _options.ValidatingSeconds;
-        if (t < _options.QueuedSeconds || job.Fault == JobFault.StallInQueue) return "queued";
+        if (t < _options.QueuedSeconds || job.Fault == JobFault.StallInQueue)
+            return "queued";
         t -= _options.QueuedSeconds;
         step = Math.Min(_options.Steps, (int)(t / _options.SecondsPerStep));
         if (job.Fault == JobFault.Fail && step >= _options.Steps / 2)
@@ -299,7 +369,10 @@ internal sealed class EmulatorState
     }
 
     public DateTimeOffset FinishTime(StoredJob job) =>
-        (job.CreatedAt + job.PausedFor).AddSeconds(_options.ValidatingSeconds + (job.InvalidFileError is null ? _options.QueuedSeconds + (_options.Steps * _options.SecondsPerStep) : 0));
+        (job.CreatedAt + job.PausedFor).AddSeconds(
+            _options.ValidatingSeconds
+                + (job.InvalidFileError is null ? _options.QueuedSeconds + (_options.Steps * _options.SecondsPerStep) : 0)
+        );
 
     public DateTimeOffset StepTime(StoredJob job, int step) =>
         (job.CreatedAt + job.PausedFor).AddSeconds(_options.ValidatingSeconds + _options.QueuedSeconds + (step * _options.SecondsPerStep));
@@ -317,15 +390,20 @@ internal sealed class EmulatorState
     public string ResultsCsv(StoredJob job)
     {
         bool reinforcement = job.Method == "reinforcement";
-        var csv = new StringBuilder(reinforcement
-            ? "step,train_reward_mean,valid_reward_mean\n"
-            : "step,train_loss,train_accuracy,valid_loss,valid_mean_token_accuracy\n");
+        var csv = new StringBuilder(
+            reinforcement
+                ? "step,train_reward_mean,valid_reward_mean\n"
+                : "step,train_loss,train_accuracy,valid_loss,valid_mean_token_accuracy\n"
+        );
         for (int s = 1; s <= _options.Steps; s++)
         {
             (double train, double valid, double accuracy) = Metrics(s, _options.Steps);
             if (reinforcement)
             {
-                csv.Append(CultureInfo.InvariantCulture, $"{s},{Reward(s, _options.Steps)},{Math.Round(Reward(s, _options.Steps) - 0.03, 4)}\n");
+                csv.Append(
+                    CultureInfo.InvariantCulture,
+                    $"{s},{Reward(s, _options.Steps)},{Math.Round(Reward(s, _options.Steps) - 0.03, 4)}\n"
+                );
             }
             else
             {

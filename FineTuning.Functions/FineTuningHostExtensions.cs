@@ -32,8 +32,12 @@ public static class FineTuningHostExtensions
     {
         StorageOptions storage = builder.Configuration.GetSection(StorageOptions.Section).Get<StorageOptions>() ?? new StorageOptions();
         var credential = new DefaultAzureCredential();
-        BlobServiceClient blobs = storage.BlobServiceUri is { } blobUri ? new BlobServiceClient(blobUri, credential) : new BlobServiceClient(storage.Connection ?? "UseDevelopmentStorage=true");
-        TableServiceClient tables = storage.TableServiceUri is { } tableUri ? new TableServiceClient(tableUri, credential) : new TableServiceClient(storage.Connection ?? "UseDevelopmentStorage=true");
+        BlobServiceClient blobs = storage.BlobServiceUri is { } blobUri
+            ? new BlobServiceClient(blobUri, credential)
+            : new BlobServiceClient(storage.Connection ?? "UseDevelopmentStorage=true");
+        TableServiceClient tables = storage.TableServiceUri is { } tableUri
+            ? new TableServiceClient(tableUri, credential)
+            : new TableServiceClient(storage.Connection ?? "UseDevelopmentStorage=true");
 
         builder.Services.AddSingleton<IBlobStore>(new AzureBlobStore(blobs));
         var tableStore = new TableStore(tables);

@@ -1,9 +1,9 @@
-using FineTuning.Core.Serialization;
-using FineTuning.Core.Api;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
+using FineTuning.Core.Api;
 using FineTuning.Core.Datasets;
+using FineTuning.Core.Serialization;
 using FineTuning.Core.Splitting;
 using FineTuning.Core.Workflow;
 using FineTuning.Local.Hosting;
@@ -19,7 +19,9 @@ namespace FineTuning.Local;
 internal static class LocalJson
 {
     public static JsonSerializerOptions Options { get; } =
-        ReportSerializer.Create(ReportSerializer.ReflectionAsFallback(JsonTypeInfoResolver.Combine(LocalJsonContext.Default, CoreJsonContext.Default)));
+        ReportSerializer.Create(
+            ReportSerializer.ReflectionAsFallback(JsonTypeInfoResolver.Combine(LocalJsonContext.Default, CoreJsonContext.Default))
+        );
 
     public static JsonTypeInfo<T> TypeInfo<T>() => ReportSerializer.TypeInfo<T>(Options);
 
@@ -29,7 +31,6 @@ internal static class LocalJson
 }
 
 /// <summary>A run as the local API shows it: its row, whether this process runs it, its progress and its reports.</summary>
-
 /// <summary>A split with the validation it was made from (no split when the dataset is not fit).</summary>
 internal sealed record SplitAnswer(SplitReport? Split, DatasetReport Validation);
 

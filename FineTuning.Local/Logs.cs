@@ -11,10 +11,18 @@ internal static partial class Logs
     [LoggerMessage(EventId = 302, Level = LogLevel.Warning, Message = "drop: {Path}: {Problem}; rename the file to start a run.")]
     public static partial void DropBadName(ILogger logger, string path, string problem);
 
-    [LoggerMessage(EventId = 303, Level = LogLevel.Information, Message = "drop: {DatasetBlob}: the same content and options as an earlier drop, which started {RunId}; nothing started.")]
+    [LoggerMessage(
+        EventId = 303,
+        Level = LogLevel.Information,
+        Message = "drop: {DatasetBlob}: the same content and options as an earlier drop, which started {RunId}; nothing started."
+    )]
     public static partial void DropRepeated(ILogger logger, string datasetBlob, string runId);
 
-    [LoggerMessage(EventId = 304, Level = LogLevel.Warning, Message = "drop: {DatasetBlob}: not started: {Problems}. Fix it and save again.")]
+    [LoggerMessage(
+        EventId = 304,
+        Level = LogLevel.Warning,
+        Message = "drop: {DatasetBlob}: not started: {Problems}. Fix it and save again."
+    )]
     public static partial void DropInvalidOptions(ILogger logger, string datasetBlob, string problems);
 
     [LoggerMessage(EventId = 305, Level = LogLevel.Information, Message = "drop: {DatasetBlob}: started run {RunId}.")]

@@ -18,7 +18,9 @@ public sealed partial class OpenAIFineTuningProvider
 
         try
         {
-            ClientResult<OpenAIFile> result = await _files.UploadFileAsync(content, fileName, FileUploadPurpose.FineTune, cancellationToken).ConfigureAwait(false);
+            ClientResult<OpenAIFile> result = await _files
+                .UploadFileAsync(content, fileName, FileUploadPurpose.FineTune, cancellationToken)
+                .ConfigureAwait(false);
             return ReadFile(JsonDocument.Parse(result.GetRawResponse().Content).RootElement);
         }
         catch (ClientResultException ex) when (ex.GetRawResponse() is { } response)
@@ -31,8 +33,16 @@ public sealed partial class OpenAIFineTuningProvider
     private async Task<ProviderFile> UploadInPartsAsync(string fileName, Stream content, CancellationToken cancellationToken)
     {
         long total = content.Length - content.Position;
-        string create = new JsonObject { ["filename"] = fileName, ["purpose"] = "fine-tune", ["bytes"] = total, ["mime_type"] = "application/jsonl" }.ToJsonString();
-        string uploadId = (await SendAsync("POST", "uploads", create, cancellationToken).ConfigureAwait(false)).GetProperty("id").GetString()!;
+        string create = new JsonObject
+        {
+            ["filename"] = fileName,
+            ["purpose"] = "fine-tune",
+            ["bytes"] = total,
+            ["mime_type"] = "application/jsonl",
+        }.ToJsonString();
+        string uploadId = (await SendAsync("POST", "uploads", create, cancellationToken).ConfigureAwait(false))
+            .GetProperty("id")
+            .GetString()!;
         int partCount = (int)((total + _options.UploadPartBytes - 1) / _options.UploadPartBytes);
         LogUploadParts(fileName, partCount, _options.UploadPartBytes);
         var partIds = new string[partCount];
@@ -45,17 +55,22 @@ public sealed partial class OpenAIFineTuningProvider
             PartBody part = PartBody.Create((int)Math.Min(_options.UploadPartBytes, total - ((long)i * _options.UploadPartBytes)));
             await content.ReadExactlyAsync(part.Data, cancellationToken).ConfigureAwait(false);
             int index = i;
-            sending.Add(Task.Run(async () =>
-            {
-                try
-                {
-                    partIds[index] = await SendPartAsync(uploadId, part, cancellationToken).ConfigureAwait(false);
-                }
-                finally
-                {
-                    slots.Release();
-                }
-            }, cancellationToken));
+            sending.Add(
+                Task.Run(
+                    async () =>
+                    {
+                        try
+                        {
+                            partIds[index] = await SendPartAsync(uploadId, part, cancellationToken).ConfigureAwait(false);
+                        }
+                        finally
+                        {
+                            slots.Release();
+                        }
+                    },
+                    cancellationToken
+                )
+            );
         }
 
         await Task.WhenAll(sending).ConfigureAwait(false);
@@ -66,12 +81,21 @@ public sealed partial class OpenAIFineTuningProvider
 
     private async Task<string> SendPartAsync(string uploadId, PartBody part, CancellationToken cancellationToken)
     {
-        BinaryData response = await SendRawAsync("POST", $"uploads/{uploadId}/parts", cancellationToken, content: (BinaryData.FromBytes(part.Body), part.ContentType)).ConfigureAwait(false);
+        BinaryData response = await SendRawAsync(
+                "POST",
+                $"uploads/{uploadId}/parts",
+                cancellationToken,
+                content: (BinaryData.FromBytes(part.Body), part.ContentType)
+            )
+            .ConfigureAwait(false);
         using JsonDocument document = JsonDocument.Parse(response);
         return document.RootElement.GetProperty("id").GetString()!;
     }
 
-    /// <summary>A multipart/form-data body with one file field <c>data</c>, whose bytes are read into <see cref="Data"/> in place.</summary>
+    /// <summary>
+    /// A multipart/form-data body with one file field <c>data</c>, whose bytes are read into <see cref="Data"/> in
+    /// place.
+    /// </summary>
     private sealed class PartBody
     {
         private PartBody(byte[] body, int offset, int length, string boundary)
@@ -90,7 +114,9 @@ public sealed partial class OpenAIFineTuningProvider
         public static PartBody Create(int length)
         {
             string boundary = "part-" + Guid.NewGuid().ToString("N");
-            byte[] head = Encoding.ASCII.GetBytes($"--{boundary}\r\nContent-Disposition: form-data; name=\"data\"; filename=\"part\"\r\nContent-Type: application/octet-stream\r\n\r\n");
+            byte[] head = Encoding.ASCII.GetBytes(
+                $"--{boundary}\r\nContent-Disposition: form-data; name=\"data\"; filename=\"part\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            );
             byte[] tail = Encoding.ASCII.GetBytes($"\r\n--{boundary}--\r\n");
             byte[] body = new byte[head.Length + length + tail.Length];
             head.CopyTo(body, 0);
@@ -102,10 +128,14 @@ public sealed partial class OpenAIFineTuningProvider
     public async Task<ProviderFile> GetFileAsync(string fileId, CancellationToken cancellationToken = default) =>
         ReadFile(await SendAsync("GET", $"files/{Uri.EscapeDataString(fileId)}", null, cancellationToken).ConfigureAwait(false));
 
-    private static ProviderFile ReadFile(JsonElement f) => new(
-        f.GetProperty("id").GetString()!,
-        f.TryGetProperty("filename", out JsonElement name) ? name.GetString() ?? "" : "",
-        f.TryGetProperty("bytes", out JsonElement bytes) && bytes.ValueKind == JsonValueKind.Number ? bytes.GetInt64() : 0,
-        f.TryGetProperty("status", out JsonElement status) ? status.GetString() ?? "uploaded" : "uploaded",
-        f.TryGetProperty("status_details", out JsonElement details) && details.ValueKind == JsonValueKind.String ? details.GetString() : null);
+    private static ProviderFile ReadFile(JsonElement f) =>
+        new(
+            f.GetProperty("id").GetString()!,
+            f.TryGetProperty("filename", out JsonElement name) ? name.GetString() ?? "" : "",
+            f.TryGetProperty("bytes", out JsonElement bytes) && bytes.ValueKind == JsonValueKind.Number ? bytes.GetInt64() : 0,
+            f.TryGetProperty("status", out JsonElement status) ? status.GetString() ?? "uploaded" : "uploaded",
+            f.TryGetProperty("status_details", out JsonElement details) && details.ValueKind == JsonValueKind.String
+                ? details.GetString()
+                : null
+        );
 }

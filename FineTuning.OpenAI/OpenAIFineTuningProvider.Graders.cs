@@ -21,7 +21,12 @@ public sealed partial class OpenAIFineTuningProvider
         }
     }
 
-    public async Task<FineTuning.Core.Graders.GraderRunResult> RunGraderAsync(JsonElement grader, string modelSample, JsonElement item, CancellationToken cancellationToken = default)
+    public async Task<FineTuning.Core.Graders.GraderRunResult> RunGraderAsync(
+        JsonElement grader,
+        string modelSample,
+        JsonElement item,
+        CancellationToken cancellationToken = default
+    )
     {
         string body = new JsonObject
         {
@@ -35,16 +40,24 @@ public sealed partial class OpenAIFineTuningProvider
         {
             foreach (JsonProperty p in sub.EnumerateObject())
             {
-                if (p.Value.ValueKind == JsonValueKind.Number) subs[p.Name] = p.Value.GetDouble();
+                if (p.Value.ValueKind == JsonValueKind.Number)
+                    subs[p.Name] = p.Value.GetDouble();
             }
         }
 
         var errors = new List<string>();
-        if (result.TryGetProperty("metadata", out JsonElement meta) && meta.TryGetProperty("errors", out JsonElement errs) && errs.ValueKind == JsonValueKind.Object)
+        if (
+            result.TryGetProperty("metadata", out JsonElement meta)
+            && meta.TryGetProperty("errors", out JsonElement errs)
+            && errs.ValueKind == JsonValueKind.Object
+        )
         {
             foreach (JsonProperty p in errs.EnumerateObject())
             {
-                if (p.Value.ValueKind == JsonValueKind.True || (p.Value.ValueKind == JsonValueKind.String && p.Value.GetString()!.Length > 0))
+                if (
+                    p.Value.ValueKind == JsonValueKind.True
+                    || (p.Value.ValueKind == JsonValueKind.String && p.Value.GetString()!.Length > 0)
+                )
                 {
                     errors.Add(p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString()! : p.Name);
                 }

@@ -21,9 +21,11 @@ public sealed partial class OpenAIFineTuningProvider
         {
             try
             {
-                return ReadJob(typed
-                    ? await CreateTypedAsync(request, cancellationToken).ConfigureAwait(false)
-                    : await SendAsync("POST", "fine_tuning/jobs", body, cancellationToken, retry: false).ConfigureAwait(false));
+                return ReadJob(
+                    typed
+                        ? await CreateTypedAsync(request, cancellationToken).ConfigureAwait(false)
+                        : await SendAsync("POST", "fine_tuning/jobs", body, cancellationToken, retry: false).ConfigureAwait(false)
+                );
             }
             catch (Exception ex) when (attempt < MaxCreateAttempts && IsTransient(ex) && !cancellationToken.IsCancellationRequested)
             {
@@ -46,12 +48,16 @@ public sealed partial class OpenAIFineTuningProvider
     /// SDK has no grader type), Azure's <c>trainingType</c> and a fractional DPO <c>beta</c> (the SDK's beta is an
     /// integer) go as protocol JSON on the same pipeline.
     /// </summary>
-    internal bool CanCreateTyped(JobRequest request) => _options.TrainingType is null && request.Seed is null or (>= int.MinValue and <= int.MaxValue) && request.Method switch
-    {
-        FineTuningMethod.Supervised => true,
-        FineTuningMethod.Dpo => request.Hyperparameters?.Beta is not double beta || (beta is >= 1 and <= int.MaxValue && beta == Math.Floor(beta)),
-        _ => false,
-    };
+    internal bool CanCreateTyped(JobRequest request) =>
+        _options.TrainingType is null
+        && request.Seed is null or (>= int.MinValue and <= int.MaxValue)
+        && request.Method switch
+        {
+            FineTuningMethod.Supervised => true,
+            FineTuningMethod.Dpo => request.Hyperparameters?.Beta is not double beta
+                || (beta is >= 1 and <= int.MaxValue && beta == Math.Floor(beta)),
+            _ => false,
+        };
 
     private async Task<JsonElement> CreateTypedAsync(JobRequest request, CancellationToken cancellationToken)
     {
@@ -64,14 +70,22 @@ public sealed partial class OpenAIFineTuningProvider
             Suffix = request.Suffix,
             ValidationFile = request.ValidationFileId,
             Seed = request.Seed is long seed ? (int)seed : null,
-            TrainingMethod = request.Method == FineTuningMethod.Dpo
-                ? FineTuningTrainingMethod.CreateDirectPreferenceOptimization(batchSize, epochs, learningRate, h.Beta is double beta ? (int)beta : null)
-                : FineTuningTrainingMethod.CreateSupervised(batchSize, epochs, learningRate),
+            TrainingMethod =
+                request.Method == FineTuningMethod.Dpo
+                    ? FineTuningTrainingMethod.CreateDirectPreferenceOptimization(
+                        batchSize,
+                        epochs,
+                        learningRate,
+                        h.Beta is double beta ? (int)beta : null
+                    )
+                    : FineTuningTrainingMethod.CreateSupervised(batchSize, epochs, learningRate),
         };
         options.Metadata["run_id"] = request.RunId;
         try
         {
-            FineTuningJob job = await _create.FineTuneAsync(request.Model, request.TrainingFileId, waitUntilCompleted: false, options, cancellationToken).ConfigureAwait(false);
+            FineTuningJob job = await _create
+                .FineTuneAsync(request.Model, request.TrainingFileId, waitUntilCompleted: false, options, cancellationToken)
+                .ConfigureAwait(false);
             using JsonDocument document = JsonDocument.Parse(job.GetRawResponse().Content);
             return document.RootElement.Clone();
         }
@@ -81,22 +95,30 @@ public sealed partial class OpenAIFineTuningProvider
         }
     }
 
-    private static bool IsTransient(Exception ex) => ex switch
-    {
-        ProviderException p => p.Status is 408 or 409 or 429 or >= 500,
-        ClientResultException c => c.Status == 0 || c.Status is 408 or 429 or >= 500,
-        HttpRequestException or IOException => true,
-        _ => false,
-    };
+    private static bool IsTransient(Exception ex) =>
+        ex switch
+        {
+            ProviderException p => p.Status is 408 or 409 or 429 or >= 500,
+            ClientResultException c => c.Status == 0 || c.Status is 408 or 429 or >= 500,
+            HttpRequestException or IOException => true,
+            _ => false,
+        };
 
     public async Task<ProviderJob?> FindJobByRunIdAsync(string runId, CancellationToken cancellationToken = default)
     {
         // The metadata filter answers in one call where the service supports it; every job is checked either way,
         // so a service that ignores the filter still gives the right answer.
-        await foreach (JsonElement job in ListAsync($"fine_tuning/jobs?metadata[run_id]={Uri.EscapeDataString(runId)}", cancellationToken).ConfigureAwait(false))
+        await foreach (
+            JsonElement job in ListAsync($"fine_tuning/jobs?metadata[run_id]={Uri.EscapeDataString(runId)}", cancellationToken)
+                .ConfigureAwait(false)
+        )
         {
-            if (job.TryGetProperty("metadata", out JsonElement metadata) && metadata.ValueKind == JsonValueKind.Object
-                && metadata.TryGetProperty("run_id", out JsonElement id) && id.GetString() == runId)
+            if (
+                job.TryGetProperty("metadata", out JsonElement metadata)
+                && metadata.ValueKind == JsonValueKind.Object
+                && metadata.TryGetProperty("run_id", out JsonElement id)
+                && id.GetString() == runId
+            )
             {
                 return ReadJob(job);
             }
@@ -109,13 +131,19 @@ public sealed partial class OpenAIFineTuningProvider
         ReadJob(await SendAsync("GET", $"fine_tuning/jobs/{Uri.EscapeDataString(jobId)}", null, cancellationToken).ConfigureAwait(false));
 
     public async Task<ProviderJob> CancelJobAsync(string jobId, CancellationToken cancellationToken = default) =>
-        ReadJob(await SendAsync("POST", $"fine_tuning/jobs/{Uri.EscapeDataString(jobId)}/cancel", null, cancellationToken).ConfigureAwait(false));
+        ReadJob(
+            await SendAsync("POST", $"fine_tuning/jobs/{Uri.EscapeDataString(jobId)}/cancel", null, cancellationToken).ConfigureAwait(false)
+        );
 
     public async Task<ProviderJob> PauseJobAsync(string jobId, CancellationToken cancellationToken = default) =>
-        ReadJob(await SendAsync("POST", $"fine_tuning/jobs/{Uri.EscapeDataString(jobId)}/pause", null, cancellationToken).ConfigureAwait(false));
+        ReadJob(
+            await SendAsync("POST", $"fine_tuning/jobs/{Uri.EscapeDataString(jobId)}/pause", null, cancellationToken).ConfigureAwait(false)
+        );
 
     public async Task<ProviderJob> ResumeJobAsync(string jobId, CancellationToken cancellationToken = default) =>
-        ReadJob(await SendAsync("POST", $"fine_tuning/jobs/{Uri.EscapeDataString(jobId)}/resume", null, cancellationToken).ConfigureAwait(false));
+        ReadJob(
+            await SendAsync("POST", $"fine_tuning/jobs/{Uri.EscapeDataString(jobId)}/resume", null, cancellationToken).ConfigureAwait(false)
+        );
 
     internal static string JobBody(JobRequest request, string? trainingType)
     {
@@ -131,13 +159,15 @@ public sealed partial class OpenAIFineTuningProvider
         Set(hyper, "n_epochs", h.Epochs);
         Set(hyper, "batch_size", h.BatchSize);
         Set(hyper, "learning_rate_multiplier", h.LearningRateMultiplier);
-        if (request.Method == FineTuningMethod.Dpo) Set(hyper, "beta", h.Beta);
+        if (request.Method == FineTuningMethod.Dpo)
+            Set(hyper, "beta", h.Beta);
         if (request.Method == FineTuningMethod.Reinforcement)
         {
             Set(hyper, "compute_multiplier", h.ComputeMultiplier);
             Set(hyper, "eval_interval", h.EvalInterval);
             Set(hyper, "eval_samples", h.EvalSamples);
-            if (h.ReasoningEffort is not null) hyper["reasoning_effort"] = h.ReasoningEffort;
+            if (h.ReasoningEffort is not null)
+                hyper["reasoning_effort"] = h.ReasoningEffort;
         }
 
         var detail = new JsonObject { ["hyperparameters"] = hyper };
@@ -157,10 +187,14 @@ public sealed partial class OpenAIFineTuningProvider
             ["method"] = method,
             ["metadata"] = new JsonObject { ["run_id"] = request.RunId },
         };
-        if (request.ValidationFileId is not null) body["validation_file"] = request.ValidationFileId;
-        if (request.Suffix is not null) body["suffix"] = request.Suffix;
-        if (request.Seed is not null) body["seed"] = request.Seed;
-        if (trainingType is not null) body["trainingType"] = trainingType;
+        if (request.ValidationFileId is not null)
+            body["validation_file"] = request.ValidationFileId;
+        if (request.Suffix is not null)
+            body["suffix"] = request.Suffix;
+        if (request.Seed is not null)
+            body["seed"] = request.Seed;
+        if (trainingType is not null)
+            body["trainingType"] = trainingType;
         return body.ToJsonString();
     }
 
@@ -171,14 +205,18 @@ public sealed partial class OpenAIFineTuningProvider
     internal static ProviderJob ReadJob(JsonElement j)
     {
         static DateTimeOffset? Time(JsonElement e, string name) =>
-            e.TryGetProperty(name, out JsonElement v) && v.ValueKind == JsonValueKind.Number ? DateTimeOffset.FromUnixTimeSeconds(v.GetInt64()) : null;
+            e.TryGetProperty(name, out JsonElement v) && v.ValueKind == JsonValueKind.Number
+                ? DateTimeOffset.FromUnixTimeSeconds(v.GetInt64())
+                : null;
         static string? Text(JsonElement e, string name) =>
             e.TryGetProperty(name, out JsonElement v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
 
-        ProviderError? error = j.TryGetProperty("error", out JsonElement err) && err.ValueKind == JsonValueKind.Object
+        ProviderError? error =
+            j.TryGetProperty("error", out JsonElement err)
+            && err.ValueKind == JsonValueKind.Object
             && (Text(err, "code") ?? Text(err, "message")) is not null
-            ? new ProviderError(Text(err, "code"), Text(err, "message"), Text(err, "param"))
-            : null;
+                ? new ProviderError(Text(err, "code"), Text(err, "message"), Text(err, "param"))
+                : null;
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
         if (j.TryGetProperty("metadata", out JsonElement meta) && meta.ValueKind == JsonValueKind.Object)
         {
@@ -193,11 +231,14 @@ public sealed partial class OpenAIFineTuningProvider
             Text(j, "status") ?? "unknown",
             Text(j, "model") ?? "",
             Text(j, "fine_tuned_model"),
-            j.TryGetProperty("trained_tokens", out JsonElement tokens) && tokens.ValueKind == JsonValueKind.Number ? tokens.GetInt64() : null,
+            j.TryGetProperty("trained_tokens", out JsonElement tokens) && tokens.ValueKind == JsonValueKind.Number
+                ? tokens.GetInt64()
+                : null,
             Time(j, "created_at") ?? DateTimeOffset.UnixEpoch,
             Time(j, "finished_at"),
             Time(j, "estimated_finish"),
             error,
-            metadata);
+            metadata
+        );
     }
 }

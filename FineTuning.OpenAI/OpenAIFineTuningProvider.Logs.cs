@@ -4,7 +4,10 @@ namespace FineTuning.OpenAI;
 
 public sealed partial class OpenAIFineTuningProvider
 {
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Creating the job of run {RunId} may have failed (attempt {Attempt}: {Reason}); looking it up by run id before trying again")]
+    [LoggerMessage(
+        Level = LogLevel.Warning,
+        Message = "Creating the job of run {RunId} may have failed (attempt {Attempt}: {Reason}); looking it up by run id before trying again"
+    )]
     private partial void LogCreateUncertain(string runId, int attempt, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} of run {RunId} was created by an earlier attempt; using it")]

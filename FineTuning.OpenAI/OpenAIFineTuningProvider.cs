@@ -19,7 +19,8 @@ namespace FineTuning.OpenAI;
 /// same pipeline (its retry policy retries 408, 429 and 5xx with backoff and Retry-After), so that every method,
 /// the metadata filter and the raw error fields are reachable.
 /// </summary>
-/// <remarks>Split by API area: <c>.Files.cs</c>, <c>.Jobs.cs</c>, <c>.Results.cs</c> (events, checkpoints, the results file), <c>.Graders.cs</c>; its log lines are in <c>.Logs.cs</c>.</remarks>
+/// <remarks>Split by API area: <c>.Files.cs</c>, <c>.Jobs.cs</c>, <c>.Results.cs</c> (events, checkpoints, the results
+/// file), <c>.Graders.cs</c>; its log lines are in <c>.Logs.cs</c>.</remarks>
 public sealed partial class OpenAIFineTuningProvider : IFineTuningProvider
 {
     /// <summary>The token scope of Azure OpenAI.</summary>
@@ -35,7 +36,16 @@ public sealed partial class OpenAIFineTuningProvider : IFineTuningProvider
     private readonly ILogger _logger;
     private readonly FineTuningClient _create;
 
-    private OpenAIFineTuningProvider(ClientPipeline pipeline, AuthenticationPolicy auth, OpenAIClientOptions clientOptions, FineTuningClient create, Uri endpoint, ProviderOptions options, string credentialDescription, ILogger logger)
+    private OpenAIFineTuningProvider(
+        ClientPipeline pipeline,
+        AuthenticationPolicy auth,
+        OpenAIClientOptions clientOptions,
+        FineTuningClient create,
+        Uri endpoint,
+        ProviderOptions options,
+        string credentialDescription,
+        ILogger logger
+    )
     {
         _logger = logger;
         _create = create;
@@ -52,7 +62,12 @@ public sealed partial class OpenAIFineTuningProvider : IFineTuningProvider
     /// than its safe list, and all bodies, redacted: keys and tokens never reach a log) and the provider logs what it
     /// decides (a job found rather than created, upload parts).
     /// </summary>
-    public static OpenAIFineTuningProvider Create(ProviderOptions options, TokenCredential? credential = null, PipelineTransport? transport = null, ILoggerFactory? loggerFactory = null)
+    public static OpenAIFineTuningProvider Create(
+        ProviderOptions options,
+        TokenCredential? credential = null,
+        PipelineTransport? transport = null,
+        ILoggerFactory? loggerFactory = null
+    )
     {
         if (options.Problem() is { } problem)
         {
@@ -62,11 +77,18 @@ public sealed partial class OpenAIFineTuningProvider : IFineTuningProvider
         Uri endpoint = WithSlash(options.Endpoint ?? OpenAIEndpoint);
         (AuthenticationPolicy auth, string description) = options switch
         {
-            { Kind: ProviderKind.AzureOpenAI, Auth: AzureAuth.EntraId } =>
-                ((AuthenticationPolicy)new BearerTokenPolicy(credential ?? new DefaultAzureCredential(), AzureScope), "Microsoft Entra ID (DefaultAzureCredential)"),
-            { Kind: ProviderKind.AzureOpenAI } =>
-                (ApiKeyAuthenticationPolicy.CreateHeaderApiKeyPolicy(new ApiKeyCredential(options.ApiKey!), "api-key"), "the resource's api-key"),
-            _ => (ApiKeyAuthenticationPolicy.CreateBearerAuthorizationPolicy(new ApiKeyCredential(options.ApiKey ?? "emulator")), "the API key"),
+            { Kind: ProviderKind.AzureOpenAI, Auth: AzureAuth.EntraId } => (
+                (AuthenticationPolicy)new BearerTokenPolicy(credential ?? new DefaultAzureCredential(), AzureScope),
+                "Microsoft Entra ID (DefaultAzureCredential)"
+            ),
+            { Kind: ProviderKind.AzureOpenAI } => (
+                ApiKeyAuthenticationPolicy.CreateHeaderApiKeyPolicy(new ApiKeyCredential(options.ApiKey!), "api-key"),
+                "the resource's api-key"
+            ),
+            _ => (
+                ApiKeyAuthenticationPolicy.CreateBearerAuthorizationPolicy(new ApiKeyCredential(options.ApiKey ?? "emulator")),
+                "the API key"
+            ),
         };
 
         OpenAIClientOptions ClientOptions(int retries)
@@ -98,18 +120,39 @@ public sealed partial class OpenAIFineTuningProvider : IFineTuningProvider
 
         // Creating a job is never retried blindly (see CreateJobAsync): its typed client has no retries of its own.
         FineTuningClient create = new OpenAIClient(auth, ClientOptions(retries: 0)).GetFineTuningClient();
-        return new OpenAIFineTuningProvider(pipeline, auth, clientOptions, create, endpoint, options, description,
-            (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<OpenAIFineTuningProvider>());
+        return new OpenAIFineTuningProvider(
+            pipeline,
+            auth,
+            clientOptions,
+            create,
+            endpoint,
+            options,
+            description,
+            (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<OpenAIFineTuningProvider>()
+        );
     }
 
-    private async Task<JsonElement> SendAsync(string method, string path, string? json, CancellationToken cancellationToken, bool retry = true)
+    private async Task<JsonElement> SendAsync(
+        string method,
+        string path,
+        string? json,
+        CancellationToken cancellationToken,
+        bool retry = true
+    )
     {
         BinaryData content = await SendRawAsync(method, path, cancellationToken, json, retry).ConfigureAwait(false);
         using JsonDocument document = JsonDocument.Parse(content);
         return document.RootElement.Clone();
     }
 
-    private async Task<BinaryData> SendRawAsync(string method, string path, CancellationToken cancellationToken, string? json = null, bool retry = true, (BinaryData Body, string ContentType)? content = null)
+    private async Task<BinaryData> SendRawAsync(
+        string method,
+        string path,
+        CancellationToken cancellationToken,
+        string? json = null,
+        bool retry = true,
+        (BinaryData Body, string ContentType)? content = null
+    )
     {
         using PipelineMessage message = _pipeline.CreateMessage();
         message.Apply(new RequestOptions { CancellationToken = cancellationToken });
@@ -141,7 +184,9 @@ public sealed partial class OpenAIFineTuningProvider : IFineTuningProvider
 
     private ProviderException ToProviderException(PipelineResponse response)
     {
-        string? code = null, param = null, message = response.ReasonPhrase;
+        string? code = null,
+            param = null,
+            message = response.ReasonPhrase;
         try
         {
             using JsonDocument document = JsonDocument.Parse(response.Content);
@@ -159,9 +204,10 @@ public sealed partial class OpenAIFineTuningProvider : IFineTuningProvider
 
         if (response.Status is 401 or 403)
         {
-            string role = _options.Kind == ProviderKind.AzureOpenAI && _options.Auth == AzureAuth.EntraId
-                ? " The identity needs the role 'Cognitive Services OpenAI Contributor' on the Azure OpenAI resource."
-                : " Check the key in FineTuning:Provider:ApiKey.";
+            string role =
+                _options.Kind == ProviderKind.AzureOpenAI && _options.Auth == AzureAuth.EntraId
+                    ? " The identity needs the role 'Cognitive Services OpenAI Contributor' on the Azure OpenAI resource."
+                    : " Check the key in FineTuning:Provider:ApiKey.";
             message = $"{message} (authenticated with {_credentialDescription}).{role}";
             LogRefused(response.Status, message);
         }

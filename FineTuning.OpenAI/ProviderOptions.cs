@@ -30,7 +30,10 @@ public sealed class ProviderOptions
 
     public ProviderKind Kind { get; set; } = ProviderKind.Emulator;
 
-    /// <summary>Azure: <c>https://{resource}.openai.azure.com/openai/v1/</c> (or a Foundry project endpoint); emulator: its base URL.</summary>
+    /// <summary>
+    /// Azure: <c>https://{resource}.openai.azure.com/openai/v1/</c> (or a Foundry project endpoint); emulator: its base
+    /// URL.
+    /// </summary>
     public Uri? Endpoint { get; set; }
 
     public AzureAuth Auth { get; set; } = AzureAuth.EntraId;
@@ -58,13 +61,16 @@ public sealed class ProviderOptions
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(100);
 
     /// <summary>What is wrong with these settings, or null.</summary>
-    public string? Problem() => Kind switch
-    {
-        ProviderKind.AzureOpenAI when Endpoint is null => "FineTuning:Provider:Endpoint is required for Azure OpenAI (https://{resource}.openai.azure.com/openai/v1/).",
-        ProviderKind.AzureOpenAI when Auth == AzureAuth.ApiKey && string.IsNullOrEmpty(ApiKey) => "FineTuning:Provider:ApiKey is required when Auth is ApiKey.",
-        ProviderKind.OpenAI when string.IsNullOrEmpty(ApiKey) => "FineTuning:Provider:ApiKey is required for OpenAI.",
-        ProviderKind.Emulator when Endpoint is null => "FineTuning:Provider:Endpoint (the emulator's base URL) is required.",
-        _ when RequestTimeout <= TimeSpan.Zero => "FineTuning:Provider:RequestTimeout must be above 0 (e.g. 00:01:40).",
-        _ => null,
-    };
+    public string? Problem() =>
+        Kind switch
+        {
+            ProviderKind.AzureOpenAI when Endpoint is null =>
+                "FineTuning:Provider:Endpoint is required for Azure OpenAI (https://{resource}.openai.azure.com/openai/v1/).",
+            ProviderKind.AzureOpenAI when Auth == AzureAuth.ApiKey && string.IsNullOrEmpty(ApiKey) =>
+                "FineTuning:Provider:ApiKey is required when Auth is ApiKey.",
+            ProviderKind.OpenAI when string.IsNullOrEmpty(ApiKey) => "FineTuning:Provider:ApiKey is required for OpenAI.",
+            ProviderKind.Emulator when Endpoint is null => "FineTuning:Provider:Endpoint (the emulator's base URL) is required.",
+            _ when RequestTimeout <= TimeSpan.Zero => "FineTuning:Provider:RequestTimeout must be above 0 (e.g. 00:01:40).",
+            _ => null,
+        };
 }

@@ -10,12 +10,14 @@ public static class ProviderServiceCollectionExtensions
 {
     public static IServiceCollection AddFineTuningProvider(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<ProviderOptions>()
-            .Bind(configuration.GetSection(ProviderOptions.Section))
-            .ValidateOnStart();
+        services.AddOptions<ProviderOptions>().Bind(configuration.GetSection(ProviderOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<ProviderOptions>, ProviderOptionsValidator>();
-        services.AddSingleton<IFineTuningProvider>(sp => OpenAIFineTuningProvider.Create(sp.GetRequiredService<IOptions<ProviderOptions>>().Value,
-            loggerFactory: sp.GetService<Microsoft.Extensions.Logging.ILoggerFactory>()));
+        services.AddSingleton<IFineTuningProvider>(sp =>
+            OpenAIFineTuningProvider.Create(
+                sp.GetRequiredService<IOptions<ProviderOptions>>().Value,
+                loggerFactory: sp.GetService<Microsoft.Extensions.Logging.ILoggerFactory>()
+            )
+        );
         return services;
     }
 

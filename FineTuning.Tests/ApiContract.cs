@@ -1,6 +1,6 @@
-using FineTuning.Core.Serialization;
 using System.Text.Json.Serialization.Metadata;
 using FineTuning.Core.Datasets;
+using FineTuning.Core.Serialization;
 
 namespace FineTuning.Tests;
 
@@ -8,5 +8,7 @@ namespace FineTuning.Tests;
 public static class ApiContract
 {
     public static IEnumerable<string> PropertiesOf<T>() =>
-        ((JsonTypeInfo)CoreJsonContext.Default.GetTypeInfo(typeof(T))!).Properties.Select(p => ReportSerializer.Options.PropertyNamingPolicy!.ConvertName(p.Name));
+        ((JsonTypeInfo)CoreJsonContext.Default.GetTypeInfo(typeof(T))!).Properties.Select(p =>
+            ReportSerializer.Options.PropertyNamingPolicy!.ConvertName(p.Name)
+        );
 }

@@ -31,21 +31,27 @@ public sealed class TempDir : IDisposable
         {
             Directory.Delete(Path, recursive: true);
         }
-        catch (IOException)
-        {
-        }
+        catch (IOException) { }
     }
 }
 
 /// <summary>Rows and datasets written for the tests.</summary>
 public static class Rows
 {
-    public static string Chat(string user = "What is 2 + 2?", string assistant = "4.", string? system = "You are terse.", string? topic = null, string extra = "")
+    public static string Chat(
+        string user = "What is 2 + 2?",
+        string assistant = "4.",
+        string? system = "You are terse.",
+        string? topic = null,
+        string extra = ""
+    )
     {
         var sb = new StringBuilder("{\"messages\": [");
-        if (system is not null) sb.Append($"{{\"role\": \"system\", \"content\": {Q(system)}}}, ");
+        if (system is not null)
+            sb.Append($"{{\"role\": \"system\", \"content\": {Q(system)}}}, ");
         sb.Append($"{{\"role\": \"user\", \"content\": {Q(user)}}}, {{\"role\": \"assistant\", \"content\": {Q(assistant)}}}]");
-        if (topic is not null) sb.Append($", \"topic\": {Q(topic)}");
+        if (topic is not null)
+            sb.Append($", \"topic\": {Q(topic)}");
         sb.Append(extra);
         sb.Append('}');
         return sb.ToString();
@@ -94,7 +100,8 @@ public sealed class ManualTimeProvider(DateTimeOffset start) : TimeProvider
 
     public override DateTimeOffset GetUtcNow()
     {
-        lock (_gate) return _now;
+        lock (_gate)
+            return _now;
     }
 
     /// <summary>The due time of the earliest armed timer.</summary>
@@ -102,14 +109,16 @@ public sealed class ManualTimeProvider(DateTimeOffset start) : TimeProvider
     {
         get
         {
-            lock (_gate) return _timers.Count == 0 ? null : _timers.Min(t => t.Due);
+            lock (_gate)
+                return _timers.Count == 0 ? null : _timers.Min(t => t.Due);
         }
     }
 
     public void Advance(TimeSpan by)
     {
         DateTimeOffset target;
-        lock (_gate) target = _now + by;
+        lock (_gate)
+            target = _now + by;
         while (true)
         {
             ManualTimer? next;
@@ -123,7 +132,8 @@ public sealed class ManualTimeProvider(DateTimeOffset start) : TimeProvider
                 }
 
                 _timers.Remove(next);
-                if (next.Due > _now) _now = next.Due;
+                if (next.Due > _now)
+                    _now = next.Due;
             }
 
             next.Fire();
@@ -161,13 +171,15 @@ public sealed class ManualTimeProvider(DateTimeOffset start) : TimeProvider
 
         public void Fire()
         {
-            if (_period != Timeout.InfiniteTimeSpan && _period > TimeSpan.Zero) Change(_period, _period);
+            if (_period != Timeout.InfiniteTimeSpan && _period > TimeSpan.Zero)
+                Change(_period, _period);
             callback(state);
         }
 
         public void Dispose()
         {
-            lock (clock._gate) clock._timers.Remove(this);
+            lock (clock._gate)
+                clock._timers.Remove(this);
         }
 
         public ValueTask DisposeAsync()
@@ -189,7 +201,8 @@ public static class Repo
     {
         for (DirectoryInfo? dir = new(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
-            if (System.IO.File.Exists(Path.Combine(dir.FullName, "FineTuning.sln"))) return dir.FullName;
+            if (System.IO.File.Exists(Path.Combine(dir.FullName, "FineTuning.sln")))
+                return dir.FullName;
         }
 
         throw new DirectoryNotFoundException("FineTuning.sln not found above the test output folder.");

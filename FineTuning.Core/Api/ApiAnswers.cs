@@ -24,4 +24,10 @@ public sealed record RunDetail(RunRow? Run, bool Running, RunProgress? Progress,
 /// <c>POST /api/runs</c> on both hosts (202): the run id and where to follow it, in the shape of Durable Functions'
 /// check-status payload (on Azure the links are the Durable webhooks; locally the API's own routes).
 /// </summary>
-public sealed record CheckStatus(string Id, string StatusQueryGetUri, string SendEventPostUri, string TerminatePostUri, string? ValidationReportGetUri = null);
+public sealed record CheckStatus(
+    string Id,
+    string StatusQueryGetUri,
+    string SendEventPostUri,
+    string TerminatePostUri,
+    string? ValidationReportGetUri = null
+);

@@ -1,6 +1,6 @@
-using FineTuning.Core.Serialization;
 using FineTuning.Core.Catalog;
 using FineTuning.Core.Datasets;
+using FineTuning.Core.Serialization;
 using FineTuning.Core.Storage;
 using FineTuning.Core.Workflow;
 
@@ -19,13 +19,26 @@ public static class RunApi
     /// <summary>The names of the reports a run can have.</summary>
     public static IReadOnlyList<string> ReportNames { get; } = ["validation", "results"];
 
-    /// <summary>The answer to <c>GET /api/runs/{id}</c>: the row, whether it runs, its progress, and the links of the reports that exist.</summary>
-    public static async Task<RunDetail> DetailAsync(IBlobStore blobs, string runId, RunRow? row, bool running, RunProgress? progress, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// The answer to <c>GET /api/runs/{id}</c>: the row, whether it runs, its progress, and the links of the reports
+    /// that exist.
+    /// </summary>
+    public static async Task<RunDetail> DetailAsync(
+        IBlobStore blobs,
+        string runId,
+        RunRow? row,
+        bool running,
+        RunProgress? progress,
+        CancellationToken cancellationToken = default
+    )
     {
         var reports = new List<string>();
         foreach (string name in ReportNames)
         {
-            if (ReportBlob(runId, name) is { } blob && await blobs.GetPropertiesAsync(blob, cancellationToken).ConfigureAwait(false) is not null)
+            if (
+                ReportBlob(runId, name) is { } blob
+                && await blobs.GetPropertiesAsync(blob, cancellationToken).ConfigureAwait(false) is not null
+            )
             {
                 reports.Add($"/api/runs/{runId}/reports/{name}");
             }
@@ -35,7 +48,13 @@ public static class RunApi
     }
 
     /// <summary>Validates a dataset sent in a request body (<c>POST /api/validate</c>, <c>/api/estimate</c>).</summary>
-    public static DatasetReport DryRun(Stream body, string? method, string? model, ModelCatalog catalog, CancellationToken cancellationToken = default)
+    public static DatasetReport DryRun(
+        Stream body,
+        string? method,
+        string? model,
+        ModelCatalog catalog,
+        CancellationToken cancellationToken = default
+    )
     {
         var options = new ValidationOptions
         {
@@ -48,12 +67,13 @@ public static class RunApi
     }
 
     /// <summary>The run controls both hosts accept (<c>POST /api/runs/{id}/{control}</c>) and the event each raises.</summary>
-    public static IReadOnlyDictionary<string, string> Controls { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
-    {
-        ["cancel"] = FineTuningOrchestrator.CancelEvent,
-        ["pause"] = FineTuningOrchestrator.PauseEvent,
-        ["resume"] = FineTuningOrchestrator.ResumeEvent,
-    };
+    public static IReadOnlyDictionary<string, string> Controls { get; } =
+        new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["cancel"] = FineTuningOrchestrator.CancelEvent,
+            ["pause"] = FineTuningOrchestrator.PauseEvent,
+            ["resume"] = FineTuningOrchestrator.ResumeEvent,
+        };
 
     /// <summary>
     /// Why <paramref name="control"/> (cancel, pause or resume) cannot apply to a run whose row is <paramref name="row"/>
@@ -61,9 +81,14 @@ public static class RunApi
     /// </summary>
     public static ApiProblem? ControlProblem(string runId, RunRow? row, bool inProgress, string control)
     {
-        if (row is { FinishedAt: not null } || (row is not null && !inProgress && row.Status is RunStatus.Succeeded or RunStatus.Failed or RunStatus.Cancelled))
+        if (
+            row is { FinishedAt: not null }
+            || (row is not null && !inProgress && row.Status is RunStatus.Succeeded or RunStatus.Failed or RunStatus.Cancelled)
+        )
         {
-            return ApiProblem.Conflict($"Run '{runId}' has already ended ({row.Status}{(row.Error is { } e ? $": {e}" : "")}); there is nothing to {control}.");
+            return ApiProblem.Conflict(
+                $"Run '{runId}' has already ended ({row.Status}{(row.Error is { } e ? $": {e}" : "")}); there is nothing to {control}."
+            );
         }
 
         if (row is null && !inProgress)
@@ -74,13 +99,20 @@ public static class RunApi
         string job = row?.JobId is null ? "no job has been submitted yet" : $"its job {row.JobId} is {row.JobStatus}";
         return control switch
         {
-            "pause" when row?.JobStatus != Providers.JobStatuses.Running => ApiProblem.Conflict($"Run '{runId}' cannot be paused now: {job}. Only a running job can be paused."),
-            "resume" when row?.JobStatus != Providers.JobStatuses.Paused => ApiProblem.Conflict($"Run '{runId}' cannot be resumed: {job}. Only a paused job can be resumed."),
+            "pause" when row?.JobStatus != Providers.JobStatuses.Running => ApiProblem.Conflict(
+                $"Run '{runId}' cannot be paused now: {job}. Only a running job can be paused."
+            ),
+            "resume" when row?.JobStatus != Providers.JobStatuses.Paused => ApiProblem.Conflict(
+                $"Run '{runId}' cannot be resumed: {job}. Only a paused job can be resumed."
+            ),
             _ => null,
         };
     }
 
-    /// <summary>The sidecars that may hold a dropped dataset's run options, preferred first: <c>support.run.json</c>, <c>support.jsonl.run.json</c>.</summary>
+    /// <summary>
+    /// The sidecars that may hold a dropped dataset's run options, preferred first: <c>support.run.json</c>,
+    /// <c>support.jsonl.run.json</c>.
+    /// </summary>
     public static IReadOnlyList<string> SidecarBlobs(string datasetBlob) =>
         datasetBlob.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase)
             ? [datasetBlob[..^".jsonl".Length] + ".run.json", datasetBlob + ".run.json"]
@@ -91,7 +123,11 @@ public static class RunApi
     /// its sidecar. A sidecar that is not valid JSON, or asks for something wrong, gives its problems by field (with
     /// the line of a JSON error) and no request.
     /// </summary>
-    public static async Task<(RunRequest? Request, IReadOnlyDictionary<string, string[]> Problems)> DropRequestAsync(IBlobStore blobs, string datasetBlob, CancellationToken cancellationToken = default)
+    public static async Task<(RunRequest? Request, IReadOnlyDictionary<string, string[]> Problems)> DropRequestAsync(
+        IBlobStore blobs,
+        string datasetBlob,
+        CancellationToken cancellationToken = default
+    )
     {
         RunRequest request = new() { DatasetBlob = datasetBlob };
         foreach (string sidecar in SidecarBlobs(datasetBlob))
@@ -104,12 +140,26 @@ public static class RunApi
             try
             {
                 await using Stream options = await blobs.OpenReadAsync(sidecar, cancellationToken).ConfigureAwait(false);
-                request = (await System.Text.Json.JsonSerializer.DeserializeAsync(options, ReportSerializer.TypeInfo<RunRequest>(), cancellationToken).ConfigureAwait(false) ?? request) with { DatasetBlob = datasetBlob };
+                request = (
+                    await System
+                        .Text.Json.JsonSerializer.DeserializeAsync(options, ReportSerializer.TypeInfo<RunRequest>(), cancellationToken)
+                        .ConfigureAwait(false)
+                    ?? request
+                ) with
+                {
+                    DatasetBlob = datasetBlob,
+                };
             }
             catch (System.Text.Json.JsonException ex)
             {
                 string where = ex.LineNumber is long line ? $"line {line + 1}{(ex.Path is { Length: > 1 } path ? $", {path}" : "")}: " : "";
-                return (null, new Dictionary<string, string[]> { [sidecar] = [$"{where}{ex.Message.Split(" Path:")[0]} Fix the options file; see the run options in the README."] });
+                return (
+                    null,
+                    new Dictionary<string, string[]>
+                    {
+                        [sidecar] = [$"{where}{ex.Message.Split(" Path:")[0]} Fix the options file; see the run options in the README."],
+                    }
+                );
             }
 
             break;
@@ -136,8 +186,12 @@ public static class RunApi
     /// model is not repeated; after one that failed or was cancelled, the next attempt (a new run id, so a job of its
     /// own) is the run. Returns null when the dataset blob does not exist; <c>Start</c> says the host must schedule it.
     /// </summary>
-    public static async Task<(string RunId, RunRequest Request, bool Start)?> ChooseAttemptAsync(IBlobStore blobs, RunRequest request,
-        Func<string, CancellationToken, Task<AttemptState>> stateOf, CancellationToken cancellationToken = default)
+    public static async Task<(string RunId, RunRequest Request, bool Start)?> ChooseAttemptAsync(
+        IBlobStore blobs,
+        RunRequest request,
+        Func<string, CancellationToken, Task<AttemptState>> stateOf,
+        CancellationToken cancellationToken = default
+    )
     {
         for (int attempt = request.Attempt; ; attempt++)
         {

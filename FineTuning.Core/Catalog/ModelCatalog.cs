@@ -12,7 +12,8 @@ public sealed record ModelFacts(
     int MaxTokensPerExample,
     decimal? TrainingPricePerMillionTokens,
     decimal? TrainingPricePerHour,
-    DateOnly? AcceptsJobsUntil)
+    DateOnly? AcceptsJobsUntil
+)
 {
     public bool Supports(FineTuningMethod method) => Methods.Contains(method.ToWireName(), StringComparer.OrdinalIgnoreCase);
 }
@@ -23,7 +24,6 @@ public sealed record ModelFacts(
 /// </summary>
 public sealed partial class ModelCatalog
 {
-
     private static readonly Lazy<ModelCatalog> Embedded = new(LoadEmbedded);
 
     private readonly Dictionary<string, ModelFacts> _byName;
@@ -35,14 +35,19 @@ public sealed partial class ModelCatalog
         Sources = file.Sources ?? [];
         DefaultModel = file.DefaultModel ?? throw new InvalidDataException("models.json: defaultModel is required.");
         _defaultModels = file.DefaultModels ?? [];
-        Models = (file.Models ?? []).Select(m => new ModelFacts(
-            m.Name ?? throw new InvalidDataException("models.json: every model needs a name."),
-            m.Aliases ?? [],
-            m.Methods ?? [],
-            m.MaxTokensPerExample > 0 ? m.MaxTokensPerExample : throw new InvalidDataException($"models.json: {m.Name}: maxTokensPerExample must be positive."),
-            m.TrainingPricePerMillionTokens,
-            m.TrainingPricePerHour,
-            m.AcceptsJobsUntil)).ToList();
+        Models = (file.Models ?? [])
+            .Select(m => new ModelFacts(
+                m.Name ?? throw new InvalidDataException("models.json: every model needs a name."),
+                m.Aliases ?? [],
+                m.Methods ?? [],
+                m.MaxTokensPerExample > 0
+                    ? m.MaxTokensPerExample
+                    : throw new InvalidDataException($"models.json: {m.Name}: maxTokensPerExample must be positive."),
+                m.TrainingPricePerMillionTokens,
+                m.TrainingPricePerHour,
+                m.AcceptsJobsUntil
+            ))
+            .ToList();
         _byName = new Dictionary<string, ModelFacts>(StringComparer.OrdinalIgnoreCase);
         foreach (ModelFacts model in Models)
         {
@@ -74,8 +79,7 @@ public sealed partial class ModelCatalog
     public IReadOnlyList<ModelFacts> Models { get; }
 
     /// <summary>The model used for a method when none is named.</summary>
-    public ModelFacts DefaultFor(FineTuningMethod method) =>
-        _byName[_defaultModels.GetValueOrDefault(method.ToWireName()) ?? DefaultModel];
+    public ModelFacts DefaultFor(FineTuningMethod method) => _byName[_defaultModels.GetValueOrDefault(method.ToWireName()) ?? DefaultModel];
 
     /// <summary>
     /// Finds a model by name or alias (null or blank: the default for <paramref name="method"/>); a fine-tuned model id
@@ -115,7 +119,11 @@ public sealed partial class ModelCatalog
     }
 
     // Source-generated, so reading the catalogue at start-up needs no reflection.
-    [JsonSourceGenerationOptions(PropertyNameCaseInsensitive = true, ReadCommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true)]
+    [JsonSourceGenerationOptions(
+        PropertyNameCaseInsensitive = true,
+        ReadCommentHandling = JsonCommentHandling.Skip,
+        AllowTrailingCommas = true
+    )]
     [JsonSerializable(typeof(CatalogFile))]
     private sealed partial class CatalogJson : JsonSerializerContext;
 

@@ -6,7 +6,10 @@ public static class AtomicFile
     public static T Write<T>(string path, Func<FileStream, T> write)
     {
         string full = Path.GetFullPath(path);
-        string temp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        string temp = Path.Combine(
+            Path.GetDirectoryName(full)!,
+            $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp"
+        );
         try
         {
             T result;
@@ -38,10 +41,13 @@ public static class AtomicFile
         return stream;
     }
 
-    public static void WriteAllText(string path, string text) =>
-        Write(path, stream =>
+    public static void WriteAllText(string path, string text) => Write(path, stream =>
         {
-            using var writer = new StreamWriter(stream, new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: false), leaveOpen: true);
+            using var writer = new StreamWriter(
+                stream,
+                new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: false),
+                leaveOpen: true
+            );
             writer.Write(text);
             writer.Write('\n');
             return 0;
@@ -53,11 +59,7 @@ public static class AtomicFile
         {
             File.Delete(path);
         }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
     }
 }

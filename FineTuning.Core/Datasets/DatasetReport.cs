@@ -15,8 +15,8 @@ public sealed record TokenStatistics(
     Summary? MessagesPerExample,
     Summary? TokensPerExample,
     Summary? AssistantTokensPerExample,
-    long BillableTokensPerEpoch);
-
+    long BillableTokensPerEpoch
+);
 
 /// <summary>
 /// The verdict on a dataset: counts, statistics, every finding code with its count and first occurrences, and whether
@@ -110,7 +110,8 @@ public sealed record DatasetReport
 
         // Duplicates: only now do we know which line of a repeated row came first.
         // The earliest repeats are kept (a heap whose top is the latest kept), however many rows repeat.
-        long duplicates = 0, billable = 0;
+        long duplicates = 0,
+            billable = 0;
         var earliest = new PriorityQueue<(long Line, long First), long>(Comparer<long>.Create((x, y) => y.CompareTo(x)));
         foreach (RowOccurrence occurrence in merged.RowHashes.Rows())
         {
@@ -132,7 +133,9 @@ public sealed record DatasetReport
         if (duplicates > 0)
         {
             var tally = new CodeTally { Count = duplicates };
-            tally.Samples = earliest.UnorderedItems.Select(r => r.Element).OrderBy(r => r.Line)
+            tally.Samples = earliest
+                .UnorderedItems.Select(r => r.Element)
+                .OrderBy(r => r.Line)
                 .Select(r => FindingCodes.Create(FindingCodes.Duplicate, r.Line, "", $"same as line {r.First}; left out of the split"))
                 .ToList();
             codes[FindingCodes.Duplicate] = tally;
@@ -149,14 +152,19 @@ public sealed record DatasetReport
         DatasetRules.UploadLimits(merged, Add);
         long distinctPrompts = DatasetRules.SystemPrompts(merged, Add);
 
-        long errors = 0, warnings = 0;
+        long errors = 0,
+            warnings = 0;
         foreach ((string code, CodeTally tally) in codes)
         {
-            if (FindingCodes.Get(code).Severity == Severity.Error) errors += tally.Count;
-            else warnings += tally.Count;
+            if (FindingCodes.Get(code).Severity == Severity.Error)
+                errors += tally.Count;
+            else
+                warnings += tally.Count;
         }
 
-        bool fit = !codes.Keys.Any(c => FindingCodes.Get(c).Scope == FindingScope.Dataset && FindingCodes.Get(c).Severity == Severity.Error);
+        bool fit = !codes.Keys.Any(c =>
+            FindingCodes.Get(c).Scope == FindingScope.Dataset && FindingCodes.Get(c).Severity == Severity.Error
+        );
         ModelFacts? limits = model;
         return new DatasetReport
         {
@@ -172,7 +180,9 @@ public sealed record DatasetReport
             Generated = merged.Generated,
             Method = method.ToWireName(),
             MethodDetected = detected,
-            Formats = merged.Formats.OrderBy(f => f.Value.FirstLine).ToDictionary(f => f.Key, f => new FormatCount(f.Value.Count, f.Value.FirstLine)),
+            Formats = merged
+                .Formats.OrderBy(f => f.Value.FirstLine)
+                .ToDictionary(f => f.Key, f => new FormatCount(f.Value.Count, f.Value.FirstLine)),
             Model = modelName,
             MaxTokensPerExample = limits?.MaxTokensPerExample,
             Tokens = new TokenStatistics(
@@ -181,11 +191,17 @@ public sealed record DatasetReport
                 merged.MessagesPerExample.Summarize(),
                 merged.TokensPerExample.Summarize(),
                 merged.AssistantTokensPerExample.Summarize(),
-                billable),
+                billable
+            ),
             TopicField = options.TopicField,
-            Topics = merged.Topics.OrderByDescending(t => t.Value).ThenBy(t => t.Key, StringComparer.Ordinal).ToDictionary(t => t.Key, t => t.Value),
+            Topics = merged
+                .Topics.OrderByDescending(t => t.Value)
+                .ThenBy(t => t.Key, StringComparer.Ordinal)
+                .ToDictionary(t => t.Key, t => t.Value),
             DistinctSystemPrompts = distinctPrompts,
-            Counts = codes.OrderBy(c => FindingCodes.Get(c.Key).Severity == Severity.Error ? 0 : 1).ThenBy(c => c.Key, StringComparer.Ordinal)
+            Counts = codes
+                .OrderBy(c => FindingCodes.Get(c.Key).Severity == Severity.Error ? 0 : 1)
+                .ThenBy(c => c.Key, StringComparer.Ordinal)
                 .ToDictionary(c => c.Key, c => c.Value.Count),
             Findings = codes.Values.SelectMany(c => c.Samples).Order(Comparer<Finding>.Create(Finding.Compare)).ToList(),
             Errors = errors,
@@ -195,9 +211,18 @@ public sealed record DatasetReport
         };
     }
 
-    private static string VerdictFor(bool fit, long examples, FineTuningMethod method, ShardReport merged, Dictionary<string, CodeTally> codes)
+    private static string VerdictFor(
+        bool fit,
+        long examples,
+        FineTuningMethod method,
+        ShardReport merged,
+        Dictionary<string, CodeTally> codes
+    )
     {
-        string datasetErrors = string.Join(", ", codes.Keys.Where(c => FindingCodes.Get(c).Scope == FindingScope.Dataset && FindingCodes.Get(c).Severity == Severity.Error));
+        string datasetErrors = string.Join(
+            ", ",
+            codes.Keys.Where(c => FindingCodes.Get(c).Scope == FindingScope.Dataset && FindingCodes.Get(c).Severity == Severity.Error)
+        );
         return fit
             ? merged.ErrorRows == 0
                 ? $"Fit: {examples:N0} {method.ToWireName()} examples."

@@ -8,7 +8,10 @@ namespace FineTuning.Core.Datasets;
 /// </summary>
 internal static class DatasetRules
 {
-    /// <summary>The method: given, or the format of the earliest row whose format could be told (mixed_formats when rows disagree).</summary>
+    /// <summary>
+    /// The method: given, or the format of the earliest row whose format could be told (mixed_formats when rows
+    /// disagree).
+    /// </summary>
     public static (FineTuningMethod Method, bool Detected) Method(ShardReport merged, ValidationOptions options, Action<Finding> add)
     {
         bool detected = options.Method == FineTuningMethod.Auto;
@@ -19,9 +22,20 @@ internal static class DatasetRules
             method = first is { } f && FineTuningMethods.TryParse(f.Key, out FineTuningMethod m) ? m : FineTuningMethod.Supervised;
             if (merged.Formats.Count > 1)
             {
-                string parts = string.Join(", ", merged.Formats.OrderBy(f => f.Value.FirstLine)
-                    .Select(f => $"{f.Value.Count:N0} {f.Key} (first at line {f.Value.FirstLine})"));
-                add(FindingCodes.Create(FindingCodes.MixedFormats, 0, "", $"rows are written for different methods: {parts}; keep one format per file or pass --method"));
+                string parts = string.Join(
+                    ", ",
+                    merged
+                        .Formats.OrderBy(f => f.Value.FirstLine)
+                        .Select(f => $"{f.Value.Count:N0} {f.Key} (first at line {f.Value.FirstLine})")
+                );
+                add(
+                    FindingCodes.Create(
+                        FindingCodes.MixedFormats,
+                        0,
+                        "",
+                        $"rows are written for different methods: {parts}; keep one format per file or pass --method"
+                    )
+                );
             }
         }
 
@@ -33,40 +47,87 @@ internal static class DatasetRules
     {
         if (merged.Rows == 0)
         {
-            add(FindingCodes.Create(FindingCodes.EmptyFile, 0, "", merged.Bytes == 0 ? "the file is empty (0 bytes)" : "the file holds no rows, only blank lines"));
+            add(
+                FindingCodes.Create(
+                    FindingCodes.EmptyFile,
+                    0,
+                    "",
+                    merged.Bytes == 0 ? "the file is empty (0 bytes)" : "the file holds no rows, only blank lines"
+                )
+            );
         }
         else if (examples < options.MinExamples)
         {
-            add(FindingCodes.Create(FindingCodes.TooFewExamples, 0, "", $"{examples:N0} valid distinct example{(examples == 1 ? "" : "s")}; at least {options.MinExamples:N0} are needed"));
+            add(
+                FindingCodes.Create(
+                    FindingCodes.TooFewExamples,
+                    0,
+                    "",
+                    $"{examples:N0} valid distinct example{(examples == 1 ? "" : "s")}; at least {options.MinExamples:N0} are needed"
+                )
+            );
         }
 
         if (method == FineTuningMethod.Reinforcement)
         {
-            int max = options.IsValidationFile ? ValidationOptions.MaxReinforcementValidationRows : ValidationOptions.MaxReinforcementTrainingRows;
+            int max = options.IsValidationFile
+                ? ValidationOptions.MaxReinforcementValidationRows
+                : ValidationOptions.MaxReinforcementTrainingRows;
             if (examples > max)
             {
-                add(FindingCodes.Create(FindingCodes.TooManyExamples, 0, "", $"{examples:N0} examples; reinforcement {(options.IsValidationFile ? "validation" : "training")} files take at most {max:N0}"));
+                add(
+                    FindingCodes.Create(
+                        FindingCodes.TooManyExamples,
+                        0,
+                        "",
+                        $"{examples:N0} examples; reinforcement {(options.IsValidationFile ? "validation" : "training")} files take at most {max:N0}"
+                    )
+                );
             }
         }
 
         if (merged.Rows > 0 && merged.ErrorRows > options.MaxErrorRate * merged.Rows)
         {
-            add(FindingCodes.Create(FindingCodes.ErrorRateExceeded, 0, "", $"{merged.ErrorRows:N0} of {merged.Rows:N0} rows ({100.0 * merged.ErrorRows / merged.Rows:0.##}%) have errors; at most {options.MaxErrorRate * 100:0.##}% allowed"));
+            add(
+                FindingCodes.Create(
+                    FindingCodes.ErrorRateExceeded,
+                    0,
+                    "",
+                    $"{merged.ErrorRows:N0} of {merged.Rows:N0} rows ({100.0 * merged.ErrorRows / merged.Rows:0.##}%) have errors; at most {options.MaxErrorRate * 100:0.##}% allowed"
+                )
+            );
         }
     }
 
-    /// <summary>The model's rules: known, takes the method, still takes jobs (unknown_model, method_not_supported, model_retired, model_retiring).</summary>
+    /// <summary>
+    /// The model's rules: known, takes the method, still takes jobs (unknown_model, method_not_supported,
+    /// model_retired, model_retiring).
+    /// </summary>
     public static void Model(ValidationOptions options, ModelFacts? model, FineTuningMethod method, Action<Finding> add)
     {
         if (model is null)
         {
-            add(FindingCodes.Create(FindingCodes.UnknownModel, 0, "", $"\"{options.Model}\" is not in the model catalogue; its token limit and price are unknown"));
+            add(
+                FindingCodes.Create(
+                    FindingCodes.UnknownModel,
+                    0,
+                    "",
+                    $"\"{options.Model}\" is not in the model catalogue; its token limit and price are unknown"
+                )
+            );
             return;
         }
 
         if (!model.Supports(method))
         {
-            add(FindingCodes.Create(FindingCodes.MethodNotSupported, 0, "", $"{model.Name} cannot be fine-tuned with {method.ToWireName()} (it supports {string.Join(", ", model.Methods)})"));
+            add(
+                FindingCodes.Create(
+                    FindingCodes.MethodNotSupported,
+                    0,
+                    "",
+                    $"{model.Name} cannot be fine-tuned with {method.ToWireName()} (it supports {string.Join(", ", model.Methods)})"
+                )
+            );
         }
 
         if (model.AcceptsJobsUntil is { } until)
@@ -74,11 +135,25 @@ internal static class DatasetRules
             DateOnly today = options.Today;
             if (today > until)
             {
-                add(FindingCodes.Create(FindingCodes.ModelRetired, 0, "", $"{model.Name} stopped accepting fine-tuning jobs after {until:yyyy-MM-dd}"));
+                add(
+                    FindingCodes.Create(
+                        FindingCodes.ModelRetired,
+                        0,
+                        "",
+                        $"{model.Name} stopped accepting fine-tuning jobs after {until:yyyy-MM-dd}"
+                    )
+                );
             }
             else if (today.AddDays(90) > until)
             {
-                add(FindingCodes.Create(FindingCodes.ModelRetiring, 0, "", $"{model.Name} accepts fine-tuning jobs only until {until:yyyy-MM-dd}"));
+                add(
+                    FindingCodes.Create(
+                        FindingCodes.ModelRetiring,
+                        0,
+                        "",
+                        $"{model.Name} accepts fine-tuning jobs only until {until:yyyy-MM-dd}"
+                    )
+                );
             }
         }
     }
@@ -88,29 +163,53 @@ internal static class DatasetRules
     {
         if (merged.Bytes > ValidationOptions.MaxUploadBytes)
         {
-            add(FindingCodes.Create(FindingCodes.FileTooLarge, 0, "", $"{merged.Bytes / 1e9:0.0} GB; the Uploads API takes files up to 8 GB"));
+            add(
+                FindingCodes.Create(
+                    FindingCodes.FileTooLarge,
+                    0,
+                    "",
+                    $"{merged.Bytes / 1e9:0.0} GB; the Uploads API takes files up to 8 GB"
+                )
+            );
         }
         else if (merged.Bytes > ValidationOptions.SingleUploadLimitBytes)
         {
-            add(FindingCodes.Create(FindingCodes.FileOverUploadLimit, 0, "", $"{merged.Bytes / 1048576.0:N0} MiB is over the 512 MB single-request limit; it is uploaded through the Uploads API in 64 MB parts"));
+            add(
+                FindingCodes.Create(
+                    FindingCodes.FileOverUploadLimit,
+                    0,
+                    "",
+                    $"{merged.Bytes / 1048576.0:N0} MiB is over the 512 MB single-request limit; it is uploaded through the Uploads API in 64 MB parts"
+                )
+            );
         }
     }
 
-    /// <summary>How many different system prompts there are (estimated past the sketch's size); many_system_prompts when too many.</summary>
+    /// <summary>
+    /// How many different system prompts there are (estimated past the sketch's size); many_system_prompts when too
+    /// many.
+    /// </summary>
     public static long SystemPrompts(ShardReport merged, Action<Finding> add)
     {
-        long distinctPrompts = merged.SystemPrompts.Count < ShardReport.SystemPromptSketchSize
-            ? merged.SystemPrompts.Count
-            : EstimateDistinct(merged.SystemPrompts);
+        long distinctPrompts =
+            merged.SystemPrompts.Count < ShardReport.SystemPromptSketchSize
+                ? merged.SystemPrompts.Count
+                : EstimateDistinct(merged.SystemPrompts);
         if (distinctPrompts > 10 && distinctPrompts > 0.1 * Math.Max(1, merged.ValidRows))
         {
-            add(FindingCodes.Create(FindingCodes.ManySystemPrompts, 0, "", $"{distinctPrompts:N0} different system prompts across {merged.RowsWithSystemPrompt:N0} examples; train with the prompt you will use in production"));
+            add(
+                FindingCodes.Create(
+                    FindingCodes.ManySystemPrompts,
+                    0,
+                    "",
+                    $"{distinctPrompts:N0} different system prompts across {merged.RowsWithSystemPrompt:N0} examples; train with the prompt you will use in production"
+                )
+            );
         }
 
         return distinctPrompts;
     }
 
     // k-minimum-values estimate: with the k smallest of n uniform 64-bit hashes, n ≈ (k - 1) / (max / 2^64).
-    private static long EstimateDistinct(SortedSet<ulong> sketch) =>
-        (long)((sketch.Count - 1) / (sketch.Max / 18446744073709551616.0));
+    private static long EstimateDistinct(SortedSet<ulong> sketch) => (long)((sketch.Count - 1) / (sketch.Max / 18446744073709551616.0));
 }

@@ -22,8 +22,15 @@ public sealed class DatasetValidator(ValidationOptions options)
     /// as its precompiled (ReadyToRun) form, which cannot inline the reader's members across assemblies.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public ShardReport ValidateShard(Stream stream, long firstLineNumber = 1, bool isFileStart = true, long startOffset = 0,
-        IProgress<long>? progress = null, ValidRowHandler? onValidRow = null, CancellationToken cancellationToken = default)
+    public ShardReport ValidateShard(
+        Stream stream,
+        long firstLineNumber = 1,
+        bool isFileStart = true,
+        long startOffset = 0,
+        IProgress<long>? progress = null,
+        ValidRowHandler? onValidRow = null,
+        CancellationToken cancellationToken = default
+    )
     {
         ShardReport report = ShardReport.Empty(Options);
         var rows = new RowValidator(Options);
@@ -38,20 +45,38 @@ public sealed class DatasetValidator(ValidationOptions options)
             {
                 report.Rows++;
                 report.ErrorRows++;
-                report.AddFinding(FindingCodes.Create(FindingCodes.LineTooLong, info.Number, "",
-                    $"{info.Length / 1048576.0:N1} MiB on one line, over the {Options.MaxLineBytes / 1048576.0:N0} MiB limit; no model takes an example that long"), Options.MaxFindingsPerCode);
+                report.AddFinding(
+                    FindingCodes.Create(
+                        FindingCodes.LineTooLong,
+                        info.Number,
+                        "",
+                        $"{info.Length / 1048576.0:N1} MiB on one line, over the {Options.MaxLineBytes / 1048576.0:N0} MiB limit; no model takes an example that long"
+                    ),
+                    Options.MaxFindingsPerCode
+                );
                 continue;
             }
 
             if (isFileStart && info.Number == firstLineNumber && line.StartsWith(Bom))
             {
-                report.AddFinding(FindingCodes.Create(FindingCodes.Bom, info.Number, "", "the file starts with a byte-order mark (EF BB BF); it is ignored"), Options.MaxFindingsPerCode);
+                report.AddFinding(
+                    FindingCodes.Create(
+                        FindingCodes.Bom,
+                        info.Number,
+                        "",
+                        "the file starts with a byte-order mark (EF BB BF); it is ignored"
+                    ),
+                    Options.MaxFindingsPerCode
+                );
                 line = line[3..];
             }
 
             if (info.HadCarriageReturn)
             {
-                report.AddFinding(FindingCodes.Create(FindingCodes.Crlf, info.Number, "", "the line ends with CRLF"), Options.MaxFindingsPerCode);
+                report.AddFinding(
+                    FindingCodes.Create(FindingCodes.Crlf, info.Number, "", "the line ends with CRLF"),
+                    Options.MaxFindingsPerCode
+                );
             }
 
             if (line.Trim(" \t\r"u8).IsEmpty)
@@ -79,7 +104,12 @@ public sealed class DatasetValidator(ValidationOptions options)
     }
 
     /// <summary>Validates a whole file on the calling thread.</summary>
-    public DatasetReport ValidateFile(string path, IProgress<long>? progress = null, ValidRowHandler? onValidRow = null, CancellationToken cancellationToken = default)
+    public DatasetReport ValidateFile(
+        string path,
+        IProgress<long>? progress = null,
+        ValidRowHandler? onValidRow = null,
+        CancellationToken cancellationToken = default
+    )
     {
         using FileStream stream = OpenRead(path);
         ShardReport report = ValidateShard(stream, progress: progress, onValidRow: onValidRow, cancellationToken: cancellationToken);
@@ -90,33 +120,65 @@ public sealed class DatasetValidator(ValidationOptions options)
     /// Validates a file as shards on up to <paramref name="parallelism"/> threads and merges the shard reports; the
     /// result equals <see cref="ValidateFile"/>.
     /// </summary>
-    public DatasetReport ValidateFileInShards(string path, int parallelism, long shardBytes = ShardPlanner.DefaultShardBytes,
-        IProgress<long>? progress = null, CancellationToken cancellationToken = default) =>
-        ValidateFileInShards(path, parallelism, shardBytes, progress, rowsOf: null, cancellationToken);
+    public DatasetReport ValidateFileInShards(
+        string path,
+        int parallelism,
+        long shardBytes = ShardPlanner.DefaultShardBytes,
+        IProgress<long>? progress = null,
+        CancellationToken cancellationToken = default
+    ) => ValidateFileInShards(path, parallelism, shardBytes, progress, rowsOf: null, cancellationToken);
 
-    /// <summary>As above; <paramref name="rowsOf"/> gives each shard its own handler of valid rows (called on that shard's thread).</summary>
-    public DatasetReport ValidateFileInShards(string path, int parallelism, long shardBytes, IProgress<long>? progress,
-        Func<Shard, ValidRowHandler>? rowsOf, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// As above; <paramref name="rowsOf"/> gives each shard its own handler of valid rows (called on that shard's
+    /// thread).
+    /// </summary>
+    public DatasetReport ValidateFileInShards(
+        string path,
+        int parallelism,
+        long shardBytes,
+        IProgress<long>? progress,
+        Func<Shard, ValidRowHandler>? rowsOf,
+        CancellationToken cancellationToken = default
+    )
     {
         IReadOnlyList<Shard> shards = ShardPlanner.PlanFile(path, shardBytes);
         // Each shard's report is merged as soon as it is done (merging is order-free), so no more than one per thread is held.
         ShardReport merged = ShardReport.Empty(Options);
         long done = 0;
         var perShard = progress is null ? null : new SynchronousProgress(delta => progress.Report(Interlocked.Add(ref done, delta)));
-        Parallel.For(0, shards.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, parallelism), CancellationToken = cancellationToken }, i =>
-        {
-            Shard shard = shards[i];
-            using FileStream stream = OpenRead(path);
-            stream.Position = shard.Offset;
-            using var slice = new BoundedStream(stream, shard.Length);
-            long last = 0;
-            var shardProgress = perShard is null ? null : new SynchronousProgress(pos => { perShard.Report(pos - shard.Offset - last); last = pos - shard.Offset; });
-            ShardReport report = ValidateShard(slice, shard.FirstLine, shard.Offset == 0, shard.Offset, shardProgress, rowsOf?.Invoke(shard), cancellationToken);
-            lock (merged)
+        Parallel.For(
+            0,
+            shards.Count,
+            new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, parallelism), CancellationToken = cancellationToken },
+            i =>
             {
-                merged.MergeFrom(report, Options.MaxFindingsPerCode);
+                Shard shard = shards[i];
+                using FileStream stream = OpenRead(path);
+                stream.Position = shard.Offset;
+                using var slice = new BoundedStream(stream, shard.Length);
+                long last = 0;
+                var shardProgress = perShard is null
+                    ? null
+                    : new SynchronousProgress(pos =>
+                    {
+                        perShard.Report(pos - shard.Offset - last);
+                        last = pos - shard.Offset;
+                    });
+                ShardReport report = ValidateShard(
+                    slice,
+                    shard.FirstLine,
+                    shard.Offset == 0,
+                    shard.Offset,
+                    shardProgress,
+                    rowsOf?.Invoke(shard),
+                    cancellationToken
+                );
+                lock (merged)
+                {
+                    merged.MergeFrom(report, Options.MaxFindingsPerCode);
+                }
             }
-        });
+        );
         return Finish(merged, Path.GetFileName(path));
     }
 
@@ -125,7 +187,12 @@ public sealed class DatasetValidator(ValidationOptions options)
 
     /// <summary>Turns merged shard reports into the dataset's report.</summary>
     public DatasetReport Finish(IEnumerable<ShardReport> shards, string fileName) =>
-        DatasetReport.From(ShardReport.Merge(shards, Options.MaxFindingsPerCode, Options.MaxRowsInMemory), fileName, Options, GraderFindings());
+        DatasetReport.From(
+            ShardReport.Merge(shards, Options.MaxFindingsPerCode, Options.MaxRowsInMemory),
+            fileName,
+            Options,
+            GraderFindings()
+        );
 
     private IEnumerable<Finding> GraderFindings() => Options.Grader?.Findings ?? [];
 

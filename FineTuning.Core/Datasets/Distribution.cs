@@ -47,7 +47,8 @@ public sealed class Distribution
             Median: Rank(sorted, n, 0.5),
             P10: Rank(sorted, n, 0.1),
             P90: Rank(sorted, n, 0.9),
-            Total: (long)sum);
+            Total: (long)sum
+        );
     }
 
     private static int Rank(KeyValuePair<int, long>[] sorted, long n, double q)

@@ -25,13 +25,18 @@ public sealed record Finding(string Code, Severity Severity, long Line, string P
 
     internal static int Compare(Finding? a, Finding? b)
     {
-        if (ReferenceEquals(a, b)) return 0;
-        if (a is null) return -1;
-        if (b is null) return 1;
+        if (ReferenceEquals(a, b))
+            return 0;
+        if (a is null)
+            return -1;
+        if (b is null)
+            return 1;
         int c = a.Line.CompareTo(b.Line);
-        if (c != 0) return c;
+        if (c != 0)
+            return c;
         c = string.CompareOrdinal(a.Code, b.Code);
-        if (c != 0) return c;
+        if (c != 0)
+            return c;
         c = string.CompareOrdinal(a.Path, b.Path);
         return c != 0 ? c : string.CompareOrdinal(a.Message, b.Message);
     }

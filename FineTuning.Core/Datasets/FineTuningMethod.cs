@@ -9,7 +9,10 @@ public enum FineTuningMethod
     /// <summary>Supervised fine-tuning on chat transcripts: <c>{"messages": [...]}</c>.</summary>
     Supervised,
 
-    /// <summary>Direct preference optimisation: <c>{"input": {...}, "preferred_output": [...], "non_preferred_output": [...]}</c>.</summary>
+    /// <summary>
+    /// Direct preference optimisation: <c>{"input": {...}, "preferred_output": [...], "non_preferred_output":
+    /// [...]}</c>.
+    /// </summary>
     Dpo,
 
     /// <summary>Reinforcement fine-tuning: <c>{"messages": [... last from user], ...fields for graders}</c>.</summary>
@@ -19,13 +22,14 @@ public enum FineTuningMethod
 /// <summary>Wire names of <see cref="FineTuningMethod"/> as the provider and our CLI spell them.</summary>
 public static class FineTuningMethods
 {
-    public static string ToWireName(this FineTuningMethod method) => method switch
-    {
-        FineTuningMethod.Supervised => "supervised",
-        FineTuningMethod.Dpo => "dpo",
-        FineTuningMethod.Reinforcement => "reinforcement",
-        _ => "auto",
-    };
+    public static string ToWireName(this FineTuningMethod method) =>
+        method switch
+        {
+            FineTuningMethod.Supervised => "supervised",
+            FineTuningMethod.Dpo => "dpo",
+            FineTuningMethod.Reinforcement => "reinforcement",
+            _ => "auto",
+        };
 
     public static bool TryParse(string? text, out FineTuningMethod method)
     {

@@ -23,7 +23,13 @@ public sealed class JsonlLineReader : IDisposable
     private bool _eof;
     private bool _pooled = true;
 
-    public JsonlLineReader(Stream stream, long firstLineNumber = 1, int maxLineBytes = ValidationOptions.DefaultMaxLineBytes, int bufferSize = 1 << 20, long startOffset = 0)
+    public JsonlLineReader(
+        Stream stream,
+        long firstLineNumber = 1,
+        int maxLineBytes = ValidationOptions.DefaultMaxLineBytes,
+        int bufferSize = 1 << 20,
+        long startOffset = 0
+    )
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxLineBytes, 1);
         _stream = stream;

@@ -60,9 +60,7 @@ public sealed class RowHashTable
 
             if (_spilledCount < 0)
             {
-                foreach (RowOccurrence _ in Rows())
-                {
-                }
+                foreach (RowOccurrence _ in Rows()) { }
             }
 
             return _spilledCount;
@@ -148,7 +146,12 @@ public sealed class RowHashTable
                 if (slot.Line != 0)
                 {
                     var hash = new ContentHash(slot.High, slot.Low);
-                    yield return new RowOccurrence(hash, slot.Line, slot.Tokens, _repeats is not null && _repeats.TryGetValue(hash, out List<long>? r) ? r : null);
+                    yield return new RowOccurrence(
+                        hash,
+                        slot.Line,
+                        slot.Tokens,
+                        _repeats is not null && _repeats.TryGetValue(hash, out List<long>? r) ? r : null
+                    );
                 }
             }
 
@@ -271,8 +274,11 @@ public sealed class RowHashTable
                 for (int at = 0; at < want; at += RecordBytes)
                 {
                     ReadOnlySpan<byte> r = buffer.AsSpan(at, RecordBytes);
-                    add(new ContentHash(BinaryPrimitives.ReadUInt64LittleEndian(r), BinaryPrimitives.ReadUInt64LittleEndian(r[8..])),
-                        BinaryPrimitives.ReadInt64LittleEndian(r[16..]), BinaryPrimitives.ReadInt32LittleEndian(r[24..]));
+                    add(
+                        new ContentHash(BinaryPrimitives.ReadUInt64LittleEndian(r), BinaryPrimitives.ReadUInt64LittleEndian(r[8..])),
+                        BinaryPrimitives.ReadInt64LittleEndian(r[16..]),
+                        BinaryPrimitives.ReadInt32LittleEndian(r[24..])
+                    );
                 }
 
                 left -= want;
@@ -283,13 +289,17 @@ public sealed class RowHashTable
     }
 }
 
-/// <summary>JSON: <c>{"&lt;hash&gt;": {"firstLine": n, "billableTokens": n, "repeats": [..]}}</c>, rows sorted by hash so equal tables write equal text.</summary>
+/// <summary>
+/// JSON: <c>{"&lt;hash&gt;": {"firstLine": n, "billableTokens": n, "repeats": [..]}}</c>, rows sorted by hash so equal
+/// tables write equal text.
+/// </summary>
 internal sealed class RowHashTableJsonConverter : JsonConverter<RowHashTable>
 {
     public override RowHashTable Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
         var table = new RowHashTable();
-        if (reader.TokenType != JsonTokenType.StartObject) throw new JsonException("rowHashes must be an object.");
+        if (reader.TokenType != JsonTokenType.StartObject)
+            throw new JsonException("rowHashes must be an object.");
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             ContentHash hash = ContentHash.Parse(reader.GetString()!);
@@ -303,17 +313,25 @@ internal sealed class RowHashTableJsonConverter : JsonConverter<RowHashTable>
                 reader.Read();
                 switch (name)
                 {
-                    case "firstLine": first = reader.GetInt64(); break;
-                    case "billableTokens": tokens = reader.GetInt32(); break;
-                    case "repeats" when reader.TokenType == JsonTokenType.StartArray:
-                        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray) repeats.Add(reader.GetInt64());
+                    case "firstLine":
+                        first = reader.GetInt64();
                         break;
-                    default: reader.Skip(); break;
+                    case "billableTokens":
+                        tokens = reader.GetInt32();
+                        break;
+                    case "repeats" when reader.TokenType == JsonTokenType.StartArray:
+                        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                            repeats.Add(reader.GetInt64());
+                        break;
+                    default:
+                        reader.Skip();
+                        break;
                 }
             }
 
             table.Add(hash, first, tokens);
-            foreach (long line in repeats) table.Add(hash, line, tokens);
+            foreach (long line in repeats)
+                table.Add(hash, line, tokens);
         }
 
         return table;
@@ -330,7 +348,8 @@ internal sealed class RowHashTableJsonConverter : JsonConverter<RowHashTable>
             if (row.Repeats is { Count: > 0 } repeats)
             {
                 writer.WriteStartArray("repeats");
-                foreach (long line in repeats.Order()) writer.WriteNumberValue(line);
+                foreach (long line in repeats.Order())
+                    writer.WriteNumberValue(line);
                 writer.WriteEndArray();
             }
 

@@ -49,7 +49,9 @@ internal sealed partial class RowValidator
         public int ContentLength;
 
         /// <summary>The hash of a string content as written (escapes and all), or 0 when the content is not a string.</summary>
-        public readonly ulong ContentHash(ReadOnlySpan<byte> line) => ContentStart == 0 ? 0 : XxHash3.HashToUInt64(line.Slice(ContentStart, ContentLength)) | 1;
+        public readonly ulong ContentHash(ReadOnlySpan<byte> line) =>
+            ContentStart == 0 ? 0 : XxHash3.HashToUInt64(line.Slice(ContentStart, ContentLength)) | 1;
+
         public int CallIdsEnd;
     }
 
@@ -98,7 +100,8 @@ internal sealed partial class RowValidator
             int n = 0;
             for (int i = 0; i < Count; i++)
             {
-                if (_items[i].Role == role) n++;
+                if (_items[i].Role == role)
+                    n++;
             }
 
             return n;
@@ -108,7 +111,8 @@ internal sealed partial class RowValidator
         {
             for (int i = 0; i < Count; i++)
             {
-                if (_items[i].Role == Role.Assistant && _items[i].Weight != 0) return true;
+                if (_items[i].Role == Role.Assistant && _items[i].Weight != 0)
+                    return true;
             }
 
             return false;
@@ -141,7 +145,8 @@ internal sealed partial class RowValidator
             int total = 0;
             for (int i = 0; i < Count; i++)
             {
-                if (_items[i].Role == Role.Assistant && _items[i].Weight != 0) total += _items[i].ContentTokens;
+                if (_items[i].Role == Role.Assistant && _items[i].Weight != 0)
+                    total += _items[i].ContentTokens;
             }
 
             return total;
@@ -150,11 +155,13 @@ internal sealed partial class RowValidator
         /// <summary>Same roles and same text in the same order (formatting aside).</summary>
         public bool SameContentAs(MessageList other, ReadOnlySpan<byte> line)
         {
-            if (Count != other.Count) return false;
+            if (Count != other.Count)
+                return false;
             for (int i = 0; i < Count; i++)
             {
                 ulong hash = _items[i].ContentHash(line);
-                if (_items[i].Role != other._items[i].Role || hash == 0 || hash != other._items[i].ContentHash(line)) return false;
+                if (_items[i].Role != other._items[i].Role || hash == 0 || hash != other._items[i].ContentHash(line))
+                    return false;
             }
 
             return true;
@@ -164,7 +171,8 @@ internal sealed partial class RowValidator
         {
             for (int i = 0; i < Count; i++)
             {
-                if (_items[i].Role is Role.System or Role.Developer) return _items[i].ContentHash(line);
+                if (_items[i].Role is Role.System or Role.Developer)
+                    return _items[i].ContentHash(line);
             }
 
             return 0;

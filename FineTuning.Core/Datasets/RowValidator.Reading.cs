@@ -15,7 +15,8 @@ internal sealed partial class RowValidator
         {
             int nameStart = (int)reader.TokenStartIndex + 1;
             int nameLength = reader.HasValueSequence ? 0 : reader.ValueSpan.Length;
-            if (IsRepeatedKey(ref reader, ref keys)) AddDuplicateKey(ref reader, "");
+            if (IsRepeatedKey(ref reader, ref keys))
+                AddDuplicateKey(ref reader, "");
             ReadOnlySpan<byte> name = reader.ValueSpan;
             reader.Read();
             int valueStart = (int)reader.TokenStartIndex;
@@ -83,7 +84,8 @@ internal sealed partial class RowValidator
         var keys = new KeyScope(_keyTop);
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            if (IsRepeatedKey(ref reader, ref keys)) AddDuplicateKey(ref reader, "input.");
+            if (IsRepeatedKey(ref reader, ref keys))
+                AddDuplicateKey(ref reader, "input.");
             if (reader.ValueTextEquals("messages"u8))
             {
                 _sawInputMessages = true;
@@ -118,7 +120,11 @@ internal sealed partial class RowValidator
         if (reader.TokenType != JsonTokenType.StartArray)
         {
             list.WrongType = true;
-            Add(path == "messages" ? FindingCodes.MissingMessagesList : FindingCodes.DataType, path, $"must be a list of messages, not {Describe(reader.TokenType)}");
+            Add(
+                path == "messages" ? FindingCodes.MissingMessagesList : FindingCodes.DataType,
+                path,
+                $"must be a list of messages, not {Describe(reader.TokenType)}"
+            );
             reader.Skip();
             return;
         }
@@ -145,7 +151,8 @@ internal sealed partial class RowValidator
         bool sawRole = false;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            if (IsRepeatedKey(ref reader, ref keys)) AddDuplicateKey(ref reader, $"{listPath}[{index}].");
+            if (IsRepeatedKey(ref reader, ref keys))
+                AddDuplicateKey(ref reader, $"{listPath}[{index}].");
             ReadOnlySpan<byte> key = reader.HasValueSequence ? default : reader.ValueSpan;
             if (key.SequenceEqual("role"u8))
             {
@@ -227,7 +234,11 @@ internal sealed partial class RowValidator
                     "from" or "value" => "; this looks like ShareGPT format: use role and content",
                     _ => "",
                 };
-                Add(FindingCodes.MessageUnrecognizedKey, $"{listPath}[{index}].{name}", $"is not a message key (role, content, name, weight, tool_calls, function_call, tool_call_id){hint}");
+                Add(
+                    FindingCodes.MessageUnrecognizedKey,
+                    $"{listPath}[{index}].{name}",
+                    $"is not a message key (role, content, name, weight, tool_calls, function_call, tool_call_id){hint}"
+                );
             }
         }
 
@@ -262,7 +273,11 @@ internal sealed partial class RowValidator
         };
         if (role == Role.Invalid)
         {
-            Add(FindingCodes.UnrecognizedRole, $"{listPath}[{index}].role", $"\"{reader.GetString()}\" is not a role (system, developer, user, assistant, tool)");
+            Add(
+                FindingCodes.UnrecognizedRole,
+                $"{listPath}[{index}].role",
+                $"\"{reader.GetString()}\" is not a role (system, developer, user, assistant, tool)"
+            );
         }
 
         return role;
@@ -288,7 +303,11 @@ internal sealed partial class RowValidator
                 break;
             default:
                 m.Content = ContentKind.WrongType;
-                Add(FindingCodes.DataType, $"{listPath}[{index}].content", $"must be a string or a list of content parts, not {Describe(reader.TokenType)}");
+                Add(
+                    FindingCodes.DataType,
+                    $"{listPath}[{index}].content",
+                    $"must be a string or a list of content parts, not {Describe(reader.TokenType)}"
+                );
                 reader.Skip();
                 break;
         }
@@ -310,21 +329,29 @@ internal sealed partial class RowValidator
 
             parts++;
             PartType type = PartType.Missing;
-            bool hasText = false, hasImageUrl = false, hasValue = false;
+            bool hasText = false,
+                hasImageUrl = false,
+                hasValue = false;
             var keys = new KeyScope(_keyTop);
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                if (IsRepeatedKey(ref reader, ref keys)) AddDuplicateKey(ref reader, partPath + ".");
+                if (IsRepeatedKey(ref reader, ref keys))
+                    AddDuplicateKey(ref reader, partPath + ".");
                 if (reader.ValueTextEquals("type"u8))
                 {
                     reader.Read();
-                    type = reader.TokenType != JsonTokenType.String ? PartType.Unknown
+                    type =
+                        reader.TokenType != JsonTokenType.String ? PartType.Unknown
                         : reader.ValueTextEquals("text"u8) ? PartType.Text
                         : reader.ValueTextEquals("image_url"u8) ? PartType.ImageUrl
                         : PartType.Unknown;
                     if (type == PartType.Unknown)
                     {
-                        Add(FindingCodes.InvalidContentPart, partPath + ".type", $"{RawToken(ref reader)} is not a part type (text, image_url)");
+                        Add(
+                            FindingCodes.InvalidContentPart,
+                            partPath + ".type",
+                            $"{RawToken(ref reader)} is not a part type (text, image_url)"
+                        );
                     }
 
                     reader.Skip();
@@ -365,11 +392,21 @@ internal sealed partial class RowValidator
             }
             else if (type == PartType.Text && !hasText)
             {
-                Add(FindingCodes.InvalidContentPart, partPath, hasValue ? "a text part keeps its text in `text`, not `value`" : "a text part needs `text`");
+                Add(
+                    FindingCodes.InvalidContentPart,
+                    partPath,
+                    hasValue ? "a text part keeps its text in `text`, not `value`" : "a text part needs `text`"
+                );
             }
             else if (type == PartType.ImageUrl && !hasImageUrl)
             {
-                Add(FindingCodes.InvalidContentPart, partPath, hasValue ? "an image part needs `image_url: {\"url\": ...}`, not `value`" : "an image part needs `image_url: {\"url\": ...}`");
+                Add(
+                    FindingCodes.InvalidContentPart,
+                    partPath,
+                    hasValue
+                        ? "an image part needs `image_url: {\"url\": ...}`, not `value`"
+                        : "an image part needs `image_url: {\"url\": ...}`"
+                );
             }
         }
 
@@ -398,7 +435,11 @@ internal sealed partial class RowValidator
                 ReadOnlySpan<byte> url = reader.TokenType == JsonTokenType.String ? reader.ValueSpan : default;
                 if (!(url.StartsWith("https://"u8) || url.StartsWith("http://"u8) || url.StartsWith("data:image/"u8)))
                 {
-                    Add(FindingCodes.InvalidContentPart, path + ".url", "must be an http(s) URL or a data:image/... URL; local file paths cannot be read by the provider");
+                    Add(
+                        FindingCodes.InvalidContentPart,
+                        path + ".url",
+                        "must be an http(s) URL or a data:image/... URL; local file paths cannot be read by the provider"
+                    );
                 }
 
                 // Images are billed by tiles, not by the bytes of their URL; count a typical low-detail image.
@@ -439,11 +480,14 @@ internal sealed partial class RowValidator
                 continue;
             }
 
-            bool hasId = false, hasFunction = false, typeOk = false;
+            bool hasId = false,
+                hasFunction = false,
+                typeOk = false;
             var keys = new KeyScope(_keyTop);
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                if (IsRepeatedKey(ref reader, ref keys)) AddDuplicateKey(ref reader, callPath + ".");
+                if (IsRepeatedKey(ref reader, ref keys))
+                    AddDuplicateKey(ref reader, callPath + ".");
                 if (reader.ValueTextEquals("id"u8))
                 {
                     reader.Read();
@@ -478,9 +522,16 @@ internal sealed partial class RowValidator
 
             _keyTop = keys.Base;
 
-            if (!hasId) Add(FindingCodes.InvalidToolCall, callPath + ".id", "a tool call needs a string id (tool messages answer it by tool_call_id)");
-            if (!typeOk) Add(FindingCodes.InvalidToolCall, callPath + ".type", "must be \"function\"");
-            if (!hasFunction) Add(FindingCodes.InvalidToolCall, callPath + ".function", "is missing");
+            if (!hasId)
+                Add(
+                    FindingCodes.InvalidToolCall,
+                    callPath + ".id",
+                    "a tool call needs a string id (tool messages answer it by tool_call_id)"
+                );
+            if (!typeOk)
+                Add(FindingCodes.InvalidToolCall, callPath + ".type", "must be \"function\"");
+            if (!hasFunction)
+                Add(FindingCodes.InvalidToolCall, callPath + ".function", "is missing");
         }
     }
 
@@ -493,14 +544,16 @@ internal sealed partial class RowValidator
             return;
         }
 
-        bool hasName = false, hasArguments = false;
+        bool hasName = false,
+            hasArguments = false;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             if (reader.ValueTextEquals("name"u8))
             {
                 reader.Read();
                 hasName = reader.TokenType == JsonTokenType.String && reader.ValueSpan.Length > 0;
-                if (hasName) m.ContentTokens += _tokens.CountEscaped(reader.ValueSpan);
+                if (hasName)
+                    m.ContentTokens += _tokens.CountEscaped(reader.ValueSpan);
                 reader.Skip();
             }
             else if (reader.ValueTextEquals("arguments"u8))
@@ -525,8 +578,10 @@ internal sealed partial class RowValidator
             }
         }
 
-        if (!hasName) Add(code, path + ".name", "is missing or empty");
-        if (!hasArguments) Add(code, path + ".arguments", "is missing (use \"{}\" for no arguments)");
+        if (!hasName)
+            Add(code, path + ".name", "is missing or empty");
+        if (!hasArguments)
+            Add(code, path + ".arguments", "is missing (use \"{}\" for no arguments)");
     }
 
     private void ReadTools(ref Utf8JsonReader reader, ReadOnlySpan<byte> line, string path, bool isLegacyFunctions)
@@ -550,7 +605,8 @@ internal sealed partial class RowValidator
                 continue;
             }
 
-            bool typeOk = isLegacyFunctions, nameOk = false;
+            bool typeOk = isLegacyFunctions,
+                nameOk = false;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
                 if (!isLegacyFunctions && reader.ValueTextEquals("type"u8))
@@ -577,8 +633,10 @@ internal sealed partial class RowValidator
                 }
             }
 
-            if (!typeOk) Add(FindingCodes.InvalidTools, toolPath + ".type", "must be \"function\"");
-            if (!nameOk) Add(FindingCodes.InvalidTools, toolPath + (isLegacyFunctions ? ".name" : ".function.name"), "is missing or empty");
+            if (!typeOk)
+                Add(FindingCodes.InvalidTools, toolPath + ".type", "must be \"function\"");
+            if (!nameOk)
+                Add(FindingCodes.InvalidTools, toolPath + (isLegacyFunctions ? ".name" : ".function.name"), "is missing or empty");
         }
 
         _toolsTokens += _tokens.CountText(line.Slice(start, (int)reader.BytesConsumed - start));
@@ -661,7 +719,11 @@ internal sealed partial class RowValidator
             Span<byte> padded = stackalloc byte[16];
             padded.Clear();
             name.CopyTo(padded);
-            return new ObjectKey(BinaryPrimitives.ReadUInt64LittleEndian(padded), BinaryPrimitives.ReadUInt64LittleEndian(padded[8..]), name.Length);
+            return new ObjectKey(
+                BinaryPrimitives.ReadUInt64LittleEndian(padded),
+                BinaryPrimitives.ReadUInt64LittleEndian(padded[8..]),
+                name.Length
+            );
         }
     }
 

@@ -12,7 +12,9 @@ namespace FineTuning.Core.Datasets;
 /// line, no DOM. Facts about the row are gathered into reused buffers, then the rules of the row's format are applied.
 /// One instance per thread.
 /// </summary>
-/// <remarks>Split by concern: this file (the row, its findings), <c>.Reading.cs</c> (the one reader pass), <c>.Rules.cs</c> (the rules of each format), <c>.Fields.cs</c> (lookups of top-level fields), <c>.Messages.cs</c> (the message buffers).</remarks>
+/// <remarks>Split by concern: this file (the row, its findings), <c>.Reading.cs</c> (the one reader pass),
+/// <c>.Rules.cs</c> (the rules of each format), <c>.Fields.cs</c> (lookups of top-level fields), <c>.Messages.cs</c>
+/// (the message buffers).</remarks>
 internal sealed partial class RowValidator
 {
     private const int MaxTrackedKeys = 1024;
@@ -37,15 +39,23 @@ internal sealed partial class RowValidator
     private int _keyTop;
     private long _line;
     private int _toolsTokens;
-    private bool _sawMessages, _sawInput, _sawInputMessages, _sawPreferred, _sawNonPreferred;
-    private int _preferredStart, _preferredLength, _nonPreferredStart, _nonPreferredLength;
+    private bool _sawMessages,
+        _sawInput,
+        _sawInputMessages,
+        _sawPreferred,
+        _sawNonPreferred;
+    private int _preferredStart,
+        _preferredLength,
+        _nonPreferredStart,
+        _nonPreferredLength;
 
     public RowValidator(ValidationOptions options)
     {
         _options = options;
         _tokens = options.Tokens;
         _tokenLimits = Enum.GetValues<FineTuningMethod>()
-            .Select(m => options.Catalog.Find(options.Model, m)?.MaxTokensPerExample ?? int.MaxValue).ToArray();
+            .Select(m => options.Catalog.Find(options.Model, m)?.MaxTokensPerExample ?? int.MaxValue)
+            .ToArray();
         _topicPath = options.TopicField.Split('.', StringSplitOptions.RemoveEmptyEntries);
         _graderReferences = options.Grader?.ItemReferences.ToArray() ?? [];
         _graderPaths = _graderReferences.Select(r => r.Split('.')).ToArray();
@@ -72,12 +82,17 @@ internal sealed partial class RowValidator
             reader.Read();
             if (reader.TokenType != JsonTokenType.StartObject)
             {
-                string hint = reader.TokenType == JsonTokenType.StartArray && lineNumber == 1
-                    ? " (the file looks like one JSON array; JSONL needs one object per line)"
-                    : "";
+                string hint =
+                    reader.TokenType == JsonTokenType.StartArray && lineNumber == 1
+                        ? " (the file looks like one JSON array; JSONL needs one object per line)"
+                        : "";
                 reader.Skip();
                 EnsureEnd(ref reader);
-                Add(FindingCodes.DataType, "", $"a row must be a JSON object, not {Describe(reader.TokenType == JsonTokenType.EndArray ? JsonTokenType.StartArray : reader.TokenType)}{hint}");
+                Add(
+                    FindingCodes.DataType,
+                    "",
+                    $"a row must be a JSON object, not {Describe(reader.TokenType == JsonTokenType.EndArray ? JsonTokenType.StartArray : reader.TokenType)}{hint}"
+                );
                 return Commit(report, null);
             }
 
@@ -89,13 +104,18 @@ internal sealed partial class RowValidator
             _rowFindings.Clear();
             if (isUnterminatedLastLine && IsEndOfData(ex, line))
             {
-                Add(FindingCodes.TruncatedLastLine, "", "the file ends in the middle of this record; it was probably cut off while copying");
+                Add(
+                    FindingCodes.TruncatedLastLine,
+                    "",
+                    "the file ends in the middle of this record; it was probably cut off while copying"
+                );
             }
             else
             {
-                string hint = lineNumber == 1 && line.TrimStart(" \t"u8).StartsWith("["u8)
-                    ? " (the file looks like one JSON array; JSONL needs one object per line)"
-                    : "";
+                string hint =
+                    lineNumber == 1 && line.TrimStart(" \t"u8).StartsWith("["u8)
+                        ? " (the file looks like one JSON array; JSONL needs one object per line)"
+                        : "";
                 Add(FindingCodes.InvalidJson, "", $"not valid JSON at byte {ex.BytePositionInLine + 1}: {FirstSentence(ex.Message)}{hint}");
             }
 
@@ -124,7 +144,11 @@ internal sealed partial class RowValidator
         int tokenLimit = _tokenLimits[(int)format];
         if (measures.Tokens > tokenLimit)
         {
-            Add(FindingCodes.TooManyTokens, "", $"about {measures.Tokens:N0} tokens (estimated), over the model's {tokenLimit:N0} per example; the provider truncates it");
+            Add(
+                FindingCodes.TooManyTokens,
+                "",
+                $"about {measures.Tokens:N0} tokens (estimated), over the model's {tokenLimit:N0} per example; the provider truncates it"
+            );
         }
 
         report.ValidRows++;
@@ -139,8 +163,10 @@ internal sealed partial class RowValidator
         string topic = ReadTopic(line);
         report.AddTopic(topic);
         (bool generated, bool excluded) = ReadMetadataFlags(line);
-        if (generated) report.Generated++;
-        if (excluded) report.ExcludedByMetadata++;
+        if (generated)
+            report.Generated++;
+        if (excluded)
+            report.ExcludedByMetadata++;
 
         ContentHash hash = ContentHash.Of(line);
         report.AddRow(hash, lineNumber, Math.Min(measures.Tokens, tokenLimit));
@@ -168,7 +194,8 @@ internal sealed partial class RowValidator
     {
         foreach (Finding f in _rowFindings)
         {
-            if (f.Severity == Severity.Error) return true;
+            if (f.Severity == Severity.Error)
+                return true;
         }
 
         return false;
@@ -191,13 +218,13 @@ internal sealed partial class RowValidator
 
     // ---- helpers ---------------------------------------------------------------------------------------------
 
-    private static bool IsEndOfData(JsonException ex, ReadOnlySpan<byte> line) =>
-        ex.BytePositionInLine >= line.TrimEnd(" \t"u8).Length - 1;
+    private static bool IsEndOfData(JsonException ex, ReadOnlySpan<byte> line) => ex.BytePositionInLine >= line.TrimEnd(" \t"u8).Length - 1;
 
     private static string FirstSentence(string message)
     {
         int cut = message.IndexOf(" LineNumber:", StringComparison.Ordinal);
-        if (cut < 0) cut = message.IndexOf(" Path:", StringComparison.Ordinal);
+        if (cut < 0)
+            cut = message.IndexOf(" Path:", StringComparison.Ordinal);
         return (cut > 0 ? message[..cut] : message).TrimEnd('.', ' ');
     }
 
@@ -217,23 +244,27 @@ internal sealed partial class RowValidator
         return i;
     }
 
-    private static string RawToken(ref Utf8JsonReader reader) => reader.TokenType switch
-    {
-        JsonTokenType.String => $"\"{reader.GetString()}\"",
-        JsonTokenType.Number or JsonTokenType.True or JsonTokenType.False or JsonTokenType.Null => Encoding.UTF8.GetString(reader.ValueSpan),
-        _ => Describe(reader.TokenType),
-    };
+    private static string RawToken(ref Utf8JsonReader reader) =>
+        reader.TokenType switch
+        {
+            JsonTokenType.String => $"\"{reader.GetString()}\"",
+            JsonTokenType.Number or JsonTokenType.True or JsonTokenType.False or JsonTokenType.Null => Encoding.UTF8.GetString(
+                reader.ValueSpan
+            ),
+            _ => Describe(reader.TokenType),
+        };
 
-    internal static string Describe(JsonTokenType token) => token switch
-    {
-        JsonTokenType.StartObject => "an object",
-        JsonTokenType.StartArray => "a list",
-        JsonTokenType.String => "a string",
-        JsonTokenType.Number => "a number",
-        JsonTokenType.True or JsonTokenType.False => "a boolean",
-        JsonTokenType.Null => "null",
-        _ => "nothing",
-    };
+    internal static string Describe(JsonTokenType token) =>
+        token switch
+        {
+            JsonTokenType.StartObject => "an object",
+            JsonTokenType.StartArray => "a list",
+            JsonTokenType.String => "a string",
+            JsonTokenType.Number => "a number",
+            JsonTokenType.True or JsonTokenType.False => "a boolean",
+            JsonTokenType.Null => "null",
+            _ => "nothing",
+        };
 
     private readonly record struct RowMeasures(int Messages, int Tokens, int AssistantTokens, ulong SystemPromptHash);
 }

@@ -135,7 +135,11 @@ public sealed class ShardReport
     internal void AddRow(ContentHash hash, long line, int billableTokens) => RowHashes.Add(hash, line, billableTokens);
 
     /// <summary>Merges reports of disjoint runs of lines (in any order) into one.</summary>
-    public static ShardReport Merge(IEnumerable<ShardReport> reports, int maxFindingsPerCode, int maxRowsInMemory = RowHashTable.DefaultMaxRowsInMemory)
+    public static ShardReport Merge(
+        IEnumerable<ShardReport> reports,
+        int maxFindingsPerCode,
+        int maxRowsInMemory = RowHashTable.DefaultMaxRowsInMemory
+    )
     {
         var merged = new ShardReport { RowHashes = new RowHashTable(maxRowsInMemory) };
         foreach (ShardReport r in reports)

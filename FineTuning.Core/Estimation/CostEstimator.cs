@@ -73,15 +73,23 @@ public static class CostEstimator
         int n = epochs ?? DefaultEpochs(report.Examples);
         long perEpoch = report.Tokens.BillableTokensPerEpoch;
         long billed = perEpoch * n;
-        var notes = new List<string> { $"{report.Tokens.Note.TrimEnd('.')} ({report.Tokens.TokenEstimator}); the provider bills its own count of the chat format." };
+        var notes = new List<string>
+        {
+            $"{report.Tokens.Note.TrimEnd('.')} ({report.Tokens.TokenEstimator}); the provider bills its own count of the chat format.",
+        };
         decimal? cost = null;
         if (facts is null)
         {
             notes.Add($"\"{model}\" is not in the model catalogue, so no price is known.");
         }
-        else if (method == FineTuningMethod.Reinforcement || facts.TrainingPricePerHour is not null && facts.TrainingPricePerMillionTokens is null)
+        else if (
+            method == FineTuningMethod.Reinforcement
+            || facts.TrainingPricePerHour is not null && facts.TrainingPricePerMillionTokens is null
+        )
         {
-            notes.Add($"Reinforcement jobs are billed per training hour (${facts.TrainingPricePerHour}/hour for {facts.Name}); the time depends on the grader, reasoning effort and compute multiplier, so no total is given. The inputs are shown.");
+            notes.Add(
+                $"Reinforcement jobs are billed per training hour (${facts.TrainingPricePerHour}/hour for {facts.Name}); the time depends on the grader, reasoning effort and compute multiplier, so no total is given. The inputs are shown."
+            );
         }
         else if (facts.TrainingPricePerMillionTokens is decimal price)
         {

@@ -33,7 +33,8 @@ public static partial class GraderRunner
         {
             case "string_check":
             {
-                string input = Render(Text(g, "input"), sample, item), reference = Render(Text(g, "reference"), sample, item);
+                string input = Render(Text(g, "input"), sample, item),
+                    reference = Render(Text(g, "reference"), sample, item);
                 return Text(g, "operation") switch
                 {
                     "eq" => input == reference ? 1 : 0,
@@ -46,7 +47,8 @@ public static partial class GraderRunner
 
             case "text_similarity":
             {
-                string input = Render(Text(g, "input"), sample, item), reference = Render(Text(g, "reference"), sample, item);
+                string input = Render(Text(g, "input"), sample, item),
+                    reference = Render(Text(g, "reference"), sample, item);
                 string metric = Text(g, "evaluation_metric");
                 return metric switch
                 {
@@ -55,8 +57,9 @@ public static partial class GraderRunner
                     "rouge_l" => RougeL(Words(input), Words(reference)),
                     "gleu" or "meteor" => Rouge(Words(input), Words(reference), 1),
                     "cosine" => Cosine(Words(input), Words(reference)),
-                    _ when metric.StartsWith("rouge_", StringComparison.Ordinal) && int.TryParse(metric.AsSpan(6), CultureInfo.InvariantCulture, out int n) && n is >= 1 and <= 5
-                        => Rouge(Words(input), Words(reference), n),
+                    _ when metric.StartsWith("rouge_", StringComparison.Ordinal)
+                            && int.TryParse(metric.AsSpan(6), CultureInfo.InvariantCulture, out int n)
+                            && n is >= 1 and <= 5 => Rouge(Words(input), Words(reference), n),
                     _ => Fail(errors, $"unknown evaluation_metric \"{metric}\""),
                 };
             }
@@ -72,9 +75,12 @@ public static partial class GraderRunner
                     return f1 >= 0.5 ? 1 : 0;
                 }
 
-                (double min, double max) = g.TryGetProperty("range", out JsonElement range) && range.ValueKind == JsonValueKind.Array && range.GetArrayLength() == 2
-                    ? (range[0].GetDouble(), range[1].GetDouble())
-                    : (0, 1);
+                (double min, double max) =
+                    g.TryGetProperty("range", out JsonElement range)
+                    && range.ValueKind == JsonValueKind.Array
+                    && range.GetArrayLength() == 2
+                        ? (range[0].GetDouble(), range[1].GetDouble())
+                        : (0, 1);
                 return min + ((max - min) * f1);
             }
 
@@ -117,39 +123,46 @@ public static partial class GraderRunner
     }
 
     private static string Text(JsonElement g, string name) =>
-        g.ValueKind == JsonValueKind.Object && g.TryGetProperty(name, out JsonElement v) && v.ValueKind == JsonValueKind.String ? v.GetString()! : "";
+        g.ValueKind == JsonValueKind.Object && g.TryGetProperty(name, out JsonElement v) && v.ValueKind == JsonValueKind.String
+            ? v.GetString()!
+            : "";
 
-    /// <summary>Fills <c>{{ item.x.y }}</c> from the item and <c>{{ sample.output_text }}</c> / <c>{{ sample.output_json.x }}</c> from the sample.</summary>
+    /// <summary>
+    /// Fills <c>{{ item.x.y }}</c> from the item and <c>{{ sample.output_text }}</c> / <c>{{ sample.output_json.x
+    /// }}</c> from the sample.
+    /// </summary>
     public static string Render(string template, string sample, JsonElement item) =>
-        GraderSpec.Template().Replace(template, m =>
-        {
-            string ns = m.Groups["ns"].Value;
-            string[] path = m.Groups["path"].Success ? m.Groups["path"].Value.Split('.') : [];
-            if (ns == "item")
+        GraderSpec
+            .Template()
+            .Replace(template, m =>
             {
-                return Lookup(item, path) is { } v ? AsText(v) : "";
-            }
-
-            if (ns == "sample" && path.Length > 0 && path[0] == "output_text")
-            {
-                return sample;
-            }
-
-            if (ns == "sample" && path.Length > 0 && path[0] == "output_json")
-            {
-                try
+                string ns = m.Groups["ns"].Value;
+                string[] path = m.Groups["path"].Success ? m.Groups["path"].Value.Split('.') : [];
+                if (ns == "item")
                 {
-                    using JsonDocument json = JsonDocument.Parse(sample);
-                    return Lookup(json.RootElement, path[1..]) is { } v ? AsText(v) : "";
+                    return Lookup(item, path) is { } v ? AsText(v) : "";
                 }
-                catch (JsonException)
-                {
-                    return "";
-                }
-            }
 
-            return m.Value;
-        });
+                if (ns == "sample" && path.Length > 0 && path[0] == "output_text")
+                {
+                    return sample;
+                }
+
+                if (ns == "sample" && path.Length > 0 && path[0] == "output_json")
+                {
+                    try
+                    {
+                        using JsonDocument json = JsonDocument.Parse(sample);
+                        return Lookup(json.RootElement, path[1..]) is { } v ? AsText(v) : "";
+                    }
+                    catch (JsonException)
+                    {
+                        return "";
+                    }
+                }
+
+                return m.Value;
+            });
 
     private static string RenderItemOnly(JsonElement input, JsonElement item)
     {
@@ -185,7 +198,8 @@ public static partial class GraderRunner
     /// <summary>1 − Levenshtein distance / the longer length (1 for two empty strings).</summary>
     public static double FuzzyMatch(string a, string b)
     {
-        if (a.Length == 0 && b.Length == 0) return 1;
+        if (a.Length == 0 && b.Length == 0)
+            return 1;
         int[] previous = Enumerable.Range(0, b.Length + 1).ToArray();
         int[] current = new int[b.Length + 1];
         for (int i = 1; i <= a.Length; i++)
@@ -205,16 +219,19 @@ public static partial class GraderRunner
     /// <summary>Sentence BLEU up to 4-grams with add-one smoothing above unigrams and the brevity penalty.</summary>
     public static double Bleu(string[] candidate, string[] reference)
     {
-        if (candidate.Length == 0 || reference.Length == 0) return 0;
+        if (candidate.Length == 0 || reference.Length == 0)
+            return 0;
         double logSum = 0;
         int orders = Math.Min(4, candidate.Length);
         for (int n = 1; n <= orders; n++)
         {
-            Dictionary<string, int> c = NGrams(candidate, n), r = NGrams(reference, n);
+            Dictionary<string, int> c = NGrams(candidate, n),
+                r = NGrams(reference, n);
             int matched = c.Sum(kv => Math.Min(kv.Value, r.GetValueOrDefault(kv.Key)));
             int total = Math.Max(1, candidate.Length - n + 1);
             double precision = n == 1 ? (double)matched / total : (matched + 1.0) / (total + 1.0);
-            if (precision == 0) return 0;
+            if (precision == 0)
+                return 0;
             logSum += Math.Log(precision) / orders;
         }
 
@@ -225,18 +242,23 @@ public static partial class GraderRunner
     /// <summary>ROUGE-N F1 over word n-grams.</summary>
     public static double Rouge(string[] candidate, string[] reference, int n)
     {
-        Dictionary<string, int> c = NGrams(candidate, n), r = NGrams(reference, n);
+        Dictionary<string, int> c = NGrams(candidate, n),
+            r = NGrams(reference, n);
         int overlap = c.Sum(kv => Math.Min(kv.Value, r.GetValueOrDefault(kv.Key)));
-        int cTotal = c.Values.Sum(), rTotal = r.Values.Sum();
-        if (overlap == 0 || cTotal == 0 || rTotal == 0) return 0;
-        double p = (double)overlap / cTotal, q = (double)overlap / rTotal;
+        int cTotal = c.Values.Sum(),
+            rTotal = r.Values.Sum();
+        if (overlap == 0 || cTotal == 0 || rTotal == 0)
+            return 0;
+        double p = (double)overlap / cTotal,
+            q = (double)overlap / rTotal;
         return 2 * p * q / (p + q);
     }
 
     /// <summary>ROUGE-L F1 from the longest common subsequence of words.</summary>
     public static double RougeL(string[] candidate, string[] reference)
     {
-        if (candidate.Length == 0 || reference.Length == 0) return 0;
+        if (candidate.Length == 0 || reference.Length == 0)
+            return 0;
         int[,] lcs = new int[candidate.Length + 1, reference.Length + 1];
         for (int i = 1; i <= candidate.Length; i++)
         {
@@ -247,14 +269,17 @@ public static partial class GraderRunner
         }
 
         int l = lcs[candidate.Length, reference.Length];
-        if (l == 0) return 0;
-        double p = (double)l / candidate.Length, q = (double)l / reference.Length;
+        if (l == 0)
+            return 0;
+        double p = (double)l / candidate.Length,
+            q = (double)l / reference.Length;
         return 2 * p * q / (p + q);
     }
 
     private static double Cosine(string[] a, string[] b)
     {
-        Dictionary<string, int> x = NGrams(a, 1), y = NGrams(b, 1);
+        Dictionary<string, int> x = NGrams(a, 1),
+            y = NGrams(b, 1);
         double dot = x.Sum(kv => (double)kv.Value * y.GetValueOrDefault(kv.Key));
         double norm = Math.Sqrt(x.Values.Sum(v => (double)v * v)) * Math.Sqrt(y.Values.Sum(v => (double)v * v));
         return norm == 0 ? 0 : dot / norm;
@@ -293,9 +318,12 @@ public static partial class GraderRunner
             while (true)
             {
                 Skip();
-                if (Eat('+')) value += Product();
-                else if (Eat('-')) value -= Product();
-                else return value;
+                if (Eat('+'))
+                    value += Product();
+                else if (Eat('-'))
+                    value -= Product();
+                else
+                    return value;
             }
         }
 
@@ -305,16 +333,20 @@ public static partial class GraderRunner
             while (true)
             {
                 Skip();
-                if (Eat('*')) value *= Unary();
-                else if (Eat('/')) value /= Unary();
-                else return value;
+                if (Eat('*'))
+                    value *= Unary();
+                else if (Eat('/'))
+                    value /= Unary();
+                else
+                    return value;
             }
         }
 
         private double Unary()
         {
             Skip();
-            if (Eat('-')) return -Unary();
+            if (Eat('-'))
+                return -Unary();
             if (Eat('('))
             {
                 double inner = Sum();
@@ -325,13 +357,16 @@ public static partial class GraderRunner
             int start = _at;
             if (_at < text.Length && (char.IsDigit(text[_at]) || text[_at] == '.'))
             {
-                while (_at < text.Length && (char.IsDigit(text[_at]) || text[_at] == '.')) _at++;
+                while (_at < text.Length && (char.IsDigit(text[_at]) || text[_at] == '.'))
+                    _at++;
                 return double.Parse(text.AsSpan(start, _at - start), CultureInfo.InvariantCulture);
             }
 
-            while (_at < text.Length && (char.IsLetterOrDigit(text[_at]) || text[_at] == '_')) _at++;
+            while (_at < text.Length && (char.IsLetterOrDigit(text[_at]) || text[_at] == '_'))
+                _at++;
             string name = text[start.._at];
-            if (name.Length == 0) throw new FormatException($"a value is missing at {_at + 1}");
+            if (name.Length == 0)
+                throw new FormatException($"a value is missing at {_at + 1}");
             Skip();
             if (Eat('('))
             {
@@ -339,9 +374,12 @@ public static partial class GraderRunner
                 while (true)
                 {
                     Skip();
-                    if (Eat(',')) args.Add(Sum());
-                    else if (Eat(')')) break;
-                    else throw new FormatException($"a ')' is missing after {name}(");
+                    if (Eat(','))
+                        args.Add(Sum());
+                    else if (Eat(')'))
+                        break;
+                    else
+                        throw new FormatException($"a ')' is missing after {name}(");
                 }
 
                 return name switch
@@ -374,7 +412,8 @@ public static partial class GraderRunner
 
         private void Skip()
         {
-            while (_at < text.Length && char.IsWhiteSpace(text[_at])) _at++;
+            while (_at < text.Length && char.IsWhiteSpace(text[_at]))
+                _at++;
         }
     }
 }

@@ -13,7 +13,19 @@ public sealed partial class GraderSpec
     private static readonly string[] Types = ["string_check", "text_similarity", "score_model", "label_model", "python", "multi"];
     private static readonly string[] StringCheckOperations = ["eq", "ne", "like", "ilike"];
     private static readonly string[] SimilarityMetrics =
-        ["fuzzy_match", "bleu", "gleu", "meteor", "cosine", "rouge_1", "rouge_2", "rouge_3", "rouge_4", "rouge_5", "rouge_l"];
+    [
+        "fuzzy_match",
+        "bleu",
+        "gleu",
+        "meteor",
+        "cosine",
+        "rouge_1",
+        "rouge_2",
+        "rouge_3",
+        "rouge_4",
+        "rouge_5",
+        "rouge_l",
+    ];
     private static readonly string[] Roles = ["system", "developer", "user", "assistant"];
 
     private GraderSpec(string source, JsonElement root, IReadOnlyList<Finding> findings, IReadOnlyList<string> itemReferences)
@@ -38,7 +50,10 @@ public sealed partial class GraderSpec
 
     public bool IsValid => Findings.Count == 0;
 
-    public string Type => Root.ValueKind == JsonValueKind.Object && Root.TryGetProperty("type", out JsonElement t) && t.ValueKind == JsonValueKind.String ? t.GetString()! : "";
+    public string Type =>
+        Root.ValueKind == JsonValueKind.Object && Root.TryGetProperty("type", out JsonElement t) && t.ValueKind == JsonValueKind.String
+            ? t.GetString()!
+            : "";
 
     /// <summary>Reads and checks a grader; malformed JSON becomes a finding, never an exception.</summary>
     public static GraderSpec Parse(string source, ReadOnlySpan<byte> json)
@@ -47,7 +62,15 @@ public sealed partial class GraderSpec
         JsonElement root;
         try
         {
-            var reader = new Utf8JsonReader(json, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true, MaxDepth = 64 });
+            var reader = new Utf8JsonReader(
+                json,
+                new JsonReaderOptions
+                {
+                    CommentHandling = JsonCommentHandling.Skip,
+                    AllowTrailingCommas = true,
+                    MaxDepth = 64,
+                }
+            );
             root = JsonElement.ParseValue(ref reader);
         }
         catch (JsonException ex)
@@ -56,7 +79,11 @@ public sealed partial class GraderSpec
             return new GraderSpec(source, default, findings, []);
         }
 
-        if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("grader", out JsonElement wrapped) && !root.TryGetProperty("type", out _))
+        if (
+            root.ValueKind == JsonValueKind.Object
+            && root.TryGetProperty("grader", out JsonElement wrapped)
+            && !root.TryGetProperty("type", out _)
+        )
         {
             root = wrapped;
         }
@@ -68,7 +95,14 @@ public sealed partial class GraderSpec
 
     public static GraderSpec Load(string path) => Parse(Path.GetFileName(path), File.ReadAllBytes(path));
 
-    private static void CheckGrader(string source, JsonElement g, string path, List<Finding> findings, SortedSet<string> references, int depth)
+    private static void CheckGrader(
+        string source,
+        JsonElement g,
+        string path,
+        List<Finding> findings,
+        SortedSet<string> references,
+        int depth
+    )
     {
         if (g.ValueKind != JsonValueKind.Object)
         {
@@ -126,7 +160,14 @@ public sealed partial class GraderSpec
         }
     }
 
-    private static void CheckMulti(string source, JsonElement g, string path, List<Finding> findings, SortedSet<string> references, int depth)
+    private static void CheckMulti(
+        string source,
+        JsonElement g,
+        string path,
+        List<Finding> findings,
+        SortedSet<string> references,
+        int depth
+    )
     {
         string? formula = RequireString(source, g, path, "calculate_output", findings);
         if (!g.TryGetProperty("graders", out JsonElement graders) || graders.ValueKind != JsonValueKind.Object)
@@ -159,13 +200,29 @@ public sealed partial class GraderSpec
             {
                 if (!names.Contains(m.Value) && !FormulaFunctions.Contains(m.Value))
                 {
-                    findings.Add(Problem(source, Join(path, "calculate_output"), $"uses \"{m.Value}\", which is not one of the graders ({string.Join(", ", names)})"));
+                    findings.Add(
+                        Problem(
+                            source,
+                            Join(path, "calculate_output"),
+                            $"uses \"{m.Value}\", which is not one of the graders ({string.Join(", ", names)})"
+                        )
+                    );
                 }
             }
         }
     }
 
-    private static readonly HashSet<string> FormulaFunctions = new(StringComparer.Ordinal) { "min", "max", "abs", "floor", "ceil", "exp", "sqrt", "log" };
+    private static readonly HashSet<string> FormulaFunctions = new(StringComparer.Ordinal)
+    {
+        "min",
+        "max",
+        "abs",
+        "floor",
+        "ceil",
+        "exp",
+        "sqrt",
+        "log",
+    };
 
     private static void CheckModelInput(string source, JsonElement g, string path, List<Finding> findings, SortedSet<string> references)
     {
@@ -203,9 +260,13 @@ public sealed partial class GraderSpec
             return; // the provider's default range applies
         }
 
-        if (range.ValueKind != JsonValueKind.Array || range.GetArrayLength() != 2
-            || range[0].ValueKind != JsonValueKind.Number || range[1].ValueKind != JsonValueKind.Number
-            || range[0].GetDouble() >= range[1].GetDouble())
+        if (
+            range.ValueKind != JsonValueKind.Array
+            || range.GetArrayLength() != 2
+            || range[0].ValueKind != JsonValueKind.Number
+            || range[1].ValueKind != JsonValueKind.Number
+            || range[0].GetDouble() >= range[1].GetDouble()
+        )
         {
             findings.Add(Problem(source, Join(path, "range"), "must be [min, max] with min < max"));
         }
@@ -214,8 +275,12 @@ public sealed partial class GraderSpec
     private static void CheckLabels(string source, JsonElement g, string path, List<Finding> findings)
     {
         var labels = new HashSet<string>(StringComparer.Ordinal);
-        if (!g.TryGetProperty("labels", out JsonElement l) || l.ValueKind != JsonValueKind.Array || l.GetArrayLength() == 0
-            || l.EnumerateArray().Any(x => x.ValueKind != JsonValueKind.String))
+        if (
+            !g.TryGetProperty("labels", out JsonElement l)
+            || l.ValueKind != JsonValueKind.Array
+            || l.GetArrayLength() == 0
+            || l.EnumerateArray().Any(x => x.ValueKind != JsonValueKind.String)
+        )
         {
             findings.Add(Problem(source, Join(path, "labels"), "a label_model grader needs `labels`, a non-empty list of strings"));
         }
@@ -246,11 +311,24 @@ public sealed partial class GraderSpec
             return v.GetString();
         }
 
-        findings.Add(Problem(source, Join(path, name), g.TryGetProperty(name, out v) ? $"must be a non-empty string, not {Describe(v.ValueKind)}" : "is missing"));
+        findings.Add(
+            Problem(
+                source,
+                Join(path, name),
+                g.TryGetProperty(name, out v) ? $"must be a non-empty string, not {Describe(v.ValueKind)}" : "is missing"
+            )
+        );
         return null;
     }
 
-    private static void RequireTemplate(string source, JsonElement g, string path, string name, List<Finding> findings, SortedSet<string> references)
+    private static void RequireTemplate(
+        string source,
+        JsonElement g,
+        string path,
+        string name,
+        List<Finding> findings,
+        SortedSet<string> references
+    )
     {
         string? text = RequireString(source, g, path, name, findings);
         if (text is not null)
@@ -284,7 +362,13 @@ public sealed partial class GraderSpec
         }
     }
 
-    private static void CollectFromValue(string source, JsonElement value, string path, List<Finding> findings, SortedSet<string> references)
+    private static void CollectFromValue(
+        string source,
+        JsonElement value,
+        string path,
+        List<Finding> findings,
+        SortedSet<string> references
+    )
     {
         switch (value.ValueKind)
         {
@@ -334,18 +418,22 @@ public sealed partial class GraderSpec
 
     private static string Join(string path, string name) => path.Length == 0 ? name : $"{path}.{name}";
 
-    private static string Describe(JsonValueKind kind) => kind switch
-    {
-        JsonValueKind.Object => "an object",
-        JsonValueKind.Array => "a list",
-        JsonValueKind.String => "a string",
-        JsonValueKind.Number => "a number",
-        JsonValueKind.True or JsonValueKind.False => "a boolean",
-        JsonValueKind.Null => "null",
-        _ => "nothing",
-    };
+    private static string Describe(JsonValueKind kind) =>
+        kind switch
+        {
+            JsonValueKind.Object => "an object",
+            JsonValueKind.Array => "a list",
+            JsonValueKind.String => "a string",
+            JsonValueKind.Number => "a number",
+            JsonValueKind.True or JsonValueKind.False => "a boolean",
+            JsonValueKind.Null => "null",
+            _ => "nothing",
+        };
 
-    [GeneratedRegex(@"\{\{\s*(?<ns>[A-Za-z_][A-Za-z0-9_]*)(?:\.(?<path>[A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)*))?\s*\}\}", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(
+        @"\{\{\s*(?<ns>[A-Za-z_][A-Za-z0-9_]*)(?:\.(?<path>[A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)*))?\s*\}\}",
+        RegexOptions.CultureInvariant
+    )]
     internal static partial Regex Template();
 
     [GeneratedRegex(@"[A-Za-z_][A-Za-z0-9_]*", RegexOptions.CultureInvariant)]

@@ -55,9 +55,12 @@ internal sealed class ContentHashJsonConverter : JsonConverter<ContentHash>
     public override ContentHash Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
         ContentHash.Parse(reader.GetString() ?? throw new JsonException("A content hash must be a 32-character hex string."));
 
-    public override void Write(Utf8JsonWriter writer, ContentHash value, JsonSerializerOptions options) => writer.WriteStringValue(value.ToString());
+    public override void Write(Utf8JsonWriter writer, ContentHash value, JsonSerializerOptions options) =>
+        writer.WriteStringValue(value.ToString());
 
-    public override ContentHash ReadAsPropertyName(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => Read(ref reader, typeToConvert, options);
+    public override ContentHash ReadAsPropertyName(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+        Read(ref reader, typeToConvert, options);
 
-    public override void WriteAsPropertyName(Utf8JsonWriter writer, ContentHash value, JsonSerializerOptions options) => writer.WritePropertyName(value.ToString());
+    public override void WriteAsPropertyName(Utf8JsonWriter writer, ContentHash value, JsonSerializerOptions options) =>
+        writer.WritePropertyName(value.ToString());
 }

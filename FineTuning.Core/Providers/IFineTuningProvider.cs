@@ -37,7 +37,12 @@ public interface IFineTuningProvider
     Task<IReadOnlyList<string>> ValidateGraderAsync(JsonElement grader, CancellationToken cancellationToken = default);
 
     /// <summary>Runs a grader on one model sample and one dataset item.</summary>
-    Task<Graders.GraderRunResult> RunGraderAsync(JsonElement grader, string modelSample, JsonElement item, CancellationToken cancellationToken = default);
+    Task<Graders.GraderRunResult> RunGraderAsync(
+        JsonElement grader,
+        string modelSample,
+        JsonElement item,
+        CancellationToken cancellationToken = default
+    );
 
     Task<ProviderJob> PauseJobAsync(string jobId, CancellationToken cancellationToken = default);
 

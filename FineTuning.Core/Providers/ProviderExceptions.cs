@@ -11,5 +11,9 @@ public class ProviderException(int status, string? code, string message, string?
     public string? Param { get; } = param;
 }
 
-/// <summary>The service refused the request (a 4xx other than 408, 409 and 429): asking again will not help, so the workflow does not retry it.</summary>
-public sealed class ProviderRejectedException(int status, string? code, string message, string? param = null) : ProviderException(status, code, message, param);
+/// <summary>
+/// The service refused the request (a 4xx other than 408, 409 and 429): asking again will not help, so the workflow
+/// does not retry it.
+/// </summary>
+public sealed class ProviderRejectedException(int status, string? code, string message, string? param = null)
+    : ProviderException(status, code, message, param);

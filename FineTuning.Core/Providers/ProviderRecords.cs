@@ -23,7 +23,8 @@ public sealed record ProviderJob(
     DateTimeOffset? FinishedAt,
     DateTimeOffset? EstimatedFinish,
     ProviderError? Error,
-    IReadOnlyDictionary<string, string> Metadata)
+    IReadOnlyDictionary<string, string> Metadata
+)
 {
     /// <summary>True only for the statuses that end a job; unknown statuses are not finished.</summary>
     public bool IsFinished => JobStatuses.IsFinal(Status);
@@ -48,7 +49,13 @@ public static class JobStatuses
 public sealed record ProviderEvent(string Id, DateTimeOffset CreatedAt, string Level, string Message, string? Type, JsonElement? Data);
 
 /// <summary>A saved checkpoint of a job with its metrics (train_loss, valid_loss, valid_mean_token_accuracy, ...).</summary>
-public sealed record ProviderCheckpoint(string Id, int Step, string Model, DateTimeOffset CreatedAt, IReadOnlyDictionary<string, double> Metrics);
+public sealed record ProviderCheckpoint(
+    string Id,
+    int Step,
+    string Model,
+    DateTimeOffset CreatedAt,
+    IReadOnlyDictionary<string, double> Metrics
+);
 
 /// <summary>What to train: the method's hyperparameters are optional (null means the provider's <c>auto</c>).</summary>
 public sealed record JobRequest(
@@ -60,7 +67,8 @@ public sealed record JobRequest(
     string? Suffix = null,
     long? Seed = null,
     Hyperparameters? Hyperparameters = null,
-    JsonElement? Grader = null);
+    JsonElement? Grader = null
+);
 
 /// <summary>Method hyperparameters; null values are sent as <c>auto</c> or left out.</summary>
 public sealed record Hyperparameters(
@@ -71,4 +79,5 @@ public sealed record Hyperparameters(
     double? ComputeMultiplier = null,
     int? EvalInterval = null,
     int? EvalSamples = null,
-    string? ReasoningEffort = null);
+    string? ReasoningEffort = null
+);

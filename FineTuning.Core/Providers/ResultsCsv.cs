@@ -20,7 +20,8 @@ public sealed record ResultRow(int Step, IReadOnlyDictionary<string, double> Val
     {
         foreach (string name in names)
         {
-            if (Values.TryGetValue(name, out double v) && !double.IsNaN(v)) return v;
+            if (Values.TryGetValue(name, out double v) && !double.IsNaN(v))
+                return v;
         }
 
         return null;
@@ -33,7 +34,8 @@ public static class ResultsCsv
     public static IReadOnlyList<ResultRow> Parse(string csv)
     {
         string[] lines = csv.Replace("\r\n", "\n", StringComparison.Ordinal).Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        if (lines.Length == 0) return [];
+        if (lines.Length == 0)
+            return [];
         string[] header = lines[0].Split(',').Select(h => h.Trim()).ToArray();
         int stepColumn = Array.IndexOf(header, "step");
         var rows = new List<ResultRow>();
@@ -43,7 +45,14 @@ public static class ResultsCsv
             var values = new Dictionary<string, double>(StringComparer.Ordinal);
             for (int i = 0; i < Math.Min(cells.Length, header.Length); i++)
             {
-                if (double.TryParse(cells[i], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double v))
+                if (
+                    double.TryParse(
+                        cells[i],
+                        System.Globalization.NumberStyles.Float,
+                        System.Globalization.CultureInfo.InvariantCulture,
+                        out double v
+                    )
+                )
                 {
                     values[header[i]] = v;
                 }

@@ -1,14 +1,14 @@
-using FineTuning.Core.Api;
 using System.Diagnostics.CodeAnalysis;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
+using FineTuning.Core.Api;
+using FineTuning.Core.Datasets;
 using FineTuning.Core.Providers;
 using FineTuning.Core.Splitting;
-using FineTuning.Core.Workflow.Activities;
-using FineTuning.Core.Datasets;
 using FineTuning.Core.Workflow;
+using FineTuning.Core.Workflow.Activities;
 
 namespace FineTuning.Core.Serialization;
 
@@ -26,29 +26,39 @@ public static class ReportSerializer
     /// (the Functions host's ad hoc responses, a test's own messages) are described by reflection after
     /// <paramref name="resolver"/>.
     /// </summary>
-    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Only where reflection-based serialisation is enabled; a native build turns the switch off and drops the branch.")]
-    [UnconditionalSuppressMessage("AOT", "IL3050", Justification = "Only where reflection-based serialisation is enabled; a native build turns the switch off and drops the branch.")]
+    [UnconditionalSuppressMessage(
+        "Trimming",
+        "IL2026",
+        Justification = "Only where reflection-based serialisation is enabled; a native build turns the switch off and drops the branch."
+    )]
+    [UnconditionalSuppressMessage(
+        "AOT",
+        "IL3050",
+        Justification = "Only where reflection-based serialisation is enabled; a native build turns the switch off and drops the branch."
+    )]
     public static IJsonTypeInfoResolver ReflectionAsFallback(IJsonTypeInfoResolver resolver) =>
         JsonSerializer.IsReflectionEnabledByDefault ? JsonTypeInfoResolver.Combine(resolver, new DefaultJsonTypeInfoResolver()) : resolver;
 
     /// <summary>The shared settings over <paramref name="resolver"/>: a host adds a context for its own types.</summary>
-    public static JsonSerializerOptions Create(IJsonTypeInfoResolver resolver) => new(JsonSerializerDefaults.Web)
-    {
-        WriteIndented = true,
-        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-        Converters =
+    public static JsonSerializerOptions Create(IJsonTypeInfoResolver resolver) =>
+        new(JsonSerializerDefaults.Web)
         {
-            new JsonStringEnumConverter<Severity>(JsonNamingPolicy.CamelCase),
-            new JsonStringEnumConverter<FindingScope>(JsonNamingPolicy.CamelCase),
-            new JsonStringEnumConverter<FineTuningMethod>(JsonNamingPolicy.CamelCase),
-            new JsonStringEnumConverter<RunStatus>(JsonNamingPolicy.CamelCase),
-        },
-        NumberHandling = JsonNumberHandling.Strict,
-        TypeInfoResolver = resolver,
-    };
+            WriteIndented = true,
+            Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+            Converters =
+            {
+                new JsonStringEnumConverter<Severity>(JsonNamingPolicy.CamelCase),
+                new JsonStringEnumConverter<FindingScope>(JsonNamingPolicy.CamelCase),
+                new JsonStringEnumConverter<FineTuningMethod>(JsonNamingPolicy.CamelCase),
+                new JsonStringEnumConverter<RunStatus>(JsonNamingPolicy.CamelCase),
+            },
+            NumberHandling = JsonNumberHandling.Strict,
+            TypeInfoResolver = resolver,
+        };
 
     /// <summary>The contract of <typeparamref name="T"/> under <paramref name="options"/> (<see cref="Options"/> when null).</summary>
-    public static JsonTypeInfo<T> TypeInfo<T>(JsonSerializerOptions? options = null) => (JsonTypeInfo<T>)(options ?? Options).GetTypeInfo(typeof(T));
+    public static JsonTypeInfo<T> TypeInfo<T>(JsonSerializerOptions? options = null) =>
+        (JsonTypeInfo<T>)(options ?? Options).GetTypeInfo(typeof(T));
 
     /// <summary>The contract of the value's own type (an untyped workflow message), or of null.</summary>
     public static JsonTypeInfo TypeInfoOf(object? value, JsonSerializerOptions? options = null) =>

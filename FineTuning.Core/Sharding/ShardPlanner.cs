@@ -25,7 +25,8 @@ public static class ShardPlanner
         ArgumentOutOfRangeException.ThrowIfLessThan(shardBytes, 1);
         long length = stream.Length;
         var shards = new List<Shard>();
-        long offset = 0, line = 1;
+        long offset = 0,
+            line = 1;
         byte[] buffer = new byte[1 << 20];
         while (offset < length)
         {
@@ -39,13 +40,22 @@ public static class ShardPlanner
         return shards;
     }
 
-    /// <summary>Cuts a stream into shards by reading it once, handing each shard's bytes (in order) to <paramref name="writeShard"/>.</summary>
-    public static async Task<IReadOnlyList<Shard>> SplitAsync(Stream source, long shardBytes, Func<Shard, ReadOnlyMemory<byte>, CancellationToken, Task> writeShard, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Cuts a stream into shards by reading it once, handing each shard's bytes (in order) to <paramref
+    /// name="writeShard"/>.
+    /// </summary>
+    public static async Task<IReadOnlyList<Shard>> SplitAsync(
+        Stream source,
+        long shardBytes,
+        Func<Shard, ReadOnlyMemory<byte>, CancellationToken, Task> writeShard,
+        CancellationToken cancellationToken = default
+    )
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(shardBytes, 1);
         var shards = new List<Shard>();
         byte[] buffer = new byte[1 << 20];
-        long offset = 0, line = 1;
+        long offset = 0,
+            line = 1;
         var pending = new MemoryStream();
         int read;
         while ((read = await source.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
@@ -62,7 +72,8 @@ public static class ShardPlanner
                     if (pending.Length == shardBytes && buffer[start - 1] == (byte)'\n')
                     {
                         // A line ends exactly at the target: cut here, as PlanFile does.
-                        (offset, line) = await FlushAsync(pending, shards, offset, line, writeShard, cancellationToken).ConfigureAwait(false);
+                        (offset, line) = await FlushAsync(pending, shards, offset, line, writeShard, cancellationToken)
+                            .ConfigureAwait(false);
                     }
 
                     continue;
@@ -88,8 +99,14 @@ public static class ShardPlanner
         return shards;
     }
 
-    private static async Task<(long Offset, long Line)> FlushAsync(MemoryStream pending, List<Shard> shards, long offset, long line,
-        Func<Shard, ReadOnlyMemory<byte>, CancellationToken, Task> writeShard, CancellationToken cancellationToken)
+    private static async Task<(long Offset, long Line)> FlushAsync(
+        MemoryStream pending,
+        List<Shard> shards,
+        long offset,
+        long line,
+        Func<Shard, ReadOnlyMemory<byte>, CancellationToken, Task> writeShard,
+        CancellationToken cancellationToken
+    )
     {
         var shard = new Shard(shards.Count, offset, pending.Length, line);
         shards.Add(shard);
@@ -124,11 +141,13 @@ public static class ShardPlanner
     private static long CountLines(Stream stream, long from, long to, byte[] buffer)
     {
         stream.Position = from;
-        long remaining = to - from, count = 0;
+        long remaining = to - from,
+            count = 0;
         while (remaining > 0)
         {
             int read = stream.Read(buffer, 0, (int)Math.Min(buffer.Length, remaining));
-            if (read == 0) break;
+            if (read == 0)
+                break;
             count += buffer.AsSpan(0, read).Count((byte)'\n');
             remaining -= read;
         }
@@ -137,7 +156,10 @@ public static class ShardPlanner
     }
 }
 
-/// <summary>A read-only window of <paramref name="length"/> bytes over a stream from its current position (disposing the stream with it unless <paramref name="leaveOpen"/>).</summary>
+/// <summary>
+/// A read-only window of <paramref name="length"/> bytes over a stream from its current position (disposing the stream
+/// with it unless <paramref name="leaveOpen"/>).
+/// </summary>
 public sealed class BoundedStream(Stream inner, long length, bool leaveOpen = true) : Stream
 {
     private readonly long _length = length;
@@ -151,13 +173,18 @@ public sealed class BoundedStream(Stream inner, long length, bool leaveOpen = tr
 
     public override long Length => _length;
 
-    public override long Position { get => _length - _remaining; set => throw new NotSupportedException(); }
+    public override long Position
+    {
+        get => _length - _remaining;
+        set => throw new NotSupportedException();
+    }
 
     public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer)
     {
-        if (_remaining <= 0) return 0;
+        if (_remaining <= 0)
+            return 0;
         int read = inner.Read(buffer[..(int)Math.Min(buffer.Length, _remaining)]);
         _remaining -= read;
         return read;
@@ -165,15 +192,14 @@ public sealed class BoundedStream(Stream inner, long length, bool leaveOpen = tr
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        if (_remaining <= 0) return 0;
+        if (_remaining <= 0)
+            return 0;
         int read = await inner.ReadAsync(buffer[..(int)Math.Min(buffer.Length, _remaining)], cancellationToken).ConfigureAwait(false);
         _remaining -= read;
         return read;
     }
 
-    public override void Flush()
-    {
-    }
+    public override void Flush() { }
 
     protected override void Dispose(bool disposing)
     {

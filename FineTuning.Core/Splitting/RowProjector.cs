@@ -49,7 +49,8 @@ internal sealed class RowProjector
             int end = (int)reader.BytesConsumed;
             if (keep)
             {
-                if (!first) output.Write(","u8);
+                if (!first)
+                    output.Write(","u8);
                 output.Write(row[start..end]);
                 first = false;
             }
@@ -101,7 +102,8 @@ internal sealed class RowProjector
             ReadOnlySpan<byte> name = row.Slice(members[i], members[i + 1]);
             if (IsAllowed(name))
             {
-                if (!first) output.Write(","u8);
+                if (!first)
+                    output.Write(","u8);
                 output.Write(row[(members[i] - 1)..members[i + 2]]); // from the name's opening quote to the value's end
                 first = false;
             }
@@ -118,7 +120,8 @@ internal sealed class RowProjector
     {
         for (int i = 0; i < members.Length; i += 3)
         {
-            if (row.Slice(members[i], members[i + 1]).Contains((byte)'\\')) return true;
+            if (row.Slice(members[i], members[i + 1]).Contains((byte)'\\'))
+                return true;
         }
 
         return false;
@@ -128,7 +131,8 @@ internal sealed class RowProjector
     {
         foreach (byte[] allowed in _allowed!)
         {
-            if (name.SequenceEqual(allowed)) return true;
+            if (name.SequenceEqual(allowed))
+                return true;
         }
 
         return false;

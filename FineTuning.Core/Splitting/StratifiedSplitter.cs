@@ -1,7 +1,7 @@
-using FineTuning.Core.Serialization;
 using System.Buffers;
 using FineTuning.Core.Datasets;
 using FineTuning.Core.Hashing;
+using FineTuning.Core.Serialization;
 using FineTuning.Core.Sharding;
 using Microsoft.Win32.SafeHandles;
 
@@ -28,12 +28,21 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
     /// <summary>Size of the shards validated in parallel (tests make it small to cut files into many).</summary>
     internal long ShardBytes { get; init; } = ShardPlanner.DefaultShardBytes;
 
-    /// <summary>Validates <paramref name="path"/>; if it is fit, writes <c>train.jsonl</c>, <c>valid.jsonl</c> and <c>split-report.json</c> to <paramref name="outDir"/>.</summary>
+    /// <summary>
+    /// Validates <paramref name="path"/>; if it is fit, writes <c>train.jsonl</c>, <c>valid.jsonl</c> and
+    /// <c>split-report.json</c> to <paramref name="outDir"/>.
+    /// </summary>
     public SplitResult Split(string path, string outDir, IProgress<long>? progress = null, CancellationToken cancellationToken = default) =>
         Split(path, outDir, Environment.ProcessorCount, progress, cancellationToken);
 
     /// <summary>As above, validating on up to <paramref name="parallelism"/> threads (the result does not depend on it).</summary>
-    public SplitResult Split(string path, string outDir, int parallelism, IProgress<long>? progress = null, CancellationToken cancellationToken = default)
+    public SplitResult Split(
+        string path,
+        string outDir,
+        int parallelism,
+        IProgress<long>? progress = null,
+        CancellationToken cancellationToken = default
+    )
     {
         if (options.Problem() is { } problem)
         {
@@ -44,26 +53,44 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
         var validator = new DatasetValidator(validation with { TopicField = options.StratifyBy });
         var perShard = new List<List<RowRef>>();
         int validators = validation.Tokens.ScalesAcrossThreads ? Math.Max(1, parallelism) : 1;
-        DatasetReport report = validator.ValidateFileInShards(path, validators, ShardBytes, progress, shard =>
-        {
-            var found = new List<RowRef>();
-            lock (perShard)
+        DatasetReport report = validator.ValidateFileInShards(
+            path,
+            validators,
+            ShardBytes,
+            progress,
+            shard =>
             {
-                while (perShard.Count <= shard.Index) perShard.Add([]);
-                perShard[shard.Index] = found;
-            }
+                var found = new List<RowRef>();
+                lock (perShard)
+                {
+                    while (perShard.Count <= shard.Index)
+                        perShard.Add([]);
+                    perShard[shard.Index] = found;
+                }
 
-            return (in ValidRow row, LineInfo line, ReadOnlySpan<byte> bytes) =>
-                found.Add(new RowRef(line.Offset + line.Length - (line.HadCarriageReturn ? 1 : 0) - bytes.Length, bytes.Length, row.Topic, row.Hash, row.Generated, row.ExcludedByMetadata,
-                    RowProjector.Members(row.TopLevel)));
-        }, cancellationToken);
+                return (in ValidRow row, LineInfo line, ReadOnlySpan<byte> bytes) =>
+                    found.Add(
+                        new RowRef(
+                            line.Offset + line.Length - (line.HadCarriageReturn ? 1 : 0) - bytes.Length,
+                            bytes.Length,
+                            row.Topic,
+                            row.Hash,
+                            row.Generated,
+                            row.ExcludedByMetadata,
+                            RowProjector.Members(row.TopLevel)
+                        )
+                    );
+            },
+            cancellationToken
+        );
 
         // Then, in file order: the first occurrence of a row is the one kept.
         var rows = new List<Candidate>();
         var strata = new Dictionary<string, int>(StringComparer.Ordinal);
         var names = new List<string>();
         var seen = new HashSet<ContentHash>();
-        long duplicates = 0, byMetadata = 0;
+        long duplicates = 0,
+            byMetadata = 0;
         foreach (RowRef row in perShard.SelectMany(r => r))
         {
             if (!seen.Add(row.Hash))
@@ -109,15 +136,34 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
         int[] validOrder = [.. order.Where(i => assignment[i])];
         long runBytes = Math.Max(1, rows.Sum(r => (long)r.Length) / Math.Max(1, parallelism));
         var dropped = new SortedSet<string>(StringComparer.Ordinal);
-        Task<(long Rows, long Bytes)> validTask = Task.Run(() => WriteFile(input, path, rows, validOrder, runBytes, validPath, method, dropped, cancellationToken), cancellationToken);
-        (long trainRows, long trainBytes) = WriteFile(input, path, rows, trainOrder, runBytes, trainPath, method, dropped, cancellationToken);
+        Task<(long Rows, long Bytes)> validTask = Task.Run(
+            () => WriteFile(input, path, rows, validOrder, runBytes, validPath, method, dropped, cancellationToken),
+            cancellationToken
+        );
+        (long trainRows, long trainBytes) = WriteFile(
+            input,
+            path,
+            rows,
+            trainOrder,
+            runBytes,
+            trainPath,
+            method,
+            dropped,
+            cancellationToken
+        );
         (long validRows, long validBytes) = validTask.GetAwaiter().GetResult();
 
         var notes = new List<string>();
-        if (validRows == 0) notes.Add("The validation file is empty (ratio 1, or too few rows to hold any back).");
-        if (moved > 0) notes.Add($"{moved:N0} rows moved to training: reinforcement validation files take at most {ValidationOptions.MaxReinforcementValidationRows:N0} rows.");
-        if (strataReport.Any(s => s.Rule == "pooled")) notes.Add($"Strata smaller than {MinStratumSize(options.TrainRatio)} rows were pooled and split together.");
-        if (report.ErrorRows > 0) notes.Add($"{report.ErrorRows:N0} rows with errors were left out.");
+        if (validRows == 0)
+            notes.Add("The validation file is empty (ratio 1, or too few rows to hold any back).");
+        if (moved > 0)
+            notes.Add(
+                $"{moved:N0} rows moved to training: reinforcement validation files take at most {ValidationOptions.MaxReinforcementValidationRows:N0} rows."
+            );
+        if (strataReport.Any(s => s.Rule == "pooled"))
+            notes.Add($"Strata smaller than {MinStratumSize(options.TrainRatio)} rows were pooled and split together.");
+        if (report.ErrorRows > 0)
+            notes.Add($"{report.ErrorRows:N0} rows with errors were left out.");
 
         var split = new SplitReport
         {
@@ -148,12 +194,20 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
     public static int MinStratumSize(double trainRatio) =>
         trainRatio >= 1 ? int.MaxValue : (int)Math.Ceiling(Math.Round(1 / (1 - trainRatio), 9));
 
-    private List<StratumSplit> Assign(List<Candidate> rows, List<string> names, bool[] toValidation, out long moved, FineTuningMethod method)
+    private List<StratumSplit> Assign(
+        List<Candidate> rows,
+        List<string> names,
+        bool[] toValidation,
+        out long moved,
+        FineTuningMethod method
+    )
     {
         int min = MinStratumSize(options.TrainRatio);
         var members = new List<int>[names.Count];
-        for (int i = 0; i < members.Length; i++) members[i] = [];
-        for (int i = 0; i < rows.Count; i++) members[rows[i].Stratum].Add(i);
+        for (int i = 0; i < members.Length; i++)
+            members[i] = [];
+        for (int i = 0; i < rows.Count; i++)
+            members[rows[i].Stratum].Add(i);
 
         // Assign first (proportional strata, then the pooled small ones, then reinforcement's cap); report after.
         var proportional = new List<int>();
@@ -189,7 +243,14 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
         StratumSplit Report(int s, string rule)
         {
             long valid = members[s].Count(i => toValidation[i]);
-            return new StratumSplit(names[s], members[s].Count, members[s].Count - valid, valid, members[s].Count(i => rows[i].Generated), rule);
+            return new StratumSplit(
+                names[s],
+                members[s].Count,
+                members[s].Count - valid,
+                valid,
+                members[s].Count(i => rows[i].Generated),
+                rule
+            );
         }
 
         return [.. proportional.Select(s => Report(s, "proportional")), .. pooled.Select(s => Report(s, "pooled"))];
@@ -201,8 +262,11 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
     /// <summary>Sends the rows with the smallest keys, round(n × (1 − ratio)) of those allowed, to validation.</summary>
     private void AssignGroup(List<Candidate> rows, List<int> members, bool[] toValidation)
     {
-        int[] eligible = members.Where(i => options.IncludeGeneratedInValidation || !rows[i].Generated)
-            .OrderBy(i => rows[i].Key).ThenBy(i => rows[i].Hash).ToArray();
+        int[] eligible = members
+            .Where(i => options.IncludeGeneratedInValidation || !rows[i].Generated)
+            .OrderBy(i => rows[i].Key)
+            .ThenBy(i => rows[i].Hash)
+            .ToArray();
         int take = (int)Math.Round(eligible.Length * (1 - options.TrainRatio), MidpointRounding.AwayFromZero);
         for (int k = 0; k < take; k++)
         {
@@ -215,8 +279,17 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
     /// run of about <paramref name="runBytes"/> on this thread, each later run on its own thread into a temporary part
     /// (unlinked at once, so nothing is left behind), appended in order.
     /// </summary>
-    private static (long Rows, long Bytes) WriteFile(SafeFileHandle input, string source, List<Candidate> rows, int[] members, long runBytes, string path,
-        FineTuningMethod method, SortedSet<string> dropped, CancellationToken cancellationToken)
+    private static (long Rows, long Bytes) WriteFile(
+        SafeFileHandle input,
+        string source,
+        List<Candidate> rows,
+        int[] members,
+        long runBytes,
+        string path,
+        FineTuningMethod method,
+        SortedSet<string> dropped,
+        CancellationToken cancellationToken
+    )
     {
         var runs = new List<ArraySegment<int>>();
         int start = 0;
@@ -238,9 +311,22 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
         {
             foreach (ArraySegment<int> run in runs.Skip(1))
             {
-                FileStream part = AtomicFile.OpenScratch(Path.GetDirectoryName(Path.GetFullPath(path))!, $".{Path.GetFileName(path)}.part.", 1 << 16);
+                FileStream part = AtomicFile.OpenScratch(
+                    Path.GetDirectoryName(Path.GetFullPath(path))!,
+                    $".{Path.GetFileName(path)}.part.",
+                    1 << 16
+                );
                 var partDropped = new SortedSet<string>(StringComparer.Ordinal);
-                parts.Add((part, Task.Run(() => WriteRows(input, source, rows, run, part, new RowProjector(method), partDropped, cancellationToken), cancellationToken), partDropped));
+                parts.Add(
+                    (
+                        part,
+                        Task.Run(
+                            () => WriteRows(input, source, rows, run, part, new RowProjector(method), partDropped, cancellationToken),
+                            cancellationToken
+                        ),
+                        partDropped
+                    )
+                );
             }
 
             var firstDropped = new SortedSet<string>(StringComparer.Ordinal);
@@ -259,7 +345,8 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
             lock (dropped)
             {
                 dropped.UnionWith(firstDropped);
-                foreach ((_, _, SortedSet<string> partDropped) in parts) dropped.UnionWith(partDropped);
+                foreach ((_, _, SortedSet<string> partDropped) in parts)
+                    dropped.UnionWith(partDropped);
             }
 
             return written;
@@ -282,9 +369,20 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
         }
     }
 
-    /// <summary>Reads each row of <paramref name="members"/> from the source, projects it and writes it as a line; returns how many.</summary>
-    private static long WriteRows(SafeFileHandle input, string source, List<Candidate> rows, ArraySegment<int> members, Stream output,
-        RowProjector projector, SortedSet<string> dropped, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads each row of <paramref name="members"/> from the source, projects it and writes it as a line; returns how
+    /// many.
+    /// </summary>
+    private static long WriteRows(
+        SafeFileHandle input,
+        string source,
+        List<Candidate> rows,
+        ArraySegment<int> members,
+        Stream output,
+        RowProjector projector,
+        SortedSet<string> dropped,
+        CancellationToken cancellationToken
+    )
     {
         long count = 0;
         var buffer = new ArrayBufferWriter<byte>(1 << 20);
@@ -305,7 +403,8 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
                 while (read < c.Length)
                 {
                     int n = RandomAccess.Read(input, bytes[read..], c.Offset + read);
-                    if (n == 0) throw new IOException($"{source}: the file changed while it was being split; split it again");
+                    if (n == 0)
+                        throw new IOException($"{source}: the file changed while it was being split; split it again");
                     read += n;
                 }
 
@@ -329,7 +428,23 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
         }
     }
 
-    private readonly record struct RowRef(long Offset, int Length, string Topic, ContentHash Hash, bool Generated, bool ExcludedByMetadata, int[]? Members);
+    private readonly record struct RowRef(
+        long Offset,
+        int Length,
+        string Topic,
+        ContentHash Hash,
+        bool Generated,
+        bool ExcludedByMetadata,
+        int[]? Members
+    );
 
-    private readonly record struct Candidate(long Offset, int Length, int Stratum, ulong Key, ContentHash Hash, bool Generated, int[]? Members);
+    private readonly record struct Candidate(
+        long Offset,
+        int Length,
+        int Stratum,
+        ulong Key,
+        ContentHash Hash,
+        bool Generated,
+        int[]? Members
+    );
 }

@@ -28,7 +28,18 @@ public sealed class ApproximateTokenEstimator : ITokenEstimator
     public static ApproximateTokenEstimator Instance { get; } = new();
 
     // Classes; Letter, Digit, Space and Punct are also the four masks of the vector path.
-    private const int Letter = 0, Digit = 1, Space = 2, Punct = 3, Break = 4, Lead2 = 5, Lead3 = 6, Lead4 = 7, Cont = 8, Unicode = 9, Other = 10, Escape = 11;
+    private const int Letter = 0,
+        Digit = 1,
+        Space = 2,
+        Punct = 3,
+        Break = 4,
+        Lead2 = 5,
+        Lead3 = 6,
+        Lead4 = 7,
+        Cont = 8,
+        Unicode = 9,
+        Other = 10,
+        Escape = 11;
 
     // Costs in 1/24 of a token, so that thirds, halves and eighths add up exactly.
     private const int Unit = 24;
@@ -43,13 +54,17 @@ public sealed class ApproximateTokenEstimator : ITokenEstimator
     /// The vector path's width: 32-byte vectors (AVX2), pairs of 16-byte ones (SSE, Arm's NEON: 2.3x faster than the
     /// scalar loop alone on a machine without AVX2), or 0 for the scalar loop. Tests set each to compare them.
     /// </summary>
-    internal int VectorBytes { get; init; } = Vector256.IsHardwareAccelerated ? 32 : Vector128.IsHardwareAccelerated ? 16 : 0;
+    internal int VectorBytes { get; init; } =
+        Vector256.IsHardwareAccelerated ? 32
+        : Vector128.IsHardwareAccelerated ? 16
+        : 0;
 
     public int CountEscaped(ReadOnlySpan<byte> escapedUtf8)
     {
         var state = new RunState { PreviousClass = -1 };
         long cost = 0;
-        int i = 0, n = escapedUtf8.Length;
+        int i = 0,
+            n = escapedUtf8.Length;
         if (VectorBytes > 0)
         {
             bool wide = VectorBytes == 32;
@@ -98,15 +113,19 @@ public sealed class ApproximateTokenEstimator : ITokenEstimator
 
     /// <summary>One bit per byte of a 32-byte block: printable ASCII but the backslash (a byte the vector path takes).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static uint PlainBits(ReadOnlySpan<byte> block, bool wide) => wide
-        ? Plain(Vector256.Create(block)).ExtractMostSignificantBits()
-        : Plain(Vector128.Create(block)).ExtractMostSignificantBits() | (Plain(Vector128.Create(block[16..])).ExtractMostSignificantBits() << 16);
+    private static uint PlainBits(ReadOnlySpan<byte> block, bool wide) =>
+        wide
+            ? Plain(Vector256.Create(block)).ExtractMostSignificantBits()
+            : Plain(Vector128.Create(block)).ExtractMostSignificantBits()
+                | (Plain(Vector128.Create(block[16..])).ExtractMostSignificantBits() << 16);
 
     private static Vector256<byte> Plain(Vector256<byte> v) =>
-        Vector256.LessThan(v - Vector256.Create((byte)0x20), Vector256.Create((byte)0x5F)) & ~Vector256.Equals(v, Vector256.Create((byte)'\\'));
+        Vector256.LessThan(v - Vector256.Create((byte)0x20), Vector256.Create((byte)0x5F))
+        & ~Vector256.Equals(v, Vector256.Create((byte)'\\'));
 
     private static Vector128<byte> Plain(Vector128<byte> v) =>
-        Vector128.LessThan(v - Vector128.Create((byte)0x20), Vector128.Create((byte)0x5F)) & ~Vector128.Equals(v, Vector128.Create((byte)'\\'));
+        Vector128.LessThan(v - Vector128.Create((byte)0x20), Vector128.Create((byte)0x5F))
+        & ~Vector128.Equals(v, Vector128.Create((byte)'\\'));
 
     /// <summary>One bit per byte of a 32-byte block for each class of plain ASCII: letters, digits, spaces.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -115,23 +134,34 @@ public sealed class ApproximateTokenEstimator : ITokenEstimator
         if (wide)
         {
             Vector256<byte> v = Vector256.Create(block);
-            return (Letters(v).ExtractMostSignificantBits(), Digits(v).ExtractMostSignificantBits(), Vector256.Equals(v, Vector256.Create((byte)' ')).ExtractMostSignificantBits());
+            return (
+                Letters(v).ExtractMostSignificantBits(),
+                Digits(v).ExtractMostSignificantBits(),
+                Vector256.Equals(v, Vector256.Create((byte)' ')).ExtractMostSignificantBits()
+            );
         }
 
-        Vector128<byte> lo = Vector128.Create(block), hi = Vector128.Create(block[16..]);
+        Vector128<byte> lo = Vector128.Create(block),
+            hi = Vector128.Create(block[16..]);
         return (
             Letters(lo).ExtractMostSignificantBits() | (Letters(hi).ExtractMostSignificantBits() << 16),
             Digits(lo).ExtractMostSignificantBits() | (Digits(hi).ExtractMostSignificantBits() << 16),
-            Vector128.Equals(lo, Vector128.Create((byte)' ')).ExtractMostSignificantBits() | (Vector128.Equals(hi, Vector128.Create((byte)' ')).ExtractMostSignificantBits() << 16));
+            Vector128.Equals(lo, Vector128.Create((byte)' ')).ExtractMostSignificantBits()
+                | (Vector128.Equals(hi, Vector128.Create((byte)' ')).ExtractMostSignificantBits() << 16)
+        );
     }
 
-    private static Vector256<byte> Letters(Vector256<byte> v) => Vector256.LessThan((v | Vector256.Create((byte)0x20)) - Vector256.Create((byte)'a'), Vector256.Create((byte)26));
+    private static Vector256<byte> Letters(Vector256<byte> v) =>
+        Vector256.LessThan((v | Vector256.Create((byte)0x20)) - Vector256.Create((byte)'a'), Vector256.Create((byte)26));
 
-    private static Vector128<byte> Letters(Vector128<byte> v) => Vector128.LessThan((v | Vector128.Create((byte)0x20)) - Vector128.Create((byte)'a'), Vector128.Create((byte)26));
+    private static Vector128<byte> Letters(Vector128<byte> v) =>
+        Vector128.LessThan((v | Vector128.Create((byte)0x20)) - Vector128.Create((byte)'a'), Vector128.Create((byte)26));
 
-    private static Vector256<byte> Digits(Vector256<byte> v) => Vector256.LessThan(v - Vector256.Create((byte)'0'), Vector256.Create((byte)10));
+    private static Vector256<byte> Digits(Vector256<byte> v) =>
+        Vector256.LessThan(v - Vector256.Create((byte)'0'), Vector256.Create((byte)10));
 
-    private static Vector128<byte> Digits(Vector128<byte> v) => Vector128.LessThan(v - Vector128.Create((byte)'0'), Vector128.Create((byte)10));
+    private static Vector128<byte> Digits(Vector128<byte> v) =>
+        Vector128.LessThan(v - Vector128.Create((byte)'0'), Vector128.Create((byte)10));
 
     /// <summary>The run in progress: its class and how many characters of it came before (capped).</summary>
     private struct RunState
@@ -158,7 +188,8 @@ public sealed class ApproximateTokenEstimator : ITokenEstimator
         ulong s = ((ulong)spaces << 32) | (state.PreviousClass == Space ? history : 0);
         ulong p = ((ulong)punct << 32) | (state.PreviousClass == Punct ? history : 0);
 
-        long cost = (long)Unit * (Starts(l) + Starts(d) + Starts(p))
+        long cost =
+            (long)Unit * (Starts(l) + Starts(d) + Starts(p))
             + (3L * BitOperations.PopCount(AtLeast(l, 8)))
             + (8L * BitOperations.PopCount(AtLeast(d, 3)))
             + (12L * BitOperations.PopCount(AtLeast(p, 2)))
@@ -166,8 +197,18 @@ public sealed class ApproximateTokenEstimator : ITokenEstimator
 
         // Carry the run that ends the block: its last byte's class, and the ones before it (shifted up to bit 63).
         int top = length - 1;
-        int last = ((letters >> top) & 1) != 0 ? Letter : ((digits >> top) & 1) != 0 ? Digit : ((spaces >> top) & 1) != 0 ? Space : Punct;
-        ulong mask = last switch { Letter => l, Digit => d, Space => s, _ => p };
+        int last =
+            ((letters >> top) & 1) != 0 ? Letter
+            : ((digits >> top) & 1) != 0 ? Digit
+            : ((spaces >> top) & 1) != 0 ? Space
+            : Punct;
+        ulong mask = last switch
+        {
+            Letter => l,
+            Digit => d,
+            Space => s,
+            _ => p,
+        };
         state.PreviousClass = last;
         state.Run = Math.Min(BitOperations.LeadingZeroCount(~(mask << (32 - length))) - 1, 62);
         return cost;
@@ -220,9 +261,15 @@ public sealed class ApproximateTokenEstimator : ITokenEstimator
         int run = state.Run;
         cost += c switch
         {
-            Letter => run == 0 ? Unit : run >= 8 ? 3 : 0,
-            Digit => run == 0 ? Unit : run >= 3 ? 8 : 0,
-            Punct => run == 0 ? Unit : run >= 2 ? 12 : 0,
+            Letter => run == 0 ? Unit
+            : run >= 8 ? 3
+            : 0,
+            Digit => run == 0 ? Unit
+            : run >= 3 ? 8
+            : 0,
+            Punct => run == 0 ? Unit
+            : run >= 2 ? 12
+            : 0,
             Space => run == 1 ? Unit : 0,
             Break => run == 0 ? Unit : 0,
             Lead2 => Unit / 2,
@@ -239,20 +286,22 @@ public sealed class ApproximateTokenEstimator : ITokenEstimator
         var t = new byte[256];
         for (int b = 0; b < 256; b++)
         {
-            t[b] = (byte)(b switch
-            {
-                >= 'a' and <= 'z' or >= 'A' and <= 'Z' => Letter,
-                >= '0' and <= '9' => Digit,
-                ' ' => Space,
-                '\t' or '\n' or '\r' => Break,
-                '\\' => Escape,
-                > ' ' and < 0x7F => Punct,
-                >= 0x80 and < 0xC0 => Cont,
-                >= 0xC0 and < 0xE0 => Lead2,
-                >= 0xE0 and < 0xF0 => Lead3,
-                >= 0xF0 => Lead4,
-                _ => Other,
-            });
+            t[b] = (byte)(
+                b switch
+                {
+                    >= 'a' and <= 'z' or >= 'A' and <= 'Z' => Letter,
+                    >= '0' and <= '9' => Digit,
+                    ' ' => Space,
+                    '\t' or '\n' or '\r' => Break,
+                    '\\' => Escape,
+                    > ' ' and < 0x7F => Punct,
+                    >= 0x80 and < 0xC0 => Cont,
+                    >= 0xC0 and < 0xE0 => Lead2,
+                    >= 0xE0 and < 0xF0 => Lead3,
+                    >= 0xF0 => Lead4,
+                    _ => Other,
+                }
+            );
         }
 
         return t;

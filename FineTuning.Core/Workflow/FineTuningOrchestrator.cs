@@ -1,8 +1,8 @@
-using FineTuning.Core.Serialization;
 using System.Security.Cryptography;
 using System.Text;
 using FineTuning.Core.Datasets;
 using FineTuning.Core.Providers;
+using FineTuning.Core.Serialization;
 using FineTuning.Core.Workflow.Activities;
 
 namespace FineTuning.Core.Workflow;
@@ -31,7 +31,11 @@ public static class FineTuningOrchestrator
     }
 
     /// <summary>The run id for a request whose dataset blob exists, or null when it does not (the host answers 400).</summary>
-    public static async Task<string?> RunIdForAsync(Storage.IBlobStore blobs, RunRequest request, CancellationToken cancellationToken = default) =>
+    public static async Task<string?> RunIdForAsync(
+        Storage.IBlobStore blobs,
+        RunRequest request,
+        CancellationToken cancellationToken = default
+    ) =>
         await blobs.GetPropertiesAsync(request.DatasetBlob, cancellationToken).ConfigureAwait(false) is { } dataset
             ? RunIdFor(request.DatasetBlob, dataset.ETag, request)
             : null;
@@ -70,43 +74,84 @@ public static class FineTuningOrchestrator
 
         // 1-2. Shards, validated in parallel, merged.
         await run.EnterAsync(RunStages.PlanShards);
-        ShardPlan plan = await context.CallActivityAsync<ShardPlan>(nameof(PlanShards), new PlanShardsInput(runId, request.DatasetBlob), Retries.Transient);
+        ShardPlan plan = await context.CallActivityAsync<ShardPlan>(
+            nameof(PlanShards),
+            new PlanShardsInput(runId, request.DatasetBlob),
+            Retries.Transient
+        );
         await run.EnterAsync(RunStages.ValidateShards);
         ValidationSettings settings = ValidationSettings.From(request);
-        ShardValidated[] shards = await Task.WhenAll(plan.Shards.Select(shard =>
-            context.CallActivityAsync<ShardValidated>(nameof(ValidateShard), new ValidateShardInput(runId, shard, settings), Retries.Transient)));
+        ShardValidated[] shards = await Task.WhenAll(
+            plan.Shards.Select(shard =>
+                context.CallActivityAsync<ShardValidated>(
+                    nameof(ValidateShard),
+                    new ValidateShardInput(runId, shard, settings),
+                    Retries.Transient
+                )
+            )
+        );
         signals.ThrowIfCancelled();
-        ValidationSummary validation = await context.CallActivityAsync<ValidationSummary>(nameof(MergeValidation),
-            new MergeValidationInput(runId, request.DatasetBlob, settings, [.. shards.Select(s => s.ReportBlob)]), Retries.Transient);
+        ValidationSummary validation = await context.CallActivityAsync<ValidationSummary>(
+            nameof(MergeValidation),
+            new MergeValidationInput(runId, request.DatasetBlob, settings, [.. shards.Select(s => s.ReportBlob)]),
+            Retries.Transient
+        );
         run.Record(r => r with { Rows = validation.Rows, Examples = validation.Examples });
         if (!validation.Fit)
         {
-            return await run.EndAsync(RunStatus.Failed, $"{validation.Verdict} {string.Join(" ", validation.FirstErrors.Select(f => f.ToString()))}".Trim());
+            return await run.EndAsync(
+                RunStatus.Failed,
+                $"{validation.Verdict} {string.Join(" ", validation.FirstErrors.Select(f => f.ToString()))}".Trim()
+            );
         }
 
         // 3. Split.
         await run.EnterAsync(RunStages.Split);
-        SplitSummary split = await context.CallActivityAsync<SplitSummary>(nameof(SplitDataset),
-            new SplitInput(runId, request.DatasetBlob, settings, request.TrainRatio, request.StratifyBy, request.SplitSeed, request.IncludeGeneratedInValidation),
-            Retries.Transient);
+        SplitSummary split = await context.CallActivityAsync<SplitSummary>(
+            nameof(SplitDataset),
+            new SplitInput(
+                runId,
+                request.DatasetBlob,
+                settings,
+                request.TrainRatio,
+                request.StratifyBy,
+                request.SplitSeed,
+                request.IncludeGeneratedInValidation
+            ),
+            Retries.Transient
+        );
         run.Record(r => r with { TrainRows = split.TrainRows, ValidationRows = split.ValidationRows });
 
         // 4. Upload, and wait until the provider has processed the files.
         await run.EnterAsync(RunStages.UploadFiles);
         ProviderFile train = await context.CallActivityAsync<ProviderFile>(nameof(UploadFile), split.TrainBlob, Retries.Transient);
         signals.ThrowIfCancelled();
-        ProviderFile? valid = split.ValidationRows > 0
-            ? await context.CallActivityAsync<ProviderFile>(nameof(UploadFile), split.ValidationBlob, Retries.Transient)
-            : null;
+        ProviderFile? valid =
+            split.ValidationRows > 0
+                ? await context.CallActivityAsync<ProviderFile>(nameof(UploadFile), split.ValidationBlob, Retries.Transient)
+                : null;
         if (await WaitForFilesAsync(context, signals, request.PollInterval, valid is null ? [train] : [train, valid]) is { } unprocessed)
         {
-            return await run.EndAsync(RunStatus.Failed, $"The provider could not process {unprocessed.FileName}: {unprocessed.StatusDetails ?? unprocessed.Status}.");
+            return await run.EndAsync(
+                RunStatus.Failed,
+                $"The provider could not process {unprocessed.FileName}: {unprocessed.StatusDetails ?? unprocessed.Status}."
+            );
         }
 
         // 5. Submit exactly once (a cancel that arrives meanwhile cancels the job it created).
         await run.EnterAsync(RunStages.SubmitJob);
         FineTuningMethod method = FineTuningMethods.TryParse(validation.Method, out FineTuningMethod m) ? m : FineTuningMethod.Supervised;
-        var jobRequest = new JobRequest(runId, validation.Model, train.Id, valid?.Id, method, request.Suffix, request.Seed, request.Hyperparameters, request.Grader);
+        var jobRequest = new JobRequest(
+            runId,
+            validation.Model,
+            train.Id,
+            valid?.Id,
+            method,
+            request.Suffix,
+            request.Seed,
+            request.Hyperparameters,
+            request.Grader
+        );
         JobSnapshot job = await context.CallActivityAsync<JobSnapshot>(nameof(SubmitJob), jobRequest, Retries.Transient);
         run.Record(r => r with { JobId = job.JobId, JobStatus = job.Status });
 
@@ -117,18 +162,27 @@ public static class FineTuningOrchestrator
         run.Record(r => r with { JobStatus = job.Status });
         if (monitored.TimedOut)
         {
-            return await run.EndAsync(RunStatus.Failed, $"Timed out: the job was not finished at the deadline ({request.Deadline}); it was cancelled.");
+            return await run.EndAsync(
+                RunStatus.Failed,
+                $"Timed out: the job was not finished at the deadline ({request.Deadline}); it was cancelled."
+            );
         }
 
         if (job.Status != JobStatuses.Succeeded || job.FineTunedModel is null)
         {
-            return await run.EndAsync(job.Status == JobStatuses.Cancelled ? RunStatus.Cancelled : RunStatus.Failed, job.Error ?? $"The job ended {job.Status}.");
+            return await run.EndAsync(
+                job.Status == JobStatuses.Cancelled ? RunStatus.Cancelled : RunStatus.Failed,
+                job.Error ?? $"The job ended {job.Status}."
+            );
         }
 
         // 7-8. Results, then the registry row with lineage.
         await run.EnterAsync(RunStages.CollectResults);
-        ResultsSummary results = await context.CallActivityAsync<ResultsSummary>(nameof(CollectResults),
-            new CollectResultsInput(runId, job.JobId, method.ToWireName()), Retries.Transient);
+        ResultsSummary results = await context.CallActivityAsync<ResultsSummary>(
+            nameof(CollectResults),
+            new CollectResultsInput(runId, job.JobId, method.ToWireName()),
+            Retries.Transient
+        );
         await run.EnterAsync(RunStages.RegisterModel);
         var model = new ModelRow
         {
@@ -145,7 +199,9 @@ public static class FineTuningOrchestrator
             DatasetContentHash = plan.ContentHash,
             SplitSeed = request.SplitSeed,
             TrainRowsByTopic = split.TrainRowsByTopic,
-            Metrics = results.Final is double final ? new Dictionary<string, double> { [results.Metric] = final } : new Dictionary<string, double>(),
+            Metrics = results.Final is double final
+                ? new Dictionary<string, double> { [results.Metric] = final }
+                : new Dictionary<string, double>(),
             Outcome = results.Outcome,
             RegisteredAt = context.CurrentUtcDateTime,
         };
@@ -154,7 +210,12 @@ public static class FineTuningOrchestrator
     }
 
     /// <summary>Waits on durable timers until the provider has processed every file; returns the first it could not process.</summary>
-    private static async Task<ProviderFile?> WaitForFilesAsync(IOrchestrationContext context, RunSignals signals, TimeSpan pollInterval, ProviderFile[] files)
+    private static async Task<ProviderFile?> WaitForFilesAsync(
+        IOrchestrationContext context,
+        RunSignals signals,
+        TimeSpan pollInterval,
+        ProviderFile[] files
+    )
     {
         foreach (ProviderFile file in files)
         {
@@ -178,10 +239,19 @@ public static class FineTuningOrchestrator
     /// Follows the job in a child orchestration (its history stays bounded on long jobs), racing the run's events: a
     /// cancel ends the run (its job is cancelled), a pause or a resume is passed to the provider and the run goes on.
     /// </summary>
-    private static async Task<MonitorResult> FollowJobAsync(IOrchestrationContext context, RunRequest request, RunLedger run, RunSignals signals, JobSnapshot job)
+    private static async Task<MonitorResult> FollowJobAsync(
+        IOrchestrationContext context,
+        RunRequest request,
+        RunLedger run,
+        RunSignals signals,
+        JobSnapshot job
+    )
     {
-        Task<MonitorResult> monitor = context.CallSubOrchestratorAsync<MonitorResult>(JobMonitor.Name, JobMonitor.InstanceIdFor(context.InstanceId),
-            new MonitorInput(run.Row, job, run.Started + request.Deadline, request.PollInterval));
+        Task<MonitorResult> monitor = context.CallSubOrchestratorAsync<MonitorResult>(
+            JobMonitor.Name,
+            JobMonitor.InstanceIdFor(context.InstanceId),
+            new MonitorInput(run.Row, job, run.Started + request.Deadline, request.PollInterval)
+        );
         Task<bool> pause = signals.Next(PauseEvent);
         Task<bool> resume = signals.Next(ResumeEvent);
         while (true)
@@ -194,8 +264,10 @@ public static class FineTuningOrchestrator
 
             signals.ThrowIfCancelled();
             string activity = done == pause ? nameof(PauseJob) : nameof(ResumeJob);
-            if (done == pause) pause = signals.Next(PauseEvent);
-            else resume = signals.Next(ResumeEvent);
+            if (done == pause)
+                pause = signals.Next(PauseEvent);
+            else
+                resume = signals.Next(ResumeEvent);
             JobSnapshot changed;
             try
             {

@@ -18,7 +18,10 @@ public interface IOrchestrationContext
     /// <summary>Runs another orchestrator as a child with its own history and instance id; its failure is this task's failure.</summary>
     Task<T> CallSubOrchestratorAsync<T>(string name, string instanceId, object? input = null);
 
-    /// <summary>Ends this execution and starts the orchestrator again with <paramref name="input"/> and an empty history (unprocessed events are kept); the orchestrator returns right after.</summary>
+    /// <summary>
+    /// Ends this execution and starts the orchestrator again with <paramref name="input"/> and an empty history
+    /// (unprocessed events are kept); the orchestrator returns right after.
+    /// </summary>
     void ContinueAsNew(object? input);
 
     Task CreateTimer(DateTime fireAt, CancellationToken cancellationToken);

@@ -33,7 +33,16 @@ public static class JobMonitor
         {
             if (poll == Polling.PollsPerExecution)
             {
-                context.ContinueAsNew(input with { Row = row, Job = job, Interval = interval, Deadline = deadline, Polls = input.Polls + poll });
+                context.ContinueAsNew(
+                    input with
+                    {
+                        Row = row,
+                        Job = job,
+                        Interval = interval,
+                        Deadline = deadline,
+                        Polls = input.Polls + poll,
+                    }
+                );
                 return null!; // The result of an execution that continues as new is not used.
             }
 
@@ -44,7 +53,10 @@ public static class JobMonitor
                 return new MonitorResult(cancelled, TimedOut: true);
             }
 
-            await context.CreateTimer(now + interval < deadline || job.Status == JobStatuses.Paused ? now + interval : deadline, CancellationToken.None);
+            await context.CreateTimer(
+                now + interval < deadline || job.Status == JobStatuses.Paused ? now + interval : deadline,
+                CancellationToken.None
+            );
             bool wasPaused = job.Status == JobStatuses.Paused;
             job = await context.CallActivityAsync<JobSnapshot>(nameof(GetJob), job.JobId, Retries.Transient);
             if (wasPaused)
@@ -52,7 +64,17 @@ public static class JobMonitor
                 deadline += context.CurrentUtcDateTime - now; // paused time does not count towards the deadline
             }
 
-            context.SetCustomStatus(new RunProgress(RunStages.Monitor, job.Status, job.Progress?.Step, job.Progress?.TotalSteps, job.Progress?.Value, job.EstimatedFinish, job.Progress?.Metric));
+            context.SetCustomStatus(
+                new RunProgress(
+                    RunStages.Monitor,
+                    job.Status,
+                    job.Progress?.Step,
+                    job.Progress?.TotalSteps,
+                    job.Progress?.Value,
+                    job.EstimatedFinish,
+                    job.Progress?.Metric
+                )
+            );
             // The run writes the row that ends it: the monitor only the changes before (after a cancel, its row would
             // say "running" over the run's "cancelled").
             if (job.Status != row.JobStatus)

@@ -9,19 +9,23 @@ internal sealed class RunLedger(IOrchestrationContext context, RunSignals signal
 {
     public DateTime Started { get; } = context.CurrentUtcDateTime;
 
-    public RunRow Row { get; private set; } = new()
-    {
-        RunId = context.InstanceId,
-        DatasetBlob = datasetBlob,
-        CreatedAt = context.CurrentUtcDateTime,
-        UpdatedAt = context.CurrentUtcDateTime,
-        Status = RunStatus.Running,
-    };
+    public RunRow Row { get; private set; } =
+        new()
+        {
+            RunId = context.InstanceId,
+            DatasetBlob = datasetBlob,
+            CreatedAt = context.CurrentUtcDateTime,
+            UpdatedAt = context.CurrentUtcDateTime,
+            Status = RunStatus.Running,
+        };
 
     /// <summary>Notes what the run learned (counts, the job); written with the next stage.</summary>
     public void Record(Func<RunRow, RunRow> change) => Row = change(Row);
 
-    /// <summary>Enters <paramref name="stage"/>: throws <see cref="RunCancelledException"/> if a cancel has arrived, else writes the row.</summary>
+    /// <summary>
+    /// Enters <paramref name="stage"/>: throws <see cref="RunCancelledException"/> if a cancel has arrived, else writes
+    /// the row.
+    /// </summary>
     public async Task EnterAsync(string stage)
     {
         signals.ThrowIfCancelled();
@@ -40,7 +44,9 @@ internal sealed class RunLedger(IOrchestrationContext context, RunSignals signal
     public async Task<RunOutcome> EndAsync(RunStatus status, string? error, string? modelId = null)
     {
         Row = Row with { Status = status, Error = error, ModelId = modelId ?? Row.ModelId, FinishedAt = context.CurrentUtcDateTime };
-        await WriteAsync(status == RunStatus.Succeeded ? new RunSucceeded(Row.RunId, Row.ModelId) : new RunEnded(Row.RunId, status, Row.Stage, error));
+        await WriteAsync(
+            status == RunStatus.Succeeded ? new RunSucceeded(Row.RunId, Row.ModelId) : new RunEnded(Row.RunId, status, Row.Stage, error)
+        );
         return new RunOutcome(status, Row.ModelId, error);
     }
 

@@ -1,16 +1,28 @@
 namespace FineTuning.Core.Workflow;
 
 /// <summary>The custom status a run shows while it runs (small: a few hundred bytes).</summary>
-public sealed record RunProgress(string Stage, string? JobStatus = null, int? Step = null, int? TotalSteps = null, double? LatestMetric = null, DateTimeOffset? EstimatedFinish = null, string? Metric = null)
+public sealed record RunProgress(
+    string Stage,
+    string? JobStatus = null,
+    int? Step = null,
+    int? TotalSteps = null,
+    double? LatestMetric = null,
+    DateTimeOffset? EstimatedFinish = null,
+    string? Metric = null
+)
 {
     /// <summary>One line for a person: <c>Monitor (job running, step 3/10, train_loss 0.812, estimated finish 14:05 UTC)</c>.</summary>
     public string Describe(bool showFinish = true)
     {
         var parts = new List<string>();
-        if (JobStatus is not null) parts.Add($"job {JobStatus}");
-        if (Step is int step) parts.Add(TotalSteps is int total ? $"step {step}/{total}" : $"step {step}");
-        if (Metric is not null && LatestMetric is double value) parts.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Metric} {value:0.###}"));
-        if (showFinish && EstimatedFinish is { } eta) parts.Add($"estimated finish {eta.UtcDateTime:yyyy-MM-dd HH:mm} UTC");
+        if (JobStatus is not null)
+            parts.Add($"job {JobStatus}");
+        if (Step is int step)
+            parts.Add(TotalSteps is int total ? $"step {step}/{total}" : $"step {step}");
+        if (Metric is not null && LatestMetric is double value)
+            parts.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Metric} {value:0.###}"));
+        if (showFinish && EstimatedFinish is { } eta)
+            parts.Add($"estimated finish {eta.UtcDateTime:yyyy-MM-dd HH:mm} UTC");
         return parts.Count == 0 ? Stage : $"{Stage} ({string.Join(", ", parts)})";
     }
 }

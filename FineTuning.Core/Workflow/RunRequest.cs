@@ -1,8 +1,8 @@
-using FineTuning.Core.Serialization;
 using System.Text.Json;
 using FineTuning.Core.Datasets;
 using FineTuning.Core.Graders;
 using FineTuning.Core.Providers;
+using FineTuning.Core.Serialization;
 using FineTuning.Core.Splitting;
 
 namespace FineTuning.Core.Workflow;
@@ -68,33 +68,55 @@ public sealed record RunRequest
         var problems = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         void Add(string field, string problem)
         {
-            if (!problems.TryGetValue(field, out List<string>? list)) problems[field] = list = [];
+            if (!problems.TryGetValue(field, out List<string>? list))
+                problems[field] = list = [];
             list.Add(problem);
         }
 
-        if (string.IsNullOrWhiteSpace(DatasetBlob)) Add("datasetBlob", "is required: the blob name of the JSONL dataset, e.g. datasets/support.jsonl");
-        else if (Storage.BlobNames.Problem(DatasetBlob) is { } blobProblem) Add("datasetBlob", blobProblem);
-        if (ValidationBlob is not null && Storage.BlobNames.Problem(ValidationBlob) is { } validationProblem) Add("validationBlob", validationProblem);
-        if (!FineTuningMethods.TryParse(Method, out FineTuningMethod method)) Add("method", $"\"{Method}\" is not a method (auto, supervised, dpo, reinforcement)");
-        if (method == FineTuningMethod.Reinforcement && Grader is null) Add("grader", "is required for reinforcement");
-        if (Grader is { } grader && GraderSpec.Parse("grader", JsonSerializer.SerializeToUtf8Bytes(grader, CoreJsonContext.Default.JsonElement)) is { IsValid: false } spec)
+        if (string.IsNullOrWhiteSpace(DatasetBlob))
+            Add("datasetBlob", "is required: the blob name of the JSONL dataset, e.g. datasets/support.jsonl");
+        else if (Storage.BlobNames.Problem(DatasetBlob) is { } blobProblem)
+            Add("datasetBlob", blobProblem);
+        if (ValidationBlob is not null && Storage.BlobNames.Problem(ValidationBlob) is { } validationProblem)
+            Add("validationBlob", validationProblem);
+        if (!FineTuningMethods.TryParse(Method, out FineTuningMethod method))
+            Add("method", $"\"{Method}\" is not a method (auto, supervised, dpo, reinforcement)");
+        if (method == FineTuningMethod.Reinforcement && Grader is null)
+            Add("grader", "is required for reinforcement");
+        if (
+            Grader is { } grader
+            && GraderSpec.Parse("grader", JsonSerializer.SerializeToUtf8Bytes(grader, CoreJsonContext.Default.JsonElement))
+                is { IsValid: false } spec
+        )
         {
-            foreach (Finding f in spec.Findings) Add(f.Path, f.Message);
+            foreach (Finding f in spec.Findings)
+                Add(f.Path, f.Message);
         }
 
-        if (new SplitOptions { TrainRatio = TrainRatio }.Problem() is { } ratio) Add("trainRatio", ratio);
-        if (MinExamples < 1) Add("minExamples", "must be at least 1");
-        if (Attempt < 1) Add("attempt", "must be at least 1");
-        if (double.IsNaN(MaxErrorRate) || MaxErrorRate is < 0 or > 1) Add("maxErrorRate", "must be between 0 and 1");
-        if (PollInterval < TimeSpan.FromSeconds(1) || PollInterval > TimeSpan.FromHours(1)) Add("pollInterval", "must be between 1 second and 1 hour");
-        if (Deadline <= TimeSpan.Zero || Deadline > TimeSpan.FromDays(30)) Add("deadline", "must be above 0 and at most 30 days");
-        if (Suffix is { Length: > 64 }) Add("suffix", "must be at most 64 characters");
+        if (new SplitOptions { TrainRatio = TrainRatio }.Problem() is { } ratio)
+            Add("trainRatio", ratio);
+        if (MinExamples < 1)
+            Add("minExamples", "must be at least 1");
+        if (Attempt < 1)
+            Add("attempt", "must be at least 1");
+        if (double.IsNaN(MaxErrorRate) || MaxErrorRate is < 0 or > 1)
+            Add("maxErrorRate", "must be between 0 and 1");
+        if (PollInterval < TimeSpan.FromSeconds(1) || PollInterval > TimeSpan.FromHours(1))
+            Add("pollInterval", "must be between 1 second and 1 hour");
+        if (Deadline <= TimeSpan.Zero || Deadline > TimeSpan.FromDays(30))
+            Add("deadline", "must be above 0 and at most 30 days");
+        if (Suffix is { Length: > 64 })
+            Add("suffix", "must be at most 64 characters");
         if (Hyperparameters is { } h)
         {
-            if (h.Epochs is < 1 or > 50) Add("hyperparameters.epochs", "must be between 1 and 50");
-            if (h.BatchSize is < 1) Add("hyperparameters.batchSize", "must be at least 1");
-            if (h.LearningRateMultiplier is <= 0) Add("hyperparameters.learningRateMultiplier", "must be above 0");
-            if (h.ReasoningEffort is not (null or "low" or "medium" or "high")) Add("hyperparameters.reasoningEffort", "must be low, medium or high");
+            if (h.Epochs is < 1 or > 50)
+                Add("hyperparameters.epochs", "must be between 1 and 50");
+            if (h.BatchSize is < 1)
+                Add("hyperparameters.batchSize", "must be at least 1");
+            if (h.LearningRateMultiplier is <= 0)
+                Add("hyperparameters.learningRateMultiplier", "must be above 0");
+            if (h.ReasoningEffort is not (null or "low" or "medium" or "high"))
+                Add("hyperparameters.reasoningEffort", "must be low, medium or high");
         }
 
         return problems.ToDictionary(p => p.Key, p => p.Value.ToArray());

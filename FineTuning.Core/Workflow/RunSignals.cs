@@ -32,7 +32,10 @@ internal sealed class RunSignals : IDisposable
     /// <summary>A wait for the next <paramref name="name"/> event (pause or resume), stopped with the others.</summary>
     public Task<bool> Next(string name) => _context.WaitForExternalEvent<bool>(name, _stop.Token);
 
-    /// <summary>A durable timer raced with the cancel event: throws <see cref="RunCancelledException"/> when the cancel comes first.</summary>
+    /// <summary>
+    /// A durable timer raced with the cancel event: throws <see cref="RunCancelledException"/> when the cancel comes
+    /// first.
+    /// </summary>
     public async Task DelayAsync(TimeSpan delay)
     {
         using var timer = new CancellationTokenSource();

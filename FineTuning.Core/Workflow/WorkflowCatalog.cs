@@ -1,8 +1,8 @@
-using FineTuning.Core.Serialization;
 using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 using FineTuning.Core.Datasets;
 using FineTuning.Core.Providers;
+using FineTuning.Core.Serialization;
 using FineTuning.Core.Workflow.Activities;
 
 namespace FineTuning.Core.Workflow;
@@ -45,27 +45,39 @@ public static class WorkflowCatalog
         Activity<RegisterModel, ModelRow, bool>(),
     ];
 
-    /// <summary>The activities bound to their implementations in <paramref name="services"/>, by name (the embedded runtime's table).</summary>
+    /// <summary>
+    /// The activities bound to their implementations in <paramref name="services"/>, by name (the embedded runtime's
+    /// table).
+    /// </summary>
     public static IReadOnlyDictionary<string, ActivityFunction> BindActivities(IServiceProvider services) =>
         Activities.ToDictionary(a => a.Name, a => a.Bind(services), StringComparer.Ordinal);
 
     private static WorkflowActivity<TActivity, TInput, TOutput> Activity<
-        [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TActivity, TInput, TOutput>()
+        [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TActivity,
+        TInput,
+        TOutput
+    >()
         where TActivity : class, IWorkflowActivity<TInput, TOutput> => new(typeof(TActivity).Name);
 }
 
 /// <summary>Registers or calls catalogue entries with their types (a host's generic registration API).</summary>
 public interface IWorkflowVisitor
 {
-    void Activity<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TActivity, TInput, TOutput>(WorkflowActivity activity)
+    void Activity<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TActivity, TInput, TOutput>(
+        WorkflowActivity activity
+    )
         where TActivity : class, IWorkflowActivity<TInput, TOutput>;
 
     void Orchestrator<TInput, TOutput>(WorkflowOrchestrator<TInput, TOutput> orchestrator);
 }
 
 /// <summary>An activity of the catalogue.</summary>
-public abstract class WorkflowActivity(string name, Type input, Type output,
-    [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] Type implementation)
+public abstract class WorkflowActivity(
+    string name,
+    Type input,
+    Type output,
+    [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] Type implementation
+)
 {
     /// <summary>Its name in the durable history and on the Functions host (the class name).</summary>
     public string Name { get; } = name;
@@ -88,14 +100,20 @@ public abstract class WorkflowActivity(string name, Type input, Type output,
 
 /// <inheritdoc />
 public sealed class WorkflowActivity<
-    [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TActivity, TInput, TOutput>(string name)
-    : WorkflowActivity(name, typeof(TInput), typeof(TOutput), typeof(TActivity))
+    [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TActivity,
+    TInput,
+    TOutput
+>(string name) : WorkflowActivity(name, typeof(TInput), typeof(TOutput), typeof(TActivity))
     where TActivity : class, IWorkflowActivity<TInput, TOutput>
 {
     public override ActivityFunction Bind(IServiceProvider services)
     {
-        var activity = (TActivity)(services.GetService(typeof(TActivity))
-            ?? throw new InvalidOperationException($"The activity {Name} ({typeof(TActivity).FullName}) is not registered with the host's services."));
+        var activity = (TActivity)(
+            services.GetService(typeof(TActivity))
+            ?? throw new InvalidOperationException(
+                $"The activity {Name} ({typeof(TActivity).FullName}) is not registered with the host's services."
+            )
+        );
         return async (input, cancellationToken) =>
         {
             TInput value = input.Deserialize(ReportSerializer.TypeInfo<TInput>())!;

@@ -43,7 +43,10 @@ public abstract partial record WorkflowEvent
     {
         int next = 0;
         object?[] arguments = Arguments;
-        return Placeholder().Replace(Template, _ => Convert.ToString(next < arguments.Length ? arguments[next++] : null, CultureInfo.InvariantCulture) ?? "");
+        return Placeholder()
+            .Replace(Template, _ =>
+                Convert.ToString(next < arguments.Length ? arguments[next++] : null, CultureInfo.InvariantCulture) ?? ""
+            );
     }
 
     [GeneratedRegex(@"\{[A-Za-z]+\}")]
@@ -89,7 +92,8 @@ public sealed record RunEnded(string RunId, RunStatus Status, string Stage, stri
 {
     public override int EventId => WorkflowEventIds.RunEnded;
 
-    public override OrchestrationLogLevel Level => Status == RunStatus.Cancelled ? OrchestrationLogLevel.Warning : OrchestrationLogLevel.Error;
+    public override OrchestrationLogLevel Level =>
+        Status == RunStatus.Cancelled ? OrchestrationLogLevel.Warning : OrchestrationLogLevel.Error;
 
     public override string Template => "Run {RunId}: {Status} at {Stage}: {Error}";
 
@@ -97,13 +101,15 @@ public sealed record RunEnded(string RunId, RunStatus Status, string Stage, stri
 }
 
 /// <summary>The job's status changed (the job monitor's polls, or a pause or resume the run asked for), with its progress.</summary>
-public sealed record JobStatusChanged(string RunId, string JobId, string JobStatus, int? Step = null, int? TotalSteps = null) : WorkflowEvent
+public sealed record JobStatusChanged(string RunId, string JobId, string JobStatus, int? Step = null, int? TotalSteps = null)
+    : WorkflowEvent
 {
     public override int EventId => WorkflowEventIds.JobStatusChanged;
 
     public override OrchestrationLogLevel Level => OrchestrationLogLevel.Information;
 
-    public override string Template => Step is null ? "Run {RunId}: job {JobId} is {JobStatus}" : "Run {RunId}: job {JobId} is {JobStatus} (step {Step} of {TotalSteps})";
+    public override string Template =>
+        Step is null ? "Run {RunId}: job {JobId} is {JobStatus}" : "Run {RunId}: job {JobId} is {JobStatus} (step {Step} of {TotalSteps})";
 
     public override object?[] Arguments => Step is null ? [RunId, JobId, JobStatus] : [RunId, JobId, JobStatus, Step, TotalSteps];
 }
@@ -137,7 +143,9 @@ public static class WorkflowLog
         };
         if (logger.IsEnabled(level))
         {
-            logger.Log(level, new Microsoft.Extensions.Logging.EventId(entry.EventId, entry.GetType().Name), entry.Fields(), null, (_, _) => entry.Describe());
+            logger.Log(level, new Microsoft.Extensions.Logging.EventId(entry.EventId, entry.GetType().Name), entry.Fields(), null, (_, _) =>
+                entry.Describe()
+            );
         }
     }
 }

@@ -1,7 +1,12 @@
 namespace FineTuning.Core.Workflow;
 
 /// <summary>How an activity is retried: attempts, first interval, backoff and cap (Durable's <c>RetryPolicy</c>).</summary>
-public sealed class RetryPolicy(int maxNumberOfAttempts, TimeSpan firstRetryInterval, double backoffCoefficient = 1.0, TimeSpan? maxRetryInterval = null)
+public sealed class RetryPolicy(
+    int maxNumberOfAttempts,
+    TimeSpan firstRetryInterval,
+    double backoffCoefficient = 1.0,
+    TimeSpan? maxRetryInterval = null
+)
 {
     public int MaxNumberOfAttempts { get; } = maxNumberOfAttempts;
 
@@ -11,7 +16,10 @@ public sealed class RetryPolicy(int maxNumberOfAttempts, TimeSpan firstRetryInte
 
     public TimeSpan? MaxRetryInterval { get; } = maxRetryInterval;
 
-    /// <summary>Whether a failure of this exception type (its full name, as Durable's <c>TaskFailureDetails.ErrorType</c>) is worth another attempt; all are by default.</summary>
+    /// <summary>
+    /// Whether a failure of this exception type (its full name, as Durable's <c>TaskFailureDetails.ErrorType</c>) is
+    /// worth another attempt; all are by default.
+    /// </summary>
     public Func<string, bool> ShouldRetry { get; init; } = _ => true;
 
     /// <summary>The wait before attempt <paramref name="attempt"/> (2 is the first retry).</summary>
@@ -25,20 +33,33 @@ public sealed class RetryPolicy(int maxNumberOfAttempts, TimeSpan firstRetryInte
 /// <summary>The retry policies of the workflow, declared once.</summary>
 public static class Retries
 {
-    /// <summary>Failures that another attempt cannot mend: a refused request, a missing or replaced blob, an unreadable dataset file.</summary>
-    public static IReadOnlySet<string> Permanent { get; } = new HashSet<string>(StringComparer.Ordinal)
-    {
-        typeof(Providers.ProviderRejectedException).FullName!,
-        typeof(Storage.BlobNotFoundException).FullName!,
-        typeof(Storage.BlobChangedException).FullName!,
-        typeof(Datasets.DatasetFileException).FullName!,
-    };
+    /// <summary>
+    /// Failures that another attempt cannot mend: a refused request, a missing or replaced blob, an unreadable dataset
+    /// file.
+    /// </summary>
+    public static IReadOnlySet<string> Permanent { get; } =
+        new HashSet<string>(StringComparer.Ordinal)
+        {
+            typeof(Providers.ProviderRejectedException).FullName!,
+            typeof(Storage.BlobNotFoundException).FullName!,
+            typeof(Storage.BlobChangedException).FullName!,
+            typeof(Datasets.DatasetFileException).FullName!,
+        };
 
-    /// <summary>For activities that touch storage or the provider: transient faults pass with time; the permanent ones above fail at once.</summary>
-    public static RetryPolicy Transient { get; } = new(maxNumberOfAttempts: 5, firstRetryInterval: TimeSpan.FromSeconds(5), backoffCoefficient: 2, maxRetryInterval: TimeSpan.FromMinutes(2))
-    {
-        ShouldRetry = errorType => !Permanent.Contains(errorType),
-    };
+    /// <summary>
+    /// For activities that touch storage or the provider: transient faults pass with time; the permanent ones above
+    /// fail at once.
+    /// </summary>
+    public static RetryPolicy Transient { get; } =
+        new(
+            maxNumberOfAttempts: 5,
+            firstRetryInterval: TimeSpan.FromSeconds(5),
+            backoffCoefficient: 2,
+            maxRetryInterval: TimeSpan.FromMinutes(2)
+        )
+        {
+            ShouldRetry = errorType => !Permanent.Contains(errorType),
+        };
 }
 
 /// <summary>How the workflow waits on the provider, declared once: file checks, job polls, backoff, cap, continue-as-new.</summary>

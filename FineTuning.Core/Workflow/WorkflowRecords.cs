@@ -1,9 +1,9 @@
-using FineTuning.Core.Serialization;
 using System.Text.Json;
 using FineTuning.Core.Catalog;
 using FineTuning.Core.Datasets;
 using FineTuning.Core.Graders;
 using FineTuning.Core.Providers;
+using FineTuning.Core.Serialization;
 
 namespace FineTuning.Core.Workflow;
 
@@ -17,21 +17,31 @@ public sealed record ShardRef(int Index, string BlobName, long FirstLine, bool I
 public sealed record ShardPlan(IReadOnlyList<ShardRef> Shards, long Bytes, string ETag, string ContentHash);
 
 /// <summary>The serialisable part of <see cref="ValidationOptions"/> that a run carries to its activities.</summary>
-public sealed record ValidationSettings(string Method, string? Model, int MinExamples, double MaxErrorRate, string TopicField, JsonElement? Grader)
+public sealed record ValidationSettings(
+    string Method,
+    string? Model,
+    int MinExamples,
+    double MaxErrorRate,
+    string TopicField,
+    JsonElement? Grader
+)
 {
     public static ValidationSettings From(RunRequest request) =>
         new(request.Method, request.BaseModel, request.MinExamples, request.MaxErrorRate, request.StratifyBy, request.Grader);
 
-    public ValidationOptions ToOptions(ModelCatalog catalog) => new()
-    {
-        Method = FineTuningMethods.TryParse(Method, out FineTuningMethod m) ? m : FineTuningMethod.Auto,
-        Model = Model,
-        MinExamples = MinExamples,
-        MaxErrorRate = MaxErrorRate,
-        TopicField = TopicField,
-        Catalog = catalog,
-        Grader = Grader is { } g ? GraderSpec.Parse("grader", JsonSerializer.SerializeToUtf8Bytes(g, CoreJsonContext.Default.JsonElement)) : null,
-    };
+    public ValidationOptions ToOptions(ModelCatalog catalog) =>
+        new()
+        {
+            Method = FineTuningMethods.TryParse(Method, out FineTuningMethod m) ? m : FineTuningMethod.Auto,
+            Model = Model,
+            MinExamples = MinExamples,
+            MaxErrorRate = MaxErrorRate,
+            TopicField = TopicField,
+            Catalog = catalog,
+            Grader = Grader is { } g
+                ? GraderSpec.Parse("grader", JsonSerializer.SerializeToUtf8Bytes(g, CoreJsonContext.Default.JsonElement))
+                : null,
+        };
 }
 
 public sealed record ValidateShardInput(string RunId, ShardRef Shard, ValidationSettings Settings);
@@ -42,29 +52,80 @@ public sealed record ShardValidated(string ReportBlob, long Rows, long ErrorRows
 public sealed record MergeValidationInput(string RunId, string DatasetBlob, ValidationSettings Settings, IReadOnlyList<string> ReportBlobs);
 
 /// <summary>The verdict on a dataset, small enough for the orchestration: the full report is in <see cref="ReportBlob"/>.</summary>
-public sealed record ValidationSummary(bool Fit, string Method, string Model, long Rows, long Examples, long ErrorRows, string Verdict, IReadOnlyList<Finding> FirstErrors, string ReportBlob);
+public sealed record ValidationSummary(
+    bool Fit,
+    string Method,
+    string Model,
+    long Rows,
+    long Examples,
+    long ErrorRows,
+    string Verdict,
+    IReadOnlyList<Finding> FirstErrors,
+    string ReportBlob
+);
 
-public sealed record SplitInput(string RunId, string DatasetBlob, ValidationSettings Settings, double TrainRatio, string StratifyBy, ulong Seed, bool IncludeGeneratedInValidation);
+public sealed record SplitInput(
+    string RunId,
+    string DatasetBlob,
+    ValidationSettings Settings,
+    double TrainRatio,
+    string StratifyBy,
+    ulong Seed,
+    bool IncludeGeneratedInValidation
+);
 
-public sealed record SplitSummary(string TrainBlob, string ValidationBlob, long TrainRows, long ValidationRows, IReadOnlyDictionary<string, long> TrainRowsByTopic, string ReportBlob);
+public sealed record SplitSummary(
+    string TrainBlob,
+    string ValidationBlob,
+    long TrainRows,
+    long ValidationRows,
+    IReadOnlyDictionary<string, long> TrainRowsByTopic,
+    string ReportBlob
+);
 
 /// <summary>A job as the orchestration follows it.</summary>
-public sealed record JobSnapshot(string JobId, string Status, bool IsFinished, string? FineTunedModel, long? TrainedTokens, DateTimeOffset? EstimatedFinish, string? Error)
+public sealed record JobSnapshot(
+    string JobId,
+    string Status,
+    bool IsFinished,
+    string? FineTunedModel,
+    long? TrainedTokens,
+    DateTimeOffset? EstimatedFinish,
+    string? Error
+)
 {
     /// <summary>Where training is, from the job's latest metrics event (null before the first step).</summary>
     public TrainingProgress? Progress { get; init; }
 }
 
-/// <summary>A training step and its headline metric (train_loss, or train_reward_mean for reinforcement), as the job's events report them.</summary>
+/// <summary>
+/// A training step and its headline metric (train_loss, or train_reward_mean for reinforcement), as the job's events
+/// report them.
+/// </summary>
 public sealed record TrainingProgress(int Step, int? TotalSteps, string? Metric, double? Value);
 
 public sealed record CollectResultsInput(string RunId, string JobId, string Method);
 
 /// <summary>Baseline and final of the run's headline metric, and what they mean.</summary>
 /// <summary>The results report a run writes: the verdict, the checkpoints, the metrics per step and the job's events.</summary>
-public sealed record ResultsReport(string RunId, string JobId, ResultsSummary Summary, IReadOnlyList<ProviderCheckpoint> Checkpoints, IReadOnlyList<ResultRow> Results, IReadOnlyList<ProviderEvent> Events);
+public sealed record ResultsReport(
+    string RunId,
+    string JobId,
+    ResultsSummary Summary,
+    IReadOnlyList<ProviderCheckpoint> Checkpoints,
+    IReadOnlyList<ResultRow> Results,
+    IReadOnlyList<ProviderEvent> Events
+);
 
-public sealed record ResultsSummary(string Metric, double? Baseline, double? Final, double? Improvement, string Outcome, bool OverfittingWarning, string ReportBlob);
+public sealed record ResultsSummary(
+    string Metric,
+    double? Baseline,
+    double? Final,
+    double? Improvement,
+    string Outcome,
+    bool OverfittingWarning,
+    string ReportBlob
+);
 
 /// <summary>How a run ended.</summary>
 public sealed record RunOutcome(RunStatus Status, string? ModelId, string? Error);

@@ -20,47 +20,64 @@ public sealed class WorkflowActivityFunctions(
     ResumeJob resumeJob,
     CollectResults collectResults,
     UpdateRun updateRun,
-    RegisterModel registerModel)
+    RegisterModel registerModel
+)
 {
     [Function(nameof(PlanShards))]
-    public Task<ShardPlan> PlanShardsAsync([ActivityTrigger] PlanShardsInput input, CancellationToken cancellationToken) => planShards.RunAsync(input, cancellationToken);
+    public Task<ShardPlan> PlanShardsAsync([ActivityTrigger] PlanShardsInput input, CancellationToken cancellationToken) =>
+        planShards.RunAsync(input, cancellationToken);
 
     [Function(nameof(ValidateShard))]
-    public Task<ShardValidated> ValidateShardAsync([ActivityTrigger] ValidateShardInput input, CancellationToken cancellationToken) => validateShard.RunAsync(input, cancellationToken);
+    public Task<ShardValidated> ValidateShardAsync([ActivityTrigger] ValidateShardInput input, CancellationToken cancellationToken) =>
+        validateShard.RunAsync(input, cancellationToken);
 
     [Function(nameof(MergeValidation))]
-    public Task<ValidationSummary> MergeValidationAsync([ActivityTrigger] MergeValidationInput input, CancellationToken cancellationToken) => mergeValidation.RunAsync(input, cancellationToken);
+    public Task<ValidationSummary> MergeValidationAsync(
+        [ActivityTrigger] MergeValidationInput input,
+        CancellationToken cancellationToken
+    ) => mergeValidation.RunAsync(input, cancellationToken);
 
     [Function(nameof(SplitDataset))]
-    public Task<SplitSummary> SplitDatasetAsync([ActivityTrigger] SplitInput input, CancellationToken cancellationToken) => splitDataset.RunAsync(input, cancellationToken);
+    public Task<SplitSummary> SplitDatasetAsync([ActivityTrigger] SplitInput input, CancellationToken cancellationToken) =>
+        splitDataset.RunAsync(input, cancellationToken);
 
     [Function(nameof(UploadFile))]
-    public Task<ProviderFile> UploadFileAsync([ActivityTrigger] string blobName, CancellationToken cancellationToken) => uploadFile.RunAsync(blobName, cancellationToken);
+    public Task<ProviderFile> UploadFileAsync([ActivityTrigger] string blobName, CancellationToken cancellationToken) =>
+        uploadFile.RunAsync(blobName, cancellationToken);
 
     [Function(nameof(GetFileStatus))]
-    public Task<ProviderFile> GetFileStatusAsync([ActivityTrigger] string fileId, CancellationToken cancellationToken) => getFileStatus.RunAsync(fileId, cancellationToken);
+    public Task<ProviderFile> GetFileStatusAsync([ActivityTrigger] string fileId, CancellationToken cancellationToken) =>
+        getFileStatus.RunAsync(fileId, cancellationToken);
 
     [Function(nameof(SubmitJob))]
-    public Task<JobSnapshot> SubmitJobAsync([ActivityTrigger] JobRequest request, CancellationToken cancellationToken) => submitJob.RunAsync(request, cancellationToken);
+    public Task<JobSnapshot> SubmitJobAsync([ActivityTrigger] JobRequest request, CancellationToken cancellationToken) =>
+        submitJob.RunAsync(request, cancellationToken);
 
     [Function(nameof(GetJob))]
-    public Task<JobSnapshot> GetJobAsync([ActivityTrigger] string jobId, CancellationToken cancellationToken) => getJob.RunAsync(jobId, cancellationToken);
+    public Task<JobSnapshot> GetJobAsync([ActivityTrigger] string jobId, CancellationToken cancellationToken) =>
+        getJob.RunAsync(jobId, cancellationToken);
 
     [Function(nameof(CancelJob))]
-    public Task<JobSnapshot> CancelJobAsync([ActivityTrigger] string jobId, CancellationToken cancellationToken) => cancelJob.RunAsync(jobId, cancellationToken);
+    public Task<JobSnapshot> CancelJobAsync([ActivityTrigger] string jobId, CancellationToken cancellationToken) =>
+        cancelJob.RunAsync(jobId, cancellationToken);
 
     [Function(nameof(PauseJob))]
-    public Task<JobSnapshot> PauseJobAsync([ActivityTrigger] string jobId, CancellationToken cancellationToken) => pauseJob.RunAsync(jobId, cancellationToken);
+    public Task<JobSnapshot> PauseJobAsync([ActivityTrigger] string jobId, CancellationToken cancellationToken) =>
+        pauseJob.RunAsync(jobId, cancellationToken);
 
     [Function(nameof(ResumeJob))]
-    public Task<JobSnapshot> ResumeJobAsync([ActivityTrigger] string jobId, CancellationToken cancellationToken) => resumeJob.RunAsync(jobId, cancellationToken);
+    public Task<JobSnapshot> ResumeJobAsync([ActivityTrigger] string jobId, CancellationToken cancellationToken) =>
+        resumeJob.RunAsync(jobId, cancellationToken);
 
     [Function(nameof(CollectResults))]
-    public Task<ResultsSummary> CollectResultsAsync([ActivityTrigger] CollectResultsInput input, CancellationToken cancellationToken) => collectResults.RunAsync(input, cancellationToken);
+    public Task<ResultsSummary> CollectResultsAsync([ActivityTrigger] CollectResultsInput input, CancellationToken cancellationToken) =>
+        collectResults.RunAsync(input, cancellationToken);
 
     [Function(nameof(UpdateRun))]
-    public Task<bool> UpdateRunAsync([ActivityTrigger] RunRow row, CancellationToken cancellationToken) => updateRun.RunAsync(row, cancellationToken);
+    public Task<bool> UpdateRunAsync([ActivityTrigger] RunRow row, CancellationToken cancellationToken) =>
+        updateRun.RunAsync(row, cancellationToken);
 
     [Function(nameof(RegisterModel))]
-    public Task<bool> RegisterModelAsync([ActivityTrigger] ModelRow row, CancellationToken cancellationToken) => registerModel.RunAsync(row, cancellationToken);
+    public Task<bool> RegisterModelAsync([ActivityTrigger] ModelRow row, CancellationToken cancellationToken) =>
+        registerModel.RunAsync(row, cancellationToken);
 }

@@ -1,8 +1,8 @@
-using FineTuning.Core.Serialization;
-using FineTuning.Core.Api;
 using System.Net;
 using System.Text.Json;
+using FineTuning.Core.Api;
 using FineTuning.Core.Datasets;
+using FineTuning.Core.Serialization;
 using FineTuning.Core.Workflow;
 using Microsoft.Azure.Functions.Worker.Http;
 

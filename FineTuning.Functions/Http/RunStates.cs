@@ -11,8 +11,13 @@ internal static class RunStates
         await client.GetInstanceAsync(runId, getInputsAndOutputs: true, cancellationToken) switch
         {
             null => RunApi.AttemptState.Absent,
-            { RuntimeStatus: OrchestrationRuntimeStatus.Completed } done when done.ReadOutputAs<RunOutcome>() is { Status: RunStatus.Succeeded } => RunApi.AttemptState.Succeeded,
-            { RuntimeStatus: OrchestrationRuntimeStatus.Completed or OrchestrationRuntimeStatus.Failed or OrchestrationRuntimeStatus.Terminated } => RunApi.AttemptState.Ended,
+            { RuntimeStatus: OrchestrationRuntimeStatus.Completed } done
+                when done.ReadOutputAs<RunOutcome>() is { Status: RunStatus.Succeeded } => RunApi.AttemptState.Succeeded,
+            {
+                RuntimeStatus: OrchestrationRuntimeStatus.Completed
+                    or OrchestrationRuntimeStatus.Failed
+                    or OrchestrationRuntimeStatus.Terminated
+            } => RunApi.AttemptState.Ended,
             _ => RunApi.AttemptState.InProgress,
         };
 }

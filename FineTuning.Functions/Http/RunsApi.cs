@@ -1,10 +1,10 @@
-using FineTuning.Core.Serialization;
-using FineTuning.Core.Api;
 using System.Net;
 using System.Text.Json;
+using FineTuning.Core.Api;
 using FineTuning.Core.Catalog;
 using FineTuning.Core.Datasets;
 using FineTuning.Core.Estimation;
+using FineTuning.Core.Serialization;
 using FineTuning.Core.Storage;
 using FineTuning.Core.Workflow;
 using Microsoft.Azure.Functions.Worker;
@@ -14,14 +14,18 @@ using Microsoft.DurableTask.Client;
 
 namespace FineTuning.Functions.Http;
 
-/// <summary>The HTTP API of DESIGN.md: runs, reports, models, and dry runs; the same request and response types as the local host.</summary>
+/// <summary>
+/// The HTTP API of DESIGN.md: runs, reports, models, and dry runs; the same request and response types as the local
+/// host.
+/// </summary>
 public sealed class RunsApi(IBlobStore blobs, IRunStore runs, IModelRegistry models, ModelCatalog catalog)
 {
     [Function("StartRun")]
     public async Task<HttpResponseData> StartAsync(
         [HttpTrigger(AuthorizationLevel.Function, "post", Route = "runs")] HttpRequestData request,
         [DurableClient] DurableTaskClient client,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken
+    )
     {
         RunRequest? run;
         try
@@ -35,39 +39,62 @@ public sealed class RunsApi(IBlobStore blobs, IRunStore runs, IModelRegistry mod
 
         if (run is null || run.Problems() is { Count: > 0 })
         {
-            return await HttpJson.Problem(request, ApiProblem.Validation(run?.Problems() ?? new Dictionary<string, string[]> { ["body"] = ["a RunRequest is required"] }));
+            return await HttpJson.Problem(
+                request,
+                ApiProblem.Validation(run?.Problems() ?? new Dictionary<string, string[]> { ["body"] = ["a RunRequest is required"] })
+            );
         }
 
         if (await RunApi.ChooseAttemptAsync(blobs, run, (id, ct) => RunStates.OfAsync(client, id, ct), cancellationToken) is not { } chosen)
         {
-            return await HttpJson.Problem(request, ApiProblem.Validation(new Dictionary<string, string[]> { ["datasetBlob"] = [$"'{run.DatasetBlob}' does not exist"] }));
+            return await HttpJson.Problem(
+                request,
+                ApiProblem.Validation(new Dictionary<string, string[]> { ["datasetBlob"] = [$"'{run.DatasetBlob}' does not exist"] })
+            );
         }
 
         if (chosen.Start)
         {
-            await client.ScheduleNewOrchestrationInstanceAsync(nameof(FineTuningOrchestrator), chosen.Request, new StartOrchestrationOptions(InstanceId: chosen.RunId), cancellationToken);
+            await client.ScheduleNewOrchestrationInstanceAsync(
+                nameof(FineTuningOrchestrator),
+                chosen.Request,
+                new StartOrchestrationOptions(InstanceId: chosen.RunId),
+                cancellationToken
+            );
         }
 
         // The check-status links in the API's own JSON (camelCase, as the local host answers), not in whatever naming
         // the worker's serializer has (PascalCase by default in the isolated worker).
         HttpManagementPayload links = client.CreateHttpManagementPayload(chosen.RunId, request);
         string api = $"{request.Url.GetLeftPart(UriPartial.Authority)}/api/runs/{chosen.RunId}";
-        HttpResponseData response = await HttpJson.Ok(request,
-            new CheckStatus(chosen.RunId, links.StatusQueryGetUri ?? api, links.SendEventPostUri ?? $"{api}/cancel", links.TerminatePostUri ?? $"{api}/cancel", $"{api}/reports/validation"), HttpStatusCode.Accepted);
+        HttpResponseData response = await HttpJson.Ok(
+            request,
+            new CheckStatus(
+                chosen.RunId,
+                links.StatusQueryGetUri ?? api,
+                links.SendEventPostUri ?? $"{api}/cancel",
+                links.TerminatePostUri ?? $"{api}/cancel",
+                $"{api}/reports/validation"
+            ),
+            HttpStatusCode.Accepted
+        );
         response.Headers.Add("Location", links.StatusQueryGetUri ?? api);
         return response;
     }
 
     [Function("ListRuns")]
-    public async Task<HttpResponseData> ListAsync([HttpTrigger(AuthorizationLevel.Function, "get", Route = "runs")] HttpRequestData request, CancellationToken cancellationToken) =>
-        await HttpJson.Ok(request, await runs.ListAsync(cancellationToken));
+    public async Task<HttpResponseData> ListAsync(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "runs")] HttpRequestData request,
+        CancellationToken cancellationToken
+    ) => await HttpJson.Ok(request, await runs.ListAsync(cancellationToken));
 
     [Function("GetRun")]
     public async Task<HttpResponseData> GetAsync(
         [HttpTrigger(AuthorizationLevel.Function, "get", Route = "runs/{id}")] HttpRequestData request,
         string id,
         [DurableClient] DurableTaskClient client,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken
+    )
     {
         RunRow? row = await runs.GetAsync(id, cancellationToken);
         OrchestrationMetadata? instance = await client.GetInstanceAsync(id, getInputsAndOutputs: true, cancellationToken);
@@ -78,9 +105,27 @@ public sealed class RunsApi(IBlobStore blobs, IRunStore runs, IModelRegistry mod
 
         // While the job runs, its progress (step, loss or reward) is the job monitor's custom status.
         OrchestrationMetadata? monitor = await client.GetInstanceAsync(JobMonitor.InstanceIdFor(id), cancellationToken);
-        string? progress = monitor is { RuntimeStatus: OrchestrationRuntimeStatus.Running, SerializedCustomStatus: { } monitoring } ? monitoring : instance?.SerializedCustomStatus;
-        bool running = instance is { RuntimeStatus: OrchestrationRuntimeStatus.Running or OrchestrationRuntimeStatus.Pending or OrchestrationRuntimeStatus.Suspended };
-        return await HttpJson.Ok(request, await RunApi.DetailAsync(blobs, id, row, running, progress is null ? null : ReportSerializer.Deserialize<RunProgress>(progress), cancellationToken));
+        string? progress = monitor is { RuntimeStatus: OrchestrationRuntimeStatus.Running, SerializedCustomStatus: { } monitoring }
+            ? monitoring
+            : instance?.SerializedCustomStatus;
+        bool running =
+            instance is
+            {
+                RuntimeStatus: OrchestrationRuntimeStatus.Running
+                    or OrchestrationRuntimeStatus.Pending
+                    or OrchestrationRuntimeStatus.Suspended
+            };
+        return await HttpJson.Ok(
+            request,
+            await RunApi.DetailAsync(
+                blobs,
+                id,
+                row,
+                running,
+                progress is null ? null : ReportSerializer.Deserialize<RunProgress>(progress),
+                cancellationToken
+            )
+        );
     }
 
     /// <summary><c>POST /api/runs/{id}/cancel</c>, <c>/pause</c>, <c>/resume</c> (<see cref="RunApi.Controls"/>).</summary>
@@ -90,21 +135,43 @@ public sealed class RunsApi(IBlobStore blobs, IRunStore runs, IModelRegistry mod
         string id,
         string control,
         [DurableClient] DurableTaskClient client,
-        CancellationToken cancellationToken) => ControlRunAsync(request, id, control, client, cancellationToken);
+        CancellationToken cancellationToken
+    ) => ControlRunAsync(request, id, control, client, cancellationToken);
 
     /// <summary>Raises the run's cancel, pause or resume event, or answers 404/409 with why it cannot apply now.</summary>
-    private async Task<HttpResponseData> ControlRunAsync(HttpRequestData request, string id, string control, DurableTaskClient client, CancellationToken cancellationToken)
+    private async Task<HttpResponseData> ControlRunAsync(
+        HttpRequestData request,
+        string id,
+        string control,
+        DurableTaskClient client,
+        CancellationToken cancellationToken
+    )
     {
         if (!RunApi.Controls.ContainsKey(control))
         {
-            return await HttpJson.Problem(request, ApiProblem.NotFound($"No action '{control}' on runs (actions: {string.Join(", ", RunApi.Controls.Keys)})."));
+            return await HttpJson.Problem(
+                request,
+                ApiProblem.NotFound($"No action '{control}' on runs (actions: {string.Join(", ", RunApi.Controls.Keys)}).")
+            );
         }
 
         OrchestrationMetadata? instance = await client.GetInstanceAsync(id, cancellationToken);
-        bool inProgress = instance is { RuntimeStatus: OrchestrationRuntimeStatus.Running or OrchestrationRuntimeStatus.Pending or OrchestrationRuntimeStatus.Suspended };
+        bool inProgress =
+            instance is
+            {
+                RuntimeStatus: OrchestrationRuntimeStatus.Running
+                    or OrchestrationRuntimeStatus.Pending
+                    or OrchestrationRuntimeStatus.Suspended
+            };
         RunRow? row = await runs.GetAsync(id, cancellationToken);
         ApiProblem? problem = RunApi.ControlProblem(id, row, inProgress, control)
-            ?? (inProgress ? null : ApiProblem.Conflict($"Run '{id}' is not in progress: its orchestration is {instance?.RuntimeStatus.ToString() ?? "gone"}."));
+            ?? (
+                inProgress
+                    ? null
+                    : ApiProblem.Conflict(
+                        $"Run '{id}' is not in progress: its orchestration is {instance?.RuntimeStatus.ToString() ?? "gone"}."
+                    )
+            );
         if (problem is not null)
         {
             return await HttpJson.Problem(request, problem);
@@ -121,11 +188,15 @@ public sealed class RunsApi(IBlobStore blobs, IRunStore runs, IModelRegistry mod
         [HttpTrigger(AuthorizationLevel.Function, "get", Route = "runs/{id}/reports/{name}")] HttpRequestData request,
         string id,
         string name,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken
+    )
     {
         if (RunApi.ReportBlob(id, name) is not { } blob || await blobs.GetPropertiesAsync(blob, cancellationToken) is null)
         {
-            return await HttpJson.Problem(request, ApiProblem.NotFound($"No report '{name}' for run '{id}' (reports: validation, results)."));
+            return await HttpJson.Problem(
+                request,
+                ApiProblem.NotFound($"No report '{name}' for run '{id}' (reports: validation, results).")
+            );
         }
 
         HttpResponseData response = request.CreateResponse(HttpStatusCode.OK);
@@ -136,24 +207,32 @@ public sealed class RunsApi(IBlobStore blobs, IRunStore runs, IModelRegistry mod
     }
 
     [Function("ListModels")]
-    public async Task<HttpResponseData> ModelsAsync([HttpTrigger(AuthorizationLevel.Function, "get", Route = "models")] HttpRequestData request, CancellationToken cancellationToken) =>
-        await HttpJson.Ok(request, await models.ListAsync(cancellationToken));
+    public async Task<HttpResponseData> ModelsAsync(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "models")] HttpRequestData request,
+        CancellationToken cancellationToken
+    ) => await HttpJson.Ok(request, await models.ListAsync(cancellationToken));
 
     [Function("GetModel")]
     public async Task<HttpResponseData> ModelAsync(
         [HttpTrigger(AuthorizationLevel.Function, "get", Route = "models/{id}")] HttpRequestData request,
         string id,
-        CancellationToken cancellationToken) =>
+        CancellationToken cancellationToken
+    ) =>
         await models.GetAsync(Uri.UnescapeDataString(id), cancellationToken) is { } model
             ? await HttpJson.Ok(request, model)
             : await HttpJson.Problem(request, ApiProblem.NotFound($"No model '{id}'."));
 
     [Function("ValidateDataset")]
-    public async Task<HttpResponseData> ValidateAsync([HttpTrigger(AuthorizationLevel.Function, "post", Route = "validate")] HttpRequestData request, CancellationToken cancellationToken) =>
-        await HttpJson.Ok(request, DryRun(request, cancellationToken));
+    public async Task<HttpResponseData> ValidateAsync(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "validate")] HttpRequestData request,
+        CancellationToken cancellationToken
+    ) => await HttpJson.Ok(request, DryRun(request, cancellationToken));
 
     [Function("EstimateDataset")]
-    public async Task<HttpResponseData> EstimateAsync([HttpTrigger(AuthorizationLevel.Function, "post", Route = "estimate")] HttpRequestData request, CancellationToken cancellationToken)
+    public async Task<HttpResponseData> EstimateAsync(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "estimate")] HttpRequestData request,
+        CancellationToken cancellationToken
+    )
     {
         DatasetReport report = DryRun(request, cancellationToken);
         string? model = request.Query["model"];
@@ -163,5 +242,4 @@ public sealed class RunsApi(IBlobStore blobs, IRunStore runs, IModelRegistry mod
     /// <summary>Validates the request body as a dataset; <c>?method=</c> and <c>?model=</c> as on the command line.</summary>
     private DatasetReport DryRun(HttpRequestData request, CancellationToken cancellationToken) =>
         RunApi.DryRun(request.Body, request.Query["method"], request.Query["model"], catalog, cancellationToken);
-
 }

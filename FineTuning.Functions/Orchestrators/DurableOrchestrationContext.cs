@@ -16,14 +16,23 @@ internal sealed class DurableOrchestrationContext(TaskOrchestrationContext conte
     public bool IsReplaying => context.IsReplaying;
 
     public Task<T> CallActivityAsync<T>(string name, object? input = null, Core.Workflow.RetryPolicy? retry = null) =>
-        context.CallActivityAsync<T>(name, input, retry is null ? null : TaskOptions.FromRetryPolicy(new Microsoft.DurableTask.RetryPolicy(
-            maxNumberOfAttempts: retry.MaxNumberOfAttempts,
-            firstRetryInterval: retry.FirstRetryInterval,
-            backoffCoefficient: retry.BackoffCoefficient,
-            maxRetryInterval: retry.MaxRetryInterval)
-        {
-            HandleFailure = failure => retry.ShouldRetry(failure.ErrorType),
-        }));
+        context.CallActivityAsync<T>(
+            name,
+            input,
+            retry is null
+                ? null
+                : TaskOptions.FromRetryPolicy(
+                    new Microsoft.DurableTask.RetryPolicy(
+                        maxNumberOfAttempts: retry.MaxNumberOfAttempts,
+                        firstRetryInterval: retry.FirstRetryInterval,
+                        backoffCoefficient: retry.BackoffCoefficient,
+                        maxRetryInterval: retry.MaxRetryInterval
+                    )
+                    {
+                        HandleFailure = failure => retry.ShouldRetry(failure.ErrorType),
+                    }
+                )
+        );
 
     public Task<T> CallSubOrchestratorAsync<T>(string name, string instanceId, object? input = null) =>
         context.CallSubOrchestratorAsync<T>(name, input, new SubOrchestrationOptions(instanceId: instanceId));
@@ -32,7 +41,8 @@ internal sealed class DurableOrchestrationContext(TaskOrchestrationContext conte
 
     public Task CreateTimer(DateTime fireAt, CancellationToken cancellationToken) => context.CreateTimer(fireAt, cancellationToken);
 
-    public Task<T> WaitForExternalEvent<T>(string name, CancellationToken cancellationToken = default) => context.WaitForExternalEvent<T>(name, cancellationToken);
+    public Task<T> WaitForExternalEvent<T>(string name, CancellationToken cancellationToken = default) =>
+        context.WaitForExternalEvent<T>(name, cancellationToken);
 
     public void SetCustomStatus(object? status) => context.SetCustomStatus(status);
 

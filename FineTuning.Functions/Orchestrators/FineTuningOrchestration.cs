@@ -9,11 +9,17 @@ public static class FineTuningOrchestration
 {
     [Function(nameof(FineTuningOrchestrator))]
     public static Task<RunOutcome> RunAsync([OrchestrationTrigger] TaskOrchestrationContext context) =>
-        FineTuningOrchestrator.RunAsync(new DurableOrchestrationContext(context), context.GetInput<RunRequest>()
-            ?? throw new InvalidOperationException($"Orchestration {context.InstanceId} was started without a RunRequest."));
+        FineTuningOrchestrator.RunAsync(
+            new DurableOrchestrationContext(context),
+            context.GetInput<RunRequest>()
+                ?? throw new InvalidOperationException($"Orchestration {context.InstanceId} was started without a RunRequest.")
+        );
 
     [Function(JobMonitor.Name)]
     public static Task<MonitorResult> MonitorAsync([OrchestrationTrigger] TaskOrchestrationContext context) =>
-        JobMonitor.RunAsync(new DurableOrchestrationContext(context), context.GetInput<MonitorInput>()
-            ?? throw new InvalidOperationException($"Orchestration {context.InstanceId} was started without a MonitorInput."));
+        JobMonitor.RunAsync(
+            new DurableOrchestrationContext(context),
+            context.GetInput<MonitorInput>()
+                ?? throw new InvalidOperationException($"Orchestration {context.InstanceId} was started without a MonitorInput.")
+        );
 }

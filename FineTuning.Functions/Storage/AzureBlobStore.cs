@@ -14,7 +14,9 @@ public sealed class AzureBlobStore(BlobServiceClient service) : IBlobStore
     {
         try
         {
-            return await Blob(name).OpenReadAsync(new BlobOpenReadOptions(allowModifications: false), cancellationToken).ConfigureAwait(false);
+            return await Blob(name)
+                .OpenReadAsync(new BlobOpenReadOptions(allowModifications: false), cancellationToken)
+                .ConfigureAwait(false);
         }
         catch (RequestFailedException ex) when (ex.Status == 404)
         {
@@ -22,12 +24,26 @@ public sealed class AzureBlobStore(BlobServiceClient service) : IBlobStore
         }
     }
 
-    public async Task<Stream> OpenReadRangeAsync(string name, long offset, long length, string ifMatch, CancellationToken cancellationToken = default)
+    public async Task<Stream> OpenReadRangeAsync(
+        string name,
+        long offset,
+        long length,
+        string ifMatch,
+        CancellationToken cancellationToken = default
+    )
     {
-        var options = new BlobOpenReadOptions(allowModifications: false) { Position = offset, Conditions = new BlobRequestConditions { IfMatch = new ETag(ifMatch) } };
+        var options = new BlobOpenReadOptions(allowModifications: false)
+        {
+            Position = offset,
+            Conditions = new BlobRequestConditions { IfMatch = new ETag(ifMatch) },
+        };
         try
         {
-            return new Core.Sharding.BoundedStream(await Blob(name).OpenReadAsync(options, cancellationToken).ConfigureAwait(false), length, leaveOpen: false);
+            return new Core.Sharding.BoundedStream(
+                await Blob(name).OpenReadAsync(options, cancellationToken).ConfigureAwait(false),
+                length,
+                leaveOpen: false
+            );
         }
         catch (RequestFailedException ex) when (ex.Status == 404)
         {
@@ -36,11 +52,18 @@ public sealed class AzureBlobStore(BlobServiceClient service) : IBlobStore
         catch (RequestFailedException ex) when (ex.Status == 412)
         {
             // A condition on a blob that is gone fails too (Azurite answers 412 where Azure may answer 404).
-            throw await GetPropertiesAsync(name, cancellationToken).ConfigureAwait(false) is null ? new BlobNotFoundException(name) : new BlobChangedException(name);
+            throw await GetPropertiesAsync(name, cancellationToken).ConfigureAwait(false) is null
+                ? new BlobNotFoundException(name)
+                : new BlobChangedException(name);
         }
     }
 
-    public async Task<Core.Storage.BlobProperties> WriteAsync(string name, Func<Stream, CancellationToken, Task> write, IReadOnlyDictionary<string, string>? metadata = null, CancellationToken cancellationToken = default)
+    public async Task<Core.Storage.BlobProperties> WriteAsync(
+        string name,
+        Func<Stream, CancellationToken, Task> write,
+        IReadOnlyDictionary<string, string>? metadata = null,
+        CancellationToken cancellationToken = default
+    )
     {
         BlobClient target = Blob(name);
         BlobContainerClient container = target.GetParentBlobContainerClient();
@@ -59,7 +82,9 @@ public sealed class AzureBlobStore(BlobServiceClient service) : IBlobStore
     {
         try
         {
-            Azure.Storage.Blobs.Models.BlobProperties p = (await Blob(name).GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Value;
+            Azure.Storage.Blobs.Models.BlobProperties p = (
+                await Blob(name).GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false)
+            ).Value;
             return new Core.Storage.BlobProperties(name, p.ContentLength, p.ETag.ToString("H"), p.LastModified, p.Metadata.AsReadOnly());
         }
         catch (RequestFailedException ex) when (ex.Status == 404)
@@ -68,7 +93,10 @@ public sealed class AzureBlobStore(BlobServiceClient service) : IBlobStore
         }
     }
 
-    public async IAsyncEnumerable<Core.Storage.BlobProperties> ListAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public async IAsyncEnumerable<Core.Storage.BlobProperties> ListAsync(
+        string prefix,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default
+    )
     {
         string container = Container(prefix);
         BlobContainerClient client = service.GetBlobContainerClient(container);
@@ -78,10 +106,19 @@ public sealed class AzureBlobStore(BlobServiceClient service) : IBlobStore
             yield break; // nothing was ever written there
         }
 
-        await foreach (BlobItem item in client.GetBlobsAsync(new GetBlobsOptions { Prefix = inside, Traits = BlobTraits.Metadata }, cancellationToken).ConfigureAwait(false))
+        await foreach (
+            BlobItem item in client
+                .GetBlobsAsync(new GetBlobsOptions { Prefix = inside, Traits = BlobTraits.Metadata }, cancellationToken)
+                .ConfigureAwait(false)
+        )
         {
-            yield return new Core.Storage.BlobProperties($"{container}/{item.Name}", item.Properties.ContentLength ?? 0, item.Properties.ETag?.ToString("H") ?? "",
-                item.Properties.LastModified ?? DateTimeOffset.MinValue, item.Metadata.AsReadOnly());
+            yield return new Core.Storage.BlobProperties(
+                $"{container}/{item.Name}",
+                item.Properties.ContentLength ?? 0,
+                item.Properties.ETag?.ToString("H") ?? "",
+                item.Properties.LastModified ?? DateTimeOffset.MinValue,
+                item.Metadata.AsReadOnly()
+            );
         }
     }
 
@@ -89,7 +126,8 @@ public sealed class AzureBlobStore(BlobServiceClient service) : IBlobStore
     {
         BlobNames.Validate(name);
         int slash = name.IndexOf('/', StringComparison.Ordinal);
-        if (slash < 0) throw new ArgumentException($"'{name}' names no blob inside a container (container/path).", nameof(name));
+        if (slash < 0)
+            throw new ArgumentException($"'{name}' names no blob inside a container (container/path).", nameof(name));
         return service.GetBlobContainerClient(name[..slash]).GetBlobClient(name[(slash + 1)..]);
     }
 

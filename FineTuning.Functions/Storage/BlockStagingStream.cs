@@ -33,7 +33,8 @@ internal sealed class BlockStagingStream(BlockBlobClient blob) : Stream
         set => throw new NotSupportedException();
     }
 
-    public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+    public override void Write(byte[] buffer, int offset, int count) =>
+        WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
 
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
@@ -64,12 +65,11 @@ internal sealed class BlockStagingStream(BlockBlobClient blob) : Stream
             await StageAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        await blob.CommitBlockListAsync(_blocks, new CommitBlockListOptions { Metadata = metadata?.ToDictionary() }, cancellationToken).ConfigureAwait(false);
+        await blob.CommitBlockListAsync(_blocks, new CommitBlockListOptions { Metadata = metadata?.ToDictionary() }, cancellationToken)
+            .ConfigureAwait(false);
     }
 
-    public override void Flush()
-    {
-    }
+    public override void Flush() { }
 
     public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 

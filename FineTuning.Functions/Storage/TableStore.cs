@@ -1,7 +1,7 @@
-using FineTuning.Core.Serialization;
 using System.Text.Json;
 using Azure.Data.Tables;
 using FineTuning.Core.Datasets;
+using FineTuning.Core.Serialization;
 using FineTuning.Core.Workflow;
 
 namespace FineTuning.Functions.Storage;
@@ -20,19 +20,31 @@ public sealed class TableStore(TableServiceClient service) : IRunStore, IModelRe
     private readonly TableClient _runs = service.GetTableClient(RunsTable);
     private readonly TableClient _models = service.GetTableClient(ModelsTable);
 
-    Task IRunStore.UpsertAsync(RunRow run, CancellationToken cancellationToken) => UpsertAsync(_runs, "run", run.RunId, run, cancellationToken);
+    Task IRunStore.UpsertAsync(RunRow run, CancellationToken cancellationToken) =>
+        UpsertAsync(_runs, "run", run.RunId, run, cancellationToken);
 
-    Task<RunRow?> IRunStore.GetAsync(string runId, CancellationToken cancellationToken) => GetAsync<RunRow>(_runs, "run", runId, cancellationToken);
+    Task<RunRow?> IRunStore.GetAsync(string runId, CancellationToken cancellationToken) =>
+        GetAsync<RunRow>(_runs, "run", runId, cancellationToken);
 
     async Task<IReadOnlyList<RunRow>> IRunStore.ListAsync(CancellationToken cancellationToken) =>
-        [.. (await ListAsync<RunRow>(_runs, "run", cancellationToken).ConfigureAwait(false)).OrderByDescending(r => r.CreatedAt).ThenBy(r => r.RunId, StringComparer.Ordinal)];
+        [
+            .. (await ListAsync<RunRow>(_runs, "run", cancellationToken).ConfigureAwait(false))
+                .OrderByDescending(r => r.CreatedAt)
+                .ThenBy(r => r.RunId, StringComparer.Ordinal),
+        ];
 
-    Task IModelRegistry.UpsertAsync(ModelRow model, CancellationToken cancellationToken) => UpsertAsync(_models, "model", Key(model.ModelId), model, cancellationToken);
+    Task IModelRegistry.UpsertAsync(ModelRow model, CancellationToken cancellationToken) =>
+        UpsertAsync(_models, "model", Key(model.ModelId), model, cancellationToken);
 
-    Task<ModelRow?> IModelRegistry.GetAsync(string modelId, CancellationToken cancellationToken) => GetAsync<ModelRow>(_models, "model", Key(modelId), cancellationToken);
+    Task<ModelRow?> IModelRegistry.GetAsync(string modelId, CancellationToken cancellationToken) =>
+        GetAsync<ModelRow>(_models, "model", Key(modelId), cancellationToken);
 
     async Task<IReadOnlyList<ModelRow>> IModelRegistry.ListAsync(CancellationToken cancellationToken) =>
-        [.. (await ListAsync<ModelRow>(_models, "model", cancellationToken).ConfigureAwait(false)).OrderByDescending(m => m.RegisteredAt).ThenBy(m => m.ModelId, StringComparer.Ordinal)];
+        [
+            .. (await ListAsync<ModelRow>(_models, "model", cancellationToken).ConfigureAwait(false))
+                .OrderByDescending(m => m.RegisteredAt)
+                .ThenBy(m => m.ModelId, StringComparer.Ordinal),
+        ];
 
     // Row keys may not hold '/', '\\', '#' or '?'; model ids hold ':' and are otherwise fine.
     private static string Key(string id) => Uri.EscapeDataString(id);
@@ -40,7 +52,13 @@ public sealed class TableStore(TableServiceClient service) : IRunStore, IModelRe
     private static async Task UpsertAsync<T>(TableClient table, string partition, string key, T value, CancellationToken cancellationToken)
     {
         await table.CreateIfNotExistsAsync(cancellationToken).ConfigureAwait(false);
-        await table.UpsertEntityAsync(ToEntity(partition, key, JsonSerializer.Serialize(value, ReportSerializer.Options)), TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+        await table
+            .UpsertEntityAsync(
+                ToEntity(partition, key, JsonSerializer.Serialize(value, ReportSerializer.Options)),
+                TableUpdateMode.Replace,
+                cancellationToken
+            )
+            .ConfigureAwait(false);
     }
 
     private static TableEntity ToEntity(string partition, string key, string json)
@@ -48,7 +66,9 @@ public sealed class TableStore(TableServiceClient service) : IRunStore, IModelRe
         int chunks = Math.Max(1, (json.Length + ChunkChars - 1) / ChunkChars);
         if (chunks > MaxChunks)
         {
-            throw new InvalidOperationException($"The {partition} row '{key}' is {json.Length:N0} characters of JSON; a table row holds at most {MaxChunks * ChunkChars:N0}.");
+            throw new InvalidOperationException(
+                $"The {partition} row '{key}' is {json.Length:N0} characters of JSON; a table row holds at most {MaxChunks * ChunkChars:N0}."
+            );
         }
 
         var entity = new TableEntity(partition, key);
@@ -75,7 +95,9 @@ public sealed class TableStore(TableServiceClient service) : IRunStore, IModelRe
         where T : class
     {
         await table.CreateIfNotExistsAsync(cancellationToken).ConfigureAwait(false);
-        Azure.NullableResponse<TableEntity> found = await table.GetEntityIfExistsAsync<TableEntity>(partition, key, cancellationToken: cancellationToken).ConfigureAwait(false);
+        Azure.NullableResponse<TableEntity> found = await table
+            .GetEntityIfExistsAsync<TableEntity>(partition, key, cancellationToken: cancellationToken)
+            .ConfigureAwait(false);
         return found.HasValue ? JsonSerializer.Deserialize<T>(JsonOf(found.Value!), ReportSerializer.Options) : null;
     }
 
@@ -84,7 +106,14 @@ public sealed class TableStore(TableServiceClient service) : IRunStore, IModelRe
     {
         await table.CreateIfNotExistsAsync(cancellationToken).ConfigureAwait(false);
         var rows = new List<T>();
-        await foreach (TableEntity entity in table.QueryAsync<TableEntity>(filter: TableClient.CreateQueryFilter($"PartitionKey eq {partition}"), cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (
+            TableEntity entity in table
+                .QueryAsync<TableEntity>(
+                    filter: TableClient.CreateQueryFilter($"PartitionKey eq {partition}"),
+                    cancellationToken: cancellationToken
+                )
+                .ConfigureAwait(false)
+        )
         {
             rows.Add(JsonSerializer.Deserialize<T>(JsonOf(entity), ReportSerializer.Options)!);
         }

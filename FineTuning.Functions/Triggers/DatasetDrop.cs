@@ -10,7 +10,8 @@ namespace FineTuning.Functions.Triggers;
 
 /// <summary>
 /// A <c>.jsonl</c> landing in the <c>datasets</c> container starts a run, with the options of a sidecar
-/// (<c>support.run.json</c> or <c>support.jsonl.run.json</c>) when there is one. The run id comes from the blob's name, ETag and options, so a
+/// (<c>support.run.json</c> or <c>support.jsonl.run.json</c>) when there is one. The run id comes from the blob's name,
+/// ETag and options, so a
 /// re-delivered event starts nothing new.
 /// </summary>
 public sealed class DatasetDrop(IBlobStore blobs, ILogger<DatasetDrop> logger)
@@ -20,7 +21,8 @@ public sealed class DatasetDrop(IBlobStore blobs, ILogger<DatasetDrop> logger)
         [BlobTrigger("datasets/{name}", Source = BlobTriggerSource.EventGrid, Connection = "DatasetStorage")] Stream blob,
         string name,
         [DurableClient] DurableTaskClient client,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken
+    )
     {
         if (!name.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase))
         {
@@ -28,16 +30,28 @@ public sealed class DatasetDrop(IBlobStore blobs, ILogger<DatasetDrop> logger)
         }
 
         string datasetBlob = $"datasets/{name}";
-        (RunRequest? request, IReadOnlyDictionary<string, string[]> problems) = await RunApi.DropRequestAsync(blobs, datasetBlob, cancellationToken);
+        (RunRequest? request, IReadOnlyDictionary<string, string[]> problems) = await RunApi.DropRequestAsync(
+            blobs,
+            datasetBlob,
+            cancellationToken
+        );
         if (request is null)
         {
             Logs.DropInvalidOptions(logger, datasetBlob, string.Join("; ", problems.Select(p => $"{p.Key}: {string.Join(", ", p.Value)}")));
             return;
         }
 
-        if (await FineTuningOrchestrator.RunIdForAsync(blobs, request, cancellationToken) is { } runId && await client.GetInstanceAsync(runId, cancellationToken) is null)
+        if (
+            await FineTuningOrchestrator.RunIdForAsync(blobs, request, cancellationToken) is { } runId
+            && await client.GetInstanceAsync(runId, cancellationToken) is null
+        )
         {
-            await client.ScheduleNewOrchestrationInstanceAsync(nameof(FineTuningOrchestrator), request, new StartOrchestrationOptions(InstanceId: runId), cancellationToken);
+            await client.ScheduleNewOrchestrationInstanceAsync(
+                nameof(FineTuningOrchestrator),
+                request,
+                new StartOrchestrationOptions(InstanceId: runId),
+                cancellationToken
+            );
             Logs.DropStarted(logger, runId, datasetBlob);
         }
     }

@@ -9,17 +9,23 @@ internal static class DatasetRunner
 {
     private const long ProgressThreshold = 50L * 1024 * 1024;
 
-    public static DatasetReport Validate(string path, ValidationOptions options, int threads, bool showProgress, TextWriter stderr, CancellationToken cancellationToken)
+    public static DatasetReport Validate(
+        string path,
+        ValidationOptions options,
+        int threads,
+        bool showProgress,
+        TextWriter stderr,
+        CancellationToken cancellationToken
+    )
     {
         var validator = new DatasetValidator(options);
         bool sharded = threads > 1 && options.Tokens.ScalesAcrossThreads && FileSize(path) > ShardPlanner.DefaultShardBytes;
-        return showProgress
-            ? WithProgress(path, stderr, Run)
-            : Run(null);
+        return showProgress ? WithProgress(path, stderr, Run) : Run(null);
 
-        DatasetReport Run(IProgress<long>? progress) => sharded
-            ? validator.ValidateFileInShards(path, threads, progress: progress, cancellationToken: cancellationToken)
-            : validator.ValidateFile(path, progress, cancellationToken: cancellationToken);
+        DatasetReport Run(IProgress<long>? progress) =>
+            sharded
+                ? validator.ValidateFileInShards(path, threads, progress: progress, cancellationToken: cancellationToken)
+                : validator.ValidateFile(path, progress, cancellationToken: cancellationToken);
     }
 
     /// <summary>The size of a dataset, with the errors of <see cref="DatasetValidator.OpenRead"/> for a bad path.</summary>
@@ -41,9 +47,16 @@ internal static class DatasetRunner
         string description = $"Reading {Path.GetFileName(path)}";
         IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(stderr) });
         T result = default!;
-        console.Progress()
+        console
+            .Progress()
             .AutoClear(true)
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new TransferSpeedColumn(), new RemainingTimeColumn())
+            .Columns(
+                new TaskDescriptionColumn(),
+                new ProgressBarColumn(),
+                new PercentageColumn(),
+                new TransferSpeedColumn(),
+                new RemainingTimeColumn()
+            )
             .Start(ctx =>
             {
                 ProgressTask task = ctx.AddTask(description, maxValue: total);

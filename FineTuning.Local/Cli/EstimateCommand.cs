@@ -1,5 +1,5 @@
-using FineTuning.Core.Api;
 using System.CommandLine;
+using FineTuning.Core.Api;
 using FineTuning.Core.Catalog;
 using FineTuning.Core.Datasets;
 using FineTuning.Core.Estimation;
@@ -14,31 +14,50 @@ internal static class EstimateCommand
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
         var options = new DatasetOptions();
-        var epochs = new Option<int?>("--epochs") { Description = "Epochs to price (default: the provider's rule: about 3 passes, 1 to 25 epochs, 100 to 25,000 examples seen)." };
+        var epochs = new Option<int?>("--epochs")
+        {
+            Description = "Epochs to price (default: the provider's rule: about 3 passes, 1 to 25 epochs, 100 to 25,000 examples seen).",
+        };
         epochs.Validators.Add(r =>
         {
-            if (r.GetValueOrDefault<int?>() is int e && e is < 1 or > 50) r.AddError("--epochs must be between 1 and 50.");
+            if (r.GetValueOrDefault<int?>() is int e && e is < 1 or > 50)
+                r.AddError("--epochs must be between 1 and 50.");
         });
-        var command = new Command("estimate", "Estimate a job: default epochs, billed tokens (capped per example at the model's limit) and cost from the price table. Token counts are estimates.");
+        var command = new Command(
+            "estimate",
+            "Estimate a job: default epochs, billed tokens (capped per example at the model's limit) and cost from the price table. Token counts are estimates."
+        );
         options.AddTo(command);
         command.Options.Add(epochs);
         command.SetAction((result, cancellationToken) => Task.FromResult(CliErrors.Guard(stderr, () =>
-        {
-            FileInfo file = result.GetValue(options.File)!;
-            ValidationOptions validation = options.Build(result);
-            DatasetReport report = DatasetRunner.Validate(file.FullName, validation, result.GetValue(options.Threads), showProgress: true, stderr, cancellationToken);
-            CostEstimate estimate = CostEstimator.Estimate(report, ModelCatalog.Default, validation.Model, result.GetValue(epochs));
-            if (result.GetValue(options.Json))
-            {
-                ReportJson.Write(stdout, new EstimateAnswer(estimate, report));
-            }
-            else
-            {
-                Render(stdout, estimate, report);
-            }
+                    {
+                        FileInfo file = result.GetValue(options.File)!;
+                        ValidationOptions validation = options.Build(result);
+                        DatasetReport report = DatasetRunner.Validate(
+                            file.FullName,
+                            validation,
+                            result.GetValue(options.Threads),
+                            showProgress: true,
+                            stderr,
+                            cancellationToken
+                        );
+                        CostEstimate estimate = CostEstimator.Estimate(
+                            report,
+                            ModelCatalog.Default,
+                            validation.Model,
+                            result.GetValue(epochs)
+                        );
+                        if (result.GetValue(options.Json))
+                        {
+                            ReportJson.Write(stdout, new EstimateAnswer(estimate, report));
+                        }
+                        else
+                        {
+                            Render(stdout, estimate, report);
+                        }
 
-            return report.Fit ? FinetuneCli.ExitOk : FinetuneCli.ExitNotFit;
-        })));
+                        return report.Fit ? FinetuneCli.ExitOk : FinetuneCli.ExitNotFit;
+                    })));
         return command;
     }
 
@@ -52,8 +71,10 @@ internal static class EstimateCommand
         table.AddRow("Epochs", $"{e.Epochs} ({e.EpochsSource})");
         table.AddRow("Billable tokens / epoch*", $"{e.BillableTokensPerEpoch:N0}");
         table.AddRow("Billed tokens*", $"{e.BilledTokens:N0}");
-        if (e.PricePerMillionTokens is decimal p) table.AddRow("Price", $"${p:0.00} per 1M training tokens");
-        if (e.PricePerHour is decimal h) table.AddRow("Price", $"${h:0.00} per training hour");
+        if (e.PricePerMillionTokens is decimal p)
+            table.AddRow("Price", $"${p:0.00} per 1M training tokens");
+        if (e.PricePerHour is decimal h)
+            table.AddRow("Price", $"${h:0.00} per training hour");
         table.AddRow("Estimated cost*", e.EstimatedCostUsd is decimal c ? $"${c:N2}" : "-");
         console.Write(table);
         foreach (string note in e.Notes)

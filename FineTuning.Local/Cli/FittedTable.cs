@@ -12,7 +12,14 @@ internal sealed record FittedColumn<T>(string Header, Func<T, string> Value);
 /// </summary>
 internal static class FittedTable
 {
-    public static void Write<T>(IAnsiConsole console, TextWriter writer, IReadOnlyList<T> records, IReadOnlyList<FittedColumn<T>> columns, int essential, string more)
+    public static void Write<T>(
+        IAnsiConsole console,
+        TextWriter writer,
+        IReadOnlyList<T> records,
+        IReadOnlyList<FittedColumn<T>> columns,
+        int essential,
+        string more
+    )
     {
         int width = console.Profile.Width;
         string[][] cells = [.. records.Select(r => columns.Select(c => c.Value(r)).ToArray())];

@@ -9,13 +9,15 @@ internal static class ReportRenderer
     public static IAnsiConsole ConsoleFor(TextWriter writer)
     {
         bool terminal = ReferenceEquals(writer, Console.Out) && !Console.IsOutputRedirected;
-        IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Out = new AnsiConsoleOutput(writer),
-            Ansi = terminal ? AnsiSupport.Detect : AnsiSupport.No,
-            ColorSystem = terminal ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
-            Interactive = InteractionSupport.No,
-        });
+        IAnsiConsole console = AnsiConsole.Create(
+            new AnsiConsoleSettings
+            {
+                Out = new AnsiConsoleOutput(writer),
+                Ansi = terminal ? AnsiSupport.Detect : AnsiSupport.No,
+                ColorSystem = terminal ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+                Interactive = InteractionSupport.No,
+            }
+        );
         if (!terminal)
         {
             console.Profile.Width = 120; // files and pipes: wide enough that findings stay on one line
@@ -30,7 +32,10 @@ internal static class ReportRenderer
         var summary = new Table().Border(TableBorder.Rounded).Title(Markup.Escape(report.File)).AddColumn("").AddColumn("");
         summary.ShowHeaders = false;
         summary.AddRow("Method", Markup.Escape(report.Method + (report.MethodDetected ? " (detected)" : "")));
-        summary.AddRow("Model", Markup.Escape(report.Model + (report.MaxTokensPerExample is int limit ? $" (limit {limit:N0} tokens per example)" : "")));
+        summary.AddRow(
+            "Model",
+            Markup.Escape(report.Model + (report.MaxTokensPerExample is int limit ? $" (limit {limit:N0} tokens per example)" : ""))
+        );
         summary.AddRow("Size", $"{report.Bytes / 1048576.0:N2} MiB, {report.Lines:N0} lines");
         summary.AddRow("Rows", $"{report.Rows:N0} ({report.ValidRows:N0} valid, {report.ErrorRows:N0} with errors)");
         summary.AddRow("Examples", $"{report.Examples:N0} distinct ({report.Duplicates:N0} duplicates)");
@@ -49,7 +54,11 @@ internal static class ReportRenderer
 
         if (report.Topics.Count > 0 && !(report.Topics.Count == 1 && report.Topics.ContainsKey(Topics.None)))
         {
-            var topics = new Table().Border(TableBorder.Simple).AddColumn($"Topic ({Markup.Escape(report.TopicField)})").AddColumn(new TableColumn("Rows").RightAligned()).AddColumn(new TableColumn("Share").RightAligned());
+            var topics = new Table()
+                .Border(TableBorder.Simple)
+                .AddColumn($"Topic ({Markup.Escape(report.TopicField)})")
+                .AddColumn(new TableColumn("Rows").RightAligned())
+                .AddColumn(new TableColumn("Share").RightAligned());
             foreach ((string topic, long count) in report.Topics.Take(25))
             {
                 topics.AddRow(Markup.Escape(topic), $"{count:N0}", $"{100.0 * count / Math.Max(1, report.ValidRows):0.0}%");
@@ -68,7 +77,12 @@ internal static class ReportRenderer
         console.MarkupLine(report.Fit ? $"[green]{Markup.Escape(report.Verdict)}[/]" : $"[red]{Markup.Escape(report.Verdict)}[/]");
     }
 
-    public static void RenderFindings(IAnsiConsole console, IReadOnlyDictionary<string, long> counts, IReadOnlyList<Finding> findings, int shown)
+    public static void RenderFindings(
+        IAnsiConsole console,
+        IReadOnlyDictionary<string, long> counts,
+        IReadOnlyList<Finding> findings,
+        int shown
+    )
     {
         if (counts.Count == 0)
         {
@@ -82,7 +96,9 @@ internal static class ReportRenderer
             FindingCode info = FindingCodes.Get(code);
             string color = info.Severity == Severity.Error ? "red" : "yellow";
             console.WriteLine();
-            console.MarkupLine($"[{color}]{info.Severity.ToString().ToLowerInvariant()}[/] [bold]{code}[/] × {count:N0}: {Markup.Escape(info.Meaning)}");
+            console.MarkupLine(
+                $"[{color}]{info.Severity.ToString().ToLowerInvariant()}[/] [bold]{code}[/] × {count:N0}: {Markup.Escape(info.Meaning)}"
+            );
             foreach (Finding f in byCode[code].Take(shown))
             {
                 console.MarkupLine($"  {Markup.Escape(f.ToString())}");
@@ -90,7 +106,9 @@ internal static class ReportRenderer
 
             if (count > Math.Min(shown, byCode[code].Count()) && info.Scope == FindingScope.Line)
             {
-                console.MarkupLine($"  [grey]… and {count - Math.Min(shown, byCode[code].Count()):N0} more (--max-errors to list more, --json for all counts)[/]");
+                console.MarkupLine(
+                    $"  [grey]… and {count - Math.Min(shown, byCode[code].Count()):N0} more (--max-errors to list more, --json for all counts)[/]"
+                );
             }
 
             console.MarkupLine($"  [grey]fix: {Markup.Escape(info.Remedy)}[/]");
@@ -99,6 +117,9 @@ internal static class ReportRenderer
 
     private static void AddSummary(Table table, string label, Summary? s)
     {
-        table.AddRow(label, s is null ? "-" : $"min {s.Min:N0} · p10 {s.P10:N0} · median {s.Median:N0} · mean {s.Mean:N1} · p90 {s.P90:N0} · max {s.Max:N0}");
+        table.AddRow(
+            label,
+            s is null ? "-" : $"min {s.Min:N0} · p10 {s.P10:N0} · median {s.Median:N0} · mean {s.Mean:N1} · p90 {s.P90:N0} · max {s.Max:N0}"
+        );
     }
 }

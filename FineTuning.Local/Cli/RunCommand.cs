@@ -18,143 +18,189 @@ internal static class RunCommand
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
         var file = new Argument<FileInfo>("FILE") { Description = "The JSONL dataset; it is copied into <data>/blobs/datasets/." };
-        var data = new Option<DirectoryInfo>("--data") { Description = "Data directory: blobs, the runs and models database, the emulator's state.", DefaultValueFactory = _ => new DirectoryInfo(".finetuning") };
-        var method = new Option<string>("--method") { Description = "auto, supervised, dpo or reinforcement.", DefaultValueFactory = _ => "auto" };
+        var data = new Option<DirectoryInfo>("--data")
+        {
+            Description = "Data directory: blobs, the runs and models database, the emulator's state.",
+            DefaultValueFactory = _ => new DirectoryInfo(".finetuning"),
+        };
+        var method = new Option<string>("--method")
+        {
+            Description = "auto, supervised, dpo or reinforcement.",
+            DefaultValueFactory = _ => "auto",
+        };
         var model = new Option<string?>("--model") { Description = "Base model (default per method from the model catalogue)." };
         var suffix = new Option<string?>("--suffix") { Description = "Suffix of the fine-tuned model's name." };
         var grader = new Option<FileInfo?>("--grader") { Description = "Grader JSON (required for reinforcement)." };
         var epochs = new Option<int?>("--epochs") { Description = "Epochs (default: the provider's auto)." };
-        var ratio = new Option<double>("--train-ratio") { Description = "Share of each stratum for training.", DefaultValueFactory = _ => 0.9 };
-        var stratify = new Option<string>("--stratify-by") { Description = "Field to stratify the split by.", DefaultValueFactory = _ => "topic" };
-        var seed = new Option<ulong>("--seed") { Description = "Seed of the split.", DefaultValueFactory = _ => 42UL };
-        var poll = new Option<double>("--poll-seconds") { Description = "First interval between job status checks (it backs off to 10 minutes); default 30, or 1 with the emulator." };
-        var deadline = new Option<double>("--deadline-hours") { Description = "Cancel the job and fail the run after this long.", DefaultValueFactory = _ => 48 };
-        var command = new Command("run", "Run the workflow on a dataset: validate in shards, split, upload, submit the job once, follow it, collect results, register the model. Without a configured provider (FineTuning__Provider__*), jobs run on the built-in emulator. Exit 0 when a model is registered, 1 when the run fails or is cancelled, 2 on usage errors.");
-        command.Arguments.Add(file);
-        foreach (Option option in new Option[] { data, method, model, suffix, grader, epochs, ratio, stratify, seed, poll, deadline }) command.Options.Add(option);
-        command.SetAction(async (result, cancellationToken) =>
+        var ratio = new Option<double>("--train-ratio")
         {
-            FileInfo dataset = result.GetValue(file)!;
-            if (!dataset.Exists)
+            Description = "Share of each stratum for training.",
+            DefaultValueFactory = _ => 0.9,
+        };
+        var stratify = new Option<string>("--stratify-by")
+        {
+            Description = "Field to stratify the split by.",
+            DefaultValueFactory = _ => "topic",
+        };
+        var seed = new Option<ulong>("--seed") { Description = "Seed of the split.", DefaultValueFactory = _ => 42UL };
+        var poll = new Option<double>("--poll-seconds")
+        {
+            Description = "First interval between job status checks (it backs off to 10 minutes); default 30, or 1 with the emulator.",
+        };
+        var deadline = new Option<double>("--deadline-hours")
+        {
+            Description = "Cancel the job and fail the run after this long.",
+            DefaultValueFactory = _ => 48,
+        };
+        var command = new Command(
+            "run",
+            "Run the workflow on a dataset: validate in shards, split, upload, submit the job once, follow it, collect results, register the model. Without a configured provider (FineTuning__Provider__*), jobs run on the built-in emulator. Exit 0 when a model is registered, 1 when the run fails or is cancelled, 2 on usage errors."
+        );
+        command.Arguments.Add(file);
+        foreach (Option option in new Option[] { data, method, model, suffix, grader, epochs, ratio, stratify, seed, poll, deadline })
+            command.Options.Add(option);
+        command.SetAction(
+            async (result, cancellationToken) =>
             {
-                await stderr.WriteLineAsync($"error: {dataset.FullName}: {(Directory.Exists(dataset.FullName) ? "is a directory, not a file" : "does not exist")}");
-                return FinetuneCli.ExitUsage;
-            }
-
-            string root = result.GetValue(data)!.FullName;
-            JsonElement? graderJson = null;
-            if (result.GetValue(grader) is { } graderFile)
-            {
-                if (!graderFile.Exists)
+                FileInfo dataset = result.GetValue(file)!;
+                if (!dataset.Exists)
                 {
-                    await stderr.WriteLineAsync($"error: {graderFile.FullName}: does not exist");
+                    await stderr.WriteLineAsync(
+                        $"error: {dataset.FullName}: {(Directory.Exists(dataset.FullName) ? "is a directory, not a file" : "does not exist")}"
+                    );
                     return FinetuneCli.ExitUsage;
                 }
 
-                using JsonDocument doc = JsonDocument.Parse(await File.ReadAllTextAsync(graderFile.FullName, cancellationToken));
-                graderJson = doc.RootElement.Clone();
-            }
-
-            string blobName = "datasets/" + SafeName(dataset.Name);
-            var request = new RunRequest
-            {
-                DatasetBlob = blobName,
-                Method = result.GetValue(method) ?? "auto",
-                BaseModel = result.GetValue(model),
-                Suffix = result.GetValue(suffix),
-                Grader = graderJson,
-                Hyperparameters = result.GetValue(epochs) is int e ? new Hyperparameters(Epochs: e) : null,
-                TrainRatio = result.GetValue(ratio),
-                StratifyBy = result.GetValue(stratify) ?? "topic",
-                SplitSeed = result.GetValue(seed),
-                PollInterval = result.GetValue(poll) is double p and > 0 ? TimeSpan.FromSeconds(p) : RunRequest.DefaultPollInterval,
-                Deadline = TimeSpan.FromHours(result.GetValue(deadline)),
-            };
-            IReadOnlyDictionary<string, string[]> problems = request.Problems();
-            if (problems.Count > 0)
-            {
-                foreach ((string field, string[] messages) in problems) await stderr.WriteLineAsync($"error: {field}: {string.Join("; ", messages)}");
-                return FinetuneCli.ExitUsage;
-            }
-
-            if (await HostStart.TryStartAsync(root, stdout, stderr, cancellationToken) is not { } host)
-            {
-                return FinetuneCli.ExitUsage;
-            }
-
-            await using LocalRunHost owned = host;
-
-            // The run id follows the blob's ETag: copy the dataset only when its content changed, so the same file is the same run.
-            string sha256 = await FileHash.Sha256Async(dataset.FullName, cancellationToken);
-
-            BlobProperties? stored = await host.Blobs.GetPropertiesAsync(blobName, cancellationToken);
-            if (stored?.Metadata.GetValueOrDefault("sha256") != sha256)
-            {
-                stored = await host.Blobs.WriteAsync(blobName, async (s, ct) =>
+                string root = result.GetValue(data)!.FullName;
+                JsonElement? graderJson = null;
+                if (result.GetValue(grader) is { } graderFile)
                 {
-                    await using FileStream source = dataset.OpenRead();
-                    await source.CopyToAsync(s, ct);
-                }, new Dictionary<string, string> { ["sha256"] = sha256, [FolderDrop.SourceMetadata] = FolderDrop.RunCommandSource }, cancellationToken);
-            }
-
-            string? last = null;
-            string? following = null;
-            host.StatusChanged += (id, progress) =>
-            {
-                if (following is not null && (id == following || id == JobMonitor.InstanceIdFor(following)) && progress is not null)
-                {
-                    string line = progress.Describe(showFinish: !host.Emulated);
-                    if (line != last)
+                    if (!graderFile.Exists)
                     {
-                        last = line;
-                        stdout.WriteLine($"{DateTime.Now:HH:mm:ss} {line}");
+                        await stderr.WriteLineAsync($"error: {graderFile.FullName}: does not exist");
+                        return FinetuneCli.ExitUsage;
                     }
+
+                    using JsonDocument doc = JsonDocument.Parse(await File.ReadAllTextAsync(graderFile.FullName, cancellationToken));
+                    graderJson = doc.RootElement.Clone();
                 }
-            };
-            HashSet<string> resumed = [.. host.Runtime.Store.Running().Select(i => i.InstanceId)];
-            (string? runId, IReadOnlyDictionary<string, string[]> startProblems) = await host.StartRunAsync(request, cancellationToken);
-            bool wasRunning = runId is not null && resumed.Contains(runId);
-            following = runId;
-            if (runId is null)
-            {
-                foreach ((string field, string[] messages) in startProblems) await stderr.WriteLineAsync($"error: {field}: {string.Join("; ", messages)}");
-                return FinetuneCli.ExitUsage;
-            }
 
-            if (host.Outcome(runId) is not { } running)
-            {
-                RunRow? done = await ((IRunStore)host.Tables).GetAsync(runId, cancellationToken);
-                await stdout.WriteLineAsync($"Run {runId} already registered {done?.ModelId} for this dataset and these options.");
-                return FinetuneCli.ExitOk;
-            }
+                string blobName = "datasets/" + SafeName(dataset.Name);
+                var request = new RunRequest
+                {
+                    DatasetBlob = blobName,
+                    Method = result.GetValue(method) ?? "auto",
+                    BaseModel = result.GetValue(model),
+                    Suffix = result.GetValue(suffix),
+                    Grader = graderJson,
+                    Hyperparameters = result.GetValue(epochs) is int e ? new Hyperparameters(Epochs: e) : null,
+                    TrainRatio = result.GetValue(ratio),
+                    StratifyBy = result.GetValue(stratify) ?? "topic",
+                    SplitSeed = result.GetValue(seed),
+                    PollInterval = result.GetValue(poll) is double p and > 0 ? TimeSpan.FromSeconds(p) : RunRequest.DefaultPollInterval,
+                    Deadline = TimeSpan.FromHours(result.GetValue(deadline)),
+                };
+                IReadOnlyDictionary<string, string[]> problems = request.Problems();
+                if (problems.Count > 0)
+                {
+                    foreach ((string field, string[] messages) in problems)
+                        await stderr.WriteLineAsync($"error: {field}: {string.Join("; ", messages)}");
+                    return FinetuneCli.ExitUsage;
+                }
 
-            await stdout.WriteLineAsync($"Run {runId}: {dataset.Name} ({stored!.Size / 1024.0:N0} KiB), data in {root}{(wasRunning ? $"; resumed at {(await ((IRunStore)host.Tables).GetAsync(runId, cancellationToken))?.Stage ?? "the start"}" : "")}");
-            RunOutcome outcome;
-            try
-            {
-                outcome = await running.WaitAsync(cancellationToken);
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                // Ctrl+C stops following, not the run: its history is saved and it resumes where it was.
-                await stderr.WriteLineAsync($"Stopped following run {runId}; it resumes where it was the next time 'finetune run' or 'finetune serve' starts with --data {root}. " +
-                    $"To cancel it: finetune cancel {runId} --data {root}");
-                return FinetuneCli.ExitInterrupted;
-            }
+                if (await HostStart.TryStartAsync(root, stdout, stderr, cancellationToken) is not { } host)
+                {
+                    return FinetuneCli.ExitUsage;
+                }
 
-            var tables = host.Tables;
-            ModelRow? registered = outcome.ModelId is null ? null : await ((IModelRegistry)tables).GetAsync(outcome.ModelId, cancellationToken);
-            await stdout.WriteLineAsync(outcome.Status switch
-            {
-                RunStatus.Succeeded => $"Succeeded: registered {outcome.ModelId} ({registered?.Outcome}; {string.Join(", ", registered?.Metrics.Select(m => $"{m.Key} {m.Value:0.###}") ?? [])}). Reports: {Path.Combine(root, "blobs", "runs", runId, "reports")}",
-                _ => $"{outcome.Status}: {outcome.Error}",
-            });
-            return outcome.Status == RunStatus.Succeeded ? FinetuneCli.ExitOk : FinetuneCli.ExitNotFit;
-        });
+                await using LocalRunHost owned = host;
+
+                // The run id follows the blob's ETag: copy the dataset only when its content changed, so the same file is the same run.
+                string sha256 = await FileHash.Sha256Async(dataset.FullName, cancellationToken);
+
+                BlobProperties? stored = await host.Blobs.GetPropertiesAsync(blobName, cancellationToken);
+                if (stored?.Metadata.GetValueOrDefault("sha256") != sha256)
+                {
+                    stored = await host.Blobs.WriteAsync(
+                        blobName,
+                        async (s, ct) =>
+                        {
+                            await using FileStream source = dataset.OpenRead();
+                            await source.CopyToAsync(s, ct);
+                        },
+                        new Dictionary<string, string> { ["sha256"] = sha256, [FolderDrop.SourceMetadata] = FolderDrop.RunCommandSource },
+                        cancellationToken
+                    );
+                }
+
+                string? last = null;
+                string? following = null;
+                host.StatusChanged += (id, progress) =>
+                {
+                    if (following is not null && (id == following || id == JobMonitor.InstanceIdFor(following)) && progress is not null)
+                    {
+                        string line = progress.Describe(showFinish: !host.Emulated);
+                        if (line != last)
+                        {
+                            last = line;
+                            stdout.WriteLine($"{DateTime.Now:HH:mm:ss} {line}");
+                        }
+                    }
+                };
+                HashSet<string> resumed = [.. host.Runtime.Store.Running().Select(i => i.InstanceId)];
+                (string? runId, IReadOnlyDictionary<string, string[]> startProblems) = await host.StartRunAsync(request, cancellationToken);
+                bool wasRunning = runId is not null && resumed.Contains(runId);
+                following = runId;
+                if (runId is null)
+                {
+                    foreach ((string field, string[] messages) in startProblems)
+                        await stderr.WriteLineAsync($"error: {field}: {string.Join("; ", messages)}");
+                    return FinetuneCli.ExitUsage;
+                }
+
+                if (host.Outcome(runId) is not { } running)
+                {
+                    RunRow? done = await ((IRunStore)host.Tables).GetAsync(runId, cancellationToken);
+                    await stdout.WriteLineAsync($"Run {runId} already registered {done?.ModelId} for this dataset and these options.");
+                    return FinetuneCli.ExitOk;
+                }
+
+                await stdout.WriteLineAsync(
+                    $"Run {runId}: {dataset.Name} ({stored!.Size / 1024.0:N0} KiB), data in {root}{(wasRunning ? $"; resumed at {(await ((IRunStore)host.Tables).GetAsync(runId, cancellationToken))?.Stage ?? "the start"}" : "")}"
+                );
+                RunOutcome outcome;
+                try
+                {
+                    outcome = await running.WaitAsync(cancellationToken);
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    // Ctrl+C stops following, not the run: its history is saved and it resumes where it was.
+                    await stderr.WriteLineAsync(
+                        $"Stopped following run {runId}; it resumes where it was the next time 'finetune run' or 'finetune serve' starts with --data {root}. "
+                            + $"To cancel it: finetune cancel {runId} --data {root}"
+                    );
+                    return FinetuneCli.ExitInterrupted;
+                }
+
+                var tables = host.Tables;
+                ModelRow? registered = outcome.ModelId is null
+                    ? null
+                    : await ((IModelRegistry)tables).GetAsync(outcome.ModelId, cancellationToken);
+                await stdout.WriteLineAsync(
+                    outcome.Status switch
+                    {
+                        RunStatus.Succeeded =>
+                            $"Succeeded: registered {outcome.ModelId} ({registered?.Outcome}; {string.Join(", ", registered?.Metrics.Select(m => $"{m.Key} {m.Value:0.###}") ?? [])}). Reports: {Path.Combine(root, "blobs", "runs", runId, "reports")}",
+                        _ => $"{outcome.Status}: {outcome.Error}",
+                    }
+                );
+                return outcome.Status == RunStatus.Succeeded ? FinetuneCli.ExitOk : FinetuneCli.ExitNotFit;
+            }
+        );
         return command;
     }
 
     private static string SafeName(string name) =>
         new([.. name.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '-')]);
-
 }

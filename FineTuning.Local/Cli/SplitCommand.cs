@@ -11,17 +11,40 @@ internal static class SplitCommand
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
         var options = new DatasetOptions();
-        var outDir = new Option<DirectoryInfo>("--out") { Description = "Folder for train.jsonl, valid.jsonl and split-report.json (created if missing; files are replaced atomically).", Required = true };
-        var ratio = new Option<double>("--train-ratio") { Description = "Share of each stratum that goes to training (above 0, at most 1).", DefaultValueFactory = _ => 0.9 };
-        var stratify = new Option<string>("--stratify-by") { Description = "Field to stratify by (a dotted path such as metadata.topic works; \"\" for none).", DefaultValueFactory = _ => "topic" };
-        var seed = new Option<ulong>("--seed") { Description = "Seed of the assignment: the same seed and rows give the same files, in any input order.", DefaultValueFactory = _ => 42UL };
-        var includeGenerated = new Option<bool>("--include-generated-in-validation") { Description = "Let rows with metadata.generated == true into the validation file (by default they train only)." };
+        var outDir = new Option<DirectoryInfo>("--out")
+        {
+            Description = "Folder for train.jsonl, valid.jsonl and split-report.json (created if missing; files are replaced atomically).",
+            Required = true,
+        };
+        var ratio = new Option<double>("--train-ratio")
+        {
+            Description = "Share of each stratum that goes to training (above 0, at most 1).",
+            DefaultValueFactory = _ => 0.9,
+        };
+        var stratify = new Option<string>("--stratify-by")
+        {
+            Description = "Field to stratify by (a dotted path such as metadata.topic works; \"\" for none).",
+            DefaultValueFactory = _ => "topic",
+        };
+        var seed = new Option<ulong>("--seed")
+        {
+            Description = "Seed of the assignment: the same seed and rows give the same files, in any input order.",
+            DefaultValueFactory = _ => 42UL,
+        };
+        var includeGenerated = new Option<bool>("--include-generated-in-validation")
+        {
+            Description = "Let rows with metadata.generated == true into the validation file (by default they train only).",
+        };
         ratio.Validators.Add(r =>
         {
             double v = r.GetValueOrDefault<double>();
-            if (double.IsNaN(v) || v <= 0 || v > 1) r.AddError("--train-ratio must be above 0 and at most 1 (for example 0.9).");
+            if (double.IsNaN(v) || v <= 0 || v > 1)
+                r.AddError("--train-ratio must be above 0 and at most 1 (for example 0.9).");
         });
-        var command = new Command("split", "Validate, then split into train.jsonl and valid.jsonl: seeded, stratified, without invalid or duplicate rows, with only the keys the provider accepts.");
+        var command = new Command(
+            "split",
+            "Validate, then split into train.jsonl and valid.jsonl: seeded, stratified, without invalid or duplicate rows, with only the keys the provider accepts."
+        );
         options.AddTo(command, isSplit: true);
         command.Options.Add(outDir);
         command.Options.Add(ratio);
@@ -29,56 +52,81 @@ internal static class SplitCommand
         command.Options.Add(seed);
         command.Options.Add(includeGenerated);
         command.SetAction((result, cancellationToken) => Task.FromResult(CliErrors.Guard(stderr, () =>
-        {
-            FileInfo file = result.GetValue(options.File)!;
-            ValidationOptions validation = options.Build(result, topicField: result.GetValue(stratify) ?? "");
-            var split = new SplitOptions
-            {
-                TrainRatio = result.GetValue(ratio),
-                StratifyBy = result.GetValue(stratify) ?? "",
-                Seed = result.GetValue(seed),
-                IncludeGeneratedInValidation = result.GetValue(includeGenerated),
-            };
-            var splitter = new StratifiedSplitter(validation, split);
-            string dir = result.GetValue(outDir)!.FullName;
-            SplitResult outcome = DatasetRunner.WithProgress(file.FullName, stderr, p => splitter.Split(file.FullName, dir, p, cancellationToken));
-            if (result.GetValue(options.Json))
-            {
-                ReportJson.Write(stdout, new SplitAnswer(outcome.Split, outcome.Validation));
-            }
-            else if (outcome.Split is null)
-            {
-                ReportRenderer.RenderValidation(stdout, outcome.Validation, validation);
-                stdout.WriteLine("Nothing was written: the dataset is not fit.");
-            }
-            else
-            {
-                Render(stdout, outcome.Split, dir);
-            }
+                    {
+                        FileInfo file = result.GetValue(options.File)!;
+                        ValidationOptions validation = options.Build(result, topicField: result.GetValue(stratify) ?? "");
+                        var split = new SplitOptions
+                        {
+                            TrainRatio = result.GetValue(ratio),
+                            StratifyBy = result.GetValue(stratify) ?? "",
+                            Seed = result.GetValue(seed),
+                            IncludeGeneratedInValidation = result.GetValue(includeGenerated),
+                        };
+                        var splitter = new StratifiedSplitter(validation, split);
+                        string dir = result.GetValue(outDir)!.FullName;
+                        SplitResult outcome = DatasetRunner.WithProgress(file.FullName, stderr, p =>
+                            splitter.Split(file.FullName, dir, p, cancellationToken)
+                        );
+                        if (result.GetValue(options.Json))
+                        {
+                            ReportJson.Write(stdout, new SplitAnswer(outcome.Split, outcome.Validation));
+                        }
+                        else if (outcome.Split is null)
+                        {
+                            ReportRenderer.RenderValidation(stdout, outcome.Validation, validation);
+                            stdout.WriteLine("Nothing was written: the dataset is not fit.");
+                        }
+                        else
+                        {
+                            Render(stdout, outcome.Split, dir);
+                        }
 
-            return outcome.Split is null ? FinetuneCli.ExitNotFit : FinetuneCli.ExitOk;
-        })));
+                        return outcome.Split is null ? FinetuneCli.ExitNotFit : FinetuneCli.ExitOk;
+                    })));
         return command;
     }
 
     private static void Render(TextWriter stdout, SplitReport s, string dir)
     {
         IAnsiConsole console = ReportRenderer.ConsoleFor(stdout);
-        var table = new Table().Border(TableBorder.Rounded)
-            .Title(Markup.Escape($"{s.Source}: {s.Method}, seed {s.Seed}, ratio {s.TrainRatio}, stratified by {(s.StratifyBy.Length == 0 ? "nothing" : s.StratifyBy)}"))
-            .AddColumn("Stratum").AddColumn(new TableColumn("Rows").RightAligned()).AddColumn(new TableColumn("Train").RightAligned())
-            .AddColumn(new TableColumn("Validation").RightAligned()).AddColumn(new TableColumn("Generated").RightAligned()).AddColumn("Rule");
+        var table = new Table()
+            .Border(TableBorder.Rounded)
+            .Title(
+                Markup.Escape(
+                    $"{s.Source}: {s.Method}, seed {s.Seed}, ratio {s.TrainRatio}, stratified by {(s.StratifyBy.Length == 0 ? "nothing" : s.StratifyBy)}"
+                )
+            )
+            .AddColumn("Stratum")
+            .AddColumn(new TableColumn("Rows").RightAligned())
+            .AddColumn(new TableColumn("Train").RightAligned())
+            .AddColumn(new TableColumn("Validation").RightAligned())
+            .AddColumn(new TableColumn("Generated").RightAligned())
+            .AddColumn("Rule");
         foreach (StratumSplit stratum in s.Strata.Take(40))
         {
-            table.AddRow(Markup.Escape(stratum.Name), $"{stratum.Rows:N0}", $"{stratum.Train:N0}", $"{stratum.Validation:N0}", $"{stratum.Generated:N0}", stratum.Rule);
+            table.AddRow(
+                Markup.Escape(stratum.Name),
+                $"{stratum.Rows:N0}",
+                $"{stratum.Train:N0}",
+                $"{stratum.Validation:N0}",
+                $"{stratum.Generated:N0}",
+                stratum.Rule
+            );
         }
 
-        if (s.Strata.Count > 40) table.AddRow($"… {s.Strata.Count - 40:N0} more in split-report.json", "", "", "", "", "");
+        if (s.Strata.Count > 40)
+            table.AddRow($"… {s.Strata.Count - 40:N0} more in split-report.json", "", "", "", "", "");
         table.AddRow("[bold]total[/]", $"{s.TrainRows + s.ValidationRows:N0}", $"{s.TrainRows:N0}", $"{s.ValidationRows:N0}", "", "");
         console.Write(table);
-        console.WriteLine($"Left out: {s.ExcludedInvalid:N0} with errors, {s.ExcludedDuplicates:N0} duplicates, {s.ExcludedByMetadata:N0} marked metadata.valid = false.");
-        if (s.DroppedKeys.Count > 0) console.WriteLine($"Keys the provider does not accept for {s.Method}, dropped: {string.Join(", ", s.DroppedKeys)}.");
-        foreach (string note in s.Notes) console.WriteLine(note);
-        console.WriteLine($"Wrote {Path.Combine(dir, s.TrainFile)} ({s.TrainBytes / 1048576.0:N2} MiB), {Path.Combine(dir, s.ValidationFile)} ({s.ValidationBytes / 1048576.0:N2} MiB) and split-report.json.");
+        console.WriteLine(
+            $"Left out: {s.ExcludedInvalid:N0} with errors, {s.ExcludedDuplicates:N0} duplicates, {s.ExcludedByMetadata:N0} marked metadata.valid = false."
+        );
+        if (s.DroppedKeys.Count > 0)
+            console.WriteLine($"Keys the provider does not accept for {s.Method}, dropped: {string.Join(", ", s.DroppedKeys)}.");
+        foreach (string note in s.Notes)
+            console.WriteLine(note);
+        console.WriteLine(
+            $"Wrote {Path.Combine(dir, s.TrainFile)} ({s.TrainBytes / 1048576.0:N2} MiB), {Path.Combine(dir, s.ValidationFile)} ({s.ValidationBytes / 1048576.0:N2} MiB) and split-report.json."
+        );
     }
 }

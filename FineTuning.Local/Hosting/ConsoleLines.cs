@@ -11,13 +11,12 @@ public sealed class ConsoleLines(TextWriter writer, TimeProvider? time = null) :
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 
     /// <summary>A logger factory with only this provider.</summary>
-    public static ILoggerFactory Factory(TextWriter writer) => LoggerFactory.Create(logging => logging.AddProvider(new ConsoleLines(writer)));
+    public static ILoggerFactory Factory(TextWriter writer) =>
+        LoggerFactory.Create(logging => logging.AddProvider(new ConsoleLines(writer)));
 
     public ILogger CreateLogger(string categoryName) => new Lines(this);
 
-    public void Dispose()
-    {
-    }
+    public void Dispose() { }
 
     private sealed class Lines(ConsoleLines owner) : ILogger
     {
@@ -26,14 +25,25 @@ public sealed class ConsoleLines(TextWriter writer, TimeProvider? time = null) :
 
         public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
 
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        public void Log<TState>(
+            LogLevel logLevel,
+            EventId eventId,
+            TState state,
+            Exception? exception,
+            Func<TState, Exception?, string> formatter
+        )
         {
             if (!IsEnabled(logLevel))
             {
                 return;
             }
 
-            string level = logLevel switch { LogLevel.Warning => "warning: ", >= LogLevel.Error => "error: ", _ => "" };
+            string level = logLevel switch
+            {
+                LogLevel.Warning => "warning: ",
+                >= LogLevel.Error => "error: ",
+                _ => "",
+            };
             string line = $"{owner._time.GetLocalNow():HH:mm:ss} {level}{formatter(state, exception)}";
             lock (owner)
             {

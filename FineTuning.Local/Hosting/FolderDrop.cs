@@ -1,8 +1,7 @@
 using FineTuning.Core.Api;
 using FineTuning.Core.Storage;
-using FineTuning.Local.Storage;
 using FineTuning.Core.Workflow;
-
+using FineTuning.Local.Storage;
 using Microsoft.Extensions.Logging;
 
 namespace FineTuning.Local.Hosting;
@@ -102,7 +101,9 @@ public sealed class FolderDrop : IAsyncDisposable
             }
 
             string blob = "datasets/" + file;
-            string stamp = Stamp(path) + string.Concat(RunApi.SidecarBlobs(blob).Select(s => "|" + Stamp(Path.Combine(_folder, s["datasets/".Length..]))));
+            string stamp =
+                Stamp(path)
+                + string.Concat(RunApi.SidecarBlobs(blob).Select(s => "|" + Stamp(Path.Combine(_folder, s["datasets/".Length..]))));
             if (_handled.TryGetValue(file, out string? handled) && handled == stamp)
             {
                 continue;
@@ -135,7 +136,10 @@ public sealed class FolderDrop : IAsyncDisposable
 
         string content = await FileHash.Sha256Async(path, cancellationToken).ConfigureAwait(false);
         BlobProperties? properties = await _host.Blobs.GetPropertiesAsync(blob, cancellationToken).ConfigureAwait(false);
-        if (properties?.Metadata.GetValueOrDefault(SourceMetadata) == RunCommandSource && properties.Metadata.GetValueOrDefault("sha256") == content)
+        if (
+            properties?.Metadata.GetValueOrDefault(SourceMetadata) == RunCommandSource
+            && properties.Metadata.GetValueOrDefault("sha256") == content
+        )
         {
             return;
         }
@@ -152,14 +156,19 @@ public sealed class FolderDrop : IAsyncDisposable
         }
 
         string key = $"{content}:{options}";
-        if (await _host.Tables.FindDropAsync(key, cancellationToken).ConfigureAwait(false) is { } earlier
-            && await ((IRunStore)_host.Tables).GetAsync(earlier, cancellationToken).ConfigureAwait(false) is not { Status: RunStatus.Failed or RunStatus.Cancelled })
+        if (
+            await _host.Tables.FindDropAsync(key, cancellationToken).ConfigureAwait(false) is { } earlier
+            && await ((IRunStore)_host.Tables).GetAsync(earlier, cancellationToken).ConfigureAwait(false)
+                is not { Status: RunStatus.Failed or RunStatus.Cancelled }
+        )
         {
             Logs.DropRepeated(_log, blob, earlier);
             return;
         }
 
-        (RunRequest? request, IReadOnlyDictionary<string, string[]> problems) = await RunApi.DropRequestAsync(_host.Blobs, blob, cancellationToken).ConfigureAwait(false);
+        (RunRequest? request, IReadOnlyDictionary<string, string[]> problems) = await RunApi
+            .DropRequestAsync(_host.Blobs, blob, cancellationToken)
+            .ConfigureAwait(false);
         string? runId = null;
         if (request is not null)
         {

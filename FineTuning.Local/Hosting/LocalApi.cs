@@ -1,6 +1,6 @@
-using FineTuning.Core.Api;
 using System.Net;
 using System.Text.Json;
+using FineTuning.Core.Api;
 using FineTuning.Core.Catalog;
 using FineTuning.Core.Datasets;
 using FineTuning.Core.Estimation;
@@ -32,7 +32,13 @@ public sealed class LocalApi : IAsyncDisposable
 
     public Uri Root { get; }
 
-    public static async Task<LocalApi> StartAsync(LocalRunHost host, string address, int port, string? apiKey, CancellationToken cancellationToken = default)
+    public static async Task<LocalApi> StartAsync(
+        LocalRunHost host,
+        string address,
+        int port,
+        string? apiKey,
+        CancellationToken cancellationToken = default
+    )
     {
         if (!IPAddress.TryParse(address, out IPAddress? ip))
         {
@@ -51,23 +57,27 @@ public sealed class LocalApi : IAsyncDisposable
         builder.Services.ConfigureHttpJsonOptions(o =>
         {
             o.SerializerOptions.PropertyNamingPolicy = LocalJson.Options.PropertyNamingPolicy;
-            foreach (var converter in LocalJson.Options.Converters) o.SerializerOptions.Converters.Add(converter);
+            foreach (var converter in LocalJson.Options.Converters)
+                o.SerializerOptions.Converters.Add(converter);
             o.SerializerOptions.TypeInfoResolverChain.Insert(0, LocalJson.Options.TypeInfoResolver!);
         });
         WebApplication app = builder.Build();
         if (!string.IsNullOrEmpty(apiKey))
         {
-            app.Use(async (context, next) =>
-            {
-                string? given = context.Request.Headers["x-functions-key"].FirstOrDefault() ?? context.Request.Query["code"].FirstOrDefault();
-                if (!string.Equals(given, apiKey, StringComparison.Ordinal))
+            app.Use(
+                async (context, next) =>
                 {
-                    context.Response.StatusCode = 401;
-                    return;
-                }
+                    string? given = context.Request.Headers["x-functions-key"].FirstOrDefault()
+                        ?? context.Request.Query["code"].FirstOrDefault();
+                    if (!string.Equals(given, apiKey, StringComparison.Ordinal))
+                    {
+                        context.Response.StatusCode = 401;
+                        return;
+                    }
 
-                await next(context).ConfigureAwait(false);
-            });
+                    await next(context).ConfigureAwait(false);
+                }
+            );
         }
 
         app.MapOpenApi();
@@ -83,7 +93,8 @@ public sealed class LocalApi : IAsyncDisposable
         await _app.DisposeAsync().ConfigureAwait(false);
     }
 
-    private static IResult Problem(ApiProblem problem) => Results.Json(problem, LocalJson.TypeInfo<ApiProblem>(), ApiProblem.ContentType, problem.Status);
+    private static IResult Problem(ApiProblem problem) =>
+        Results.Json(problem, LocalJson.TypeInfo<ApiProblem>(), ApiProblem.ContentType, problem.Status);
 
     private static IResult Json<T>(T value, int status = 200) => Results.Json(value, LocalJson.TypeInfo<T>(), statusCode: status);
 
@@ -93,70 +104,101 @@ public sealed class LocalApi : IAsyncDisposable
         IModelRegistry models = host.Tables;
 
         app.MapPost("/api/runs", async (HttpRequest request, CancellationToken ct) =>
-        {
-            RunRequest? run;
-            try
             {
-                run = await JsonSerializer.DeserializeAsync(request.Body, LocalJson.TypeInfo<RunRequest>(), ct).ConfigureAwait(false);
-            }
-            catch (JsonException ex)
-            {
-                return Problem(ApiProblem.Validation(new Dictionary<string, string[]> { ["body"] = [ex.Message] }));
-            }
+                RunRequest? run;
+                try
+                {
+                    run = await JsonSerializer.DeserializeAsync(request.Body, LocalJson.TypeInfo<RunRequest>(), ct).ConfigureAwait(false);
+                }
+                catch (JsonException ex)
+                {
+                    return Problem(ApiProblem.Validation(new Dictionary<string, string[]> { ["body"] = [ex.Message] }));
+                }
 
-            if (run is null) return Problem(ApiProblem.Validation(new Dictionary<string, string[]> { ["body"] = ["a RunRequest is required"] }));
-            (string? runId, IReadOnlyDictionary<string, string[]> problems) = await host.StartRunAsync(run, ct).ConfigureAwait(false);
-            if (runId is null) return Problem(ApiProblem.Validation(problems));
-            string baseUri = $"{request.Scheme}://{request.Host}/api/runs/{runId}";
-            return Json(new CheckStatus(runId, baseUri, $"{baseUri}/cancel", $"{baseUri}/cancel", $"{baseUri}/reports/validation"), 202);
-        }).WithSummary("Start a run; 202 with Durable's check-status payload.");
+                if (run is null)
+                    return Problem(ApiProblem.Validation(new Dictionary<string, string[]> { ["body"] = ["a RunRequest is required"] }));
+                (string? runId, IReadOnlyDictionary<string, string[]> problems) = await host.StartRunAsync(run, ct).ConfigureAwait(false);
+                if (runId is null)
+                    return Problem(ApiProblem.Validation(problems));
+                string baseUri = $"{request.Scheme}://{request.Host}/api/runs/{runId}";
+                return Json(
+                    new CheckStatus(runId, baseUri, $"{baseUri}/cancel", $"{baseUri}/cancel", $"{baseUri}/reports/validation"),
+                    202
+                );
+            })
+            .WithSummary("Start a run; 202 with Durable's check-status payload.");
 
-        app.MapGet("/api/runs", async (CancellationToken ct) => Json(await runs.ListAsync(ct).ConfigureAwait(false))).WithSummary("List runs, newest first.");
+        app.MapGet("/api/runs", async (CancellationToken ct) => Json(await runs.ListAsync(ct).ConfigureAwait(false)))
+            .WithSummary("List runs, newest first.");
 
         app.MapGet("/api/runs/{id}", async (string id, CancellationToken ct) =>
-        {
-            RunRow? row = await runs.GetAsync(id, ct).ConfigureAwait(false);
-            bool running = host.Runtime.IsRunningHere(id);
-            return row is null && !running
-                ? Problem(ApiProblem.NotFound($"No run '{id}'."))
-                : Json(await RunApi.DetailAsync(host.Blobs, id, row, running, LocalRunHost.Progress(host.Runtime.Store, id), ct).ConfigureAwait(false));
-        }).WithSummary("One run: its row (stage, status, counts, job, model, error), whether it runs, its progress, its reports.");
+            {
+                RunRow? row = await runs.GetAsync(id, ct).ConfigureAwait(false);
+                bool running = host.Runtime.IsRunningHere(id);
+                return row is null && !running
+                    ? Problem(ApiProblem.NotFound($"No run '{id}'."))
+                    : Json(
+                        await RunApi
+                            .DetailAsync(host.Blobs, id, row, running, LocalRunHost.Progress(host.Runtime.Store, id), ct)
+                            .ConfigureAwait(false)
+                    );
+            })
+            .WithSummary("One run: its row (stage, status, counts, job, model, error), whether it runs, its progress, its reports.");
 
-        foreach ((string control, string summary) in new[]
+        foreach (
+            (string control, string summary) in new[]
+            {
+                (
+                    "cancel",
+                    "Cancel a run: before submission no job is created; after it, the provider job is cancelled. 409 when the run has ended."
+                ),
+                ("pause", "Pause the run's running job (its deadline clock stops while paused). 409 unless the job is running."),
+                ("resume", "Resume the run's paused job. 409 unless the job is paused."),
+            }
+        )
         {
-            ("cancel", "Cancel a run: before submission no job is created; after it, the provider job is cancelled. 409 when the run has ended."),
-            ("pause", "Pause the run's running job (its deadline clock stops while paused). 409 unless the job is running."),
-            ("resume", "Resume the run's paused job. 409 unless the job is paused."),
-        })
-        {
-            app.MapPost($"/api/runs/{{id}}/{control}", async (string id, CancellationToken ct) =>
-                await host.ControlAsync(id, control, ct).ConfigureAwait(false) is { } problem ? Problem(problem)
-                : control == "cancel" ? Json(new CancelRequested(id), 202) : Json(new ControlRequested(id, control), 202))
+            app.MapPost($"/api/runs/{{id}}/{control}", async (string id, CancellationToken ct) => await host.ControlAsync(id, control, ct)
+                        .ConfigureAwait(false)
+                        is { } problem
+                        ? Problem(problem)
+                    : control == "cancel" ? Json(new CancelRequested(id), 202)
+                    : Json(new ControlRequested(id, control), 202))
                 .WithSummary(summary);
         }
 
         app.MapGet("/api/runs/{id}/reports/{name}", async (string id, string name, CancellationToken ct) =>
-        {
-            if (RunApi.ReportBlob(id, name) is not { } blob || await host.Blobs.GetPropertiesAsync(blob, ct).ConfigureAwait(false) is null)
             {
-                return Problem(ApiProblem.NotFound($"No report '{name}' for run '{id}' (reports: validation, results)."));
-            }
+                if (
+                    RunApi.ReportBlob(id, name) is not { } blob
+                    || await host.Blobs.GetPropertiesAsync(blob, ct).ConfigureAwait(false) is null
+                )
+                {
+                    return Problem(ApiProblem.NotFound($"No report '{name}' for run '{id}' (reports: validation, results)."));
+                }
 
-            return Results.Stream(await host.Blobs.OpenReadAsync(blob, ct).ConfigureAwait(false), "application/json");
-        }).WithSummary("The validation or results report of a run.");
+                return Results.Stream(await host.Blobs.OpenReadAsync(blob, ct).ConfigureAwait(false), "application/json");
+            })
+            .WithSummary("The validation or results report of a run.");
 
-        app.MapGet("/api/models", async (CancellationToken ct) => Json(await models.ListAsync(ct).ConfigureAwait(false))).WithSummary("The model registry.");
+        app.MapGet("/api/models", async (CancellationToken ct) => Json(await models.ListAsync(ct).ConfigureAwait(false)))
+            .WithSummary("The model registry.");
         app.MapGet("/api/models/{id}", async (string id, CancellationToken ct) =>
-            await models.GetAsync(Uri.UnescapeDataString(id), ct).ConfigureAwait(false) is { } model ? Json(model) : Problem(ApiProblem.NotFound($"No model '{id}'.")))
+                await models.GetAsync(Uri.UnescapeDataString(id), ct).ConfigureAwait(false) is { } model
+                    ? Json(model)
+                    : Problem(ApiProblem.NotFound($"No model '{id}'."))
+            )
             .WithSummary("One registered model with its lineage.");
 
-        app.MapPost("/api/validate", (HttpRequest request, string? method, string? model, CancellationToken ct) => Json(DryRun(request, method, model, ct)))
+        app.MapPost("/api/validate", (HttpRequest request, string? method, string? model, CancellationToken ct) =>
+                Json(DryRun(request, method, model, ct))
+            )
             .WithSummary("Validate the request body as a dataset.");
         app.MapPost("/api/estimate", (HttpRequest request, string? method, string? model, CancellationToken ct) =>
-        {
-            DatasetReport report = DryRun(request, method, model, ct);
-            return Json(new EstimateAnswer(CostEstimator.Estimate(report, ModelCatalog.Default, model, null), report));
-        }).WithSummary("Estimate epochs, billed tokens and cost for the request body.");
+            {
+                DatasetReport report = DryRun(request, method, model, ct);
+                return Json(new EstimateAnswer(CostEstimator.Estimate(report, ModelCatalog.Default, model, null), report));
+            })
+            .WithSummary("Estimate epochs, billed tokens and cost for the request body.");
     }
 
     private static DatasetReport DryRun(HttpRequest request, string? method, string? model, CancellationToken cancellationToken)

@@ -1,7 +1,7 @@
-using FineTuning.Core.Api;
 using System.Text.Json;
-using FineTuning.Core.Datasets;
+using FineTuning.Core.Api;
 using FineTuning.Core.Catalog;
+using FineTuning.Core.Datasets;
 using FineTuning.Core.Providers;
 using FineTuning.Core.Storage;
 using FineTuning.Core.Workflow;
@@ -27,7 +27,15 @@ public sealed class LocalRunHost : IAsyncDisposable
     private readonly EmulatorServer? _emulator;
     private readonly FileStream _lock;
 
-    private LocalRunHost(string root, FileStream ownership, FileSystemBlobStore blobs, SqliteTables tables, IFineTuningProvider provider, EmulatorServer? emulator, DurableRuntimeOptions options)
+    private LocalRunHost(
+        string root,
+        FileStream ownership,
+        FileSystemBlobStore blobs,
+        SqliteTables tables,
+        IFineTuningProvider provider,
+        EmulatorServer? emulator,
+        DurableRuntimeOptions options
+    )
     {
         Root = root;
         _lock = ownership;
@@ -35,12 +43,17 @@ public sealed class LocalRunHost : IAsyncDisposable
         Tables = tables;
         Provider = provider;
         _emulator = emulator;
-        Runtime = new DurableRuntime(OpenHistory(root), LocalWorkflow.Orchestrators,
-            LocalWorkflow.Activities(blobs, provider, tables, tables, ModelCatalog.Default), options);
+        Runtime = new DurableRuntime(
+            OpenHistory(root),
+            LocalWorkflow.Orchestrators,
+            LocalWorkflow.Activities(blobs, provider, tables, tables, ModelCatalog.Default),
+            options
+        );
         Runtime.Ended += state => _ = RecordFailureAsync(state);
         Runtime.CustomStatusChanged += (runId, json) =>
         {
-            if (json is not null) StatusChanged?.Invoke(runId, LocalJson.Deserialize<RunProgress>(json));
+            if (json is not null)
+                StatusChanged?.Invoke(runId, LocalJson.Deserialize<RunProgress>(json));
         };
     }
 
@@ -87,7 +100,12 @@ public sealed class LocalRunHost : IAsyncDisposable
     /// <summary>The history of the runs under a data directory (also opened by <c>finetune cancel</c>, which needs no host).</summary>
     public static HistoryStore OpenHistory(string root) => new(Path.Combine(root, "durable.db"));
 
-    public static async Task<LocalRunHost> StartAsync(string root, IConfiguration configuration, DurableRuntimeOptions? runtime = null, CancellationToken cancellationToken = default)
+    public static async Task<LocalRunHost> StartAsync(
+        string root,
+        IConfiguration configuration,
+        DurableRuntimeOptions? runtime = null,
+        CancellationToken cancellationToken = default
+    )
     {
         Directory.CreateDirectory(root);
         FileStream ownership;
@@ -97,8 +115,10 @@ public sealed class LocalRunHost : IAsyncDisposable
         }
         catch (IOException)
         {
-            throw new IOException($"Another finetune process (run or serve) is using the data directory {root}. Follow its runs with 'finetune runs --data {root}', " +
-                "send runs to its HTTP API, wait for it to end, or pass another --data.");
+            throw new IOException(
+                $"Another finetune process (run or serve) is using the data directory {root}. Follow its runs with 'finetune runs --data {root}', "
+                    + "send runs to its HTTP API, wait for it to end, or pass another --data."
+            );
         }
 
         try
@@ -109,17 +129,40 @@ public sealed class LocalRunHost : IAsyncDisposable
             {
                 if (configuration.GetValue("FineTuning:Emulator:Speed", 100.0) is not (> 0 and <= 1_000_000))
                 {
-                    throw new InvalidOperationException("FineTuning__Emulator__Speed must be a number above 0 (how much faster than real time jobs run; default 100).");
+                    throw new InvalidOperationException(
+                        "FineTuning__Emulator__Speed must be a number above 0 (how much faster than real time jobs run; default 100)."
+                    );
                 }
 
-                emulator = await EmulatorServer.StartAsync(new EmulatorOptions { Speed = configuration.GetValue("FineTuning:Emulator:Speed", 100.0), StateDirectory = Path.Combine(root, "emulator") }, cancellationToken: cancellationToken).ConfigureAwait(false);
-                options = new ProviderOptions { Kind = ProviderKind.Emulator, Endpoint = emulator.OpenAIEndpoint, ApiKey = "local" };
+                emulator = await EmulatorServer
+                    .StartAsync(
+                        new EmulatorOptions
+                        {
+                            Speed = configuration.GetValue("FineTuning:Emulator:Speed", 100.0),
+                            StateDirectory = Path.Combine(root, "emulator"),
+                        },
+                        cancellationToken: cancellationToken
+                    )
+                    .ConfigureAwait(false);
+                options = new ProviderOptions
+                {
+                    Kind = ProviderKind.Emulator,
+                    Endpoint = emulator.OpenAIEndpoint,
+                    ApiKey = "local",
+                };
             }
 
             var blobs = new FileSystemBlobStore(Path.Combine(root, "blobs"));
             blobs.RemoveAbandonedWrites();
-            var host = new LocalRunHost(root, ownership, blobs, new SqliteTables(Path.Combine(root, "finetuning.db")),
-                OpenAIFineTuningProvider.Create(options), emulator, runtime ?? RuntimeOptions(configuration))
+            var host = new LocalRunHost(
+                root,
+                ownership,
+                blobs,
+                new SqliteTables(Path.Combine(root, "finetuning.db")),
+                OpenAIFineTuningProvider.Create(options),
+                emulator,
+                runtime ?? RuntimeOptions(configuration)
+            )
             {
                 EmulatorSpeed = emulator is null ? 1 : configuration.GetValue("FineTuning:Emulator:Speed", 100.0),
             };
@@ -139,13 +182,18 @@ public sealed class LocalRunHost : IAsyncDisposable
     /// </summary>
     public const string KillAtVariable = "FINETUNING_KILL_AT";
 
-    /// <summary>The runtime's settings: <c>FineTuning__Runtime__MaxConcurrentActivities</c> (default: the number of cores), and the kill switch.</summary>
+    /// <summary>
+    /// The runtime's settings: <c>FineTuning__Runtime__MaxConcurrentActivities</c> (default: the number of cores), and
+    /// the kill switch.
+    /// </summary>
     private static DurableRuntimeOptions RuntimeOptions(IConfiguration configuration)
     {
         int slots = configuration.GetValue("FineTuning:Runtime:MaxConcurrentActivities", Environment.ProcessorCount);
         if (slots < 1)
         {
-            throw new InvalidOperationException($"FineTuning__Runtime__MaxConcurrentActivities must be at least 1 (it is {slots}); the default is the number of cores.");
+            throw new InvalidOperationException(
+                $"FineTuning__Runtime__MaxConcurrentActivities must be at least 1 (it is {slots}); the default is the number of cores."
+            );
         }
 
         if (Environment.GetEnvironmentVariable(KillAtVariable)?.Split(':') is not [var when, var kind, var name])
@@ -160,11 +208,16 @@ public sealed class LocalRunHost : IAsyncDisposable
                 System.Diagnostics.Process.GetCurrentProcess().Kill();
             }
         };
-        return when == "before" ? new DurableRuntimeOptions { MaxConcurrentActivities = slots, Recording = kill } : new DurableRuntimeOptions { MaxConcurrentActivities = slots, Recorded = kill };
+        return when == "before"
+            ? new DurableRuntimeOptions { MaxConcurrentActivities = slots, Recording = kill }
+            : new DurableRuntimeOptions { MaxConcurrentActivities = slots, Recorded = kill };
     }
 
     /// <summary>Starts a run (or finds the one the same input already started); problems by field when the request is wrong.</summary>
-    public async Task<(string? RunId, IReadOnlyDictionary<string, string[]> Problems)> StartRunAsync(RunRequest request, CancellationToken cancellationToken = default)
+    public async Task<(string? RunId, IReadOnlyDictionary<string, string[]> Problems)> StartRunAsync(
+        RunRequest request,
+        CancellationToken cancellationToken = default
+    )
     {
         IReadOnlyDictionary<string, string[]> problems = request.Problems();
         if (problems.Count > 0)
@@ -175,9 +228,20 @@ public sealed class LocalRunHost : IAsyncDisposable
         request = ForThisHost(request);
         for (int tries = 0; ; tries++)
         {
-            if (await RunApi.ChooseAttemptAsync(Blobs, request, (runId, _) => Task.FromResult(StateOf(runId)), cancellationToken).ConfigureAwait(false) is not { } chosen)
+            if (
+                await RunApi
+                    .ChooseAttemptAsync(Blobs, request, (runId, _) => Task.FromResult(StateOf(runId)), cancellationToken)
+                    .ConfigureAwait(false)
+                is not { } chosen
+            )
             {
-                return (null, new Dictionary<string, string[]> { ["datasetBlob"] = [$"'{request.DatasetBlob}' does not exist under {Path.Combine(Root, "blobs")}"] });
+                return (
+                    null,
+                    new Dictionary<string, string[]>
+                    {
+                        ["datasetBlob"] = [$"'{request.DatasetBlob}' does not exist under {Path.Combine(Root, "blobs")}"],
+                    }
+                );
             }
 
             // Scheduling fails only when another start took the id a moment ago: look again.
@@ -189,26 +253,35 @@ public sealed class LocalRunHost : IAsyncDisposable
     }
 
     private RunApi.AttemptState StateOf(string runId) =>
-        Runtime.IsRunningHere(runId) ? RunApi.AttemptState.InProgress
-        : Runtime.Get(runId) switch
-        {
-            null => RunApi.AttemptState.Absent,
-            { Status: InstanceStatus.Running } => RunApi.AttemptState.InProgress,
-            { } ended => OutcomeOf(ended).Status == RunStatus.Succeeded ? RunApi.AttemptState.Succeeded : RunApi.AttemptState.Ended,
-        };
+        Runtime.IsRunningHere(runId)
+            ? RunApi.AttemptState.InProgress
+            : Runtime.Get(runId) switch
+            {
+                null => RunApi.AttemptState.Absent,
+                { Status: InstanceStatus.Running } => RunApi.AttemptState.InProgress,
+                { } ended => OutcomeOf(ended).Status == RunStatus.Succeeded ? RunApi.AttemptState.Succeeded : RunApi.AttemptState.Ended,
+            };
 
     /// <summary>
     /// The request as this host runs it: on the built-in emulator (100 times faster than real time) the default poll
     /// interval of 30 seconds becomes 1 second, as 30 seconds there would be 50 minutes of a real job.
     /// </summary>
     public RunRequest ForThisHost(RunRequest request) =>
-        Emulated && request.PollInterval == RunRequest.DefaultPollInterval ? request with { PollInterval = TimeSpan.FromSeconds(1) } : request;
+        Emulated && request.PollInterval == RunRequest.DefaultPollInterval
+            ? request with
+            {
+                PollInterval = TimeSpan.FromSeconds(1),
+            }
+            : request;
 
     /// <summary>The outcome of a run in progress in this process, or null when it is not running here.</summary>
     public Task<RunOutcome>? Outcome(string runId) => Runtime.IsRunningHere(runId) ? OutcomeAsync(runId) : null;
 
     private async Task<RunOutcome> OutcomeAsync(string runId) =>
-        OutcomeOf(await Runtime.WaitForCompletionAsync(runId).ConfigureAwait(false) ?? throw new InvalidOperationException($"Run {runId} is not running here."));
+        OutcomeOf(
+            await Runtime.WaitForCompletionAsync(runId).ConfigureAwait(false)
+                ?? throw new InvalidOperationException($"Run {runId} is not running here.")
+        );
 
     private static RunOutcome OutcomeOf(InstanceState state) =>
         state is { Status: InstanceStatus.Completed, Output: { } output }
@@ -221,16 +294,32 @@ public sealed class LocalRunHost : IAsyncDisposable
     /// </summary>
     private async Task RecordFailureAsync(InstanceState state)
     {
-        if (state.Name != JobMonitor.Name && state.Status == InstanceStatus.Failed && await ((IRunStore)Tables).GetAsync(state.InstanceId).ConfigureAwait(false) is { } row)
+        if (
+            state.Name != JobMonitor.Name
+            && state.Status == InstanceStatus.Failed
+            && await ((IRunStore)Tables).GetAsync(state.InstanceId).ConfigureAwait(false) is { } row
+        )
         {
-            await ((IRunStore)Tables).UpsertAsync(row with { Status = RunStatus.Failed, Error = state.Failure, UpdatedAt = state.UpdatedAt, FinishedAt = state.UpdatedAt }).ConfigureAwait(false);
+            await ((IRunStore)Tables)
+                .UpsertAsync(
+                    row with
+                    {
+                        Status = RunStatus.Failed,
+                        Error = state.Failure,
+                        UpdatedAt = state.UpdatedAt,
+                        FinishedAt = state.UpdatedAt,
+                    }
+                )
+                .ConfigureAwait(false);
         }
     }
 
     /// <summary>A run's latest custom status (the job monitor's while it follows the job), or null when there is none.</summary>
     public static RunProgress? Progress(HistoryStore history, string runId)
     {
-        string? json = history.Get(JobMonitor.InstanceIdFor(runId)) is { Status: InstanceStatus.Running, CustomStatus: { } monitor } ? monitor : history.Get(runId)?.CustomStatus;
+        string? json = history.Get(JobMonitor.InstanceIdFor(runId)) is { Status: InstanceStatus.Running, CustomStatus: { } monitor }
+            ? monitor
+            : history.Get(runId)?.CustomStatus;
         return json is null ? null : LocalJson.Deserialize<RunProgress>(json);
     }
 
@@ -242,8 +331,14 @@ public sealed class LocalRunHost : IAsyncDisposable
     /// Asks a run to cancel, pause or resume through the history's inbox: whichever process owns the data directory
     /// delivers it, now or when it next starts. Null when asked; else a 404 or 409 problem that says why not.
     /// </summary>
-    public static async Task<ApiProblem?> RequestControlAsync(HistoryStore history, IRunStore runs, string runId, string control, TimeProvider time,
-        CancellationToken cancellationToken = default)
+    public static async Task<ApiProblem?> RequestControlAsync(
+        HistoryStore history,
+        IRunStore runs,
+        string runId,
+        string control,
+        TimeProvider time,
+        CancellationToken cancellationToken = default
+    )
     {
         bool inProgress = history.Get(runId) is { Status: InstanceStatus.Running };
         RunRow? row = await runs.GetAsync(runId, cancellationToken).ConfigureAwait(false);

@@ -31,7 +31,13 @@ public static class LocalWorkflow
     }
 
     /// <summary>The catalogue's activities bound to these ports.</summary>
-    public static IReadOnlyDictionary<string, ActivityFunction> Activities(IBlobStore blobs, IFineTuningProvider provider, IRunStore runs, IModelRegistry models, ModelCatalog catalog)
+    public static IReadOnlyDictionary<string, ActivityFunction> Activities(
+        IBlobStore blobs,
+        IFineTuningProvider provider,
+        IRunStore runs,
+        IModelRegistry models,
+        ModelCatalog catalog
+    )
     {
         var services = new ServiceCollection()
             .AddSingleton(blobs)
@@ -46,7 +52,11 @@ public static class LocalWorkflow
 
     private static Dictionary<string, OrchestratorFunction> CreateOrchestrators()
     {
-        var functions = WorkflowCatalog.Orchestrators.ToDictionary(o => o.Name, o => (OrchestratorFunction)o.RunAsync, StringComparer.Ordinal);
+        var functions = WorkflowCatalog.Orchestrators.ToDictionary(
+            o => o.Name,
+            o => (OrchestratorFunction)o.RunAsync,
+            StringComparer.Ordinal
+        );
         functions[FormerRunName] = functions[nameof(FineTuningOrchestrator)];
         return functions;
     }

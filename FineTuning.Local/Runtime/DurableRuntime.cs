@@ -1,7 +1,7 @@
-using FineTuning.Core.Serialization;
 using System.Collections.Concurrent;
 using System.Text.Json;
 using FineTuning.Core.Datasets;
+using FineTuning.Core.Serialization;
 using FineTuning.Core.Workflow;
 
 namespace FineTuning.Local.Runtime;
@@ -43,7 +43,9 @@ public sealed class DurableRuntime : IAsyncDisposable
     private readonly DurableRuntimeOptions _options;
     private readonly ConcurrentDictionary<string, Running> _instances = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, TaskCompletionSource<InstanceState>> _ended = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, (OrchestrationInstance Parent, int TaskId, string Name)> _parents = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (OrchestrationInstance Parent, int TaskId, string Name)> _parents = new(
+        StringComparer.Ordinal
+    );
     private readonly SemaphoreSlim _activitySlots;
     private readonly SemaphoreSlim _inboxSignal = new(0);
     private readonly CancellationTokenSource _stopping = new();
@@ -52,7 +54,12 @@ public sealed class DurableRuntime : IAsyncDisposable
     private readonly ConcurrentDictionary<long, bool> _raisedHere = new();
     private int _pendingWork;
 
-    public DurableRuntime(HistoryStore store, IReadOnlyDictionary<string, OrchestratorFunction> orchestrators, IReadOnlyDictionary<string, ActivityFunction> activities, DurableRuntimeOptions? options = null)
+    public DurableRuntime(
+        HistoryStore store,
+        IReadOnlyDictionary<string, OrchestratorFunction> orchestrators,
+        IReadOnlyDictionary<string, ActivityFunction> activities,
+        DurableRuntimeOptions? options = null
+    )
     {
         Store = store;
         _orchestrators = orchestrators;
@@ -60,7 +67,11 @@ public sealed class DurableRuntime : IAsyncDisposable
         _options = options ?? new DurableRuntimeOptions();
         if (_options.MaxConcurrentActivities < 1)
         {
-            throw new ArgumentOutOfRangeException(nameof(options), _options.MaxConcurrentActivities, "MaxConcurrentActivities must be at least 1.");
+            throw new ArgumentOutOfRangeException(
+                nameof(options),
+                _options.MaxConcurrentActivities,
+                "MaxConcurrentActivities must be at least 1."
+            );
         }
 
         _activitySlots = new SemaphoreSlim(_options.MaxConcurrentActivities);
@@ -85,7 +96,10 @@ public sealed class DurableRuntime : IAsyncDisposable
     /// </summary>
     public bool IsIdle => Volatile.Read(ref _pendingWork) == 0;
 
-    /// <summary>Resumes every unfinished instance in the store (replaying its history) and starts reading raised events; returns those resumed.</summary>
+    /// <summary>
+    /// Resumes every unfinished instance in the store (replaying its history) and starts reading raised events; returns
+    /// those resumed.
+    /// </summary>
     public IReadOnlyList<InstanceState> Start()
     {
         // Every unfinished instance is loaded before any replays, so a parent's replay finds its child loaded.
@@ -130,8 +144,10 @@ public sealed class DurableRuntime : IAsyncDisposable
 
         lock (_gate)
         {
-            if (_instances.ContainsKey(instanceId) ||
-                !Store.TryCreate(instanceId, orchestrator, Serialize(input), Time.GetUtcNow().UtcDateTime))
+            if (
+                _instances.ContainsKey(instanceId)
+                || !Store.TryCreate(instanceId, orchestrator, Serialize(input), Time.GetUtcNow().UtcDateTime)
+            )
             {
                 return false;
             }
@@ -225,8 +241,19 @@ public sealed class DurableRuntime : IAsyncDisposable
         }
 
         // Ended before the parent recorded it (a restart in between), or cannot run here: deliver what the store says.
-        InstanceState child = Store.Get(childId) is { Status: not InstanceStatus.Running } ended ? ended
-            : new InstanceState(childId, name, InstanceStatus.Failed, input, null, null, $"No orchestrator named '{name}' in this version.", default, default);
+        InstanceState child = Store.Get(childId) is { Status: not InstanceStatus.Running } ended
+            ? ended
+            : new InstanceState(
+                childId,
+                name,
+                InstanceStatus.Failed,
+                input,
+                null,
+                null,
+                $"No orchestrator named '{name}' in this version.",
+                default,
+                default
+            );
         NotifyParent(childId, child);
     }
 
@@ -245,12 +272,22 @@ public sealed class DurableRuntime : IAsyncDisposable
         IReadOnlyList<HistoryEvent> history = Store.LoadHistory(instanceId);
         if (history.Count == 0 || !_orchestrators.TryGetValue(orchestrator, out OrchestratorFunction? function))
         {
-            Store.Finish(instanceId, InstanceStatus.Failed, null, history.Count == 0 ? "The instance has no history." : $"No orchestrator named '{orchestrator}' in this version.", Time.GetUtcNow().UtcDateTime);
+            Store.Finish(
+                instanceId,
+                InstanceStatus.Failed,
+                null,
+                history.Count == 0 ? "The instance has no history." : $"No orchestrator named '{orchestrator}' in this version.",
+                Time.GetUtcNow().UtcDateTime
+            );
             return null;
         }
 
-        var running = new Running(instanceId, function, new OrchestrationInstance(this, instanceId, function, history, _stopping.Token),
-            _ended[instanceId] = new(TaskCreationOptions.RunContinuationsAsynchronously));
+        var running = new Running(
+            instanceId,
+            function,
+            new OrchestrationInstance(this, instanceId, function, history, _stopping.Token),
+            _ended[instanceId] = new(TaskCreationOptions.RunContinuationsAsynchronously)
+        );
         WorkStarted();
         _instances[instanceId] = running;
         if (launch)
@@ -278,7 +315,13 @@ public sealed class DurableRuntime : IAsyncDisposable
                 // ContinueAsNew: the history starts again from the new input, so it stays bounded however long the instance lives.
                 // (The ending execution counted the next one's start as work; its replay releases it.)
                 Store.Restart(instanceId, next.Input, next.Carried, Time.GetUtcNow().UtcDateTime);
-                running.Instance = new OrchestrationInstance(this, instanceId, running.Function, Store.LoadHistory(instanceId), _stopping.Token);
+                running.Instance = new OrchestrationInstance(
+                    this,
+                    instanceId,
+                    running.Function,
+                    Store.LoadHistory(instanceId),
+                    _stopping.Token
+                );
             }
 
             _instances.TryRemove(instanceId, out _);
@@ -298,7 +341,12 @@ public sealed class DurableRuntime : IAsyncDisposable
         });
     }
 
-    private sealed class Running(string instanceId, OrchestratorFunction function, OrchestrationInstance instance, TaskCompletionSource<InstanceState> ended)
+    private sealed class Running(
+        string instanceId,
+        OrchestratorFunction function,
+        OrchestrationInstance instance,
+        TaskCompletionSource<InstanceState> ended
+    )
     {
         public string InstanceId { get; } = instanceId;
 

@@ -17,9 +17,19 @@ public enum HistoryKind
 }
 
 /// <summary>One history event. <see cref="TaskId"/> numbers the tasks and timers an orchestrator schedules, in order.</summary>
-public sealed record HistoryEvent(HistoryKind Kind, DateTime Timestamp, int TaskId = -1, string? Name = null, string? Payload = null, DateTime? FireAt = null)
+public sealed record HistoryEvent(
+    HistoryKind Kind,
+    DateTime Timestamp,
+    int TaskId = -1,
+    string? Name = null,
+    string? Payload = null,
+    DateTime? FireAt = null
+)
 {
-    /// <summary>The <see cref="TaskId"/> of an event a ContinueAsNew carried into the next execution (recorded before that execution ran).</summary>
+    /// <summary>
+    /// The <see cref="TaskId"/> of an event a ContinueAsNew carried into the next execution (recorded before that
+    /// execution ran).
+    /// </summary>
     public const int CarriedOver = -2;
 
     public bool IsCarriedOver => Kind == HistoryKind.EventRaised && TaskId == CarriedOver;
@@ -33,7 +43,17 @@ public enum InstanceStatus
     Failed,
 }
 
-public sealed record InstanceState(string InstanceId, string Name, InstanceStatus Status, string Input, string? Output, string? CustomStatus, string? Failure, DateTime CreatedAt, DateTime UpdatedAt);
+public sealed record InstanceState(
+    string InstanceId,
+    string Name,
+    InstanceStatus Status,
+    string Input,
+    string? Output,
+    string? CustomStatus,
+    string? Failure,
+    DateTime CreatedAt,
+    DateTime UpdatedAt
+);
 
 /// <summary>An external event raised for an instance, waiting to be moved into its history.</summary>
 public sealed record PendingEvent(long Id, string InstanceId, string Name, string? Payload, DateTime RaisedAt);
@@ -47,14 +67,18 @@ public sealed class HistoryStore
 {
     private readonly Storage.SqliteFile _file;
 
-    public HistoryStore(string path) => _file = new Storage.SqliteFile(path, """
+    public HistoryStore(string path) =>
+        _file = new Storage.SqliteFile(
+            path,
+            """
             CREATE TABLE IF NOT EXISTS instances (id TEXT PRIMARY KEY, name TEXT NOT NULL, status TEXT NOT NULL, input TEXT NOT NULL,
                 output TEXT, custom_status TEXT, failure TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS history (instance_id TEXT NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL, task_id INTEGER NOT NULL,
                 name TEXT, payload TEXT, fire_at TEXT, timestamp TEXT NOT NULL, PRIMARY KEY (instance_id, seq));
             CREATE TABLE IF NOT EXISTS inbox (id INTEGER PRIMARY KEY AUTOINCREMENT, instance_id TEXT NOT NULL, name TEXT NOT NULL,
                 payload TEXT, raised_at TEXT NOT NULL);
-            """);
+            """
+        );
 
     /// <summary>Creates an instance with its ExecutionStarted event; false when one with this id exists (running or ended).</summary>
     public bool TryCreate(string instanceId, string name, string input, DateTime now)
@@ -66,8 +90,16 @@ public sealed class HistoryStore
             return false;
         }
 
-        Run(connection, transaction, "INSERT INTO instances (id, name, status, input, created_at, updated_at) VALUES ($id, $name, $status, $input, $now, $now)",
-            ("$id", instanceId), ("$name", name), ("$status", nameof(InstanceStatus.Running)), ("$input", input), ("$now", Format(now)));
+        Run(
+            connection,
+            transaction,
+            "INSERT INTO instances (id, name, status, input, created_at, updated_at) VALUES ($id, $name, $status, $input, $now, $now)",
+            ("$id", instanceId),
+            ("$name", name),
+            ("$status", nameof(InstanceStatus.Running)),
+            ("$input", input),
+            ("$now", Format(now))
+        );
         Insert(connection, transaction, instanceId, 0, new HistoryEvent(HistoryKind.ExecutionStarted, now, Name: name, Payload: input));
         transaction.Commit();
         return true;
@@ -80,11 +112,24 @@ public sealed class HistoryStore
         using SqliteTransaction transaction = connection.BeginTransaction();
         string name = (string)Scalar(connection, transaction, "SELECT name FROM instances WHERE id = $id", ("$id", instanceId))!;
         Run(connection, transaction, "DELETE FROM history WHERE instance_id = $id", ("$id", instanceId));
-        Run(connection, transaction, "UPDATE instances SET input = $input, updated_at = $now WHERE id = $id", ("$id", instanceId), ("$input", input), ("$now", Format(now)));
+        Run(
+            connection,
+            transaction,
+            "UPDATE instances SET input = $input, updated_at = $now WHERE id = $id",
+            ("$id", instanceId),
+            ("$input", input),
+            ("$now", Format(now))
+        );
         Insert(connection, transaction, instanceId, 0, new HistoryEvent(HistoryKind.ExecutionStarted, now, Name: name, Payload: input));
         for (int i = 0; i < carried.Count; i++)
         {
-            Insert(connection, transaction, instanceId, i + 1, new HistoryEvent(HistoryKind.EventRaised, now, HistoryEvent.CarriedOver, carried[i].Name, carried[i].Payload));
+            Insert(
+                connection,
+                transaction,
+                instanceId,
+                i + 1,
+                new HistoryEvent(HistoryKind.EventRaised, now, HistoryEvent.CarriedOver, carried[i].Name, carried[i].Payload)
+            );
         }
 
         transaction.Commit();
@@ -115,13 +160,26 @@ public sealed class HistoryStore
     public IReadOnlyList<HistoryEvent> LoadHistory(string instanceId)
     {
         using SqliteConnection connection = _file.Open();
-        using SqliteCommand command = Command(connection, null, "SELECT kind, timestamp, task_id, name, payload, fire_at FROM history WHERE instance_id = $id ORDER BY seq", ("$id", instanceId));
+        using SqliteCommand command = Command(
+            connection,
+            null,
+            "SELECT kind, timestamp, task_id, name, payload, fire_at FROM history WHERE instance_id = $id ORDER BY seq",
+            ("$id", instanceId)
+        );
         using SqliteDataReader reader = command.ExecuteReader();
         var events = new List<HistoryEvent>();
         while (reader.Read())
         {
-            events.Add(new HistoryEvent(Enum.Parse<HistoryKind>(reader.GetString(0)), Parse(reader.GetString(1)), reader.GetInt32(2),
-                reader.IsDBNull(3) ? null : reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetString(4), reader.IsDBNull(5) ? null : Parse(reader.GetString(5))));
+            events.Add(
+                new HistoryEvent(
+                    Enum.Parse<HistoryKind>(reader.GetString(0)),
+                    Parse(reader.GetString(1)),
+                    reader.GetInt32(2),
+                    reader.IsDBNull(3) ? null : reader.GetString(3),
+                    reader.IsDBNull(4) ? null : reader.GetString(4),
+                    reader.IsDBNull(5) ? null : Parse(reader.GetString(5))
+                )
+            );
         }
 
         return events;
@@ -130,26 +188,53 @@ public sealed class HistoryStore
     public void Finish(string instanceId, InstanceStatus status, string? output, string? failure, DateTime now)
     {
         using SqliteConnection connection = _file.Open();
-        Run(connection, null, "UPDATE instances SET status = $status, output = $output, failure = $failure, updated_at = $now WHERE id = $id",
-            ("$id", instanceId), ("$status", status.ToString()), ("$output", output), ("$failure", failure), ("$now", Format(now)));
+        Run(
+            connection,
+            null,
+            "UPDATE instances SET status = $status, output = $output, failure = $failure, updated_at = $now WHERE id = $id",
+            ("$id", instanceId),
+            ("$status", status.ToString()),
+            ("$output", output),
+            ("$failure", failure),
+            ("$now", Format(now))
+        );
     }
 
     public void SetCustomStatus(string instanceId, string? customStatus, DateTime now)
     {
         using SqliteConnection connection = _file.Open();
-        Run(connection, null, "UPDATE instances SET custom_status = $custom, updated_at = $now WHERE id = $id", ("$id", instanceId), ("$custom", customStatus), ("$now", Format(now)));
+        Run(
+            connection,
+            null,
+            "UPDATE instances SET custom_status = $custom, updated_at = $now WHERE id = $id",
+            ("$id", instanceId),
+            ("$custom", customStatus),
+            ("$now", Format(now))
+        );
     }
 
     public InstanceState? Get(string instanceId) => Instances("WHERE id = $id", ("$id", instanceId)).SingleOrDefault();
 
-    public IReadOnlyList<InstanceState> Running() => Instances("WHERE status = $status ORDER BY created_at, id", ("$status", nameof(InstanceStatus.Running)));
+    public IReadOnlyList<InstanceState> Running() =>
+        Instances("WHERE status = $status ORDER BY created_at, id", ("$status", nameof(InstanceStatus.Running)));
 
-    /// <summary>Raises an event for an instance; it reaches the orchestration when a runtime owning the data directory next looks.</summary>
+    /// <summary>
+    /// Raises an event for an instance; it reaches the orchestration when a runtime owning the data directory next
+    /// looks.
+    /// </summary>
     public long Raise(string instanceId, string name, string? payload, DateTime now)
     {
         using SqliteConnection connection = _file.Open();
-        return (long)Scalar(connection, null, "INSERT INTO inbox (instance_id, name, payload, raised_at) VALUES ($id, $name, $payload, $now) RETURNING id",
-            ("$id", instanceId), ("$name", name), ("$payload", payload), ("$now", Format(now)))!;
+        return (long)
+            Scalar(
+                connection,
+                null,
+                "INSERT INTO inbox (instance_id, name, payload, raised_at) VALUES ($id, $name, $payload, $now) RETURNING id",
+                ("$id", instanceId),
+                ("$name", name),
+                ("$payload", payload),
+                ("$now", Format(now))
+            )!;
     }
 
     public IReadOnlyList<PendingEvent> Inbox()
@@ -160,7 +245,15 @@ public sealed class HistoryStore
         var events = new List<PendingEvent>();
         while (reader.Read())
         {
-            events.Add(new PendingEvent(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3), Parse(reader.GetString(4))));
+            events.Add(
+                new PendingEvent(
+                    reader.GetInt64(0),
+                    reader.GetString(1),
+                    reader.GetString(2),
+                    reader.IsDBNull(3) ? null : reader.GetString(3),
+                    Parse(reader.GetString(4))
+                )
+            );
         }
 
         return events;
@@ -176,37 +269,77 @@ public sealed class HistoryStore
     private List<InstanceState> Instances(string where, params (string Name, object? Value)[] parameters)
     {
         using SqliteConnection connection = _file.Open();
-        using SqliteCommand command = Command(connection, null, "SELECT id, name, status, input, output, custom_status, failure, created_at, updated_at FROM instances " + where, parameters);
+        using SqliteCommand command = Command(
+            connection,
+            null,
+            "SELECT id, name, status, input, output, custom_status, failure, created_at, updated_at FROM instances " + where,
+            parameters
+        );
         using SqliteDataReader reader = command.ExecuteReader();
         var instances = new List<InstanceState>();
         while (reader.Read())
         {
-            instances.Add(new InstanceState(reader.GetString(0), reader.GetString(1), Enum.Parse<InstanceStatus>(reader.GetString(2)), reader.GetString(3),
-                reader.IsDBNull(4) ? null : reader.GetString(4), reader.IsDBNull(5) ? null : reader.GetString(5), reader.IsDBNull(6) ? null : reader.GetString(6),
-                Parse(reader.GetString(7)), Parse(reader.GetString(8))));
+            instances.Add(
+                new InstanceState(
+                    reader.GetString(0),
+                    reader.GetString(1),
+                    Enum.Parse<InstanceStatus>(reader.GetString(2)),
+                    reader.GetString(3),
+                    reader.IsDBNull(4) ? null : reader.GetString(4),
+                    reader.IsDBNull(5) ? null : reader.GetString(5),
+                    reader.IsDBNull(6) ? null : reader.GetString(6),
+                    Parse(reader.GetString(7)),
+                    Parse(reader.GetString(8))
+                )
+            );
         }
 
         return instances;
     }
 
     private static void Insert(SqliteConnection connection, SqliteTransaction? transaction, string instanceId, int seq, HistoryEvent e) =>
-        Run(connection, transaction, "INSERT INTO history (instance_id, seq, kind, task_id, name, payload, fire_at, timestamp) VALUES ($id, $seq, $kind, $task, $name, $payload, $fire, $at)",
-            ("$id", instanceId), ("$seq", seq), ("$kind", e.Kind.ToString()), ("$task", e.TaskId), ("$name", e.Name), ("$payload", e.Payload),
-            ("$fire", e.FireAt is { } fire ? Format(fire) : null), ("$at", Format(e.Timestamp)));
+        Run(
+            connection,
+            transaction,
+            "INSERT INTO history (instance_id, seq, kind, task_id, name, payload, fire_at, timestamp) VALUES ($id, $seq, $kind, $task, $name, $payload, $fire, $at)",
+            ("$id", instanceId),
+            ("$seq", seq),
+            ("$kind", e.Kind.ToString()),
+            ("$task", e.TaskId),
+            ("$name", e.Name),
+            ("$payload", e.Payload),
+            ("$fire", e.FireAt is { } fire ? Format(fire) : null),
+            ("$at", Format(e.Timestamp))
+        );
 
-    private static int Run(SqliteConnection connection, SqliteTransaction? transaction, string sql, params (string Name, object? Value)[] parameters)
+    private static int Run(
+        SqliteConnection connection,
+        SqliteTransaction? transaction,
+        string sql,
+        params (string Name, object? Value)[] parameters
+    )
     {
         using SqliteCommand command = Command(connection, transaction, sql, parameters);
         return command.ExecuteNonQuery();
     }
 
-    private static object? Scalar(SqliteConnection connection, SqliteTransaction? transaction, string sql, params (string Name, object? Value)[] parameters)
+    private static object? Scalar(
+        SqliteConnection connection,
+        SqliteTransaction? transaction,
+        string sql,
+        params (string Name, object? Value)[] parameters
+    )
     {
         using SqliteCommand command = Command(connection, transaction, sql, parameters);
         return command.ExecuteScalar();
     }
 
-    private static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? transaction, string sql, params (string Name, object? Value)[] parameters)
+    private static SqliteCommand Command(
+        SqliteConnection connection,
+        SqliteTransaction? transaction,
+        string sql,
+        params (string Name, object? Value)[] parameters
+    )
     {
         SqliteCommand command = connection.CreateCommand();
         command.Transaction = transaction;
@@ -221,5 +354,6 @@ public sealed class HistoryStore
 
     private static string Format(DateTime value) => value.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture);
 
-    private static DateTime Parse(string value) => DateTime.Parse(value, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal);
+    private static DateTime Parse(string value) =>
+        DateTime.Parse(value, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal);
 }

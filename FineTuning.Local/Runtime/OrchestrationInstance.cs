@@ -18,7 +18,8 @@ public sealed class ActivityFailedException(string activity, string errorType, s
     public string ErrorType { get; } = errorType;
 
     /// <summary>How a failure is recorded in the history: <c>{"type": ..., "message": ...}</c>.</summary>
-    internal static string Record(Exception ex) => JsonSerializer.Serialize(new Failure(ex.GetType().FullName ?? ex.GetType().Name, ex.Message), LocalJsonContext.Default.Failure);
+    internal static string Record(Exception ex) =>
+        JsonSerializer.Serialize(new Failure(ex.GetType().FullName ?? ex.GetType().Name, ex.Message), LocalJsonContext.Default.Failure);
 
     internal static ActivityFailedException FromRecord(string activity, string? payload)
     {
@@ -31,8 +32,10 @@ public sealed class ActivityFailedException(string activity, string errorType, s
 
 /// <summary>A replay scheduled different work than the history records: the orchestrator code changed or is not deterministic.</summary>
 public sealed class NonDeterminismException(string instanceId, int step, string recorded, string scheduled)
-    : Exception($"Non-deterministic orchestration {instanceId} at step {step}: the history has {recorded}, but the code now schedules {scheduled}. " +
-        "Orchestrator code must be deterministic, and a run started by another version of the code must finish on that version (or be started again).")
+    : Exception(
+        $"Non-deterministic orchestration {instanceId} at step {step}: the history has {recorded}, but the code now schedules {scheduled}. "
+            + "Orchestrator code must be deterministic, and a run started by another version of the code must finish on that version (or be started again)."
+    )
 {
     public string InstanceId { get; } = instanceId;
 
@@ -72,7 +75,13 @@ internal sealed class OrchestrationInstance : IOrchestrationContext
     private string? _continueAsNew;
     private bool _heldForNext;
 
-    public OrchestrationInstance(DurableRuntime runtime, string instanceId, OrchestratorFunction orchestrator, IReadOnlyList<HistoryEvent> history, CancellationToken stopping)
+    public OrchestrationInstance(
+        DurableRuntime runtime,
+        string instanceId,
+        OrchestratorFunction orchestrator,
+        IReadOnlyList<HistoryEvent> history,
+        CancellationToken stopping
+    )
     {
         _runtime = runtime;
         InstanceId = instanceId;
@@ -81,7 +90,12 @@ internal sealed class OrchestrationInstance : IOrchestrationContext
         _stopping = stopping;
         _sync = new OrchestrationSynchronizationContext(this);
         _scheduled = [.. history.Where(e => IsScheduling(e.Kind)).OrderBy(e => e.TaskId)];
-        _finished = [.. history.Where(e => e.Kind is HistoryKind.TaskCompleted or HistoryKind.TaskFailed or HistoryKind.TimerFired).Select(e => e.TaskId)];
+        _finished =
+        [
+            .. history
+                .Where(e => e.Kind is HistoryKind.TaskCompleted or HistoryKind.TaskFailed or HistoryKind.TimerFired)
+                .Select(e => e.TaskId),
+        ];
         _nextSeq = history.Count;
     }
 
@@ -104,7 +118,8 @@ internal sealed class OrchestrationInstance : IOrchestrationContext
 
     private async Task<T> Convert<T>(Task<JsonElement> task) => _runtime.Deserialize<T>(await task.ConfigureAwait(true));
 
-    private static bool IsScheduling(HistoryKind kind) => kind is HistoryKind.TaskScheduled or HistoryKind.TimerCreated or HistoryKind.SubOrchestrationScheduled;
+    private static bool IsScheduling(HistoryKind kind) =>
+        kind is HistoryKind.TaskScheduled or HistoryKind.TimerCreated or HistoryKind.SubOrchestrationScheduled;
 
     public async Task<T> CallActivityAsync<T>(string name, object? input = null, RetryPolicy? retry = null)
     {
@@ -116,7 +131,8 @@ internal sealed class OrchestrationInstance : IOrchestrationContext
                 JsonElement result = await ScheduleActivity(name, payload).ConfigureAwait(true);
                 return _runtime.Deserialize<T>(result);
             }
-            catch (ActivityFailedException ex) when (retry is not null && attempt < retry.MaxNumberOfAttempts && retry.ShouldRetry(ex.ErrorType))
+            catch (ActivityFailedException ex)
+                when (retry is not null && attempt < retry.MaxNumberOfAttempts && retry.ShouldRetry(ex.ErrorType))
             {
                 // Retries wait on durable timers, as Durable's do: a restart neither forgets nor repeats the wait.
                 await CreateTimer(CurrentUtcDateTime + retry.DelayBefore(attempt + 1), CancellationToken.None).ConfigureAwait(true);
@@ -146,14 +162,17 @@ internal sealed class OrchestrationInstance : IOrchestrationContext
         _timers[id] = (source, timer);
         if (cancellationToken.CanBeCanceled)
         {
-            OnCancel(() =>
-            {
-                if (_timers.Remove(id, out var cancelled))
+            OnCancel(
+                () =>
                 {
-                    cancelled.Timer?.Dispose();
-                    cancelled.Source.TrySetCanceled(cancellationToken);
-                }
-            }, cancellationToken);
+                    if (_timers.Remove(id, out var cancelled))
+                    {
+                        cancelled.Timer?.Dispose();
+                        cancelled.Source.TrySetCanceled(cancellationToken);
+                    }
+                },
+                cancellationToken
+            );
         }
 
         return source.Task;
@@ -164,17 +183,18 @@ internal sealed class OrchestrationInstance : IOrchestrationContext
     /// when orchestrator code cancels it (so a cancelled timer is disarmed before the next activity starts), otherwise
     /// as the next step.
     /// </summary>
-    private void OnCancel(Action action, CancellationToken token) => token.Register(() =>
-    {
-        if (SynchronizationContext.Current == _sync)
+    private void OnCancel(Action action, CancellationToken token) =>
+        token.Register(() =>
         {
-            action();
-        }
-        else
-        {
-            _sync.Post(_ => action(), null);
-        }
-    });
+            if (SynchronizationContext.Current == _sync)
+            {
+                action();
+            }
+            else
+            {
+                _sync.Post(_ => action(), null);
+            }
+        });
 
     public async Task<T> WaitForExternalEvent<T>(string name, CancellationToken cancellationToken = default)
     {
@@ -194,13 +214,16 @@ internal sealed class OrchestrationInstance : IOrchestrationContext
             waiters.Add(source);
             if (cancellationToken.CanBeCanceled)
             {
-                OnCancel(() =>
-                {
-                    if (waiters.Remove(source))
+                OnCancel(
+                    () =>
                     {
-                        source.TrySetCanceled(cancellationToken);
-                    }
-                }, cancellationToken);
+                        if (waiters.Remove(source))
+                        {
+                            source.TrySetCanceled(cancellationToken);
+                        }
+                    },
+                    cancellationToken
+                );
             }
 
             payload = await source.Task.ConfigureAwait(true);
@@ -314,7 +337,8 @@ internal sealed class OrchestrationInstance : IOrchestrationContext
         // A step is a replay when the history holds something recorded after it ran: what it scheduled, or a later
         // result. (Events a ContinueAsNew carried over were recorded before the execution's first step.)
         HistoryEvent started = _history[0];
-        int lastDelivered = -1, lastRecorded = 0;
+        int lastDelivered = -1,
+            lastRecorded = 0;
         for (int i = 1; i < _history.Count; i++)
         {
             if (!IsScheduling(_history[i].Kind))
@@ -467,7 +491,15 @@ internal sealed class OrchestrationInstance : IOrchestrationContext
         _tasks[id] = (name, source);
         if (recorded is null)
         {
-            Record(new HistoryEvent(HistoryKind.SubOrchestrationScheduled, CurrentUtcDateTime, id, name, JsonSerializer.Serialize(new ChildStart(childId, input), LocalJsonContext.Default.ChildStart)));
+            Record(
+                new HistoryEvent(
+                    HistoryKind.SubOrchestrationScheduled,
+                    CurrentUtcDateTime,
+                    id,
+                    name,
+                    JsonSerializer.Serialize(new ChildStart(childId, input), LocalJsonContext.Default.ChildStart)
+                )
+            );
             _runtime.StartChild(this, id, name, childId, input);
         }
         else if (!_finished.Contains(id))
@@ -481,9 +513,21 @@ internal sealed class OrchestrationInstance : IOrchestrationContext
 
     /// <summary>A child orchestration ended: its result reaches this one as a task result (counted as work until recorded).</summary>
     internal void ChildEnded(int taskId, string name, InstanceState child) =>
-        _inbox.Writer.TryWrite(new Completed(child is { Status: InstanceStatus.Completed }
-            ? new HistoryEvent(HistoryKind.TaskCompleted, default, taskId, name, child.Output)
-            : new HistoryEvent(HistoryKind.TaskFailed, default, taskId, name, ActivityFailedException.Record(new InvalidOperationException($"Orchestration {child.InstanceId} failed: {child.Failure}")))));
+        _inbox.Writer.TryWrite(
+            new Completed(
+                child is { Status: InstanceStatus.Completed }
+                    ? new HistoryEvent(HistoryKind.TaskCompleted, default, taskId, name, child.Output)
+                    : new HistoryEvent(
+                        HistoryKind.TaskFailed,
+                        default,
+                        taskId,
+                        name,
+                        ActivityFailedException.Record(
+                            new InvalidOperationException($"Orchestration {child.InstanceId} failed: {child.Failure}")
+                        )
+                    )
+            )
+        );
 
     internal sealed record ChildStart(string InstanceId, string Input);
 
@@ -500,12 +544,13 @@ internal sealed class OrchestrationInstance : IOrchestrationContext
         return id;
     }
 
-    private static string Describe(HistoryKind kind, string? name) => kind switch
-    {
-        HistoryKind.TimerCreated => "a timer",
-        HistoryKind.SubOrchestrationScheduled => $"orchestration {name}",
-        _ => $"activity {name}",
-    };
+    private static string Describe(HistoryKind kind, string? name) =>
+        kind switch
+        {
+            HistoryKind.TimerCreated => "a timer",
+            HistoryKind.SubOrchestrationScheduled => $"orchestration {name}",
+            _ => $"activity {name}",
+        };
 
     private void Dispatch(int id, string name, string input)
     {
@@ -538,11 +583,16 @@ internal sealed class OrchestrationInstance : IOrchestrationContext
     private ITimer Arm(int id, DateTime fireAt)
     {
         TimeSpan due = fireAt - _runtime.Time.GetUtcNow().UtcDateTime;
-        return _runtime.Time.CreateTimer(_ =>
-        {
-            _runtime.WorkStarted();
-            _inbox.Writer.TryWrite(new Completed(new HistoryEvent(HistoryKind.TimerFired, default, id, "timer")));
-        }, null, due > TimeSpan.Zero ? due : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+        return _runtime.Time.CreateTimer(
+            _ =>
+            {
+                _runtime.WorkStarted();
+                _inbox.Writer.TryWrite(new Completed(new HistoryEvent(HistoryKind.TimerFired, default, id, "timer")));
+            },
+            null,
+            due > TimeSpan.Zero ? due : TimeSpan.Zero,
+            Timeout.InfiniteTimeSpan
+        );
     }
 
     private HistoryEvent Record(HistoryEvent e)
@@ -554,7 +604,12 @@ internal sealed class OrchestrationInstance : IOrchestrationContext
 
     private HistoryEvent? Move(PendingEvent pending)
     {
-        var e = new HistoryEvent(HistoryKind.EventRaised, _runtime.Time.GetUtcNow().UtcDateTime, Name: pending.Name, Payload: pending.Payload);
+        var e = new HistoryEvent(
+            HistoryKind.EventRaised,
+            _runtime.Time.GetUtcNow().UtcDateTime,
+            Name: pending.Name,
+            Payload: pending.Payload
+        );
         if (!_runtime.Store.MoveFromInbox(InstanceId, _nextSeq, pending, e))
         {
             return null;
@@ -575,7 +630,8 @@ internal sealed class OrchestrationInstance : IOrchestrationContext
         }
 
         DateTime now = _runtime.Time.GetUtcNow().UtcDateTime;
-        (InstanceStatus status, string? output, string? failure) = _fatal is not null ? (InstanceStatus.Failed, (string?)null, _fatal.Message)
+        (InstanceStatus status, string? output, string? failure) =
+            _fatal is not null ? (InstanceStatus.Failed, (string?)null, _fatal.Message)
             : _orchestration!.IsCompletedSuccessfully ? (InstanceStatus.Completed, _orchestration.Result.GetRawText(), (string?)null)
             : (InstanceStatus.Failed, null, _orchestration.Exception?.InnerException?.Message ?? "The orchestration was cancelled.");
         _runtime.Store.Finish(InstanceId, status, output, failure, now);
@@ -633,7 +689,8 @@ internal sealed class OrchestrationInstance : IOrchestrationContext
     {
         public override void Post(SendOrPostCallback d, object? state) => owner.Post(d, state);
 
-        public override void Send(SendOrPostCallback d, object? state) => throw new NotSupportedException("Orchestrator code runs on one logical thread; it cannot block on it.");
+        public override void Send(SendOrPostCallback d, object? state) =>
+            throw new NotSupportedException("Orchestrator code runs on one logical thread; it cannot block on it.");
 
         public override SynchronizationContext CreateCopy() => this;
     }

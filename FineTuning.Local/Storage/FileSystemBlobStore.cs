@@ -1,9 +1,9 @@
-using FineTuning.Core.Serialization;
 using System.Globalization;
 using System.IO.Hashing;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using FineTuning.Core.Datasets;
+using FineTuning.Core.Serialization;
 using FineTuning.Core.Storage;
 
 namespace FineTuning.Local.Storage;
@@ -22,7 +22,16 @@ public sealed partial class FileSystemBlobStore(string root) : IBlobStore
         string path = PathOf(name);
         try
         {
-            return Task.FromResult<Stream>(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan));
+            return Task.FromResult<Stream>(
+                new FileStream(
+                    path,
+                    FileMode.Open,
+                    FileAccess.Read,
+                    FileShare.Read | FileShare.Delete,
+                    1 << 16,
+                    FileOptions.Asynchronous | FileOptions.SequentialScan
+                )
+            );
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
@@ -30,13 +39,26 @@ public sealed partial class FileSystemBlobStore(string root) : IBlobStore
         }
     }
 
-    public Task<Stream> OpenReadRangeAsync(string name, long offset, long length, string ifMatch, CancellationToken cancellationToken = default)
+    public Task<Stream> OpenReadRangeAsync(
+        string name,
+        long offset,
+        long length,
+        string ifMatch,
+        CancellationToken cancellationToken = default
+    )
     {
         string path = PathOf(name);
         FileStream stream;
         try
         {
-            stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
+            stream = new FileStream(
+                path,
+                FileMode.Open,
+                FileAccess.Read,
+                FileShare.Read | FileShare.Delete,
+                1 << 16,
+                FileOptions.Asynchronous | FileOptions.SequentialScan
+            );
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
@@ -54,7 +76,12 @@ public sealed partial class FileSystemBlobStore(string root) : IBlobStore
         return Task.FromResult<Stream>(new Core.Sharding.BoundedStream(stream, length, leaveOpen: false));
     }
 
-    public async Task<BlobProperties> WriteAsync(string name, Func<Stream, CancellationToken, Task> write, IReadOnlyDictionary<string, string>? metadata = null, CancellationToken cancellationToken = default)
+    public async Task<BlobProperties> WriteAsync(
+        string name,
+        Func<Stream, CancellationToken, Task> write,
+        IReadOnlyDictionary<string, string>? metadata = null,
+        CancellationToken cancellationToken = default
+    )
     {
         string path = PathOf(name);
         string dir = Path.GetDirectoryName(path)!;
@@ -63,13 +90,20 @@ public sealed partial class FileSystemBlobStore(string root) : IBlobStore
         string metaTemp = temp + ".meta";
         try
         {
-            await using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
+            await using (
+                var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous)
+            )
             {
                 await write(stream, cancellationToken).ConfigureAwait(false);
                 await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
             }
 
-            await File.WriteAllTextAsync(metaTemp, JsonSerializer.Serialize(metadata ?? new Dictionary<string, string>(), CoreJsonContext.Default.DictionaryStringString), cancellationToken).ConfigureAwait(false);
+            await File.WriteAllTextAsync(
+                    metaTemp,
+                    JsonSerializer.Serialize(metadata ?? new Dictionary<string, string>(), CoreJsonContext.Default.DictionaryStringString),
+                    cancellationToken
+                )
+                .ConfigureAwait(false);
 
             // Content first, then its metadata: a process killed between the two leaves new content with the old
             // metadata (a dataset copy is then made again), never metadata that vouches for content it does not have.
@@ -89,14 +123,18 @@ public sealed partial class FileSystemBlobStore(string root) : IBlobStore
     public Task<BlobProperties?> GetPropertiesAsync(string name, CancellationToken cancellationToken = default) =>
         Task.FromResult(Properties(name, PathOf(name)));
 
-    public async IAsyncEnumerable<BlobProperties> ListAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public async IAsyncEnumerable<BlobProperties> ListAsync(
+        string prefix,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default
+    )
     {
         if (!Directory.Exists(_root))
         {
             yield break;
         }
 
-        IEnumerable<string> names = Directory.EnumerateFiles(_root, "*", SearchOption.AllDirectories)
+        IEnumerable<string> names = Directory
+            .EnumerateFiles(_root, "*", SearchOption.AllDirectories)
             .Select(p => Path.GetRelativePath(_root, p).Replace(Path.DirectorySeparatorChar, '/'))
             .Where(n => n.StartsWith(prefix, StringComparison.Ordinal) && BlobNames.Problem(n) is null)
             .Order(StringComparer.Ordinal);
@@ -168,7 +206,10 @@ public sealed partial class FileSystemBlobStore(string root) : IBlobStore
         }
 
         // The ETag changes with every write: the file's identity (size, change time) hashed.
-        string stamp = string.Create(CultureInfo.InvariantCulture, $"{info.Length}:{info.LastWriteTimeUtc.Ticks}:{info.CreationTimeUtc.Ticks}");
+        string stamp = string.Create(
+            CultureInfo.InvariantCulture,
+            $"{info.Length}:{info.LastWriteTimeUtc.Ticks}:{info.CreationTimeUtc.Ticks}"
+        );
         string etag = $"\"0x{XxHash3.HashToUInt64(System.Text.Encoding.UTF8.GetBytes(stamp)):X16}\"";
         return new BlobProperties(name, info.Length, etag, info.LastWriteTimeUtc, metadata);
     }

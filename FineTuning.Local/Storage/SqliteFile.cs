@@ -14,7 +14,12 @@ internal sealed class SqliteFile
     public SqliteFile(string path, string schema)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true, DefaultTimeout = 30 }.ToString();
+        _connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = path,
+            Pooling = true,
+            DefaultTimeout = 30,
+        }.ToString();
         using SqliteConnection connection = Open();
         Execute(connection, "PRAGMA journal_mode = WAL;\n" + schema);
     }

@@ -15,7 +15,9 @@ public sealed class TiktokenTokenEstimator : ITokenEstimator
 {
     private const string Encoding = "o200k_base";
 
-    private static readonly Lazy<TiktokenTokenEstimator> O200k = new(() => new TiktokenTokenEstimator(TiktokenTokenizer.CreateForEncoding(Encoding)));
+    private static readonly Lazy<TiktokenTokenEstimator> O200k = new(() =>
+        new TiktokenTokenEstimator(TiktokenTokenizer.CreateForEncoding(Encoding))
+    );
 
     private readonly Tokenizer _tokenizer;
 
@@ -38,7 +40,8 @@ public sealed class TiktokenTokenEstimator : ITokenEstimator
 
     private int Count(ReadOnlySpan<byte> utf8, bool unescape)
     {
-        if (utf8.IsEmpty) return 0;
+        if (utf8.IsEmpty)
+            return 0;
         char[] chars = ArrayPool<char>.Shared.Rent(utf8.Length);
         try
         {

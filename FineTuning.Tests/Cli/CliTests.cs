@@ -24,7 +24,10 @@ public class CliTests
     public void Validate_UnfitDataset_ExitsOneAndListsFindingsGroupedByCode()
     {
         using var dir = new TempDir();
-        string path = dir.Write("bad.jsonl", Rows.Jsonl(Rows.ManyChats(10)) + "{\"messages\": [{\"role\": \"bot\", \"content\": \"x\"}]}\n");
+        string path = dir.Write(
+            "bad.jsonl",
+            Rows.Jsonl(Rows.ManyChats(10)) + "{\"messages\": [{\"role\": \"bot\", \"content\": \"x\"}]}\n"
+        );
 
         var (code, stdout, _) = CliRunner.Run("validate", path);
 
@@ -58,7 +61,8 @@ public class CliTests
         var (exactCode, exact, _) = CliRunner.Run("validate", path, "--json", "--tokenizer", "o200k");
 
         Assert.Equal((0, 0), (approxCode, exactCode));
-        using JsonDocument a = JsonDocument.Parse(approx), e = JsonDocument.Parse(exact);
+        using JsonDocument a = JsonDocument.Parse(approx),
+            e = JsonDocument.Parse(exact);
         JsonElement tokens = e.RootElement.GetProperty("tokens");
         Assert.Equal("o200k_base", tokens.GetProperty("tokenEstimator").GetString());
         Assert.Contains("exact o200k_base counts", tokens.GetProperty("note").GetString(), StringComparison.Ordinal);

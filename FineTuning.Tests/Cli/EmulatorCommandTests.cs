@@ -58,7 +58,12 @@ public partial class EmulatorCommandTests
     {
         var stderr = new StringWriter();
 
-        int code = await FinetuneCli.RunAsync(["emulator", "--port", "0", "--fault", spec], TextWriter.Null, stderr, CancellationToken.None);
+        int code = await FinetuneCli.RunAsync(
+            ["emulator", "--port", "0", "--fault", spec],
+            TextWriter.Null,
+            stderr,
+            CancellationToken.None
+        );
 
         Assert.Equal(2, code);
         Assert.Contains("'POST /files 429:2'", stderr.ToString(), StringComparison.Ordinal);
@@ -68,7 +73,12 @@ public partial class EmulatorCommandTests
     private static async Task<(Task<int> Run, Match Url)> StartAsync(CancellationToken stop, params string[] options)
     {
         var stdout = new StringWriter();
-        Task<int> run = FinetuneCli.RunAsync(["emulator", "--port", "0", .. options], TextWriter.Synchronized(stdout), TextWriter.Null, stop);
+        Task<int> run = FinetuneCli.RunAsync(
+            ["emulator", "--port", "0", .. options],
+            TextWriter.Synchronized(stdout),
+            TextWriter.Null,
+            stop
+        );
         Match url = Match.Empty;
         for (int i = 0; i < 200 && !url.Success; i++)
         {

@@ -1,7 +1,7 @@
-using FineTuning.Core.Api;
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using FineTuning.Core.Api;
 using FineTuning.Local.Hosting;
 using Microsoft.Extensions.Configuration;
 
@@ -39,9 +39,14 @@ public sealed class LocalApiTests : IAsyncLifetime, IDisposable
     [Fact]
     public async Task PostRun_Answers202WithCheckStatusUrls_AndTheRunRegistersAModel()
     {
-        await _host.Blobs.WriteAsync("datasets/support.jsonl", (s, ct) => s.WriteAsync(Encoding.UTF8.GetBytes(Rows.Jsonl(Rows.ManyChats(30))), ct).AsTask());
+        await _host.Blobs.WriteAsync("datasets/support.jsonl", (s, ct) =>
+            s.WriteAsync(Encoding.UTF8.GetBytes(Rows.Jsonl(Rows.ManyChats(30))), ct).AsTask()
+        );
 
-        HttpResponseMessage started = await _http.PostAsync(new Uri("api/runs", UriKind.Relative), Json("""{"datasetBlob":"datasets/support.jsonl","pollInterval":"00:00:01"}"""));
+        HttpResponseMessage started = await _http.PostAsync(
+            new Uri("api/runs", UriKind.Relative),
+            Json("""{"datasetBlob":"datasets/support.jsonl","pollInterval":"00:00:01"}""")
+        );
         Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
         using JsonDocument payload = JsonDocument.Parse(await started.Content.ReadAsStringAsync());
         string id = payload.RootElement.GetProperty("id").GetString()!;
@@ -53,14 +58,21 @@ public sealed class LocalApiTests : IAsyncLifetime, IDisposable
         Assert.Equal("succeeded", run.RootElement.GetProperty("run").GetProperty("status").GetString());
         Assert.False(run.RootElement.GetProperty("running").GetBoolean());
         Assert.Equal(ApiContract.PropertiesOf<RunDetail>(), run.RootElement.EnumerateObject().Select(p => p.Name));
-        Assert.Equal([$"/api/runs/{id}/reports/validation", $"/api/runs/{id}/reports/results"], run.RootElement.GetProperty("reports").EnumerateArray().Select(r => r.GetString()));
+        Assert.Equal(
+            [$"/api/runs/{id}/reports/validation", $"/api/runs/{id}/reports/results"],
+            run.RootElement.GetProperty("reports").EnumerateArray().Select(r => r.GetString())
+        );
         foreach (string control in new[] { "cancel", "pause", "resume" })
         {
             HttpResponseMessage refused = await _http.PostAsync(new Uri($"api/runs/{id}/{control}", UriKind.Relative), null);
             Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
             Assert.Equal(ApiProblem.ContentType, refused.Content.Headers.ContentType?.MediaType);
             using JsonDocument problem = JsonDocument.Parse(await refused.Content.ReadAsStringAsync());
-            Assert.Contains("has already ended (Succeeded)", problem.RootElement.GetProperty("detail").GetString(), StringComparison.Ordinal);
+            Assert.Contains(
+                "has already ended (Succeeded)",
+                problem.RootElement.GetProperty("detail").GetString(),
+                StringComparison.Ordinal
+            );
         }
         using JsonDocument models = JsonDocument.Parse(await _http.GetStringAsync(new Uri("api/models", UriKind.Relative)));
         Assert.Equal(1, models.RootElement.GetArrayLength());
@@ -70,7 +82,10 @@ public sealed class LocalApiTests : IAsyncLifetime, IDisposable
     [Fact]
     public async Task BadRequest_Is400ProblemJsonListingEveryField_AndStartsNothing()
     {
-        HttpResponseMessage response = await _http.PostAsync(new Uri("api/runs", UriKind.Relative), Json("""{"datasetBlob":"","method":"chat","trainRatio":-1}"""));
+        HttpResponseMessage response = await _http.PostAsync(
+            new Uri("api/runs", UriKind.Relative),
+            Json("""{"datasetBlob":"","method":"chat","trainRatio":-1}""")
+        );
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
@@ -108,7 +123,10 @@ public sealed class LocalApiTests : IAsyncLifetime, IDisposable
     [Fact]
     public async Task Validate_DryRunsTheBody()
     {
-        HttpResponseMessage response = await _http.PostAsync(new Uri("api/validate", UriKind.Relative), new StringContent(Rows.Jsonl(Rows.ManyChats(3))));
+        HttpResponseMessage response = await _http.PostAsync(
+            new Uri("api/validate", UriKind.Relative),
+            new StringContent(Rows.Jsonl(Rows.ManyChats(3)))
+        );
 
         using JsonDocument report = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         Assert.False(report.RootElement.GetProperty("fit").GetBoolean());

@@ -18,7 +18,10 @@ public sealed class NativeFinetune : IDisposable
 
     public NativeFinetune()
     {
-        var publish = new ProcessStartInfo("dotnet", ["publish", Repo.File("FineTuning.Local"), "-c", "Release", "-r", RuntimeInformation.RuntimeIdentifier, "-o", _dir, "-nologo"])
+        var publish = new ProcessStartInfo(
+            "dotnet",
+            ["publish", Repo.File("FineTuning.Local"), "-c", "Release", "-r", RuntimeInformation.RuntimeIdentifier, "-o", _dir, "-nologo"]
+        )
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -34,8 +37,16 @@ public sealed class NativeFinetune : IDisposable
         Executable = Path.Combine(_dir, "finetune");
         if (process.ExitCode != 0 || !File.Exists(Executable))
         {
-            string log = string.Join('\n', (output.Result + errors.Result).Split('\n').Where(l => l.Contains("error", StringComparison.OrdinalIgnoreCase)).Distinct().Take(10));
-            Failure = $"dotnet publish -r {RuntimeInformation.RuntimeIdentifier} failed (exit {process.ExitCode}); the native build needs clang (apt-get install clang).\n{log}";
+            string log = string.Join(
+                '\n',
+                (output.Result + errors.Result)
+                    .Split('\n')
+                    .Where(l => l.Contains("error", StringComparison.OrdinalIgnoreCase))
+                    .Distinct()
+                    .Take(10)
+            );
+            Failure =
+                $"dotnet publish -r {RuntimeInformation.RuntimeIdentifier} failed (exit {process.ExitCode}); the native build needs clang (apt-get install clang).\n{log}";
         }
     }
 
@@ -55,13 +66,19 @@ public sealed class NativeFinetune : IDisposable
     public Process Start(string workingDirectory, params string[] args)
     {
         Assert.True(Failure is null, Failure);
-        var start = new ProcessStartInfo(Executable, args) { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
+        var start = new ProcessStartInfo(Executable, args)
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
         return Process.Start(start)!;
     }
 
     public void Dispose()
     {
-        if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
+        if (Directory.Exists(_dir))
+            Directory.Delete(_dir, recursive: true);
     }
 }
 
@@ -70,7 +87,12 @@ public partial class NativeBuildTests(NativeFinetune native) : IClassFixture<Nat
     public static TheoryData<string> Datasets()
     {
         var data = new TheoryData<string>();
-        foreach (string file in Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "Datasets", "real"), "*.jsonl").Concat(Directory.GetFiles(Repo.File("samples"), "*.jsonl")).Order(StringComparer.Ordinal))
+        foreach (
+            string file in Directory
+                .GetFiles(Path.Combine(AppContext.BaseDirectory, "Datasets", "real"), "*.jsonl")
+                .Concat(Directory.GetFiles(Repo.File("samples"), "*.jsonl"))
+                .Order(StringComparer.Ordinal)
+        )
         {
             data.Add(file);
         }
@@ -84,7 +106,14 @@ public partial class NativeBuildTests(NativeFinetune native) : IClassFixture<Nat
     {
         string grader = Path.ChangeExtension(file, ".grader.json");
         string[] graderArgs = File.Exists(grader) ? ["--grader", grader] : [];
-        foreach (string[] command in new[] { new[] { "validate", file, "--json" }, ["estimate", file, "--model", "gpt-4.1-mini", "--json"], ["validate", file] })
+        foreach (
+            string[] command in new[]
+            {
+                new[] { "validate", file, "--json" },
+                ["estimate", file, "--model", "gpt-4.1-mini", "--json"],
+                ["validate", file],
+            }
+        )
         {
             string[] args = [.. command, .. graderArgs];
 
@@ -101,14 +130,26 @@ public partial class NativeBuildTests(NativeFinetune native) : IClassFixture<Nat
         using var dir = new TempDir();
         string sample = Repo.File("samples/support-chat.jsonl");
 
-        var (code, stdout, _) = native.Run(dir.Path, "split", sample, "--out", Path.Combine(dir.Path, "native"), "--json", "--tokenizer", "o200k");
+        var (code, stdout, _) = native.Run(
+            dir.Path,
+            "split",
+            sample,
+            "--out",
+            Path.Combine(dir.Path, "native"),
+            "--json",
+            "--tokenizer",
+            "o200k"
+        );
         var managed = CliRunner.Run("split", sample, "--out", Path.Combine(dir.Path, "managed"), "--json", "--tokenizer", "o200k");
 
         Assert.Equal(0, code);
         Assert.Equal(managed.Out.Replace("managed", "native", StringComparison.Ordinal), stdout);
         foreach (string name in new[] { "train.jsonl", "valid.jsonl", "split-report.json" })
         {
-            Assert.Equal(File.ReadAllBytes(Path.Combine(dir.Path, "managed", name)), File.ReadAllBytes(Path.Combine(dir.Path, "native", name)));
+            Assert.Equal(
+                File.ReadAllBytes(Path.Combine(dir.Path, "managed", name)),
+                File.ReadAllBytes(Path.Combine(dir.Path, "native", name))
+            );
         }
     }
 
@@ -123,7 +164,10 @@ public partial class NativeBuildTests(NativeFinetune native) : IClassFixture<Nat
         Assert.True(code == 0, stdout + stderr);
         Assert.Contains("Succeeded: registered ft:", stdout, StringComparison.Ordinal);
         Assert.Equal(0, listed);
-        Assert.Equal("support-chat.jsonl", Path.GetFileName(JsonDocument.Parse(models).RootElement[0].GetProperty("datasetBlob").GetString()));
+        Assert.Equal(
+            "support-chat.jsonl",
+            Path.GetFileName(JsonDocument.Parse(models).RootElement[0].GetProperty("datasetBlob").GetString())
+        );
     }
 
     [Fact]
@@ -139,8 +183,7 @@ public partial class NativeBuildTests(NativeFinetune native) : IClassFixture<Nat
             {
                 line = await server.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30));
                 listening = Listening().Match(line ?? "");
-            }
-            while (line is not null && !listening.Success);
+            } while (line is not null && !listening.Success);
 
             Assert.True(listening.Success, "serve did not say where it listens");
             using var http = new HttpClient { BaseAddress = new Uri(listening.Groups[1].Value) };
@@ -157,7 +200,10 @@ public partial class NativeBuildTests(NativeFinetune native) : IClassFixture<Nat
             Assert.True(JsonDocument.Parse(await validated.Content.ReadAsStringAsync()).RootElement.GetProperty("fit").GetBoolean());
 
             Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/api/runs/none")).StatusCode);
-            Assert.Equal("3.1.1", JsonDocument.Parse(await http.GetStringAsync("/openapi/v1.json")).RootElement.GetProperty("openapi").GetString());
+            Assert.Equal(
+                "3.1.1",
+                JsonDocument.Parse(await http.GetStringAsync("/openapi/v1.json")).RootElement.GetProperty("openapi").GetString()
+            );
         }
         finally
         {

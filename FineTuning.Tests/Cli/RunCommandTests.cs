@@ -14,9 +14,19 @@ public class RunCommandTests
         string dataset = dir.Write("support.jsonl", Rows.Jsonl(Rows.ManyChats(40, i => i % 2 == 0 ? "billing" : "shipping")));
         var stdout = new StringWriter();
 
-        int code = await FinetuneCli.RunAsync(["run", dataset, "--data", dir.File("data")], stdout, TextWriter.Null, CancellationToken.None);
+        int code = await FinetuneCli.RunAsync(
+            ["run", dataset, "--data", dir.File("data")],
+            stdout,
+            TextWriter.Null,
+            CancellationToken.None
+        );
         var again = new StringWriter();
-        int second = await FinetuneCli.RunAsync(["run", dataset, "--data", dir.File("data")], again, TextWriter.Null, CancellationToken.None);
+        int second = await FinetuneCli.RunAsync(
+            ["run", dataset, "--data", dir.File("data")],
+            again,
+            TextWriter.Null,
+            CancellationToken.None
+        );
 
         Assert.Equal(0, code);
         Assert.Contains("built-in emulator", stdout.ToString(), StringComparison.Ordinal);
@@ -47,7 +57,12 @@ public class RunCommandTests
         string dataset = dir.Write("small.jsonl", Rows.Jsonl(Rows.ManyChats(3)));
         var stdout = new StringWriter();
 
-        int code = await FinetuneCli.RunAsync(["run", dataset, "--data", dir.File("data")], stdout, TextWriter.Null, CancellationToken.None);
+        int code = await FinetuneCli.RunAsync(
+            ["run", dataset, "--data", dir.File("data")],
+            stdout,
+            TextWriter.Null,
+            CancellationToken.None
+        );
 
         Assert.Equal(1, code);
         Assert.Contains("Failed: Not fit (too_few_examples", stdout.ToString(), StringComparison.Ordinal);
@@ -60,7 +75,12 @@ public class RunCommandTests
         string dataset = dir.Write("rft.jsonl", Rows.Jsonl(Enumerable.Range(0, 12).Select(i => Rows.Rft($"q{i}", "a"))));
         var stderr = new StringWriter();
 
-        int code = await FinetuneCli.RunAsync(["run", dataset, "--method", "reinforcement", "--data", dir.File("data")], TextWriter.Null, stderr, CancellationToken.None);
+        int code = await FinetuneCli.RunAsync(
+            ["run", dataset, "--method", "reinforcement", "--data", dir.File("data")],
+            TextWriter.Null,
+            stderr,
+            CancellationToken.None
+        );
 
         Assert.Equal(2, code);
         Assert.Contains("grader: is required for reinforcement", stderr.ToString(), StringComparison.Ordinal);

@@ -11,14 +11,24 @@ public class TableLayoutTests
     [
         new()
         {
-            RunId = "run-0123456789abcdef0123", DatasetBlob = "datasets/support-chat-2026-11.jsonl", Stage = RunStages.RegisterModel, Status = RunStatus.Succeeded,
-            JobId = "ftjob-emu000001", JobStatus = "succeeded", ModelId = "ft:gpt-4.1-mini-2025-04-14:personal:support:run-0123456789abcdef0123",
+            RunId = "run-0123456789abcdef0123",
+            DatasetBlob = "datasets/support-chat-2026-11.jsonl",
+            Stage = RunStages.RegisterModel,
+            Status = RunStatus.Succeeded,
+            JobId = "ftjob-emu000001",
+            JobStatus = "succeeded",
+            ModelId = "ft:gpt-4.1-mini-2025-04-14:personal:support:run-0123456789abcdef0123",
             UpdatedAt = new DateTime(2026, 12, 4, 12, 0, 0, DateTimeKind.Utc),
         },
         new()
         {
-            RunId = "run-fedcba9876543210fedc", DatasetBlob = "datasets/tone.jsonl", Stage = RunStages.Monitor, Status = RunStatus.Running,
-            JobId = "ftjob-emu000002", JobStatus = "running", UpdatedAt = new DateTime(2026, 12, 4, 12, 5, 0, DateTimeKind.Utc),
+            RunId = "run-fedcba9876543210fedc",
+            DatasetBlob = "datasets/tone.jsonl",
+            Stage = RunStages.Monitor,
+            Status = RunStatus.Running,
+            JobId = "ftjob-emu000002",
+            JobStatus = "running",
+            UpdatedAt = new DateTime(2026, 12, 4, 12, 5, 0, DateTimeKind.Utc),
         },
     ];
 
@@ -26,16 +36,29 @@ public class TableLayoutTests
     [
         new()
         {
-            ModelId = "ft:gpt-4.1-mini-2025-04-14:personal:support:run-0123456789abcdef0123", BaseModel = "gpt-4.1-mini-2025-04-14", Method = "supervised",
-            RunId = "run-0123456789abcdef0123", JobId = "ftjob-emu000001", DatasetBlob = "datasets/support-chat-2026-11.jsonl", FileIds = ["file-1"],
-            Outcome = "improved_significantly", Metrics = new Dictionary<string, double> { ["valid_loss"] = 0.4123 },
+            ModelId = "ft:gpt-4.1-mini-2025-04-14:personal:support:run-0123456789abcdef0123",
+            BaseModel = "gpt-4.1-mini-2025-04-14",
+            Method = "supervised",
+            RunId = "run-0123456789abcdef0123",
+            JobId = "ftjob-emu000001",
+            DatasetBlob = "datasets/support-chat-2026-11.jsonl",
+            FileIds = ["file-1"],
+            Outcome = "improved_significantly",
+            Metrics = new Dictionary<string, double> { ["valid_loss"] = 0.4123 },
         },
     ];
 
     private static string Render(int width, Action<IAnsiConsole, TextWriter> write)
     {
         var writer = new StringWriter();
-        IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(writer), Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors });
+        IAnsiConsole console = AnsiConsole.Create(
+            new AnsiConsoleSettings
+            {
+                Out = new AnsiConsoleOutput(writer),
+                Ansi = AnsiSupport.No,
+                ColorSystem = ColorSystemSupport.NoColors,
+            }
+        );
         console.Profile.Width = width;
         write(console, writer);
         return writer.ToString();
@@ -75,6 +98,7 @@ public class TableLayoutTests
         Assert.All(output.Split('\n'), line => Assert.True(line.TrimEnd('\r').Length <= width, $"{line.Length} > {width}: {line}"));
         Assert.Contains(Models[0].ModelId, output, StringComparison.Ordinal);
         Assert.Contains("improved_significantly", output, StringComparison.Ordinal);
-        if (width == 80) Assert.Contains("  Outcome  improved_significantly", output, StringComparison.Ordinal);
+        if (width == 80)
+            Assert.Contains("  Outcome  improved_significantly", output, StringComparison.Ordinal);
     }
 }

@@ -69,7 +69,8 @@ public class BadInputTests
             stream.Write(Encoding.UTF8.GetBytes(Valid10));
             stream.Write("{\"messages\": [{\"role\": \"user\", \"content\": \""u8);
             byte[] chunk = Encoding.ASCII.GetBytes(new string('x', 1 << 20));
-            for (int i = 0; i < 50; i++) stream.Write(chunk);
+            for (int i = 0; i < 50; i++)
+                stream.Write(chunk);
             stream.Write("\"}]}\n"u8);
             stream.Write(Encoding.UTF8.GetBytes(Rows.Chat("after", "the long line")));
             stream.Write("\n"u8);
@@ -95,8 +96,19 @@ public class BadInputTests
 
         Assert.False(report.Fit);
         Assert.Equal(report.Rows, report.ErrorRows);
-        Assert.True(report.Counts.Keys.All(c => c is "invalid_utf8" or "invalid_json" or "data_type" or "empty_line" or "crlf" or "error_rate_exceeded" or "too_few_examples"),
-            string.Join(", ", report.Counts.Keys));
+        Assert.True(
+            report.Counts.Keys.All(c =>
+                c
+                    is "invalid_utf8"
+                        or "invalid_json"
+                        or "data_type"
+                        or "empty_line"
+                        or "crlf"
+                        or "error_rate_exceeded"
+                        or "too_few_examples"
+            ),
+            string.Join(", ", report.Counts.Keys)
+        );
     }
 
     [Fact]
@@ -114,7 +126,10 @@ public class BadInputTests
     [Fact]
     public void DuplicateKeys_InMessageAreReportedWithPath()
     {
-        DatasetReport report = Rows.Validate(Valid10 + "{\"messages\": [{\"role\": \"user\", \"role\": \"user\", \"content\": \"a\"}, {\"role\": \"assistant\", \"content\": \"b\"}]}\n");
+        DatasetReport report = Rows.Validate(
+            Valid10
+                + "{\"messages\": [{\"role\": \"user\", \"role\": \"user\", \"content\": \"a\"}, {\"role\": \"assistant\", \"content\": \"b\"}]}\n"
+        );
 
         Finding f = Assert.Single(report.Findings, x => x.Code == FindingCodes.DuplicateKey);
         Assert.Equal("messages[0].role", f.Path);
@@ -127,7 +142,12 @@ public class BadInputTests
     [InlineData("\"a\": 1, \"b\": 2", new string[0])]
     public void DuplicateKeys_AreFoundExactly_ShortOrLong(string keys, string[] expected)
     {
-        DatasetReport report = Rows.Validate(Valid10 + "{" + keys + ", \"messages\": [{\"role\": \"user\", \"content\": \"a\"}, {\"role\": \"assistant\", \"content\": \"b\"}]}\n");
+        DatasetReport report = Rows.Validate(
+            Valid10
+                + "{"
+                + keys
+                + ", \"messages\": [{\"role\": \"user\", \"content\": \"a\"}, {\"role\": \"assistant\", \"content\": \"b\"}]}\n"
+        );
 
         Assert.Equal(expected, report.Findings.Where(x => x.Code == FindingCodes.DuplicateKey).Select(f => f.Path));
     }
@@ -138,13 +158,29 @@ public class BadInputTests
     [InlineData("{\"messages\": [{\"role\": 1, \"content\": \"a\"}]}", "data_type", "messages[0].role")]
     [InlineData("{\"messages\": [{\"role\": \"user\", \"content\": true}]}", "data_type", "messages[0].content")]
     [InlineData("{\"messages\": [{\"role\": \"user\", \"content\": \"a\", \"name\": []}]}", "data_type", "messages[0].name")]
-    [InlineData("{\"messages\": [{\"role\": \"assistant\", \"content\": \"a\", \"weight\": \"1\"}]}", "invalid_weight", "messages[0].weight")]
+    [InlineData(
+        "{\"messages\": [{\"role\": \"assistant\", \"content\": \"a\", \"weight\": \"1\"}]}",
+        "invalid_weight",
+        "messages[0].weight"
+    )]
     [InlineData("{\"messages\": [{\"role\": \"assistant\", \"tool_calls\": {}}]}", "invalid_tool_call", "messages[0].tool_calls")]
     [InlineData("{\"messages\": [{\"role\": \"assistant\", \"content\": \"a\"}], \"tools\": \"x\"}", "invalid_tools", "tools")]
-    [InlineData("{\"messages\": [{\"role\": \"assistant\", \"content\": \"a\"}], \"parallel_tool_calls\": 1}", "invalid_tools", "parallel_tool_calls")]
+    [InlineData(
+        "{\"messages\": [{\"role\": \"assistant\", \"content\": \"a\"}], \"parallel_tool_calls\": 1}",
+        "invalid_tools",
+        "parallel_tool_calls"
+    )]
     [InlineData("{\"messages\": [{\"role\": \"tool\", \"content\": \"a\", \"tool_call_id\": 7}]}", "data_type", "messages[0].tool_call_id")]
-    [InlineData("{\"messages\": [{\"role\": \"user\", \"content\": [{\"type\": \"image_url\", \"image_url\": \"x.jpg\"}]}, {\"role\": \"assistant\", \"content\": \"a\"}]}", "invalid_content_part", "messages[0].content[0].image_url")]
-    [InlineData("{\"messages\": [{\"role\": \"user\", \"content\": [{\"type\": \"image_url\", \"image_url\": {\"url\": \"data/1.jpg\"}}]}, {\"role\": \"assistant\", \"content\": \"a\"}]}", "invalid_content_part", "messages[0].content[0].image_url.url")]
+    [InlineData(
+        "{\"messages\": [{\"role\": \"user\", \"content\": [{\"type\": \"image_url\", \"image_url\": \"x.jpg\"}]}, {\"role\": \"assistant\", \"content\": \"a\"}]}",
+        "invalid_content_part",
+        "messages[0].content[0].image_url"
+    )]
+    [InlineData(
+        "{\"messages\": [{\"role\": \"user\", \"content\": [{\"type\": \"image_url\", \"image_url\": {\"url\": \"data/1.jpg\"}}]}, {\"role\": \"assistant\", \"content\": \"a\"}]}",
+        "invalid_content_part",
+        "messages[0].content[0].image_url.url"
+    )]
     [InlineData("42", "data_type", "")]
     [InlineData("null", "data_type", "")]
     [InlineData("\"text\"", "data_type", "")]

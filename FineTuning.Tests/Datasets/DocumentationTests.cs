@@ -25,7 +25,12 @@ public class DocumentationTests
 
         Assert.Contains("dotnet run --project FineTuning.Local -- run samples/support-chat.jsonl", readme, StringComparison.Ordinal);
         var stdout = new StringWriter();
-        int code = await FineTuning.Local.Cli.FinetuneCli.RunAsync(["run", RepoFile("samples/support-chat.jsonl"), "--data", dir.File("data")], stdout, TextWriter.Null, CancellationToken.None);
+        int code = await FineTuning.Local.Cli.FinetuneCli.RunAsync(
+            ["run", RepoFile("samples/support-chat.jsonl"), "--data", dir.File("data")],
+            stdout,
+            TextWriter.Null,
+            CancellationToken.None
+        );
         Assert.Equal(0, code);
         Assert.Contains("Succeeded: registered", stdout.ToString(), StringComparison.Ordinal);
         Assert.Equal(0, CliRunner.Run("validate", RepoFile("samples/support-chat.jsonl")).Code);
@@ -35,6 +40,11 @@ public class DocumentationTests
     public void Samples_AreFitForTheirMethods()
     {
         Assert.Equal(0, CliRunner.Run("validate", RepoFile("samples/tone-dpo.jsonl")).Code);
-        Assert.Equal(0, CliRunner.Run("validate", RepoFile("samples/arithmetic-rft.jsonl"), "--grader", RepoFile("samples/arithmetic-rft.grader.json")).Code);
+        Assert.Equal(
+            0,
+            CliRunner
+                .Run("validate", RepoFile("samples/arithmetic-rft.jsonl"), "--grader", RepoFile("samples/arithmetic-rft.grader.json"))
+                .Code
+        );
     }
 }

@@ -1,7 +1,7 @@
-using FineTuning.Core.Serialization;
 using System.Text;
 using FineTuning.Core.Datasets;
 using FineTuning.Core.Graders;
+using FineTuning.Core.Serialization;
 using FsCheck;
 using FsCheck.Fluent;
 
@@ -30,7 +30,12 @@ public class PropertyTests
         "",
     ];
 
-    private static readonly ValidationOptions Options = new() { MaxFindingsPerCode = 3, MinExamples = 4, Today = new DateOnly(2026, 11, 22) };
+    private static readonly ValidationOptions Options = new()
+    {
+        MaxFindingsPerCode = 3,
+        MinExamples = 4,
+        Today = new DateOnly(2026, 11, 22),
+    };
 
     private static Gen<(byte[] Bytes, int[] Cuts)> DatasetWithCuts() =>
         from rows in Gen.Choose(0, Pool.Length - 1).Select(i => i).ListOf().Select(l => l.ToArray())
@@ -45,13 +50,16 @@ public class PropertyTests
         for (int i = 0; i < rows.Length; i++)
         {
             sb.Append(Pool[rows[i]]);
-            if (i < rows.Length - 1 || lastNewline) sb.Append(endings[i]);
+            if (i < rows.Length - 1 || lastNewline)
+                sb.Append(endings[i]);
         }
 
         byte[] bytes = Encoding.UTF8.GetBytes(sb.ToString());
         // Candidate cut points: just after each line break.
         var breaks = new List<int>();
-        for (int i = 0; i < bytes.Length; i++) if (bytes[i] == '\n' && i + 1 < bytes.Length) breaks.Add(i + 1);
+        for (int i = 0; i < bytes.Length; i++)
+            if (bytes[i] == '\n' && i + 1 < bytes.Length)
+                breaks.Add(i + 1);
         int[] cuts = breaks.Count == 0 ? [] : cutSeeds.Select(s => breaks[s % breaks.Count]).Distinct().Order().ToArray();
         return (bytes, cuts);
     }
@@ -90,23 +98,30 @@ public class PropertyTests
     public void ShardReports_MergedInAnyOrder_EqualTheWholeFileReport()
     {
         Prop.ForAll(Arb.From(DatasetWithCuts()), Arb.From(Gen.Choose(0, int.MaxValue)), (data, seed) =>
-        {
-            string whole = WholeReport(data.Bytes);
-            string sharded = ShardedReport(data.Bytes, data.Cuts, seed);
-            return whole == sharded;
-        }).QuickCheckThrowOnFailure();
+            {
+                string whole = WholeReport(data.Bytes);
+                string sharded = ShardedReport(data.Bytes, data.Cuts, seed);
+                return whole == sharded;
+            })
+            .QuickCheckThrowOnFailure();
     }
 
     [Fact]
     public void RowHashesSpilledToDisk_GiveTheSameReportAsInMemory()
     {
         // A table of 1 to 6 rows spills almost at once: occurrences go to the temporary files, shards' tables spill and merge.
-        Prop.ForAll(Arb.From(DatasetWithCuts()), Arb.From(Gen.Choose(0, int.MaxValue)), Arb.From(Gen.Choose(1, 6)), (data, seed, inMemory) =>
-        {
-            ValidationOptions spilling = Options with { MaxRowsInMemory = inMemory };
-            string whole = WholeReport(data.Bytes);
-            return whole == WholeReport(data.Bytes, spilling) && whole == ShardedReport(data.Bytes, data.Cuts, seed, spilling);
-        }).Check(Config.QuickThrowOnFailure.WithMaxTest(60));
+        Prop.ForAll(
+                Arb.From(DatasetWithCuts()),
+                Arb.From(Gen.Choose(0, int.MaxValue)),
+                Arb.From(Gen.Choose(1, 6)),
+                (data, seed, inMemory) =>
+                {
+                    ValidationOptions spilling = Options with { MaxRowsInMemory = inMemory };
+                    string whole = WholeReport(data.Bytes);
+                    return whole == WholeReport(data.Bytes, spilling) && whole == ShardedReport(data.Bytes, data.Cuts, seed, spilling);
+                }
+            )
+            .Check(Config.QuickThrowOnFailure.WithMaxTest(60));
     }
 
     [Fact]
@@ -135,7 +150,14 @@ public class PropertyTests
         using var dir = new TempDir();
         string[] pool = Pool.Where(p => p.Length > 0).ToArray();
         var random = new Random(11);
-        string path = dir.Write("d.jsonl", Rows.Jsonl(Enumerable.Range(0, 3000).Select(i => i % 7 == 0 ? pool[random.Next(pool.Length)] : Rows.Chat($"q{i}", $"a{i}", topic: $"t{i % 5}"))));
+        string path = dir.Write(
+            "d.jsonl",
+            Rows.Jsonl(
+                Enumerable
+                    .Range(0, 3000)
+                    .Select(i => i % 7 == 0 ? pool[random.Next(pool.Length)] : Rows.Chat($"q{i}", $"a{i}", topic: $"t{i % 5}"))
+            )
+        );
         var validator = new DatasetValidator(Options);
 
         string onePass = ReportSerializer.Serialize(validator.ValidateFile(path));
@@ -159,15 +181,26 @@ public class PropertyTests
         var bytes = row.ToList();
         foreach ((int a, int b, int c) in edits)
         {
-            if (bytes.Count == 0) break;
+            if (bytes.Count == 0)
+                break;
             int at = a % bytes.Count;
             switch (b % 5)
             {
-                case 0: bytes.RemoveRange(at, Math.Min(c % 8 + 1, bytes.Count - at)); break;
-                case 1: bytes.Insert(at, Specials[c % Specials.Length]); break;
-                case 2: bytes[at] = (byte)(c % 256); break;
-                case 3: bytes.InsertRange(at, bytes.GetRange(c % bytes.Count, Math.Min(6, bytes.Count - c % bytes.Count))); break;
-                default: (bytes[at], bytes[c % bytes.Count]) = (bytes[c % bytes.Count], bytes[at]); break;
+                case 0:
+                    bytes.RemoveRange(at, Math.Min(c % 8 + 1, bytes.Count - at));
+                    break;
+                case 1:
+                    bytes.Insert(at, Specials[c % Specials.Length]);
+                    break;
+                case 2:
+                    bytes[at] = (byte)(c % 256);
+                    break;
+                case 3:
+                    bytes.InsertRange(at, bytes.GetRange(c % bytes.Count, Math.Min(6, bytes.Count - c % bytes.Count)));
+                    break;
+                default:
+                    (bytes[at], bytes[c % bytes.Count]) = (bytes[c % bytes.Count], bytes[at]);
+                    break;
             }
         }
 
@@ -177,19 +210,35 @@ public class PropertyTests
     [Fact]
     public void MutatedRows_NeverThrowAndAlwaysReportTheirLine()
     {
-        GraderSpec grader = GraderSpec.Parse("g.json", """{"type":"string_check","name":"g","input":"{{ item.reference_answer }}","reference":"{{ sample.output_text }}","operation":"eq"}"""u8);
-        Prop.ForAll(Arb.From(MutatedRow()), Arb.From(Gen.Elements(FineTuningMethod.Auto, FineTuningMethod.Supervised, FineTuningMethod.Dpo, FineTuningMethod.Reinforcement)), (row, method) =>
-        {
-            var options = new ValidationOptions { Method = method, Grader = grader };
-            byte[] first = Encoding.UTF8.GetBytes(Rows.Chat("first", "row") + "\n");
-            long firstValid = Rows.Validate(first, options).ValidRows; // the first row may not fit the method
-            DatasetReport report = Rows.Validate([.. first, .. row, (byte)'\n'], options);
-            bool blank = Encoding.UTF8.GetString(row).Trim(' ', '\t', '\r').Length == 0 && Utf8IsValid(row);
-            bool rowValid = report.ValidRows - firstValid == 1 || blank;
-            bool reportsLine = report.Findings.Any(f => f.Line == 2 && f.Severity == Severity.Error) || (report.Counts.Any(c => FindingCodes.Get(c.Key).Scope == FindingScope.Line && FindingCodes.Get(c.Key).Severity == Severity.Error) && report.Findings.Any(f => f.Line == 2));
-            bool linesInRange = report.Findings.All(f => f.Line is >= 0 and <= 2);
-            return linesInRange && (rowValid || reportsLine);
-        }).QuickCheckThrowOnFailure();
+        GraderSpec grader = GraderSpec.Parse(
+            "g.json",
+            """{"type":"string_check","name":"g","input":"{{ item.reference_answer }}","reference":"{{ sample.output_text }}","operation":"eq"}"""u8
+        );
+        Prop.ForAll(
+                Arb.From(MutatedRow()),
+                Arb.From(
+                    Gen.Elements(FineTuningMethod.Auto, FineTuningMethod.Supervised, FineTuningMethod.Dpo, FineTuningMethod.Reinforcement)
+                ),
+                (row, method) =>
+                {
+                    var options = new ValidationOptions { Method = method, Grader = grader };
+                    byte[] first = Encoding.UTF8.GetBytes(Rows.Chat("first", "row") + "\n");
+                    long firstValid = Rows.Validate(first, options).ValidRows; // the first row may not fit the method
+                    DatasetReport report = Rows.Validate([.. first, .. row, (byte)'\n'], options);
+                    bool blank = Encoding.UTF8.GetString(row).Trim(' ', '\t', '\r').Length == 0 && Utf8IsValid(row);
+                    bool rowValid = report.ValidRows - firstValid == 1 || blank;
+                    bool reportsLine =
+                        report.Findings.Any(f => f.Line == 2 && f.Severity == Severity.Error)
+                        || (
+                            report.Counts.Any(c =>
+                                FindingCodes.Get(c.Key).Scope == FindingScope.Line && FindingCodes.Get(c.Key).Severity == Severity.Error
+                            ) && report.Findings.Any(f => f.Line == 2)
+                        );
+                    bool linesInRange = report.Findings.All(f => f.Line is >= 0 and <= 2);
+                    return linesInRange && (rowValid || reportsLine);
+                }
+            )
+            .QuickCheckThrowOnFailure();
     }
 
     private static bool Utf8IsValid(byte[] bytes) => System.Text.Unicode.Utf8.IsValid(bytes);
@@ -198,9 +247,10 @@ public class PropertyTests
     public void LineReader_GivesTheSameLinesWhateverItsBufferSize()
     {
         Prop.ForAll(Arb.From(DatasetWithCuts()), Arb.From(Gen.Choose(1, 300)), (data, bufferSize) =>
-        {
-            return Read(data.Bytes, 1 << 20).SequenceEqual(Read(data.Bytes, bufferSize));
-        }).QuickCheckThrowOnFailure();
+            {
+                return Read(data.Bytes, 1 << 20).SequenceEqual(Read(data.Bytes, bufferSize));
+            })
+            .QuickCheckThrowOnFailure();
     }
 
     private static List<string> Read(byte[] bytes, int bufferSize)
@@ -224,14 +274,20 @@ public class ShardReportSerializationTests
     {
         var options = new ValidationOptions { Today = new DateOnly(2026, 11, 22) };
         var validator = new DatasetValidator(options);
-        string content = Rows.Jsonl(Rows.ManyChats(30, i => $"t{i % 3}").Concat([Rows.Chat("Question 4?", "Answer 4."), "{\"messages\": [}", Rows.Chat("x", "y", system: null)]));
+        string content = Rows.Jsonl(
+            Rows.ManyChats(30, i => $"t{i % 3}")
+                .Concat([Rows.Chat("Question 4?", "Answer 4."), "{\"messages\": [}", Rows.Chat("x", "y", system: null)])
+        );
         ShardReport report = validator.ValidateShard(new MemoryStream(Encoding.UTF8.GetBytes(content)));
 
         string json = ReportSerializer.Serialize(report);
         ShardReport back = ReportSerializer.Deserialize<ShardReport>(json)!;
 
         Assert.Equal(json, ReportSerializer.Serialize(back));
-        Assert.Equal(ReportSerializer.Serialize(validator.Finish([report], "d.jsonl")), ReportSerializer.Serialize(validator.Finish([back], "d.jsonl")));
+        Assert.Equal(
+            ReportSerializer.Serialize(validator.Finish([report], "d.jsonl")),
+            ReportSerializer.Serialize(validator.Finish([back], "d.jsonl"))
+        );
         Assert.Contains("\"rowHashes\"", json, StringComparison.Ordinal);
     }
 }

@@ -10,11 +10,7 @@ public class RealDatasetTests
 
     private static DatasetReport Validate(string name, string? grader = null, FineTuningMethod method = FineTuningMethod.Auto)
     {
-        var options = new ValidationOptions
-        {
-            Method = method,
-            Grader = grader is null ? null : GraderSpec.Load(Real(grader)),
-        };
+        var options = new ValidationOptions { Method = method, Grader = grader is null ? null : GraderSpec.Load(Real(grader)) };
         return new DatasetValidator(options).ValidateFile(Real(name));
     }
 
@@ -57,19 +53,30 @@ public class RealDatasetTests
     public void Graders_OfThePublishedSamples_AreValidAndReferenceTheirFields()
     {
         Assert.Equal(["nums", "target"], GraderSpec.Load(Real("rft-foundry-countdown-train-25.grader.json")).ItemReferences);
-        Assert.Equal(["clause_type", "extracted_text"], GraderSpec.Load(Real("rft-foundry-clause-matching-validation.grader.json")).ItemReferences);
-        Assert.All(Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "Datasets", "real"), "*.grader.json"),
-            g => Assert.True(GraderSpec.Load(g).IsValid, string.Join("; ", GraderSpec.Load(g).Findings)));
+        Assert.Equal(
+            ["clause_type", "extracted_text"],
+            GraderSpec.Load(Real("rft-foundry-clause-matching-validation.grader.json")).ItemReferences
+        );
+        Assert.All(Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "Datasets", "real"), "*.grader.json"), g =>
+            Assert.True(GraderSpec.Load(g).IsValid, string.Join("; ", GraderSpec.Load(g).Findings))
+        );
     }
 
     [Fact]
     public void MedMcq_WithItsGrader_IsNotFitBecauseNoRowHasTheReferencedField()
     {
-        DatasetReport report = Validate("rft-foundry-medmcq-validation-no-reference.jsonl", "rft-foundry-medmcq-validation-no-reference.grader.json");
+        DatasetReport report = Validate(
+            "rft-foundry-medmcq-validation-no-reference.jsonl",
+            "rft-foundry-medmcq-validation-no-reference.grader.json"
+        );
 
         Assert.False(report.Fit);
         Assert.Equal(6150, report.Counts[FindingCodes.GraderReferenceMissing]);
-        Assert.Contains("item.reference_answer", report.Findings.First(f => f.Code == FindingCodes.GraderReferenceMissing).Message, StringComparison.Ordinal);
+        Assert.Contains(
+            "item.reference_answer",
+            report.Findings.First(f => f.Code == FindingCodes.GraderReferenceMissing).Message,
+            StringComparison.Ordinal
+        );
     }
 
     [Fact]

@@ -18,7 +18,14 @@ public sealed class EmulatorProtocolTests : IAsyncLifetime, IDisposable
 
     public async Task InitializeAsync()
     {
-        _emulator = await EmulatorServer.StartAsync(new EmulatorOptions { Time = _clock, Speed = 1, Faults = _faults });
+        _emulator = await EmulatorServer.StartAsync(
+            new EmulatorOptions
+            {
+                Time = _clock,
+                Speed = 1,
+                Faults = _faults,
+            }
+        );
         _http = new HttpClient { BaseAddress = _emulator.OpenAIEndpoint };
         _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "any-key");
     }
@@ -39,9 +46,13 @@ public sealed class EmulatorProtocolTests : IAsyncLifetime, IDisposable
         foreach (JsonProperty p in expected.EnumerateObject())
         {
             JsonElement a = actual.GetProperty(p.Name);
-            if (p.Value.ValueKind is JsonValueKind.Null || a.ValueKind is JsonValueKind.Null) continue;
+            if (p.Value.ValueKind is JsonValueKind.Null || a.ValueKind is JsonValueKind.Null)
+                continue;
             Assert.True(Kind(p.Value) == Kind(a), $"{path}.{p.Name}: expected {p.Value.ValueKind}, got {a.ValueKind}");
-            if (p.Value.ValueKind == JsonValueKind.Object && p.Name is not ("data" or "metrics" or "metadata" or "hyperparameters" or "method" or "errors"))
+            if (
+                p.Value.ValueKind == JsonValueKind.Object
+                && p.Name is not ("data" or "metrics" or "metadata" or "hyperparameters" or "method" or "errors")
+            )
             {
                 AssertSameShape(p.Value, a, $"{path}.{p.Name}");
             }
@@ -59,7 +70,11 @@ public sealed class EmulatorProtocolTests : IAsyncLifetime, IDisposable
 
     private async Task<JsonElement> Upload(string content)
     {
-        using var form = new MultipartFormDataContent { { new StringContent(content), "file", "train.jsonl" }, { new StringContent("fine-tune"), "purpose" } };
+        using var form = new MultipartFormDataContent
+        {
+            { new StringContent(content), "file", "train.jsonl" },
+            { new StringContent("fine-tune"), "purpose" },
+        };
         return await Send(HttpMethod.Post, "files", form);
     }
 
@@ -72,7 +87,13 @@ public sealed class EmulatorProtocolTests : IAsyncLifetime, IDisposable
         AssertSameShape(Recorded("file.json"), file);
         AssertSameShape(Recorded("list.json"), await Send(HttpMethod.Get, "files"));
 
-        JsonElement job = await Send(HttpMethod.Post, "fine_tuning/jobs", Json($$$"""{"model":"gpt-4o-mini-2024-07-18","training_file":"{{{file.GetProperty("id").GetString()}}}","metadata":{"run_id":"run-1"}}"""));
+        JsonElement job = await Send(
+            HttpMethod.Post,
+            "fine_tuning/jobs",
+            Json(
+                $$$"""{"model":"gpt-4o-mini-2024-07-18","training_file":"{{{file.GetProperty("id").GetString()}}}","metadata":{"run_id":"run-1"}}"""
+            )
+        );
         AssertSameShape(Recorded("job.json"), job);
         _clock.Advance(TimeSpan.FromHours(2));
         string id = job.GetProperty("id").GetString()!;
@@ -81,26 +102,44 @@ public sealed class EmulatorProtocolTests : IAsyncLifetime, IDisposable
         JsonElement events = await Send(HttpMethod.Get, $"fine_tuning/jobs/{id}/events?limit=3");
         AssertSameShape(Recorded("list.json"), events);
         Assert.True(events.GetProperty("has_more").GetBoolean());
-        AssertSameShape(Recorded("event.json"), events.GetProperty("data").EnumerateArray().First(e => e.GetProperty("type").GetString() == "metrics"));
+        AssertSameShape(
+            Recorded("event.json"),
+            events.GetProperty("data").EnumerateArray().First(e => e.GetProperty("type").GetString() == "metrics")
+        );
 
         JsonElement checkpoints = await Send(HttpMethod.Get, $"fine_tuning/jobs/{id}/checkpoints");
         AssertSameShape(Recorded("checkpoint.json"), checkpoints.GetProperty("data")[0]);
 
-        AssertSameShape(Recorded("error.json"), await Send(HttpMethod.Post, "fine_tuning/jobs", Json("""{"model":"m","training_file":"file-x"}""")));
+        AssertSameShape(
+            Recorded("error.json"),
+            await Send(HttpMethod.Post, "fine_tuning/jobs", Json("""{"model":"m","training_file":"file-x"}"""))
+        );
     }
 
     [Fact]
     public async Task UploadsAndGraderRun_HaveTheShapesOfTheApi()
     {
         string content = Rows.Jsonl(Rows.ManyChats(12));
-        JsonElement upload = await Send(HttpMethod.Post, "uploads", Json($$"""{"filename":"train.jsonl","purpose":"fine-tune","bytes":{{Encoding.UTF8.GetByteCount(content)}},"mime_type":"application/jsonl"}"""));
+        JsonElement upload = await Send(
+            HttpMethod.Post,
+            "uploads",
+            Json(
+                $$"""{"filename":"train.jsonl","purpose":"fine-tune","bytes":{{Encoding.UTF8.GetByteCount(content)}},"mime_type":"application/jsonl"}"""
+            )
+        );
         string uploadId = upload.GetProperty("id").GetString()!;
         using var part = new MultipartFormDataContent { { new StringContent(content), "data", "part" } };
         string partId = (await Send(HttpMethod.Post, $"uploads/{uploadId}/parts", part)).GetProperty("id").GetString()!;
         JsonElement completed = await Send(HttpMethod.Post, $"uploads/{uploadId}/complete", Json($$"""{"part_ids":["{{partId}}"]}"""));
         AssertSameShape(Recorded("upload.json"), completed);
 
-        JsonElement run = await Send(HttpMethod.Post, "fine_tuning/alpha/graders/run", Json("""{"grader":{"type":"string_check","name":"g","input":"{{sample.output_text}}","reference":"{{item.a}}","operation":"eq"},"model_sample":"x","item":{"a":"x"}}"""));
+        JsonElement run = await Send(
+            HttpMethod.Post,
+            "fine_tuning/alpha/graders/run",
+            Json(
+                """{"grader":{"type":"string_check","name":"g","input":"{{sample.output_text}}","reference":"{{item.a}}","operation":"eq"},"model_sample":"x","item":{"a":"x"}}"""
+            )
+        );
         AssertSameShape(Recorded("grader-run.json"), run);
     }
 
@@ -109,9 +148,13 @@ public sealed class EmulatorProtocolTests : IAsyncLifetime, IDisposable
     {
         string fileId = (await Upload(Rows.Jsonl(Rows.ManyChats(12)))).GetProperty("id").GetString()!;
         _faults.Add(JobFault.Fail);
-        string failing = (await Send(HttpMethod.Post, "fine_tuning/jobs", Json($$"""{"model":"m","training_file":"{{fileId}}"}"""))).GetProperty("id").GetString()!;
+        string failing = (await Send(HttpMethod.Post, "fine_tuning/jobs", Json($$"""{"model":"m","training_file":"{{fileId}}"}""")))
+            .GetProperty("id")
+            .GetString()!;
         _faults.Add(JobFault.StallInQueue);
-        string stalling = (await Send(HttpMethod.Post, "fine_tuning/jobs", Json($$"""{"model":"m","training_file":"{{fileId}}"}"""))).GetProperty("id").GetString()!;
+        string stalling = (await Send(HttpMethod.Post, "fine_tuning/jobs", Json($$"""{"model":"m","training_file":"{{fileId}}"}""")))
+            .GetProperty("id")
+            .GetString()!;
         _clock.Advance(TimeSpan.FromDays(1));
 
         JsonElement failed = await Send(HttpMethod.Get, $"fine_tuning/jobs/{failing}");
@@ -123,8 +166,15 @@ public sealed class EmulatorProtocolTests : IAsyncLifetime, IDisposable
     [Fact]
     public async Task ReinforcementJob_ReportsRisingReward()
     {
-        string fileId = (await Upload(Rows.Jsonl(Enumerable.Range(0, 12).Select(i => Rows.Rft($"q{i}", $"{i}"))))).GetProperty("id").GetString()!;
-        string body = """{"model":"o4-mini-2025-04-16","training_file":"FILE","method":{"type":"reinforcement","reinforcement":{"grader":{"type":"string_check","name":"g","input":"{{sample.output_text}}","reference":"{{item.reference_answer}}","operation":"eq"}}}}""".Replace("FILE", fileId, StringComparison.Ordinal);
+        string fileId = (await Upload(Rows.Jsonl(Enumerable.Range(0, 12).Select(i => Rows.Rft($"q{i}", $"{i}")))))
+            .GetProperty("id")
+            .GetString()!;
+        string body =
+            """{"model":"o4-mini-2025-04-16","training_file":"FILE","method":{"type":"reinforcement","reinforcement":{"grader":{"type":"string_check","name":"g","input":"{{sample.output_text}}","reference":"{{item.reference_answer}}","operation":"eq"}}}}""".Replace(
+                "FILE",
+                fileId,
+                StringComparison.Ordinal
+            );
         string id = (await Send(HttpMethod.Post, "fine_tuning/jobs", Json(body))).GetProperty("id").GetString()!;
         _clock.Advance(TimeSpan.FromHours(2));
 
@@ -139,7 +189,11 @@ public sealed class EmulatorProtocolTests : IAsyncLifetime, IDisposable
     [Fact]
     public async Task Reinforcement_WithoutGrader_IsRejectedWithTheParam()
     {
-        JsonElement error = await Send(HttpMethod.Post, "fine_tuning/jobs", Json("""{"model":"o4-mini","training_file":"file-x","method":{"type":"reinforcement","reinforcement":{}}}"""));
+        JsonElement error = await Send(
+            HttpMethod.Post,
+            "fine_tuning/jobs",
+            Json("""{"model":"o4-mini","training_file":"file-x","method":{"type":"reinforcement","reinforcement":{}}}""")
+        );
 
         Assert.Equal("training_file", error.GetProperty("error").GetProperty("param").GetString());
     }

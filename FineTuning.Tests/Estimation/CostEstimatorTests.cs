@@ -7,14 +7,14 @@ namespace FineTuning.Tests.Estimation;
 public class CostEstimatorTests
 {
     [Theory]
-    [InlineData(5, 20)]      // 5 × 3 < 100: 100 / 5
-    [InlineData(3, 25)]      // capped at 25
+    [InlineData(5, 20)] // 5 × 3 < 100: 100 / 5
+    [InlineData(3, 25)] // capped at 25
     [InlineData(10, 10)]
-    [InlineData(33, 3)]      // 99 < 100: 100 / 33 = 3
+    [InlineData(33, 3)] // 99 < 100: 100 / 33 = 3
     [InlineData(34, 3)]
-    [InlineData(8_333, 3)]   // 24,999 ≤ 25,000
-    [InlineData(8_334, 2)]   // 25,002 > 25,000: 25,000 / 8,334 = 2
-    [InlineData(30_000, 1)]  // at least 1
+    [InlineData(8_333, 3)] // 24,999 ≤ 25,000
+    [InlineData(8_334, 2)] // 25,002 > 25,000: 25,000 / 8,334 = 2
+    [InlineData(30_000, 1)] // at least 1
     public void DefaultEpochs_FollowsTheCookbookRule(long examples, int epochs)
     {
         Assert.Equal(epochs, CostEstimator.DefaultEpochs(examples));

@@ -39,22 +39,29 @@ public sealed class AzureHost : IAsyncDisposable
     {
         EmulatorServer emulator = await EmulatorServer.StartAsync(new EmulatorOptions { Speed = 600, Faults = faults ?? new FaultPlan() });
         HostApplicationBuilder builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["FineTuning:Storage:Connection"] = azurite.ConnectionString,
-            ["FineTuning:Provider:Kind"] = "Emulator",
-            ["FineTuning:Provider:Endpoint"] = emulator.OpenAIEndpoint.ToString(),
-            ["FineTuning:Provider:ApiKey"] = "test-key",
-        });
+        builder.Configuration.AddInMemoryCollection(
+            new Dictionary<string, string?>
+            {
+                ["FineTuning:Storage:Connection"] = azurite.ConnectionString,
+                ["FineTuning:Provider:Kind"] = "Emulator",
+                ["FineTuning:Provider:Endpoint"] = emulator.OpenAIEndpoint.ToString(),
+                ["FineTuning:Provider:ApiKey"] = "test-key",
+            }
+        );
         builder.AddFineTuning();
         IHost app = builder.Build();
         var functions = ActivatorUtilities.CreateInstance<WorkflowActivityFunctions>(app.Services);
-        DurableTaskTestHost durable = await DurableTaskTestHost.StartAsync(tasks =>
-        {
-            var shells = new FunctionShells(tasks, functions);
-            foreach (WorkflowOrchestrator orchestrator in WorkflowCatalog.Orchestrators) orchestrator.Accept(shells);
-            foreach (WorkflowActivity activity in WorkflowCatalog.Activities) activity.Accept(shells);
-        }, new DurableTaskTestHostOptions { Port = AzuriteFixture.FreePort() }); // its default is a random port, free or not
+        DurableTaskTestHost durable = await DurableTaskTestHost.StartAsync(
+            tasks =>
+            {
+                var shells = new FunctionShells(tasks, functions);
+                foreach (WorkflowOrchestrator orchestrator in WorkflowCatalog.Orchestrators)
+                    orchestrator.Accept(shells);
+                foreach (WorkflowActivity activity in WorkflowCatalog.Activities)
+                    activity.Accept(shells);
+            },
+            new DurableTaskTestHostOptions { Port = AzuriteFixture.FreePort() }
+        ); // its default is a random port, free or not
         return new AzureHost(emulator, app, durable);
     }
 
@@ -69,7 +76,9 @@ public sealed class AzureHost : IAsyncDisposable
             where TActivity : class, IWorkflowActivity<TInput, TOutput>
         {
             MethodInfo shell = FunctionsShells.Activity(activity.Name);
-            tasks.AddActivityFunc<TInput, TOutput>(activity.Name, (_, input) => (Task<TOutput>)shell.Invoke(functions, [input, CancellationToken.None])!);
+            tasks.AddActivityFunc<TInput, TOutput>(activity.Name, (_, input) =>
+                (Task<TOutput>)shell.Invoke(functions, [input, CancellationToken.None])!
+            );
         }
 
         public void Orchestrator<TInput, TOutput>(WorkflowOrchestrator<TInput, TOutput> orchestrator)

@@ -1,5 +1,5 @@
-using FineTuning.Core.Api;
 using System.Text;
+using FineTuning.Core.Api;
 using FineTuning.Core.Providers;
 using FineTuning.Core.Storage;
 using FineTuning.Core.Workflow;
@@ -25,23 +25,38 @@ public sealed class DurableWorkflowTests(AzuriteFixture azurite) : IAsyncLifetim
 
     public Task DisposeAsync() => _host.DisposeAsync().AsTask();
 
-    private Task<string> DropDataset() =>
-        _host.WriteDatasetAsync(Rows.Jsonl(Rows.ManyChats(60, i => i % 3 == 0 ? "billing" : i % 3 == 1 ? "shipping" : "returns")));
+    private Task<string> DropDataset() => _host.WriteDatasetAsync(Rows.Jsonl(Rows.ManyChats(60, i => i % 3 == 0 ? "billing"
+                    : i % 3 == 1 ? "shipping"
+                    : "returns")));
 
     private async Task<string> Start(string dataset)
     {
         string runId = $"run-{Guid.NewGuid():N}";
-        await _host.Durable.Client.ScheduleNewOrchestrationInstanceAsync(nameof(FineTuningOrchestrator),
-            new RunRequest { DatasetBlob = dataset, Suffix = "support", PollInterval = TimeSpan.FromSeconds(1) },
-            new StartOrchestrationOptions(InstanceId: runId));
+        await _host.Durable.Client.ScheduleNewOrchestrationInstanceAsync(
+            nameof(FineTuningOrchestrator),
+            new RunRequest
+            {
+                DatasetBlob = dataset,
+                Suffix = "support",
+                PollInterval = TimeSpan.FromSeconds(1),
+            },
+            new StartOrchestrationOptions(InstanceId: runId)
+        );
         return runId;
     }
 
     private async Task<RunOutcome> Finish(string runId)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        OrchestrationMetadata done = await _host.Durable.Client.WaitForInstanceCompletionAsync(runId, getInputsAndOutputs: true, timeout.Token);
-        Assert.True(done.RuntimeStatus == OrchestrationRuntimeStatus.Completed, $"{done.RuntimeStatus}: {done.FailureDetails?.ErrorMessage}");
+        OrchestrationMetadata done = await _host.Durable.Client.WaitForInstanceCompletionAsync(
+            runId,
+            getInputsAndOutputs: true,
+            timeout.Token
+        );
+        Assert.True(
+            done.RuntimeStatus == OrchestrationRuntimeStatus.Completed,
+            $"{done.RuntimeStatus}: {done.FailureDetails?.ErrorMessage}"
+        );
         return done.ReadOutputAs<RunOutcome>()!;
     }
 
@@ -52,7 +67,9 @@ public sealed class DurableWorkflowTests(AzuriteFixture azurite) : IAsyncLifetim
         string name = $"drop-{Guid.NewGuid():N}";
         string dataset = Rows.Jsonl(Rows.ManyChats(30, i => i % 2 == 0 ? "billing" : "shipping"));
         await blobs.WriteAsync($"datasets/{name}.jsonl", (s, ct) => s.WriteAsync(Encoding.UTF8.GetBytes(dataset), ct).AsTask());
-        await blobs.WriteAsync($"datasets/{name}.run.json", (s, ct) => s.WriteAsync("{\"suffix\": \"dropped\", \"pollInterval\": \"00:00:01\"}"u8.ToArray(), ct).AsTask());
+        await blobs.WriteAsync($"datasets/{name}.run.json", (s, ct) =>
+            s.WriteAsync("{\"suffix\": \"dropped\", \"pollInterval\": \"00:00:01\"}"u8.ToArray(), ct).AsTask()
+        );
         var drop = new DatasetDrop(blobs, NullLogger<DatasetDrop>.Instance);
 
         await drop.RunAsync(Stream.Null, $"{name}.run.json", _host.Durable.Client, CancellationToken.None); // not a dataset
@@ -76,7 +93,11 @@ public sealed class DurableWorkflowTests(AzuriteFixture azurite) : IAsyncLifetim
         string runId = await Start(await DropDataset());
         var runs = _host.Get<IRunStore>();
         string? jobId = null;
-        for (var wait = System.Diagnostics.Stopwatch.StartNew(); jobId is null && wait.Elapsed < TimeSpan.FromMinutes(1); await Task.Delay(100))
+        for (
+            var wait = System.Diagnostics.Stopwatch.StartNew();
+            jobId is null && wait.Elapsed < TimeSpan.FromMinutes(1);
+            await Task.Delay(100)
+        )
         {
             jobId = (await runs.GetAsync(runId))?.JobId;
         }

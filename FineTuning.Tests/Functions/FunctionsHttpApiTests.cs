@@ -1,7 +1,7 @@
-using FineTuning.Core.Api;
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using FineTuning.Core.Api;
 using FineTuning.Core.Workflow;
 using FineTuning.Functions.Http;
 using FineTuning.Tests.Datasets;
@@ -34,7 +34,6 @@ public sealed class FunctionsHttpApiTests(AzuriteFixture azurite) : IAsyncLifeti
 
     private static JsonElement Json(HttpResponseData response) => JsonDocument.Parse(FunctionsHttp.Body(response)).RootElement;
 
-
     [Fact]
     public async Task StartRun_Answers202WithStatusLinks_AndTheSameRequestAgainNamesTheSameRun()
     {
@@ -47,7 +46,11 @@ public sealed class FunctionsHttpApiTests(AzuriteFixture azurite) : IAsyncLifeti
         JsonElement links = Json(started);
         string runId = links.GetProperty("id").GetString()!;
         Assert.Equal(FunctionsHttp.Header(started, "Location"), links.GetProperty("statusQueryGetUri").GetString());
-        Assert.EndsWith($"/runtime/webhooks/durabletask/instances/{runId}", links.GetProperty("statusQueryGetUri").GetString(), StringComparison.Ordinal);
+        Assert.EndsWith(
+            $"/runtime/webhooks/durabletask/instances/{runId}",
+            links.GetProperty("statusQueryGetUri").GetString(),
+            StringComparison.Ordinal
+        );
         Assert.Contains("/raiseEvent/", links.GetProperty("sendEventPostUri").GetString(), StringComparison.Ordinal);
         Assert.Equal(ApiContract.PropertiesOf<CheckStatus>(), links.EnumerateObject().Select(p => p.Name));
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
@@ -64,21 +67,39 @@ public sealed class FunctionsHttpApiTests(AzuriteFixture azurite) : IAsyncLifeti
         Assert.Equal("succeeded", state.GetProperty("run").GetProperty("status").GetString());
         Assert.False(state.GetProperty("running").GetBoolean());
         Assert.Equal(ApiContract.PropertiesOf<RunDetail>(), state.EnumerateObject().Select(p => p.Name));
-        Assert.Equal([$"/api/runs/{runId}/reports/validation", $"/api/runs/{runId}/reports/results"], state.GetProperty("reports").EnumerateArray().Select(r => r.GetString()));
+        Assert.Equal(
+            [$"/api/runs/{runId}/reports/validation", $"/api/runs/{runId}/reports/results"],
+            state.GetProperty("reports").EnumerateArray().Select(r => r.GetString())
+        );
         foreach (string control in new[] { "cancel", "pause", "resume" })
         {
-            HttpResponseData refused = await _api.ControlAsync(_http.Request("POST", $"/api/runs/{runId}/{control}"), runId, control, Client, CancellationToken.None);
+            HttpResponseData refused = await _api.ControlAsync(
+                _http.Request("POST", $"/api/runs/{runId}/{control}"),
+                runId,
+                control,
+                Client,
+                CancellationToken.None
+            );
             Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
             Assert.Equal(ApiProblem.ContentType, FunctionsHttp.Header(refused, "Content-Type"));
             Assert.Contains("has already ended (Succeeded)", Json(refused).GetProperty("detail").GetString(), StringComparison.Ordinal);
         }
         string modelId = state.GetProperty("run").GetProperty("modelId").GetString()!;
 
-        HttpResponseData report = await _api.ReportAsync(_http.Request("GET", $"/api/runs/{runId}/reports/validation"), runId, "validation", CancellationToken.None);
+        HttpResponseData report = await _api.ReportAsync(
+            _http.Request("GET", $"/api/runs/{runId}/reports/validation"),
+            runId,
+            "validation",
+            CancellationToken.None
+        );
         Assert.Equal(HttpStatusCode.OK, report.StatusCode);
         Assert.Equal(30, Json(report).GetProperty("examples").GetInt64());
 
-        HttpResponseData model = await _api.ModelAsync(_http.Request("GET", $"/api/models/{Uri.EscapeDataString(modelId)}"), Uri.EscapeDataString(modelId), CancellationToken.None);
+        HttpResponseData model = await _api.ModelAsync(
+            _http.Request("GET", $"/api/models/{Uri.EscapeDataString(modelId)}"),
+            Uri.EscapeDataString(modelId),
+            CancellationToken.None
+        );
         Assert.Equal(runId, Json(model).GetProperty("runId").GetString());
         HttpResponseData runs = await _api.ListAsync(_http.Request("GET", "/api/runs"), CancellationToken.None);
         Assert.Contains(Json(runs).EnumerateArray(), r => r.GetProperty("runId").GetString() == runId);
@@ -103,11 +124,33 @@ public sealed class FunctionsHttpApiTests(AzuriteFixture azurite) : IAsyncLifeti
         HttpResponseData[] responses =
         [
             await _api.GetAsync(_http.Request("GET", "/api/runs/run-none"), "run-none", Client, CancellationToken.None),
-            await _api.ControlAsync(_http.Request("POST", "/api/runs/run-none/cancel"), "run-none", "cancel", Client, CancellationToken.None),
+            await _api.ControlAsync(
+                _http.Request("POST", "/api/runs/run-none/cancel"),
+                "run-none",
+                "cancel",
+                Client,
+                CancellationToken.None
+            ),
             await _api.ControlAsync(_http.Request("POST", "/api/runs/run-none/pause"), "run-none", "pause", Client, CancellationToken.None),
-            await _api.ControlAsync(_http.Request("POST", "/api/runs/run-none/explode"), "run-none", "explode", Client, CancellationToken.None),
-            await _api.ReportAsync(_http.Request("GET", "/api/runs/run-none/reports/validation"), "run-none", "validation", CancellationToken.None),
-            await _api.ReportAsync(_http.Request("GET", "/api/runs/run-none/reports/secrets"), "run-none", "secrets", CancellationToken.None),
+            await _api.ControlAsync(
+                _http.Request("POST", "/api/runs/run-none/explode"),
+                "run-none",
+                "explode",
+                Client,
+                CancellationToken.None
+            ),
+            await _api.ReportAsync(
+                _http.Request("GET", "/api/runs/run-none/reports/validation"),
+                "run-none",
+                "validation",
+                CancellationToken.None
+            ),
+            await _api.ReportAsync(
+                _http.Request("GET", "/api/runs/run-none/reports/secrets"),
+                "run-none",
+                "secrets",
+                CancellationToken.None
+            ),
             await _api.ModelAsync(_http.Request("GET", "/api/models/ft%3Anone"), "ft%3Anone", CancellationToken.None),
         ];
 
@@ -120,7 +163,10 @@ public sealed class FunctionsHttpApiTests(AzuriteFixture azurite) : IAsyncLifeti
     {
         string dataset = Rows.Jsonl(Rows.ManyChats(12)) + "{\"messages\": [{\"role\": \"bot\", \"content\": \"x\"}]}\n";
 
-        HttpResponseData response = await _api.ValidateAsync(_http.Request("POST", "/api/validate?method=supervised", dataset), CancellationToken.None);
+        HttpResponseData response = await _api.ValidateAsync(
+            _http.Request("POST", "/api/validate?method=supervised", dataset),
+            CancellationToken.None
+        );
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         JsonElement report = Json(response);

@@ -1,6 +1,6 @@
-using FineTuning.Core.Serialization;
 using System.Reflection;
 using FineTuning.Core.Datasets;
+using FineTuning.Core.Serialization;
 using FineTuning.Core.Workflow;
 using FineTuning.Functions.Activities;
 using FineTuning.Functions.Orchestrators;
@@ -14,22 +14,33 @@ namespace FineTuning.Tests.Functions;
 /// </summary>
 public sealed class FunctionsShells
 {
-    private static readonly Dictionary<string, MethodInfo> Functions = typeof(WorkflowActivityFunctions).Assembly.GetTypes()
+    private static readonly Dictionary<string, MethodInfo> Functions = typeof(WorkflowActivityFunctions)
+        .Assembly.GetTypes()
         .SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static))
         .Where(m => m.GetCustomAttribute<FunctionAttribute>() is not null)
         .ToDictionary(m => m.GetCustomAttribute<FunctionAttribute>()!.Name, StringComparer.Ordinal);
 
-    /// <summary>The activity function named <paramref name="name"/>: an instance method of <see cref="WorkflowActivityFunctions"/>.</summary>
+    /// <summary>
+    /// The activity function named <paramref name="name"/>: an instance method of <see
+    /// cref="WorkflowActivityFunctions"/>.
+    /// </summary>
     public static MethodInfo Activity(string name) =>
         Functions.TryGetValue(name, out MethodInfo? method) && method.DeclaringType == typeof(WorkflowActivityFunctions)
             ? method
-            : throw new InvalidOperationException($"The Functions host has no activity function '{name}': add a [Function(nameof({name}))] shell to WorkflowActivityFunctions.");
+            : throw new InvalidOperationException(
+                $"The Functions host has no activity function '{name}': add a [Function(nameof({name}))] shell to WorkflowActivityFunctions."
+            );
 
-    /// <summary>The orchestrator function named <paramref name="name"/>: a static method of <see cref="FineTuningOrchestration"/>.</summary>
+    /// <summary>
+    /// The orchestrator function named <paramref name="name"/>: a static method of <see
+    /// cref="FineTuningOrchestration"/>.
+    /// </summary>
     public static MethodInfo Orchestrator(string name) =>
         Functions.TryGetValue(name, out MethodInfo? method) && method.DeclaringType == typeof(FineTuningOrchestration) && method.IsStatic
             ? method
-            : throw new InvalidOperationException($"The Functions host has no orchestrator function '{name}': add a [Function] shell to FineTuningOrchestration.");
+            : throw new InvalidOperationException(
+                $"The Functions host has no orchestrator function '{name}': add a [Function] shell to FineTuningOrchestration."
+            );
 
     public static TheoryData<string> ActivityNames() => [.. WorkflowCatalog.Activities.Select(a => a.Name)];
 
@@ -44,10 +55,20 @@ public sealed class FunctionsShells
         MethodInfo shell = Activity(name);
 
         ParameterInfo[] parameters = shell.GetParameters();
-        Assert.True(parameters.Length == 2 && parameters[0].ParameterType == activity.Input && parameters[0].GetCustomAttribute<ActivityTriggerAttribute>() is not null,
-            $"{name}: the shell's first parameter must be [ActivityTrigger] {activity.Input.Name}");
-        Assert.True(parameters[1].ParameterType == typeof(CancellationToken), $"{name}: the shell's second parameter must be the CancellationToken");
-        Assert.True(shell.ReturnType == typeof(Task<>).MakeGenericType(activity.Output), $"{name}: the shell must return Task<{activity.Output.Name}>");
+        Assert.True(
+            parameters.Length == 2
+                && parameters[0].ParameterType == activity.Input
+                && parameters[0].GetCustomAttribute<ActivityTriggerAttribute>() is not null,
+            $"{name}: the shell's first parameter must be [ActivityTrigger] {activity.Input.Name}"
+        );
+        Assert.True(
+            parameters[1].ParameterType == typeof(CancellationToken),
+            $"{name}: the shell's second parameter must be the CancellationToken"
+        );
+        Assert.True(
+            shell.ReturnType == typeof(Task<>).MakeGenericType(activity.Output),
+            $"{name}: the shell must return Task<{activity.Output.Name}>"
+        );
     }
 
     [Theory]
@@ -65,10 +86,23 @@ public sealed class FunctionsShells
     [Fact]
     public void EveryWorkflowFunctionOfTheHost_IsInTheCatalogue()
     {
-        string[] declared = [.. Functions.Values.Where(m => m.DeclaringType == typeof(WorkflowActivityFunctions) || m.DeclaringType == typeof(FineTuningOrchestration))
-            .Select(m => m.GetCustomAttribute<FunctionAttribute>()!.Name).Order(StringComparer.Ordinal)];
+        string[] declared =
+        [
+            .. Functions
+                .Values.Where(m =>
+                    m.DeclaringType == typeof(WorkflowActivityFunctions) || m.DeclaringType == typeof(FineTuningOrchestration)
+                )
+                .Select(m => m.GetCustomAttribute<FunctionAttribute>()!.Name)
+                .Order(StringComparer.Ordinal),
+        ];
 
-        Assert.Equal(WorkflowCatalog.Activities.Select(a => a.Name).Concat(WorkflowCatalog.Orchestrators.Select(o => o.Name)).Order(StringComparer.Ordinal), declared);
+        Assert.Equal(
+            WorkflowCatalog
+                .Activities.Select(a => a.Name)
+                .Concat(WorkflowCatalog.Orchestrators.Select(o => o.Name))
+                .Order(StringComparer.Ordinal),
+            declared
+        );
     }
 
     [Theory]
@@ -76,13 +110,20 @@ public sealed class FunctionsShells
     [MemberData(nameof(OrchestratorNames))]
     public void EveryCatalogueEntry_HasBuildTimeJsonContractsForItsInputAndOutput(string name)
     {
-        (Type input, Type output) = WorkflowCatalog.Activities.FirstOrDefault(a => a.Name == name) is { } activity
-            ? (activity.Input, activity.Output)
-            : WorkflowCatalog.Orchestrators.Single(o => o.Name == name) is var orchestrator ? (orchestrator.Input, orchestrator.Output) : default;
+        (Type input, Type output) =
+            WorkflowCatalog.Activities.FirstOrDefault(a => a.Name == name) is { } activity ? (activity.Input, activity.Output)
+            : WorkflowCatalog.Orchestrators.Single(o => o.Name == name) is var orchestrator ? (orchestrator.Input, orchestrator.Output)
+            : default;
 
         // The native build has no reflection to fall back on: the generated context alone must describe both.
-        Assert.True(CoreJsonContext.Default.GetTypeInfo(input) is not null, $"{name}: add [JsonSerializable(typeof({input.Name}))] to CoreJsonContext");
-        Assert.True(CoreJsonContext.Default.GetTypeInfo(output) is not null, $"{name}: add [JsonSerializable(typeof({output.Name}))] to CoreJsonContext");
+        Assert.True(
+            CoreJsonContext.Default.GetTypeInfo(input) is not null,
+            $"{name}: add [JsonSerializable(typeof({input.Name}))] to CoreJsonContext"
+        );
+        Assert.True(
+            CoreJsonContext.Default.GetTypeInfo(output) is not null,
+            $"{name}: add [JsonSerializable(typeof({output.Name}))] to CoreJsonContext"
+        );
     }
 
     [Fact]

@@ -18,7 +18,11 @@ public class GraderRunnerTests
     [InlineData("like", "It is Lyon.", "Paris", 0)]
     public void StringCheck_ComparesTheRenderedTemplates(string operation, string sample, string answer, double expected)
     {
-        GraderRunResult result = Run($$$"""{"type":"string_check","name":"g","input":"{{sample.output_text}}","reference":"{{ item.answer }}","operation":"{{{operation}}}"}""", sample, $$"""{"answer":"{{answer}}"}""");
+        GraderRunResult result = Run(
+            $$$"""{"type":"string_check","name":"g","input":"{{sample.output_text}}","reference":"{{ item.answer }}","operation":"{{{operation}}}"}""",
+            sample,
+            $$"""{"answer":"{{answer}}"}"""
+        );
 
         Assert.Equal(expected, result.Reward);
         Assert.Empty(result.Errors);
@@ -27,7 +31,8 @@ public class GraderRunnerTests
     [Fact]
     public void TextSimilarity_ScoresIdenticalAsOneAndUnrelatedLow()
     {
-        string Grader(string metric) => $$$"""{"type":"text_similarity","name":"g","input":"{{sample.output_text}}","reference":"{{item.answer}}","evaluation_metric":"{{{metric}}}"}""";
+        string Grader(string metric) =>
+            $$$"""{"type":"text_similarity","name":"g","input":"{{sample.output_text}}","reference":"{{item.answer}}","evaluation_metric":"{{{metric}}}"}""";
         const string item = """{"answer":"the cat sat on the mat"}""";
 
         foreach (string metric in new[] { "fuzzy_match", "bleu", "rouge_1", "rouge_2", "rouge_l" })
@@ -42,11 +47,21 @@ public class GraderRunnerTests
     [Fact]
     public void Multi_CombinesSubGradersWithItsFormula_OverOutputJson()
     {
-        string grader = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Datasets", "real", "rft-foundry-clause-matching-validation.grader.json"));
+        string grader = File.ReadAllText(
+            Path.Combine(AppContext.BaseDirectory, "Datasets", "real", "rft-foundry-clause-matching-validation.grader.json")
+        );
         const string item = """{"clause_type":"Exclusivity","extracted_text":"The Distributor shall be the exclusive distributor."}""";
 
-        GraderRunResult right = Run(grader, """{"clause_type":"Exclusivity","extracted_text":"The Distributor shall be the exclusive distributor."}""", item);
-        GraderRunResult wrongType = Run(grader, """{"clause_type":"Non-Compete","extracted_text":"The Distributor shall be the exclusive distributor."}""", item);
+        GraderRunResult right = Run(
+            grader,
+            """{"clause_type":"Exclusivity","extracted_text":"The Distributor shall be the exclusive distributor."}""",
+            item
+        );
+        GraderRunResult wrongType = Run(
+            grader,
+            """{"clause_type":"Non-Compete","extracted_text":"The Distributor shall be the exclusive distributor."}""",
+            item
+        );
 
         Assert.Equal(1.0, right.Reward, 6);
         Assert.Equal(0.5, wrongType.Reward, 6);

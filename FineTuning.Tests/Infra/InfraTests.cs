@@ -13,11 +13,16 @@ public partial class InfraTests
 
     private static string Read(string relative) => File.ReadAllText(Path.Combine(Root, relative));
 
-    private static string AllBicep() => string.Concat(Directory.GetFiles(Path.Combine(Root, "infra"), "*.bicep", SearchOption.AllDirectories).Select(File.ReadAllText));
+    private static string AllBicep() =>
+        string.Concat(Directory.GetFiles(Path.Combine(Root, "infra"), "*.bicep", SearchOption.AllDirectories).Select(File.ReadAllText));
 
-    private static string FunctionsSource() => string.Concat(Directory.GetFiles(Path.Combine(Root, "FineTuning.Functions"), "*.cs", SearchOption.AllDirectories).Select(File.ReadAllText));
+    private static string FunctionsSource() =>
+        string.Concat(
+            Directory.GetFiles(Path.Combine(Root, "FineTuning.Functions"), "*.cs", SearchOption.AllDirectories).Select(File.ReadAllText)
+        );
 
-    private static HashSet<string> AppSettings() => [.. AppSetting().Matches(Read("infra/modules/functionapp.bicep")).Select(m => m.Groups[1].Value)];
+    private static HashSet<string> AppSettings() =>
+        [.. AppSetting().Matches(Read("infra/modules/functionapp.bicep")).Select(m => m.Groups[1].Value)];
 
     [Fact]
     public void EverySettingTheHostReads_IsSetByTheBicep()
@@ -26,15 +31,25 @@ public partial class InfraTests
         var needed = new List<string> { "AzureWebJobsStorage__accountName", "AzureWebJobsStorage__credential" };
 
         // Binding connections (identity-based: <name>__blobServiceUri and friends).
-        foreach (Match m in ConnectionName().Matches(FunctionsSource())) needed.Add($"{m.Groups[1].Value}__blobServiceUri");
+        foreach (Match m in ConnectionName().Matches(FunctionsSource()))
+            needed.Add($"{m.Groups[1].Value}__blobServiceUri");
         // %Settings% in host.json.
-        foreach (Match m in Percent().Matches(Read("host.json"))) needed.Add(m.Groups[1].Value);
+        foreach (Match m in Percent().Matches(Read("host.json")))
+            needed.Add(m.Groups[1].Value);
         // FineTuning:Storage (StorageOptions in the Functions host).
         string options = Read("FineTuning.Functions/FineTuningHostExtensions.cs");
-        foreach (Match m in UriProperty().Matches(options)) needed.Add($"FineTuning__Storage__{m.Groups[1].Value}");
+        foreach (Match m in UriProperty().Matches(options))
+            needed.Add($"FineTuning__Storage__{m.Groups[1].Value}");
         // FineTuning:Provider: what an Azure OpenAI provider with Entra ID needs to pass ProviderOptions.Problem().
         needed.AddRange(["FineTuning__Provider__Kind", "FineTuning__Provider__Endpoint", "FineTuning__Provider__Auth"]);
-        Assert.Null(new ProviderOptions { Kind = ProviderKind.AzureOpenAI, Auth = AzureAuth.EntraId, Endpoint = new Uri("https://x.openai.azure.com/openai/v1/") }.Problem());
+        Assert.Null(
+            new ProviderOptions
+            {
+                Kind = ProviderKind.AzureOpenAI,
+                Auth = AzureAuth.EntraId,
+                Endpoint = new Uri("https://x.openai.azure.com/openai/v1/"),
+            }.Problem()
+        );
         // DefaultAzureCredential with a user-assigned identity, and keyless telemetry.
         needed.AddRange(["AZURE_CLIENT_ID", "APPLICATIONINSIGHTS_CONNECTION_STRING", "APPLICATIONINSIGHTS_AUTHENTICATION_STRING"]);
 
@@ -48,12 +63,22 @@ public partial class InfraTests
     public void EveryContainerAndTableTheCodeUses_IsCreated()
     {
         string storage = Read("infra/modules/storage.bicep");
-        string core = string.Concat(Directory.GetFiles(Path.Combine(Root, "FineTuning.Core", "Workflow"), "*.cs", SearchOption.AllDirectories).Select(File.ReadAllText));
+        string core = string.Concat(
+            Directory
+                .GetFiles(Path.Combine(Root, "FineTuning.Core", "Workflow"), "*.cs", SearchOption.AllDirectories)
+                .Select(File.ReadAllText)
+        );
         var containers = new HashSet<string>(StringComparer.Ordinal) { "deploymentpackage" };
         // Blob names in the code: string literals "container/..." outside HTTP routes and content types.
-        IEnumerable<string> lines = (core + FunctionsSource()).Split('\n')
-            .Where(l => !l.Contains("Route =", StringComparison.Ordinal) && !l.Contains("application/", StringComparison.Ordinal) && !l.Contains("/api/", StringComparison.Ordinal));
-        foreach (Match m in lines.SelectMany(l => BlobPrefix().Matches(l))) containers.Add(m.Groups[1].Value);
+        IEnumerable<string> lines = (core + FunctionsSource())
+            .Split('\n')
+            .Where(l =>
+                !l.Contains("Route =", StringComparison.Ordinal)
+                && !l.Contains("application/", StringComparison.Ordinal)
+                && !l.Contains("/api/", StringComparison.Ordinal)
+            );
+        foreach (Match m in lines.SelectMany(l => BlobPrefix().Matches(l)))
+            containers.Add(m.Groups[1].Value);
         var tables = TableConstant().Matches(Read("FineTuning.Functions/Storage/TableStore.cs")).Select(m => m.Groups[1].Value).ToList();
 
         Assert.Contains("runs", containers);
@@ -106,7 +131,9 @@ public partial class InfraTests
         }
 
         // The POSIX one parses.
-        using var sh = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("sh", ["-n", Path.Combine(Root, scripts[0])]) { RedirectStandardError = true })!;
+        using var sh = System.Diagnostics.Process.Start(
+            new System.Diagnostics.ProcessStartInfo("sh", ["-n", Path.Combine(Root, scripts[0])]) { RedirectStandardError = true }
+        )!;
         string errors = sh.StandardError.ReadToEnd();
         sh.WaitForExit();
         Assert.True(sh.ExitCode == 0, errors);

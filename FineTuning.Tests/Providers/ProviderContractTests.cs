@@ -16,15 +16,39 @@ public sealed class ProviderContractTests : IAsyncLifetime
     private EmulatorServer _emulator = null!;
 
     public async Task InitializeAsync() =>
-        _emulator = await EmulatorServer.StartAsync(new EmulatorOptions { ApiKey = Key, Time = _clock, Speed = 1, Steps = 150, SecondsPerStep = 10 });
+        _emulator = await EmulatorServer.StartAsync(
+            new EmulatorOptions
+            {
+                ApiKey = Key,
+                Time = _clock,
+                Speed = 1,
+                Steps = 150,
+                SecondsPerStep = 10,
+            }
+        );
 
     public async Task DisposeAsync() => await _emulator.DisposeAsync();
 
     private OpenAIFineTuningProvider OpenAIStyle(string key = Key) =>
-        OpenAIFineTuningProvider.Create(new ProviderOptions { Kind = ProviderKind.Emulator, Endpoint = _emulator.OpenAIEndpoint, ApiKey = key });
+        OpenAIFineTuningProvider.Create(
+            new ProviderOptions
+            {
+                Kind = ProviderKind.Emulator,
+                Endpoint = _emulator.OpenAIEndpoint,
+                ApiKey = key,
+            }
+        );
 
     private OpenAIFineTuningProvider AzureApiKey(string key = Key) =>
-        OpenAIFineTuningProvider.Create(new ProviderOptions { Kind = ProviderKind.AzureOpenAI, Auth = AzureAuth.ApiKey, Endpoint = _emulator.AzureEndpoint, ApiKey = key });
+        OpenAIFineTuningProvider.Create(
+            new ProviderOptions
+            {
+                Kind = ProviderKind.AzureOpenAI,
+                Auth = AzureAuth.ApiKey,
+                Endpoint = _emulator.AzureEndpoint,
+                ApiKey = key,
+            }
+        );
 
     private static MemoryStream Dataset(int rows = 12) => new(Encoding.UTF8.GetBytes(Rows.Jsonl(Rows.ManyChats(rows))));
 
@@ -188,7 +212,9 @@ public sealed class ProviderContractTests : IAsyncLifetime
 
     [Theory]
     [InlineData("step,train_loss,train_accuracy,valid_loss,valid_mean_token_accuracy\n1,2.0,0.5,2.1,0.48\n2,1.5,0.6,,0.55\n")]
-    [InlineData("step,train_loss,train_accuracy,validation_loss,validation_mean_token_accuracy\r\n1,2.0,0.5,2.1,0.48\r\n2,1.5,0.6,,0.55\r\n")]
+    [InlineData(
+        "step,train_loss,train_accuracy,validation_loss,validation_mean_token_accuracy\r\n1,2.0,0.5,2.1,0.48\r\n2,1.5,0.6,,0.55\r\n"
+    )]
     public void ResultsCsv_ReadsBothSpellingsAndKeepsEmptyCellsMissing(string csv)
     {
         IReadOnlyList<ResultRow> rows = ResultsCsv.Parse(csv);
@@ -221,8 +247,20 @@ public sealed class ProviderContractTests : IAsyncLifetime
         Assert.Equal(new FineTuning.Core.Workflow.TrainingProgress(4, 150, "train_loss", early.Progress!.Value), early.Progress);
         Assert.Equal(24, later.Progress!.Step);
         Assert.True(later.Progress.Value < early.Progress.Value, "loss falls");
-        Assert.Equal("Monitor (job running, step 24/150, train_loss " + later.Progress.Value!.Value.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture) + ")",
-            new FineTuning.Core.Workflow.RunProgress("Monitor", later.Status, later.Progress.Step, later.Progress.TotalSteps, later.Progress.Value, null, later.Progress.Metric).Describe());
+        Assert.Equal(
+            "Monitor (job running, step 24/150, train_loss "
+                + later.Progress.Value!.Value.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)
+                + ")",
+            new FineTuning.Core.Workflow.RunProgress(
+                "Monitor",
+                later.Status,
+                later.Progress.Step,
+                later.Progress.TotalSteps,
+                later.Progress.Value,
+                null,
+                later.Progress.Metric
+            ).Describe()
+        );
     }
 
     [Fact]
@@ -230,14 +268,33 @@ public sealed class ProviderContractTests : IAsyncLifetime
     {
         OpenAIFineTuningProvider provider = OpenAIStyle();
         ProviderFile file = await provider.UploadFileAsync("train.jsonl", Dataset());
-        var typedDpo = new JobRequest("run-dpo-typed", "gpt-4.1-mini-2025-04-14", file.Id, null, FineTuningMethod.Dpo, Seed: 3, Hyperparameters: new Hyperparameters(Epochs: 2, Beta: 1));
+        var typedDpo = new JobRequest(
+            "run-dpo-typed",
+            "gpt-4.1-mini-2025-04-14",
+            file.Id,
+            null,
+            FineTuningMethod.Dpo,
+            Seed: 3,
+            Hyperparameters: new Hyperparameters(Epochs: 2, Beta: 1)
+        );
         var fractionalBeta = typedDpo with { RunId = "run-dpo-protocol", Hyperparameters = new Hyperparameters(Beta: 0.1) };
 
         Assert.True(provider.CanCreateTyped(Supervised("run-x", file.Id)));
         Assert.True(provider.CanCreateTyped(typedDpo));
         Assert.False(provider.CanCreateTyped(fractionalBeta));
-        Assert.False(OpenAIFineTuningProvider.Create(new ProviderOptions { Kind = ProviderKind.Emulator, Endpoint = _emulator.OpenAIEndpoint, ApiKey = Key, TrainingType = "GlobalStandard" })
-            .CanCreateTyped(Supervised("run-x", file.Id)));
+        Assert.False(
+            OpenAIFineTuningProvider
+                .Create(
+                    new ProviderOptions
+                    {
+                        Kind = ProviderKind.Emulator,
+                        Endpoint = _emulator.OpenAIEndpoint,
+                        ApiKey = Key,
+                        TrainingType = "GlobalStandard",
+                    }
+                )
+                .CanCreateTyped(Supervised("run-x", file.Id))
+        );
 
         await provider.CreateJobAsync(typedDpo);
         await provider.CreateJobAsync(fractionalBeta);
@@ -246,7 +303,9 @@ public sealed class ProviderContractTests : IAsyncLifetime
         http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", Key);
         async Task<JsonElement> Job(string runId)
         {
-            using JsonDocument list = JsonDocument.Parse(await http.GetStringAsync(new Uri(_emulator.OpenAIEndpoint, $"fine_tuning/jobs?metadata[run_id]={runId}")));
+            using JsonDocument list = JsonDocument.Parse(
+                await http.GetStringAsync(new Uri(_emulator.OpenAIEndpoint, $"fine_tuning/jobs?metadata[run_id]={runId}"))
+            );
             return list.RootElement.GetProperty("data")[0].Clone();
         }
 
@@ -255,7 +314,15 @@ public sealed class ProviderContractTests : IAsyncLifetime
         Assert.Equal(2, typed.GetProperty("method").GetProperty("dpo").GetProperty("hyperparameters").GetProperty("n_epochs").GetInt32());
         Assert.Equal(1, typed.GetProperty("method").GetProperty("dpo").GetProperty("hyperparameters").GetProperty("beta").GetDouble());
         Assert.Equal(3, typed.GetProperty("seed").GetInt32());
-        Assert.Equal(0.1, (await Job("run-dpo-protocol")).GetProperty("method").GetProperty("dpo").GetProperty("hyperparameters").GetProperty("beta").GetDouble());
+        Assert.Equal(
+            0.1,
+            (await Job("run-dpo-protocol"))
+                .GetProperty("method")
+                .GetProperty("dpo")
+                .GetProperty("hyperparameters")
+                .GetProperty("beta")
+                .GetDouble()
+        );
     }
 
     [Fact]
@@ -279,7 +346,10 @@ public sealed class ProviderContractTests : IAsyncLifetime
     public async Task MalformedTrainingFile_FailsTheJobWithTheProvidersErrorShape()
     {
         IFineTuningProvider provider = OpenAIStyle();
-        ProviderFile file = await provider.UploadFileAsync("bad.jsonl", new MemoryStream(Encoding.UTF8.GetBytes("{\"prompt\": \"a\", \"completion\": \"b\"}\n")));
+        ProviderFile file = await provider.UploadFileAsync(
+            "bad.jsonl",
+            new MemoryStream(Encoding.UTF8.GetBytes("{\"prompt\": \"a\", \"completion\": \"b\"}\n"))
+        );
         ProviderJob job = await provider.CreateJobAsync(Supervised("run-bad", file.Id));
         _clock.Advance(TimeSpan.FromMinutes(5));
 
@@ -304,7 +374,9 @@ public sealed class ProviderContractTests : IAsyncLifetime
     [Fact]
     public async Task BadRequest_KeepsTheParam()
     {
-        ProviderException ex = await Assert.ThrowsAsync<ProviderRejectedException>(() => OpenAIStyle().CreateJobAsync(Supervised("run-x", "file-missing")));
+        ProviderException ex = await Assert.ThrowsAsync<ProviderRejectedException>(() =>
+            OpenAIStyle().CreateJobAsync(Supervised("run-x", "file-missing"))
+        );
 
         Assert.Equal(400, ex.Status);
         Assert.Equal("training_file", ex.Param);
@@ -327,9 +399,15 @@ public sealed class ProviderContractTests : IAsyncLifetime
         var credential = new RecordingCredential("token-from-entra");
         var handler = new RecordingHandler();
         var provider = OpenAIFineTuningProvider.Create(
-            new ProviderOptions { Kind = ProviderKind.AzureOpenAI, Auth = AzureAuth.EntraId, Endpoint = new Uri("https://contoso.openai.azure.com/openai/v1/") },
+            new ProviderOptions
+            {
+                Kind = ProviderKind.AzureOpenAI,
+                Auth = AzureAuth.EntraId,
+                Endpoint = new Uri("https://contoso.openai.azure.com/openai/v1/"),
+            },
             credential,
-            new System.ClientModel.Primitives.HttpClientPipelineTransport(new HttpClient(handler)));
+            new System.ClientModel.Primitives.HttpClientPipelineTransport(new HttpClient(handler))
+        );
 
         ProviderException ex = await Assert.ThrowsAsync<ProviderRejectedException>(() => provider.GetJobAsync("ftjob-1"));
 
@@ -351,10 +429,16 @@ public sealed class ProviderContractTests : IAsyncLifetime
         protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
             Requests.Add(request);
-            return Task.FromResult(new HttpResponseMessage(System.Net.HttpStatusCode.Forbidden)
-            {
-                Content = new StringContent("""{"error":{"code":"PermissionDenied","message":"The principal lacks the required data action."}}""", Encoding.UTF8, "application/json"),
-            });
+            return Task.FromResult(
+                new HttpResponseMessage(System.Net.HttpStatusCode.Forbidden)
+                {
+                    Content = new StringContent(
+                        """{"error":{"code":"PermissionDenied","message":"The principal lacks the required data action."}}""",
+                        Encoding.UTF8,
+                        "application/json"
+                    ),
+                }
+            );
         }
     }
 
@@ -362,9 +446,15 @@ public sealed class ProviderContractTests : IAsyncLifetime
     public async Task Graders_AreValidatedAndRunByTheService()
     {
         IFineTuningProvider provider = AzureApiKey();
-        using JsonDocument good = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Datasets", "real", "rft-foundry-countdown-train-25.grader.json")));
-        using JsonDocument bad = JsonDocument.Parse("""{"type":"string_check","name":"g","input":"x","reference":"y","operation":"equals"}""");
-        using JsonDocument check = JsonDocument.Parse("""{"type":"string_check","name":"g","input":"{{sample.output_text}}","reference":"{{item.reference_answer}}","operation":"eq"}""");
+        using JsonDocument good = JsonDocument.Parse(
+            File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Datasets", "real", "rft-foundry-countdown-train-25.grader.json"))
+        );
+        using JsonDocument bad = JsonDocument.Parse(
+            """{"type":"string_check","name":"g","input":"x","reference":"y","operation":"equals"}"""
+        );
+        using JsonDocument check = JsonDocument.Parse(
+            """{"type":"string_check","name":"g","input":"{{sample.output_text}}","reference":"{{item.reference_answer}}","operation":"eq"}"""
+        );
         using JsonDocument item = JsonDocument.Parse("""{"reference_answer":"42"}""");
 
         Assert.Empty(await provider.ValidateGraderAsync(good.RootElement));
@@ -376,9 +466,18 @@ public sealed class ProviderContractTests : IAsyncLifetime
     [Fact]
     public void JobBody_CarriesMethodHyperparametersMetadataAndGrader()
     {
-        using JsonDocument grader = JsonDocument.Parse("""{"type":"string_check","name":"g","input":"{{sample.output_text}}","reference":"{{item.answer}}","operation":"eq"}""");
-        var rft = new JobRequest("run-9", "o4-mini-2025-04-16", "file-t", "file-v", FineTuningMethod.Reinforcement,
-            Hyperparameters: new Hyperparameters(Epochs: 2, ReasoningEffort: "medium"), Grader: grader.RootElement);
+        using JsonDocument grader = JsonDocument.Parse(
+            """{"type":"string_check","name":"g","input":"{{sample.output_text}}","reference":"{{item.answer}}","operation":"eq"}"""
+        );
+        var rft = new JobRequest(
+            "run-9",
+            "o4-mini-2025-04-16",
+            "file-t",
+            "file-v",
+            FineTuningMethod.Reinforcement,
+            Hyperparameters: new Hyperparameters(Epochs: 2, ReasoningEffort: "medium"),
+            Grader: grader.RootElement
+        );
 
         using JsonDocument body = JsonDocument.Parse(OpenAIFineTuningProvider.JobBody(rft, "GlobalStandard"));
         JsonElement root = body.RootElement;

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Logging;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
@@ -6,6 +5,7 @@ using FineTuning.Core.Datasets;
 using FineTuning.Core.Providers;
 using FineTuning.Emulator;
 using FineTuning.OpenAI;
+using Microsoft.Extensions.Logging;
 
 namespace FineTuning.Tests.Providers;
 
@@ -22,7 +22,14 @@ public sealed class ProviderFaultTests : IAsyncLifetime
     public async Task DisposeAsync() => await _emulator.DisposeAsync();
 
     private OpenAIFineTuningProvider Provider() =>
-        OpenAIFineTuningProvider.Create(new ProviderOptions { Kind = ProviderKind.Emulator, Endpoint = _emulator.OpenAIEndpoint, ApiKey = Key });
+        OpenAIFineTuningProvider.Create(
+            new ProviderOptions
+            {
+                Kind = ProviderKind.Emulator,
+                Endpoint = _emulator.OpenAIEndpoint,
+                ApiKey = Key,
+            }
+        );
 
     private static MemoryStream Dataset() => new(Encoding.UTF8.GetBytes(Rows.Jsonl(Rows.ManyChats(12))));
 
@@ -30,7 +37,9 @@ public sealed class ProviderFaultTests : IAsyncLifetime
     {
         using var http = new HttpClient();
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Key);
-        using JsonDocument list = JsonDocument.Parse(await http.GetStringAsync(new Uri(_emulator.OpenAIEndpoint, $"fine_tuning/jobs?limit=100&metadata[run_id]={runId}")));
+        using JsonDocument list = JsonDocument.Parse(
+            await http.GetStringAsync(new Uri(_emulator.OpenAIEndpoint, $"fine_tuning/jobs?limit=100&metadata[run_id]={runId}"))
+        );
         return list.RootElement.GetProperty("data").GetArrayLength();
     }
 
@@ -57,7 +66,9 @@ public sealed class ProviderFaultTests : IAsyncLifetime
         ProviderFile file = await provider.UploadFileAsync("train.jsonl", Dataset());
         _faults.Add(new Fault("POST", "/fine_tuning/jobs", DropResponse: true));
 
-        ProviderJob job = await provider.CreateJobAsync(new JobRequest("run-lost", "gpt-4.1-mini", file.Id, null, FineTuningMethod.Supervised));
+        ProviderJob job = await provider.CreateJobAsync(
+            new JobRequest("run-lost", "gpt-4.1-mini", file.Id, null, FineTuningMethod.Supervised)
+        );
 
         Assert.Equal("run-lost", job.Metadata["run_id"]);
         Assert.Equal(1, await JobsTagged("run-lost"));
@@ -70,7 +81,9 @@ public sealed class ProviderFaultTests : IAsyncLifetime
         ProviderFile file = await provider.UploadFileAsync("train.jsonl", Dataset());
         _faults.Add(new Fault("POST", "/fine_tuning/jobs", Status: 429));
 
-        ProviderJob job = await provider.CreateJobAsync(new JobRequest("run-429", "gpt-4.1-mini", file.Id, null, FineTuningMethod.Supervised));
+        ProviderJob job = await provider.CreateJobAsync(
+            new JobRequest("run-429", "gpt-4.1-mini", file.Id, null, FineTuningMethod.Supervised)
+        );
 
         Assert.Equal("run-429", job.Metadata["run_id"]);
         Assert.Equal(1, await JobsTagged("run-429"));
@@ -82,7 +95,8 @@ public sealed class ProviderFaultTests : IAsyncLifetime
         OpenAIFineTuningProvider provider = Provider();
 
         ProviderException ex = await Assert.ThrowsAsync<ProviderRejectedException>(() =>
-            provider.CreateJobAsync(new JobRequest("run-400", "gpt-4.1-mini", "file-missing", null, FineTuningMethod.Supervised)));
+            provider.CreateJobAsync(new JobRequest("run-400", "gpt-4.1-mini", "file-missing", null, FineTuningMethod.Supervised))
+        );
 
         Assert.Equal(400, ex.Status);
         Assert.Equal(0, await JobsTagged("run-400"));
@@ -91,7 +105,13 @@ public sealed class ProviderFaultTests : IAsyncLifetime
     [Fact]
     public async Task SlowResponse_PastTheRequestTimeout_IsAbandonedAndRetried()
     {
-        var options = new ProviderOptions { Kind = ProviderKind.Emulator, Endpoint = _emulator.OpenAIEndpoint, ApiKey = Key, RequestTimeout = TimeSpan.FromSeconds(1) };
+        var options = new ProviderOptions
+        {
+            Kind = ProviderKind.Emulator,
+            Endpoint = _emulator.OpenAIEndpoint,
+            ApiKey = Key,
+            RequestTimeout = TimeSpan.FromSeconds(1),
+        };
         OpenAIFineTuningProvider provider = OpenAIFineTuningProvider.Create(options);
         ProviderFile file = await provider.UploadFileAsync("train.jsonl", Dataset());
         _faults.Add(new Fault("GET", "/files/", Delay: TimeSpan.FromSeconds(30)));
@@ -108,9 +128,18 @@ public sealed class ProviderFaultTests : IAsyncLifetime
     public async Task Logs_TellRetriesAndDecisions_AndNeverTheKey()
     {
         var logs = new CapturingLoggerProvider();
-        using var factory = Microsoft.Extensions.Logging.LoggerFactory.Create(builder => builder.AddProvider(logs).SetMinimumLevel(Microsoft.Extensions.Logging.LogLevel.Debug));
+        using var factory = Microsoft.Extensions.Logging.LoggerFactory.Create(builder =>
+            builder.AddProvider(logs).SetMinimumLevel(Microsoft.Extensions.Logging.LogLevel.Debug)
+        );
         OpenAIFineTuningProvider provider = OpenAIFineTuningProvider.Create(
-            new ProviderOptions { Kind = ProviderKind.Emulator, Endpoint = _emulator.OpenAIEndpoint, ApiKey = Key }, loggerFactory: factory);
+            new ProviderOptions
+            {
+                Kind = ProviderKind.Emulator,
+                Endpoint = _emulator.OpenAIEndpoint,
+                ApiKey = Key,
+            },
+            loggerFactory: factory
+        );
         _faults.Add(new Fault("POST", "/files", Status: 503));
         ProviderFile file = await provider.UploadFileAsync("train.jsonl", Dataset());
         _faults.Add(new Fault("POST", "/fine_tuning/jobs", DropResponse: true));
@@ -130,18 +159,22 @@ public sealed class ProviderFaultTests : IAsyncLifetime
 
         public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
 
-        public void Dispose()
-        {
-        }
+        public void Dispose() { }
 
         private sealed class Logger(CapturingLoggerProvider owner, string category) : Microsoft.Extensions.Logging.ILogger
         {
-            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+            public IDisposable? BeginScope<TState>(TState state)
+                where TState : notnull => null;
 
             public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
 
-            public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-                owner.Lines.Enqueue($"{category} {logLevel}: {formatter(state, exception)} {exception}");
+            public void Log<TState>(
+                Microsoft.Extensions.Logging.LogLevel logLevel,
+                Microsoft.Extensions.Logging.EventId eventId,
+                TState state,
+                Exception? exception,
+                Func<TState, Exception?, string> formatter
+            ) => owner.Lines.Enqueue($"{category} {logLevel}: {formatter(state, exception)} {exception}");
         }
     }
 }
@@ -154,23 +187,40 @@ public sealed class EmulatorSnapshotTests
     {
         using var dir = new TempDir();
         var clock = new ManualTimeProvider(new DateTimeOffset(2026, 11, 22, 10, 0, 0, TimeSpan.Zero));
-        var options = new EmulatorOptions { StateDirectory = dir.Path, Time = clock, Speed = 1 };
-        string jobId, fileId;
+        var options = new EmulatorOptions
+        {
+            StateDirectory = dir.Path,
+            Time = clock,
+            Speed = 1,
+        };
+        string jobId,
+            fileId;
         await using (EmulatorServer first = await EmulatorServer.StartAsync(options))
         {
-            OpenAIFineTuningProvider provider = OpenAIFineTuningProvider.Create(new ProviderOptions { Endpoint = first.OpenAIEndpoint, ApiKey = "k" });
-            fileId = (await provider.UploadFileAsync("train.jsonl", new MemoryStream(Encoding.UTF8.GetBytes(Rows.Jsonl(Rows.ManyChats(12)))))).Id;
-            jobId = (await provider.CreateJobAsync(new JobRequest("run-snap", "gpt-4.1-mini", fileId, null, FineTuningMethod.Supervised))).Id;
+            OpenAIFineTuningProvider provider = OpenAIFineTuningProvider.Create(
+                new ProviderOptions { Endpoint = first.OpenAIEndpoint, ApiKey = "k" }
+            );
+            fileId = (
+                await provider.UploadFileAsync("train.jsonl", new MemoryStream(Encoding.UTF8.GetBytes(Rows.Jsonl(Rows.ManyChats(12)))))
+            ).Id;
+            jobId = (
+                await provider.CreateJobAsync(new JobRequest("run-snap", "gpt-4.1-mini", fileId, null, FineTuningMethod.Supervised))
+            ).Id;
         }
 
         clock.Advance(TimeSpan.FromHours(1)); // the service kept working while we were away
         await using EmulatorServer second = await EmulatorServer.StartAsync(options);
-        OpenAIFineTuningProvider again = OpenAIFineTuningProvider.Create(new ProviderOptions { Endpoint = second.OpenAIEndpoint, ApiKey = "k" });
+        OpenAIFineTuningProvider again = OpenAIFineTuningProvider.Create(
+            new ProviderOptions { Endpoint = second.OpenAIEndpoint, ApiKey = "k" }
+        );
 
         Assert.Equal(jobId, (await again.FindJobByRunIdAsync("run-snap"))?.Id);
         Assert.Equal(JobStatuses.Succeeded, (await again.GetJobAsync(jobId)).Status);
         Assert.Equal(fileId, (await again.GetFileAsync(fileId)).Id);
-        ProviderFile next = await again.UploadFileAsync("more.jsonl", new MemoryStream(Encoding.UTF8.GetBytes(Rows.Jsonl(Rows.ManyChats(12)))));
+        ProviderFile next = await again.UploadFileAsync(
+            "more.jsonl",
+            new MemoryStream(Encoding.UTF8.GetBytes(Rows.Jsonl(Rows.ManyChats(12))))
+        );
         Assert.NotEqual(fileId, next.Id); // ids keep counting
     }
 }

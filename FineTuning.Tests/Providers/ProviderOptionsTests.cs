@@ -9,19 +9,23 @@ namespace FineTuning.Tests.Providers;
 public class ProviderOptionsTests
 {
     private static ServiceProvider Build(Dictionary<string, string?> settings) =>
-        new ServiceCollection().AddFineTuningProvider(new ConfigurationBuilder().AddInMemoryCollection(settings).Build()).BuildServiceProvider();
+        new ServiceCollection()
+            .AddFineTuningProvider(new ConfigurationBuilder().AddInMemoryCollection(settings).Build())
+            .BuildServiceProvider();
 
     [Fact]
     public void Settings_BindFromTheFineTuningProviderSection()
     {
-        using ServiceProvider services = Build(new()
-        {
-            ["FineTuning:Provider:Kind"] = "AzureOpenAI",
-            ["FineTuning:Provider:Endpoint"] = "https://contoso.openai.azure.com/openai/v1/",
-            ["FineTuning:Provider:Auth"] = "ApiKey",
-            ["FineTuning:Provider:ApiKey"] = "placeholder",
-            ["FineTuning:Provider:TrainingType"] = "GlobalStandard",
-        });
+        using ServiceProvider services = Build(
+            new()
+            {
+                ["FineTuning:Provider:Kind"] = "AzureOpenAI",
+                ["FineTuning:Provider:Endpoint"] = "https://contoso.openai.azure.com/openai/v1/",
+                ["FineTuning:Provider:Auth"] = "ApiKey",
+                ["FineTuning:Provider:ApiKey"] = "placeholder",
+                ["FineTuning:Provider:TrainingType"] = "GlobalStandard",
+            }
+        );
 
         ProviderOptions options = services.GetRequiredService<IOptions<ProviderOptions>>().Value;
 
@@ -38,7 +42,9 @@ public class ProviderOptionsTests
     {
         using ServiceProvider services = Build(new() { ["FineTuning:Provider:Kind"] = kind, ["FineTuning:Provider:Endpoint"] = endpoint });
 
-        OptionsValidationException ex = Assert.Throws<OptionsValidationException>(() => services.GetRequiredService<IOptions<ProviderOptions>>().Value);
+        OptionsValidationException ex = Assert.Throws<OptionsValidationException>(() =>
+            services.GetRequiredService<IOptions<ProviderOptions>>().Value
+        );
 
         Assert.Contains(message, ex.Message, StringComparison.Ordinal);
     }

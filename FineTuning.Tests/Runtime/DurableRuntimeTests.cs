@@ -16,17 +16,25 @@ public sealed class DurableRuntimeTests : IDisposable
 
     private HistoryStore Store() => new(_dir.File("durable.db"));
 
-    private ActivityFunction Counting(Func<JsonElement, JsonElement>? body = null) => (input, _) =>
-    {
-        string name = input.GetProperty("name").GetString()!;
-        _calls.AddOrUpdate(name, 1, (_, n) => n + 1);
-        return Task.FromResult(body?.Invoke(input) ?? JsonSerializer.SerializeToElement(name + "!"));
-    };
+    private ActivityFunction Counting(Func<JsonElement, JsonElement>? body = null) =>
+        (input, _) =>
+        {
+            string name = input.GetProperty("name").GetString()!;
+            _calls.AddOrUpdate(name, 1, (_, n) => n + 1);
+            return Task.FromResult(body?.Invoke(input) ?? JsonSerializer.SerializeToElement(name + "!"));
+        };
 
-    private DurableRuntime Runtime(OrchestratorFunction orchestrator, IReadOnlyDictionary<string, ActivityFunction>? activities = null, DurableRuntimeOptions? options = null) =>
-        new(Store(), new Dictionary<string, OrchestratorFunction> { ["Test"] = orchestrator },
+    private DurableRuntime Runtime(
+        OrchestratorFunction orchestrator,
+        IReadOnlyDictionary<string, ActivityFunction>? activities = null,
+        DurableRuntimeOptions? options = null
+    ) =>
+        new(
+            Store(),
+            new Dictionary<string, OrchestratorFunction> { ["Test"] = orchestrator },
             activities ?? new Dictionary<string, ActivityFunction> { ["Echo"] = Counting() },
-            options ?? new DurableRuntimeOptions { Time = _clock });
+            options ?? new DurableRuntimeOptions { Time = _clock }
+        );
 
     /// <summary>A then a one-hour timer then B; returns both results and the time the timer ended.</summary>
     private static async Task<JsonElement> ActivityTimerActivity(IOrchestrationContext context, JsonElement input)
@@ -34,7 +42,14 @@ public sealed class DurableRuntimeTests : IDisposable
         string a = await context.CallActivityAsync<string>("Echo", new { name = "A" });
         await context.CreateTimer(context.CurrentUtcDateTime.AddHours(1), CancellationToken.None);
         string b = await context.CallActivityAsync<string>("Echo", new { name = "B" });
-        return JsonSerializer.SerializeToElement(new { a, b, at = context.CurrentUtcDateTime });
+        return JsonSerializer.SerializeToElement(
+            new
+            {
+                a,
+                b,
+                at = context.CurrentUtcDateTime,
+            }
+        );
     }
 
     /// <summary>Moves the clock to the next timer whenever the runtime has nothing else to do, until the instance ends.</summary>
@@ -42,7 +57,12 @@ public sealed class DurableRuntimeTests : IDisposable
         (await RunUntil(runtime, clock, instanceId, null))!;
 
     /// <summary>As <see cref="RunToEnd"/>, but stops (null) once the next timer is past <paramref name="until"/> from now.</summary>
-    internal static async Task<InstanceState?> RunUntil(DurableRuntime runtime, ManualTimeProvider clock, string instanceId, TimeSpan? until)
+    internal static async Task<InstanceState?> RunUntil(
+        DurableRuntime runtime,
+        ManualTimeProvider clock,
+        string instanceId,
+        TimeSpan? until
+    )
     {
         Task<InstanceState?> done = runtime.WaitForCompletionAsync(instanceId);
         DateTimeOffset limit = clock.GetUtcNow() + (until ?? TimeSpan.FromDays(30));
@@ -57,7 +77,9 @@ public sealed class DurableRuntimeTests : IDisposable
                 await Task.Delay(20);
                 if (runtime.IsIdle && !done.IsCompleted)
                 {
-                    return until is not null ? null : throw new TimeoutException($"{instanceId} waits for something that never comes (next timer {clock.NextDue}).");
+                    return until is not null
+                        ? null
+                        : throw new TimeoutException($"{instanceId} waits for something that never comes (next timer {clock.NextDue}).");
                 }
             }
             else
@@ -90,7 +112,8 @@ public sealed class DurableRuntimeTests : IDisposable
     {
         for (int i = 0; i < 3; i++)
         {
-            while (!runtime.IsIdle) await Task.Delay(1);
+            while (!runtime.IsIdle)
+                await Task.Delay(1);
             await Task.Delay(5);
         }
     }
@@ -137,8 +160,17 @@ public sealed class DurableRuntimeTests : IDisposable
         Assert.Equal(1, _calls["B"]);
         IReadOnlyList<HistoryEvent> history = Store().LoadHistory("i2");
         Assert.Equal(
-            [HistoryKind.ExecutionStarted, HistoryKind.TaskScheduled, HistoryKind.TaskCompleted, HistoryKind.TimerCreated, HistoryKind.TimerFired, HistoryKind.TaskScheduled, HistoryKind.TaskCompleted],
-            history.Select(e => e.Kind));
+            [
+                HistoryKind.ExecutionStarted,
+                HistoryKind.TaskScheduled,
+                HistoryKind.TaskCompleted,
+                HistoryKind.TimerCreated,
+                HistoryKind.TimerFired,
+                HistoryKind.TaskScheduled,
+                HistoryKind.TaskCompleted,
+            ],
+            history.Select(e => e.Kind)
+        );
     }
 
     [Fact]
@@ -150,11 +182,13 @@ public sealed class DurableRuntimeTests : IDisposable
             ["Echo"] = async (input, ct) =>
             {
                 _calls.AddOrUpdate("Slow", 1, (_, n) => n + 1);
-                if (_calls["Slow"] == 1) await gate.Task.WaitAsync(ct);
+                if (_calls["Slow"] == 1)
+                    await gate.Task.WaitAsync(ct);
                 return JsonSerializer.SerializeToElement("done");
             },
         };
-        OrchestratorFunction orchestrator = async (context, _) => JsonSerializer.SerializeToElement(await context.CallActivityAsync<string>("Echo", new { name = "x" }));
+        OrchestratorFunction orchestrator = async (context, _) =>
+            JsonSerializer.SerializeToElement(await context.CallActivityAsync<string>("Echo", new { name = "x" }));
         await using (DurableRuntime first = Runtime(orchestrator, activities))
         {
             first.Start();
@@ -214,7 +248,8 @@ public sealed class DurableRuntimeTests : IDisposable
         Store().Raise("i5", "approve", "\"yes\"", DateTime.UtcNow);
         await using DurableRuntime second = Runtime(waiting);
         second.Start();
-        InstanceState state = await second.WaitForCompletionAsync("i5").WaitAsync(TimeSpan.FromSeconds(10)) ?? throw new InvalidOperationException();
+        InstanceState state = await second.WaitForCompletionAsync("i5").WaitAsync(TimeSpan.FromSeconds(10))
+            ?? throw new InvalidOperationException();
 
         Assert.Equal("\"yes\"", state.Output);
         Assert.Empty(Store().Inbox());
@@ -232,7 +267,8 @@ public sealed class DurableRuntimeTests : IDisposable
         runtime.Start();
         runtime.ScheduleNew("Test", "i6", null);
         runtime.RaiseEvent("i6", "n", 7);
-        while (Store().Inbox().Count > 0) await Task.Delay(5);
+        while (Store().Inbox().Count > 0)
+            await Task.Delay(5);
 
         InstanceState state = await RunToEnd(runtime, _clock, "i6");
 
@@ -245,10 +281,13 @@ public sealed class DurableRuntimeTests : IDisposable
         int attempts = 0;
         var activities = new Dictionary<string, ActivityFunction>
         {
-            ["Flaky"] = (_, _) => ++attempts < 3 ? throw new IOException("disk hiccup") : Task.FromResult(JsonSerializer.SerializeToElement(attempts)),
+            ["Flaky"] = (_, _) =>
+                ++attempts < 3 ? throw new IOException("disk hiccup") : Task.FromResult(JsonSerializer.SerializeToElement(attempts)),
         };
         OrchestratorFunction orchestrator = async (context, _) =>
-            JsonSerializer.SerializeToElement(await context.CallActivityAsync<int>("Flaky", null, new RetryPolicy(5, TimeSpan.FromSeconds(10), 3)));
+            JsonSerializer.SerializeToElement(
+                await context.CallActivityAsync<int>("Flaky", null, new RetryPolicy(5, TimeSpan.FromSeconds(10), 3))
+            );
         await using DurableRuntime runtime = Runtime(orchestrator, activities);
         runtime.Start();
         DateTimeOffset start = _clock.GetUtcNow();
@@ -260,7 +299,11 @@ public sealed class DurableRuntimeTests : IDisposable
         Assert.Equal(TimeSpan.FromSeconds(40), _clock.GetUtcNow() - start);
         IReadOnlyList<HistoryEvent> history = Store().LoadHistory("i7");
         Assert.Equal(2, history.Count(e => e.Kind == HistoryKind.TaskFailed));
-        Assert.Contains("\"System.IO.IOException\"", history.First(e => e.Kind == HistoryKind.TaskFailed).Payload, StringComparison.Ordinal);
+        Assert.Contains(
+            "\"System.IO.IOException\"",
+            history.First(e => e.Kind == HistoryKind.TaskFailed).Payload,
+            StringComparison.Ordinal
+        );
     }
 
     [Fact]
@@ -268,7 +311,9 @@ public sealed class DurableRuntimeTests : IDisposable
     {
         var activities = new Dictionary<string, ActivityFunction> { ["Broken"] = (_, _) => throw new InvalidDataException("no such blob") };
         OrchestratorFunction orchestrator = async (context, _) =>
-            JsonSerializer.SerializeToElement(await context.CallActivityAsync<int>("Broken", null, new RetryPolicy(2, TimeSpan.FromSeconds(1))));
+            JsonSerializer.SerializeToElement(
+                await context.CallActivityAsync<int>("Broken", null, new RetryPolicy(2, TimeSpan.FromSeconds(1)))
+            );
         await using DurableRuntime runtime = Runtime(orchestrator, activities);
         runtime.Start();
         runtime.ScheduleNew("Test", "i8", null);
@@ -285,7 +330,11 @@ public sealed class DurableRuntimeTests : IDisposable
         int attempts = 0;
         var activities = new Dictionary<string, ActivityFunction>
         {
-            ["Read"] = (_, _) => { attempts++; throw new Core.Storage.BlobNotFoundException("datasets/gone.jsonl"); },
+            ["Read"] = (_, _) =>
+            {
+                attempts++;
+                throw new Core.Storage.BlobNotFoundException("datasets/gone.jsonl");
+            },
         };
         OrchestratorFunction orchestrator = async (context, _) =>
             JsonSerializer.SerializeToElement(await context.CallActivityAsync<int>("Read", null, Retries.Transient));
@@ -304,7 +353,8 @@ public sealed class DurableRuntimeTests : IDisposable
     [Fact]
     public async Task FanOut_RunsActivitiesInParallelUpToTheLimit()
     {
-        int running = 0, peak = 0;
+        int running = 0,
+            peak = 0;
         var activities = new Dictionary<string, ActivityFunction>
         {
             ["Work"] = async (input, ct) =>
@@ -321,7 +371,11 @@ public sealed class DurableRuntimeTests : IDisposable
             int[] results = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => context.CallActivityAsync<int>("Work", i)));
             return JsonSerializer.SerializeToElement(results);
         };
-        await using DurableRuntime runtime = Runtime(orchestrator, activities, new DurableRuntimeOptions { Time = _clock, MaxConcurrentActivities = 3 });
+        await using DurableRuntime runtime = Runtime(
+            orchestrator,
+            activities,
+            new DurableRuntimeOptions { Time = _clock, MaxConcurrentActivities = 3 }
+        );
         runtime.Start();
         runtime.ScheduleNew("Test", "i9", null);
 
@@ -367,7 +421,8 @@ public sealed class DurableRuntimeTests : IDisposable
 
         await using DurableRuntime second = Runtime(race);
         Assert.Single(second.Start());
-        InstanceState state = await second.WaitForCompletionAsync("i10").WaitAsync(TimeSpan.FromSeconds(10)) ?? throw new InvalidOperationException();
+        InstanceState state = await second.WaitForCompletionAsync("i10").WaitAsync(TimeSpan.FromSeconds(10))
+            ?? throw new InvalidOperationException();
 
         Assert.Equal("\"ok!\"", state.Output);
         Assert.Equal(1, _calls["ok"]);
@@ -375,33 +430,42 @@ public sealed class DurableRuntimeTests : IDisposable
     }
 
     /// <summary>A parent that runs a counting child; the child continues as new every three steps and waits a minute per step.</summary>
-    private static Dictionary<string, OrchestratorFunction> ParentAndCountingChild() => new()
-    {
-        ["Test"] = async (context, _) => JsonSerializer.SerializeToElement(await context.CallSubOrchestratorAsync<int>("Count", context.InstanceId + "-child", 0)),
-        ["Count"] = async (context, input) =>
+    private static Dictionary<string, OrchestratorFunction> ParentAndCountingChild() =>
+        new()
         {
-            int n = input.GetInt32();
-            for (int step = 0; n < 10; step++, n++)
+            ["Test"] = async (context, _) =>
+                JsonSerializer.SerializeToElement(await context.CallSubOrchestratorAsync<int>("Count", context.InstanceId + "-child", 0)),
+            ["Count"] = async (context, input) =>
             {
-                if (step == 3)
+                int n = input.GetInt32();
+                for (int step = 0; n < 10; step++, n++)
                 {
-                    context.ContinueAsNew(n);
-                    return default;
+                    if (step == 3)
+                    {
+                        context.ContinueAsNew(n);
+                        return default;
+                    }
+
+                    await context.CreateTimer(context.CurrentUtcDateTime.AddMinutes(1), CancellationToken.None);
+                    await context.CallActivityAsync<string>("Echo", new { name = $"step{n}" });
                 }
 
-                await context.CreateTimer(context.CurrentUtcDateTime.AddMinutes(1), CancellationToken.None);
-                await context.CallActivityAsync<string>("Echo", new { name = $"step{n}" });
-            }
-
-            return JsonSerializer.SerializeToElement(n);
-        },
-    };
+                return JsonSerializer.SerializeToElement(n);
+            },
+        };
 
     [Fact]
     public async Task SubOrchestration_ThatContinuesAsNew_SurvivesARestartAndHandsItsResultToTheParent()
     {
         Dictionary<string, OrchestratorFunction> orchestrators = ParentAndCountingChild();
-        await using (var first = new DurableRuntime(Store(), orchestrators, new Dictionary<string, ActivityFunction> { ["Echo"] = Counting() }, new DurableRuntimeOptions { Time = _clock }))
+        await using (
+            var first = new DurableRuntime(
+                Store(),
+                orchestrators,
+                new Dictionary<string, ActivityFunction> { ["Echo"] = Counting() },
+                new DurableRuntimeOptions { Time = _clock }
+            )
+        )
         {
             first.Start();
             first.ScheduleNew("Test", "p1", null);
@@ -409,7 +473,12 @@ public sealed class DurableRuntimeTests : IDisposable
         }
 
         Assert.Equal(4, _calls.Count);
-        await using var second = new DurableRuntime(Store(), orchestrators, new Dictionary<string, ActivityFunction> { ["Echo"] = Counting() }, new DurableRuntimeOptions { Time = _clock });
+        await using var second = new DurableRuntime(
+            Store(),
+            orchestrators,
+            new Dictionary<string, ActivityFunction> { ["Echo"] = Counting() },
+            new DurableRuntimeOptions { Time = _clock }
+        );
         Assert.Equal(2, second.Start().Count);
         InstanceState parent = await RunToEnd(second, _clock, "p1");
 
@@ -439,7 +508,8 @@ public sealed class DurableRuntimeTests : IDisposable
         var lines = new List<string>();
         void Collect(string id, WorkflowEvent entry)
         {
-            lock (lines) lines.Add($"{id} {entry.Level} {entry.Describe()}");
+            lock (lines)
+                lines.Add($"{id} {entry.Level} {entry.Describe()}");
         }
 
         await using (DurableRuntime first = Runtime(orchestrator))
@@ -456,8 +526,15 @@ public sealed class DurableRuntimeTests : IDisposable
         second.Start();
         await RunToEnd(second, _clock, "log1");
 
-        Assert.Equal(["log1 Information Run log1: start", "log1 Warning Run log1: Cancelled at after A: why", "log1 Information Run log1: after the timer",
-            "log1 Error Run log1: Failed at done: why"], lines);
+        Assert.Equal(
+            [
+                "log1 Information Run log1: start",
+                "log1 Warning Run log1: Cancelled at after A: why",
+                "log1 Information Run log1: after the timer",
+                "log1 Error Run log1: Failed at done: why",
+            ],
+            lines
+        );
     }
 
     [Fact]
@@ -468,7 +545,8 @@ public sealed class DurableRuntimeTests : IDisposable
         var orchestrators = new Dictionary<string, OrchestratorFunction>
         {
             // Children's ids sort after every parent, so the store hands back all the parents first.
-            ["Test"] = async (context, _) => JsonSerializer.SerializeToElement(await context.CallSubOrchestratorAsync<int>("Child", "z-" + context.InstanceId, 7)),
+            ["Test"] = async (context, _) =>
+                JsonSerializer.SerializeToElement(await context.CallSubOrchestratorAsync<int>("Child", "z-" + context.InstanceId, 7)),
             ["Child"] = async (context, input) =>
             {
                 await context.CreateTimer(context.CurrentUtcDateTime.AddMinutes(1), CancellationToken.None);
@@ -476,14 +554,27 @@ public sealed class DurableRuntimeTests : IDisposable
             },
         };
         string[] parents = [.. Enumerable.Range(0, 40).Select(i => $"m{i:00}")];
-        await using (var first = new DurableRuntime(Store(), orchestrators, new Dictionary<string, ActivityFunction>(), new DurableRuntimeOptions { Time = _clock }))
+        await using (
+            var first = new DurableRuntime(
+                Store(),
+                orchestrators,
+                new Dictionary<string, ActivityFunction>(),
+                new DurableRuntimeOptions { Time = _clock }
+            )
+        )
         {
             first.Start();
-            foreach (string id in parents) first.ScheduleNew("Test", id, null);
+            foreach (string id in parents)
+                first.ScheduleNew("Test", id, null);
             await Settle(first);
         }
 
-        await using var second = new DurableRuntime(Store(), orchestrators, new Dictionary<string, ActivityFunction>(), new DurableRuntimeOptions { Time = _clock });
+        await using var second = new DurableRuntime(
+            Store(),
+            orchestrators,
+            new Dictionary<string, ActivityFunction>(),
+            new DurableRuntimeOptions { Time = _clock }
+        );
         Assert.Equal(2 * parents.Length, second.Start().Count);
         foreach (string id in parents)
         {
@@ -511,7 +602,8 @@ public sealed class DurableRuntimeTests : IDisposable
         runtime.Start();
         runtime.ScheduleNew("Test", "c1", 0);
         runtime.RaiseEvent("c1", "note", "kept");
-        while (Store().Inbox().Count > 0) await Task.Delay(5);
+        while (Store().Inbox().Count > 0)
+            await Task.Delay(5);
 
         InstanceState state = await RunToEnd(runtime, _clock, "c1");
 
@@ -521,8 +613,6 @@ public sealed class DurableRuntimeTests : IDisposable
     private static void InterlockedMax(ref int target, int value)
     {
         int seen;
-        while ((seen = Volatile.Read(ref target)) < value && Interlocked.CompareExchange(ref target, value, seen) != seen)
-        {
-        }
+        while ((seen = Volatile.Read(ref target)) < value && Interlocked.CompareExchange(ref target, value, seen) != seen) { }
     }
 }

@@ -17,7 +17,12 @@ public sealed class FolderDropTests : IAsyncLifetime, IDisposable
     {
         _host = await LocalRunHost.StartAsync(_dir.File("data"), new ConfigurationBuilder().Build());
         // A settle time ten times the test's pause in mid-file, so that a loaded machine does not stretch the pause past it.
-        _drop = new FolderDrop(_host, new ConsoleLines(TextWriter.Synchronized(_log)).CreateLogger("drop"), settleTime: TimeSpan.FromMilliseconds(1500), scanInterval: TimeSpan.FromMilliseconds(50));
+        _drop = new FolderDrop(
+            _host,
+            new ConsoleLines(TextWriter.Synchronized(_log)).CreateLogger("drop"),
+            settleTime: TimeSpan.FromMilliseconds(1500),
+            scanInterval: TimeSpan.FromMilliseconds(50)
+        );
         _drop.Start();
     }
 
@@ -31,7 +36,8 @@ public sealed class FolderDropTests : IAsyncLifetime, IDisposable
 
     private string Dropped(string name) => Path.Combine(_drop.Folder, name);
 
-    private static string Dataset(int rows, string salt = "") => Rows.Jsonl(Rows.ManyChats(rows, i => i % 2 == 0 ? "billing" : "shipping" + salt));
+    private static string Dataset(int rows, string salt = "") =>
+        Rows.Jsonl(Rows.ManyChats(rows, i => i % 2 == 0 ? "billing" : "shipping" + salt));
 
     private async Task<string> NextRun(TimeSpan? within = null)
     {
@@ -98,7 +104,8 @@ public sealed class FolderDropTests : IAsyncLifetime, IDisposable
 
     private async Task WaitForLog(string text)
     {
-        for (int i = 0; i < 400 && !_log.ToString().Contains(text, StringComparison.Ordinal); i++) await Task.Delay(25);
+        for (int i = 0; i < 400 && !_log.ToString().Contains(text, StringComparison.Ordinal); i++)
+            await Task.Delay(25);
         Assert.Contains(text, _log.ToString(), StringComparison.Ordinal);
     }
 }

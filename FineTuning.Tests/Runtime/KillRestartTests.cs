@@ -23,12 +23,21 @@ public sealed class KillRestartTests : IDisposable
     /// <summary>The built <c>finetune</c> with these arguments, on the built-in emulator whatever this machine configures.</summary>
     private static ProcessStartInfo StartInfo(string? killAt, double? emulatorSpeed, string[] args)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "finetune.dll"));
-        foreach (string arg in args) start.ArgumentList.Add(arg);
-        foreach (string key in start.Environment.Keys.Where(k => k.StartsWith("FineTuning__", StringComparison.OrdinalIgnoreCase)).ToList()) start.Environment.Remove(key);
-        if (killAt is not null) start.Environment[LocalRunHost.KillAtVariable] = killAt;
-        if (emulatorSpeed is { } speed) start.Environment["FineTuning__Emulator__Speed"] = speed.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        foreach (string arg in args)
+            start.ArgumentList.Add(arg);
+        foreach (string key in start.Environment.Keys.Where(k => k.StartsWith("FineTuning__", StringComparison.OrdinalIgnoreCase)).ToList())
+            start.Environment.Remove(key);
+        if (killAt is not null)
+            start.Environment[LocalRunHost.KillAtVariable] = killAt;
+        if (emulatorSpeed is { } speed)
+            start.Environment["FineTuning__Emulator__Speed"] = speed.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return start;
     }
 
@@ -81,8 +90,13 @@ public sealed class KillRestartTests : IDisposable
         Assert.Equal(run.ModelId, model.ModelId);
 
         using JsonDocument emulator = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(data, "emulator", "state.json")));
-        string[] jobRuns = [.. emulator.RootElement.GetProperty("Jobs").EnumerateArray()
-            .Select(j => JsonNode.Parse(j.GetProperty("Request").GetString()!)!["metadata"]!["run_id"]!.GetValue<string>())];
+        string[] jobRuns =
+        [
+            .. emulator
+                .RootElement.GetProperty("Jobs")
+                .EnumerateArray()
+                .Select(j => JsonNode.Parse(j.GetProperty("Request").GetString()!)!["metadata"]!["run_id"]!.GetValue<string>()),
+        ];
         Assert.Equal([run.RunId], jobRuns);
 
         AssertNoHalfWrittenBlob(Path.Combine(data, "blobs"));
@@ -96,7 +110,13 @@ public sealed class KillRestartTests : IDisposable
     {
         // About 24 MB, so that shards, the split and the upload take long enough to be cut in the middle.
         string filler = new('x', 500);
-        string dataset = _dir.Write("big.jsonl", Rows.Jsonl(Rows.ManyChats(40_000, i => i % 3 == 0 ? "a" : "b").Select(r => r.Replace("Answer", "Answer " + filler, StringComparison.Ordinal))));
+        string dataset = _dir.Write(
+            "big.jsonl",
+            Rows.Jsonl(
+                Rows.ManyChats(40_000, i => i % 3 == 0 ? "a" : "b")
+                    .Select(r => r.Replace("Answer", "Answer " + filler, StringComparison.Ordinal))
+            )
+        );
         string data = _dir.File("data");
         using (Process first = Process.Start(StartInfo(null, null, ["run", dataset, "--data", data]))!)
         {
@@ -105,9 +125,10 @@ public sealed class KillRestartTests : IDisposable
             // runs table could miss a stage shorter than its interval).
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
             string? line;
-            while ((line = await first.StandardOutput.ReadLineAsync(timeout.Token)) is not null && !line.EndsWith($" {stage}", StringComparison.Ordinal))
-            {
-            }
+            while (
+                (line = await first.StandardOutput.ReadLineAsync(timeout.Token)) is not null
+                && !line.EndsWith($" {stage}", StringComparison.Ordinal)
+            ) { }
 
             first.Kill();
             await first.WaitForExitAsync();
@@ -130,7 +151,12 @@ public sealed class KillRestartTests : IDisposable
         string runId = await WaitForStage(data, RunStages.Monitor);
 
         var stdout = new StringWriter();
-        int cancelCode = await FineTuning.Local.Cli.FinetuneCli.RunAsync(["cancel", runId, "--data", data], stdout, TextWriter.Null, CancellationToken.None);
+        int cancelCode = await FineTuning.Local.Cli.FinetuneCli.RunAsync(
+            ["cancel", runId, "--data", data],
+            stdout,
+            TextWriter.Null,
+            CancellationToken.None
+        );
         var (code, output, errors) = await following;
 
         Assert.Equal(0, cancelCode);
@@ -139,7 +165,15 @@ public sealed class KillRestartTests : IDisposable
         Assert.Contains("Cancelled: Cancelled on request; the provider job was cancelled.", output, StringComparison.Ordinal);
         RunRow run = (await ((IRunStore)new SqliteTables(Path.Combine(data, "finetuning.db"))).GetAsync(runId))!;
         Assert.Equal(("cancelled", RunStatus.Cancelled), (run.JobStatus, run.Status));
-        Assert.Equal(2, await FineTuning.Local.Cli.FinetuneCli.RunAsync(["cancel", runId, "--data", data], TextWriter.Null, TextWriter.Null, CancellationToken.None));
+        Assert.Equal(
+            2,
+            await FineTuning.Local.Cli.FinetuneCli.RunAsync(
+                ["cancel", runId, "--data", data],
+                TextWriter.Null,
+                TextWriter.Null,
+                CancellationToken.None
+            )
+        );
     }
 
     [Fact]
@@ -152,7 +186,12 @@ public sealed class KillRestartTests : IDisposable
 
         var status = new StringWriter();
         await FineTuning.Local.Cli.FinetuneCli.RunAsync(["status", runId, "--data", data], status, TextWriter.Null, CancellationToken.None);
-        int cancelCode = await FineTuning.Local.Cli.FinetuneCli.RunAsync(["cancel", runId, "--data", data], TextWriter.Null, TextWriter.Null, CancellationToken.None);
+        int cancelCode = await FineTuning.Local.Cli.FinetuneCli.RunAsync(
+            ["cancel", runId, "--data", data],
+            TextWriter.Null,
+            TextWriter.Null,
+            CancellationToken.None
+        );
         var (code, output, errors) = await Finetune(null, 2, "run", dataset, "--data", data);
 
         Assert.Contains($"{runId}: Running at SubmitJob", status.ToString(), StringComparison.Ordinal);
@@ -185,7 +224,10 @@ public sealed class KillRestartTests : IDisposable
         foreach (string file in Directory.EnumerateFiles(blobs, "*", SearchOption.AllDirectories))
         {
             string name = Path.GetFileName(file);
-            Assert.False(name.EndsWith(".tmp", StringComparison.Ordinal) || name.EndsWith(".tmp.meta", StringComparison.Ordinal), $"abandoned write left: {file}");
+            Assert.False(
+                name.EndsWith(".tmp", StringComparison.Ordinal) || name.EndsWith(".tmp.meta", StringComparison.Ordinal),
+                $"abandoned write left: {file}"
+            );
             if (name.EndsWith(".json", StringComparison.Ordinal))
             {
                 using JsonDocument _ = JsonDocument.Parse(File.ReadAllBytes(file));

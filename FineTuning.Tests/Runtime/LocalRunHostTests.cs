@@ -11,25 +11,33 @@ public sealed class LocalRunHostTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private static IConfiguration Slow() => new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["FineTuning:Emulator:Speed"] = "5" }).Build();
+    private static IConfiguration Slow() =>
+        new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["FineTuning:Emulator:Speed"] = "5" }).Build();
 
     [Fact]
     public async Task CancelledRun_StartedAgain_IsANewAttemptWithItsOwnJob()
     {
         await using LocalRunHost host = await LocalRunHost.StartAsync(_dir.File("data"), Slow());
-        await host.Blobs.WriteAsync("datasets/support.jsonl", (s, ct) => s.WriteAsync(System.Text.Encoding.UTF8.GetBytes(Rows.Jsonl(Rows.ManyChats(30))), ct).AsTask());
+        await host.Blobs.WriteAsync("datasets/support.jsonl", (s, ct) =>
+            s.WriteAsync(System.Text.Encoding.UTF8.GetBytes(Rows.Jsonl(Rows.ManyChats(30))), ct).AsTask()
+        );
         var request = new RunRequest { DatasetBlob = "datasets/support.jsonl" };
         var monitoring = new System.Collections.Concurrent.ConcurrentDictionary<string, TaskCompletionSource>();
-        Task Monitoring(string runId) => monitoring.GetOrAdd(runId, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+        Task Monitoring(string runId) =>
+            monitoring.GetOrAdd(runId, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
         host.StatusChanged += (runId, progress) =>
         {
-            if (progress?.Stage == RunStages.Monitor) monitoring.GetOrAdd(runId, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+            if (progress?.Stage == RunStages.Monitor)
+                monitoring
+                    .GetOrAdd(runId, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously))
+                    .TrySetResult();
         };
 
         var log = new List<string>();
         host.Runtime.Logged += (id, entry) =>
         {
-            lock (log) log.Add($"{id} {entry.Level} {entry.Describe()}");
+            lock (log)
+                log.Add($"{id} {entry.Level} {entry.Describe()}");
         };
 
         (string? first, _) = await host.StartRunAsync(request);
@@ -65,7 +73,9 @@ public sealed class LocalRunHostTests : IDisposable
     {
         await using LocalRunHost host = await LocalRunHost.StartAsync(_dir.File("data"), new ConfigurationBuilder().Build());
 
-        IOException refused = await Assert.ThrowsAsync<IOException>(() => LocalRunHost.StartAsync(_dir.File("data"), new ConfigurationBuilder().Build()));
+        IOException refused = await Assert.ThrowsAsync<IOException>(() =>
+            LocalRunHost.StartAsync(_dir.File("data"), new ConfigurationBuilder().Build())
+        );
 
         Assert.Contains("Another finetune process (run or serve) is using the data directory", refused.Message, StringComparison.Ordinal);
     }

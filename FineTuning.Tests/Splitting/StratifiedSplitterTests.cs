@@ -1,13 +1,19 @@
-using FineTuning.Core.Serialization;
 using System.Text.Json;
 using FineTuning.Core.Datasets;
+using FineTuning.Core.Serialization;
 using FineTuning.Core.Splitting;
 
 namespace FineTuning.Tests.Splitting;
 
 public class StratifiedSplitterTests
 {
-    private static SplitResult Split(TempDir dir, string content, SplitOptions? options = null, ValidationOptions? validation = null, string outName = "out")
+    private static SplitResult Split(
+        TempDir dir,
+        string content,
+        SplitOptions? options = null,
+        ValidationOptions? validation = null,
+        string outName = "out"
+    )
     {
         string path = dir.Write($"{outName}.jsonl", content);
         return new StratifiedSplitter(validation ?? new ValidationOptions(), options ?? new SplitOptions()).Split(path, dir.File(outName));
@@ -15,13 +21,16 @@ public class StratifiedSplitterTests
 
     private static string[] Lines(string path) => File.ReadAllLines(path);
 
-    private static string TopicOf(string row) => JsonDocument.Parse(row).RootElement.TryGetProperty("topic", out JsonElement t) ? t.GetString()! : "";
+    private static string TopicOf(string row) =>
+        JsonDocument.Parse(row).RootElement.TryGetProperty("topic", out JsonElement t) ? t.GetString()! : "";
 
     [Fact]
     public void Split_IsStratifiedAndProportionalPerTopic()
     {
         using var dir = new TempDir();
-        string content = Rows.Jsonl(Rows.ManyChats(300, i => i % 3 == 0 ? "billing" : i % 3 == 1 ? "shipping" : "returns"));
+        string content = Rows.Jsonl(Rows.ManyChats(300, i => i % 3 == 0 ? "billing"
+                : i % 3 == 1 ? "shipping"
+                : "returns"));
 
         SplitReport report = Split(dir, content).Split!;
 
@@ -57,7 +66,9 @@ public class StratifiedSplitterTests
         var validation = new ValidationOptions { MaxErrorRate = 0.01 };
 
         SplitReport one = new StratifiedSplitter(validation, new SplitOptions()).Split(path, dir.File("one"), parallelism: 1).Split!;
-        SplitReport many = new StratifiedSplitter(validation, new SplitOptions()) { ShardBytes = 4096 }.Split(path, dir.File("many"), parallelism: 2).Split!;
+        SplitReport many = new StratifiedSplitter(validation, new SplitOptions()) { ShardBytes = 4096 }
+            .Split(path, dir.File("many"), parallelism: 2)
+            .Split!;
 
         // Five writers: both files are written in several runs, joined in order.
         new StratifiedSplitter(validation, new SplitOptions { TrainRatio = 0.5 }).Split(path, dir.File("half-one"), parallelism: 1);
@@ -67,7 +78,10 @@ public class StratifiedSplitterTests
         Assert.Equal(File.ReadAllBytes(dir.File("one/valid.jsonl")), File.ReadAllBytes(dir.File("many/valid.jsonl")));
         Assert.Equal(File.ReadAllBytes(dir.File("half-one/train.jsonl")), File.ReadAllBytes(dir.File("half-five/train.jsonl")));
         Assert.Equal(File.ReadAllBytes(dir.File("half-one/valid.jsonl")), File.ReadAllBytes(dir.File("half-five/valid.jsonl")));
-        Assert.Equal(["split-report.json", "train.jsonl", "valid.jsonl"], Directory.GetFiles(dir.File("half-five")).Select(Path.GetFileName).Order());
+        Assert.Equal(
+            ["split-report.json", "train.jsonl", "valid.jsonl"],
+            Directory.GetFiles(dir.File("half-five")).Select(Path.GetFileName).Order()
+        );
         Assert.Equal(1, many.ExcludedDuplicates);
         Assert.Equal(1, many.ExcludedInvalid);
         Assert.Equal(ReportSerializer.Serialize(one.Strata), ReportSerializer.Serialize(many.Strata));
@@ -111,15 +125,20 @@ public class StratifiedSplitterTests
     public void Split_GeneratedRowsStayOutOfValidationUnlessAsked()
     {
         using var dir = new TempDir();
-        string content = Rows.Jsonl(Enumerable.Range(0, 100).Select(i =>
-            Rows.Chat($"q{i}", $"a{i}", topic: "t", extra: i % 2 == 0 ? ", \"metadata\": {\"generated\": true}" : "")));
+        string content = Rows.Jsonl(
+            Enumerable
+                .Range(0, 100)
+                .Select(i => Rows.Chat($"q{i}", $"a{i}", topic: "t", extra: i % 2 == 0 ? ", \"metadata\": {\"generated\": true}" : ""))
+        );
 
         Split(dir, content, outName: "a");
         Split(dir, content, new SplitOptions { IncludeGeneratedInValidation = true }, outName: "b");
 
         string[] validA = Lines(dir.File("a/valid.jsonl"));
         Assert.Equal(5, validA.Length); // 10% of the 50 real rows
-        Assert.DoesNotContain(validA, l => l.Contains("generated", StringComparison.Ordinal) || l.Contains("q0\"", StringComparison.Ordinal));
+        Assert.DoesNotContain(validA, l =>
+            l.Contains("generated", StringComparison.Ordinal) || l.Contains("q0\"", StringComparison.Ordinal)
+        );
         Assert.Equal(10, Lines(dir.File("b/valid.jsonl")).Length);
     }
 
@@ -128,7 +147,8 @@ public class StratifiedSplitterTests
     {
         using var dir = new TempDir();
         // 100 rows of "big", and 12 topics with 2 rows each (too small to split at 0.9).
-        var rows = Rows.ManyChats(100, _ => "big").Concat(Enumerable.Range(0, 24).Select(i => Rows.Chat($"small {i}", "a", topic: $"small{i / 2}")));
+        var rows = Rows.ManyChats(100, _ => "big")
+            .Concat(Enumerable.Range(0, 24).Select(i => Rows.Chat($"small {i}", "a", topic: $"small{i / 2}")));
 
         SplitReport report = Split(dir, Rows.Jsonl(rows)).Split!;
 
@@ -144,7 +164,11 @@ public class StratifiedSplitterTests
     public void Split_StratifiesByDottedPath()
     {
         using var dir = new TempDir();
-        string content = Rows.Jsonl(Enumerable.Range(0, 100).Select(i => Rows.Chat($"q{i}", "a", extra: $", \"metadata\": {{\"topic\": \"{(i < 80 ? "x" : "y")}\"}}")));
+        string content = Rows.Jsonl(
+            Enumerable
+                .Range(0, 100)
+                .Select(i => Rows.Chat($"q{i}", "a", extra: $", \"metadata\": {{\"topic\": \"{(i < 80 ? "x" : "y")}\"}}"))
+        );
 
         SplitReport report = Split(dir, content, new SplitOptions { StratifyBy = "metadata.topic" }).Split!;
 
@@ -159,17 +183,27 @@ public class StratifiedSplitterTests
         Split(dir, Rows.Jsonl(Rows.ManyChats(20, _ => "t")), outName: "sft");
         Split(dir, Rows.Jsonl(Enumerable.Range(0, 20).Select(i => Rows.Rft($"q{i}", $"{i}"))), outName: "rft");
 
-        Assert.All(Lines(dir.File("sft/train.jsonl")), l => Assert.Equal(["messages"], JsonDocument.Parse(l).RootElement.EnumerateObject().Select(p => p.Name)));
+        Assert.All(Lines(dir.File("sft/train.jsonl")), l =>
+            Assert.Equal(["messages"], JsonDocument.Parse(l).RootElement.EnumerateObject().Select(p => p.Name))
+        );
         Assert.All(Lines(dir.File("rft/train.jsonl")), l => Assert.Contains("reference_answer", l, StringComparison.Ordinal));
         SplitReport sft = ReportSerializer.Deserialize<SplitReport>(File.ReadAllText(dir.File("sft/split-report.json")))!;
         Assert.Equal(["topic"], sft.DroppedKeys);
     }
 
     [Theory]
-    [InlineData("{\"topic\": \"a\", \"messages\": [{\"role\": \"user\", \"content\": \"q\"}, {\"role\": \"assistant\", \"content\": \"a\"}], \"metadata\": {\"x\": [1, {\"y\": \"}\"}]}}")]
-    [InlineData("{ \"messages\" : [{\"role\":\"user\",\"content\":\"q\\\"}\"},{\"role\":\"assistant\",\"content\":\"a\"}] , \"tools\":[] ,\"n\":1.50e3 }")]
-    [InlineData("{\"top\\u0069c\": \"escaped name\", \"messages\": [{\"role\": \"user\", \"content\": \"q\"}, {\"role\": \"assistant\", \"content\": \"a\"}]}")]
-    [InlineData("{\"messages\": [{\"role\": \"user\", \"content\": \"q\"}, {\"role\": \"assistant\", \"content\": \"a\"}], \"parallel_tool_calls\": false}")]
+    [InlineData(
+        "{\"topic\": \"a\", \"messages\": [{\"role\": \"user\", \"content\": \"q\"}, {\"role\": \"assistant\", \"content\": \"a\"}], \"metadata\": {\"x\": [1, {\"y\": \"}\"}]}}"
+    )]
+    [InlineData(
+        "{ \"messages\" : [{\"role\":\"user\",\"content\":\"q\\\"}\"},{\"role\":\"assistant\",\"content\":\"a\"}] , \"tools\":[] ,\"n\":1.50e3 }"
+    )]
+    [InlineData(
+        "{\"top\\u0069c\": \"escaped name\", \"messages\": [{\"role\": \"user\", \"content\": \"q\"}, {\"role\": \"assistant\", \"content\": \"a\"}]}"
+    )]
+    [InlineData(
+        "{\"messages\": [{\"role\": \"user\", \"content\": \"q\"}, {\"role\": \"assistant\", \"content\": \"a\"}], \"parallel_tool_calls\": false}"
+    )]
     public void Projection_FromTheMembersValidationFound_EqualsReadingTheRowAgain(string row)
     {
         var validator = new DatasetValidator(new ValidationOptions { MinExamples = 1 });
@@ -217,7 +251,10 @@ public class StratifiedSplitterTests
         byte[] train = File.ReadAllBytes(dir.File("out/train.jsonl"));
         Assert.False(train.AsSpan().StartsWith(new byte[] { 0xEF, 0xBB, 0xBF }));
         Assert.DoesNotContain((byte)'\r', train);
-        Assert.Equal(["split-report.json", "train.jsonl", "valid.jsonl"], Directory.GetFiles(dir.File("out")).Select(Path.GetFileName).Order());
+        Assert.Equal(
+            ["split-report.json", "train.jsonl", "valid.jsonl"],
+            Directory.GetFiles(dir.File("out")).Select(Path.GetFileName).Order()
+        );
     }
 
     [Fact]
@@ -241,6 +278,10 @@ public class StratifiedSplitterTests
 
         Assert.Equal("dpo", report.Method);
         Assert.All(Lines(dir.File("out/train.jsonl")), l =>
-            Assert.Equal(["input", "preferred_output", "non_preferred_output"], JsonDocument.Parse(l).RootElement.EnumerateObject().Select(p => p.Name)));
+            Assert.Equal(
+                ["input", "preferred_output", "non_preferred_output"],
+                JsonDocument.Parse(l).RootElement.EnumerateObject().Select(p => p.Name)
+            )
+        );
     }
 }

@@ -31,7 +31,9 @@ public sealed class AzuriteFixture : IAsyncLifetime
     {
         string azurite = await FindOrInstallAsync();
         string key = Convert.ToBase64String(RandomNumberGenerator.GetBytes(64));
-        int blobPort = FreePort(), queuePort = FreePort(), tablePort = FreePort();
+        int blobPort = FreePort(),
+            queuePort = FreePort(),
+            tablePort = FreePort();
         var info = new ProcessStartInfo(azurite)
         {
             RedirectStandardOutput = true,
@@ -39,12 +41,28 @@ public sealed class AzuriteFixture : IAsyncLifetime
             UseShellExecute = false,
             WorkingDirectory = Path.GetTempPath(),
         };
-        foreach (string arg in new[]
-                 {
-                     "--silent", "--inMemoryPersistence", "--skipApiVersionCheck", "--disableTelemetry", "--disableProductStyleUrl",
-                     "--blobHost", "127.0.0.1", "--blobPort", $"{blobPort}", "--queueHost", "127.0.0.1", "--queuePort", $"{queuePort}",
-                     "--tableHost", "127.0.0.1", "--tablePort", $"{tablePort}",
-                 })
+        foreach (
+            string arg in new[]
+            {
+                "--silent",
+                "--inMemoryPersistence",
+                "--skipApiVersionCheck",
+                "--disableTelemetry",
+                "--disableProductStyleUrl",
+                "--blobHost",
+                "127.0.0.1",
+                "--blobPort",
+                $"{blobPort}",
+                "--queueHost",
+                "127.0.0.1",
+                "--queuePort",
+                $"{queuePort}",
+                "--tableHost",
+                "127.0.0.1",
+                "--tablePort",
+                $"{tablePort}",
+            }
+        )
         {
             info.ArgumentList.Add(arg);
         }
@@ -52,16 +70,25 @@ public sealed class AzuriteFixture : IAsyncLifetime
         info.Environment["AZURITE_ACCOUNTS"] = $"{Account}:{key}";
         _process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {azurite}");
         var output = new System.Text.StringBuilder();
-        _process.OutputDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };
-        _process.ErrorDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };
+        _process.OutputDataReceived += (_, e) =>
+        {
+            lock (output)
+                output.AppendLine(e.Data);
+        };
+        _process.ErrorDataReceived += (_, e) =>
+        {
+            lock (output)
+                output.AppendLine(e.Data);
+        };
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
         await WaitForPortsAsync([blobPort, tablePort], output);
 
         Blobs = new BlobServiceClient(new Uri($"http://127.0.0.1:{blobPort}/{Account}"), new StorageSharedKeyCredential(Account, key));
         Tables = new TableServiceClient(new Uri($"http://127.0.0.1:{tablePort}/{Account}"), new TableSharedKeyCredential(Account, key));
-        ConnectionString = $"DefaultEndpointsProtocol=http;AccountName={Account};AccountKey={key};BlobEndpoint=http://127.0.0.1:{blobPort}/{Account};" +
-            $"QueueEndpoint=http://127.0.0.1:{queuePort}/{Account};TableEndpoint=http://127.0.0.1:{tablePort}/{Account};";
+        ConnectionString =
+            $"DefaultEndpointsProtocol=http;AccountName={Account};AccountKey={key};BlobEndpoint=http://127.0.0.1:{blobPort}/{Account};"
+            + $"QueueEndpoint=http://127.0.0.1:{queuePort}/{Account};TableEndpoint=http://127.0.0.1:{tablePort}/{Account};";
     }
 
     public Task DisposeAsync()
@@ -83,7 +110,8 @@ public sealed class AzuriteFixture : IAsyncLifetime
         {
             while (true)
             {
-                if (_process!.HasExited) throw new InvalidOperationException($"Azurite exited with {_process.ExitCode}: {output}");
+                if (_process!.HasExited)
+                    throw new InvalidOperationException($"Azurite exited with {_process.ExitCode}: {output}");
                 try
                 {
                     using var client = new TcpClient();
@@ -125,8 +153,15 @@ public sealed class AzuriteFixture : IAsyncLifetime
         // Installed into a fresh folder and moved into place whole, so an interrupted install is never taken for one.
         string staging = $"{home}.{Guid.NewGuid():N}";
         Directory.CreateDirectory(staging);
-        var info = new ProcessStartInfo("npm") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (string arg in new[] { "install", "--prefix", staging, "--no-audit", "--no-fund", "--loglevel=error", $"azurite@{Version}" })
+        var info = new ProcessStartInfo("npm")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (
+            string arg in new[] { "install", "--prefix", staging, "--no-audit", "--no-fund", "--loglevel=error", $"azurite@{Version}" }
+        )
         {
             info.ArgumentList.Add(arg);
         }
@@ -140,11 +175,14 @@ public sealed class AzuriteFixture : IAsyncLifetime
         {
             Directory.Delete(staging, recursive: true);
             throw new InvalidOperationException(
-                $"The Azure storage tests need Azurite, installed with npm, and npm was not found ({ex.Message}): install Node.js and npm " +
-                "(apt-get install nodejs npm), or set FINETUNING_AZURITE to an installed azurite.", ex);
+                $"The Azure storage tests need Azurite, installed with npm, and npm was not found ({ex.Message}): install Node.js and npm "
+                    + "(apt-get install nodejs npm), or set FINETUNING_AZURITE to an installed azurite.",
+                ex
+            );
         }
 
-        using Process npm = started ?? throw new InvalidOperationException("npm could not be started to install Azurite for the Azure storage tests.");
+        using Process npm = started
+            ?? throw new InvalidOperationException("npm could not be started to install Azurite for the Azure storage tests.");
         Task<string> stderr = npm.StandardError.ReadToEndAsync();
         _ = await npm.StandardOutput.ReadToEndAsync();
         await npm.WaitForExitAsync();

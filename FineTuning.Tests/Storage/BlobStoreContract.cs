@@ -16,7 +16,8 @@ public abstract class BlobStoreContract
 
     protected virtual string Runs => "runs";
 
-    protected static Func<Stream, CancellationToken, Task> Text(string text) => (stream, ct) => stream.WriteAsync(Encoding.UTF8.GetBytes(text), ct).AsTask();
+    protected static Func<Stream, CancellationToken, Task> Text(string text) =>
+        (stream, ct) => stream.WriteAsync(Encoding.UTF8.GetBytes(text), ct).AsTask();
 
     protected async Task<string> ReadAll(string name)
     {
@@ -28,7 +29,11 @@ public abstract class BlobStoreContract
     [Fact]
     public async Task Write_ThenReadPropertiesAndList()
     {
-        BlobProperties written = await Store.WriteAsync($"{Runs}/r1/shards/00000.jsonl", Text("{}\n"), new Dictionary<string, string> { ["firstLine"] = "1" });
+        BlobProperties written = await Store.WriteAsync(
+            $"{Runs}/r1/shards/00000.jsonl",
+            Text("{}\n"),
+            new Dictionary<string, string> { ["firstLine"] = "1" }
+        );
         await Store.WriteAsync($"{Runs}/r1/shards/00001.jsonl", Text("{}\n{}\n"));
         await Store.WriteAsync($"{Runs}/r2/reports/validation.json", Text("{}"));
 
@@ -62,10 +67,10 @@ public abstract class BlobStoreContract
         await Store.WriteAsync($"{Runs}/r/split/train.jsonl", Text("old\n"));
 
         await Assert.ThrowsAsync<IOException>(() => Store.WriteAsync($"{Runs}/r/split/train.jsonl", async (stream, ct) =>
-        {
-            await stream.WriteAsync("half of the new"u8.ToArray(), ct);
-            throw new IOException("the process died half-way");
-        }));
+            {
+                await stream.WriteAsync("half of the new"u8.ToArray(), ct);
+                throw new IOException("the process died half-way");
+            }));
 
         Assert.Equal("old\n", await ReadAll($"{Runs}/r/split/train.jsonl"));
         Assert.Equal(4, (await Store.GetPropertiesAsync($"{Runs}/r/split/train.jsonl"))!.Size);
@@ -75,10 +80,10 @@ public abstract class BlobStoreContract
     public async Task FailedFirstWrite_LeavesNoBlob()
     {
         await Assert.ThrowsAsync<IOException>(() => Store.WriteAsync($"{Runs}/r/split/valid.jsonl", async (stream, ct) =>
-        {
-            await stream.WriteAsync("half"u8.ToArray(), ct);
-            throw new IOException("the process died half-way");
-        }));
+            {
+                await stream.WriteAsync("half"u8.ToArray(), ct);
+                throw new IOException("the process died half-way");
+            }));
 
         Assert.Null(await Store.GetPropertiesAsync($"{Runs}/r/split/valid.jsonl"));
     }
@@ -122,7 +127,9 @@ public abstract class BlobStoreContract
 
         await Task.Delay(20);
         await Store.WriteAsync($"{Datasets}/d.jsonl", Text("other\ncontent\n"));
-        BlobChangedException changed = await Assert.ThrowsAsync<BlobChangedException>(() => Store.OpenReadRangeAsync($"{Datasets}/d.jsonl", 6, 6, first.ETag));
+        BlobChangedException changed = await Assert.ThrowsAsync<BlobChangedException>(() =>
+            Store.OpenReadRangeAsync($"{Datasets}/d.jsonl", 6, 6, first.ETag)
+        );
         Assert.Contains("start the run again", changed.Message, StringComparison.Ordinal);
         await Assert.ThrowsAsync<BlobNotFoundException>(() => Store.OpenReadRangeAsync($"{Datasets}/none.jsonl", 0, 1, first.ETag));
     }

@@ -46,6 +46,9 @@ public sealed class FileSystemBlobStoreTests : BlobStoreContract, IDisposable
 
         Assert.Equal(2, store.RemoveAbandonedWrites());
         Assert.Equal("{}\n", await ReadAll("datasets/keep.tmp.jsonl"));
-        Assert.Equal(["keep.tmp.jsonl", ".keep.tmp.jsonl.meta.json"], Directory.GetFiles(folder).Select(Path.GetFileName).Order(StringComparer.Ordinal).Reverse());
+        Assert.Equal(
+            ["keep.tmp.jsonl", ".keep.tmp.jsonl.meta.json"],
+            Directory.GetFiles(folder).Select(Path.GetFileName).Order(StringComparer.Ordinal).Reverse()
+        );
     }
 }

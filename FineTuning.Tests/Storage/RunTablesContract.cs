@@ -11,30 +11,66 @@ public abstract class RunTablesContract
 
     protected abstract IModelRegistry Models { get; }
 
-    private static ModelRow Model(string id) => new()
-    {
-        ModelId = id,
-        BaseModel = "gpt-4.1-mini-2025-04-14",
-        Method = "supervised",
-        RunId = "run-1",
-        JobId = "ftjob-1",
-        DatasetBlob = "datasets/a.jsonl",
-        DatasetETag = "\"0x1\"",
-        SplitSeed = 42,
-        FileIds = ["file-t", "file-v"],
-        TrainRowsByTopic = new Dictionary<string, long> { ["billing"] = 18 },
-        Metrics = new Dictionary<string, double> { ["valid_loss"] = 0.4 },
-        Outcome = "improved",
-        RegisteredAt = T0,
-    };
+    private static ModelRow Model(string id) =>
+        new()
+        {
+            ModelId = id,
+            BaseModel = "gpt-4.1-mini-2025-04-14",
+            Method = "supervised",
+            RunId = "run-1",
+            JobId = "ftjob-1",
+            DatasetBlob = "datasets/a.jsonl",
+            DatasetETag = "\"0x1\"",
+            SplitSeed = 42,
+            FileIds = ["file-t", "file-v"],
+            TrainRowsByTopic = new Dictionary<string, long> { ["billing"] = 18 },
+            Metrics = new Dictionary<string, double> { ["valid_loss"] = 0.4 },
+            Outcome = "improved",
+            RegisteredAt = T0,
+        };
 
     [Fact]
     public async Task Runs_UpsertReplacesTheRow_AndListsNewestFirst()
     {
-        await Runs.UpsertAsync(new RunRow { RunId = "run-1", DatasetBlob = "datasets/a.jsonl", CreatedAt = T0, UpdatedAt = T0 });
-        await Runs.UpsertAsync(new RunRow { RunId = "run-1", DatasetBlob = "datasets/a.jsonl", CreatedAt = T0, UpdatedAt = T0.AddMinutes(5), Stage = RunStages.Monitor, Status = RunStatus.Running, JobId = "ftjob-1" });
-        await Runs.UpsertAsync(new RunRow { RunId = "run-2", DatasetBlob = "datasets/b.jsonl", CreatedAt = T0.AddHours(1), UpdatedAt = T0.AddHours(1) });
-        await Runs.UpsertAsync(new RunRow { RunId = "run-0", DatasetBlob = "datasets/c.jsonl", CreatedAt = T0.AddMinutes(30), UpdatedAt = T0.AddMinutes(30) });
+        await Runs.UpsertAsync(
+            new RunRow
+            {
+                RunId = "run-1",
+                DatasetBlob = "datasets/a.jsonl",
+                CreatedAt = T0,
+                UpdatedAt = T0,
+            }
+        );
+        await Runs.UpsertAsync(
+            new RunRow
+            {
+                RunId = "run-1",
+                DatasetBlob = "datasets/a.jsonl",
+                CreatedAt = T0,
+                UpdatedAt = T0.AddMinutes(5),
+                Stage = RunStages.Monitor,
+                Status = RunStatus.Running,
+                JobId = "ftjob-1",
+            }
+        );
+        await Runs.UpsertAsync(
+            new RunRow
+            {
+                RunId = "run-2",
+                DatasetBlob = "datasets/b.jsonl",
+                CreatedAt = T0.AddHours(1),
+                UpdatedAt = T0.AddHours(1),
+            }
+        );
+        await Runs.UpsertAsync(
+            new RunRow
+            {
+                RunId = "run-0",
+                DatasetBlob = "datasets/c.jsonl",
+                CreatedAt = T0.AddMinutes(30),
+                UpdatedAt = T0.AddMinutes(30),
+            }
+        );
 
         RunRow? run = await Runs.GetAsync("run-1");
         Assert.Equal(RunStatus.Running, run!.Status);
@@ -80,7 +116,21 @@ public abstract class RunTablesContract
     [Fact]
     public async Task ConcurrentUpserts_AllLand()
     {
-        await Task.WhenAll(Enumerable.Range(0, 40).Select(i => Runs.UpsertAsync(new RunRow { RunId = $"run-{i}", DatasetBlob = "datasets/a.jsonl", CreatedAt = T0.AddSeconds(i), UpdatedAt = T0 })));
+        await Task.WhenAll(
+            Enumerable
+                .Range(0, 40)
+                .Select(i =>
+                    Runs.UpsertAsync(
+                        new RunRow
+                        {
+                            RunId = $"run-{i}",
+                            DatasetBlob = "datasets/a.jsonl",
+                            CreatedAt = T0.AddSeconds(i),
+                            UpdatedAt = T0,
+                        }
+                    )
+                )
+        );
 
         Assert.Equal(40, (await Runs.ListAsync()).Count);
     }

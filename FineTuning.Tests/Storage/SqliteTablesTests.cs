@@ -20,7 +20,16 @@ public sealed class SqliteTablesTests : RunTablesContract, IDisposable
     [Fact]
     public async Task Rows_SurviveReopening()
     {
-        await Runs.UpsertAsync(new RunRow { RunId = "run-1", DatasetBlob = "datasets/a.jsonl", CreatedAt = T0, UpdatedAt = T0, JobId = "ftjob-1" });
+        await Runs.UpsertAsync(
+            new RunRow
+            {
+                RunId = "run-1",
+                DatasetBlob = "datasets/a.jsonl",
+                CreatedAt = T0,
+                UpdatedAt = T0,
+                JobId = "ftjob-1",
+            }
+        );
 
         IRunStore reopened = new SqliteTables(_dir.File("data/finetuning.db"));
 

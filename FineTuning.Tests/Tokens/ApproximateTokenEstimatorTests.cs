@@ -53,11 +53,12 @@ public class ApproximateTokenEstimatorTests
         // multi-byte character, so that the paths hand the run state to each other.
         Gen<int> pick = Gen.Frequency((40, Gen.Choose(0, 55)), (1, Gen.Choose(56, alphabet.Length + escapes.Length - 1)));
         Prop.ForAll(Arb.From(pick.ListOf().Select(l => l.Concat(l).Concat(l).ToList())), picks =>
-        {
-            string text = string.Concat(picks.Select(p => p < alphabet.Length ? alphabet[p].ToString() : escapes[p - alphabet.Length]));
-            byte[] bytes = Encoding.UTF8.GetBytes(text);
-            return vectors.CountEscaped(bytes) == scalar.CountEscaped(bytes);
-        }).Check(Config.QuickThrowOnFailure.WithMaxTest(2000));
+            {
+                string text = string.Concat(picks.Select(p => p < alphabet.Length ? alphabet[p].ToString() : escapes[p - alphabet.Length]));
+                byte[] bytes = Encoding.UTF8.GetBytes(text);
+                return vectors.CountEscaped(bytes) == scalar.CountEscaped(bytes);
+            })
+            .Check(Config.QuickThrowOnFailure.WithMaxTest(2000));
     }
 
     [Theory]
@@ -67,7 +68,15 @@ public class ApproximateTokenEstimatorTests
     {
         var scalar = new ApproximateTokenEstimator { VectorBytes = 0 };
         var vectors = new ApproximateTokenEstimator { VectorBytes = vectorBytes };
-        foreach (string text in new[] { new string('a', 100), new string(' ', 70) + "x", string.Concat(Enumerable.Repeat("1234567890", 9)), new string('.', 65) + "\\n" + new string('b', 40) })
+        foreach (
+            string text in new[]
+            {
+                new string('a', 100),
+                new string(' ', 70) + "x",
+                string.Concat(Enumerable.Repeat("1234567890", 9)),
+                new string('.', 65) + "\\n" + new string('b', 40),
+            }
+        )
         {
             byte[] bytes = Encoding.UTF8.GetBytes(text);
             Assert.Equal(scalar.CountEscaped(bytes), vectors.CountEscaped(bytes));

@@ -24,19 +24,30 @@ public class TiktokenTokenEstimatorTests
     public void CountEscaped_GivesTheEncodersCount()
     {
         // The library's documented example for gpt-4o (o200k_base): 16 tokens.
-        Assert.Equal(16, TiktokenTokenEstimator.O200kBase.CountEscaped("Text tokenization is the process of splitting a string into a list of tokens."u8));
+        Assert.Equal(
+            16,
+            TiktokenTokenEstimator.O200kBase.CountEscaped("Text tokenization is the process of splitting a string into a list of tokens."u8)
+        );
         Assert.Equal(0, TiktokenTokenEstimator.O200kBase.CountEscaped([]));
     }
 
     [Fact]
     public void CountEscaped_DecodesEscapesFirst_SoEscapedAndPlainTextCountTheSame()
     {
-        Prop.ForAll(Arb.From(Gen.Elements("Hello", " world", "\n", "\t", "\"", "\\", "é", "日本", "😀", "<", "12345", "  ").ArrayOf().Select(string.Concat)), text =>
-        {
-            int expected = Reference.CountTokens(text);
-            return TiktokenTokenEstimator.O200kBase.CountEscaped(Escaped(text, Strict)) == expected
-                && TiktokenTokenEstimator.O200kBase.CountEscaped(Escaped(text, Relaxed)) == expected;
-        }).Check(Config.QuickThrowOnFailure.WithMaxTest(300));
+        Prop.ForAll(
+                Arb.From(
+                    Gen.Elements("Hello", " world", "\n", "\t", "\"", "\\", "é", "日本", "😀", "<", "12345", "  ")
+                        .ArrayOf()
+                        .Select(string.Concat)
+                ),
+                text =>
+                {
+                    int expected = Reference.CountTokens(text);
+                    return TiktokenTokenEstimator.O200kBase.CountEscaped(Escaped(text, Strict)) == expected
+                        && TiktokenTokenEstimator.O200kBase.CountEscaped(Escaped(text, Relaxed)) == expected;
+                }
+            )
+            .Check(Config.QuickThrowOnFailure.WithMaxTest(300));
     }
 
     [Fact]
@@ -54,16 +65,23 @@ public class TiktokenTokenEstimatorTests
     [Fact]
     public void Approximation_StaysCloseToTheEncoder_OnTheRealDatasets()
     {
-        string[] files = Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "Datasets", "real"), "*.jsonl")
-            .Where(f => !Path.GetFileName(f).StartsWith("invalid-", StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToArray();
+        string[] files = Directory
+            .GetFiles(Path.Combine(AppContext.BaseDirectory, "Datasets", "real"), "*.jsonl")
+            .Where(f => !Path.GetFileName(f).StartsWith("invalid-", StringComparison.Ordinal))
+            .Order(StringComparer.Ordinal)
+            .ToArray();
         Assert.True(files.Length >= 10, "the real datasets are copied next to the tests");
-        long approxAll = 0, exactAll = 0;
+        long approxAll = 0,
+            exactAll = 0;
         foreach (string file in files)
         {
             long approx = Total(file, ApproximateTokenEstimator.Instance);
             long exact = Total(file, TiktokenTokenEstimator.O200kBase);
             Assert.True(exact > 0, file);
-            Assert.True(Math.Abs(approx - exact) <= exact * 0.15, $"{Path.GetFileName(file)}: approximation {approx:N0}, o200k_base {exact:N0} tokens");
+            Assert.True(
+                Math.Abs(approx - exact) <= exact * 0.15,
+                $"{Path.GetFileName(file)}: approximation {approx:N0}, o200k_base {exact:N0} tokens"
+            );
             approxAll += approx;
             exactAll += exact;
         }
@@ -72,5 +90,6 @@ public class TiktokenTokenEstimatorTests
     }
 
     private static long Total(string file, ITokenEstimator tokens) =>
-        new DatasetValidator(new ValidationOptions { Tokens = tokens, MinExamples = 0 }).ValidateFile(file).Tokens.TokensPerExample?.Total ?? 0;
+        new DatasetValidator(new ValidationOptions { Tokens = tokens, MinExamples = 0 }).ValidateFile(file).Tokens.TokensPerExample?.Total
+        ?? 0;
 }

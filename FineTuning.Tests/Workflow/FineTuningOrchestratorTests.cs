@@ -1,15 +1,15 @@
-using FineTuning.Core.Serialization;
 using System.Text;
+using System.Text.Json;
 using FineTuning.Core.Catalog;
+using FineTuning.Core.Datasets;
 using FineTuning.Core.Providers;
+using FineTuning.Core.Serialization;
 using FineTuning.Core.Storage;
 using FineTuning.Core.Workflow;
 using FineTuning.Emulator;
 using FineTuning.Local.Hosting;
 using FineTuning.Local.Runtime;
 using FineTuning.Local.Storage;
-using System.Text.Json;
-using FineTuning.Core.Datasets;
 using FineTuning.OpenAI;
 
 namespace FineTuning.Tests.Workflow;
@@ -31,13 +31,26 @@ public sealed class FineTuningOrchestratorTests : IAsyncLifetime, IDisposable
 
     public async Task InitializeAsync()
     {
-        _emulator = await EmulatorServer.StartAsync(new EmulatorOptions { Time = _clock, Speed = 1, Faults = _faults });
+        _emulator = await EmulatorServer.StartAsync(
+            new EmulatorOptions
+            {
+                Time = _clock,
+                Speed = 1,
+                Faults = _faults,
+            }
+        );
         _blobs = new FileSystemBlobStore(_dir.File("blobs"));
         _tables = new SqliteTables(_dir.File("finetuning.db"));
-        IFineTuningProvider provider = OpenAIFineTuningProvider.Create(new ProviderOptions { Endpoint = _emulator.OpenAIEndpoint, ApiKey = "k" });
+        IFineTuningProvider provider = OpenAIFineTuningProvider.Create(
+            new ProviderOptions { Endpoint = _emulator.OpenAIEndpoint, ApiKey = "k" }
+        );
         _history = new HistoryStore(_dir.File("durable.db"));
-        _runtime = new DurableRuntime(_history, LocalWorkflow.Orchestrators, LocalWorkflow.Activities(_blobs, provider, _tables, _tables, ModelCatalog.Default),
-            new DurableRuntimeOptions { Time = _clock, Recorded = (id, e) => _onRecorded?.Invoke(id, e) });
+        _runtime = new DurableRuntime(
+            _history,
+            LocalWorkflow.Orchestrators,
+            LocalWorkflow.Activities(_blobs, provider, _tables, _tables, ModelCatalog.Default),
+            new DurableRuntimeOptions { Time = _clock, Recorded = (id, e) => _onRecorded?.Invoke(id, e) }
+        );
         _runtime.Start();
     }
 
@@ -65,7 +78,9 @@ public sealed class FineTuningOrchestratorTests : IAsyncLifetime, IDisposable
     private async Task Drop(string name, string content) =>
         await _blobs.WriteAsync(name, (s, ct) => s.WriteAsync(Encoding.UTF8.GetBytes(content), ct).AsTask());
 
-    private static string SupportDataset() => Rows.Jsonl(Rows.ManyChats(60, i => i % 3 == 0 ? "billing" : i % 3 == 1 ? "shipping" : "returns"));
+    private static string SupportDataset() => Rows.Jsonl(Rows.ManyChats(60, i => i % 3 == 0 ? "billing"
+                : i % 3 == 1 ? "shipping"
+                : "returns"));
 
     [Fact]
     public async Task Run_GoesFromDatasetToARegisteredModelWithLineage()
@@ -83,7 +98,10 @@ public sealed class FineTuningOrchestratorTests : IAsyncLifetime, IDisposable
         Assert.Equal(18, model.TrainRowsByTopic["billing"]);
         Assert.Equal("improved_significantly", model.Outcome);
         Assert.NotNull(model.DatasetETag);
-        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(SupportDataset()))), model.DatasetContentHash);
+        Assert.Equal(
+            Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(SupportDataset()))),
+            model.DatasetContentHash
+        );
         RunRow? run = await ((IRunStore)_tables).GetAsync("run-e2e");
         Assert.Equal(RunStatus.Succeeded, run!.Status);
         Assert.Equal(RunStages.RegisterModel, run.Stage);
@@ -115,7 +133,8 @@ public sealed class FineTuningOrchestratorTests : IAsyncLifetime, IDisposable
         string id = "run-cancel";
         _onRecorded = (runId, e) =>
         {
-            if (e is { Kind: HistoryKind.TaskCompleted, Name: "SubmitJob" }) _runtime.RaiseEvent(runId, FineTuningOrchestrator.CancelEvent, true);
+            if (e is { Kind: HistoryKind.TaskCompleted, Name: "SubmitJob" })
+                _runtime.RaiseEvent(runId, FineTuningOrchestrator.CancelEvent, true);
         };
 
         RunOutcome outcome = await Run(id, new RunRequest { DatasetBlob = "datasets/support.jsonl" });
@@ -135,7 +154,9 @@ public sealed class FineTuningOrchestratorTests : IAsyncLifetime, IDisposable
     {
         using var http = new HttpClient();
         http.DefaultRequestHeaders.Add("api-key", "k");
-        using JsonDocument jobs = JsonDocument.Parse(await http.GetStringAsync(new Uri(_emulator.OpenAIEndpoint, $"fine_tuning/jobs?metadata[run_id]={runId}")));
+        using JsonDocument jobs = JsonDocument.Parse(
+            await http.GetStringAsync(new Uri(_emulator.OpenAIEndpoint, $"fine_tuning/jobs?metadata[run_id]={runId}"))
+        );
         return [.. jobs.RootElement.GetProperty("data").EnumerateArray().Select(j => j.Clone())];
     }
 
@@ -151,7 +172,8 @@ public sealed class FineTuningOrchestratorTests : IAsyncLifetime, IDisposable
         string id = "run-cancel-" + activity.ToLowerInvariant();
         _onRecorded = (runId, e) =>
         {
-            if (runId == id && e.Kind == HistoryKind.TaskScheduled && e.Name == activity) _runtime.RaiseEvent(runId, FineTuningOrchestrator.CancelEvent, true);
+            if (runId == id && e.Kind == HistoryKind.TaskScheduled && e.Name == activity)
+                _runtime.RaiseEvent(runId, FineTuningOrchestrator.CancelEvent, true);
         };
 
         RunOutcome outcome = await Run(id, new RunRequest { DatasetBlob = "datasets/support.jsonl" });
@@ -172,7 +194,8 @@ public sealed class FineTuningOrchestratorTests : IAsyncLifetime, IDisposable
         string id = "run-cancel-submit";
         _onRecorded = (runId, e) =>
         {
-            if (runId == id && e is { Kind: HistoryKind.TaskScheduled, Name: "SubmitJob" }) _runtime.RaiseEvent(runId, FineTuningOrchestrator.CancelEvent, true);
+            if (runId == id && e is { Kind: HistoryKind.TaskScheduled, Name: "SubmitJob" })
+                _runtime.RaiseEvent(runId, FineTuningOrchestrator.CancelEvent, true);
         };
 
         RunOutcome outcome = await Run(id, new RunRequest { DatasetBlob = "datasets/support.jsonl" });
@@ -181,7 +204,10 @@ public sealed class FineTuningOrchestratorTests : IAsyncLifetime, IDisposable
         Assert.Equal("cancelled", Assert.Single(await JobsOf(id)).GetProperty("status").GetString());
         Assert.Contains("CancelJob", Calls(id));
         // Cancelled before the job was followed: no monitor was started for it.
-        Assert.DoesNotContain(JobMonitor.Name, _history.LoadHistory(id).Where(e => e.Kind == HistoryKind.SubOrchestrationScheduled).Select(e => e.Name));
+        Assert.DoesNotContain(
+            JobMonitor.Name,
+            _history.LoadHistory(id).Where(e => e.Kind == HistoryKind.SubOrchestrationScheduled).Select(e => e.Name)
+        );
     }
 
     [Fact]
@@ -212,15 +238,27 @@ public sealed class FineTuningOrchestratorTests : IAsyncLifetime, IDisposable
         var seen = new List<string>();
         _onRecorded = (runId, e) =>
         {
-            if (runId == monitor && e is { Kind: HistoryKind.TaskCompleted, Name: "GetJob" } && JobStatusIn(e.Payload) == "running" && seen.Count == 0 && !paused)
+            if (
+                runId == monitor
+                && e is { Kind: HistoryKind.TaskCompleted, Name: "GetJob" }
+                && JobStatusIn(e.Payload) == "running"
+                && seen.Count == 0
+                && !paused
+            )
             {
                 paused = true;
                 _runtime.RaiseEvent(id, FineTuningOrchestrator.PauseEvent, true);
             }
 
-            if (runId == id && e is { Kind: HistoryKind.TaskCompleted, Name: "PauseJob" or "ResumeJob" }) seen.Add(JobStatusIn(e.Payload));
+            if (runId == id && e is { Kind: HistoryKind.TaskCompleted, Name: "PauseJob" or "ResumeJob" })
+                seen.Add(JobStatusIn(e.Payload));
             // 20 polls of the paused job take over 15 minutes of the clock: longer than the whole deadline.
-            if (runId == monitor && e is { Kind: HistoryKind.TaskCompleted, Name: "GetJob" } && JobStatusIn(e.Payload) == "paused" && ++pausedPolls == 20)
+            if (
+                runId == monitor
+                && e is { Kind: HistoryKind.TaskCompleted, Name: "GetJob" }
+                && JobStatusIn(e.Payload) == "paused"
+                && ++pausedPolls == 20
+            )
             {
                 _runtime.RaiseEvent(id, FineTuningOrchestrator.ResumeEvent, true);
             }
@@ -231,7 +269,10 @@ public sealed class FineTuningOrchestratorTests : IAsyncLifetime, IDisposable
 
         Assert.True(outcome.Status == RunStatus.Succeeded, outcome.Error);
         Assert.Equal(["paused", "running"], seen);
-        Assert.True(_clock.GetUtcNow() - start > TimeSpan.FromMinutes(15), "the run outlived its 10-minute deadline only because the job was paused");
+        Assert.True(
+            _clock.GetUtcNow() - start > TimeSpan.FromMinutes(15),
+            "the run outlived its 10-minute deadline only because the job was paused"
+        );
         Assert.Equal(1, Calls(id).Count(c => c == "PauseJob"));
         Assert.Equal(1, Calls(id).Count(c => c == "ResumeJob"));
     }
@@ -244,7 +285,8 @@ public sealed class FineTuningOrchestratorTests : IAsyncLifetime, IDisposable
         _onRecorded = (runId, e) =>
         {
             // The job is validating its files then: the provider refuses a pause (400), which must not end the run.
-            if (runId == id && e is { Kind: HistoryKind.TaskCompleted, Name: "SubmitJob" }) _runtime.RaiseEvent(id, FineTuningOrchestrator.PauseEvent, true);
+            if (runId == id && e is { Kind: HistoryKind.TaskCompleted, Name: "SubmitJob" })
+                _runtime.RaiseEvent(id, FineTuningOrchestrator.PauseEvent, true);
         };
 
         RunOutcome outcome = await Run(id, new RunRequest { DatasetBlob = "datasets/support.jsonl" });
@@ -260,8 +302,19 @@ public sealed class FineTuningOrchestratorTests : IAsyncLifetime, IDisposable
     public async Task UpdateRun_NeverReplacesAFinishedRowWithAnUnfinishedOne()
     {
         var update = new Core.Workflow.Activities.UpdateRun(_tables);
-        var running = new RunRow { RunId = "run-x", DatasetBlob = "datasets/a.jsonl", Status = RunStatus.Running, JobStatus = "running" };
-        RunRow cancelled = running with { Status = RunStatus.Cancelled, JobStatus = "cancelled", FinishedAt = new DateTime(2026, 11, 22, 13, 0, 0, DateTimeKind.Utc) };
+        var running = new RunRow
+        {
+            RunId = "run-x",
+            DatasetBlob = "datasets/a.jsonl",
+            Status = RunStatus.Running,
+            JobStatus = "running",
+        };
+        RunRow cancelled = running with
+        {
+            Status = RunStatus.Cancelled,
+            JobStatus = "cancelled",
+            FinishedAt = new DateTime(2026, 11, 22, 13, 0, 0, DateTimeKind.Utc),
+        };
 
         Assert.True(await update.RunAsync(running));
         Assert.True(await update.RunAsync(cancelled));
@@ -290,7 +343,10 @@ public sealed class FineTuningOrchestratorTests : IAsyncLifetime, IDisposable
         Assert.Contains("CancelJob", Calls(monitor));
         MonitorInput last = JsonSerializer.Deserialize<MonitorInput>(_history.Get(monitor)!.Input, ReportSerializer.Options)!;
         Assert.InRange(last.Polls, 250, 400);
-        Assert.True(_history.LoadHistory(monitor).Count < Polling.PollsPerExecution * 6, "each execution of the monitor starts a fresh history");
+        Assert.True(
+            _history.LoadHistory(monitor).Count < Polling.PollsPerExecution * 6,
+            "each execution of the monitor starts a fresh history"
+        );
         Assert.Equal("cancelled", (await ((IRunStore)_tables).GetAsync(id))!.JobStatus);
     }
 
@@ -324,7 +380,9 @@ public sealed class FineTuningOrchestratorTests : IAsyncLifetime, IDisposable
         Assert.Equal(0, _faults.Pending);
         using var http = new HttpClient();
         http.DefaultRequestHeaders.Add("api-key", "k");
-        using JsonDocument jobs = JsonDocument.Parse(await http.GetStringAsync(new Uri(_emulator.OpenAIEndpoint, $"fine_tuning/jobs?metadata[run_id]={id}")));
+        using JsonDocument jobs = JsonDocument.Parse(
+            await http.GetStringAsync(new Uri(_emulator.OpenAIEndpoint, $"fine_tuning/jobs?metadata[run_id]={id}"))
+        );
         Assert.Single(jobs.RootElement.GetProperty("data").EnumerateArray());
     }
 
@@ -335,7 +393,9 @@ public sealed class FineTuningOrchestratorTests : IAsyncLifetime, IDisposable
         foreach (string id in ids)
         {
             await Drop($"datasets/{id}.jsonl", Rows.Jsonl(Rows.ManyChats(30, i => $"{id}-{i % 2}")));
-            Assert.True(_runtime.ScheduleNew(LocalRunHost.Orchestrator, id, new RunRequest { DatasetBlob = $"datasets/{id}.jsonl", Suffix = id }));
+            Assert.True(
+                _runtime.ScheduleNew(LocalRunHost.Orchestrator, id, new RunRequest { DatasetBlob = $"datasets/{id}.jsonl", Suffix = id })
+            );
         }
 
         foreach (string id in ids)
@@ -360,7 +420,11 @@ public sealed class FineTuningOrchestratorTests : IAsyncLifetime, IDisposable
         RunOutcome outcome = await Run(id, new RunRequest { DatasetBlob = "datasets/support.jsonl" });
 
         Assert.Equal(RunStatus.Failed, outcome.Status);
-        Assert.StartsWith("SubmitJob failed: Activity SubmitJob failed: ProviderRejectedException: 400", outcome.Error, StringComparison.Ordinal);
+        Assert.StartsWith(
+            "SubmitJob failed: Activity SubmitJob failed: ProviderRejectedException: 400",
+            outcome.Error,
+            StringComparison.Ordinal
+        );
         Assert.Single(Calls(id), c => c == "SubmitJob");
         Assert.True(_clock.GetUtcNow() - start < TimeSpan.FromMinutes(1), "no retry waits");
         RunRow run = (await ((IRunStore)_tables).GetAsync(id))!;

@@ -1,10 +1,10 @@
-using FineTuning.Core.Serialization;
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using FineTuning.Core.Datasets;
+using FineTuning.Core.Serialization;
 using FineTuning.Core.Workflow;
 using FineTuning.Local;
 
@@ -19,14 +19,22 @@ public class JsonContractTests
     public static TheoryData<Type> ContractTypes()
     {
         var data = new TheoryData<Type>();
-        foreach (Type type in new[] { typeof(CoreJsonContext), typeof(LocalJsonContext) }
-            .SelectMany(c => c.GetCustomAttributesData())
-            .Where(a => a.AttributeType == typeof(JsonSerializableAttribute))
-            .Select(a => (Type)a.ConstructorArguments[0].Value!)
-            .Where(t => t.IsClass && !t.IsAbstract && t != typeof(string) && t.GetConstructor(Type.EmptyTypes) is not null && !typeof(System.Collections.IEnumerable).IsAssignableFrom(t))
-            // Reports are only ever read whole (every member required); records and requests may be read in part.
-            .Where(t => RequiredMembers(t).All(p => p.PropertyType == typeof(string)))
-            .Distinct())
+        foreach (
+            Type type in new[] { typeof(CoreJsonContext), typeof(LocalJsonContext) }
+                .SelectMany(c => c.GetCustomAttributesData())
+                .Where(a => a.AttributeType == typeof(JsonSerializableAttribute))
+                .Select(a => (Type)a.ConstructorArguments[0].Value!)
+                .Where(t =>
+                    t.IsClass
+                    && !t.IsAbstract
+                    && t != typeof(string)
+                    && t.GetConstructor(Type.EmptyTypes) is not null
+                    && !typeof(System.Collections.IEnumerable).IsAssignableFrom(t)
+                )
+                // Reports are only ever read whole (every member required); records and requests may be read in part.
+                .Where(t => RequiredMembers(t).All(p => p.PropertyType == typeof(string)))
+                .Distinct()
+        )
         {
             data.Add(type);
         }
@@ -49,10 +57,14 @@ public class JsonContractTests
 
         object read = JsonSerializer.Deserialize(given.ToJsonString(), LocalJson.Options.GetTypeInfo(type))!;
 
-        Assert.Equal(JsonSerializer.Serialize(fresh, LocalJson.Options.GetTypeInfo(type)), JsonSerializer.Serialize(read, LocalJson.Options.GetTypeInfo(type)));
+        Assert.Equal(
+            JsonSerializer.Serialize(fresh, LocalJson.Options.GetTypeInfo(type)),
+            JsonSerializer.Serialize(read, LocalJson.Options.GetTypeInfo(type))
+        );
     }
 
-    private static IEnumerable<PropertyInfo> RequiredMembers(Type type) => type.GetProperties().Where(p => p.IsDefined(typeof(RequiredMemberAttribute)));
+    private static IEnumerable<PropertyInfo> RequiredMembers(Type type) =>
+        type.GetProperties().Where(p => p.IsDefined(typeof(RequiredMemberAttribute)));
 
     [Fact]
     public void ARunRequestOfJustADataset_AsksForTheDefaults()

@@ -1,7 +1,7 @@
-using FineTuning.Core.Serialization;
 using System.Text.Json;
 using FineTuning.Core.Datasets;
 using FineTuning.Core.Providers;
+using FineTuning.Core.Serialization;
 using FineTuning.Core.Workflow;
 
 namespace FineTuning.Tests.Workflow;
@@ -11,7 +11,12 @@ public class RunRequestTests
     [Fact]
     public void GoodRequest_HasNoProblems()
     {
-        var request = new RunRequest { DatasetBlob = "datasets/support-chat.jsonl", Method = "supervised", Hyperparameters = new Hyperparameters(Epochs: 3) };
+        var request = new RunRequest
+        {
+            DatasetBlob = "datasets/support-chat.jsonl",
+            Method = "supervised",
+            Hyperparameters = new Hyperparameters(Epochs: 3),
+        };
 
         Assert.Empty(request.Problems());
     }
@@ -19,21 +24,43 @@ public class RunRequestTests
     [Fact]
     public void BadRequest_ListsEveryFieldThatIsWrong()
     {
-        var request = new RunRequest { DatasetBlob = "", Method = "chat", TrainRatio = -0.5, PollInterval = TimeSpan.Zero, Hyperparameters = new Hyperparameters(Epochs: 0) };
+        var request = new RunRequest
+        {
+            DatasetBlob = "",
+            Method = "chat",
+            TrainRatio = -0.5,
+            PollInterval = TimeSpan.Zero,
+            Hyperparameters = new Hyperparameters(Epochs: 0),
+        };
 
         IReadOnlyDictionary<string, string[]> problems = request.Problems();
 
-        Assert.Equal(["datasetBlob", "hyperparameters.epochs", "method", "pollInterval", "trainRatio"], problems.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(
+            ["datasetBlob", "hyperparameters.epochs", "method", "pollInterval", "trainRatio"],
+            problems.Keys.Order(StringComparer.Ordinal)
+        );
         Assert.Contains("\"chat\" is not a method", problems["method"][0], StringComparison.Ordinal);
     }
 
     [Fact]
     public void Reinforcement_NeedsAValidGrader()
     {
-        Assert.Contains("grader", new RunRequest { DatasetBlob = "datasets/a.jsonl", Method = "reinforcement" }.Problems().Keys);
+        Assert.Contains(
+            "grader",
+            new RunRequest { DatasetBlob = "datasets/a.jsonl", Method = "reinforcement" }
+                .Problems()
+                .Keys
+        );
 
-        using JsonDocument bad = JsonDocument.Parse("""{"type":"string_check","name":"g","input":"x","reference":"y","operation":"equals"}""");
-        IReadOnlyDictionary<string, string[]> problems = new RunRequest { DatasetBlob = "datasets/a.jsonl", Method = "reinforcement", Grader = bad.RootElement.Clone() }.Problems();
+        using JsonDocument bad = JsonDocument.Parse(
+            """{"type":"string_check","name":"g","input":"x","reference":"y","operation":"equals"}"""
+        );
+        IReadOnlyDictionary<string, string[]> problems = new RunRequest
+        {
+            DatasetBlob = "datasets/a.jsonl",
+            Method = "reinforcement",
+            Grader = bad.RootElement.Clone(),
+        }.Problems();
 
         Assert.Equal(["grader.operation"], problems.Keys);
     }
@@ -41,7 +68,9 @@ public class RunRequestTests
     [Fact]
     public void Request_RoundTripsThroughJson_AsAnOrchestrationInput()
     {
-        using JsonDocument grader = JsonDocument.Parse("""{"type":"string_check","name":"g","input":"{{sample.output_text}}","reference":"{{item.a}}","operation":"eq"}""");
+        using JsonDocument grader = JsonDocument.Parse(
+            """{"type":"string_check","name":"g","input":"{{sample.output_text}}","reference":"{{item.a}}","operation":"eq"}"""
+        );
         var request = new RunRequest
         {
             DatasetBlob = "datasets/a.jsonl",
@@ -52,7 +81,10 @@ public class RunRequestTests
             Tags = new Dictionary<string, string> { ["team"] = "support" },
         };
 
-        RunRequest back = JsonSerializer.Deserialize<RunRequest>(JsonSerializer.Serialize(request, ReportSerializer.Options), ReportSerializer.Options)!;
+        RunRequest back = JsonSerializer.Deserialize<RunRequest>(
+            JsonSerializer.Serialize(request, ReportSerializer.Options),
+            ReportSerializer.Options
+        )!;
 
         Assert.Equal(JsonSerializer.Serialize(request, ReportSerializer.Options), JsonSerializer.Serialize(back, ReportSerializer.Options));
         Assert.Equal(TimeSpan.FromHours(6), back.Deadline);
@@ -64,7 +96,16 @@ public class RunRequestTests
     {
         RetryPolicy policy = Retries.Transient;
 
-        Assert.Equal([TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(40), TimeSpan.FromSeconds(80), TimeSpan.FromMinutes(2)],
-            Enumerable.Range(2, 6).Select(policy.DelayBefore));
+        Assert.Equal(
+            [
+                TimeSpan.FromSeconds(5),
+                TimeSpan.FromSeconds(10),
+                TimeSpan.FromSeconds(20),
+                TimeSpan.FromSeconds(40),
+                TimeSpan.FromSeconds(80),
+                TimeSpan.FromMinutes(2),
+            ],
+            Enumerable.Range(2, 6).Select(policy.DelayBefore)
+        );
     }
 }

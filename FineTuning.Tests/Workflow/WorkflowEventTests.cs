@@ -9,15 +9,15 @@ namespace FineTuning.Tests.Workflow;
 public partial class WorkflowEventTests
 {
     public static TheoryData<WorkflowEvent> Events() =>
-    [
-        new StageEntered("run-1", RunStages.Split),
-        new StageEntered("run-1", RunStages.Monitor, "ftjob-1", "running"),
-        new RunSucceeded("run-1", "ft:gpt-4.1-mini:x"),
-        new RunEnded("run-1", RunStatus.Failed, RunStages.SubmitJob, "400 bad"),
-        new JobStatusChanged("run-1", "ftjob-1", "running"),
-        new JobStatusChanged("run-1", "ftjob-1", "running", 3, 10),
-        new JobControlNotApplied("run-1", "ftjob-1", "PauseJob", "the job is queued"),
-    ];
+        [
+            new StageEntered("run-1", RunStages.Split),
+            new StageEntered("run-1", RunStages.Monitor, "ftjob-1", "running"),
+            new RunSucceeded("run-1", "ft:gpt-4.1-mini:x"),
+            new RunEnded("run-1", RunStatus.Failed, RunStages.SubmitJob, "400 bad"),
+            new JobStatusChanged("run-1", "ftjob-1", "running"),
+            new JobStatusChanged("run-1", "ftjob-1", "running", 3, 10),
+            new JobControlNotApplied("run-1", "ftjob-1", "PauseJob", "the job is queued"),
+        ];
 
     [GeneratedRegex(@"\{([A-Za-z]+)\}")]
     private static partial Regex Placeholder();
@@ -61,7 +61,10 @@ public partial class WorkflowEventTests
 
         logger.Write(new RunEnded("run-1", RunStatus.Cancelled, RunStages.Split, "Cancelled on request; no job was created."));
 
-        Assert.Matches(@"^\d\d:\d\d:\d\d warning: Run run-1: Cancelled at Split: Cancelled on request; no job was created\.\r?\n$", writer.ToString());
+        Assert.Matches(
+            @"^\d\d:\d\d:\d\d warning: Run run-1: Cancelled at Split: Cancelled on request; no job was created\.\r?\n$",
+            writer.ToString()
+        );
     }
 
     private sealed class CapturingLogger : ILogger
@@ -73,7 +76,15 @@ public partial class WorkflowEventTests
 
         public bool IsEnabled(LogLevel logLevel) => true;
 
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            Entries.Add((eventId, formatter(state, exception), Assert.IsAssignableFrom<IReadOnlyList<KeyValuePair<string, object?>>>(state)));
+        public void Log<TState>(
+            LogLevel logLevel,
+            EventId eventId,
+            TState state,
+            Exception? exception,
+            Func<TState, Exception?, string> formatter
+        ) =>
+            Entries.Add(
+                (eventId, formatter(state, exception), Assert.IsAssignableFrom<IReadOnlyList<KeyValuePair<string, object?>>>(state))
+            );
     }
 }

@@ -1,7 +1,7 @@
-using FineTuning.Core.Serialization;
 using System.Text.Json;
 using FineTuning.Core.Datasets;
 using FineTuning.Core.Providers;
+using FineTuning.Core.Serialization;
 using FineTuning.Core.Storage;
 
 namespace FineTuning.Core.Workflow.Activities;
@@ -17,11 +17,19 @@ public sealed class CollectResults(IBlobStore blobs, IFineTuningProvider provide
     public async Task<ResultsSummary> RunAsync(CollectResultsInput input, CancellationToken cancellationToken = default)
     {
         IReadOnlyList<ProviderEvent> events = await provider.GetEventsAsync(input.JobId, cancellationToken).ConfigureAwait(false);
-        IReadOnlyList<ProviderCheckpoint> checkpoints = await provider.GetCheckpointsAsync(input.JobId, cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<ProviderCheckpoint> checkpoints = await provider
+            .GetCheckpointsAsync(input.JobId, cancellationToken)
+            .ConfigureAwait(false);
         IReadOnlyList<ResultRow> rows = await provider.GetResultsAsync(input.JobId, cancellationToken).ConfigureAwait(false);
         ResultsSummary summary = Judge(rows, input.Method == "reinforcement", $"runs/{input.RunId}/reports/results.json");
         var report = new ResultsReport(input.RunId, input.JobId, summary, checkpoints, rows, events);
-        await blobs.WriteAsync(summary.ReportBlob, (s, ct) => JsonSerializer.SerializeAsync(s, report, ReportSerializer.TypeInfo<ResultsReport>(), ct), cancellationToken: cancellationToken).ConfigureAwait(false);
+        await blobs
+            .WriteAsync(
+                summary.ReportBlob,
+                (s, ct) => JsonSerializer.SerializeAsync(s, report, ReportSerializer.TypeInfo<ResultsReport>(), ct),
+                cancellationToken: cancellationToken
+            )
+            .ConfigureAwait(false);
         return summary;
     }
 
@@ -30,17 +38,23 @@ public sealed class CollectResults(IBlobStore blobs, IFineTuningProvider provide
         string metric = reward ? "valid_reward_mean" : "valid_loss";
         double?[] valid = [.. rows.Select(r => reward ? r.ValidReward : r.ValidLoss)];
         double?[] train = [.. rows.Select(r => reward ? r.TrainReward : r.TrainLoss)];
-        double? baseline = valid.FirstOrDefault(v => v is not null), final = valid.LastOrDefault(v => v is not null);
+        double? baseline = valid.FirstOrDefault(v => v is not null),
+            final = valid.LastOrDefault(v => v is not null);
         if (baseline is not double b || final is not double f || b == 0)
         {
             return new ResultsSummary(metric, baseline, final, null, "unknown", false, reportBlob);
         }
 
         double improvement = reward ? (f - b) / Math.Abs(b) : (b - f) / Math.Abs(b);
-        string outcome = improvement > 0.10 ? "improved_significantly" : improvement > 0.02 ? "marginal" : improvement >= -0.02 ? "no_improvement" : "regression";
+        string outcome =
+            improvement > 0.10 ? "improved_significantly"
+            : improvement > 0.02 ? "marginal"
+            : improvement >= -0.02 ? "no_improvement"
+            : "regression";
         double best = reward ? valid.Where(v => v is not null).Max()!.Value : valid.Where(v => v is not null).Min()!.Value;
         bool validWorsened = reward ? f < best * 0.95 : f > best * 1.05;
-        double? firstTrain = train.FirstOrDefault(v => v is not null), lastTrain = train.LastOrDefault(v => v is not null);
+        double? firstTrain = train.FirstOrDefault(v => v is not null),
+            lastTrain = train.LastOrDefault(v => v is not null);
         bool trainImproved = firstTrain is double t0 && lastTrain is double t1 && (reward ? t1 > t0 : t1 < t0);
         return new ResultsSummary(metric, b, f, Math.Round(improvement, 4), outcome, validWorsened && trainImproved, reportBlob);
     }

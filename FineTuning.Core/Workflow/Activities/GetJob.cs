@@ -23,7 +23,11 @@ public sealed class GetJob(IFineTuningProvider provider) : IWorkflowActivity<str
 
     private static TrainingProgress? Progress(ProviderEvent e)
     {
-        if (e.Data is not { ValueKind: JsonValueKind.Object } data || !data.TryGetProperty("step", out JsonElement step) || !step.TryGetInt32(out int stepNumber))
+        if (
+            e.Data is not { ValueKind: JsonValueKind.Object } data
+            || !data.TryGetProperty("step", out JsonElement step)
+            || !step.TryGetInt32(out int stepNumber)
+        )
         {
             return null;
         }
@@ -41,6 +45,13 @@ public sealed class GetJob(IFineTuningProvider provider) : IWorkflowActivity<str
     }
 
     internal static JobSnapshot Snapshot(ProviderJob job) =>
-        new(job.Id, job.Status, job.IsFinished, job.FineTunedModel, job.TrainedTokens, job.EstimatedFinish,
-            job.Error is { } e ? $"{e.Code}: {e.Message}" : null);
+        new(
+            job.Id,
+            job.Status,
+            job.IsFinished,
+            job.FineTunedModel,
+            job.TrainedTokens,
+            job.EstimatedFinish,
+            job.Error is { } e ? $"{e.Code}: {e.Message}" : null
+        );
 }

@@ -1,7 +1,7 @@
-using FineTuning.Core.Serialization;
 using System.Text.Json;
 using FineTuning.Core.Catalog;
 using FineTuning.Core.Datasets;
+using FineTuning.Core.Serialization;
 using FineTuning.Core.Storage;
 
 namespace FineTuning.Core.Workflow.Activities;
@@ -17,15 +17,33 @@ public sealed class MergeValidation(IBlobStore blobs, ModelCatalog catalog) : IW
         foreach (string blob in input.ReportBlobs)
         {
             await using Stream stream = await blobs.OpenReadAsync(blob, cancellationToken).ConfigureAwait(false);
-            ShardReport shard = await JsonSerializer.DeserializeAsync(stream, ReportSerializer.TypeInfo<ShardReport>(), cancellationToken).ConfigureAwait(false)
+            ShardReport shard = await JsonSerializer
+                .DeserializeAsync(stream, ReportSerializer.TypeInfo<ShardReport>(), cancellationToken)
+                .ConfigureAwait(false)
                 ?? throw new InvalidDataException($"{blob} holds no shard report.");
             merged.MergeFrom(shard, validator.Options.MaxFindingsPerCode);
         }
 
         DatasetReport report = validator.Finish(merged, Path.GetFileName(input.DatasetBlob));
         string reportBlob = $"runs/{input.RunId}/reports/validation.json";
-        await blobs.WriteAsync(reportBlob, (s, ct) => JsonSerializer.SerializeAsync(s, report, ReportSerializer.TypeInfo<DatasetReport>(), ct), cancellationToken: cancellationToken).ConfigureAwait(false);
+        await blobs
+            .WriteAsync(
+                reportBlob,
+                (s, ct) => JsonSerializer.SerializeAsync(s, report, ReportSerializer.TypeInfo<DatasetReport>(), ct),
+                cancellationToken: cancellationToken
+            )
+            .ConfigureAwait(false);
         Finding[] firstErrors = [.. report.Findings.Where(f => f.Severity == Severity.Error).Take(5)];
-        return new ValidationSummary(report.Fit, report.Method, report.Model, report.Rows, report.Examples, report.ErrorRows, report.Verdict, firstErrors, reportBlob);
+        return new ValidationSummary(
+            report.Fit,
+            report.Method,
+            report.Model,
+            report.Rows,
+            report.Examples,
+            report.ErrorRows,
+            report.Verdict,
+            firstErrors,
+            reportBlob
+        );
     }
 }

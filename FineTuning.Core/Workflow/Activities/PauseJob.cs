@@ -8,6 +8,8 @@ public sealed class PauseJob(IFineTuningProvider provider) : IWorkflowActivity<s
     public async Task<JobSnapshot> RunAsync(string jobId, CancellationToken cancellationToken = default)
     {
         ProviderJob job = await provider.GetJobAsync(jobId, cancellationToken).ConfigureAwait(false);
-        return GetJob.Snapshot(job.Status != JobStatuses.Running ? job : await provider.PauseJobAsync(jobId, cancellationToken).ConfigureAwait(false));
+        return GetJob.Snapshot(
+            job.Status != JobStatuses.Running ? job : await provider.PauseJobAsync(jobId, cancellationToken).ConfigureAwait(false)
+        );
     }
 }

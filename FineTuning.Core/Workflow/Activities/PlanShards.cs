@@ -19,13 +19,30 @@ public sealed class PlanShards(IBlobStore blobs) : IWorkflowActivity<PlanShardsI
         await using Stream source = await blobs.OpenReadAsync(input.DatasetBlob, cancellationToken).ConfigureAwait(false);
         using var sha = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
         var refs = new List<ShardRef>();
-        await ShardPlanner.SplitAsync(source, input.ShardBytes, (shard, content, ct) =>
-        {
-            // Shards are whole and in order, so hashing them in turn hashes the dataset.
-            sha.AppendData(content.Span);
-            refs.Add(new ShardRef(shard.Index, input.DatasetBlob, shard.FirstLine, shard.Index == 0, shard.Offset, shard.Length, dataset.ETag));
-            return Task.CompletedTask;
-        }, cancellationToken).ConfigureAwait(false);
+        await ShardPlanner
+            .SplitAsync(
+                source,
+                input.ShardBytes,
+                (shard, content, ct) =>
+                {
+                    // Shards are whole and in order, so hashing them in turn hashes the dataset.
+                    sha.AppendData(content.Span);
+                    refs.Add(
+                        new ShardRef(
+                            shard.Index,
+                            input.DatasetBlob,
+                            shard.FirstLine,
+                            shard.Index == 0,
+                            shard.Offset,
+                            shard.Length,
+                            dataset.ETag
+                        )
+                    );
+                    return Task.CompletedTask;
+                },
+                cancellationToken
+            )
+            .ConfigureAwait(false);
         return new ShardPlan(refs, dataset.Size, dataset.ETag, Convert.ToHexStringLower(sha.GetHashAndReset()));
     }
 }

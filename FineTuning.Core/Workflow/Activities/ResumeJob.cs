@@ -8,6 +8,8 @@ public sealed class ResumeJob(IFineTuningProvider provider) : IWorkflowActivity<
     public async Task<JobSnapshot> RunAsync(string jobId, CancellationToken cancellationToken = default)
     {
         ProviderJob job = await provider.GetJobAsync(jobId, cancellationToken).ConfigureAwait(false);
-        return GetJob.Snapshot(job.Status == JobStatuses.Paused ? await provider.ResumeJobAsync(jobId, cancellationToken).ConfigureAwait(false) : job);
+        return GetJob.Snapshot(
+            job.Status == JobStatuses.Paused ? await provider.ResumeJobAsync(jobId, cancellationToken).ConfigureAwait(false) : job
+        );
     }
 }

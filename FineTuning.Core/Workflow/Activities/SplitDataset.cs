@@ -22,28 +22,43 @@ public sealed class SplitDataset(IBlobStore blobs, ModelCatalog catalog) : IWork
                 await source.CopyToAsync(target, cancellationToken).ConfigureAwait(false);
             }
 
-            var splitter = new StratifiedSplitter(input.Settings.ToOptions(catalog), new SplitOptions
-            {
-                TrainRatio = input.TrainRatio,
-                StratifyBy = input.StratifyBy,
-                Seed = input.Seed,
-                IncludeGeneratedInValidation = input.IncludeGeneratedInValidation,
-            });
+            var splitter = new StratifiedSplitter(
+                input.Settings.ToOptions(catalog),
+                new SplitOptions
+                {
+                    TrainRatio = input.TrainRatio,
+                    StratifyBy = input.StratifyBy,
+                    Seed = input.Seed,
+                    IncludeGeneratedInValidation = input.IncludeGeneratedInValidation,
+                }
+            );
             SplitReport report = splitter.Split(local, Path.Combine(work, "out"), cancellationToken: cancellationToken).Split
                 ?? throw new InvalidOperationException($"{input.DatasetBlob} is not fit to split; validation should have stopped the run.");
             string prefix = $"runs/{input.RunId}/split/";
             foreach (string name in new[] { "train.jsonl", "valid.jsonl", "split-report.json" })
             {
                 string path = Path.Combine(work, "out", name);
-                await blobs.WriteAsync(prefix + name, async (s, ct) =>
-                {
-                    await using FileStream file = File.OpenRead(path);
-                    await file.CopyToAsync(s, ct).ConfigureAwait(false);
-                }, cancellationToken: cancellationToken).ConfigureAwait(false);
+                await blobs
+                    .WriteAsync(
+                        prefix + name,
+                        async (s, ct) =>
+                        {
+                            await using FileStream file = File.OpenRead(path);
+                            await file.CopyToAsync(s, ct).ConfigureAwait(false);
+                        },
+                        cancellationToken: cancellationToken
+                    )
+                    .ConfigureAwait(false);
             }
 
-            return new SplitSummary(prefix + "train.jsonl", prefix + "valid.jsonl", report.TrainRows, report.ValidationRows,
-                report.Strata.ToDictionary(s => s.Name, s => s.Train), prefix + "split-report.json");
+            return new SplitSummary(
+                prefix + "train.jsonl",
+                prefix + "valid.jsonl",
+                report.TrainRows,
+                report.ValidationRows,
+                report.Strata.ToDictionary(s => s.Name, s => s.Train),
+                prefix + "split-report.json"
+            );
         }
         finally
         {
