@@ -123,24 +123,14 @@ public sealed class LocalRunHost : IAsyncDisposable
 
         try
         {
-            var options = configuration.GetSection(ProviderOptions.Section).Get<ProviderOptions>() ?? new ProviderOptions();
+            var settings = LocalComposition.Settings(configuration);
+            ProviderOptions options = settings.Provider;
             EmulatorServer? emulator = null;
             if (options.Kind == ProviderKind.Emulator && options.Endpoint is null)
             {
-                if (configuration.GetValue("FineTuning:Emulator:Speed", 100.0) is not (> 0 and <= 1_000_000))
-                {
-                    throw new InvalidOperationException(
-                        "FineTuning__Emulator__Speed must be a number above 0 (how much faster than real time jobs run; default 100)."
-                    );
-                }
-
                 emulator = await EmulatorServer
                     .StartAsync(
-                        new EmulatorOptions
-                        {
-                            Speed = configuration.GetValue("FineTuning:Emulator:Speed", 100.0),
-                            StateDirectory = Path.Combine(root, "emulator"),
-                        },
+                        new EmulatorOptions { Speed = settings.Emulator.Speed, StateDirectory = Path.Combine(root, "emulator") },
                         cancellationToken: cancellationToken
                     )
                     .ConfigureAwait(false);
@@ -161,10 +151,13 @@ public sealed class LocalRunHost : IAsyncDisposable
                 new SqliteTables(Path.Combine(root, "finetuning.db")),
                 OpenAIFineTuningProvider.Create(options),
                 emulator,
-                runtime ?? RuntimeOptions(configuration)
+                runtime
+                    ?? settings.Diagnostics.Apply(
+                        new DurableRuntimeOptions { MaxConcurrentActivities = settings.Runtime.MaxConcurrentActivities }
+                    )
             )
             {
-                EmulatorSpeed = emulator is null ? 1 : configuration.GetValue("FineTuning:Emulator:Speed", 100.0),
+                EmulatorSpeed = emulator is null ? 1 : settings.Emulator.Speed,
             };
             host.Resumed = host.Runtime.Start().Count(i => i.Name != JobMonitor.Name);
             return host;
@@ -174,43 +167,6 @@ public sealed class LocalRunHost : IAsyncDisposable
             await ownership.DisposeAsync().ConfigureAwait(false);
             throw;
         }
-    }
-
-    /// <summary>
-    /// Fault injection for the reliability tests: <c>before|after:Kind:Name</c> (say <c>before:TaskCompleted:SubmitJob</c>:
-    /// the job was created, the history does not know it yet) kills this process outright at that point of a run.
-    /// </summary>
-    public const string KillAtVariable = "FINETUNING_KILL_AT";
-
-    /// <summary>
-    /// The runtime's settings: <c>FineTuning__Runtime__MaxConcurrentActivities</c> (default: the number of cores), and
-    /// the kill switch.
-    /// </summary>
-    private static DurableRuntimeOptions RuntimeOptions(IConfiguration configuration)
-    {
-        int slots = configuration.GetValue("FineTuning:Runtime:MaxConcurrentActivities", Environment.ProcessorCount);
-        if (slots < 1)
-        {
-            throw new InvalidOperationException(
-                $"FineTuning__Runtime__MaxConcurrentActivities must be at least 1 (it is {slots}); the default is the number of cores."
-            );
-        }
-
-        if (Environment.GetEnvironmentVariable(KillAtVariable)?.Split(':') is not [var when, var kind, var name])
-        {
-            return new DurableRuntimeOptions { MaxConcurrentActivities = slots };
-        }
-
-        Action<string, HistoryEvent> kill = (_, e) =>
-        {
-            if (e.Kind.ToString() == kind && e.Name == name)
-            {
-                System.Diagnostics.Process.GetCurrentProcess().Kill();
-            }
-        };
-        return when == "before"
-            ? new DurableRuntimeOptions { MaxConcurrentActivities = slots, Recording = kill }
-            : new DurableRuntimeOptions { MaxConcurrentActivities = slots, Recorded = kill };
     }
 
     /// <summary>Starts a run (or finds the one the same input already started); problems by field when the request is wrong.</summary>

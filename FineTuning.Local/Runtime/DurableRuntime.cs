@@ -7,7 +7,7 @@ using FineTuning.Core.Workflow;
 namespace FineTuning.Local.Runtime;
 
 /// <summary>How the embedded runtime runs: its clock, how many activities at once, how often it looks for raised events.</summary>
-public sealed class DurableRuntimeOptions
+public sealed record DurableRuntimeOptions
 {
     /// <summary>History timestamps, timers and retry waits; tests pass a manual clock.</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;

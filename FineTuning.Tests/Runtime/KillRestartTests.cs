@@ -35,7 +35,7 @@ public sealed class KillRestartTests : IDisposable
         foreach (string key in start.Environment.Keys.Where(k => k.StartsWith("FineTuning__", StringComparison.OrdinalIgnoreCase)).ToList())
             start.Environment.Remove(key);
         if (killAt is not null)
-            start.Environment[LocalRunHost.KillAtVariable] = killAt;
+            start.Environment["FineTuning__Diagnostics__KillAt"] = killAt;
         if (emulatorSpeed is { } speed)
             start.Environment["FineTuning__Emulator__Speed"] = speed.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return start;

@@ -1,0 +1,59 @@
+using FineTuning.Local.Runtime;
+
+namespace FineTuning.Local.Hosting;
+
+/// <summary>Section <c>FineTuning:Emulator</c>: the built-in emulator that runs jobs when no provider is configured.</summary>
+public sealed class BuiltInEmulatorSettings
+{
+    public const string Section = "FineTuning:Emulator";
+
+    /// <summary>How much faster than real time jobs run (<c>FineTuning__Emulator__Speed</c>; above 0, at most 1,000,000).</summary>
+    public double Speed { get; set; } = 100;
+}
+
+/// <summary>Section <c>FineTuning:Runtime</c>: the embedded durable runtime.</summary>
+public sealed class RuntimeSettings
+{
+    public const string Section = "FineTuning:Runtime";
+
+    /// <summary>Activities running at once across all runs (<c>FineTuning__Runtime__MaxConcurrentActivities</c>; default: the number of cores).</summary>
+    public int MaxConcurrentActivities { get; set; } = Environment.ProcessorCount;
+}
+
+/// <summary>
+/// Section <c>FineTuning:Diagnostics</c>: fault injection for the reliability tests, and nothing else. With
+/// <c>FineTuning__Diagnostics__KillAt=before|after:Kind:Name</c> (say <c>before:TaskCompleted:SubmitJob</c>: the job
+/// was created, the history does not know it yet) the process kills itself outright at that point of a run's history.
+/// </summary>
+public sealed class DiagnosticsSettings
+{
+    public const string Section = "FineTuning:Diagnostics";
+
+    public string? KillAt { get; set; }
+
+    /// <summary>The kill point, or null when none is set or it is not of the form <c>before|after:Kind:Name</c>.</summary>
+    public (bool Before, HistoryKind Kind, string Name)? KillPoint =>
+        KillAt?.Split(':') is [var when and ("before" or "after"), var kind, var name]
+        && Enum.TryParse(kind, out HistoryKind parsed)
+        && name.Length > 0
+            ? (when == "before", parsed, name)
+            : null;
+
+    /// <summary>The runtime's hooks that kill this process at the kill point (none when no point is set).</summary>
+    public DurableRuntimeOptions Apply(DurableRuntimeOptions options)
+    {
+        if (KillPoint is not { } point)
+        {
+            return options;
+        }
+
+        Action<string, HistoryEvent> kill = (_, e) =>
+        {
+            if (e.Kind == point.Kind && e.Name == point.Name)
+            {
+                System.Diagnostics.Process.GetCurrentProcess().Kill();
+            }
+        };
+        return point.Before ? options with { Recording = kill } : options with { Recorded = kill };
+    }
+}
