@@ -54,6 +54,9 @@ public sealed record DatasetReport
 
     public required string Model { get; init; }
 
+    /// <summary>For a fine-tuned model trained further (<c>ft:...</c>): the base model whose limits and prices apply.</summary>
+    public string? ModelFactsFrom { get; init; }
+
     public int? MaxTokensPerExample { get; init; }
 
     public required TokenStatistics Tokens { get; init; }
@@ -147,7 +150,9 @@ public sealed record DatasetReport
         DatasetRules.Counts(merged, options, method, examples, Add);
 
         ModelFacts? model = options.Catalog.Find(options.Model, method);
-        string modelName = model?.Name ?? options.Model!;
+        // A fine-tuned model (continuous fine-tuning) is trained as named; the catalogue gives its base's facts.
+        bool continued = options.Model?.Trim().StartsWith("ft:", StringComparison.Ordinal) == true;
+        string modelName = continued ? options.Model!.Trim() : model?.Name ?? options.Model!;
         DatasetRules.Model(options, model, method, Add);
         DatasetRules.UploadLimits(merged, Add);
         long distinctPrompts = DatasetRules.SystemPrompts(merged, Add);
@@ -184,6 +189,7 @@ public sealed record DatasetReport
                 .Formats.OrderBy(f => f.Value.FirstLine)
                 .ToDictionary(f => f.Key, f => new FormatCount(f.Value.Count, f.Value.FirstLine)),
             Model = modelName,
+            ModelFactsFrom = continued ? model?.Name : null,
             MaxTokensPerExample = limits?.MaxTokensPerExample,
             Tokens = new TokenStatistics(
                 options.Tokens.Name,

@@ -116,7 +116,9 @@ public static class FineTuningOrchestrator
                 request.TrainRatio,
                 request.StratifyBy,
                 request.SplitSeed,
-                request.IncludeGeneratedInValidation
+                request.IncludeGeneratedInValidation,
+                plan.ETag,
+                plan.Bytes
             ),
             Retries.Transient
         );
@@ -199,6 +201,7 @@ public static class FineTuningOrchestrator
             DatasetContentHash = plan.ContentHash,
             SplitSeed = request.SplitSeed,
             TrainRowsByTopic = split.TrainRowsByTopic,
+            SplitFileHashes = split.FileHashes ?? new Dictionary<string, string>(),
             Metrics = results.Final is double final
                 ? new Dictionary<string, double> { [results.Metric] = final }
                 : new Dictionary<string, double>(),

@@ -94,6 +94,9 @@ public sealed record ModelRow
 
     public IReadOnlyDictionary<string, long> TrainRowsByTopic { get; set; } = new Dictionary<string, long>();
 
+    /// <summary>The SHA-256 of each split file the job was given (<c>train.jsonl</c>, <c>valid.jsonl</c>): what it trained on.</summary>
+    public IReadOnlyDictionary<string, string> SplitFileHashes { get; set; } = new Dictionary<string, string>();
+
     public IReadOnlyDictionary<string, double> Metrics { get; set; } = new Dictionary<string, double>();
 
     public string? Outcome { get; init; }

@@ -64,6 +64,7 @@ public sealed record ValidationSummary(
     string ReportBlob
 );
 
+/// <summary>What to split; the dataset is read pinned to the ETag and size validation saw (null: an input recorded before they were).</summary>
 public sealed record SplitInput(
     string RunId,
     string DatasetBlob,
@@ -71,16 +72,20 @@ public sealed record SplitInput(
     double TrainRatio,
     string StratifyBy,
     ulong Seed,
-    bool IncludeGeneratedInValidation
+    bool IncludeGeneratedInValidation,
+    string? DatasetETag = null,
+    long DatasetBytes = 0
 );
 
+/// <summary>The split's files and counts, with the SHA-256 of each file by name (what is uploaded and trained on).</summary>
 public sealed record SplitSummary(
     string TrainBlob,
     string ValidationBlob,
     long TrainRows,
     long ValidationRows,
     IReadOnlyDictionary<string, long> TrainRowsByTopic,
-    string ReportBlob
+    string ReportBlob,
+    IReadOnlyDictionary<string, string>? FileHashes = null
 );
 
 /// <summary>A job as the orchestration follows it.</summary>

@@ -299,6 +299,66 @@ public sealed class FineTuningOrchestratorTests : IAsyncLifetime, IDisposable
         JsonDocument.Parse(payload ?? "{}").RootElement.TryGetProperty("status", out JsonElement status) ? status.GetString()! : "";
 
     [Fact]
+    public async Task DatasetReplacedAfterValidation_FailsTheRunAtTheSplit_AndTrainsOnNothing()
+    {
+        await Drop("datasets/support.jsonl", SupportDataset());
+        string id = "run-replaced";
+        _onRecorded = (runId, e) =>
+        {
+            // Another file is renamed over the dataset once validation has read it (a kill and restart here would do the same).
+            if (runId == id && e is { Kind: HistoryKind.TaskCompleted, Name: "MergeValidation" })
+            {
+                Drop("datasets/support.jsonl", Rows.Jsonl(Rows.ManyChats(51))).GetAwaiter().GetResult();
+            }
+        };
+
+        RunOutcome outcome = await Run(id, new RunRequest { DatasetBlob = "datasets/support.jsonl" });
+
+        Assert.Equal(RunStatus.Failed, outcome.Status);
+        Assert.Contains("Split failed", outcome.Error, StringComparison.Ordinal);
+        Assert.Contains("changed while the run was reading it", outcome.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("UploadFile", Calls(id));
+        Assert.Empty(await JobsOf(id));
+    }
+
+    [Fact]
+    public async Task Run_RecordsTheHashesOfTheFilesItUploaded()
+    {
+        await Drop("datasets/support.jsonl", SupportDataset());
+
+        RunOutcome outcome = await Run("run-hashes", new RunRequest { DatasetBlob = "datasets/support.jsonl" });
+
+        ModelRow model = (await ((IModelRegistry)_tables).GetAsync(outcome.ModelId!))!;
+        foreach (
+            (string file, string blob) in new[]
+            {
+                ("train.jsonl", "runs/run-hashes/split/train.jsonl"),
+                ("valid.jsonl", "runs/run-hashes/split/valid.jsonl"),
+            }
+        )
+        {
+            await using Stream content = await _blobs.OpenReadAsync(blob);
+            Assert.Equal(
+                Convert.ToHexStringLower(await System.Security.Cryptography.SHA256.HashDataAsync(content)),
+                model.SplitFileHashes[file]
+            );
+        }
+    }
+
+    [Fact]
+    public async Task ContinuousFineTuning_SubmitsTheFineTunedModelTheUserNamed()
+    {
+        await Drop("datasets/support.jsonl", SupportDataset());
+        const string tuned = "ft:gpt-4.1-mini-2025-04-14:personal:support:run-earlier";
+
+        RunOutcome outcome = await Run("run-continue", new RunRequest { DatasetBlob = "datasets/support.jsonl", BaseModel = tuned });
+
+        Assert.True(outcome.Status == RunStatus.Succeeded, outcome.Error);
+        Assert.Equal(tuned, Assert.Single(await JobsOf("run-continue")).GetProperty("model").GetString());
+        Assert.Equal(tuned, (await ((IModelRegistry)_tables).GetAsync(outcome.ModelId!))!.BaseModel);
+    }
+
+    [Fact]
     public async Task UpdateRun_NeverReplacesAFinishedRowWithAnUnfinishedOne()
     {
         var update = new Core.Workflow.Activities.UpdateRun(_tables);

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using FineTuning.Core.Catalog;
 using FineTuning.Core.Datasets;
 using FineTuning.Core.Splitting;
@@ -16,7 +17,14 @@ public sealed class SplitDataset(IBlobStore blobs, ModelCatalog catalog) : IWork
         try
         {
             string local = Path.Combine(work, "dataset.jsonl");
-            await using (Stream source = await blobs.OpenReadAsync(input.DatasetBlob, cancellationToken).ConfigureAwait(false))
+            // Pinned to the content validation saw: a dataset replaced since fails here (BlobChangedException), never trains.
+            await using (
+                Stream source = input.DatasetETag is { } etag
+                    ? await blobs
+                        .OpenReadRangeAsync(input.DatasetBlob, 0, input.DatasetBytes, etag, cancellationToken)
+                        .ConfigureAwait(false)
+                    : await blobs.OpenReadAsync(input.DatasetBlob, cancellationToken).ConfigureAwait(false)
+            )
             await using (FileStream target = File.Create(local))
             {
                 await source.CopyToAsync(target, cancellationToken).ConfigureAwait(false);
@@ -35,20 +43,34 @@ public sealed class SplitDataset(IBlobStore blobs, ModelCatalog catalog) : IWork
             SplitReport report = splitter.Split(local, Path.Combine(work, "out"), cancellationToken: cancellationToken).Split
                 ?? throw new InvalidOperationException($"{input.DatasetBlob} is not fit to split; validation should have stopped the run.");
             string prefix = $"runs/{input.RunId}/split/";
+            var hashes = new Dictionary<string, string>(StringComparer.Ordinal);
             foreach (string name in new[] { "train.jsonl", "valid.jsonl", "split-report.json" })
             {
                 string path = Path.Combine(work, "out", name);
+                string? hash = null;
                 await blobs
                     .WriteAsync(
                         prefix + name,
                         async (s, ct) =>
                         {
+                            using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
                             await using FileStream file = File.OpenRead(path);
-                            await file.CopyToAsync(s, ct).ConfigureAwait(false);
+                            byte[] buffer = new byte[1 << 20];
+                            for (int read; (read = await file.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0; )
+                            {
+                                sha.AppendData(buffer, 0, read);
+                                await s.WriteAsync(buffer.AsMemory(0, read), ct).ConfigureAwait(false);
+                            }
+
+                            hash = Convert.ToHexStringLower(sha.GetHashAndReset());
                         },
                         cancellationToken: cancellationToken
                     )
                     .ConfigureAwait(false);
+                if (name.EndsWith(".jsonl", StringComparison.Ordinal))
+                {
+                    hashes[name] = hash!;
+                }
             }
 
             return new SplitSummary(
@@ -57,7 +79,8 @@ public sealed class SplitDataset(IBlobStore blobs, ModelCatalog catalog) : IWork
                 report.TrainRows,
                 report.ValidationRows,
                 report.Strata.ToDictionary(s => s.Name, s => s.Train),
-                prefix + "split-report.json"
+                prefix + "split-report.json",
+                hashes
             );
         }
         finally
