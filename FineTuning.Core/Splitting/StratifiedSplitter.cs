@@ -124,6 +124,7 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
         List<StratumSplit> strataReport = Assign(rows, names, assignment, out long moved, method);
 
         Directory.CreateDirectory(outDir);
+        SplitManifest.BeginWriting(outDir);
         string trainPath = Path.Combine(outDir, "train.jsonl");
         string validPath = Path.Combine(outDir, "valid.jsonl");
         using SafeFileHandle input = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.RandomAccess);
@@ -187,6 +188,7 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
             Notes = notes,
         };
         AtomicFile.WriteAllText(Path.Combine(outDir, "split-report.json"), ReportSerializer.Serialize(split));
+        SplitManifest.Write(outDir);
         return new SplitResult(report, split);
     }
 

@@ -79,7 +79,7 @@ public class StratifiedSplitterTests
         Assert.Equal(File.ReadAllBytes(dir.File("half-one/train.jsonl")), File.ReadAllBytes(dir.File("half-five/train.jsonl")));
         Assert.Equal(File.ReadAllBytes(dir.File("half-one/valid.jsonl")), File.ReadAllBytes(dir.File("half-five/valid.jsonl")));
         Assert.Equal(
-            ["split-report.json", "train.jsonl", "valid.jsonl"],
+            ["split-manifest.json", "split-report.json", "train.jsonl", "valid.jsonl"],
             Directory.GetFiles(dir.File("half-five")).Select(Path.GetFileName).Order()
         );
         Assert.Equal(1, many.ExcludedDuplicates);
@@ -252,7 +252,7 @@ public class StratifiedSplitterTests
         Assert.False(train.AsSpan().StartsWith(new byte[] { 0xEF, 0xBB, 0xBF }));
         Assert.DoesNotContain((byte)'\r', train);
         Assert.Equal(
-            ["split-report.json", "train.jsonl", "valid.jsonl"],
+            ["split-manifest.json", "split-report.json", "train.jsonl", "valid.jsonl"],
             Directory.GetFiles(dir.File("out")).Select(Path.GetFileName).Order()
         );
     }

@@ -359,6 +359,21 @@ public sealed class FineTuningOrchestratorTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task Split_RemovesTheScratchAKilledAttemptLeft_AndLeavesNoneBehind()
+    {
+        await Drop("datasets/support.jsonl", SupportDataset());
+        string id = $"run-scratch-{Guid.NewGuid():N}";
+        string scratch = Core.Workflow.Activities.SplitDataset.ScratchFor(id);
+        Directory.CreateDirectory(scratch);
+        await File.WriteAllTextAsync(Path.Combine(scratch, "dataset.jsonl"), "a copy a killed attempt left behind");
+
+        RunOutcome outcome = await Run(id, new RunRequest { DatasetBlob = "datasets/support.jsonl" });
+
+        Assert.True(outcome.Status == RunStatus.Succeeded, outcome.Error);
+        Assert.False(Directory.Exists(scratch));
+    }
+
+    [Fact]
     public async Task UpdateRun_NeverReplacesAFinishedRowWithAnUnfinishedOne()
     {
         var update = new Core.Workflow.Activities.UpdateRun(_tables);

@@ -11,8 +11,14 @@ public sealed class SplitDataset(IBlobStore blobs, ModelCatalog catalog) : IWork
 {
     public async Task<SplitSummary> RunAsync(SplitInput input, CancellationToken cancellationToken = default)
     {
-        // The splitter reads its file twice (validate, then write in key order): work on a local copy.
-        string work = Path.Combine(Path.GetTempPath(), $"finetuning-split-{input.RunId}-{Environment.ProcessId}");
+        // The splitter reads its file twice (validate, then write in key order): work on a local copy, in scratch space
+        // named by run, so an attempt killed midway leaves nothing that the next attempt does not remove first.
+        string work = ScratchFor(input.RunId);
+        if (Directory.Exists(work))
+        {
+            Directory.Delete(work, recursive: true);
+        }
+
         Directory.CreateDirectory(work);
         try
         {
@@ -88,4 +94,7 @@ public sealed class SplitDataset(IBlobStore blobs, ModelCatalog catalog) : IWork
             Directory.Delete(work, recursive: true);
         }
     }
+
+    /// <summary>The run's scratch folder for the split (in the system's temporary folder).</summary>
+    public static string ScratchFor(string runId) => Path.Combine(Path.GetTempPath(), $"finetuning-split-{runId}");
 }

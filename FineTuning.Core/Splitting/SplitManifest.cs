@@ -1,0 +1,103 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text.Json;
+using FineTuning.Core.Datasets;
+
+namespace FineTuning.Core.Splitting;
+
+/// <summary>
+/// <c>split-manifest.json</c>: written last, after <c>train.jsonl</c>, <c>valid.jsonl</c> and <c>split-report.json</c>,
+/// with each file's size and SHA-256. The three files are replaced one by one, so a split killed midway can leave a new
+/// file beside an old one: the manifest is removed before the first is written, so a folder without it (or whose files
+/// do not match it) holds no complete split. Temporary files of killed attempts are removed when a split starts.
+/// </summary>
+public static class SplitManifest
+{
+    public const string FileName = "split-manifest.json";
+
+    /// <summary>The files of a complete split, in the order they are written.</summary>
+    public static IReadOnlyList<string> Files { get; } = ["train.jsonl", "valid.jsonl", "split-report.json"];
+
+    /// <summary>Before a split writes into <paramref name="outDir"/>: the old set is no longer complete, and leftovers go.</summary>
+    public static void BeginWriting(string outDir)
+    {
+        File.Delete(Path.Combine(outDir, FileName));
+        foreach (string leftover in Directory.EnumerateFiles(outDir, ".*.tmp"))
+        {
+            // AtomicFile's temporary files are named .{file}.{pid}.{guid}.tmp: those of a process that is gone are leftovers.
+            string[] parts = Path.GetFileName(leftover).Split('.');
+            if (
+                parts.Length >= 4
+                && int.TryParse(parts[^3], out int pid)
+                && !IsRunning(pid)
+                && Files.Any(f => leftover.Contains("." + f + ".", StringComparison.Ordinal))
+            )
+            {
+                File.Delete(leftover);
+            }
+        }
+    }
+
+    /// <summary>Writes the manifest of the files now in <paramref name="outDir"/> (hashed two at a time).</summary>
+    public static void Write(string outDir)
+    {
+        var entries = new SplitFile[Files.Count];
+        Parallel.For(0, Files.Count, new ParallelOptions { MaxDegreeOfParallelism = 2 }, i =>
+        {
+            string path = Path.Combine(outDir, Files[i]);
+            using FileStream file = File.OpenRead(path);
+            entries[i] = new SplitFile(Files[i], file.Length, Convert.ToHexStringLower(SHA256.HashData(file)));
+        });
+        AtomicFile.WriteAllText(
+            Path.Combine(outDir, FileName),
+            JsonSerializer.Serialize(entries, SplitManifestJson.Default.SplitFileArray)
+        );
+    }
+
+    /// <summary>True when <paramref name="outDir"/> holds a complete split: a manifest, and every file as it says.</summary>
+    public static bool IsComplete(string outDir)
+    {
+        string manifest = Path.Combine(outDir, FileName);
+        if (!File.Exists(manifest))
+        {
+            return false;
+        }
+
+        SplitFile[]? entries = JsonSerializer.Deserialize(File.ReadAllText(manifest), SplitManifestJson.Default.SplitFileArray);
+        return entries is { Length: > 0 }
+            && entries.All(e =>
+            {
+                string path = Path.Combine(outDir, e.Name);
+                if (!File.Exists(path) || new FileInfo(path).Length != e.Bytes)
+                {
+                    return false;
+                }
+
+                using FileStream file = File.OpenRead(path);
+                return Convert.ToHexStringLower(SHA256.HashData(file)) == e.Sha256;
+            });
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+}
+
+/// <summary>One file of a split: its name, size and SHA-256.</summary>
+public sealed record SplitFile(string Name, long Bytes, string Sha256);
+
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(
+    PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.CamelCase,
+    WriteIndented = true
+)]
+[System.Text.Json.Serialization.JsonSerializable(typeof(SplitFile[]))]
+internal sealed partial class SplitManifestJson : System.Text.Json.Serialization.JsonSerializerContext;
