@@ -62,6 +62,9 @@ public sealed record RunRequest
     /// </summary>
     public int Attempt { get; set; } = 1;
 
+    /// <summary>The highest attempt a request may name (hosts never go past it when they start the next attempt).</summary>
+    public const int MaxAttempt = 1000;
+
     /// <summary>Every problem with the request, by field (empty when it can start); a host answers 400 with all of them.</summary>
     public IReadOnlyDictionary<string, string[]> Problems()
     {
@@ -77,8 +80,13 @@ public sealed record RunRequest
             Add("datasetBlob", "is required: the blob name of the JSONL dataset, e.g. datasets/support.jsonl");
         else if (Storage.BlobNames.Problem(DatasetBlob) is { } blobProblem)
             Add("datasetBlob", blobProblem);
-        if (ValidationBlob is not null && Storage.BlobNames.Problem(ValidationBlob) is { } validationProblem)
-            Add("validationBlob", validationProblem);
+        // Accepted and ignored before: the run made its own validation file. Refused until the run honours it.
+        if (ValidationBlob is not null)
+            Add(
+                "validationBlob",
+                "is not supported yet: the run makes its validation file by splitting the dataset (trainRatio); leave it out, "
+                    + "or add your validation rows to the dataset"
+            );
         if (!FineTuningMethods.TryParse(Method, out FineTuningMethod method))
             Add("method", $"\"{Method}\" is not a method (auto, supervised, dpo, reinforcement)");
         if (method == FineTuningMethod.Reinforcement && Grader is null)
@@ -97,8 +105,8 @@ public sealed record RunRequest
             Add("trainRatio", ratio);
         if (MinExamples < 1)
             Add("minExamples", "must be at least 1");
-        if (Attempt < 1)
-            Add("attempt", "must be at least 1");
+        if (Attempt is < 1 or > MaxAttempt)
+            Add("attempt", $"must be between 1 and {MaxAttempt:N0}");
         if (double.IsNaN(MaxErrorRate) || MaxErrorRate is < 0 or > 1)
             Add("maxErrorRate", "must be between 0 and 1");
         if (PollInterval < TimeSpan.FromSeconds(1) || PollInterval > TimeSpan.FromHours(1))

@@ -85,6 +85,21 @@ internal static class RunCommand
                     graderJson = doc.RootElement.Clone();
                 }
 
+                // Numbers at the edge get a sentence, not an overflow: TimeSpan takes at most about 29,000 years.
+                double hours = result.GetValue(deadline);
+                double? pollSeconds = result.GetValue(poll) is double given and not 0 ? given : null;
+                if (!(hours is > 0 and <= 24 * 30))
+                {
+                    await stderr.WriteLineAsync($"error: --deadline-hours: {hours} is not between 0 and 720 (30 days); the default is 48");
+                    return FinetuneCli.ExitUsage;
+                }
+
+                if (pollSeconds is { } seconds && !(seconds is >= 1 and <= 3600))
+                {
+                    await stderr.WriteLineAsync($"error: --poll-seconds: {seconds} is not between 1 and 3600 (an hour)");
+                    return FinetuneCli.ExitUsage;
+                }
+
                 string blobName = "datasets/" + SafeName(dataset.Name);
                 var request = new RunRequest
                 {
@@ -97,8 +112,8 @@ internal static class RunCommand
                     TrainRatio = result.GetValue(ratio),
                     StratifyBy = result.GetValue(stratify) ?? "topic",
                     SplitSeed = result.GetValue(seed),
-                    PollInterval = result.GetValue(poll) is double p and > 0 ? TimeSpan.FromSeconds(p) : RunRequest.DefaultPollInterval,
-                    Deadline = TimeSpan.FromHours(result.GetValue(deadline)),
+                    PollInterval = pollSeconds is { } p ? TimeSpan.FromSeconds(p) : RunRequest.DefaultPollInterval,
+                    Deadline = TimeSpan.FromHours(hours),
                 };
                 IReadOnlyDictionary<string, string[]> problems = request.Problems();
                 if (problems.Count > 0)

@@ -18,6 +18,14 @@ public sealed class NativeFinetune : IDisposable
 
     public NativeFinetune()
     {
+        Executable = Path.Combine(_dir, "finetune");
+        // Checked once, up front: without the toolchain the publish runs for minutes before it fails.
+        if (ToolchainProblem(Environment.GetEnvironmentVariable("PATH")) is { } missing)
+        {
+            Failure = missing;
+            return;
+        }
+
         var publish = new ProcessStartInfo(
             "dotnet",
             ["publish", Repo.File("FineTuning.Local"), "-c", "Release", "-r", RuntimeInformation.RuntimeIdentifier, "-o", _dir, "-nologo"]
@@ -34,7 +42,6 @@ public sealed class NativeFinetune : IDisposable
             process.Kill(entireProcessTree: true);
         }
 
-        Executable = Path.Combine(_dir, "finetune");
         if (process.ExitCode != 0 || !File.Exists(Executable))
         {
             string log = string.Join(
@@ -51,6 +58,15 @@ public sealed class NativeFinetune : IDisposable
     }
 
     public string Executable { get; }
+
+    /// <summary>What the native build lacks on this machine with this <c>PATH</c> (on Linux: clang), or null.</summary>
+    internal static string? ToolchainProblem(string? path) =>
+        OperatingSystem.IsLinux()
+        && !(path ?? "")
+            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .Any(folder => File.Exists(Path.Combine(folder, "clang")))
+            ? "The native build needs clang, which is not installed here: apt-get install clang (the README's prerequisites)."
+            : null;
 
     public string? Failure { get; }
 
@@ -213,4 +229,25 @@ public partial class NativeBuildTests(NativeFinetune native) : IClassFixture<Nat
 
     [GeneratedRegex(@"listening on (http://[^/\s]+/)")]
     private static partial Regex Listening();
+}
+
+/// <summary>The native tests on a machine without the toolchain: one sentence at once, not minutes of a publish that cannot work.</summary>
+public class NativeToolchainTests
+{
+    [Fact]
+    public void WithoutClang_TheNativeTestsFailAtOnceSayingWhatToInstall()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return; // clang is what the native build needs on Linux; other systems use their own toolchains
+        }
+
+        string? problem = NativeFinetune.ToolchainProblem("/nonexistent-bin");
+
+        Assert.Equal(
+            "The native build needs clang, which is not installed here: apt-get install clang (the README's prerequisites).",
+            problem
+        );
+        Assert.Null(NativeFinetune.ToolchainProblem(Environment.GetEnvironmentVariable("PATH")));
+    }
 }

@@ -86,4 +86,26 @@ public class RunCommandTests
         Assert.Contains("grader: is required for reinforcement", stderr.ToString(), StringComparison.Ordinal);
         Assert.False(Directory.Exists(dir.File("data")));
     }
+
+    [Theory]
+    [InlineData("--deadline-hours", "1e9", "--deadline-hours: 1000000000 is not between 0 and 720")]
+    [InlineData("--deadline-hours", "-1", "--deadline-hours: -1 is not between 0 and 720")]
+    [InlineData("--poll-seconds", "1e20", "--poll-seconds: 1E+20 is not between 1 and 3600")]
+    public async Task Run_NumbersAtTheEdge_AreUsageErrorsWithASentence(string option, string value, string message)
+    {
+        using var dir = new TempDir();
+        string dataset = dir.Write("a.jsonl", Rows.Jsonl(Rows.ManyChats(12)));
+        var stderr = new StringWriter();
+
+        int code = await FinetuneCli.RunAsync(
+            ["run", dataset, option, value, "--data", dir.File("data")],
+            TextWriter.Null,
+            stderr,
+            CancellationToken.None
+        );
+
+        Assert.Equal(2, code);
+        Assert.Contains(message, stderr.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", stderr.ToString(), StringComparison.Ordinal);
+    }
 }

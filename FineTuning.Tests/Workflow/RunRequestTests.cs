@@ -22,6 +22,27 @@ public class RunRequestTests
     }
 
     [Fact]
+    public void AValidationBlob_IsRefusedWithWhatToDo_NotSilentlyIgnored()
+    {
+        var request = new RunRequest { DatasetBlob = "datasets/a.jsonl", ValidationBlob = "datasets/a-valid.jsonl" };
+
+        string problem = Assert.Single(request.Problems()["validationBlob"]);
+
+        Assert.Contains("not supported yet", problem, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(RunRequest.MaxAttempt + 1)]
+    [InlineData(int.MaxValue)]
+    public void AttemptsAtTheEdge_AreRefused(int attempt)
+    {
+        var request = new RunRequest { DatasetBlob = "datasets/a.jsonl", Attempt = attempt };
+
+        Assert.Equal("must be between 1 and 1,000", Assert.Single(request.Problems()["attempt"]));
+    }
+
+    [Fact]
     public void BadRequest_ListsEveryFieldThatIsWrong()
     {
         var request = new RunRequest
