@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -37,6 +38,9 @@ public sealed class EmulatorServer : IAsyncDisposable
     /// <summary>The Azure OpenAI-style base URL (<c>/openai/v1/</c>).</summary>
     public Uri AzureEndpoint => new(Root, "openai/v1/");
 
+    /// <summary>The largest request body: a 512 MB file and its multipart envelope.</summary>
+    public const long MaxRequestBytes = 512_000_000 + (1 << 20);
+
     public static async Task<EmulatorServer> StartAsync(
         EmulatorOptions options,
         int port = 0,
@@ -46,6 +50,10 @@ public sealed class EmulatorServer : IAsyncDisposable
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        // The service takes a file of up to 512 MB in one request (larger ones through the Uploads API); the web
+        // server's defaults (30,000,000 bytes a request, 128 MiB a form) refused anything over 30 MB.
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = MaxRequestBytes);
+        builder.Services.Configure<FormOptions>(form => form.MultipartBodyLengthLimit = MaxRequestBytes);
         builder.Services.AddSingleton(new EmulatorState(options));
         WebApplication app = builder.Build();
         var state = app.Services.GetRequiredService<EmulatorState>();

@@ -75,6 +75,21 @@ public sealed class ProviderContractTests : IAsyncLifetime
         Assert.Equal("processed", (await provider.GetFileAsync(file.Id)).Status);
     }
 
+    [Fact]
+    public async Task FileOverThirtyMegabytes_UploadsInOneRequest_AsTheServiceAcceptsUpTo512MB()
+    {
+        // The web server's default request limit (30,000,000 bytes) turned a 106 MB training file into six retries
+        // and an AggregateException; the service takes 512 MB in one request.
+        byte[] content = new byte[40 * 1024 * 1024];
+        byte[] row = Encoding.UTF8.GetBytes(Rows.Jsonl(Rows.ManyChats(1)));
+        for (int at = 0; at + row.Length <= content.Length; at += row.Length)
+            row.CopyTo(content, at);
+
+        ProviderFile file = await OpenAIStyle().UploadFileAsync("train.jsonl", new MemoryStream(content));
+
+        Assert.Equal(content.Length, file.Bytes);
+    }
+
     [Theory]
     [MemberData(nameof(Layouts))]
     public async Task LargeFile_GoesThroughTheUploadsApiInPartsAndArrivesWhole(string layout)
