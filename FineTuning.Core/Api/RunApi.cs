@@ -47,6 +47,56 @@ public static class RunApi
         return new RunDetail(row, running, progress, reports);
     }
 
+    /// <summary>The options of a dry run (<c>POST /api/validate</c>, <c>/api/estimate</c>) from its query string.</summary>
+    public sealed record DryRunOptions(string? Method, string? Model, int? Epochs);
+
+    /// <summary>
+    /// Reads a dry run's query options (method, model, and epochs for an estimate); an unknown option or a bad value is a
+    /// problem naming it, as the CLI refuses them (exit 2), rather than silently ignored.
+    /// </summary>
+    public static (DryRunOptions? Options, IReadOnlyDictionary<string, string[]> Problems) ReadDryRunOptions(
+        IEnumerable<KeyValuePair<string, string?>> query,
+        bool estimate
+    )
+    {
+        var problems = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        string? method = null,
+            model = null;
+        int? epochs = null;
+        foreach ((string key, string? value) in query)
+        {
+            switch (key)
+            {
+                case "method" when FineTuningMethods.TryParse(value, out _):
+                    method = value;
+                    break;
+                case "method":
+                    problems[key] = [$"\"{value}\" is not a method (auto, supervised, dpo, reinforcement)"];
+                    break;
+                case "model":
+                    model = value;
+                    break;
+                case "code":
+                    break; // the API key, as Azure Functions takes a function key
+
+                case "epochs"
+                    when estimate
+                        && int.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, out int n)
+                        && n is >= 1 and <= 50:
+                    epochs = n;
+                    break;
+                case "epochs" when estimate:
+                    problems[key] = [$"\"{value}\" is not a number of epochs from 1 to 50"];
+                    break;
+                default:
+                    problems[key] = [$"is not an option here (options: method, model{(estimate ? ", epochs" : "")})"];
+                    break;
+            }
+        }
+
+        return (problems.Count == 0 ? new DryRunOptions(method, model, epochs) : null, problems);
+    }
+
     /// <summary>Validates a dataset sent in a request body (<c>POST /api/validate</c>, <c>/api/estimate</c>).</summary>
     public static DatasetReport DryRun(
         Stream body,

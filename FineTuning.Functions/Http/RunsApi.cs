@@ -223,23 +223,32 @@ public sealed class RunsApi(IBlobStore blobs, IRunStore runs, IModelRegistry mod
             : await HttpJson.Problem(request, ApiProblem.NotFound($"No model '{id}'."));
 
     [Function("ValidateDataset")]
-    public async Task<HttpResponseData> ValidateAsync(
+    public Task<HttpResponseData> ValidateAsync(
         [HttpTrigger(AuthorizationLevel.Function, "post", Route = "validate")] HttpRequestData request,
         CancellationToken cancellationToken
-    ) => await HttpJson.Ok(request, DryRun(request, cancellationToken));
+    ) => DryRunAsync(request, estimate: false, cancellationToken);
 
     [Function("EstimateDataset")]
-    public async Task<HttpResponseData> EstimateAsync(
+    public Task<HttpResponseData> EstimateAsync(
         [HttpTrigger(AuthorizationLevel.Function, "post", Route = "estimate")] HttpRequestData request,
         CancellationToken cancellationToken
-    )
-    {
-        DatasetReport report = DryRun(request, cancellationToken);
-        string? model = request.Query["model"];
-        return await HttpJson.Ok(request, new EstimateAnswer(CostEstimator.Estimate(report, catalog, model, null), report));
-    }
+    ) => DryRunAsync(request, estimate: true, cancellationToken);
 
-    /// <summary>Validates the request body as a dataset; <c>?method=</c> and <c>?model=</c> as on the command line.</summary>
-    private DatasetReport DryRun(HttpRequestData request, CancellationToken cancellationToken) =>
-        RunApi.DryRun(request.Body, request.Query["method"], request.Query["model"], catalog, cancellationToken);
+    /// <summary>A dry run: its options checked first (400 naming a bad or unknown one), then the body validated.</summary>
+    private async Task<HttpResponseData> DryRunAsync(HttpRequestData request, bool estimate, CancellationToken cancellationToken)
+    {
+        (RunApi.DryRunOptions? options, IReadOnlyDictionary<string, string[]> problems) = RunApi.ReadDryRunOptions(
+            request.Query.AllKeys.Select(key => new KeyValuePair<string, string?>(key ?? "", request.Query[key])),
+            estimate
+        );
+        if (options is null)
+        {
+            return await HttpJson.Problem(request, ApiProblem.Validation(problems));
+        }
+
+        DatasetReport report = RunApi.DryRun(request.Body, options.Method, options.Model, catalog, cancellationToken);
+        return estimate
+            ? await HttpJson.Ok(request, new EstimateAnswer(CostEstimator.Estimate(report, catalog, options.Model, options.Epochs), report))
+            : await HttpJson.Ok(request, report);
+    }
 }

@@ -54,6 +54,12 @@ public sealed class LocalApi : IAsyncDisposable
         builder.Logging.ClearProviders();
         builder.WebHost.UseUrls($"http://{address}:{port}");
         builder.Services.AddOpenApi();
+        // Every error answers problem+json with a detail that says what to do, including the server's own (routing
+        // 404 and 405, the key's 401, a body over the limit, a failure): they had empty bodies.
+        builder.Services.AddProblemDetails(problems =>
+            problems.CustomizeProblemDetails = context =>
+                context.ProblemDetails.Detail ??= DetailFor(context.HttpContext.Request, context.ProblemDetails.Status ?? 500)
+        );
         builder.Services.ConfigureHttpJsonOptions(o =>
         {
             o.SerializerOptions.PropertyNamingPolicy = LocalJson.Options.PropertyNamingPolicy;
@@ -62,6 +68,8 @@ public sealed class LocalApi : IAsyncDisposable
             o.SerializerOptions.TypeInfoResolverChain.Insert(0, LocalJson.Options.TypeInfoResolver!);
         });
         WebApplication app = builder.Build();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
         if (!string.IsNullOrEmpty(apiKey))
         {
             app.Use(
@@ -92,6 +100,18 @@ public sealed class LocalApi : IAsyncDisposable
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
     }
+
+    /// <summary>What an error the server itself answers means, and what to do.</summary>
+    private static string DetailFor(HttpRequest request, int status) =>
+        status switch
+        {
+            401 => "Send the API key as the x-functions-key header (or ?code=).",
+            404 => $"No route {request.Method} {request.Path}; the routes are in /openapi/v1.json.",
+            405 => $"{request.Method} is not allowed on {request.Path}; the routes and their methods are in /openapi/v1.json.",
+            413 => "The body is larger than this route takes; give large datasets to a run (copy them into the data directory).",
+            >= 500 => "The server failed on this request; its console says why. Try again, or report it with the time.",
+            _ => "The request was not accepted.",
+        };
 
     private static IResult Problem(ApiProblem problem) =>
         Results.Json(problem, LocalJson.TypeInfo<ApiProblem>(), ApiProblem.ContentType, problem.Status);
@@ -189,24 +209,31 @@ public sealed class LocalApi : IAsyncDisposable
             )
             .WithSummary("One registered model with its lineage.");
 
-        app.MapPost("/api/validate", (HttpRequest request, string? method, string? model, CancellationToken ct) =>
-                Json(DryRun(request, method, model, ct))
-            )
-            .WithSummary("Validate the request body as a dataset.");
-        app.MapPost("/api/estimate", (HttpRequest request, string? method, string? model, CancellationToken ct) =>
-            {
-                DatasetReport report = DryRun(request, method, model, ct);
-                return Json(new EstimateAnswer(CostEstimator.Estimate(report, ModelCatalog.Default, model, null), report));
-            })
-            .WithSummary("Estimate epochs, billed tokens and cost for the request body.");
+        app.MapPost("/api/validate", (HttpRequest request, CancellationToken ct) => DryRun(request, estimate: false, ct))
+            .WithSummary("Validate the request body as a dataset (?method=, ?model=).");
+        app.MapPost("/api/estimate", (HttpRequest request, CancellationToken ct) => DryRun(request, estimate: true, ct))
+            .WithSummary("Estimate epochs, billed tokens and cost for the request body (?method=, ?model=, ?epochs=).");
     }
 
-    private static DatasetReport DryRun(HttpRequest request, string? method, string? model, CancellationToken cancellationToken)
+    /// <summary>A dry run: its options checked first (400 naming a bad or unknown one), then the body validated.</summary>
+    private static IResult DryRun(HttpRequest request, bool estimate, CancellationToken cancellationToken)
     {
+        (RunApi.DryRunOptions? options, IReadOnlyDictionary<string, string[]> problems) = RunApi.ReadDryRunOptions(
+            request.Query.Select(q => new KeyValuePair<string, string?>(q.Key, q.Value.ToString())),
+            estimate
+        );
+        if (options is null)
+        {
+            return Problem(ApiProblem.Validation(problems));
+        }
+
         // The validator reads synchronously: buffer the body (dry runs are small; big files go through runs).
         using var body = new MemoryStream();
         request.Body.CopyToAsync(body, cancellationToken).GetAwaiter().GetResult();
         body.Position = 0;
-        return RunApi.DryRun(body, method, model, ModelCatalog.Default, cancellationToken);
+        DatasetReport report = RunApi.DryRun(body, options.Method, options.Model, ModelCatalog.Default, cancellationToken);
+        return estimate
+            ? Json(new EstimateAnswer(CostEstimator.Estimate(report, ModelCatalog.Default, options.Model, options.Epochs), report))
+            : Json(report);
     }
 }

@@ -195,7 +195,10 @@ public sealed class LocalRunHost : IAsyncDisposable
                     null,
                     new Dictionary<string, string[]>
                     {
-                        ["datasetBlob"] = [$"'{request.DatasetBlob}' does not exist under {Path.Combine(Root, "blobs")}"],
+                        ["datasetBlob"] =
+                        [
+                            $"'{request.DatasetBlob}' does not exist: copy the file into the data directory's blobs/{request.DatasetBlob} first",
+                        ],
                     }
                 );
             }

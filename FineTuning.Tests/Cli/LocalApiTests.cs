@@ -138,4 +138,65 @@ public sealed class LocalApiTests : IAsyncLifetime, IDisposable
     {
         await Assert.ThrowsAsync<ArgumentException>(() => LocalApi.StartAsync(_host, "0.0.0.0", 0, apiKey: null));
     }
+
+    [Theory]
+    [InlineData("GET", "api/nope", 404, "No route GET /api/nope")]
+    [InlineData("DELETE", "api/runs", 405, "DELETE is not allowed on /api/runs")]
+    [InlineData("POST", "api/validate?method=bogus", 400, "method")]
+    [InlineData("POST", "api/validate?colour=red", 400, "colour")]
+    [InlineData("POST", "api/estimate?epochs=0", 400, "epochs")]
+    public async Task EveryError_IsProblemJsonWithADetail(string method, string path, int status, string expected)
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(method), new Uri(path, UriKind.Relative)) { Content = Json("") };
+
+        HttpResponseMessage response = await _http.SendAsync(request);
+
+        Assert.Equal(status, (int)response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        string body = await response.Content.ReadAsStringAsync();
+        Assert.Contains(expected, body, StringComparison.Ordinal);
+        Assert.DoesNotContain(_dir.File("data"), body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Estimate_TakesTheEpochsAsked()
+    {
+        string dataset = Rows.Jsonl(Rows.ManyChats(30));
+
+        HttpResponseMessage response = await _http.PostAsync(new Uri("api/estimate?epochs=7", UriKind.Relative), Json(dataset));
+
+        response.EnsureSuccessStatusCode();
+        using JsonDocument answer = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal(7, answer.RootElement.GetProperty("estimate").GetProperty("epochs").GetInt32());
+    }
+
+    [Fact]
+    public async Task MissingDataset_SaysWhatToDo_WithoutTheServersPath()
+    {
+        HttpResponseMessage response = await _http.PostAsync(
+            new Uri("api/runs", UriKind.Relative),
+            Json("""{"datasetBlob":"datasets/nope.jsonl"}""")
+        );
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        string body = await response.Content.ReadAsStringAsync();
+        Assert.Contains("'datasets/nope.jsonl' does not exist", body, StringComparison.Ordinal);
+        Assert.DoesNotContain(_dir.File("data"), body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task WithAnApiKey_ARequestWithoutIt_Is401ProblemJson()
+    {
+        await using LocalApi keyed = await LocalApi.StartAsync(_host, "127.0.0.1", 0, apiKey: "test-key");
+        using var http = new HttpClient { BaseAddress = keyed.Root };
+
+        HttpResponseMessage refused = await http.GetAsync(new Uri("api/runs", UriKind.Relative));
+        http.DefaultRequestHeaders.Add("x-functions-key", "test-key");
+        HttpResponseMessage allowed = await http.GetAsync(new Uri("api/runs", UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("x-functions-key", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, allowed.StatusCode);
+    }
 }

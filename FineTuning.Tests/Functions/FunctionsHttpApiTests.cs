@@ -173,4 +173,21 @@ public sealed class FunctionsHttpApiTests(AzuriteFixture azurite) : IAsyncLifeti
         Assert.False(report.GetProperty("fit").GetBoolean());
         Assert.Equal(1, report.GetProperty("counts").GetProperty("unrecognized_role").GetInt64());
     }
+
+    [Theory]
+    [InlineData("/api/validate?method=bogus", "method", false)]
+    [InlineData("/api/validate?colour=red", "colour", false)]
+    [InlineData("/api/estimate?epochs=x", "epochs", true)]
+    public async Task DryRunOptions_AreChecked_As400ProblemsNamingThem(string url, string field, bool estimate)
+    {
+        HttpRequestData request = _http.Request("POST", url, Rows.Jsonl(Rows.ManyChats(12)));
+
+        HttpResponseData response = estimate
+            ? await _api.EstimateAsync(request, CancellationToken.None)
+            : await _api.ValidateAsync(request, CancellationToken.None);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(ApiProblem.ContentType, FunctionsHttp.Header(response, "Content-Type"));
+        Assert.True(Json(response).GetProperty("errors").TryGetProperty(field, out _), FunctionsHttp.Body(response));
+    }
 }
