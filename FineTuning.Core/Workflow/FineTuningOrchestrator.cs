@@ -105,6 +105,16 @@ public static class FineTuningOrchestrator
             );
         }
 
+        FineTuningMethod method = FineTuningMethods.TryParse(validation.Method, out FineTuningMethod m) ? m : FineTuningMethod.Supervised;
+        if (method == FineTuningMethod.Reinforcement && request.Grader is null)
+        {
+            // Known only now when the method was detected: refused before anything is uploaded or paid for.
+            return await run.EndAsync(
+                RunStatus.Failed,
+                "The dataset is written for reinforcement fine-tuning, which needs a grader: give one (grader, --grader FILE)."
+            );
+        }
+
         // 3. Split.
         await run.EnterAsync(RunStages.Split);
         SplitSummary split = await context.CallActivityAsync<SplitSummary>(
@@ -123,6 +133,15 @@ public static class FineTuningOrchestrator
             Retries.Transient
         );
         run.Record(r => r with { TrainRows = split.TrainRows, ValidationRows = split.ValidationRows });
+        if (split.TrainRows < request.MinExamples)
+        {
+            // Validation counted every distinct example; the provider counts the training file's.
+            return await run.EndAsync(
+                RunStatus.Failed,
+                $"The split leaves {split.TrainRows} training examples and the provider needs at least {request.MinExamples}: "
+                    + "add examples, or raise trainRatio."
+            );
+        }
 
         // 4. Upload, and wait until the provider has processed the files.
         await run.EnterAsync(RunStages.UploadFiles);
@@ -142,7 +161,6 @@ public static class FineTuningOrchestrator
 
         // 5. Submit exactly once (a cancel that arrives meanwhile cancels the job it created).
         await run.EnterAsync(RunStages.SubmitJob);
-        FineTuningMethod method = FineTuningMethods.TryParse(validation.Method, out FineTuningMethod m) ? m : FineTuningMethod.Supervised;
         var jobRequest = new JobRequest(
             runId,
             validation.Model,

@@ -374,6 +374,31 @@ public sealed class FineTuningOrchestratorTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task TrainingShareBelowTheMinimum_FailsBeforeAnyUpload()
+    {
+        // Ten examples are fit to validate, but a 0.9 split leaves nine to train on: the provider would refuse the job.
+        await Drop("datasets/ten.jsonl", Rows.Jsonl(Rows.ManyChats(10)));
+
+        RunOutcome outcome = await Run("run-ten", new RunRequest { DatasetBlob = "datasets/ten.jsonl" });
+
+        Assert.Equal(RunStatus.Failed, outcome.Status);
+        Assert.Contains("The split leaves 9 training examples and the provider needs at least 10", outcome.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("UploadFile", Calls("run-ten"));
+    }
+
+    [Fact]
+    public async Task DetectedReinforcementWithoutAGrader_FailsBeforeTheSplit()
+    {
+        await Drop("datasets/rft.jsonl", Rows.Jsonl(Enumerable.Range(0, 12).Select(i => Rows.Rft($"q{i}", "a"))));
+
+        RunOutcome outcome = await Run("run-rft", new RunRequest { DatasetBlob = "datasets/rft.jsonl" });
+
+        Assert.Equal(RunStatus.Failed, outcome.Status);
+        Assert.Contains("needs a grader", outcome.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("SplitDataset", Calls("run-rft"));
+    }
+
+    [Fact]
     public async Task UpdateRun_NeverReplacesAFinishedRowWithAnUnfinishedOne()
     {
         var update = new Core.Workflow.Activities.UpdateRun(_tables);
