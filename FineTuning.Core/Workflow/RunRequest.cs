@@ -28,6 +28,9 @@ public sealed record RunRequest
 
     public long? Seed { get; init; }
 
+    /// <summary>Train a base model the catalogue does not know (its limits and price are then unknown); refused otherwise.</summary>
+    public bool AllowUnknownModel { get; init; }
+
     public double TrainRatio { get; set; } = 0.9;
 
     public string StratifyBy { get; set; } = "topic";
@@ -86,6 +89,12 @@ public sealed record RunRequest
                 "validationBlob",
                 "is not supported yet: the run makes its validation file by splitting the dataset (trainRatio); leave it out, "
                     + "or add your validation rows to the dataset"
+            );
+        if (!string.IsNullOrWhiteSpace(BaseModel) && !AllowUnknownModel && Catalog.ModelCatalog.Default.Find(BaseModel) is null)
+            Add(
+                "baseModel",
+                $"\"{BaseModel}\" is not in the model catalogue; check the name, or allow it (allowUnknownModel, --allow-unknown-model) "
+                    + "to train it without known limits and prices"
             );
         if (!FineTuningMethods.TryParse(Method, out FineTuningMethod method))
             Add("method", $"\"{Method}\" is not a method (auto, supervised, dpo, reinforcement)");

@@ -29,6 +29,10 @@ internal static class RunCommand
             DefaultValueFactory = _ => "auto",
         };
         var model = new Option<string?>("--model") { Description = "Base model (default per method from the model catalogue)." };
+        var allowUnknown = new Option<bool>("--allow-unknown-model")
+        {
+            Description = "Train a model the catalogue does not know (its limits and price are then unknown).",
+        };
         var suffix = new Option<string?>("--suffix") { Description = "Suffix of the fine-tuned model's name." };
         var grader = new Option<FileInfo?>("--grader") { Description = "Grader JSON (required for reinforcement)." };
         var epochs = new Option<int?>("--epochs") { Description = "Epochs (default: the provider's auto)." };
@@ -57,7 +61,23 @@ internal static class RunCommand
             "Run the workflow on a dataset: validate in shards, split, upload, submit the job once, follow it, collect results, register the model. Without a configured provider (FineTuning__Provider__*), jobs run on the built-in emulator. Exit 0 when a model is registered, 1 when the run fails or is cancelled, 2 on usage errors."
         );
         command.Arguments.Add(file);
-        foreach (Option option in new Option[] { data, method, model, suffix, grader, epochs, ratio, stratify, seed, poll, deadline })
+        foreach (
+            Option option in new Option[]
+            {
+                data,
+                method,
+                model,
+                allowUnknown,
+                suffix,
+                grader,
+                epochs,
+                ratio,
+                stratify,
+                seed,
+                poll,
+                deadline,
+            }
+        )
             command.Options.Add(option);
         command.SetAction(
             async (result, cancellationToken) =>
@@ -106,6 +126,7 @@ internal static class RunCommand
                     DatasetBlob = blobName,
                     Method = result.GetValue(method) ?? "auto",
                     BaseModel = result.GetValue(model),
+                    AllowUnknownModel = result.GetValue(allowUnknown),
                     Suffix = result.GetValue(suffix),
                     Grader = graderJson,
                     Hyperparameters = result.GetValue(epochs) is int e ? new Hyperparameters(Epochs: e) : null,

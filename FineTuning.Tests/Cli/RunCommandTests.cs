@@ -108,4 +108,24 @@ public class RunCommandTests
         Assert.Contains(message, stderr.ToString(), StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", stderr.ToString(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Run_UnknownModel_IsAUsageError_UnlessAllowed()
+    {
+        using var dir = new TempDir();
+        string dataset = dir.Write("a.jsonl", Rows.Jsonl(Rows.ManyChats(12)));
+        var stderr = new StringWriter();
+
+        int code = await FinetuneCli.RunAsync(
+            ["run", dataset, "--model", "gpt-99", "--data", dir.File("data")],
+            TextWriter.Null,
+            stderr,
+            CancellationToken.None
+        );
+
+        Assert.Equal(2, code);
+        Assert.Contains("\"gpt-99\" is not in the model catalogue", stderr.ToString(), StringComparison.Ordinal);
+        Assert.Contains("--allow-unknown-model", stderr.ToString(), StringComparison.Ordinal);
+        Assert.False(Directory.Exists(dir.File("data")), "nothing was started");
+    }
 }

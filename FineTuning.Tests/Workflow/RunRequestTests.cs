@@ -43,6 +43,16 @@ public class RunRequestTests
     }
 
     [Fact]
+    public void AnUnknownModel_IsRefusedUnlessAllowed()
+    {
+        var unknown = new RunRequest { DatasetBlob = "datasets/a.jsonl", BaseModel = "gpt-99" };
+
+        Assert.Contains("is not in the model catalogue", Assert.Single(unknown.Problems()["baseModel"]), StringComparison.Ordinal);
+        Assert.Empty((unknown with { AllowUnknownModel = true }).Problems());
+        Assert.Empty((unknown with { BaseModel = "ft:gpt-4.1-mini-2025-04-14:personal:x:1" }).Problems());
+    }
+
+    [Fact]
     public void BadRequest_ListsEveryFieldThatIsWrong()
     {
         var request = new RunRequest
