@@ -28,7 +28,8 @@ public static class SideBySide
         Measure python = Best(() => Child("python3", script, path), runs: 1);
         Report("python3 cookbook_checks.py", mib, python);
         Console.WriteLine(
-            $"  speed-up over Python: {python.Seconds / one.Seconds:N1}x on one thread, {python.Seconds / all.Seconds:N1}x on {Environment.ProcessorCount}"
+            $"  speed-up over Python: {python.Seconds / one.Seconds:N1}x on one thread, {python.Seconds / all.Seconds:N1}x on "
+                + $"{Environment.ProcessorCount}"
         );
         Measure split = Best(() => Finetune(finetune, "split", path, "--out", outDir, "--json"));
         Report("finetune split", mib, split);

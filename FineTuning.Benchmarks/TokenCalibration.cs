@@ -24,7 +24,8 @@ public static class TokenCalibration
             approxAll += approx;
             exactAll += exact;
             Console.WriteLine(
-                $"{Path.GetFileNameWithoutExtension(file), -56} {approx, 12:N0} {exact, 12:N0} {Error(approx, exact), 7} {approxSeconds, 9:N2} {exactSeconds, 8:N2}"
+                $"{Path.GetFileNameWithoutExtension(file), -56} {approx, 12:N0} {exact, 12:N0} {Error(approx, exact), 7} "
+                    + $"{approxSeconds, 9:N2} {exactSeconds, 8:N2}"
             );
         }
 

@@ -102,8 +102,11 @@ public static class WorkflowBench
                     DateTime planned = events.First(e => e is { Kind: HistoryKind.TaskCompleted, Name: nameof(PlanShards) }).Timestamp;
                     int shards = events.Count(e => e is { Kind: HistoryKind.TaskCompleted, Name: nameof(ValidateShard) });
                     Console.WriteLine(
-                        $"workflow validation stage, run {attempt}: {seconds, 6:N2} s {mib / seconds, 6:N0} MiB/s ({shards} shards; PlanShards {(planned - events[0].Timestamp).TotalSeconds:N2} s, "
-                            + $"validate + merge {(events[^1].Timestamp - planned).TotalSeconds:N2} s; {state.Status}); vs finetune validate {(seconds / validate.Seconds - 1) * 100:+0;-0}%, vs in process {(seconds / inProcess - 1) * 100:+0;-0}%"
+                        $"workflow validation stage, run {attempt}: {seconds, 6:N2} s {mib / seconds, 6:N0} MiB/s ({shards} shards; "
+                            + $"PlanShards {(planned - events[0].Timestamp).TotalSeconds:N2} s, "
+                            + $"validate + merge {(events[^1].Timestamp - planned).TotalSeconds:N2} s; {state.Status}); vs finetune "
+                            + $"validate {(seconds / validate.Seconds - 1) * 100:+0;-0}%, vs in process "
+                            + $"{(seconds / inProcess - 1) * 100:+0;-0}%"
                     );
                 }
 
@@ -116,7 +119,8 @@ public static class WorkflowBench
                     runtime.ScheduleNew(name, name, n);
                     await runtime.WaitForCompletionAsync(name);
                     Console.WriteLine(
-                        $"runtime overhead per activity, {name, -6} of {n:N0} no-op activities: {sw.Elapsed.TotalMilliseconds / n:N3} ms (SQLite history, JSON payloads)"
+                        $"runtime overhead per activity, {name, -6} of {n:N0} no-op activities: {sw.Elapsed.TotalMilliseconds / n:N3} ms "
+                            + "(SQLite history, JSON payloads)"
                     );
                 }
 
@@ -138,7 +142,8 @@ public static class WorkflowBench
                 restarted.RaiseEvent("replay", "go", 1);
                 InstanceState state = (await restarted.WaitForCompletionAsync("replay"))!;
                 Console.WriteLine(
-                    $"replay after a restart of an instance with {events:N0} history events: {ms:N1} ms (load + re-run the orchestrator; then it finished: {state.Status})"
+                    $"replay after a restart of an instance with {events:N0} history events: {ms:N1} ms (load + re-run the orchestrator; "
+                        + $"then it finished: {state.Status})"
                 );
             }
 

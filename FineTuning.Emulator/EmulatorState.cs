@@ -236,7 +236,8 @@ internal sealed class EmulatorState
         string? error =
             report.Fit && report.ErrorRows == 0
                 ? null
-                : $"The job failed due to an invalid training file. {report.Verdict} {string.Join(" ", report.Findings.Where(f => f.Severity == Severity.Error).Take(3))}".Trim();
+                : $"The job failed due to an invalid training file. {report.Verdict} "
+                    + $"{string.Join(" ", report.Findings.Where(f => f.Severity == Severity.Error).Take(3))}".Trim();
         lock (_gate)
         {
             var job = new StoredJob

@@ -18,7 +18,8 @@ public sealed record Fault(
 {
     /// <summary>The forms <see cref="Parse"/> reads, for help texts and errors.</summary>
     public const string Syntax =
-        "METHOD PATH STATUS[:RETRY_AFTER_SECONDS] | METHOD PATH slow:SECONDS | METHOD PATH drop, e.g. 'POST /files 429:2', 'GET /fine_tuning/jobs/ 500', 'GET /files/ slow:5', 'POST /fine_tuning/jobs drop'";
+        "METHOD PATH STATUS[:RETRY_AFTER_SECONDS] | METHOD PATH slow:SECONDS | METHOD PATH drop, e.g. 'POST /files 429:2', 'GET "
+        + "/fine_tuning/jobs/ 500', 'GET /files/ slow:5', 'POST /fine_tuning/jobs drop'";
 
     /// <summary>Reads a fault from its text form (<see cref="Syntax"/>); the error says what is wrong.</summary>
     public static Fault Parse(string spec)

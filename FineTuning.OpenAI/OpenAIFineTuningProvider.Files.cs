@@ -115,7 +115,8 @@ public sealed partial class OpenAIFineTuningProvider
         {
             string boundary = "part-" + Guid.NewGuid().ToString("N");
             byte[] head = Encoding.ASCII.GetBytes(
-                $"--{boundary}\r\nContent-Disposition: form-data; name=\"data\"; filename=\"part\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+                $"--{boundary}\r\nContent-Disposition: form-data; name=\"data\"; filename=\"part\"\r\nContent-Type: "
+                    + "application/octet-stream\r\n\r\n"
             );
             byte[] tail = Encoding.ASCII.GetBytes($"\r\n--{boundary}--\r\n");
             byte[] body = new byte[head.Length + length + tail.Length];

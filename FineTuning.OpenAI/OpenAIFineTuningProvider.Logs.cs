@@ -6,7 +6,8 @@ public sealed partial class OpenAIFineTuningProvider
 {
     [LoggerMessage(
         Level = LogLevel.Warning,
-        Message = "Creating the job of run {RunId} may have failed (attempt {Attempt}: {Reason}); looking it up by run id before trying again"
+        Message = "Creating the job of run {RunId} may have failed (attempt {Attempt}: {Reason}); looking it up by run id before trying "
+            + "again"
     )]
     private partial void LogCreateUncertain(string runId, int attempt, string reason);
 

@@ -58,7 +58,9 @@ public static class Rows
     }
 
     public static string Dpo(string user, string preferred, string nonPreferred) =>
-        $"{{\"input\": {{\"messages\": [{{\"role\": \"user\", \"content\": {Q(user)}}}]}}, \"preferred_output\": [{{\"role\": \"assistant\", \"content\": {Q(preferred)}}}], \"non_preferred_output\": [{{\"role\": \"assistant\", \"content\": {Q(nonPreferred)}}}]}}";
+        $"{{\"input\": {{\"messages\": [{{\"role\": \"user\", \"content\": {Q(user)}}}]}}, \"preferred_output\": [{{\"role\": "
+        + $"\"assistant\", \"content\": {Q(preferred)}}}], \"non_preferred_output\": [{{\"role\": \"assistant\", \"content\": "
+        + $"{Q(nonPreferred)}}}]}}";
 
     public static string Rft(string user, string answer) =>
         $"{{\"messages\": [{{\"role\": \"user\", \"content\": {Q(user)}}}], \"reference_answer\": {Q(answer)}}}";

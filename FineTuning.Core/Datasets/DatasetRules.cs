@@ -80,7 +80,8 @@ internal static class DatasetRules
                         FindingCodes.TooManyExamples,
                         0,
                         "",
-                        $"{examples:N0} examples; reinforcement {(options.IsValidationFile ? "validation" : "training")} files take at most {max:N0}"
+                        $"{examples:N0} examples; reinforcement "
+                            + $"{(options.IsValidationFile ? "validation" : "training")} files take at most {max:N0}"
                     )
                 );
             }
@@ -93,7 +94,8 @@ internal static class DatasetRules
                     FindingCodes.ErrorRateExceeded,
                     0,
                     "",
-                    $"{merged.ErrorRows:N0} of {merged.Rows:N0} rows ({100.0 * merged.ErrorRows / merged.Rows:0.##}%) have errors; at most {options.MaxErrorRate * 100:0.##}% allowed"
+                    $"{merged.ErrorRows:N0} of {merged.Rows:N0} rows ({100.0 * merged.ErrorRows / merged.Rows:0.##}%) have errors; at "
+                        + $"most {options.MaxErrorRate * 100:0.##}% allowed"
                 )
             );
         }
@@ -179,7 +181,8 @@ internal static class DatasetRules
                     FindingCodes.FileOverUploadLimit,
                     0,
                     "",
-                    $"{merged.Bytes / 1048576.0:N0} MiB is over the 512 MB single-request limit; it is uploaded through the Uploads API in 64 MB parts"
+                    $"{merged.Bytes / 1048576.0:N0} MiB is over the 512 MB single-request limit; it is uploaded through the Uploads API "
+                        + "in 64 MB parts"
                 )
             );
         }
@@ -202,7 +205,8 @@ internal static class DatasetRules
                     FindingCodes.ManySystemPrompts,
                     0,
                     "",
-                    $"{distinctPrompts:N0} different system prompts across {merged.RowsWithSystemPrompt:N0} examples; train with the prompt you will use in production"
+                    $"{distinctPrompts:N0} different system prompts across {merged.RowsWithSystemPrompt:N0} examples; train with the "
+                        + "prompt you will use in production"
                 )
             );
         }

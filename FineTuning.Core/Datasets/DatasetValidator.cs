@@ -50,7 +50,8 @@ public sealed class DatasetValidator(ValidationOptions options)
                         FindingCodes.LineTooLong,
                         info.Number,
                         "",
-                        $"{info.Length / 1048576.0:N1} MiB on one line, over the {Options.MaxLineBytes / 1048576.0:N0} MiB limit; no model takes an example that long"
+                        $"{info.Length / 1048576.0:N1} MiB on one line, over the {Options.MaxLineBytes / 1048576.0:N0} MiB limit; no "
+                            + "model takes an example that long"
                     ),
                     Options.MaxFindingsPerCode
                 );

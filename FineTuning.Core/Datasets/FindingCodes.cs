@@ -134,7 +134,8 @@ public static class FindingCodes
             MessageUnrecognizedKey,
             Severity.Error,
             FindingScope.Line,
-            "A message has a key the provider does not accept (allowed: role, content, name, weight, tool_calls, function_call, tool_call_id, refusal).",
+            "A message has a key the provider does not accept (allowed: role, content, name, weight, tool_calls, function_call, "
+                + "tool_call_id, refusal).",
             "Remove the key, or rename it (for example `loss_weight` is spelled `weight`)."
         ),
         new(
@@ -155,7 +156,8 @@ public static class FindingCodes
             InvalidContentPart,
             Severity.Error,
             FindingScope.Line,
-            "A content part is malformed: its type is not text or image_url, `text` is missing, or `image_url.url` is not an http(s) or data: URL.",
+            "A content part is malformed: its type is not text or image_url, `text` is missing, or `image_url.url` is not an http(s) or "
+                + "data: URL.",
             "Write parts as {\"type\":\"text\",\"text\":...} or {\"type\":\"image_url\",\"image_url\":{\"url\":\"https://...\"}}."
         ),
         new(
@@ -274,7 +276,8 @@ public static class FindingCodes
             LongAssistantMessage,
             Severity.Warning,
             FindingScope.Line,
-            "An assistant message is over 4,096 estimated tokens; very long targets are often a data mistake (repetition, pasted documents).",
+            "An assistant message is over 4,096 estimated tokens; very long targets are often a data mistake (repetition, pasted "
+                + "documents).",
             "Check that the model should really produce such a long reply."
         ),
         new(

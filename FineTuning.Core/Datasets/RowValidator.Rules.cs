@@ -275,7 +275,8 @@ internal sealed partial class RowValidator
                 Add(
                     FindingCodes.LongAssistantMessage,
                     $"{path}[{i}].content",
-                    $"about {list[i].ContentTokens:N0} tokens (estimated) in one assistant message; check that such a long reply is intended"
+                    $"about {list[i].ContentTokens:N0} tokens (estimated) in one assistant message; check that such a long reply is "
+                        + "intended"
                 );
             }
         }

@@ -91,7 +91,8 @@ internal sealed partial class RowValidator
                 Add(
                     FindingCodes.DataType,
                     "",
-                    $"a row must be a JSON object, not {Describe(reader.TokenType == JsonTokenType.EndArray ? JsonTokenType.StartArray : reader.TokenType)}{hint}"
+                    "a row must be a JSON object, not "
+                        + $"{Describe(reader.TokenType == JsonTokenType.EndArray ? JsonTokenType.StartArray : reader.TokenType)}{hint}"
                 );
                 return Commit(report, null);
             }

@@ -88,7 +88,8 @@ public static class CostEstimator
         )
         {
             notes.Add(
-                $"Reinforcement jobs are billed per training hour (${facts.TrainingPricePerHour}/hour for {facts.Name}); the time depends on the grader, reasoning effort and compute multiplier, so no total is given. The inputs are shown."
+                $"Reinforcement jobs are billed per training hour (${facts.TrainingPricePerHour}/hour for {facts.Name}); the time depends "
+                    + "on the grader, reasoning effort and compute multiplier, so no total is given. The inputs are shown."
             );
         }
         else if (facts.TrainingPricePerMillionTokens is decimal price)

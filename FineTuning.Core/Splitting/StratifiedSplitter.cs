@@ -159,7 +159,8 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
             notes.Add("The validation file is empty (ratio 1, or too few rows to hold any back).");
         if (moved > 0)
             notes.Add(
-                $"{moved:N0} rows moved to training: reinforcement validation files take at most {ValidationOptions.MaxReinforcementValidationRows:N0} rows."
+                $"{moved:N0} rows moved to training: reinforcement validation files take at most "
+                    + $"{ValidationOptions.MaxReinforcementValidationRows:N0} rows."
             );
         if (strataReport.Any(s => s.Rule == "pooled"))
             notes.Add($"Strata smaller than {MinStratumSize(options.TrainRatio)} rows were pooled and split together.");

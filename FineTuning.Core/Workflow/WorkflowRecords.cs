@@ -64,7 +64,10 @@ public sealed record ValidationSummary(
     string ReportBlob
 );
 
-/// <summary>What to split; the dataset is read pinned to the ETag and size validation saw (null: an input recorded before they were).</summary>
+/// <summary>
+/// What to split; the dataset is read pinned to the ETag and size validation saw (null: an input recorded before they
+/// were).
+/// </summary>
 public sealed record SplitInput(
     string RunId,
     string DatasetBlob,

@@ -67,7 +67,8 @@ public sealed class TableStore(TableServiceClient service) : IRunStore, IModelRe
         if (chunks > MaxChunks)
         {
             throw new InvalidOperationException(
-                $"The {partition} row '{key}' is {json.Length:N0} characters of JSON; a table row holds at most {MaxChunks * ChunkChars:N0}."
+                $"The {partition} row '{key}' is {json.Length:N0} characters of JSON; a table row holds at most "
+                    + $"{MaxChunks * ChunkChars:N0}."
             );
         }
 

@@ -17,7 +17,8 @@ internal static class ControlCommands
     [
         (
             "cancel",
-            "Cancel a run in progress: its provider job (if one was created) is cancelled and the run ends as Cancelled. A run cancelled before its job is submitted creates none.",
+            "Cancel a run in progress: its provider job (if one was created) is cancelled and the run ends as Cancelled. A run cancelled "
+                + "before its job is submitted creates none.",
             "Its provider job is cancelled and the run ends as Cancelled"
         ),
         (
@@ -42,7 +43,8 @@ internal static class ControlCommands
         var command = new Command(
             control,
             help
-                + " Works while 'finetune run' or 'finetune serve' follows the run in another terminal, and while nothing runs (then when one next starts)."
+                + " Works while 'finetune run' or 'finetune serve' follows the run in another terminal, and while nothing runs (then when "
+                + "one next starts)."
         )
         {
             id,
@@ -78,7 +80,8 @@ internal static class ControlCommands
                 }
 
                 await stdout.WriteLineAsync(
-                    $"{char.ToUpperInvariant(control[0])}{control[1..]} requested for {runId}. {done}; 'finetune status {runId}' shows when."
+                    $"{char.ToUpperInvariant(control[0])}{control[1..]} requested for {runId}. {done}; 'finetune status {runId}' shows "
+                        + "when."
                 );
                 return FinetuneCli.ExitOk;
             }

@@ -24,7 +24,9 @@ internal sealed class DatasetOptions
         new("--model")
         {
             Description =
-                "Base model whose token limit, methods and prices apply (default per method from the model catalogue, FineTuning.Core/Catalog/models.json: gpt-4.1-mini-2025-04-14 for supervised and dpo, o4-mini-2025-04-16 for reinforcement).",
+                "Base model whose token limit, methods and prices apply (default per method from the model catalogue, "
+                + "FineTuning.Core/Catalog/models.json: gpt-4.1-mini-2025-04-14 for supervised and dpo, o4-mini-2025-04-16 for "
+                + "reinforcement).",
         };
 
     public Option<FileInfo?> Grader { get; } =
@@ -75,7 +77,9 @@ internal sealed class DatasetOptions
         new("--tokenizer")
         {
             Description =
-                "How texts are counted: approx (a fast approximation of the o200k encoder, within a few percent on whole datasets) or o200k (exact o200k_base counts, the encoder of the gpt-4o, gpt-4.1 and o-series models; about 35 MiB/s on one thread, which it keeps to). Both add the cookbook's per-message accounting.",
+                "How texts are counted: approx (a fast approximation of the o200k encoder, within a few percent on whole datasets) or "
+                + "o200k (exact o200k_base counts, the encoder of the gpt-4o, gpt-4.1 and o-series models; about 35 MiB/s on one thread, "
+                + "which it keeps to). Both add the cookbook's per-message accounting.",
             DefaultValueFactory = _ => "approx",
         };
 

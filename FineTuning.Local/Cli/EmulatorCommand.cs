@@ -40,7 +40,8 @@ internal static class EmulatorCommand
         var jobFaults = new Option<JobFault[]>("--job-fault")
         {
             Description =
-                "What happens to the next job created, in order (repeat for more): Fail (fails while running) or StallInQueue (stays queued).",
+                "What happens to the next job created, in order (repeat for more): Fail (fails while running) or StallInQueue (stays "
+                + "queued).",
         };
         var stateDir = new Option<DirectoryInfo?>("--state")
         {
@@ -59,7 +60,8 @@ internal static class EmulatorCommand
         });
         var command = new Command(
             "emulator",
-            "Run a local server that speaks the OpenAI fine-tuning protocol (files, jobs, events, checkpoints, results) under /v1/ and, as Azure serves it, /openai/v1/."
+            "Run a local server that speaks the OpenAI fine-tuning protocol (files, jobs, events, checkpoints, results) under /v1/ and, "
+                + "as Azure serves it, /openai/v1/."
         );
         command.Options.Add(port);
         command.Options.Add(key);
@@ -105,7 +107,8 @@ internal static class EmulatorCommand
                 await using (server)
                 {
                     await stdout.WriteLineAsync(
-                        $"Fine-tuning emulator listening on {server.OpenAIEndpoint} (OpenAI layout) and {server.AzureEndpoint} (Azure layout)."
+                        $"Fine-tuning emulator listening on {server.OpenAIEndpoint} (OpenAI layout) and {server.AzureEndpoint} (Azure "
+                            + "layout)."
                     );
                     await stdout.WriteLineAsync(
                         result.GetValue(key) is null

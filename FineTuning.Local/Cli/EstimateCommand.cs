@@ -25,7 +25,8 @@ internal static class EstimateCommand
         });
         var command = new Command(
             "estimate",
-            "Estimate a job: default epochs, billed tokens (capped per example at the model's limit) and cost from the price table. Token counts are estimates."
+            "Estimate a job: default epochs, billed tokens (capped per example at the model's limit) and cost from the price table. Token "
+                + "counts are estimates."
         );
         options.AddTo(command);
         command.Options.Add(epochs);

@@ -34,14 +34,16 @@ internal static class HostStart
         if (host.Emulated)
         {
             await stdout.WriteLineAsync(
-                $"No provider is configured (FineTuning__Provider__Kind): jobs run on the built-in emulator, {host.EmulatorSpeed:0.#}x faster than real time."
+                $"No provider is configured (FineTuning__Provider__Kind): jobs run on the built-in emulator, {host.EmulatorSpeed:0.#}x "
+                    + "faster than real time."
             );
         }
 
         if (host.Resumed > 0)
         {
             await stdout.WriteLineAsync(
-                $"Resumed {host.Resumed} unfinished run{(host.Resumed == 1 ? "" : "s")} from {root} where {(host.Resumed == 1 ? "it" : "they")} stopped."
+                $"Resumed {host.Resumed} unfinished "
+                    + $"run{(host.Resumed == 1 ? "" : "s")} from {root} where {(host.Resumed == 1 ? "it" : "they")} stopped."
             );
         }
 

@@ -107,7 +107,8 @@ internal static class ReportRenderer
             if (count > Math.Min(shown, byCode[code].Count()) && info.Scope == FindingScope.Line)
             {
                 console.MarkupLine(
-                    $"  [grey]… and {count - Math.Min(shown, byCode[code].Count()):N0} more (--max-errors to list more, --json for all counts)[/]"
+                    $"  [grey]… and {count - Math.Min(shown, byCode[code].Count()):N0} more (--max-errors to list more, --json for all "
+                        + "counts)[/]"
                 );
             }
 

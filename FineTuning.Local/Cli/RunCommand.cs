@@ -58,7 +58,9 @@ internal static class RunCommand
         };
         var command = new Command(
             "run",
-            "Run the workflow on a dataset: validate in shards, split, upload, submit the job once, follow it, collect results, register the model. Without a configured provider (FineTuning__Provider__*), jobs run on the built-in emulator. Exit 0 when a model is registered, 1 when the run fails or is cancelled, 2 on usage errors."
+            "Run the workflow on a dataset: validate in shards, split, upload, submit the job once, follow it, collect results, register "
+                + "the model. Without a configured provider (FineTuning__Provider__*), jobs run on the built-in emulator. Exit 0 when a "
+                + "model is registered, 1 when the run fails or is cancelled, 2 on usage errors."
         );
         command.Arguments.Add(file);
         foreach (
@@ -86,7 +88,8 @@ internal static class RunCommand
                 if (!dataset.Exists)
                 {
                     await stderr.WriteLineAsync(
-                        $"error: {dataset.FullName}: {(Directory.Exists(dataset.FullName) ? "is a directory, not a file" : "does not exist")}"
+                        $"error: {dataset.FullName}: "
+                            + $"{(Directory.Exists(dataset.FullName) ? "is a directory, not a file" : "does not exist")}"
                     );
                     return FinetuneCli.ExitUsage;
                 }
@@ -202,7 +205,8 @@ internal static class RunCommand
                 }
 
                 await stdout.WriteLineAsync(
-                    $"Run {runId}: {dataset.Name} ({stored!.Size / 1024.0:N0} KiB), data in {root}{(wasRunning ? $"; resumed at {(await ((IRunStore)host.Tables).GetAsync(runId, cancellationToken))?.Stage ?? "the start"}" : "")}"
+                    $"Run {runId}: {dataset.Name} ({stored!.Size / 1024.0:N0} KiB), data in "
+                        + $"{root}{(wasRunning ? $"; resumed at {(await ((IRunStore)host.Tables).GetAsync(runId, cancellationToken))?.Stage ?? "the start"}" : "")}"
                 );
                 RunOutcome outcome;
                 try
@@ -213,7 +217,8 @@ internal static class RunCommand
                 {
                     // Ctrl+C stops following, not the run: its history is saved and it resumes where it was.
                     await stderr.WriteLineAsync(
-                        $"Stopped following run {runId}; it resumes where it was the next time 'finetune run' or 'finetune serve' starts with --data {root}. "
+                        $"Stopped following run {runId}; it resumes where it was the next time 'finetune run' or 'finetune serve' starts "
+                            + $"with --data {root}. "
                             + $"To cancel it: finetune cancel {runId} --data {root}"
                     );
                     return FinetuneCli.ExitInterrupted;
@@ -226,8 +231,8 @@ internal static class RunCommand
                 await stdout.WriteLineAsync(
                     outcome.Status switch
                     {
-                        RunStatus.Succeeded =>
-                            $"Succeeded: registered {outcome.ModelId} ({registered?.Outcome}; {string.Join(", ", registered?.Metrics.Select(m => $"{m.Key} {m.Value:0.###}") ?? [])}). Reports: {Path.Combine(root, "blobs", "runs", runId, "reports")}",
+                        RunStatus.Succeeded => $"Succeeded: registered {outcome.ModelId} ({registered?.Outcome}; "
+                            + $"{string.Join(", ", registered?.Metrics.Select(m => $"{m.Key} {m.Value:0.###}") ?? [])}). Reports: {Path.Combine(root, "blobs", "runs", runId, "reports")}",
                         _ => $"{outcome.Status}: {outcome.Error}",
                     }
                 );

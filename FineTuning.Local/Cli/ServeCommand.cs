@@ -31,7 +31,8 @@ internal static class ServeCommand
         };
         var command = new Command(
             "serve",
-            "Serve the HTTP API (runs, reports, models, validate, estimate; OpenAPI at /openapi/v1.json) over the data directory, and start a run for each .jsonl dropped into <data>/blobs/datasets/ (options from a sidecar support.run.json)."
+            "Serve the HTTP API (runs, reports, models, validate, estimate; OpenAPI at /openapi/v1.json) over the data directory, and "
+                + "start a run for each .jsonl dropped into <data>/blobs/datasets/ (options from a sidecar support.run.json)."
         )
         {
             port,
@@ -81,7 +82,8 @@ internal static class ServeCommand
                 await using (api)
                 {
                     await stdout.WriteLineAsync(
-                        $"FineTuning API listening on {api.Root}api/runs (OpenAPI: {api.Root}openapi/v1.json); data in {root}{(result.GetValue(noDrop) ? "" : $"; drop .jsonl files into {drop.Folder}")}. Ctrl+C stops."
+                        $"FineTuning API listening on {api.Root}api/runs (OpenAPI: {api.Root}openapi/v1.json); data in "
+                            + $"{root}{(result.GetValue(noDrop) ? "" : $"; drop .jsonl files into {drop.Folder}")}. Ctrl+C stops."
                     );
                     await stdout.FlushAsync(cancellationToken);
                     try

@@ -43,7 +43,8 @@ internal static class SplitCommand
         });
         var command = new Command(
             "split",
-            "Validate, then split into train.jsonl and valid.jsonl: seeded, stratified, without invalid or duplicate rows, with only the keys the provider accepts."
+            "Validate, then split into train.jsonl and valid.jsonl: seeded, stratified, without invalid or duplicate rows, with only the "
+                + "keys the provider accepts."
         );
         options.AddTo(command, isSplit: true);
         command.Options.Add(outDir);
@@ -93,7 +94,8 @@ internal static class SplitCommand
             .Border(TableBorder.Rounded)
             .Title(
                 Markup.Escape(
-                    $"{s.Source}: {s.Method}, seed {s.Seed}, ratio {s.TrainRatio}, stratified by {(s.StratifyBy.Length == 0 ? "nothing" : s.StratifyBy)}"
+                    $"{s.Source}: {s.Method}, seed {s.Seed}, ratio {s.TrainRatio}, stratified by "
+                        + $"{(s.StratifyBy.Length == 0 ? "nothing" : s.StratifyBy)}"
                 )
             )
             .AddColumn("Stratum")
@@ -119,14 +121,16 @@ internal static class SplitCommand
         table.AddRow("[bold]total[/]", $"{s.TrainRows + s.ValidationRows:N0}", $"{s.TrainRows:N0}", $"{s.ValidationRows:N0}", "", "");
         console.Write(table);
         console.WriteLine(
-            $"Left out: {s.ExcludedInvalid:N0} with errors, {s.ExcludedDuplicates:N0} duplicates, {s.ExcludedByMetadata:N0} marked metadata.valid = false."
+            $"Left out: {s.ExcludedInvalid:N0} with errors, {s.ExcludedDuplicates:N0} duplicates, {s.ExcludedByMetadata:N0} marked "
+                + "metadata.valid = false."
         );
         if (s.DroppedKeys.Count > 0)
             console.WriteLine($"Keys the provider does not accept for {s.Method}, dropped: {string.Join(", ", s.DroppedKeys)}.");
         foreach (string note in s.Notes)
             console.WriteLine(note);
         console.WriteLine(
-            $"Wrote {Path.Combine(dir, s.TrainFile)} ({s.TrainBytes / 1048576.0:N2} MiB), {Path.Combine(dir, s.ValidationFile)} ({s.ValidationBytes / 1048576.0:N2} MiB) and split-report.json."
+            $"Wrote {Path.Combine(dir, s.TrainFile)} ({s.TrainBytes / 1048576.0:N2} MiB), {Path.Combine(dir, s.ValidationFile)} "
+                + $"({s.ValidationBytes / 1048576.0:N2} MiB) and split-report.json."
         );
     }
 }

@@ -98,7 +98,8 @@ internal static class TableCommands
                     if (run.Status == RunStatus.Running && !LocalRunHost.IsOwned(result.GetValue(statusData)!.FullName))
                     {
                         await stdout.WriteLineAsync(
-                            $"  no finetune process is running it now: it resumes where it was when 'finetune run' or 'finetune serve' next starts with --data {result.GetValue(statusData)!.FullName}"
+                            "  no finetune process is running it now: it resumes where it was when 'finetune run' or 'finetune serve' "
+                                + $"next starts with --data {result.GetValue(statusData)!.FullName}"
                         );
                     }
 

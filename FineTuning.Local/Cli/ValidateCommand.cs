@@ -11,7 +11,8 @@ internal static class ValidateCommand
         var options = new DatasetOptions();
         var command = new Command(
             "validate",
-            "Check a dataset line by line: format, roles, tool calls, tokens, duplicates, topics. Exit code 0 fit, 1 not fit, 2 usage or I/O error."
+            "Check a dataset line by line: format, roles, tool calls, tokens, duplicates, topics. Exit code 0 fit, 1 not fit, 2 usage or "
+                + "I/O error."
         );
         options.AddTo(command);
         command.SetAction((result, cancellationToken) => Task.FromResult(CliErrors.Guard(stderr, () =>

@@ -170,7 +170,8 @@ public sealed class LocalApi : IAsyncDisposable
             {
                 (
                     "cancel",
-                    "Cancel a run: before submission no job is created; after it, the provider job is cancelled. 409 when the run has ended."
+                    "Cancel a run: before submission no job is created; after it, the provider job is cancelled. 409 when the run has "
+                        + "ended."
                 ),
                 ("pause", "Pause the run's running job (its deadline clock stops while paused). 409 unless the job is running."),
                 ("resume", "Resume the run's paused job. 409 unless the job is paused."),

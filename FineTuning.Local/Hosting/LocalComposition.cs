@@ -20,7 +20,8 @@ public static class LocalComposition
             .Bind(configuration.GetSection(BuiltInEmulatorSettings.Section))
             .Validate(
                 s => s.Speed is > 0 and <= 1_000_000,
-                "FineTuning__Emulator__Speed must be a number above 0 and at most 1,000,000 (how much faster than real time jobs run; default 100)."
+                "FineTuning__Emulator__Speed must be a number above 0 and at most 1,000,000 (how much faster than real time jobs run; "
+                    + "default 100)."
             )
             .ValidateOnStart();
         services
@@ -51,7 +52,10 @@ public static class LocalComposition
                 : ValidateOptionsResult.Fail(problem);
     }
 
-    /// <summary>The validated settings of <paramref name="configuration"/>; every problem at once, as an <see cref="InvalidOperationException"/>.</summary>
+    /// <summary>
+    /// The validated settings of <paramref name="configuration"/>; every problem at once, as an
+    /// <see cref="InvalidOperationException"/>.
+    /// </summary>
     public static (
         ProviderOptions Provider,
         BuiltInEmulatorSettings Emulator,

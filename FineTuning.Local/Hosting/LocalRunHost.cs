@@ -116,7 +116,8 @@ public sealed class LocalRunHost : IAsyncDisposable
         catch (IOException)
         {
             throw new IOException(
-                $"Another finetune process (run or serve) is using the data directory {root}. Follow its runs with 'finetune runs --data {root}', "
+                $"Another finetune process (run or serve) is using the data directory {root}. Follow its runs with 'finetune runs --data "
+                    + $"{root}', "
                     + "send runs to its HTTP API, wait for it to end, or pass another --data."
             );
         }
@@ -197,7 +198,8 @@ public sealed class LocalRunHost : IAsyncDisposable
                     {
                         ["datasetBlob"] =
                         [
-                            $"'{request.DatasetBlob}' does not exist: copy the file into the data directory's blobs/{request.DatasetBlob} first",
+                            $"'{request.DatasetBlob}' does not exist: copy the file into the data directory's blobs/{request.DatasetBlob} "
+                                + "first",
                         ],
                     }
                 );

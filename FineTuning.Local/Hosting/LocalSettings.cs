@@ -16,7 +16,10 @@ public sealed class RuntimeSettings
 {
     public const string Section = "FineTuning:Runtime";
 
-    /// <summary>Activities running at once across all runs (<c>FineTuning__Runtime__MaxConcurrentActivities</c>; default: the number of cores).</summary>
+    /// <summary>
+    /// Activities running at once across all runs (<c>FineTuning__Runtime__MaxConcurrentActivities</c>; default: the
+    /// number of cores).
+    /// </summary>
     public int MaxConcurrentActivities { get; set; } = Environment.ProcessorCount;
 }
 

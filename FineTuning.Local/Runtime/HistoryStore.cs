@@ -301,7 +301,8 @@ public sealed class HistoryStore
         Run(
             connection,
             transaction,
-            "INSERT INTO history (instance_id, seq, kind, task_id, name, payload, fire_at, timestamp) VALUES ($id, $seq, $kind, $task, $name, $payload, $fire, $at)",
+            "INSERT INTO history (instance_id, seq, kind, task_id, name, payload, fire_at, timestamp) VALUES ($id, $seq, $kind, $task, "
+                + "$name, $payload, $fire, $at)",
             ("$id", instanceId),
             ("$seq", seq),
             ("$kind", e.Kind.ToString()),

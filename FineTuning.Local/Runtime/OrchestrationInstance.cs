@@ -34,7 +34,8 @@ public sealed class ActivityFailedException(string activity, string errorType, s
 public sealed class NonDeterminismException(string instanceId, int step, string recorded, string scheduled)
     : Exception(
         $"Non-deterministic orchestration {instanceId} at step {step}: the history has {recorded}, but the code now schedules {scheduled}. "
-            + "Orchestrator code must be deterministic, and a run started by another version of the code must finish on that version (or be started again)."
+            + "Orchestrator code must be deterministic, and a run started by another version of the code must finish on that version (or "
+            + "be started again)."
     )
 {
     public string InstanceId { get; } = instanceId;

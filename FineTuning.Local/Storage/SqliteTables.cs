@@ -43,7 +43,8 @@ public sealed class SqliteTables : IRunStore, IModelRegistry
 
     Task IModelRegistry.UpsertAsync(ModelRow model, CancellationToken cancellationToken) =>
         UpsertAsync(
-            "INSERT INTO models (model_id, run_id, registered_at, json) VALUES ($id, $run, $at, $json) ON CONFLICT(model_id) DO UPDATE SET json = excluded.json",
+            "INSERT INTO models (model_id, run_id, registered_at, json) VALUES ($id, $run, $at, $json) ON CONFLICT(model_id) DO UPDATE "
+                + "SET json = excluded.json",
             model.ModelId,
             model.RegisteredAt,
             LocalJson.Serialize(model),

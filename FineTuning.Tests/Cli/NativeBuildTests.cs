@@ -53,7 +53,8 @@ public sealed class NativeFinetune : IDisposable
                     .Take(10)
             );
             Failure =
-                $"dotnet publish -r {RuntimeInformation.RuntimeIdentifier} failed (exit {process.ExitCode}); the native build needs clang (apt-get install clang).\n{log}";
+                $"dotnet publish -r {RuntimeInformation.RuntimeIdentifier} failed (exit {process.ExitCode}); the native build needs clang "
+                + $"(apt-get install clang).\n{log}";
         }
     }
 

@@ -128,7 +128,8 @@ public class BadInputTests
     {
         DatasetReport report = Rows.Validate(
             Valid10
-                + "{\"messages\": [{\"role\": \"user\", \"role\": \"user\", \"content\": \"a\"}, {\"role\": \"assistant\", \"content\": \"b\"}]}\n"
+                + "{\"messages\": [{\"role\": \"user\", \"role\": \"user\", \"content\": \"a\"}, {\"role\": \"assistant\", \"content\": "
+                + "\"b\"}]}\n"
         );
 
         Finding f = Assert.Single(report.Findings, x => x.Code == FindingCodes.DuplicateKey);
@@ -172,12 +173,14 @@ public class BadInputTests
     )]
     [InlineData("{\"messages\": [{\"role\": \"tool\", \"content\": \"a\", \"tool_call_id\": 7}]}", "data_type", "messages[0].tool_call_id")]
     [InlineData(
-        "{\"messages\": [{\"role\": \"user\", \"content\": [{\"type\": \"image_url\", \"image_url\": \"x.jpg\"}]}, {\"role\": \"assistant\", \"content\": \"a\"}]}",
+        "{\"messages\": [{\"role\": \"user\", \"content\": [{\"type\": \"image_url\", \"image_url\": \"x.jpg\"}]}, {\"role\": "
+            + "\"assistant\", \"content\": \"a\"}]}",
         "invalid_content_part",
         "messages[0].content[0].image_url"
     )]
     [InlineData(
-        "{\"messages\": [{\"role\": \"user\", \"content\": [{\"type\": \"image_url\", \"image_url\": {\"url\": \"data/1.jpg\"}}]}, {\"role\": \"assistant\", \"content\": \"a\"}]}",
+        "{\"messages\": [{\"role\": \"user\", \"content\": [{\"type\": \"image_url\", \"image_url\": {\"url\": \"data/1.jpg\"}}]}, "
+            + "{\"role\": \"assistant\", \"content\": \"a\"}]}",
         "invalid_content_part",
         "messages[0].content[0].image_url.url"
     )]

@@ -152,7 +152,8 @@ public class FindingCodeTests
                     Valid9
                         + "{\"messages\": ["
                         + Msg("user", "u")
-                        + ", {\"role\": \"assistant\", \"tool_calls\": [{\"id\": \"c1\", \"type\": \"function\", \"function\": {\"name\": \"f\", \"arguments\": \"{}\"}}]}, {\"role\": \"tool\", \"tool_call_id\": \"c2\", \"content\": \"42\"}, "
+                        + ", {\"role\": \"assistant\", \"tool_calls\": [{\"id\": \"c1\", \"type\": \"function\", \"function\": {\"name\": "
+                        + "\"f\", \"arguments\": \"{}\"}}]}, {\"role\": \"tool\", \"tool_call_id\": \"c2\", \"content\": \"42\"}, "
                         + Msg("assistant", "done")
                         + "]}\n"
                 ),

@@ -28,7 +28,8 @@ public sealed class FunctionsShells
         Functions.TryGetValue(name, out MethodInfo? method) && method.DeclaringType == typeof(WorkflowActivityFunctions)
             ? method
             : throw new InvalidOperationException(
-                $"The Functions host has no activity function '{name}': add a [Function(nameof({name}))] shell to WorkflowActivityFunctions."
+                $"The Functions host has no activity function '{name}': add a [Function(nameof({name}))] shell to "
+                    + "WorkflowActivityFunctions."
             );
 
     /// <summary>

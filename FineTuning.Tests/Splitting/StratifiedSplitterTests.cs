@@ -193,16 +193,20 @@ public class StratifiedSplitterTests
 
     [Theory]
     [InlineData(
-        "{\"topic\": \"a\", \"messages\": [{\"role\": \"user\", \"content\": \"q\"}, {\"role\": \"assistant\", \"content\": \"a\"}], \"metadata\": {\"x\": [1, {\"y\": \"}\"}]}}"
+        "{\"topic\": \"a\", \"messages\": [{\"role\": \"user\", \"content\": \"q\"}, {\"role\": \"assistant\", \"content\": \"a\"}], "
+            + "\"metadata\": {\"x\": [1, {\"y\": \"}\"}]}}"
     )]
     [InlineData(
-        "{ \"messages\" : [{\"role\":\"user\",\"content\":\"q\\\"}\"},{\"role\":\"assistant\",\"content\":\"a\"}] , \"tools\":[] ,\"n\":1.50e3 }"
+        "{ \"messages\" : [{\"role\":\"user\",\"content\":\"q\\\"}\"},{\"role\":\"assistant\",\"content\":\"a\"}] , \"tools\":[] "
+            + ",\"n\":1.50e3 }"
     )]
     [InlineData(
-        "{\"top\\u0069c\": \"escaped name\", \"messages\": [{\"role\": \"user\", \"content\": \"q\"}, {\"role\": \"assistant\", \"content\": \"a\"}]}"
+        "{\"top\\u0069c\": \"escaped name\", \"messages\": [{\"role\": \"user\", \"content\": \"q\"}, {\"role\": \"assistant\", "
+            + "\"content\": \"a\"}]}"
     )]
     [InlineData(
-        "{\"messages\": [{\"role\": \"user\", \"content\": \"q\"}, {\"role\": \"assistant\", \"content\": \"a\"}], \"parallel_tool_calls\": false}"
+        "{\"messages\": [{\"role\": \"user\", \"content\": \"q\"}, {\"role\": \"assistant\", \"content\": \"a\"}], "
+            + "\"parallel_tool_calls\": false}"
     )]
     public void Projection_FromTheMembersValidationFound_EqualsReadingTheRowAgain(string row)
     {
