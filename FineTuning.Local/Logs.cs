@@ -27,4 +27,29 @@ internal static partial class Logs
 
     [LoggerMessage(EventId = 305, Level = LogLevel.Information, Message = "drop: {DatasetBlob}: started run {RunId}.")]
     public static partial void DropStarted(ILogger logger, string datasetBlob, string runId);
+
+    [LoggerMessage(
+        EventId = 310,
+        Level = LogLevel.Information,
+        Message = "FineTuning API listening on {Api}api/runs (OpenAPI at /openapi/v1.json); data in {Root}; {Drop}. Ctrl+C stops."
+    )]
+    public static partial void Listening(ILogger logger, Uri api, string root, string drop);
+
+    [LoggerMessage(
+        EventId = 311,
+        Level = LogLevel.Information,
+        Message = "No provider is configured (FineTuning__Provider__Kind): jobs run on the built-in emulator, {Speed:0.#}x faster "
+            + "than real time."
+    )]
+    public static partial void Emulated(ILogger logger, double speed);
+
+    [LoggerMessage(
+        EventId = 312,
+        Level = LogLevel.Information,
+        Message = "Resumed {Count} unfinished run(s) from {Root} where they stopped."
+    )]
+    public static partial void Resumed(ILogger logger, int count, string root);
+
+    [LoggerMessage(EventId = 313, Level = LogLevel.Information, Message = "{Progress}")]
+    public static partial void RunProgress(ILogger logger, string progress);
 }

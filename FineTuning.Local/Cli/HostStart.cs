@@ -1,20 +1,16 @@
 using FineTuning.Local.Hosting;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
 
 namespace FineTuning.Local.Cli;
 
 /// <summary>
-/// Starts the local host for <c>finetune run</c> and <c>finetune serve</c>, saying what it did (emulator, resumed runs)
-/// or why it could not.
+/// Starts the local host for <c>finetune run</c>, saying what it did (emulator, resumed runs) through the log, or on
+/// stderr why it could not.
 /// </summary>
 internal static class HostStart
 {
-    public static async Task<LocalRunHost?> TryStartAsync(
-        string root,
-        TextWriter stdout,
-        TextWriter stderr,
-        CancellationToken cancellationToken
-    )
+    public static async Task<LocalRunHost?> TryStartAsync(string root, ILogger log, TextWriter stderr, CancellationToken cancellationToken)
     {
         LocalRunHost host;
         try
@@ -31,22 +27,21 @@ internal static class HostStart
             return null;
         }
 
+        Describe(host, log);
+        return host;
+    }
+
+    /// <summary>Says that jobs run on the built-in emulator, and which unfinished runs were resumed, when so.</summary>
+    public static void Describe(LocalRunHost host, ILogger log)
+    {
         if (host.Emulated)
         {
-            await stdout.WriteLineAsync(
-                $"No provider is configured (FineTuning__Provider__Kind): jobs run on the built-in emulator, {host.EmulatorSpeed:0.#}x "
-                    + "faster than real time."
-            );
+            Logs.Emulated(log, host.EmulatorSpeed);
         }
 
         if (host.Resumed > 0)
         {
-            await stdout.WriteLineAsync(
-                $"Resumed {host.Resumed} unfinished "
-                    + $"run{(host.Resumed == 1 ? "" : "s")} from {root} where {(host.Resumed == 1 ? "it" : "they")} stopped."
-            );
+            Logs.Resumed(log, host.Resumed, host.Root);
         }
-
-        return host;
     }
 }

@@ -9,6 +9,7 @@ using FineTuning.Emulator;
 using FineTuning.Local.Hosting;
 using FineTuning.Local.Storage;
 using FineTuning.OpenAI;
+using Microsoft.Extensions.Logging;
 
 namespace FineTuning.Local.Cli;
 
@@ -147,7 +148,9 @@ internal static class RunCommand
                     return FinetuneCli.ExitUsage;
                 }
 
-                if (await HostStart.TryStartAsync(root, stdout, stderr, cancellationToken) is not { } host)
+                using ILoggerFactory logging = ConsoleLines.Factory(stdout);
+                ILogger log = logging.CreateLogger("FineTuning.Run");
+                if (await HostStart.TryStartAsync(root, log, stderr, cancellationToken) is not { } host)
                 {
                     return FinetuneCli.ExitUsage;
                 }
@@ -182,7 +185,7 @@ internal static class RunCommand
                         if (line != last)
                         {
                             last = line;
-                            stdout.WriteLine($"{DateTime.Now:HH:mm:ss} {line}");
+                            Logs.RunProgress(log, line);
                         }
                     }
                 };

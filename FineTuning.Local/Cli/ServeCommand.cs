@@ -1,13 +1,16 @@
 using System.CommandLine;
-using FineTuning.Core.Workflow;
 using FineTuning.Local.Hosting;
-using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Hosting;
 
 namespace FineTuning.Local.Cli;
 
 /// <summary><c>finetune serve</c>: the HTTP API on this machine until Ctrl+C.</summary>
 internal static class ServeCommand
 {
+    /// <summary>Why the host could not start when it is the user's to fix: the data directory taken, the address.</summary>
+    private static string? UsageProblem(Exception ex) =>
+        ex is IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException ? ex.Message : null;
+
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
         var port = new Option<int>("--port") { Description = "Port (0 picks a free one).", DefaultValueFactory = _ => 7071 };
@@ -44,55 +47,32 @@ internal static class ServeCommand
         command.SetAction(
             async (result, cancellationToken) =>
             {
-                string root = result.GetValue(data)!.FullName;
-                if (await HostStart.TryStartAsync(root, stdout, stderr, cancellationToken) is not { } host)
-                {
-                    return FinetuneCli.ExitUsage;
-                }
-
-                await using LocalRunHost owned = host;
-                using ILoggerFactory logging = ConsoleLines.Factory(stdout);
-                // The orchestrators' own log (stages, job status, how each run ended), from live steps only: a line per
-                // event, not per replay.
-                ILogger workflow = logging.CreateLogger(WorkflowLog.Category);
-                host.Runtime.Logged += (_, entry) => workflow.Write(entry);
-                LocalApi api;
+                var serve = new ServeOptions(
+                    result.GetValue(data)!.FullName,
+                    result.GetValue(address)!,
+                    result.GetValue(port),
+                    result.GetValue(key),
+                    FolderDrop: !result.GetValue(noDrop)
+                );
+                using IHost app = LocalServer.Build(serve, stdout);
                 try
                 {
-                    api = await LocalApi.StartAsync(
-                        host,
-                        result.GetValue(address)!,
-                        result.GetValue(port),
-                        result.GetValue(key),
-                        cancellationToken
-                    );
+                    await app.StartAsync(cancellationToken);
                 }
-                catch (Exception ex) when (ex is ArgumentException or IOException)
+                catch (Exception ex) when ((LocalComposition.Problems(ex) ?? UsageProblem(ex)) is { } problem)
                 {
-                    await stderr.WriteLineAsync($"error: {ex.Message}");
+                    await stderr.WriteLineAsync($"error: {problem}");
                     return FinetuneCli.ExitUsage;
                 }
 
-                await using FolderDrop drop = new(host, logging.CreateLogger<FolderDrop>());
-                if (!result.GetValue(noDrop))
+                await stdout.FlushAsync(cancellationToken);
+                try
                 {
-                    drop.Start();
+                    await app.WaitForShutdownAsync(cancellationToken);
                 }
+                catch (OperationCanceledException) { }
 
-                await using (api)
-                {
-                    await stdout.WriteLineAsync(
-                        $"FineTuning API listening on {api.Root}api/runs (OpenAPI: {api.Root}openapi/v1.json); data in "
-                            + $"{root}{(result.GetValue(noDrop) ? "" : $"; drop .jsonl files into {drop.Folder}")}. Ctrl+C stops."
-                    );
-                    await stdout.FlushAsync(cancellationToken);
-                    try
-                    {
-                        await Task.Delay(Timeout.Infinite, cancellationToken);
-                    }
-                    catch (OperationCanceledException) { }
-                }
-
+                await app.StopAsync(CancellationToken.None);
                 return FinetuneCli.ExitOk;
             }
         );

@@ -40,6 +40,12 @@ public static class LocalComposition
                 "FineTuning__Diagnostics__KillAt must be before|after:Kind:Name (say before:TaskCompleted:SubmitJob), or unset."
             )
             .ValidateOnStart();
+        services.AddSingleton(provider => new LocalSettings(
+            provider.GetRequiredService<IOptions<ProviderOptions>>().Value,
+            provider.GetRequiredService<IOptions<BuiltInEmulatorSettings>>().Value,
+            provider.GetRequiredService<IOptions<RuntimeSettings>>().Value,
+            provider.GetRequiredService<IOptions<DiagnosticsSettings>>().Value
+        ));
         return services;
     }
 
@@ -56,32 +62,29 @@ public static class LocalComposition
     /// The validated settings of <paramref name="configuration"/>; every problem at once, as an
     /// <see cref="InvalidOperationException"/>.
     /// </summary>
-    public static (
-        ProviderOptions Provider,
-        BuiltInEmulatorSettings Emulator,
-        RuntimeSettings Runtime,
-        DiagnosticsSettings Diagnostics
-    ) Settings(IConfiguration configuration)
+    public static LocalSettings Settings(IConfiguration configuration)
     {
         using ServiceProvider services = new ServiceCollection().AddFineTuningLocal(configuration).BuildServiceProvider();
         try
         {
             services.GetRequiredService<IStartupValidator>().Validate();
         }
-        catch (Exception ex) when (ex is OptionsValidationException or AggregateException)
+        catch (Exception ex) when (Problems(ex) is { } problems)
         {
-            IEnumerable<Exception> all = ex is AggregateException many ? many.Flatten().InnerExceptions : [ex];
-            throw new InvalidOperationException(
-                string.Join(" ", all.SelectMany(e => e is OptionsValidationException o ? o.Failures : [e.Message])),
-                ex
-            );
+            throw new InvalidOperationException(problems, ex);
         }
 
-        return (
-            services.GetRequiredService<IOptions<ProviderOptions>>().Value,
-            services.GetRequiredService<IOptions<BuiltInEmulatorSettings>>().Value,
-            services.GetRequiredService<IOptions<RuntimeSettings>>().Value,
-            services.GetRequiredService<IOptions<DiagnosticsSettings>>().Value
-        );
+        return services.GetRequiredService<LocalSettings>();
     }
+
+    /// <summary>Every settings problem in a start-up failure, as one text; null when the failure is not about settings.</summary>
+    public static string? Problems(Exception failure) =>
+        failure is OptionsValidationException or AggregateException
+            ? string.Join(
+                " ",
+                (failure is AggregateException many ? many.Flatten().InnerExceptions : [failure]).SelectMany(e =>
+                    e is OptionsValidationException o ? o.Failures : [e.Message]
+                )
+            )
+            : null;
 }

@@ -87,7 +87,7 @@ public sealed class LocalRunHost : IAsyncDisposable
             using var probe = new FileStream(Path.Combine(root, "finetune.lock"), FileMode.Open, FileAccess.ReadWrite, FileShare.None);
             return false;
         }
-        catch (FileNotFoundException)
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
             return false;
         }
@@ -100,9 +100,20 @@ public sealed class LocalRunHost : IAsyncDisposable
     /// <summary>The history of the runs under a data directory (also opened by <c>finetune cancel</c>, which needs no host).</summary>
     public static HistoryStore OpenHistory(string root) => new(Path.Combine(root, "durable.db"));
 
-    public static async Task<LocalRunHost> StartAsync(
+    public static Task<LocalRunHost> StartAsync(
         string root,
         IConfiguration configuration,
+        DurableRuntimeOptions? runtime = null,
+        CancellationToken cancellationToken = default
+    ) => StartAsync(root, LocalComposition.Settings(configuration), runtime, cancellationToken);
+
+    /// <summary>
+    /// Takes the data directory (or says which process has it), starts the provider (the built-in emulator unless one is
+    /// configured) and the runtime, and resumes every unfinished run found there.
+    /// </summary>
+    public static async Task<LocalRunHost> StartAsync(
+        string root,
+        LocalSettings settings,
         DurableRuntimeOptions? runtime = null,
         CancellationToken cancellationToken = default
     )
@@ -124,7 +135,6 @@ public sealed class LocalRunHost : IAsyncDisposable
 
         try
         {
-            var settings = LocalComposition.Settings(configuration);
             ProviderOptions options = settings.Provider;
             EmulatorServer? emulator = null;
             if (options.Kind == ProviderKind.Emulator && options.Endpoint is null)

@@ -1,6 +1,15 @@
 using FineTuning.Local.Runtime;
+using FineTuning.OpenAI;
 
 namespace FineTuning.Local.Hosting;
+
+/// <summary>The local host's settings groups, each bound from its section and validated (<see cref="LocalComposition"/>).</summary>
+public sealed record LocalSettings(
+    ProviderOptions Provider,
+    BuiltInEmulatorSettings Emulator,
+    RuntimeSettings Runtime,
+    DiagnosticsSettings Diagnostics
+);
 
 /// <summary>Section <c>FineTuning:Emulator</c>: the built-in emulator that runs jobs when no provider is configured.</summary>
 public sealed class BuiltInEmulatorSettings
