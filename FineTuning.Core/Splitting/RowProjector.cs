@@ -11,20 +11,10 @@ namespace FineTuning.Core.Splitting;
 /// </summary>
 internal sealed class RowProjector
 {
-    private static readonly string[] SupervisedKeys = ["messages", "tools", "parallel_tool_calls", "functions"];
-    private static readonly string[] DpoKeys = ["input", "preferred_output", "non_preferred_output"];
+    private readonly IReadOnlyList<byte[]>? _allowed;
 
-    private readonly byte[][]? _allowed;
-
-    public RowProjector(FineTuningMethod method)
-    {
-        _allowed = method switch
-        {
-            FineTuningMethod.Supervised => [.. SupervisedKeys.Select(Encoding.UTF8.GetBytes)],
-            FineTuningMethod.Dpo => [.. DpoKeys.Select(Encoding.UTF8.GetBytes)],
-            _ => null, // reinforcement: every field may be read by a grader
-        };
-    }
+    /// <summary>Keeps <see cref="TrainedMembers.Kept"/> of <paramref name="method"/> (reinforcement: every member, a grader may read any).</summary>
+    public RowProjector(FineTuningMethod method) => _allowed = TrainedMembers.Kept(method);
 
     /// <summary>Writes the projected row (without a line break); names of dropped keys go to <paramref name="dropped"/>.</summary>
     public void Write(ReadOnlySpan<byte> row, IBufferWriter<byte> output, ISet<string> dropped)
@@ -127,14 +117,5 @@ internal sealed class RowProjector
         return false;
     }
 
-    private bool IsAllowed(ReadOnlySpan<byte> name)
-    {
-        foreach (byte[] allowed in _allowed!)
-        {
-            if (name.SequenceEqual(allowed))
-                return true;
-        }
-
-        return false;
-    }
+    private bool IsAllowed(ReadOnlySpan<byte> name) => TrainedMembers.IsKept(_allowed, name);
 }

@@ -3,6 +3,13 @@ namespace FineTuning.Core.Splitting;
 /// <summary>How one stratum was split; <see cref="Rule"/> says which rule applied.</summary>
 public sealed record StratumSplit(string Name, long Rows, long Train, long Validation, long Generated, string Rule);
 
+/// <summary>
+/// Examples found in more than one of the split's files, compared by what the provider trains on (the canonical content of
+/// <see cref="Datasets.TrainedMembers"/>): a split repeats no example, so this is 0 by construction, and it is counted
+/// from the files' rows to show it.
+/// </summary>
+public sealed record LeakCheck(string ComparedBy, long TrainValidationOverlap);
+
 /// <summary>What a split wrote, and why each row went where it did.</summary>
 public sealed record SplitReport
 {
@@ -38,6 +45,8 @@ public sealed record SplitReport
     public required long MovedToTrainByValidationLimit { get; init; }
 
     public required IReadOnlyList<StratumSplit> Strata { get; init; }
+
+    public required LeakCheck Leaks { get; init; }
 
     public required string TrainFile { get; init; }
 

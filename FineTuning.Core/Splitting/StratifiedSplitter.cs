@@ -184,6 +184,7 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
             DroppedKeys = dropped.ToList(),
             MovedToTrainByValidationLimit = moved,
             Strata = strataReport,
+            Leaks = CheckLeaks(rows, assignment),
             TrainFile = "train.jsonl",
             ValidationFile = "valid.jsonl",
             Notes = notes,
@@ -191,6 +192,26 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
         AtomicFile.WriteAllText(Path.Combine(outDir, "split-report.json"), ReportSerializer.Serialize(split));
         SplitManifest.Write(outDir);
         return new SplitResult(report, split);
+    }
+
+    /// <summary>Counts the validation rows whose example (canonical trained content) is also in training.</summary>
+    private static LeakCheck CheckLeaks(List<Candidate> rows, bool[] assignment)
+    {
+        var train = new HashSet<ContentHash>();
+        for (int i = 0; i < rows.Count; i++)
+        {
+            if (!assignment[i])
+                train.Add(rows[i].Hash);
+        }
+
+        long overlap = 0;
+        for (int i = 0; i < rows.Count; i++)
+        {
+            if (assignment[i] && train.Contains(rows[i].Hash))
+                overlap++;
+        }
+
+        return new LeakCheck("canonical trained content (metadata, topic, whitespace and member order ignored)", overlap);
     }
 
     /// <summary>The smallest stratum split in proportion: one with fewer rows cannot give validation its share.</summary>

@@ -124,6 +124,9 @@ internal static class SplitCommand
             $"Left out: {s.ExcludedInvalid:N0} with errors, {s.ExcludedDuplicates:N0} duplicates, {s.ExcludedByMetadata:N0} marked "
                 + "metadata.valid = false."
         );
+        console.WriteLine(
+            $"Leak check: {s.Leaks.TrainValidationOverlap:N0} validation examples also in training, compared by {s.Leaks.ComparedBy}."
+        );
         if (s.DroppedKeys.Count > 0)
             console.WriteLine($"Keys the provider does not accept for {s.Method}, dropped: {string.Join(", ", s.DroppedKeys)}.");
         foreach (string note in s.Notes)

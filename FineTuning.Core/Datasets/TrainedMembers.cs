@@ -1,0 +1,93 @@
+using System.Text;
+using FineTuning.Core.Hashing;
+
+namespace FineTuning.Core.Datasets;
+
+/// <summary>
+/// The top-level members of a row the provider trains on, per method: what the split writes (everything else, such as
+/// <c>metadata</c> and a topic field, is dropped) and what makes two rows the same example. Reinforcement rows go to
+/// the provider whole (a grader may read any field), but <c>metadata</c> is the row's bookkeeping (ids, flags) and does
+/// not make an example different.
+/// </summary>
+public static class TrainedMembers
+{
+    private static readonly byte[][] Supervised =
+    [
+        .. new[] { "messages", "tools", "parallel_tool_calls", "functions" }.Select(Encoding.UTF8.GetBytes),
+    ];
+    private static readonly byte[][] Dpo =
+    [
+        .. new[] { "input", "preferred_output", "non_preferred_output" }.Select(Encoding.UTF8.GetBytes),
+    ];
+
+    /// <summary>The member names the provider accepts for <paramref name="method"/>; null when it takes every member.</summary>
+    public static IReadOnlyList<byte[]>? Kept(FineTuningMethod method) =>
+        method switch
+        {
+            FineTuningMethod.Supervised => Supervised,
+            FineTuningMethod.Dpo => Dpo,
+            _ => null,
+        };
+
+    /// <summary>True when a member named <paramref name="name"/> (its raw bytes) is sent for training.</summary>
+    public static bool IsKept(IReadOnlyList<byte[]>? kept, ReadOnlySpan<byte> name)
+    {
+        if (kept is null)
+        {
+            return true;
+        }
+
+        foreach (byte[] allowed in kept)
+        {
+            if (name.SequenceEqual(allowed))
+                return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// The identity of the example a row holds for <paramref name="method"/>: the canonical hash (<see cref="CanonicalJson"/>)
+    /// of its trained members, so rows that differ only in <c>metadata</c>, a topic, whitespace, member order or string
+    /// escapes are one example, for duplicates and for the split alike.
+    /// </summary>
+    public static ContentHash Identity(
+        ReadOnlySpan<byte> row,
+        IReadOnlyList<(int NameStart, int NameLength, int ValueStart, int ValueLength)> members,
+        FineTuningMethod method
+    )
+    {
+        IReadOnlyList<byte[]>? kept = Kept(method);
+        UInt128 sum = 0;
+        foreach ((int nameStart, int nameLength, int valueStart, int valueLength) in members)
+        {
+            ReadOnlySpan<byte> name = row.Slice(nameStart, nameLength);
+            bool escapedName = name.Contains((byte)'\\');
+            if (escapedName ? !IsKeptEscaped(kept, row.Slice(nameStart - 1, nameLength + 2)) : !IsKept(kept, name))
+            {
+                continue;
+            }
+
+            if (kept is null && !escapedName && name.SequenceEqual("metadata"u8))
+            {
+                continue;
+            }
+
+            sum += CanonicalJson.Member(
+                CanonicalJson.HashString(row.Slice(nameStart - 1, nameLength + 2)),
+                CanonicalJson.Hash(row.Slice(valueStart, valueLength))
+            );
+        }
+
+        UInt128 identity = CanonicalJson.OfMembers(sum);
+        return new ContentHash((ulong)(identity >> 64), (ulong)identity);
+    }
+
+    private static bool IsKeptEscaped(IReadOnlyList<byte[]>? kept, ReadOnlySpan<byte> quotedName)
+    {
+        var reader = new System.Text.Json.Utf8JsonReader(quotedName);
+        reader.Read();
+        string name = reader.GetString()!;
+        return kept is null ? name != "metadata" : IsKept(kept, Encoding.UTF8.GetBytes(name));
+    }
+}

@@ -1,0 +1,97 @@
+using System.Text;
+using System.Text.Json;
+using FineTuning.Core.Datasets;
+using FineTuning.Core.Hashing;
+using FineTuning.Core.Splitting;
+using FineTuning.Core.Tokens;
+
+namespace FineTuning.Tests.Splitting;
+
+/// <summary>
+/// Duplicates and split keys count the example the provider trains on, not the bytes of the line: the audit's leak file
+/// (each conversation written three times: two metadata ids, once compact) is one example per conversation.
+/// </summary>
+public sealed class LeakTests : IDisposable
+{
+    private readonly TempDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    /// <summary>40 conversations, each written three times: with metadata id a, with id b, and compact without metadata.</summary>
+    private string LeakFile()
+    {
+        var lines = new StringBuilder();
+        for (int i = 0; i < 40; i++)
+        {
+            string topic = i % 2 == 0 ? "billing" : "shipping";
+            string messages =
+                $$$"""[{"role": "user", "content": "Question {{{i}}} about {{{topic}}}?"}, {"role": "assistant", "content": "Answer {{{i}}}."}]""";
+            lines.Append($$$"""{"messages": {{{messages}}}, "topic": "{{{topic}}}", "metadata": {"id": "a-{{{i}}}"}}""").Append('\n');
+            lines.Append($$$"""{"metadata": {"id": "b-{{{i}}}"}, "topic": "{{{topic}}}", "messages": {{{messages}}}}""").Append('\n');
+            lines
+                .Append(
+                    JsonSerializer.Serialize(JsonDocument.Parse($$$"""{"topic": "{{{topic}}}", "messages": {{{messages}}}}""").RootElement)
+                )
+                .Append('\n');
+        }
+
+        return _dir.Write("leak.jsonl", lines.ToString());
+    }
+
+    [Fact]
+    public void LeakFile_Validates_As40Distinct_And80Repeats()
+    {
+        DatasetReport report = new DatasetValidator(new ValidationOptions { Tokens = new ApproximateTokenEstimator() }).ValidateFile(
+            LeakFile()
+        );
+
+        Assert.Equal(120, report.ValidRows);
+        Assert.Equal(40, report.Examples);
+        Assert.Equal(80, report.Duplicates);
+    }
+
+    [Fact]
+    public void LeakFile_Splits_WithNoExampleOnBothSides_AndSaysSo()
+    {
+        string output = _dir.File("split");
+        SplitResult result = new StratifiedSplitter(
+            new ValidationOptions { Tokens = new ApproximateTokenEstimator() },
+            new SplitOptions { TrainRatio = 0.7 }
+        ).Split(LeakFile(), output);
+
+        SplitReport split = result.Split!;
+        Assert.Equal(40, split.TrainRows + split.ValidationRows);
+        Assert.Equal(80, split.ExcludedDuplicates);
+        Assert.Equal(0, split.Leaks.TrainValidationOverlap);
+        // The files themselves, read back by their questions: none on both sides.
+        HashSet<string> train = Questions(Path.Combine(output, "train.jsonl"));
+        HashSet<string> valid = Questions(Path.Combine(output, "valid.jsonl"));
+        Assert.NotEmpty(valid);
+        Assert.Empty(train.Intersect(valid));
+    }
+
+    private static HashSet<string> Questions(string path) =>
+        [
+            .. File.ReadLines(path)
+                .Select(l => JsonDocument.Parse(l).RootElement.GetProperty("messages")[0].GetProperty("content").GetString()!),
+        ];
+
+    [Theory]
+    [InlineData("""{"a": 1, "b": [1, 2]}""", """{"b":[1,2],"a":1}""")]
+    [InlineData("""{"s": "A\u00e9\n"}""", """{"s":"\u0041é\n"}""")]
+    [InlineData("""  [ {"x": true} , null ]""", """[{"x":true},null]""")]
+    [InlineData("""{"o": {"p": "q", "r": {}}}""", """{"o":{"r":{},"p":"q"}}""")]
+    public void CanonicalJson_IgnoresWhitespaceMemberOrderAndEscapes(string a, string b) =>
+        Assert.Equal(CanonicalJson.Hash(Encoding.UTF8.GetBytes(a)), CanonicalJson.Hash(Encoding.UTF8.GetBytes(b)));
+
+    [Theory]
+    [InlineData("""[1, 2]""", """[2, 1]""")]
+    [InlineData("""{"a": 1}""", """{"a": 1.0}""")]
+    [InlineData("""{"a": "1"}""", """{"a": 1}""")]
+    [InlineData("""{"a": {"b": 1}}""", """{"b": {"a": 1}}""")]
+    [InlineData("""{"a": 1, "b": 2}""", """{"a": 2, "b": 1}""")]
+    [InlineData("""[[1], 2]""", """[1, [2]]""")]
+    [InlineData("""{"a": ""}""", """{"a": null}""")]
+    public void CanonicalJson_TellsApartWhatMeansSomethingElse(string a, string b) =>
+        Assert.NotEqual(CanonicalJson.Hash(Encoding.UTF8.GetBytes(a)), CanonicalJson.Hash(Encoding.UTF8.GetBytes(b)));
+}
