@@ -15,12 +15,19 @@ param location string
 @description('Resource ID of an existing Azure OpenAI account to use; empty creates one.')
 param existingOpenAIResourceId string = ''
 
+@description('Region of the Azure OpenAI account this creates; fine-tuning is offered in fewer regions than Flex Consumption (see the README).')
+param openAILocation string = location
+
 @description('Training tier sent with jobs: Standard, GlobalStandard or Developer.')
 @allowed(['Standard', 'GlobalStandard', 'Developer'])
 param trainingType string = 'GlobalStandard'
 
 @description('Principal ID of the deploying user, given data access for local development; empty for none.')
 param principalId string = ''
+
+@description('Kind of principal principalId is: User when a person deploys, ServicePrincipal when a pipeline does.')
+@allowed(['User', 'ServicePrincipal'])
+param principalType string = 'User'
 
 @description('Subscribe the blob trigger to Event Grid. Its webhook needs the app\'s blobs_extension key, which exists only after the code is deployed: leave false for the first provision, then set true and provision again.')
 @allowed(['true', 'false'])
@@ -56,11 +63,27 @@ module monitoring 'modules/monitoring.bicep' = {
 module openai 'modules/openai.bicep' = if (empty(existingOpenAIResourceId)) {
   name: 'openai'
   scope: rg
-  params: { name: 'oai-${token}', location: location, tags: tags }
+  params: { name: 'oai-${token}', location: openAILocation, tags: tags }
 }
 
-var openAIEndpoint = empty(existingOpenAIResourceId) ? openai.outputs.endpoint : reference(existingOpenAIResourceId, '2024-10-01').endpoint
-var openAIResourceId = empty(existingOpenAIResourceId) ? openai.outputs.id : existingOpenAIResourceId
+// The account's id from parameters alone (the new one's or the given one), so the module that reads it and grants the
+// app its role can be scoped at the start of the deployment; never split from an empty id.
+var openAIResourceId = empty(existingOpenAIResourceId)
+  ? '${subscription().id}/resourceGroups/${rg.name}/providers/Microsoft.CognitiveServices/accounts/oai-${token}'
+  : existingOpenAIResourceId
+var openAIIdParts = split(openAIResourceId, '/')
+
+module openaiAccess 'modules/openai-role.bicep' = {
+  name: 'openai-access'
+  scope: resourceGroup(openAIIdParts[2], openAIIdParts[4])
+  params: {
+    accountName: last(openAIIdParts)
+    principalId: identity.outputs.principalId
+    userPrincipalId: principalId
+    userPrincipalType: principalType
+  }
+  dependsOn: [openai]
+}
 
 module functionApp 'modules/functionapp.bicep' = {
   name: 'functionapp'
@@ -78,9 +101,11 @@ module functionApp 'modules/functionapp.bicep' = {
     tableEndpoint: storage.outputs.tableEndpoint
     deploymentContainer: storage.outputs.deploymentContainer
     appInsightsConnectionString: monitoring.outputs.appInsightsConnectionString
-    openAIEndpoint: '${openAIEndpoint}openai/v1/'
+    openAIEndpoint: '${openaiAccess.outputs.endpoint}openai/v1/'
     trainingType: trainingType
   }
+  // The app starts once its identity may read its storage and call the account: else its first calls answer 403.
+  dependsOn: [roles]
 }
 
 module roles 'modules/roles.bicep' = {
@@ -89,15 +114,10 @@ module roles 'modules/roles.bicep' = {
   params: {
     principalId: identity.outputs.principalId
     userPrincipalId: principalId
+    userPrincipalType: principalType
     storageAccountName: storage.outputs.name
     appInsightsName: monitoring.outputs.appInsightsName
   }
-}
-
-module openaiRole 'modules/openai-role.bicep' = {
-  name: 'openai-role'
-  scope: resourceGroup(split(openAIResourceId, '/')[2], split(openAIResourceId, '/')[4])
-  params: { accountName: last(split(openAIResourceId, '/')), principalId: identity.outputs.principalId, userPrincipalId: principalId }
 }
 
 module eventGrid 'modules/eventgrid.bicep' = if (enableBlobTrigger == 'true') {
@@ -117,5 +137,5 @@ output AZURE_RESOURCE_GROUP string = rg.name
 output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
 output AZURE_FUNCTION_URI string = functionApp.outputs.uri
 output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
-output AZURE_OPENAI_ENDPOINT string = openAIEndpoint
+output AZURE_OPENAI_ENDPOINT string = openaiAccess.outputs.endpoint
 output AZURE_USER_ASSIGNED_IDENTITY_CLIENT_ID string = identity.outputs.clientId

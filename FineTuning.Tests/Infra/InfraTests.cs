@@ -1,11 +1,13 @@
+using System.Text.Json;
 using System.Text.RegularExpressions;
 using FineTuning.OpenAI;
 
 namespace FineTuning.Tests.Infra;
 
 /// <summary>
-/// The Bicep in infra/ matches the code (no Bicep compiler runs here): every setting the Functions host reads is set,
-/// every container and table the code uses is created, every role the identity needs is assigned.
+/// The Bicep in infra/ compiles without a warning and matches the code, read from the compiled ARM template: every
+/// setting the Functions host reads is set, every container and table the code uses is created, every role the
+/// identity needs is assigned before the app starts, and nothing grants a key.
 /// </summary>
 public partial class InfraTests
 {
@@ -22,7 +24,74 @@ public partial class InfraTests
         );
 
     private static HashSet<string> AppSettings() =>
-        [.. AppSetting().Matches(Read("infra/modules/functionapp.bicep")).Select(m => m.Groups[1].Value)];
+        [
+            .. CompiledTemplate
+                .ResourcesOf("functionapp", "Microsoft.Web/sites")
+                .Single()
+                .GetProperty("properties")
+                .GetProperty("siteConfig")
+                .GetProperty("appSettings")
+                .EnumerateArray()
+                .Select(s => s.GetProperty("name").GetString()!),
+        ];
+
+    [Fact]
+    public void EveryBicepFile_BuildsAndLints_WithoutAnErrorOrAWarning()
+    {
+        string[] files = Directory.GetFiles(Path.Combine(Root, "infra"), "*.bicep", SearchOption.AllDirectories);
+        var said = new List<string>();
+        foreach (string file in files)
+        {
+            (int code, _, string errors) = CompiledTemplate.Bicep("lint", file);
+            said.AddRange(
+                errors
+                    .Split('\n')
+                    .Where(l => l.Contains(" : Error ", StringComparison.Ordinal) || l.Contains(" : Warning ", StringComparison.Ordinal))
+            );
+            Assert.True(code == 0 || said.Count > 0, errors);
+        }
+
+        Assert.True(said.Count == 0, string.Join("\n", said));
+        Assert.Equal(JsonValueKind.Object, CompiledTemplate.Template.ValueKind);
+    }
+
+    [Fact]
+    public void TheFunctionApp_StartsAfterItsRoleAssignments_AndReadsTheEndpointFromTheAccountModule()
+    {
+        string[] waitsFor = [.. CompiledTemplate.DependsOn("functionapp")];
+
+        Assert.Contains("roles", waitsFor);
+        Assert.Contains("openai-access", waitsFor);
+        // The account's module is scoped from parameters alone (never a conditional module's output).
+        string scope = CompiledTemplate.Module("openai-access").GetProperty("resourceGroup").GetString()!;
+        Assert.DoesNotContain("reference(", scope, StringComparison.Ordinal);
+        Assert.Contains("openai", CompiledTemplate.DependsOn("openai-access"));
+    }
+
+    [Fact]
+    public void HostJson_NamesItsSettingsFlat_SoTheyResolveFromEnvironmentVariables()
+    {
+        // App settings arrive as environment variables, where __ becomes ':'; host.json's %token% is looked up as written.
+        string[] tokens = [.. Percent().Matches(Read("host.json")).Select(m => m.Groups[1].Value)];
+
+        Assert.Contains("TASKHUB_NAME", tokens);
+        Assert.All(tokens, t => Assert.DoesNotContain("__", t, StringComparison.Ordinal));
+        Assert.All(tokens, t => Assert.Contains(t, AppSettings()));
+    }
+
+    [Fact]
+    public void NothingInTheTemplate_GrantsOrReadsAStorageKey()
+    {
+        string template = CompiledTemplate.Template.GetRawText();
+        JsonElement storage = CompiledTemplate.ResourcesOf("storage", "Microsoft.Storage/storageAccounts").Single();
+
+        Assert.False(storage.GetProperty("properties").GetProperty("allowSharedKeyAccess").GetBoolean());
+        Assert.DoesNotContain("AccountKey=", template, StringComparison.Ordinal);
+        // The one listKeys is the app's own blobs_extension system key, which Event Grid's webhook must present.
+        Assert.All(Regex.Matches(template, @"listKeys\((.{0,160})").Select(m => m.Groups[1].Value), call =>
+            Assert.Contains("/host/default", call, StringComparison.Ordinal)
+        );
+    }
 
     [Fact]
     public void EverySettingTheHostReads_IsSetByTheBicep()
@@ -54,7 +123,7 @@ public partial class InfraTests
         needed.AddRange(["AZURE_CLIENT_ID", "APPLICATIONINSIGHTS_CONNECTION_STRING", "APPLICATIONINSIGHTS_AUTHENTICATION_STRING"]);
 
         Assert.Contains("DatasetStorage__blobServiceUri", needed);
-        Assert.Contains("FineTuning__TaskHub", needed);
+        Assert.Contains("TASKHUB_NAME", needed);
         string[] missing = [.. needed.Where(n => !set.Contains(n))];
         Assert.True(missing.Length == 0, "not set by infra: " + string.Join(", ", missing));
     }
@@ -141,9 +210,6 @@ public partial class InfraTests
 
     [GeneratedRegex(@"run: \./([A-Za-z0-9_/.-]+)")]
     private static partial Regex HookScript();
-
-    [GeneratedRegex(@"name: '([A-Za-z0-9_]+)', value:")]
-    private static partial Regex AppSetting();
 
     [GeneratedRegex(@"Connection = ""([A-Za-z0-9_]+)""")]
     private static partial Regex ConnectionName();

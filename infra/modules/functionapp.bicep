@@ -60,7 +60,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'DatasetStorage__credential', value: 'managedidentity' }
         { name: 'DatasetStorage__clientId', value: identityClientId }
         // FineTuning.Functions: blobs and tables, the task hub, the provider.
-        { name: 'FineTuning__TaskHub', value: 'finetuning' }
+        { name: 'TASKHUB_NAME', value: 'finetuning' }
         { name: 'FineTuning__Storage__BlobServiceUri', value: blobEndpoint }
         { name: 'FineTuning__Storage__TableServiceUri', value: tableEndpoint }
         { name: 'FineTuning__Provider__Kind', value: 'AzureOpenAI' }

@@ -1,7 +1,10 @@
-// Cognitive Services OpenAI Contributor on the Azure OpenAI account: upload files, create and manage fine-tuning jobs.
+// Cognitive Services OpenAI Contributor on the Azure OpenAI account (new or existing, in any resource group): upload
+// files, create and manage fine-tuning jobs. Also reads the account's endpoint for the app's settings.
 param accountName string
 param principalId string
 param userPrincipalId string
+@allowed(['User', 'ServicePrincipal'])
+param userPrincipalType string = 'User'
 
 var cognitiveServicesOpenAIContributor = 'a001fd3d-188f-4b5d-821b-7da978bf7442' // Cognitive Services OpenAI Contributor
 
@@ -24,7 +27,9 @@ resource userRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!em
   scope: account
   properties: {
     principalId: userPrincipalId
-    principalType: 'User'
+    principalType: userPrincipalType
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', cognitiveServicesOpenAIContributor)
   }
 }
+
+output endpoint string = account.properties.endpoint

@@ -1,6 +1,8 @@
 // Data-plane roles for the app's identity (and, optionally, the deploying user), named guid(scope, principal, role).
 param principalId string
 param userPrincipalId string
+@allowed(['User', 'ServicePrincipal'])
+param userPrincipalType string = 'User'
 param storageAccountName string
 param appInsightsName string
 
@@ -34,7 +36,7 @@ resource userStorageRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' =
   scope: storage
   properties: {
     principalId: userPrincipalId
-    principalType: 'User'
+    principalType: userPrincipalType
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', role)
   }
 }]
