@@ -156,6 +156,7 @@ public sealed record DatasetReport
         DatasetRules.Model(options, model, method, Add);
         DatasetRules.UploadLimits(merged, Add);
         long distinctPrompts = DatasetRules.SystemPrompts(merged, Add);
+        DatasetRules.TopicBalance(merged, Add);
 
         long errors = 0,
             warnings = 0;

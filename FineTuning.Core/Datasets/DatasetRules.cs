@@ -216,4 +216,42 @@ internal static class DatasetRules
 
     // k-minimum-values estimate: with the k smallest of n uniform 64-bit hashes, n ≈ (k - 1) / (max / 2^64).
     private static long EstimateDistinct(SortedSet<ulong> sketch) => (long)((sketch.Count - 1) / (sketch.Max / 18446744073709551616.0));
+
+    /// <summary>
+    /// topic_imbalance when there are two topics or more and the largest holds over 10 times the rows of the smallest, or
+    /// a topic holds under 1% of the rows (rows without a topic count as the topic <c>(none)</c>).
+    /// </summary>
+    public static void TopicBalance(ShardReport merged, Action<Finding> add)
+    {
+        if (merged.Topics.Count < 2)
+        {
+            return;
+        }
+
+        long total = merged.Topics.Values.Sum();
+        (string largest, long most) = merged.Topics.MaxBy(t => t.Value);
+        (string smallest, long least) = merged.Topics.MinBy(t => t.Value);
+        string[] tiny =
+        [
+            .. merged.Topics.Where(t => t.Value * 100 < total).OrderBy(t => t.Value).Select(t => Share(t.Key, t.Value, total)),
+        ];
+        if (most <= 10 * least && tiny.Length == 0)
+        {
+            return;
+        }
+
+        string ratio =
+            most > 10 * least
+                ? $"the largest topic {Share(largest, most, total)} holds {(double)most / least:0.#} times the rows of the smallest "
+                    + $"{Share(smallest, least, total)}"
+                : "";
+        string under =
+            tiny.Length == 0
+                ? ""
+                : $"{tiny.Length:N0} topic{(tiny.Length == 1 ? "" : "s")} under 1% of the rows: {string.Join(", ", tiny.Take(5))}"
+                    + (tiny.Length > 5 ? ", ..." : "");
+        add(FindingCodes.Create(FindingCodes.TopicImbalance, 0, "", string.Join("; ", new[] { ratio, under }.Where(p => p.Length > 0))));
+    }
+
+    private static string Share(string topic, long rows, long total) => $"'{topic}' ({rows:N0} rows, {100.0 * rows / total:0.#}%)";
 }

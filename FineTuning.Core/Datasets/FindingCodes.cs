@@ -68,6 +68,7 @@ public static class FindingCodes
     public const string FileOverUploadLimit = "file_over_upload_limit";
     public const string FileTooLarge = "file_too_large";
     public const string ManySystemPrompts = "many_system_prompts";
+    public const string TopicImbalance = "topic_imbalance";
     public const string InvalidGrader = "invalid_grader";
 
     /// <summary>The catalogue, in the order the README documents it.</summary>
@@ -384,6 +385,14 @@ public static class FindingCodes
             FindingScope.Dataset,
             "Many different system prompts (more than 10 and over 10% of examples); the model may not learn one behaviour.",
             "Use the same system prompt you will use in production."
+        ),
+        new(
+            TopicImbalance,
+            Severity.Warning,
+            FindingScope.Dataset,
+            "The topics are far from even: the largest holds more than 10 times the rows of the smallest, or a topic holds under 1% "
+                + "of the rows (the topic table shows each share). Small topics get few validation rows and little weight in training.",
+            "Add examples to the small topics, trim the large ones, or merge topics that are the same subject."
         ),
         new(
             InvalidGrader,

@@ -335,6 +335,7 @@ public class FindingCodeTests
             () => V(Rows.Jsonl(Enumerable.Range(0, 20).Select(i => Rows.Chat($"q{i}", "a", system: $"You are assistant number {i}.")))),
             0
         );
+        yield return new(FindingCodes.TopicImbalance, () => V(Rows.Jsonl(Rows.ManyChats(120, i => i < 110 ? "billing" : "returns"))), 0);
         yield return new(
             FindingCodes.InvalidGrader,
             () =>
