@@ -50,8 +50,11 @@ public sealed class DatasetValidator(ValidationOptions options)
                         FindingCodes.LineTooLong,
                         info.Number,
                         "",
-                        $"{info.Length / 1048576.0:N1} MiB on one line, over the {Options.MaxLineBytes / 1048576.0:N0} MiB limit; no "
-                            + "model takes an example that long"
+                        info.ReadingStopped
+                            ? $"no line break in the first {JsonlLineReader.GiveUpBytes / 1073741824.0:N0} GiB of this line; reading "
+                                + "stopped here (is this a JSON Lines file, or a device or endless stream?)"
+                            : $"{info.Length / 1048576.0:N1} MiB on one line, over the {Options.MaxLineBytes / 1048576.0:N0} MiB limit; "
+                                + "no model takes an example that long"
                     ),
                     Options.MaxFindingsPerCode
                 );
@@ -210,9 +213,20 @@ public sealed class DatasetValidator(ValidationOptions options)
             throw new DatasetFileException(path, "does not exist");
         }
 
+        if (new FileInfo(path).Length == 0)
+        {
+            // Pipes and devices have no length, and opening a pipe waits for a writer: never open what might be one.
+            throw new DatasetFileException(
+                path,
+                "is empty, or is a pipe or device rather than a file; a dataset is a .jsonl file with one example per line (save "
+                    + "piped data to a file first)"
+            );
+        }
+
+        FileStream stream;
         try
         {
-            return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
+            stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
         }
         catch (UnauthorizedAccessException)
         {
@@ -222,6 +236,18 @@ public sealed class DatasetValidator(ValidationOptions options)
         {
             throw new DatasetFileException(path, $"cannot be read: {ex.Message}");
         }
+
+        if (!stream.CanSeek)
+        {
+            // A pipe or socket: it can be read once, and validation reads a dataset in shards (and the split twice).
+            stream.Dispose();
+            throw new DatasetFileException(
+                path,
+                "is a pipe or a stream, not a file; save it to a file first (for example: cat ... > data.jsonl)"
+            );
+        }
+
+        return stream;
     }
 
     private sealed class SynchronousProgress(Action<long> report) : IProgress<long>

@@ -3,7 +3,14 @@ using System.Buffers;
 namespace FineTuning.Core.Datasets;
 
 /// <summary>Where a line sits in the stream and how it ended.</summary>
-public readonly record struct LineInfo(long Number, long Offset, int Length, bool HasNewline, bool HadCarriageReturn, bool TooLong);
+public readonly record struct LineInfo(long Number, long Offset, int Length, bool HasNewline, bool HadCarriageReturn, bool TooLong)
+{
+    /// <summary>
+    /// Set on a too-long line that had no line break within <see cref="JsonlLineReader.GiveUpBytes"/>: reading stopped
+    /// there (an endless stream such as a device, or a file that is not JSON Lines).
+    /// </summary>
+    public bool ReadingStopped { get; init; }
+}
 
 /// <summary>
 /// Splits a stream into lines over one pooled buffer: a line is handed out as a span into the buffer, valid until
@@ -38,6 +45,9 @@ public sealed class JsonlLineReader : IDisposable
         _nextLine = firstLineNumber;
         _bufferOffset = startOffset;
     }
+
+    /// <summary>How far a too-long line is followed looking for its end before reading stops (1 GiB).</summary>
+    public const long GiveUpBytes = 1L << 30;
 
     /// <summary>Bytes consumed so far (the offset of the next line).</summary>
     public long Position => _bufferOffset + _start;
@@ -110,6 +120,20 @@ public sealed class JsonlLineReader : IDisposable
             if (_eof)
             {
                 break;
+            }
+
+            if (length >= GiveUpBytes)
+            {
+                // No line break in sight: a device or an endless stream would be read forever. Stop here.
+                _eof = true;
+                _start = _end;
+                _scanFrom = _start;
+                info = new LineInfo(_nextLine++, offset, (int)Math.Min(length, int.MaxValue), false, false, TooLong: true)
+                {
+                    ReadingStopped = true,
+                };
+                line = default;
+                return true;
             }
 
             Fill();

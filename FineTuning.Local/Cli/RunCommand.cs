@@ -86,12 +86,14 @@ internal static class RunCommand
             async (result, cancellationToken) =>
             {
                 FileInfo dataset = result.GetValue(file)!;
-                if (!dataset.Exists)
+                try
                 {
-                    await stderr.WriteLineAsync(
-                        $"error: {dataset.FullName}: "
-                            + $"{(Directory.Exists(dataset.FullName) ? "is a directory, not a file" : "does not exist")}"
-                    );
+                    // The checks validation makes: a directory, a missing or unreadable file, a pipe or device.
+                    DatasetValidator.OpenRead(dataset.FullName).Dispose();
+                }
+                catch (DatasetFileException ex)
+                {
+                    await stderr.WriteLineAsync($"error: {ex.Message}");
                     return FinetuneCli.ExitUsage;
                 }
 

@@ -196,7 +196,7 @@ public class BadInputTests
     }
 
     [Fact]
-    public void ZeroByteFile_IsEmptyFile()
+    public void ZeroBytes_AreEmptyFile()
     {
         DatasetReport report = Rows.Validate("");
 
@@ -232,6 +232,83 @@ public class BadInputTests
 
         Assert.Equal(2, code);
         Assert.Contains("is a directory", err, StringComparison.Ordinal);
+    }
+
+    /// <summary>A named pipe with no writer: opening it for reading would wait forever.</summary>
+    private static string Fifo(TempDir dir)
+    {
+        string path = dir.File("piped.jsonl");
+        using var mkfifo = System.Diagnostics.Process.Start("mkfifo", [path])!;
+        mkfifo.WaitForExit();
+        Assert.Equal(0, mkfifo.ExitCode);
+        return path;
+    }
+
+    [Theory]
+    [InlineData("validate")]
+    [InlineData("estimate")]
+    [InlineData("split")]
+    [InlineData("run")]
+    public async Task APipeOrDevice_ExitsTwoWithASentence_AndNeverWaits(string command)
+    {
+        using var dir = new TempDir();
+        foreach (string path in new[] { Fifo(dir), "/dev/zero", dir.Write("empty.jsonl", "") })
+        {
+            string[] args = command switch
+            {
+                "split" => [command, path, "--out", dir.File("out")],
+                "run" => [command, path, "--data", dir.File("data")],
+                _ => [command, path],
+            };
+
+            var run = Task.Run(() => CliRunner.Run(args));
+            Assert.True(await Task.WhenAny(run, Task.Delay(TimeSpan.FromSeconds(30))) == run, $"{command} {path} hangs");
+            var (code, _, err) = await run;
+            Assert.True(code == 2, $"{command} {path}: {code} {err}");
+            Assert.Contains("is empty, or is a pipe or device rather than a file", err, StringComparison.Ordinal);
+            Assert.DoesNotContain("   at ", err, StringComparison.Ordinal);
+        }
+    }
+
+    /// <summary>Bytes without a line break, for ever.</summary>
+    private sealed class Endless : Stream
+    {
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get; set; }
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            buffer.AsSpan(offset, count).Fill((byte)'a');
+            Position += count;
+            return count;
+        }
+
+        public override void Flush() { }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
+    [Fact]
+    public void ALineWithNoBreakInSight_StopsReading_WithAFindingThatSaysSo()
+    {
+        using var endless = new Endless();
+
+        ShardReport shard = new DatasetValidator(new ValidationOptions()).ValidateShard(endless);
+
+        Finding stopped = Assert.Single(shard.Codes[FindingCodes.LineTooLong].Samples);
+        Assert.Contains("reading stopped here", stopped.Message, StringComparison.Ordinal);
+        Assert.InRange(endless.Position, JsonlLineReader.GiveUpBytes, JsonlLineReader.GiveUpBytes + (64L << 20));
     }
 }
 
