@@ -10,8 +10,10 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.OpenApi;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.OpenApi;
 
 namespace FineTuning.Local.Hosting;
 
@@ -146,10 +148,14 @@ public sealed class LocalApi : IAsyncDisposable
                     202
                 );
             })
-            .WithSummary("Start a run; 202 with Durable's check-status payload.");
+            .WithSummary("Start a run; 202 with Durable's check-status payload.")
+            .Accepts<RunRequest>("application/json")
+            .Produces<CheckStatus>(202)
+            .Produces<ApiProblem>(400, ApiProblem.ContentType);
 
         app.MapGet("/api/runs", async (CancellationToken ct) => Json(await runs.ListAsync(ct).ConfigureAwait(false)))
-            .WithSummary("List runs, newest first.");
+            .WithSummary("List runs, newest first.")
+            .Produces<IReadOnlyList<RunRow>>();
 
         app.MapGet("/api/runs/{id}", async (string id, CancellationToken ct) =>
             {
@@ -163,7 +169,9 @@ public sealed class LocalApi : IAsyncDisposable
                             .ConfigureAwait(false)
                     );
             })
-            .WithSummary("One run: its row (stage, status, counts, job, model, error), whether it runs, its progress, its reports.");
+            .WithSummary("One run: its row (stage, status, counts, job, model, error), whether it runs, its progress, its reports.")
+            .Produces<RunDetail>()
+            .Produces<ApiProblem>(404, ApiProblem.ContentType);
 
         foreach (
             (string control, string summary) in new[]
@@ -178,13 +186,15 @@ public sealed class LocalApi : IAsyncDisposable
             }
         )
         {
-            app.MapPost($"/api/runs/{{id}}/{control}", async (string id, CancellationToken ct) => await host.ControlAsync(id, control, ct)
-                        .ConfigureAwait(false)
-                        is { } problem
-                        ? Problem(problem)
+            RouteHandlerBuilder endpoint = app.MapPost($"/api/runs/{{id}}/{control}", async (string id, CancellationToken ct) =>
+                    await host.ControlAsync(id, control, ct).ConfigureAwait(false) is { } problem ? Problem(problem)
                     : control == "cancel" ? Json(new CancelRequested(id), 202)
-                    : Json(new ControlRequested(id, control), 202))
-                .WithSummary(summary);
+                    : Json(new ControlRequested(id, control), 202)
+                )
+                .WithSummary(summary)
+                .Produces<ApiProblem>(404, ApiProblem.ContentType)
+                .Produces<ApiProblem>(409, ApiProblem.ContentType);
+            _ = control == "cancel" ? endpoint.Produces<CancelRequested>(202) : endpoint.Produces<ControlRequested>(202);
         }
 
         app.MapGet("/api/runs/{id}/reports/{name}", async (string id, string name, CancellationToken ct) =>
@@ -199,21 +209,50 @@ public sealed class LocalApi : IAsyncDisposable
 
                 return Results.Stream(await host.Blobs.OpenReadAsync(blob, ct).ConfigureAwait(false), "application/json");
             })
-            .WithSummary("The validation or results report of a run.");
+            .WithSummary("The validation or results report of a run.")
+            .Produces<DatasetReport>()
+            .Produces<ApiProblem>(404, ApiProblem.ContentType);
 
         app.MapGet("/api/models", async (CancellationToken ct) => Json(await models.ListAsync(ct).ConfigureAwait(false)))
-            .WithSummary("The model registry.");
+            .WithSummary("The model registry.")
+            .Produces<IReadOnlyList<ModelRow>>();
         app.MapGet("/api/models/{id}", async (string id, CancellationToken ct) =>
                 await models.GetAsync(Uri.UnescapeDataString(id), ct).ConfigureAwait(false) is { } model
                     ? Json(model)
                     : Problem(ApiProblem.NotFound($"No model '{id}'."))
             )
-            .WithSummary("One registered model with its lineage.");
+            .WithSummary("One registered model with its lineage.")
+            .Produces<ModelRow>()
+            .Produces<ApiProblem>(404, ApiProblem.ContentType);
 
         app.MapPost("/api/validate", (HttpRequest request, CancellationToken ct) => DryRun(request, estimate: false, ct))
-            .WithSummary("Validate the request body as a dataset (?method=, ?model=).");
+            .WithSummary("Validate the request body as a dataset (?method=, ?model=).")
+            .AddOpenApiOperationTransformer(DatasetBody)
+            .Produces<DatasetReport>()
+            .Produces<ApiProblem>(400, ApiProblem.ContentType);
         app.MapPost("/api/estimate", (HttpRequest request, CancellationToken ct) => DryRun(request, estimate: true, ct))
-            .WithSummary("Estimate epochs, billed tokens and cost for the request body (?method=, ?model=, ?epochs=).");
+            .WithSummary("Estimate epochs, billed tokens and cost for the request body (?method=, ?model=, ?epochs=).")
+            .AddOpenApiOperationTransformer(DatasetBody)
+            .Produces<EstimateAnswer>()
+            .Produces<ApiProblem>(400, ApiProblem.ContentType);
+    }
+
+    /// <summary>
+    /// Documents a dry run's body, a JSON Lines dataset, without declaring it as accepted metadata (which would make routing
+    /// answer 415 to any other content type: clients send JSON Lines as whatever type they like).
+    /// </summary>
+    private static Task DatasetBody(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken ct)
+    {
+        operation.RequestBody = new OpenApiRequestBody
+        {
+            Required = true,
+            Description = "The dataset: JSON Lines, one example per line (any content type).",
+            Content = new Dictionary<string, OpenApiMediaType>
+            {
+                ["application/jsonl"] = new() { Schema = new OpenApiSchema { Type = JsonSchemaType.String } },
+            },
+        };
+        return Task.CompletedTask;
     }
 
     /// <summary>A dry run: its options checked first (400 naming a bad or unknown one), then the body validated.</summary>

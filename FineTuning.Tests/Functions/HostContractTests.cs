@@ -50,7 +50,11 @@ public sealed class HostContractTests(AzuriteFixture azurite) : IAsyncLifetime, 
     }
 
     /// <summary>An answer as a client sees it: status, media type, and the JSON's shape (member names, nesting, kinds).</summary>
-    private sealed record Answer(string Step, int Status, string? MediaType, string Shape, JsonElement? Body);
+    private sealed record Answer(string Step, int Status, string? MediaType, string Shape, JsonElement? Body)
+    {
+        /// <summary>The request's method and path (no query), set by the conversation.</summary>
+        public string Route { get; init; } = "";
+    }
 
     /// <summary>One host seen through HTTP: send a request, wait for a run to end, and where its datasets go.</summary>
     private interface IApiHost
@@ -90,6 +94,68 @@ public sealed class HostContractTests(AzuriteFixture azurite) : IAsyncLifetime, 
             Assert.Equal(ApiProblem.ContentType, problem.MediaType);
             Assert.False(string.IsNullOrWhiteSpace(problem.Body!.Value.GetProperty("detail").GetString()), problem.Step);
         }
+
+        // The OpenAPI document promises every answer the conversation met, with its media type.
+        using JsonDocument openApi = JsonDocument.Parse(await _http.GetStringAsync(new Uri("openapi/v1.json", UriKind.Relative)));
+        foreach (Answer answer in azure)
+        {
+            JsonElement operation = Operation(openApi.RootElement, answer.Route);
+            Assert.True(
+                operation.GetProperty("responses").TryGetProperty($"{answer.Status}", out JsonElement documented),
+                $"{answer.Step}: {answer.Route} answered {answer.Status}, which /openapi/v1.json does not list"
+            );
+            Assert.True(documented.GetProperty("content").TryGetProperty(answer.MediaType!, out _), $"{answer.Step}: {answer.MediaType}");
+        }
+
+        // A client generated from it can start a run: the body is a RunRequest with its dataset blob.
+        JsonElement start = Operation(openApi.RootElement, "POST /api/runs");
+        string schema = start
+            .GetProperty("requestBody")
+            .GetProperty("content")
+            .GetProperty("application/json")
+            .GetProperty("schema")
+            .GetProperty("$ref")
+            .GetString()!;
+        Assert.Equal("#/components/schemas/RunRequest", schema);
+        foreach (string dryRun in new[] { "POST /api/validate", "POST /api/estimate" })
+        {
+            Assert.True(
+                Operation(openApi.RootElement, dryRun)
+                    .GetProperty("requestBody")
+                    .GetProperty("content")
+                    .TryGetProperty("application/jsonl", out _),
+                dryRun
+            );
+        }
+        Assert.True(
+            openApi
+                .RootElement.GetProperty("components")
+                .GetProperty("schemas")
+                .GetProperty("RunRequest")
+                .GetProperty("properties")
+                .TryGetProperty("datasetBlob", out _)
+        );
+    }
+
+    /// <summary>The operation of the document's path template that fits a concrete <c>METHOD /path</c>.</summary>
+    private static JsonElement Operation(JsonElement openApi, string route)
+    {
+        string[] parts = route.Split(' ');
+        string[] segments = parts[1].Split('/');
+        foreach (JsonProperty path in openApi.GetProperty("paths").EnumerateObject())
+        {
+            string[] template = path.Name.Split('/');
+            if (
+                template.Length == segments.Length
+                && template.Zip(segments).All(p => p.First.StartsWith('{') || p.First == p.Second)
+                && path.Value.TryGetProperty(parts[0].ToLowerInvariant(), out JsonElement operation)
+            )
+            {
+                return operation;
+            }
+        }
+
+        throw new Xunit.Sdk.XunitException($"/openapi/v1.json has no operation for {route}");
     }
 
     /// <summary>The conversation a client has with either host; each step names the route it holds.</summary>
@@ -197,7 +263,10 @@ public sealed class HostContractTests(AzuriteFixture azurite) : IAsyncLifetime, 
 
             using HttpResponseMessage response = await http.SendAsync(request);
             MediaTypeHeaderValue? type = response.Content.Headers.ContentType;
-            return Read(step, (int)response.StatusCode, type?.MediaType, await response.Content.ReadAsStringAsync());
+            return Read(step, (int)response.StatusCode, type?.MediaType, await response.Content.ReadAsStringAsync()) with
+            {
+                Route = $"{method} {pathAndQuery.Split('?')[0]}",
+            };
         }
 
         public async Task WaitForRunAsync(string runId) => await (host.Outcome(runId) ?? Task.FromResult<Core.Workflow.RunOutcome>(null!));
@@ -251,7 +320,10 @@ public sealed class HostContractTests(AzuriteFixture azurite) : IAsyncLifetime, 
                     ];
                     HttpResponseData response = await (Task<HttpResponseData>)function.Invoke(_api, arguments)!;
                     string? type = FunctionsHttp.Header(response, "Content-Type")?.Split(';')[0];
-                    return Read(step, (int)response.StatusCode, type, FunctionsHttp.Body(response));
+                    return Read(step, (int)response.StatusCode, type, FunctionsHttp.Body(response)) with
+                    {
+                        Route = $"{method} {pathAndQuery.Split('?')[0]}",
+                    };
                 }
             }
 
