@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -225,12 +226,15 @@ public sealed class LocalApi : IAsyncDisposable
             .Produces<ModelRow>()
             .Produces<ApiProblem>(404, ApiProblem.ContentType);
 
-        app.MapPost("/api/validate", (HttpRequest request, CancellationToken ct) => DryRun(request, estimate: false, ct))
+        // Dry runs read their body as it arrives (never copied into memory), at most one per core at a time: the rest wait
+        // for a slot with their bodies unread.
+        var dryRuns = new SemaphoreSlim(Environment.ProcessorCount);
+        app.MapPost("/api/validate", (HttpRequest request, CancellationToken ct) => DryRun(request, dryRuns, estimate: false, ct))
             .WithSummary("Validate the request body as a dataset (?method=, ?model=).")
             .AddOpenApiOperationTransformer(DatasetBody)
             .Produces<DatasetReport>()
             .Produces<ApiProblem>(400, ApiProblem.ContentType);
-        app.MapPost("/api/estimate", (HttpRequest request, CancellationToken ct) => DryRun(request, estimate: true, ct))
+        app.MapPost("/api/estimate", (HttpRequest request, CancellationToken ct) => DryRun(request, dryRuns, estimate: true, ct))
             .WithSummary("Estimate epochs, billed tokens and cost for the request body (?method=, ?model=, ?epochs=).")
             .AddOpenApiOperationTransformer(DatasetBody)
             .Produces<EstimateAnswer>()
@@ -256,7 +260,7 @@ public sealed class LocalApi : IAsyncDisposable
     }
 
     /// <summary>A dry run: its options checked first (400 naming a bad or unknown one), then the body validated.</summary>
-    private static IResult DryRun(HttpRequest request, bool estimate, CancellationToken cancellationToken)
+    private static async Task<IResult> DryRun(HttpRequest request, SemaphoreSlim slots, bool estimate, CancellationToken cancellationToken)
     {
         (RunApi.DryRunOptions? options, IReadOnlyDictionary<string, string[]> problems) = RunApi.ReadDryRunOptions(
             request.Query.Select(q => new KeyValuePair<string, string?>(q.Key, q.Value.ToString())),
@@ -267,11 +271,24 @@ public sealed class LocalApi : IAsyncDisposable
             return Problem(ApiProblem.Validation(problems));
         }
 
-        // The validator reads synchronously: buffer the body (dry runs are small; big files go through runs).
-        using var body = new MemoryStream();
-        request.Body.CopyToAsync(body, cancellationToken).GetAwaiter().GetResult();
-        body.Position = 0;
-        DatasetReport report = RunApi.DryRun(body, options.Method, options.Model, ModelCatalog.Default, cancellationToken);
+        await slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        DatasetReport report;
+        try
+        {
+            // The validator reads synchronously, a line at a time over one pooled buffer: let it read the request as it
+            // arrives, on a thread of its own, rather than copying the body into memory first.
+            request.HttpContext.Features.Get<IHttpBodyControlFeature>()!.AllowSynchronousIO = true;
+            report = await Task.Run(
+                    () => RunApi.DryRun(request.Body, options.Method, options.Model, ModelCatalog.Default, cancellationToken),
+                    cancellationToken
+                )
+                .ConfigureAwait(false);
+        }
+        finally
+        {
+            slots.Release();
+        }
+
         return estimate
             ? Json(new EstimateAnswer(CostEstimator.Estimate(report, ModelCatalog.Default, options.Model, options.Epochs), report))
             : Json(report);

@@ -133,6 +133,51 @@ public sealed class LocalApiTests : IAsyncLifetime, IDisposable
         Assert.Equal(1, report.RootElement.GetProperty("counts").GetProperty("too_few_examples").GetInt64());
     }
 
+    /// <summary>A body sent in pieces, the next one only after the server took the last: a dry run reads as it arrives.</summary>
+    private sealed class Trickle(IEnumerable<string> rows) : HttpContent
+    {
+        protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
+        {
+            foreach (string row in rows)
+            {
+                await stream.WriteAsync(Encoding.UTF8.GetBytes(row + "\n"));
+                await stream.FlushAsync();
+            }
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = -1;
+            return false;
+        }
+    }
+
+    [Fact]
+    public async Task DryRuns_ReadStreamedBodies_ManyAtOnce_MoreThanThereAreSlots()
+    {
+        Task<HttpResponseMessage>[] posts =
+        [
+            .. Enumerable
+                .Range(0, 3 * Environment.ProcessorCount)
+                .Select(i =>
+                    _http.PostAsync(
+                        new Uri(i % 2 == 0 ? "api/validate" : "api/estimate", UriKind.Relative),
+                        new Trickle(Rows.ManyChats(200 + i))
+                    )
+                ),
+        ];
+
+        HttpResponseMessage[] answers = await Task.WhenAll(posts);
+
+        for (int i = 0; i < answers.Length; i++)
+        {
+            Assert.Equal(HttpStatusCode.OK, answers[i].StatusCode);
+            using JsonDocument answer = JsonDocument.Parse(await answers[i].Content.ReadAsStringAsync());
+            JsonElement report = i % 2 == 0 ? answer.RootElement : answer.RootElement.GetProperty("validation");
+            Assert.Equal(200 + i, report.GetProperty("examples").GetInt64());
+        }
+    }
+
     [Fact]
     public async Task BindingBeyondLoopback_RequiresAnApiKey()
     {
