@@ -480,13 +480,7 @@ public sealed class EmulatorServer : IAsyncDisposable
             ["status"] = status,
             ["training_file"] = request["training_file"]?.DeepClone(),
             ["validation_file"] = request["validation_file"]?.DeepClone(),
-            ["hyperparameters"] = request["hyperparameters"]?.DeepClone()
-                ?? new JsonObject
-                {
-                    ["n_epochs"] = "auto",
-                    ["batch_size"] = "auto",
-                    ["learning_rate_multiplier"] = "auto",
-                },
+            ["hyperparameters"] = Resolved(job, status, legacy: true),
             ["trained_tokens"] = succeeded ? job.TrainedTokens : null,
             ["error"] =
                 status != "failed" ? null
@@ -508,8 +502,79 @@ public sealed class EmulatorServer : IAsyncDisposable
             ["estimated_finish"] = EmulatorState.IsFinished(status) ? null : state.FinishTime(job).ToUnixTimeSeconds(),
             ["integrations"] = new JsonArray(),
             ["metadata"] = request["metadata"]?.DeepClone(),
-            ["method"] = request["method"]?.DeepClone() ?? new JsonObject { ["type"] = "supervised" },
+            ["method"] = MethodJson(job, status),
         };
+    }
+
+    /// <summary>
+    /// The job's hyperparameters as the service reports them: as asked while the files are checked and the job waits,
+    /// then with every <c>auto</c> replaced by the value chosen (epochs by the documented default rule for the dataset's
+    /// size; the emulator's batch size 1, learning-rate multiplier 1, beta 0.1, compute multiplier 1).
+    /// </summary>
+    private static JsonObject Resolved(EmulatorState.StoredJob job, string status, bool legacy)
+    {
+        var asked =
+            (job.Request["method"]?[job.Method]?["hyperparameters"] ?? job.Request["hyperparameters"])?.DeepClone() as JsonObject
+            ?? new JsonObject();
+        JsonObject defaults = job.Method switch
+        {
+            "dpo" => new()
+            {
+                ["n_epochs"] = "auto",
+                ["batch_size"] = "auto",
+                ["learning_rate_multiplier"] = "auto",
+                ["beta"] = "auto",
+            },
+            "reinforcement" => new()
+            {
+                ["n_epochs"] = "auto",
+                ["batch_size"] = "auto",
+                ["learning_rate_multiplier"] = "auto",
+                ["compute_multiplier"] = "auto",
+            },
+            _ => new()
+            {
+                ["n_epochs"] = "auto",
+                ["batch_size"] = "auto",
+                ["learning_rate_multiplier"] = "auto",
+            },
+        };
+        foreach ((string name, JsonNode? value) in defaults)
+        {
+            if (!asked.ContainsKey(name) && (!legacy || name is "n_epochs" or "batch_size" or "learning_rate_multiplier"))
+                asked[name] = value?.DeepClone();
+        }
+
+        bool started = job.InvalidFileError is null && status is not ("validating_files" or "queued");
+        if (started)
+        {
+            foreach (string name in asked.Select(p => p.Key).ToList())
+            {
+                if (asked[name] is JsonValue v && v.TryGetValue(out string? text) && text == "auto")
+                {
+                    asked[name] = name switch
+                    {
+                        "n_epochs" => job.Epochs,
+                        "batch_size" => 1,
+                        "learning_rate_multiplier" => 1.0,
+                        "beta" => 0.1,
+                        "compute_multiplier" => 1.0,
+                        _ => asked[name]?.DeepClone(),
+                    };
+                }
+            }
+        }
+
+        return asked;
+    }
+
+    private static JsonObject MethodJson(EmulatorState.StoredJob job, string status)
+    {
+        var method = job.Request["method"]?.DeepClone() as JsonObject ?? new JsonObject { ["type"] = job.Method };
+        var settings = method[job.Method] as JsonObject ?? new JsonObject();
+        settings["hyperparameters"] = Resolved(job, status, legacy: false);
+        method[job.Method] = settings;
+        return method;
     }
 
     private static List<JsonObject> Events(EmulatorState.StoredJob job, EmulatorState state)

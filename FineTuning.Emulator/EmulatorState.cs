@@ -56,6 +56,7 @@ internal sealed class EmulatorState
                     CancelledAt = j.CancelledAt,
                     PausedAt = j.PausedAt,
                     PausedFor = j.PausedFor,
+                    Epochs = j.Epochs,
                 })
             );
         }
@@ -73,7 +74,8 @@ internal sealed class EmulatorState
         JobFault? Fault,
         DateTimeOffset? CancelledAt,
         DateTimeOffset? PausedAt,
-        TimeSpan PausedFor
+        TimeSpan PausedFor,
+        int Epochs = 3
     );
 
     internal sealed record Snapshot(DateTimeOffset Epoch, int Sequence, List<SnapshotFile> Files, List<SnapshotJob> Jobs);
@@ -101,7 +103,8 @@ internal sealed class EmulatorState
                     j.Fault,
                     j.CancelledAt,
                     j.PausedAt,
-                    j.PausedFor
+                    j.PausedFor,
+                    j.Epochs
                 )),
             ]
         );
@@ -123,6 +126,9 @@ internal sealed class EmulatorState
         public string? InvalidFileError { get; init; }
 
         public long TrainedTokens { get; init; }
+
+        /// <summary>The epochs the job trains: as asked, or chosen by the documented default rule when asked <c>auto</c>.</summary>
+        public int Epochs { get; init; } = 3;
 
         public JobFault? Fault { get; init; }
 
@@ -247,7 +253,10 @@ internal sealed class EmulatorState
                 CreatedAt = Now,
                 Method = method,
                 InvalidFileError = error,
-                TrainedTokens = report.Tokens.BillableTokensPerEpoch * 3,
+                Epochs = RequestedEpochs(request, method) ?? FineTuning.Core.Estimation.CostEstimator.DefaultEpochs(report.Examples),
+                TrainedTokens =
+                    report.Tokens.BillableTokensPerEpoch
+                    * (RequestedEpochs(request, method) ?? FineTuning.Core.Estimation.CostEstimator.DefaultEpochs(report.Examples)),
                 Fault = _options.Faults.TakeJobFault(),
             };
             _jobs.Add(job);
@@ -255,6 +264,13 @@ internal sealed class EmulatorState
             return job;
         }
     }
+
+    /// <summary>The <c>n_epochs</c> a job request asks for (method hyperparameters, else top-level), or null for auto.</summary>
+    public static int? RequestedEpochs(JsonObject request, string method) =>
+        (request["method"]?[method]?["hyperparameters"]?["n_epochs"] ?? request["hyperparameters"]?["n_epochs"]) is JsonValue v
+        && v.TryGetValue(out int epochs)
+            ? epochs
+            : null;
 
     public StoredJob? GetJob(string id)
     {

@@ -239,6 +239,55 @@ public sealed partial class OpenAIFineTuningProvider
             Time(j, "estimated_finish"),
             error,
             metadata
+        )
+        {
+            Used = ReadHyperparameters(j),
+        };
+    }
+
+    /// <summary>
+    /// The hyperparameters a job reports: <c>method.{type}.hyperparameters</c>, where jobs created with a method keep
+    /// them, else the legacy top-level <c>hyperparameters</c>; <c>auto</c> (not yet chosen) reads as null.
+    /// </summary>
+    internal static Hyperparameters? ReadHyperparameters(JsonElement job)
+    {
+        JsonElement h = default;
+        if (
+            job.TryGetProperty("method", out JsonElement method)
+            && method.ValueKind == JsonValueKind.Object
+            && method.TryGetProperty("type", out JsonElement type)
+            && type.ValueKind == JsonValueKind.String
+            && method.TryGetProperty(type.GetString()!, out JsonElement settings)
+            && settings.ValueKind == JsonValueKind.Object
+            && settings.TryGetProperty("hyperparameters", out JsonElement fromMethod)
+            && fromMethod.ValueKind == JsonValueKind.Object
+        )
+        {
+            h = fromMethod;
+        }
+        else if (job.TryGetProperty("hyperparameters", out JsonElement topLevel) && topLevel.ValueKind == JsonValueKind.Object)
+        {
+            h = topLevel;
+        }
+        else
+        {
+            return null;
+        }
+
+        static double? Number(JsonElement e, string name) =>
+            e.TryGetProperty(name, out JsonElement v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : null;
+        var used = new Hyperparameters(
+            (int?)Number(h, "n_epochs"),
+            (int?)Number(h, "batch_size"),
+            Number(h, "learning_rate_multiplier"),
+            Number(h, "beta"),
+            Number(h, "compute_multiplier"),
+            (int?)Number(h, "eval_interval"),
+            (int?)Number(h, "eval_samples"),
+            h.TryGetProperty("reasoning_effort", out JsonElement effort) && effort.ValueKind == JsonValueKind.String
+                ? effort.GetString()
+                : null
         );
+        return used == new Hyperparameters() ? null : used;
     }
 }

@@ -28,6 +28,12 @@ public sealed record ProviderJob(
 {
     /// <summary>True only for the statuses that end a job; unknown statuses are not finished.</summary>
     public bool IsFinished => JobStatuses.IsFinal(Status);
+
+    /// <summary>
+    /// The hyperparameters the job uses, as the provider reports them (the method's, else the top-level ones); a value
+    /// the provider still shows as <c>auto</c> is null. Known once the job starts.
+    /// </summary>
+    public Hyperparameters? Used { get; init; }
 }
 
 /// <summary>The job statuses the product acts on; others pass through untouched.</summary>

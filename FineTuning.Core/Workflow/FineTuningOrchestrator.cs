@@ -211,7 +211,8 @@ public static class FineTuningOrchestrator
             Method = method.ToWireName(),
             RunId = runId,
             JobId = job.JobId,
-            Hyperparameters = request.Hyperparameters is null ? null : ReportSerializer.Serialize(request.Hyperparameters),
+            // What the job used, as the provider reports it; what was asked when it reports nothing.
+            Hyperparameters = (job.Hyperparameters ?? request.Hyperparameters) is { } used ? ReportSerializer.Serialize(used) : null,
             Seed = request.Seed,
             FileIds = valid is null ? [train.Id] : [train.Id, valid.Id],
             DatasetBlob = request.DatasetBlob,

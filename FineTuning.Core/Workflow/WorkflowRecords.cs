@@ -104,6 +104,9 @@ public sealed record JobSnapshot(
 {
     /// <summary>Where training is, from the job's latest metrics event (null before the first step).</summary>
     public TrainingProgress? Progress { get; init; }
+
+    /// <summary>The hyperparameters the provider says the job uses (null while it still shows them as auto).</summary>
+    public Hyperparameters? Hyperparameters { get; init; }
 }
 
 /// <summary>

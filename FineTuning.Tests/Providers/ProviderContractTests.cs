@@ -145,6 +145,31 @@ public sealed class ProviderContractTests : IAsyncLifetime
         Assert.True(done.TrainedTokens > 0);
     }
 
+    [Theory]
+    [InlineData(2, 2)]
+    [InlineData(null, 8)] // auto: the cookbook's default rule for 12 examples (100 // 12)
+    public async Task Hyperparameters_AreReportedAsUsed_OnceTheJobStarts(int? asked, int used)
+    {
+        IFineTuningProvider provider = OpenAIStyle();
+        ProviderFile file = await provider.UploadFileAsync("train.jsonl", Dataset());
+
+        ProviderJob job = await provider.CreateJobAsync(
+            Supervised("run-hyper", file.Id) with
+            {
+                Hyperparameters = asked is null ? null : new Hyperparameters(Epochs: asked),
+            }
+        );
+        Hyperparameters? before = job.Used;
+        _clock.Advance(TimeSpan.FromHours(2));
+        ProviderJob done = await provider.GetJobAsync(job.Id);
+
+        Assert.Equal(asked is null ? null : new Hyperparameters(Epochs: asked), before);
+        Assert.Equal(JobStatuses.Succeeded, done.Status);
+        Assert.Equal(used, done.Used?.Epochs);
+        Assert.Equal(1, done.Used?.BatchSize);
+        Assert.NotNull(done.Used?.LearningRateMultiplier);
+    }
+
     [Fact]
     public async Task FindJobByRunId_FindsTheJobSoSubmissionIsExactlyOnce()
     {

@@ -346,6 +346,20 @@ public sealed class FineTuningOrchestratorTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task Registry_RecordsTheHyperparametersTheJobUsed_EvenWhenNoneWereAsked()
+    {
+        await Drop("datasets/support.jsonl", SupportDataset());
+
+        RunOutcome outcome = await Run("run-hyper", new RunRequest { DatasetBlob = "datasets/support.jsonl" });
+
+        ModelRow model = (await ((IModelRegistry)_tables).GetAsync(outcome.ModelId!))!;
+        Assert.NotNull(model.Hyperparameters);
+        using var used = System.Text.Json.JsonDocument.Parse(model.Hyperparameters);
+        Assert.True(used.RootElement.GetProperty("epochs").GetInt32() >= 1, model.Hyperparameters);
+        Assert.Equal(1, used.RootElement.GetProperty("batchSize").GetInt32());
+    }
+
+    [Fact]
     public async Task ContinuousFineTuning_SubmitsTheFineTunedModelTheUserNamed()
     {
         await Drop("datasets/support.jsonl", SupportDataset());

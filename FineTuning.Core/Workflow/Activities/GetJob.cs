@@ -53,5 +53,8 @@ public sealed class GetJob(IFineTuningProvider provider) : IWorkflowActivity<str
             job.TrainedTokens,
             job.EstimatedFinish,
             job.Error is { } e ? $"{e.Code}: {e.Message}" : null
-        );
+        )
+        {
+            Hyperparameters = job.Used,
+        };
 }
