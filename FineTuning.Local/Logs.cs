@@ -1,3 +1,4 @@
+using FineTuning.Local.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace FineTuning.Local;
@@ -52,4 +53,7 @@ internal static partial class Logs
 
     [LoggerMessage(EventId = 313, Level = LogLevel.Information, Message = "{Progress}")]
     public static partial void RunProgress(ILogger logger, string progress);
+
+    [LoggerMessage(EventId = 314, Level = LogLevel.Warning, Message = "finetuning.db was missing rows: {Repair}.")]
+    public static partial void Repaired(ILogger logger, RepairReport repair);
 }

@@ -61,6 +61,16 @@ internal static class ControlCommands
                     return FinetuneCli.ExitUsage;
                 }
 
+                try
+                {
+                    LocalRepair.CheckDatabases(root);
+                }
+                catch (InvalidOperationException ex)
+                {
+                    await stderr.WriteLineAsync($"error: {ex.Message}");
+                    return FinetuneCli.ExitUsage;
+                }
+
                 ApiProblem? problem = await LocalRunHost
                     .RequestControlAsync(
                         LocalRunHost.OpenHistory(root),

@@ -39,6 +39,7 @@ public static class FinetuneCli
             root.Subcommands.Add(command);
         }
 
+        root.Subcommands.Add(RepairCommand.Create(stdout, stderr));
         root.Subcommands.Add(EmulatorCommand.Create(stdout, stderr));
 
         ParseResult parsed = root.Parse(args);

@@ -39,6 +39,11 @@ internal static class HostStart
             Logs.Emulated(log, host.EmulatorSpeed);
         }
 
+        if (host.Repaired.Changed)
+        {
+            Logs.Repaired(log, host.Repaired);
+        }
+
         if (host.Resumed > 0)
         {
             Logs.Resumed(log, host.Resumed, host.Root);

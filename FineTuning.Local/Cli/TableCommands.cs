@@ -24,6 +24,16 @@ internal static class TableCommands
         string path = Path.Combine(data.FullName, "finetuning.db");
         if (File.Exists(path))
         {
+            try
+            {
+                LocalRepair.CheckDatabases(data.FullName);
+            }
+            catch (InvalidOperationException ex)
+            {
+                stderr.WriteLine($"error: {ex.Message}");
+                return null;
+            }
+
             return new SqliteTables(path);
         }
 

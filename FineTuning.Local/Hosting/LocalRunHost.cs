@@ -73,6 +73,9 @@ public sealed class LocalRunHost : IAsyncDisposable
     /// <summary>How much faster than real time the built-in emulator runs jobs (<c>FineTuning__Emulator__Speed</c>, default 100).</summary>
     public double EmulatorSpeed { get; private init; }
 
+    /// <summary>What the start rebuilt in finetuning.db from the history, and the runs it found without one.</summary>
+    public RepairReport Repaired { get; private set; } = new(0, 0, 0);
+
     /// <summary>Unfinished runs this host resumed when it started.</summary>
     public int Resumed { get; private set; }
 
@@ -135,6 +138,7 @@ public sealed class LocalRunHost : IAsyncDisposable
 
         try
         {
+            LocalRepair.CheckDatabases(root);
             ProviderOptions options = settings.Provider;
             EmulatorServer? emulator = null;
             if (options.Kind == ProviderKind.Emulator && options.Endpoint is null)
@@ -170,6 +174,7 @@ public sealed class LocalRunHost : IAsyncDisposable
             {
                 EmulatorSpeed = emulator is null ? 1 : settings.Emulator.Speed,
             };
+            host.Repaired = await LocalRepair.RepairAsync(host.Runtime.Store, host.Tables, DateTime.UtcNow).ConfigureAwait(false);
             host.Resumed = host.Runtime.Start().Count(i => i.Name != JobMonitor.Name);
             return host;
         }

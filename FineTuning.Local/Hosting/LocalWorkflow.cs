@@ -14,7 +14,7 @@ public static class LocalWorkflow
     /// The orchestrator's name before both hosts used <c>FineTuningOrchestrator</c>: unfinished runs recorded under it
     /// in a data directory's history still resume.
     /// </summary>
-    private const string FormerRunName = "FineTuning";
+    public const string LegacyOrchestrator = "FineTuning";
 
     /// <summary>The catalogue's orchestrators, JSON in and out.</summary>
     public static IReadOnlyDictionary<string, OrchestratorFunction> Orchestrators { get; } = CreateOrchestrators();
@@ -57,7 +57,7 @@ public static class LocalWorkflow
             o => (OrchestratorFunction)o.RunAsync,
             StringComparer.Ordinal
         );
-        functions[FormerRunName] = functions[nameof(FineTuningOrchestrator)];
+        functions[LegacyOrchestrator] = functions[nameof(FineTuningOrchestrator)];
         return functions;
     }
 }

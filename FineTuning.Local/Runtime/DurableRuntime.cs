@@ -390,8 +390,16 @@ public sealed class DurableRuntime : IAsyncDisposable
         }
     }
 
+    /// <summary>Stops every loop and waits for them; a second call does nothing.</summary>
+    private int _disposed;
+
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await _stopping.CancelAsync().ConfigureAwait(false);
         Task[] loops = [.. _instances.Values.Select(i => i.Loop), _inboxLoop ?? Task.CompletedTask];
         await Task.WhenAll(loops).ConfigureAwait(false);

@@ -215,6 +215,9 @@ public sealed class HistoryStore
 
     public InstanceState? Get(string instanceId) => Instances("WHERE id = $id", ("$id", instanceId)).SingleOrDefault();
 
+    /// <summary>Every instance the history holds, running or ended, oldest first.</summary>
+    public IReadOnlyList<InstanceState> All() => Instances("ORDER BY created_at, id");
+
     public IReadOnlyList<InstanceState> Running() =>
         Instances("WHERE status = $status ORDER BY created_at, id", ("$status", nameof(InstanceStatus.Running)));
 

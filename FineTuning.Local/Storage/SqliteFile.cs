@@ -24,6 +24,42 @@ internal sealed class SqliteFile
         Execute(connection, "PRAGMA journal_mode = WAL;\n" + schema);
     }
 
+    /// <summary>
+    /// Null when <paramref name="path"/> is missing or a sound SQLite database (SQLite's <c>quick_check</c>); else what is
+    /// wrong with it, in SQLite's words.
+    /// </summary>
+    public static string? Damage(string path)
+    {
+        if (!File.Exists(path) || new FileInfo(path).Length == 0)
+        {
+            return null;
+        }
+
+        try
+        {
+            using var connection = new SqliteConnection(
+                new SqliteConnectionStringBuilder
+                {
+                    DataSource = path,
+                    Mode = SqliteOpenMode.ReadOnly,
+                    Pooling = false,
+                }.ToString()
+            );
+            connection.Open();
+            using SqliteCommand command = connection.CreateCommand();
+            command.CommandText = "PRAGMA quick_check";
+            using SqliteDataReader reader = command.ExecuteReader();
+            var problems = new List<string>();
+            while (reader.Read())
+                problems.Add(reader.GetString(0));
+            return problems is ["ok"] ? null : string.Join("; ", problems.Take(3));
+        }
+        catch (SqliteException ex)
+        {
+            return ex.Message.Replace("SQLite Error ", "", StringComparison.Ordinal);
+        }
+    }
+
     public SqliteConnection Open()
     {
         var connection = new SqliteConnection(_connectionString);
