@@ -30,4 +30,19 @@ internal static class CliErrors
 
         return FinetuneCli.ExitUsage;
     }
+
+    /// <summary>True when the data directory's databases are sound; else false, with what to do on stderr.</summary>
+    public static bool DatabasesSound(string root, TextWriter stderr)
+    {
+        try
+        {
+            Hosting.LocalRepair.CheckDatabases(root);
+            return true;
+        }
+        catch (InvalidOperationException ex)
+        {
+            stderr.WriteLine($"error: {ex.Message}");
+            return false;
+        }
+    }
 }

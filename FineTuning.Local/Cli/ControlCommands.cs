@@ -61,13 +61,8 @@ internal static class ControlCommands
                     return FinetuneCli.ExitUsage;
                 }
 
-                try
+                if (!CliErrors.DatabasesSound(root, stderr))
                 {
-                    LocalRepair.CheckDatabases(root);
-                }
-                catch (InvalidOperationException ex)
-                {
-                    await stderr.WriteLineAsync($"error: {ex.Message}");
                     return FinetuneCli.ExitUsage;
                 }
 

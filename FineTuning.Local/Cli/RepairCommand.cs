@@ -45,13 +45,8 @@ internal static class RepairCommand
                     return FinetuneCli.ExitUsage;
                 }
 
-                try
+                if (!CliErrors.DatabasesSound(root, stderr))
                 {
-                    LocalRepair.CheckDatabases(root);
-                }
-                catch (InvalidOperationException ex)
-                {
-                    await stderr.WriteLineAsync($"error: {ex.Message}");
                     return FinetuneCli.ExitUsage;
                 }
 

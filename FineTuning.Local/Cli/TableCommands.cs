@@ -24,17 +24,7 @@ internal static class TableCommands
         string path = Path.Combine(data.FullName, "finetuning.db");
         if (File.Exists(path))
         {
-            try
-            {
-                LocalRepair.CheckDatabases(data.FullName);
-            }
-            catch (InvalidOperationException ex)
-            {
-                stderr.WriteLine($"error: {ex.Message}");
-                return null;
-            }
-
-            return new SqliteTables(path);
+            return CliErrors.DatabasesSound(data.FullName, stderr) ? new SqliteTables(path) : null;
         }
 
         stderr.WriteLine($"error: no runs in {data.FullName} (no finetuning.db); start one with 'finetune run FILE' or pass --data");
