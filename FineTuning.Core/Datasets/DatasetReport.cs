@@ -234,6 +234,6 @@ public sealed record DatasetReport
             ? merged.ErrorRows == 0
                 ? $"Fit: {examples:N0} {method.ToWireName()} examples."
                 : $"Fit: {examples:N0} {method.ToWireName()} examples; {merged.ErrorRows:N0} rows with errors will be left out."
-            : $"Not fit ({datasetErrors}): fix the findings below.";
+            : $"Not fit ({datasetErrors}): fix what the findings with these codes say.";
     }
 }

@@ -59,6 +59,7 @@ public static class FindingCodes
     public const string EmptyFile = "empty_file";
     public const string TooFewExamples = "too_few_examples";
     public const string TooManyExamples = "too_many_examples";
+    public const string FewTrainingExamples = "few_training_examples";
     public const string MixedFormats = "mixed_formats";
     public const string ErrorRateExceeded = "error_rate_exceeded";
     public const string UnknownModel = "unknown_model";
@@ -315,6 +316,14 @@ public static class FindingCodes
             FindingScope.Dataset,
             "Fewer valid, distinct examples than the minimum (10 by default, the provider's).",
             "Add examples (50 to 100 well-chosen ones is a better start)."
+        ),
+        new(
+            FewTrainingExamples,
+            Severity.Warning,
+            FindingScope.Dataset,
+            "Enough examples in all, but a run's split (90% for training by default) would leave fewer training examples than the "
+                + "provider's minimum, and the run would stop before uploading.",
+            "Add examples, or run with a higher training ratio (--train-ratio 1 keeps every example for training)."
         ),
         new(
             TooManyExamples,

@@ -19,6 +19,15 @@ public sealed record ValidationOptions
     /// <summary>Fewest valid, distinct examples for a dataset to be fit (the provider's minimum is 10).</summary>
     public int MinExamples { get; init; } = 10;
 
+    /// <summary>The default share of a run's split that trains (the rest validates).</summary>
+    public const double DefaultTrainRatio = 0.9;
+
+    /// <summary>
+    /// The share of the examples a run will train on (<see cref="DefaultTrainRatio"/> unless the run says): the provider's
+    /// minimum applies to the training file, so <c>few_training_examples</c> warns when this share falls under it.
+    /// </summary>
+    public double TrainRatio { get; init; } = DefaultTrainRatio;
+
     /// <summary>Largest share of rows with errors (0..1) for the dataset to be fit; 0 means any error makes it unfit.</summary>
     public double MaxErrorRate { get; init; }
 

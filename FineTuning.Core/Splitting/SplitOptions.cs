@@ -4,7 +4,7 @@ namespace FineTuning.Core.Splitting;
 public sealed record SplitOptions
 {
     /// <summary>Share of each stratum that goes to training (0 &lt; ratio ≤ 1).</summary>
-    public double TrainRatio { get; init; } = 0.9;
+    public double TrainRatio { get; init; } = Datasets.ValidationOptions.DefaultTrainRatio;
 
     /// <summary>Field to stratify by; a dotted path like <c>metadata.topic</c> works too. Empty: no strata.</summary>
     public string StratifyBy { get; init; } = "topic";

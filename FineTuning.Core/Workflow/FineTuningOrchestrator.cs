@@ -101,7 +101,8 @@ public static class FineTuningOrchestrator
         {
             return await run.EndAsync(
                 RunStatus.Failed,
-                $"{validation.Verdict} {string.Join(" ", validation.FirstErrors.Select(f => f.ToString()))}".Trim()
+                // The verdict, then a line per finding (a run's error is read in a terminal as often as in JSON).
+                string.Join("\n  ", [validation.Verdict, .. validation.FirstErrors.Select(f => f.ToString())])
             );
         }
 

@@ -38,8 +38,8 @@ internal sealed class DatasetOptions
     public Option<int> MaxErrors { get; } =
         new("--max-errors")
         {
-            Description = "How many findings of each code to list with their lines (all are counted).",
-            DefaultValueFactory = _ => 20,
+            Description = "How many findings of each code to list with their lines (all are counted; the first 5 by default).",
+            DefaultValueFactory = _ => 5,
         };
 
     public Option<int> MinExamples { get; } =

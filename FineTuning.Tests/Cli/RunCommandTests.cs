@@ -54,7 +54,10 @@ public class RunCommandTests
     public async Task Run_UnfitDataset_ExitsOneWithTheReason()
     {
         using var dir = new TempDir();
-        string dataset = dir.Write("small.jsonl", Rows.Jsonl(Rows.ManyChats(3)));
+        string dataset = dir.Write(
+            "small.jsonl",
+            Rows.Jsonl(Rows.ManyChats(3)) + "{\"messages\": 1}\n" + "{\"messages\": [{\"role\": \"bot\", \"content\": \"x\"}]}\n"
+        );
         var stdout = new StringWriter();
 
         int code = await FinetuneCli.RunAsync(
@@ -66,6 +69,9 @@ public class RunCommandTests
 
         Assert.Equal(1, code);
         Assert.Contains("Failed: Not fit (too_few_examples", stdout.ToString(), StringComparison.Ordinal);
+        // A line per finding, each with its line number, not one long line.
+        Assert.Contains("\n  line 4, messages:", stdout.ToString(), StringComparison.Ordinal);
+        Assert.Contains("\n  line 5, messages[0].role:", stdout.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]

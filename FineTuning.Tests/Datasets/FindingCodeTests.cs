@@ -267,6 +267,7 @@ public class FindingCodeTests
         yield return new(FindingCodes.Crlf, () => V(Rows.Chat() + "\r\n" + Valid9), 1);
         yield return new(FindingCodes.EmptyFile, () => V(""), 0);
         yield return new(FindingCodes.TooFewExamples, () => V(Rows.Jsonl(Rows.ManyChats(3))), 0);
+        yield return new(FindingCodes.FewTrainingExamples, () => V(Rows.Jsonl(Rows.ManyChats(10))), 0);
         yield return new(
             FindingCodes.TooManyExamples,
             () =>
