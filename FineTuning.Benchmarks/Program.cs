@@ -5,6 +5,7 @@ using FineTuning.Benchmarks;
 // finetune-bench compare FILE [--finetune PATH] side-by-side figures: finetune validate/split vs the Python script,
 //                                           shards; PATH: an installed finetune (scripts/compare-published.sh) instead
 //                                           of the build output's finetune.dll next to this program
+// finetune-bench run FILE                   a whole run as finetune run does it on the built-in emulator: time per stage, peak memory
 // finetune-bench workflow FILE              the workflow's validation stage on the durable runtime vs finetune validate;
 //                                           runtime overhead per activity; replay of ~1,000 history events
 // finetune-bench tokens FILE...              token totals of the approximation vs exact o200k_base counts, and times
@@ -20,6 +21,8 @@ switch (args.FirstOrDefault())
         return SideBySide.Run(args[1], args.Length >= 4 && args[2] == "--finetune" ? Path.GetFullPath(args[3]) : null);
     case "workflow" when args.Length >= 2:
         return await WorkflowBench.RunAsync(args[1]);
+    case "run" when args.Length >= 2:
+        return await RunBench.RunAsync(args[1]);
     case "tokens" when args.Length >= 2:
         return TokenCalibration.Run(args[1..]);
     case "micro":
@@ -27,7 +30,7 @@ switch (args.FirstOrDefault())
         return 0;
     default:
         Console.Error.WriteLine(
-            "usage: generate FILE [--mb N] | compare FILE [--finetune PATH] | workflow FILE | tokens FILE... | micro [args]"
+            "usage: generate FILE [--mb N] | compare FILE [--finetune PATH] | workflow FILE | run FILE | tokens FILE... | micro [args]"
         );
         return 2;
 }

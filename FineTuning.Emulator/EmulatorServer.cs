@@ -54,7 +54,7 @@ public sealed class EmulatorServer : IAsyncDisposable
         // server's defaults (30,000,000 bytes a request, 128 MiB a form) refused anything over 30 MB.
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = MaxRequestBytes);
         builder.Services.Configure<FormOptions>(form => form.MultipartBodyLengthLimit = MaxRequestBytes);
-        builder.Services.AddSingleton(new EmulatorState(options));
+        builder.Services.AddSingleton(_ => new EmulatorState(options));
         WebApplication app = builder.Build();
         var state = app.Services.GetRequiredService<EmulatorState>();
         app.Use(
@@ -162,13 +162,9 @@ public sealed class EmulatorServer : IAsyncDisposable
                 return ErrorResult(400, "invalid_request_error", "'file' is required.", "file");
             }
 
-            using var buffer = new MemoryStream();
-            await file.CopyToAsync(buffer).ConfigureAwait(false);
-            EmulatorState.StoredFile stored = state.AddFile(
-                file.FileName,
-                form["purpose"].FirstOrDefault() ?? "fine-tune",
-                buffer.ToArray()
-            );
+            EmulatorState.StoredFile stored = await state
+                .AddFileAsync(file.FileName, form["purpose"].FirstOrDefault() ?? "fine-tune", target => file.CopyToAsync(target))
+                .ConfigureAwait(false);
             return Json(FileJson(stored, state));
         });
         api.MapGet("/files", (HttpRequest request) => Page(state.Files().Select(f => FileJson(f, state)).ToList(), request));
@@ -176,7 +172,7 @@ public sealed class EmulatorServer : IAsyncDisposable
         api.MapGet("/files/{id}/content", (string id) =>
         {
             if (state.GetFile(id) is { } f)
-                return Results.Bytes(f.Content, "application/octet-stream");
+                return Results.Stream(state.OpenContent(f), "application/octet-stream");
             // Results files are made when asked for: "{jobId}-results.csv".
             if (
                 id.EndsWith("-results.csv", StringComparison.Ordinal)
@@ -223,9 +219,7 @@ public sealed class EmulatorServer : IAsyncDisposable
                 return ErrorResult(400, "invalid_request_error", "'data' is required.", "data");
             if (data.Length > 64L << 20)
                 return ErrorResult(400, "invalid_request_error", "A part holds at most 64 MB.", "data");
-            using var buffer = new MemoryStream();
-            await data.CopyToAsync(buffer).ConfigureAwait(false);
-            string partId = state.AddPart(upload, buffer.ToArray());
+            string partId = await state.AddPartAsync(upload, target => data.CopyToAsync(target)).ConfigureAwait(false);
             return Json(
                 new JsonObject
                 {
@@ -247,18 +241,13 @@ public sealed class EmulatorServer : IAsyncDisposable
                 return ErrorResult(400, "invalid_request_error", "'part_ids' must list this upload's parts in order.", "part_ids");
             }
 
-            byte[] content = [.. partIds.SelectMany(p => upload.Parts[p])];
-            if (content.LongLength != upload.Bytes)
+            long total = partIds.Sum(p => upload.Parts[p]);
+            if (total != upload.Bytes)
             {
-                return ErrorResult(
-                    400,
-                    "invalid_request_error",
-                    $"The parts hold {content.LongLength} bytes; the upload said {upload.Bytes}.",
-                    "bytes"
-                );
+                return ErrorResult(400, "invalid_request_error", $"The parts hold {total} bytes; the upload said {upload.Bytes}.", "bytes");
             }
 
-            upload.File = state.AddFile(upload.FileName, upload.Purpose, content);
+            upload.File = await state.CompleteAsync(upload, partIds).ConfigureAwait(false);
             upload.Status = "completed";
             return Json(UploadJson(upload, state));
         });
@@ -453,7 +442,7 @@ public sealed class EmulatorServer : IAsyncDisposable
         {
             ["object"] = "file",
             ["id"] = f.Id,
-            ["bytes"] = f.Content.LongLength,
+            ["bytes"] = f.Bytes,
             ["created_at"] = f.CreatedAt.ToUnixTimeSeconds(),
             ["filename"] = f.FileName,
             ["purpose"] = f.Purpose,

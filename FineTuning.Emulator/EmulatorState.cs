@@ -7,11 +7,13 @@ using FineTuning.Core.Datasets;
 namespace FineTuning.Emulator;
 
 /// <summary>
-/// Files and jobs, in memory and, with <see cref="EmulatorOptions.StateDirectory"/>, in a snapshot on disk that a
-/// restarted emulator reloads. A job's status is derived from the clock, so it moves without a background loop, and
-/// time that passes while the emulator is down counts, as it would at a real service.
+/// Files and jobs. File contents are streamed to disk as they arrive, never held in memory (a 250 MiB dataset's files
+/// would otherwise be: the service takes 512 MB in one request): under <see cref="EmulatorOptions.StateDirectory"/>, with
+/// a snapshot of the rest that a restarted emulator reloads, or else in a scratch folder removed on dispose. A job's
+/// status is derived from the clock, so it moves without a background loop, and time that passes while the emulator is
+/// down counts, as it would at a real service.
 /// </summary>
-internal sealed class EmulatorState
+internal sealed class EmulatorState : IDisposable
 {
     private readonly object _gate = new();
     private readonly EmulatorOptions _options;
@@ -20,10 +22,18 @@ internal sealed class EmulatorState
     private readonly DateTimeOffset _epoch;
     private int _sequence;
 
+    private readonly string _contents;
+    private readonly bool _scratch;
+
     public EmulatorState(EmulatorOptions options)
     {
         _options = options;
         _epoch = _options.Time.GetUtcNow();
+        _scratch = options.StateDirectory is null;
+        _contents = options.StateDirectory is { } stateDir
+            ? Path.Combine(stateDir, "files")
+            : Path.Combine(Path.GetTempPath(), $"finetuning-emulator-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(_contents);
         if (_options.StateDirectory is { } dir && File.Exists(Path.Combine(dir, "state.json")))
         {
             Snapshot snapshot = JsonSerializer.Deserialize(
@@ -34,13 +44,7 @@ internal sealed class EmulatorState
             _sequence = snapshot.Sequence;
             foreach (SnapshotFile f in snapshot.Files)
             {
-                _files[f.Id] = new StoredFile(
-                    f.Id,
-                    f.FileName,
-                    f.Purpose,
-                    File.ReadAllBytes(Path.Combine(dir, "files", f.Id)),
-                    f.CreatedAt
-                );
+                _files[f.Id] = new StoredFile(f.Id, f.FileName, f.Purpose, new FileInfo(ContentPath(f.Id)).Length, f.CreatedAt);
             }
 
             _jobs.AddRange(
@@ -111,7 +115,42 @@ internal sealed class EmulatorState
         AtomicFile.WriteAllText(Path.Combine(dir, "state.json"), JsonSerializer.Serialize(snapshot, EmulatorJsonContext.Default.Snapshot));
     }
 
-    public sealed record StoredFile(string Id, string FileName, string Purpose, byte[] Content, DateTimeOffset CreatedAt);
+    public sealed record StoredFile(string Id, string FileName, string Purpose, long Bytes, DateTimeOffset CreatedAt);
+
+    /// <summary>Where a file's (or an upload part's) content lies.</summary>
+    public string ContentPath(string id) => Path.Combine(_contents, id);
+
+    /// <summary>A file's content, read from disk.</summary>
+    public FileStream OpenContent(StoredFile file) =>
+        new(ContentPath(file.Id), FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16, FileOptions.SequentialScan);
+
+    /// <summary>Streams <paramref name="content"/> to a new file under <paramref name="id"/>; complete or absent, never half-written.</summary>
+    private async Task<long> WriteContentAsync(string id, Func<Stream, Task> content)
+    {
+        string path = ContentPath(id);
+        string temp = path + ".tmp";
+        long bytes;
+        await using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 1 << 16))
+        {
+            await content(stream).ConfigureAwait(false);
+            bytes = stream.Length;
+        }
+
+        File.Move(temp, path, overwrite: true);
+        return bytes;
+    }
+
+    public void Dispose()
+    {
+        if (_scratch)
+        {
+            try
+            {
+                Directory.Delete(_contents, recursive: true);
+            }
+            catch (IOException) { }
+        }
+    }
 
     public sealed class StoredJob
     {
@@ -142,21 +181,19 @@ internal sealed class EmulatorState
     /// <summary>Simulated now: the real clock since start, scaled by the speed.</summary>
     public DateTimeOffset Now => _epoch + ((_options.Time.GetUtcNow() - _epoch) * _options.Speed);
 
-    public StoredFile AddFile(string fileName, string purpose, byte[] content)
+    /// <summary>Adds a file whose content <paramref name="content"/> writes, streamed to disk.</summary>
+    public async Task<StoredFile> AddFileAsync(string fileName, string purpose, Func<Stream, Task> content)
     {
+        string id;
         lock (_gate)
         {
-            var file = new StoredFile($"file-{NextId()}", fileName, purpose, content, Now);
-            if (_options.StateDirectory is { } dir)
-            {
-                Directory.CreateDirectory(Path.Combine(dir, "files"));
-                AtomicFile.Write(Path.Combine(dir, "files", file.Id), stream =>
-                {
-                    stream.Write(content);
-                    return 0;
-                });
-            }
+            id = $"file-{NextId()}";
+        }
 
+        long bytes = await WriteContentAsync(id, content).ConfigureAwait(false);
+        lock (_gate)
+        {
+            var file = new StoredFile(id, fileName, purpose, bytes, Now);
             _files[file.Id] = file;
             Save();
             return file;
@@ -173,7 +210,8 @@ internal sealed class EmulatorState
 
         public required long Bytes { get; init; }
 
-        public Dictionary<string, byte[]> Parts { get; } = new(StringComparer.Ordinal);
+        /// <summary>The parts received, by id, with their sizes (contents on disk under their ids).</summary>
+        public Dictionary<string, long> Parts { get; } = new(StringComparer.Ordinal);
 
         public string Status { get; set; } = "pending";
 
@@ -206,14 +244,38 @@ internal sealed class EmulatorState
         }
     }
 
-    public string AddPart(StoredUpload upload, byte[] data)
+    public async Task<string> AddPartAsync(StoredUpload upload, Func<Stream, Task> data)
     {
+        string id;
         lock (_gate)
         {
-            string id = $"part_{NextId()}";
-            upload.Parts[id] = data;
-            return id;
+            id = $"part_{NextId()}";
         }
+
+        long bytes = await WriteContentAsync(id, data).ConfigureAwait(false);
+        lock (_gate)
+        {
+            upload.Parts[id] = bytes;
+        }
+
+        return id;
+    }
+
+    /// <summary>Joins an upload's parts, in the order given, into a new file; the parts are removed.</summary>
+    public async Task<StoredFile> CompleteAsync(StoredUpload upload, IReadOnlyList<string> partIds)
+    {
+        StoredFile file = await AddFileAsync(upload.FileName, upload.Purpose, async target =>
+            {
+                foreach (string part in partIds)
+                {
+                    await using FileStream source = File.OpenRead(ContentPath(part));
+                    await source.CopyToAsync(target).ConfigureAwait(false);
+                }
+            })
+            .ConfigureAwait(false);
+        foreach (string part in partIds.Distinct())
+            File.Delete(ContentPath(part));
+        return file;
     }
 
     public StoredFile? GetFile(string id)
@@ -238,7 +300,11 @@ internal sealed class EmulatorState
         var validator = new DatasetValidator(
             new ValidationOptions { Method = FineTuningMethods.TryParse(method, out FineTuningMethod m) ? m : FineTuningMethod.Auto }
         );
-        DatasetReport report = validator.Finish([validator.ValidateShard(new MemoryStream(training.Content))], training.FileName);
+        DatasetReport report;
+        using (FileStream content = OpenContent(training))
+        {
+            report = validator.Finish([validator.ValidateShard(content)], training.FileName);
+        }
         string? error =
             report.Fit && report.ErrorRows == 0
                 ? null
