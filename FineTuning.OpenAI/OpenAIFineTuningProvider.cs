@@ -98,7 +98,7 @@ public sealed partial class OpenAIFineTuningProvider : IFineTuningProvider
                 Endpoint = endpoint,
                 OrganizationId = options.Organization,
                 ProjectId = options.Project,
-                RetryPolicy = new ClientRetryPolicy(maxRetries: retries),
+                RetryPolicy = new CappedRetryPolicy(retries, options.MaxRetryWait),
                 NetworkTimeout = options.RequestTimeout,
                 ClientLoggingOptions = new ClientLoggingOptions
                 {
@@ -210,6 +210,11 @@ public sealed partial class OpenAIFineTuningProvider : IFineTuningProvider
                     : " Check the key in FineTuning:Provider:ApiKey.";
             message = $"{message} (authenticated with {_credentialDescription}).{role}";
             LogRefused(response.Status, message);
+        }
+
+        if (response.Status is 429 or 503 && CappedRetryPolicy.RetryAfter(response) is { } wait && wait > _options.MaxRetryWait)
+        {
+            return new ProviderBusyException(response.Status, code, message ?? "", wait);
         }
 
         return response.Status is >= 400 and < 500 and not (408 or 409 or 429)

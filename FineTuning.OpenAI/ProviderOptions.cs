@@ -60,6 +60,13 @@ public sealed class ProviderOptions
     /// <summary>How long one HTTP request may take before it is abandoned and retried (the SDK's network timeout).</summary>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(100);
 
+    /// <summary>
+    /// The longest Retry-After a call waits through before it retries (<c>FineTuning__Provider__MaxRetryWait</c>, default one
+    /// minute). A longer one ends the call with <see cref="Core.Providers.ProviderBusyException"/>: a run then waits on a
+    /// durable timer, shown in its status, instead of holding an activity for an hour.
+    /// </summary>
+    public TimeSpan MaxRetryWait { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>What is wrong with these settings, or null.</summary>
     public string? Problem() =>
         Kind switch

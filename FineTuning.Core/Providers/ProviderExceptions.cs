@@ -17,3 +17,13 @@ public class ProviderException(int status, string? code, string message, string?
 /// </summary>
 public sealed class ProviderRejectedException(int status, string? code, string message, string? param = null)
     : ProviderException(status, code, message, param);
+
+/// <summary>
+/// The service asked to be called again later (429 or 503 with Retry-After) after a longer wait than a call sleeps through:
+/// the workflow waits <see cref="RetryAfter"/> on a durable timer instead of holding an activity.
+/// </summary>
+public sealed class ProviderBusyException(int status, string? code, string message, TimeSpan retryAfter)
+    : ProviderException(status, code, $"{message} (asked to retry after {retryAfter})")
+{
+    public TimeSpan RetryAfter { get; } = retryAfter;
+}

@@ -58,7 +58,23 @@ public static class JobMonitor
                 CancellationToken.None
             );
             bool wasPaused = job.Status == JobStatuses.Paused;
-            job = await context.CallActivityAsync<JobSnapshot>(nameof(GetJob), job.JobId, Retries.Transient);
+            JobSnapshot polled = await context.CallActivityAsync<JobSnapshot>(nameof(GetJob), job.JobId, Retries.Transient);
+            if (polled.ProviderBusyFor is { } busyFor)
+            {
+                // The provider asked for more time than a call waits through: wait on a durable timer (never past the
+                // deadline), and say so in the run's status; the job is as it was.
+                DateTime until = context.CurrentUtcDateTime + busyFor < deadline ? context.CurrentUtcDateTime + busyFor : deadline;
+                context.SetCustomStatus(
+                    new RunProgress(RunStages.Monitor, job.Status, job.Progress?.Step, job.Progress?.TotalSteps)
+                    {
+                        Waiting = $"the provider asked to be called again at {until:yyyy-MM-dd HH:mm:ss} UTC ({polled.ProviderBusyReason})",
+                    }
+                );
+                await context.CreateTimer(until, CancellationToken.None);
+                continue;
+            }
+
+            job = polled;
             if (wasPaused)
             {
                 deadline += context.CurrentUtcDateTime - now; // paused time does not count towards the deadline

@@ -11,10 +11,15 @@ public sealed record RunProgress(
     string? Metric = null
 )
 {
+    /// <summary>What the run waits for when it waits for something other than the job (a provider that asked for time).</summary>
+    public string? Waiting { get; init; }
+
     /// <summary>One line for a person: <c>Monitor (job running, step 3/10, train_loss 0.812, estimated finish 14:05 UTC)</c>.</summary>
     public string Describe(bool showFinish = true)
     {
         var parts = new List<string>();
+        if (Waiting is not null)
+            parts.Add($"waiting: {Waiting}");
         if (JobStatus is not null)
             parts.Add($"job {JobStatus}");
         if (Step is int step)

@@ -107,6 +107,15 @@ public sealed record JobSnapshot(
 
     /// <summary>The hyperparameters the provider says the job uses (null while it still shows them as auto).</summary>
     public Hyperparameters? Hyperparameters { get; init; }
+
+    /// <summary>
+    /// Set when the provider did not answer but asked to be called again after this long (a long Retry-After): the
+    /// snapshot then says nothing of the job, and the monitor waits on a durable timer.
+    /// </summary>
+    public TimeSpan? ProviderBusyFor { get; init; }
+
+    /// <summary>What the provider said when it asked to wait.</summary>
+    public string? ProviderBusyReason { get; init; }
 }
 
 /// <summary>

@@ -44,6 +44,22 @@ public sealed class ProviderFaultTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ALongRetryAfter_IsNotSleptThroughInTheCall_ItEndsItSayingHowLongToWait()
+    {
+        OpenAIFineTuningProvider provider = Provider();
+        ProviderFile file = await provider.UploadFileAsync("train.jsonl", Dataset());
+        _faults.Add(new Fault("GET", "/files/", Status: 429, RetryAfterSeconds: 3600));
+
+        var busy = await Assert.ThrowsAsync<ProviderBusyException>(() =>
+            provider.GetFileAsync(file.Id).WaitAsync(TimeSpan.FromSeconds(30))
+        );
+
+        Assert.Equal(TimeSpan.FromHours(1), busy.RetryAfter);
+        Assert.Equal(429, busy.Status);
+        Assert.Equal(file.Id, (await provider.GetFileAsync(file.Id)).Id);
+    }
+
+    [Fact]
     public async Task RateLimitedAndServerErrors_AreRetriedHonouringRetryAfter()
     {
         OpenAIFineTuningProvider provider = Provider();

@@ -501,6 +501,43 @@ public sealed class FineTuningOrchestratorTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task AProviderThatAsksForAnHour_IsWaitedForOnADurableTimer_AndTheRunSaysSo()
+    {
+        await Drop("datasets/support.jsonl", SupportDataset());
+        string id = "run-busy";
+        var waiting = new List<string>();
+        _runtime.CustomStatusChanged += (instance, json) =>
+        {
+            if (json is not null && JsonSerializer.Deserialize<RunProgress>(json, ReportSerializer.Options)?.Waiting is { } why)
+            {
+                lock (waiting)
+                    waiting.Add(why);
+            }
+        };
+        _onRecorded = (instance, e) =>
+        {
+            // The first poll of the job meets a provider that asks to be called again in an hour.
+            if (instance == id && e.Kind == HistoryKind.SubOrchestrationScheduled)
+                _faults.Add(new Fault("GET", "/fine_tuning/jobs/ftjob", Status: 429, RetryAfterSeconds: 3600));
+        };
+
+        RunOutcome outcome = await Run(id, new RunRequest { DatasetBlob = "datasets/support.jsonl" });
+
+        Assert.Equal(RunStatus.Succeeded, outcome.Status);
+        Assert.Equal(0, _faults.Pending);
+        string said = Assert.Single(waiting.Distinct());
+        Assert.Contains("the provider asked to be called again at", said, StringComparison.Ordinal);
+        Assert.Contains("429", said, StringComparison.Ordinal);
+        Assert.Contains(
+            _history
+                .LoadHistory(JobMonitor.InstanceIdFor(id))
+                .Where(e => e.Kind == HistoryKind.TimerCreated)
+                .Zip(_history.LoadHistory(JobMonitor.InstanceIdFor(id)).Where(e => e.Kind == HistoryKind.TimerCreated).Skip(1)),
+            pair => pair.Second.FireAt - pair.First.FireAt >= TimeSpan.FromMinutes(59)
+        );
+    }
+
+    [Fact]
     public async Task ManyRuns_AtOnce_EachRegistersItsModel()
     {
         string[] ids = ["run-a", "run-b", "run-c"];

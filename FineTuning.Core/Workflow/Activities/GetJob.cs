@@ -10,7 +10,21 @@ public sealed class GetJob(IFineTuningProvider provider) : IWorkflowActivity<str
 
     public async Task<JobSnapshot> RunAsync(string jobId, CancellationToken cancellationToken = default)
     {
-        ProviderJob job = await provider.GetJobAsync(jobId, cancellationToken).ConfigureAwait(false);
+        ProviderJob job;
+        try
+        {
+            job = await provider.GetJobAsync(jobId, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ProviderBusyException busy)
+        {
+            // Not an answer about the job: the monitor keeps what it knew and waits as long as the provider asked.
+            return new JobSnapshot(jobId, JobStatuses.Running, false, null, null, null, null)
+            {
+                ProviderBusyFor = busy.RetryAfter,
+                ProviderBusyReason = busy.Message,
+            };
+        }
+
         if (job.Status != JobStatuses.Running)
         {
             return Snapshot(job);
