@@ -14,6 +14,12 @@ public sealed record CostEstimate
 
     public required long Examples { get; init; }
 
+    /// <summary>The examples the job trains on and is billed for: the training share of a run's split.</summary>
+    public long TrainedExamples { get; init; }
+
+    /// <summary>The share of the examples that trains (a run's split ratio).</summary>
+    public double TrainRatio { get; init; } = ValidationOptions.DefaultTrainRatio;
+
     public required int Epochs { get; init; }
 
     /// <summary>How the epochs were chosen: <c>given</c>, or the provider's default rule.</summary>
@@ -66,12 +72,29 @@ public static class CostEstimator
         return TargetEpochs;
     }
 
-    public static CostEstimate Estimate(DatasetReport report, ModelCatalog catalog, string? model, int? epochs)
+    /// <summary>The examples a run's split trains on: all but each stratum's validation share, about <c>round(n × (1 − ratio))</c>.</summary>
+    public static long TrainedExamples(long examples, double trainRatio) =>
+        trainRatio >= 1 ? examples : examples - (long)Math.Round(examples * (1 - trainRatio));
+
+    /// <summary>
+    /// The job a run would submit: the training share of the distinct examples (<paramref name="trainRatio"/>, the run's
+    /// split; validation rows are not billed), their tokens (the file's billable tokens in proportion), times the epochs
+    /// (the default rule over the trained examples, when not given), at the catalogue's price.
+    /// </summary>
+    public static CostEstimate Estimate(
+        DatasetReport report,
+        ModelCatalog catalog,
+        string? model,
+        int? epochs,
+        double trainRatio = ValidationOptions.DefaultTrainRatio
+    )
     {
         FineTuningMethod method = FineTuningMethods.TryParse(report.Method, out FineTuningMethod m) ? m : FineTuningMethod.Supervised;
         ModelFacts? facts = catalog.Find(model, method);
-        int n = epochs ?? DefaultEpochs(report.Examples);
-        long perEpoch = report.Tokens.BillableTokensPerEpoch;
+        long trained = TrainedExamples(report.Examples, trainRatio);
+        int n = epochs ?? DefaultEpochs(trained);
+        long perEpoch =
+            report.Examples == 0 ? 0 : (long)Math.Round((double)report.Tokens.BillableTokensPerEpoch * trained / report.Examples);
         long billed = perEpoch * n;
         var notes = new List<string>
         {
@@ -97,9 +120,17 @@ public static class CostEstimator
             cost = Math.Round(billed / 1_000_000m * price, 2);
         }
 
+        if (trained < report.Examples)
+        {
+            notes.Add(
+                $"Billed: the {trained:N0} examples a run trains on ({trainRatio:0.##} of {report.Examples:N0}); the validation file "
+                    + "is not billed. Their tokens are the file's in proportion."
+            );
+        }
+
         if (epochs is null)
         {
-            notes.Add($"Epochs: the provider's default rule for {report.Examples:N0} examples gives {n}.");
+            notes.Add($"Epochs: the provider's default rule for {trained:N0} training examples gives {n}.");
         }
 
         if (report.Duplicates > 0 || report.ErrorRows > 0)
@@ -113,6 +144,8 @@ public static class CostEstimator
             Model = facts?.Name ?? model ?? "",
             Method = report.Method,
             Examples = report.Examples,
+            TrainedExamples = trained,
+            TrainRatio = trainRatio,
             Epochs = n,
             EpochsSource = epochs is null ? "default rule" : "given",
             BillableTokensPerEpoch = perEpoch,

@@ -106,6 +106,13 @@ public static class FineTuningOrchestrator
             );
         }
 
+        run.Record(r => r with { EstimatedCostUsd = validation.Estimate?.EstimatedCostUsd });
+        if (request.BudgetUsd is decimal budget && BudgetProblem(validation.Estimate, budget) is { } overBudget)
+        {
+            // Nothing is uploaded or paid for: the estimate is known before the split.
+            return await run.EndAsync(RunStatus.Failed, overBudget);
+        }
+
         FineTuningMethod method = FineTuningMethods.TryParse(validation.Method, out FineTuningMethod m) ? m : FineTuningMethod.Supervised;
         if (method == FineTuningMethod.Reinforcement && request.Grader is null)
         {
@@ -212,6 +219,7 @@ public static class FineTuningOrchestrator
             Method = method.ToWireName(),
             RunId = runId,
             JobId = job.JobId,
+            EstimatedCostUsd = validation.Estimate?.EstimatedCostUsd,
             // What the job used, as the provider reports it; what was asked when it reports nothing.
             Hyperparameters = (job.Hyperparameters ?? request.Hyperparameters) is { } used ? ReportSerializer.Serialize(used) : null,
             Seed = request.Seed,
@@ -333,4 +341,17 @@ public static class FineTuningOrchestrator
             return $" The provider job {jobId} could not be cancelled ({ex.Message}): cancel it at the provider.";
         }
     }
+
+    /// <summary>Why a run's estimate does not fit its budget (over it, or no total to hold against it); null when it fits.</summary>
+    internal static string? BudgetProblem(Estimation.CostEstimate? estimate, decimal budget) =>
+        estimate?.EstimatedCostUsd switch
+        {
+            null => $"The budget is ${budget:0.00##}, but this job has no estimated total to hold against it ("
+                + $"{estimate?.Notes.LastOrDefault(n => n.Contains("price", StringComparison.Ordinal) || n.Contains("hour", StringComparison.Ordinal)) ?? "no price is known"}"
+                + "); run without a budget to go ahead.",
+            decimal cost when cost > budget => $"The estimate, ${cost:0.00} ({estimate!.TrainedExamples:N0} training examples × "
+                + $"{estimate.Epochs} epochs, {estimate.BilledTokens:N0} tokens at ${estimate.PricePerMillionTokens}/M), is over the "
+                + $"budget of ${budget:0.00##}: raise the budget, train fewer epochs, or use fewer or shorter examples.",
+            _ => null,
+        };
 }

@@ -61,6 +61,9 @@ public sealed record RunRow
     public string? ModelId { get; init; }
 
     public string? Error { get; init; }
+
+    /// <summary>What the job was estimated to cost in USD before it was submitted (null when no total is known).</summary>
+    public decimal? EstimatedCostUsd { get; init; }
 }
 
 /// <summary>A registered model with its lineage: dataset, split, files, job, metrics and outcome.</summary>
@@ -73,6 +76,9 @@ public sealed record ModelRow
     public required string Method { get; init; }
 
     public required string RunId { get; init; }
+
+    /// <summary>What the job was estimated to cost in USD before it was submitted (null when no total was known).</summary>
+    public decimal? EstimatedCostUsd { get; init; }
 
     public required string JobId { get; init; }
 

@@ -31,7 +31,13 @@ public sealed record RunRequest
     /// <summary>Train a base model the catalogue does not know (its limits and price are then unknown); refused otherwise.</summary>
     public bool AllowUnknownModel { get; init; }
 
-    public double TrainRatio { get; set; } = 0.9;
+    public double TrainRatio { get; set; } = ValidationOptions.DefaultTrainRatio;
+
+    /// <summary>
+    /// The most the job may cost, in USD: a run whose estimate is higher (or cannot be estimated: a model without a price,
+    /// reinforcement's hourly billing) stops after validation, before anything is uploaded. Null: no limit.
+    /// </summary>
+    public decimal? BudgetUsd { get; init; }
 
     public string StratifyBy { get; set; } = "topic";
 
@@ -112,6 +118,8 @@ public sealed record RunRequest
 
         if (new SplitOptions { TrainRatio = TrainRatio }.Problem() is { } ratio)
             Add("trainRatio", ratio);
+        if (BudgetUsd is { } budget && budget <= 0)
+            Add("budgetUsd", $"{budget} is not a budget; give an amount in USD above 0, or none");
         if (MinExamples < 1)
             Add("minExamples", "must be at least 1");
         if (Attempt is < 1 or > MaxAttempt)

@@ -26,8 +26,18 @@ public sealed record ValidationSettings(
     JsonElement? Grader
 )
 {
+    /// <summary>The share of the examples the run's split trains on (its estimate bills those).</summary>
+    public double TrainRatio { get; init; } = ValidationOptions.DefaultTrainRatio;
+
+    /// <summary>The epochs the run asks for; null for the provider's default rule.</summary>
+    public int? Epochs { get; init; }
+
     public static ValidationSettings From(RunRequest request) =>
-        new(request.Method, request.BaseModel, request.MinExamples, request.MaxErrorRate, request.StratifyBy, request.Grader);
+        new(request.Method, request.BaseModel, request.MinExamples, request.MaxErrorRate, request.StratifyBy, request.Grader)
+        {
+            TrainRatio = request.TrainRatio,
+            Epochs = request.Hyperparameters?.Epochs,
+        };
 
     public ValidationOptions ToOptions(ModelCatalog catalog) =>
         new()
@@ -37,6 +47,7 @@ public sealed record ValidationSettings(
             MinExamples = MinExamples,
             MaxErrorRate = MaxErrorRate,
             TopicField = TopicField,
+            TrainRatio = TrainRatio,
             Catalog = catalog,
             Grader = Grader is { } g
                 ? GraderSpec.Parse("grader", JsonSerializer.SerializeToUtf8Bytes(g, CoreJsonContext.Default.JsonElement))
@@ -62,7 +73,11 @@ public sealed record ValidationSummary(
     string Verdict,
     IReadOnlyList<Finding> FirstErrors,
     string ReportBlob
-);
+)
+{
+    /// <summary>What the job would train and cost: the training share, its tokens, the epochs, the price.</summary>
+    public Estimation.CostEstimate? Estimate { get; init; }
+}
 
 /// <summary>
 /// What to split; the dataset is read pinned to the ETag and size validation saw (null: an input recorded before they

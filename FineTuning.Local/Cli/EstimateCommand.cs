@@ -23,6 +23,16 @@ internal static class EstimateCommand
             if (r.GetValueOrDefault<int?>() is int e && e is < 1 or > 50)
                 r.AddError("--epochs must be between 1 and 50.");
         });
+        var ratio = new Option<double>("--train-ratio")
+        {
+            Description = "Share of the examples a run trains on and is billed for (its split; the validation file is not billed).",
+            DefaultValueFactory = _ => FineTuning.Core.Datasets.ValidationOptions.DefaultTrainRatio,
+        };
+        ratio.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<double>() is not (> 0 and <= 1))
+                r.AddError("--train-ratio must be above 0 and at most 1.");
+        });
         var command = new Command(
             "estimate",
             "Estimate a job: default epochs, billed tokens (capped per example at the model's limit) and cost from the price table. Token "
@@ -30,6 +40,7 @@ internal static class EstimateCommand
         );
         options.AddTo(command);
         command.Options.Add(epochs);
+        command.Options.Add(ratio);
         command.SetAction((result, cancellationToken) => Task.FromResult(CliErrors.Guard(stderr, () =>
                     {
                         FileInfo file = result.GetValue(options.File)!;
@@ -46,7 +57,8 @@ internal static class EstimateCommand
                             report,
                             ModelCatalog.Default,
                             validation.Model,
-                            result.GetValue(epochs)
+                            result.GetValue(epochs),
+                            result.GetValue(ratio)
                         );
                         if (result.GetValue(options.Json))
                         {
@@ -68,7 +80,7 @@ internal static class EstimateCommand
         var table = new Table().Border(TableBorder.Rounded).Title(Markup.Escape(e.File)).AddColumn("").AddColumn("");
         table.ShowHeaders = false;
         table.AddRow("Model", Markup.Escape($"{e.Model} ({e.Method})"));
-        table.AddRow("Examples", $"{e.Examples:N0} valid, distinct");
+        table.AddRow("Examples", $"{e.Examples:N0} valid, distinct; {e.TrainedExamples:N0} trained and billed ({e.TrainRatio:0.##} split)");
         table.AddRow("Epochs", $"{e.Epochs} ({e.EpochsSource})");
         table.AddRow("Billable tokens / epoch*", $"{e.BillableTokensPerEpoch:N0}");
         table.AddRow("Billed tokens*", $"{e.BilledTokens:N0}");

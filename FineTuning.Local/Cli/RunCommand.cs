@@ -48,6 +48,10 @@ internal static class RunCommand
             DefaultValueFactory = _ => "topic",
         };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the split.", DefaultValueFactory = _ => 42UL };
+        var budget = new Option<decimal?>("--budget")
+        {
+            Description = "Most the job may cost in USD: a run whose estimate is higher, or has none, stops before uploading anything.",
+        };
         var poll = new Option<double>("--poll-seconds")
         {
             Description = "First interval between job status checks (it backs off to 10 minutes); default 30, or 1 with the emulator.",
@@ -79,6 +83,7 @@ internal static class RunCommand
                 seed,
                 poll,
                 deadline,
+                budget,
             }
         )
             command.Options.Add(option);
@@ -137,6 +142,7 @@ internal static class RunCommand
                     Grader = graderJson,
                     Hyperparameters = result.GetValue(epochs) is int e ? new Hyperparameters(Epochs: e) : null,
                     TrainRatio = result.GetValue(ratio),
+                    BudgetUsd = result.GetValue(budget),
                     StratifyBy = result.GetValue(stratify) ?? "topic",
                     SplitSeed = result.GetValue(seed),
                     PollInterval = pollSeconds is { } p ? TimeSpan.FromSeconds(p) : RunRequest.DefaultPollInterval,

@@ -61,4 +61,19 @@ public class CostEstimatorTests
         Assert.Contains(estimate.Notes, n => n.Contains("per training hour", StringComparison.Ordinal));
         Assert.True(estimate.BilledTokens > 0);
     }
+
+    [Fact]
+    public void Estimate_BillsTheTrainingShare_NotTheValidationFile()
+    {
+        DatasetReport report = Rows.Validate(Rows.Jsonl(Rows.ManyChats(50)));
+
+        CostEstimate all = CostEstimator.Estimate(report, ModelCatalog.Default, null, epochs: 3, trainRatio: 1);
+        CostEstimate share = CostEstimator.Estimate(report, ModelCatalog.Default, null, epochs: 3, trainRatio: 0.8);
+
+        Assert.Equal(50, all.TrainedExamples);
+        Assert.Equal(40, share.TrainedExamples);
+        Assert.Equal(Math.Round(report.Tokens.BillableTokensPerEpoch * 0.8), share.BillableTokensPerEpoch);
+        Assert.True(share.BilledTokens < all.BilledTokens);
+        Assert.Contains(share.Notes, n => n.Contains("the validation file is not billed", StringComparison.Ordinal));
+    }
 }

@@ -537,6 +537,66 @@ public sealed class FineTuningOrchestratorTests : IAsyncLifetime, IDisposable
         );
     }
 
+    [Theory]
+    [InlineData(null, "gpt-4.1-mini-2025-04-14", RunStatus.Succeeded, null)]
+    [InlineData("100", "gpt-4.1-mini-2025-04-14", RunStatus.Succeeded, null)]
+    [InlineData("0.0001", "gpt-4.1-mini-2025-04-14", RunStatus.Failed, "is over the budget of $0.0001")]
+    public async Task ABudget_StopsARunWhoseEstimateIsOverIt_BeforeAnythingIsUploaded(
+        string? budget,
+        string model,
+        RunStatus expected,
+        string? says
+    )
+    {
+        await Drop("datasets/support.jsonl", SupportDataset());
+        string id = $"run-budget-{budget ?? "none"}";
+
+        RunOutcome outcome = await Run(
+            id,
+            new RunRequest
+            {
+                DatasetBlob = "datasets/support.jsonl",
+                BaseModel = model,
+                BudgetUsd = budget is null ? null : decimal.Parse(budget, System.Globalization.CultureInfo.InvariantCulture),
+            }
+        );
+
+        Assert.Equal(expected, outcome.Status);
+        RunRow row = (await ((IRunStore)_tables).GetAsync(id))!;
+        Assert.True(row.EstimatedCostUsd > 0);
+        if (says is not null)
+        {
+            Assert.Contains(says, outcome.Error, StringComparison.Ordinal);
+            Assert.DoesNotContain("UploadFile", Calls(id));
+            Assert.Empty(await JobsOf(id));
+        }
+        else
+        {
+            Assert.Equal(row.EstimatedCostUsd, (await ((IModelRegistry)_tables).GetAsync(outcome.ModelId!))!.EstimatedCostUsd);
+        }
+    }
+
+    [Fact]
+    public async Task ABudget_WithNoTotalToHoldItAgainst_StopsTheRun()
+    {
+        await Drop("datasets/support.jsonl", SupportDataset());
+
+        RunOutcome outcome = await Run(
+            "run-budget-unknown",
+            new RunRequest
+            {
+                DatasetBlob = "datasets/support.jsonl",
+                BaseModel = "my-own-model",
+                AllowUnknownModel = true,
+                BudgetUsd = 5,
+            }
+        );
+
+        Assert.Equal(RunStatus.Failed, outcome.Status);
+        Assert.Contains("no estimated total to hold against it", outcome.Error, StringComparison.Ordinal);
+        Assert.Empty(await JobsOf("run-budget-unknown"));
+    }
+
     [Fact]
     public async Task ManyRuns_AtOnce_EachRegistersItsModel()
     {

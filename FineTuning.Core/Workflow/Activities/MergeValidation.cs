@@ -44,6 +44,15 @@ public sealed class MergeValidation(IBlobStore blobs, ModelCatalog catalog) : IW
             report.Verdict,
             firstErrors,
             reportBlob
-        );
+        )
+        {
+            Estimate = Estimation.CostEstimator.Estimate(
+                report,
+                catalog,
+                input.Settings.Model,
+                input.Settings.Epochs,
+                input.Settings.TrainRatio
+            ),
+        };
     }
 }
