@@ -19,6 +19,29 @@ public sealed class TableStore(TableServiceClient service) : IRunStore, IModelRe
 
     private readonly TableClient _runs = service.GetTableClient(RunsTable);
     private readonly TableClient _models = service.GetTableClient(ModelsTable);
+    private Task? _ready;
+
+    /// <summary>
+    /// Creates both tables once per store (the Bicep creates them in Azure; Azurite and new accounts need it), not once
+    /// per call: one table request less on every read and write. A failed creation is tried again by the next call.
+    /// </summary>
+    private Task EnsureTablesAsync(CancellationToken cancellationToken)
+    {
+        Task? ready = Volatile.Read(ref _ready);
+        if (ready is null || ready.IsFaulted || ready.IsCanceled)
+        {
+            Task created = CreateTablesAsync();
+            ready = Interlocked.CompareExchange(ref _ready, created, ready) == ready ? created : Volatile.Read(ref _ready)!;
+        }
+
+        return ready.WaitAsync(cancellationToken);
+    }
+
+    private async Task CreateTablesAsync()
+    {
+        await _runs.CreateIfNotExistsAsync().ConfigureAwait(false);
+        await _models.CreateIfNotExistsAsync().ConfigureAwait(false);
+    }
 
     Task IRunStore.UpsertAsync(RunRow run, CancellationToken cancellationToken) =>
         UpsertAsync(_runs, "run", run.RunId, run, cancellationToken);
@@ -49,9 +72,9 @@ public sealed class TableStore(TableServiceClient service) : IRunStore, IModelRe
     // Row keys may not hold '/', '\\', '#' or '?'; model ids hold ':' and are otherwise fine.
     private static string Key(string id) => Uri.EscapeDataString(id);
 
-    private static async Task UpsertAsync<T>(TableClient table, string partition, string key, T value, CancellationToken cancellationToken)
+    private async Task UpsertAsync<T>(TableClient table, string partition, string key, T value, CancellationToken cancellationToken)
     {
-        await table.CreateIfNotExistsAsync(cancellationToken).ConfigureAwait(false);
+        await EnsureTablesAsync(cancellationToken).ConfigureAwait(false);
         await table
             .UpsertEntityAsync(
                 ToEntity(partition, key, JsonSerializer.Serialize(value, ReportSerializer.Options)),
@@ -92,10 +115,10 @@ public sealed class TableStore(TableServiceClient service) : IRunStore, IModelRe
         return json.ToString();
     }
 
-    private static async Task<T?> GetAsync<T>(TableClient table, string partition, string key, CancellationToken cancellationToken)
+    private async Task<T?> GetAsync<T>(TableClient table, string partition, string key, CancellationToken cancellationToken)
         where T : class
     {
-        await table.CreateIfNotExistsAsync(cancellationToken).ConfigureAwait(false);
+        await EnsureTablesAsync(cancellationToken).ConfigureAwait(false);
         Azure.NullableResponse<TableEntity> found = await table
             .GetEntityIfExistsAsync<TableEntity>(partition, key, cancellationToken: cancellationToken)
             .ConfigureAwait(false);
@@ -103,9 +126,9 @@ public sealed class TableStore(TableServiceClient service) : IRunStore, IModelRe
     }
 
     // Rows come back in key order; the lists are sorted as the port says (newest first).
-    private static async Task<IReadOnlyList<T>> ListAsync<T>(TableClient table, string partition, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<T>> ListAsync<T>(TableClient table, string partition, CancellationToken cancellationToken)
     {
-        await table.CreateIfNotExistsAsync(cancellationToken).ConfigureAwait(false);
+        await EnsureTablesAsync(cancellationToken).ConfigureAwait(false);
         var rows = new List<T>();
         await foreach (
             TableEntity entity in table

@@ -1,3 +1,4 @@
+using Azure.Storage.Blobs;
 using FineTuning.Core.Api;
 using FineTuning.Core.Storage;
 using FineTuning.Core.Workflow;
@@ -18,7 +19,8 @@ public sealed class DatasetDrop(IBlobStore blobs, ILogger<DatasetDrop> logger)
 {
     [Function(nameof(DatasetDrop))]
     public async Task RunAsync(
-        [BlobTrigger("datasets/{name}", Source = BlobTriggerSource.EventGrid, Connection = "DatasetStorage")] Stream blob,
+        // A client, not a Stream: the dataset is read by the run (pinned to its ETag), never downloaded by the trigger.
+        [BlobTrigger("datasets/{name}", Source = BlobTriggerSource.EventGrid, Connection = "DatasetStorage")] BlobClient blob,
         string name,
         [DurableClient] DurableTaskClient client,
         CancellationToken cancellationToken

@@ -60,6 +60,9 @@ public sealed class DurableWorkflowTests(AzuriteFixture azurite) : IAsyncLifetim
         return done.ReadOutputAs<RunOutcome>()!;
     }
 
+    /// <summary>The client the trigger binds for a blob of the datasets container (it reads nothing through it).</summary>
+    private Azure.Storage.Blobs.BlobClient Blob(string name) => new(azurite.ConnectionString, "datasets", name);
+
     [Fact]
     public async Task DatasetDrop_StartsOneRunWithTheSidecarsOptions_HoweverOftenTheEventComes()
     {
@@ -72,12 +75,12 @@ public sealed class DurableWorkflowTests(AzuriteFixture azurite) : IAsyncLifetim
         );
         var drop = new DatasetDrop(blobs, NullLogger<DatasetDrop>.Instance);
 
-        await drop.RunAsync(Stream.Null, $"{name}.run.json", _host.Durable.Client, CancellationToken.None); // not a dataset
-        await drop.RunAsync(Stream.Null, $"{name}.jsonl", _host.Durable.Client, CancellationToken.None);
+        await drop.RunAsync(Blob($"{name}.run.json"), $"{name}.run.json", _host.Durable.Client, CancellationToken.None); // not a dataset
+        await drop.RunAsync(Blob($"{name}.jsonl"), $"{name}.jsonl", _host.Durable.Client, CancellationToken.None);
         (RunRequest? request, _) = await RunApi.DropRequestAsync(blobs, $"datasets/{name}.jsonl");
         string runId = (await FineTuningOrchestrator.RunIdForAsync(blobs, request!))!;
         OrchestrationMetadata? started = await _host.Durable.Client.GetInstanceAsync(runId);
-        await drop.RunAsync(Stream.Null, $"{name}.jsonl", _host.Durable.Client, CancellationToken.None); // the event again
+        await drop.RunAsync(Blob($"{name}.jsonl"), $"{name}.jsonl", _host.Durable.Client, CancellationToken.None); // the event again
 
         Assert.NotNull(started);
         Assert.Equal(started.CreatedAt, (await _host.Durable.Client.GetInstanceAsync(runId))!.CreatedAt);
