@@ -31,7 +31,9 @@ public static class FineTuningHostExtensions
     public static IHostApplicationBuilder AddFineTuning(this IHostApplicationBuilder builder)
     {
         StorageOptions storage = builder.Configuration.GetSection(StorageOptions.Section).Get<StorageOptions>() ?? new StorageOptions();
+        // One credential for the host: the storage clients and the Azure OpenAI provider share its token cache.
         var credential = new DefaultAzureCredential();
+        builder.Services.AddSingleton<Azure.Core.TokenCredential>(credential);
         BlobServiceClient blobs = storage.BlobServiceUri is { } blobUri
             ? new BlobServiceClient(blobUri, credential)
             : new BlobServiceClient(storage.Connection ?? "UseDevelopmentStorage=true");

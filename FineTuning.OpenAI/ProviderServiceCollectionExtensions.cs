@@ -15,6 +15,8 @@ public static class ProviderServiceCollectionExtensions
         services.AddSingleton<IFineTuningProvider>(sp =>
             OpenAIFineTuningProvider.Create(
                 sp.GetRequiredService<IOptions<ProviderOptions>>().Value,
+                // The host's one credential (its storage clients use the same): one token cache, one identity.
+                credential: sp.GetService<Azure.Core.TokenCredential>(),
                 loggerFactory: sp.GetService<Microsoft.Extensions.Logging.ILoggerFactory>()
             )
         );

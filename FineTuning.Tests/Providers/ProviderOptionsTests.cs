@@ -35,6 +35,46 @@ public class ProviderOptionsTests
         Assert.IsType<OpenAIFineTuningProvider>(services.GetRequiredService<IFineTuningProvider>());
     }
 
+    /// <summary>A credential that says it was asked (the port boundary: no Entra ID here).</summary>
+    private sealed class AskedCredential : Azure.Core.TokenCredential
+    {
+        public override Azure.Core.AccessToken GetToken(
+            Azure.Core.TokenRequestContext requestContext,
+            CancellationToken cancellationToken
+        ) => throw new InvalidOperationException("the host's credential was asked for a token");
+
+        public override ValueTask<Azure.Core.AccessToken> GetTokenAsync(
+            Azure.Core.TokenRequestContext requestContext,
+            CancellationToken cancellationToken
+        ) => throw new InvalidOperationException("the host's credential was asked for a token");
+    }
+
+    [Fact]
+    public async Task EntraId_UsesTheHostsOneCredential_NotASecondOneOfItsOwn()
+    {
+        ServiceCollection collection = new();
+        collection.AddSingleton<Azure.Core.TokenCredential>(new AskedCredential());
+        collection.AddFineTuningProvider(
+            new ConfigurationBuilder()
+                .AddInMemoryCollection(
+                    new Dictionary<string, string?>
+                    {
+                        ["FineTuning:Provider:Kind"] = "AzureOpenAI",
+                        ["FineTuning:Provider:Endpoint"] = "https://contoso.openai.azure.com/openai/v1/",
+                        ["FineTuning:Provider:Auth"] = "EntraId",
+                    }
+                )
+                .Build()
+        );
+        using ServiceProvider services = collection.BuildServiceProvider();
+
+        var asked = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            services.GetRequiredService<IFineTuningProvider>().GetJobAsync("ftjob-1")
+        );
+
+        Assert.Equal("the host's credential was asked for a token", asked.Message);
+    }
+
     [Theory]
     [InlineData("AzureOpenAI", null, "Endpoint is required for Azure OpenAI")]
     [InlineData("OpenAI", null, "ApiKey is required for OpenAI")]
