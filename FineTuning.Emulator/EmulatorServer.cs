@@ -488,7 +488,8 @@ public sealed class EmulatorServer : IAsyncDisposable
                 },
             ["user_provided_suffix"] = request["suffix"]?.DeepClone(),
             ["seed"] = request["seed"]?.DeepClone() ?? 42,
-            ["estimated_finish"] = EmulatorState.IsFinished(status) ? null : state.FinishTime(job).ToUnixTimeSeconds(),
+            // An estimate people read: on the host's clock, as a real service's is (a finished job has none).
+            ["estimated_finish"] = EmulatorState.IsFinished(status) ? null : state.OnHostClock(state.FinishTime(job)).ToUnixTimeSeconds(),
             ["integrations"] = new JsonArray(),
             ["metadata"] = request["metadata"]?.DeepClone(),
             ["method"] = MethodJson(job, status),

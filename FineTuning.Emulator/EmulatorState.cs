@@ -178,6 +178,12 @@ internal sealed class EmulatorState : IDisposable
         public TimeSpan PausedFor { get; set; }
     }
 
+    /// <summary>
+    /// A simulated moment on the host's clock: when it will happen for the people watching (the emulator's clock runs
+    /// <see cref="EmulatorOptions.Speed"/> times faster, so its own "finish at" would lie far ahead of a job that ends soon).
+    /// </summary>
+    public DateTimeOffset OnHostClock(DateTimeOffset simulated) => _options.Time.GetUtcNow() + ((simulated - Now) / _options.Speed);
+
     /// <summary>Simulated now: the real clock since start, scaled by the speed.</summary>
     public DateTimeOffset Now => _epoch + ((_options.Time.GetUtcNow() - _epoch) * _options.Speed);
 

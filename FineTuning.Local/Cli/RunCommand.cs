@@ -189,7 +189,7 @@ internal static class RunCommand
                 {
                     if (following is not null && (id == following || id == JobMonitor.InstanceIdFor(following)) && progress is not null)
                     {
-                        string line = progress.Describe(showFinish: !host.Emulated);
+                        string line = progress.Describe();
                         if (line != last)
                         {
                             last = line;
