@@ -23,11 +23,18 @@ public sealed class EmulatorServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private EmulatorServer(WebApplication app, Uri root)
+    private EmulatorServer(WebApplication app, Uri root, string contentDirectory)
     {
         _app = app;
         Root = root;
+        ContentDirectory = contentDirectory;
     }
+
+    /// <summary>
+    /// Where uploaded file contents are kept, one file per id: under the state directory, or a scratch folder removed
+    /// when the emulator is disposed.
+    /// </summary>
+    public string ContentDirectory { get; }
 
     /// <summary>The server's root, e.g. <c>http://127.0.0.1:5123/</c>.</summary>
     public Uri Root { get; }
@@ -120,7 +127,7 @@ public sealed class EmulatorServer : IAsyncDisposable
         Map(app.MapGroup("/openai/v1"), state);
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new EmulatorServer(app, new Uri(address.TrimEnd('/') + "/"));
+        return new EmulatorServer(app, new Uri(address.TrimEnd('/') + "/"), state.ContentDirectory);
     }
 
     public async ValueTask DisposeAsync()

@@ -117,6 +117,9 @@ internal sealed class EmulatorState : IDisposable
 
     public sealed record StoredFile(string Id, string FileName, string Purpose, long Bytes, DateTimeOffset CreatedAt);
 
+    /// <summary>The folder of the contents.</summary>
+    public string ContentDirectory => _contents;
+
     /// <summary>Where a file's (or an upload part's) content lies.</summary>
     public string ContentPath(string id) => Path.Combine(_contents, id);
 

@@ -24,7 +24,8 @@ public sealed class EmulatorFileStorageTests
         using HttpResponseMessage uploaded = await http.PostAsync(new Uri("files", UriKind.Relative), form);
         string id = JsonDocument.Parse(await uploaded.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()!;
         byte[] readBack = await http.GetByteArrayAsync(new Uri($"files/{id}/content", UriKind.Relative));
-        string onDisk = Directory.GetDirectories(Path.GetTempPath(), "finetuning-emulator-*").Single(d => File.Exists(Path.Combine(d, id)));
+        string onDisk = emulator.ContentDirectory;
+        Assert.StartsWith(Path.GetTempPath(), onDisk, StringComparison.Ordinal);
         long bytesOnDisk = new FileInfo(Path.Combine(onDisk, id)).Length;
         await emulator.DisposeAsync();
 

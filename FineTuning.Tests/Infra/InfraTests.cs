@@ -80,6 +80,30 @@ public partial class InfraTests
     }
 
     [Fact]
+    public void UndeliverableDrops_AreDeadLettered_ByTheTopicsOwnIdentity()
+    {
+        JsonElement subscription = CompiledTemplate
+            .ResourcesOf("eventgrid", "Microsoft.EventGrid/systemTopics/eventSubscriptions")
+            .Single()
+            .GetProperty("properties");
+        JsonElement topic = CompiledTemplate.ResourcesOf("eventgrid", "Microsoft.EventGrid/systemTopics").Single();
+        JsonElement deadLetter = subscription.GetProperty("deadLetterWithResourceIdentity");
+        Assert.Single(CompiledTemplate.ResourcesOf("eventgrid", "Microsoft.Authorization/roleAssignments"));
+        string role = CompiledTemplate.Module("eventgrid").GetRawText();
+        string containers = CompiledTemplate.Module("storage").GetRawText();
+
+        Assert.Equal("SystemAssigned", topic.GetProperty("identity").GetProperty("type").GetString());
+        Assert.Equal("SystemAssigned", deadLetter.GetProperty("identity").GetProperty("type").GetString());
+        Assert.Equal(
+            "deadletter",
+            deadLetter.GetProperty("deadLetterDestination").GetProperty("properties").GetProperty("blobContainerName").GetString()
+        );
+        Assert.Contains("\"deadletter\"", containers, StringComparison.Ordinal);
+        Assert.Contains("ba92f5b4-2d11-453d-a403-e96b0029c9fe", role, StringComparison.Ordinal); // Storage Blob Data Contributor
+        Assert.True(subscription.GetProperty("retryPolicy").GetProperty("maxDeliveryAttempts").GetInt32() > 1);
+    }
+
+    [Fact]
     public void NothingInTheTemplate_GrantsOrReadsAStorageKey()
     {
         string template = CompiledTemplate.Template.GetRawText();

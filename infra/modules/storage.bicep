@@ -4,7 +4,7 @@ param name string
 param location string
 param tags object
 
-var containers = ['datasets', 'runs', 'deploymentpackage']
+var containers = ['datasets', 'runs', 'deploymentpackage', 'deadletter']
 var tables = ['runs', 'models']
 
 resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
