@@ -81,6 +81,7 @@ module openaiAccess 'modules/openai-role.bicep' = {
     principalId: identity.outputs.principalId
     userPrincipalId: principalId
     userPrincipalType: principalType
+    workspaceId: monitoring.outputs.workspaceId
   }
   dependsOn: [openai]
 }
@@ -117,6 +118,16 @@ module roles 'modules/roles.bicep' = {
     userPrincipalType: principalType
     storageAccountName: storage.outputs.name
     appInsightsName: monitoring.outputs.appInsightsName
+  }
+}
+
+module diagnostics 'modules/diagnostics.bicep' = {
+  name: 'diagnostics'
+  scope: rg
+  params: {
+    workspaceId: monitoring.outputs.workspaceId
+    functionAppName: functionApp.outputs.name
+    storageAccountName: storage.outputs.name
   }
 }
 

@@ -103,6 +103,26 @@ public partial class InfraTests
         Assert.True(subscription.GetProperty("retryPolicy").GetProperty("maxDeliveryAttempts").GetInt32() > 1);
     }
 
+    [Theory]
+    [InlineData("diagnostics", 2)] // the function app and the blob service
+    [InlineData("openai-access", 1)] // the Azure OpenAI account, in its own resource group
+    public void TheAppStorageAndOpenAIAccount_SendTheirLogsToTheWorkspace(string module, int settings)
+    {
+        JsonElement[] diagnostics = [.. CompiledTemplate.ResourcesOf(module, "Microsoft.Insights/diagnosticSettings")];
+
+        Assert.Equal(settings, diagnostics.Length);
+        Assert.All(diagnostics, d =>
+        {
+            Assert.Contains("workspaceId", d.GetProperty("properties").GetProperty("workspaceId").GetString(), StringComparison.Ordinal);
+            Assert.Equal("allLogs", d.GetProperty("properties").GetProperty("logs")[0].GetProperty("categoryGroup").GetString());
+        });
+        Assert.Contains(
+            "workspaceId",
+            CompiledTemplate.Module(module).GetProperty("properties").GetProperty("parameters").GetRawText(),
+            StringComparison.Ordinal
+        );
+    }
+
     [Fact]
     public void NothingInTheTemplate_GrantsOrReadsAStorageKey()
     {

@@ -5,6 +5,8 @@ param principalId string
 param userPrincipalId string
 @allowed(['User', 'ServicePrincipal'])
 param userPrincipalType string = 'User'
+@description('Log Analytics workspace for the account\'s diagnostic logs; empty for none.')
+param workspaceId string = ''
 
 var cognitiveServicesOpenAIContributor = 'a001fd3d-188f-4b5d-821b-7da978bf7442' // Cognitive Services OpenAI Contributor
 
@@ -29,6 +31,16 @@ resource userRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!em
     principalId: userPrincipalId
     principalType: userPrincipalType
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', cognitiveServicesOpenAIContributor)
+  }
+}
+
+resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = if (!empty(workspaceId)) {
+  name: 'to-log-analytics'
+  scope: account
+  properties: {
+    workspaceId: workspaceId
+    logs: [{ categoryGroup: 'allLogs', enabled: true }]
+    metrics: [{ category: 'AllMetrics', enabled: true }]
   }
 }
 
