@@ -242,11 +242,16 @@ internal static class DatasetRules
         }
 
         long total = merged.Topics.Values.Sum();
-        (string largest, long most) = merged.Topics.MaxBy(t => t.Value);
-        (string smallest, long least) = merged.Topics.MinBy(t => t.Value);
+        // Ties are broken by name: the topics' order depends on how the shards were cut, and the report must not.
+        (string largest, long most) = merged.Topics.OrderByDescending(t => t.Value).ThenBy(t => t.Key, StringComparer.Ordinal).First();
+        (string smallest, long least) = merged.Topics.OrderBy(t => t.Value).ThenBy(t => t.Key, StringComparer.Ordinal).First();
         string[] tiny =
         [
-            .. merged.Topics.Where(t => t.Value * 100 < total).OrderBy(t => t.Value).Select(t => Share(t.Key, t.Value, total)),
+            .. merged
+                .Topics.Where(t => t.Value * 100 < total)
+                .OrderBy(t => t.Value)
+                .ThenBy(t => t.Key, StringComparer.Ordinal)
+                .Select(t => Share(t.Key, t.Value, total)),
         ];
         if (most <= 10 * least && tiny.Length == 0)
         {

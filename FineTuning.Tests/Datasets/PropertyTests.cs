@@ -291,3 +291,24 @@ public class ShardReportSerializationTests
         Assert.Contains("\"rowHashes\"", json, StringComparison.Ordinal);
     }
 }
+
+/// <summary>The dataset rules read merged counts in whatever order the shards left them: ties must not show it.</summary>
+public sealed class TopicBalanceOrderTests
+{
+    [Fact]
+    public void TopicImbalance_SaysTheSameWhicheverOrderTiedTopicsArrivedIn()
+    {
+        static string Imbalance(params (string Topic, long Rows)[] topics)
+        {
+            var merged = new ShardReport { Rows = 1, Bytes = 1 };
+            foreach ((string topic, long rows) in topics)
+                merged.Topics[topic] = rows;
+            return DatasetReport
+                .From(merged, "d.jsonl", new ValidationOptions())
+                .Findings.Single(f => f.Code == FindingCodes.TopicImbalance)
+                .Message;
+        }
+
+        Assert.Equal(Imbalance(("a", 1), ("b", 1), ("c", 1), ("z", 300)), Imbalance(("z", 300), ("c", 1), ("b", 1), ("a", 1)));
+    }
+}
