@@ -127,7 +127,9 @@ internal sealed class EmulatorState : IDisposable
     public FileStream OpenContent(StoredFile file) =>
         new(ContentPath(file.Id), FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16, FileOptions.SequentialScan);
 
-    /// <summary>Streams <paramref name="content"/> to a new file under <paramref name="id"/>; complete or absent, never half-written.</summary>
+    /// <summary>
+    /// Streams <paramref name="content"/> to a new file under <paramref name="id"/>; complete or absent, never half-written.
+    /// </summary>
     private async Task<long> WriteContentAsync(string id, Func<Stream, Task> content)
     {
         string path = ContentPath(id);

@@ -67,16 +67,19 @@ internal static class DatasetRules
                 )
             );
         }
-        else if (!options.IsValidationFile && examples - (long)Math.Round(examples * (1 - options.TrainRatio)) < options.MinExamples)
+        else if (
+            !options.IsValidationFile
+            && ValidationOptions.TrainedExamples(examples, options.TrainRatio) is var train
+            && train < options.MinExamples
+        )
         {
-            long train = examples - (long)Math.Round(examples * (1 - options.TrainRatio));
             add(
                 FindingCodes.Create(
                     FindingCodes.FewTrainingExamples,
                     0,
                     "",
-                    $"a run's split ({options.TrainRatio:0.##} for training) would train on about {train:N0} of the {examples:N0} examples, "
-                        + $"under the minimum of {options.MinExamples:N0}; add examples or raise the training ratio"
+                    $"a run's split ({options.TrainRatio:0.##} for training) would train on about {train:N0} of the "
+                        + $"{examples:N0} examples, under the minimum of {options.MinExamples:N0}; add examples or raise the training ratio"
                 )
             );
         }

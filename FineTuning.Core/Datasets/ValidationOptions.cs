@@ -28,6 +28,13 @@ public sealed record ValidationOptions
     /// </summary>
     public double TrainRatio { get; init; } = DefaultTrainRatio;
 
+    /// <summary>
+    /// The examples a run's split trains on: all but each stratum's validation share, about
+    /// <c>round(n × (1 − ratio))</c>.
+    /// </summary>
+    public static long TrainedExamples(long examples, double trainRatio) =>
+        trainRatio >= 1 ? examples : examples - (long)Math.Round(examples * (1 - trainRatio));
+
     /// <summary>Largest share of rows with errors (0..1) for the dataset to be fit; 0 means any error makes it unfit.</summary>
     public double MaxErrorRate { get; init; }
 

@@ -72,10 +72,6 @@ public static class CostEstimator
         return TargetEpochs;
     }
 
-    /// <summary>The examples a run's split trains on: all but each stratum's validation share, about <c>round(n × (1 − ratio))</c>.</summary>
-    public static long TrainedExamples(long examples, double trainRatio) =>
-        trainRatio >= 1 ? examples : examples - (long)Math.Round(examples * (1 - trainRatio));
-
     /// <summary>
     /// The job a run would submit: the training share of the distinct examples (<paramref name="trainRatio"/>, the run's
     /// split; validation rows are not billed), their tokens (the file's billable tokens in proportion), times the epochs
@@ -91,7 +87,7 @@ public static class CostEstimator
     {
         FineTuningMethod method = FineTuningMethods.TryParse(report.Method, out FineTuningMethod m) ? m : FineTuningMethod.Supervised;
         ModelFacts? facts = catalog.Find(model, method);
-        long trained = TrainedExamples(report.Examples, trainRatio);
+        long trained = ValidationOptions.TrainedExamples(report.Examples, trainRatio);
         int n = epochs ?? DefaultEpochs(trained);
         long perEpoch =
             report.Examples == 0 ? 0 : (long)Math.Round((double)report.Tokens.BillableTokensPerEpoch * trained / report.Examples);

@@ -13,7 +13,10 @@ internal sealed class RowProjector
 {
     private readonly IReadOnlyList<byte[]>? _allowed;
 
-    /// <summary>Keeps <see cref="TrainedMembers.Kept"/> of <paramref name="method"/> (reinforcement: every member, a grader may read any).</summary>
+    /// <summary>
+    /// Keeps <see cref="TrainedMembers.Kept"/> of <paramref name="method"/> (reinforcement: every member, a grader may
+    /// read any).
+    /// </summary>
     public RowProjector(FineTuningMethod method) => _allowed = TrainedMembers.Kept(method);
 
     /// <summary>Writes the projected row (without a line break); names of dropped keys go to <paramref name="dropped"/>.</summary>

@@ -10,8 +10,8 @@ namespace FineTuning.Core.Splitting;
 /// <c>split-manifest.json</c>: written last, after <c>train.jsonl</c>, <c>valid.jsonl</c> and <c>split-report.json</c>,
 /// with each file's size and XXH128 hash (a check of completeness, not of trust: it costs 0.03 s on 250 MiB where
 /// SHA-256 took 0.25 s and slowed the split by a quarter). The three files are replaced one by one, so a split killed
-/// midway can leave a new file beside an old one: the manifest is removed before the first is written, so a folder without it (or whose files
-/// do not match it) holds no complete split. Temporary files of killed attempts are removed when a split starts.
+/// midway can leave a new file beside an old one: the manifest is removed before the first is written, so a folder
+/// without it (or whose files do not match it) holds no complete split. Temporary files of killed attempts are removed when a split starts.
 /// </summary>
 public static class SplitManifest
 {

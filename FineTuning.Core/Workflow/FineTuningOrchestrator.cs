@@ -346,9 +346,8 @@ public static class FineTuningOrchestrator
     internal static string? BudgetProblem(Estimation.CostEstimate? estimate, decimal budget) =>
         estimate?.EstimatedCostUsd switch
         {
-            null => $"The budget is ${budget:0.00##}, but this job has no estimated total to hold against it ("
-                + $"{estimate?.Notes.LastOrDefault(n => n.Contains("price", StringComparison.Ordinal) || n.Contains("hour", StringComparison.Ordinal)) ?? "no price is known"}"
-                + "); run without a budget to go ahead.",
+            null => $"The budget is ${budget:0.00##}, but this job has no estimated total to hold against it (no price per token is "
+                + $"known for {estimate?.Model}, or it is billed per training hour); run without a budget to go ahead.",
             decimal cost when cost > budget => $"The estimate, ${cost:0.00} ({estimate!.TrainedExamples:N0} training examples × "
                 + $"{estimate.Epochs} epochs, {estimate.BilledTokens:N0} tokens at ${estimate.PricePerMillionTokens}/M), is over the "
                 + $"budget of ${budget:0.00##}: raise the budget, train fewer epochs, or use fewer or shorter examples.",

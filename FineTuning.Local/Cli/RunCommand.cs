@@ -215,10 +215,10 @@ internal static class RunCommand
                     return FinetuneCli.ExitOk;
                 }
 
-                await stdout.WriteLineAsync(
-                    $"Run {runId}: {dataset.Name} ({stored!.Size / 1024.0:N0} KiB), data in "
-                        + $"{root}{(wasRunning ? $"; resumed at {(await ((IRunStore)host.Tables).GetAsync(runId, cancellationToken))?.Stage ?? "the start"}" : "")}"
-                );
+                string resumedAt = wasRunning
+                    ? $"; resumed at {(await ((IRunStore)host.Tables).GetAsync(runId, cancellationToken))?.Stage ?? "the start"}"
+                    : "";
+                await stdout.WriteLineAsync($"Run {runId}: {dataset.Name} ({stored!.Size / 1024.0:N0} KiB), data in {root}{resumedAt}");
                 RunOutcome outcome;
                 try
                 {
@@ -243,7 +243,8 @@ internal static class RunCommand
                     outcome.Status switch
                     {
                         RunStatus.Succeeded => $"Succeeded: registered {outcome.ModelId} ({registered?.Outcome}; "
-                            + $"{string.Join(", ", registered?.Metrics.Select(m => $"{m.Key} {m.Value:0.###}") ?? [])}). Reports: {Path.Combine(root, "blobs", "runs", runId, "reports")}",
+                            + $"{string.Join(", ", registered?.Metrics.Select(m => $"{m.Key} {m.Value:0.###}") ?? [])}). "
+                            + $"Reports: {Path.Combine(root, "blobs", "runs", runId, "reports")}",
                         _ => $"{outcome.Status}: {outcome.Error}",
                     }
                 );

@@ -58,6 +58,9 @@ public static class LocalRepair
         int runsRebuilt = 0,
             modelsRebuilt = 0,
             lost = 0;
+        // Each table read once (every start runs this): what exists, then what the history holds beyond it.
+        Dictionary<string, RunRow> rows = (await runs.ListAsync().ConfigureAwait(false)).ToDictionary(r => r.RunId, StringComparer.Ordinal);
+        HashSet<string> modelIds = [.. (await models.ListAsync().ConfigureAwait(false)).Select(m => m.ModelId)];
         var known = new HashSet<string>(StringComparer.Ordinal);
         foreach (InstanceState instance in history.All())
         {
@@ -67,11 +70,8 @@ public static class LocalRepair
             }
 
             known.Add(instance.InstanceId);
-            RunRow? existing = await runs.GetAsync(instance.InstanceId).ConfigureAwait(false);
-            if (
-                existing is not null
-                && (existing.ModelId is null || await models.GetAsync(existing.ModelId).ConfigureAwait(false) is not null)
-            )
+            RunRow? existing = rows.GetValueOrDefault(instance.InstanceId);
+            if (existing is not null && (existing.ModelId is null || modelIds.Contains(existing.ModelId)))
             {
                 continue; // nothing of this run is missing: its history is not read
             }
@@ -99,14 +99,14 @@ public static class LocalRepair
                 runsRebuilt++;
             }
 
-            if (registered is not null && await models.GetAsync(registered.ModelId).ConfigureAwait(false) is null)
+            if (registered is not null && modelIds.Add(registered.ModelId))
             {
                 await models.UpsertAsync(registered).ConfigureAwait(false);
                 modelsRebuilt++;
             }
         }
 
-        foreach (RunRow row in await runs.ListAsync().ConfigureAwait(false))
+        foreach (RunRow row in rows.Values)
         {
             if (row.FinishedAt is null && !known.Contains(row.RunId))
             {

@@ -24,8 +24,8 @@ public sealed class LeakTests : IDisposable
         for (int i = 0; i < 40; i++)
         {
             string topic = i % 2 == 0 ? "billing" : "shipping";
-            string messages =
-                $$$"""[{"role": "user", "content": "Question {{{i}}} about {{{topic}}}?"}, {"role": "assistant", "content": "Answer {{{i}}}."}]""";
+            string question = $$$"""{"role": "user", "content": "Question {{{i}}} about {{{topic}}}?"}""";
+            string messages = $$$"""[{{{question}}}, {"role": "assistant", "content": "Answer {{{i}}}."}]""";
             lines.Append($$$"""{"messages": {{{messages}}}, "topic": "{{{topic}}}", "metadata": {"id": "a-{{{i}}}"}}""").Append('\n');
             lines.Append($$$"""{"metadata": {"id": "b-{{{i}}}"}, "topic": "{{{topic}}}", "messages": {{{messages}}}}""").Append('\n');
             lines
