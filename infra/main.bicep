@@ -15,8 +15,39 @@ param location string
 @description('Resource ID of an existing Azure OpenAI account to use; empty creates one.')
 param existingOpenAIResourceId string = ''
 
+// The regions that offer Global fine-tuning of Azure OpenAI models (Microsoft Learn, "Fine-tuning region support",
+// 2026-10-06; UAE North trains open-weight models only). Standard (regional) training of gpt-4.1, gpt-4.1-mini and
+// gpt-4o-mini is offered in North Central US and Sweden Central, o4-mini's in East US 2 and Sweden Central (README).
 @description('Region of the Azure OpenAI account this creates; fine-tuning is offered in fewer regions than Flex Consumption (see the README).')
-param openAILocation string = location
+@allowed([
+  'australiaeast'
+  'brazilsouth'
+  'canadacentral'
+  'canadaeast'
+  'eastus'
+  'eastus2'
+  'francecentral'
+  'germanywestcentral'
+  'italynorth'
+  'japaneast'
+  'koreacentral'
+  'northcentralus'
+  'norwayeast'
+  'polandcentral'
+  'southafricanorth'
+  'southcentralus'
+  'southindia'
+  'southeastasia'
+  'spaincentral'
+  'swedencentral'
+  'switzerlandnorth'
+  'switzerlandwest'
+  'uksouth'
+  'westeurope'
+  'westus'
+  'westus3'
+])
+param openAILocation string = 'swedencentral'
 
 @description('Training tier sent with jobs: Standard, GlobalStandard or Developer.')
 @allowed(['Standard', 'GlobalStandard', 'Developer'])
@@ -119,6 +150,12 @@ module roles 'modules/roles.bicep' = {
     storageAccountName: storage.outputs.name
     appInsightsName: monitoring.outputs.appInsightsName
   }
+}
+
+module workbook 'modules/workbook.bicep' = {
+  name: 'workbook'
+  scope: rg
+  params: { workspaceId: monitoring.outputs.workspaceId, location: location, tags: tags }
 }
 
 module diagnostics 'modules/diagnostics.bicep' = {

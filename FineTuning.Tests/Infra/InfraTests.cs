@@ -69,6 +69,21 @@ public partial class InfraTests
     }
 
     [Fact]
+    public void TheOpenAIAccount_HasItsOwnRegion_AmongThoseThatOfferFineTuning()
+    {
+        JsonElement parameter = CompiledTemplate.Template.GetProperty("parameters").GetProperty("openAILocation");
+        string[] allowed = [.. parameter.GetProperty("allowedValues").EnumerateArray().Select(v => v.GetString()!)];
+
+        // Standard training's regions are among them, the default is one, and a region without fine-tuning is not.
+        Assert.Contains("northcentralus", allowed);
+        Assert.Contains("swedencentral", allowed);
+        Assert.Contains("eastus2", allowed);
+        Assert.Contains(parameter.GetProperty("defaultValue").GetString(), allowed);
+        Assert.DoesNotContain("westcentralus", allowed);
+        Assert.Contains("AZURE_OPENAI_LOCATION", Read("infra/main.parameters.json"), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void HostJson_NamesItsSettingsFlat_SoTheyResolveFromEnvironmentVariables()
     {
         // App settings arrive as environment variables, where __ becomes ':'; host.json's %token% is looked up as written.
