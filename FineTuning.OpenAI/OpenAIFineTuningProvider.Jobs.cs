@@ -98,6 +98,7 @@ public sealed partial class OpenAIFineTuningProvider
     private static bool IsTransient(Exception ex) =>
         ex switch
         {
+            ProviderBusyException => false, // asked for longer than a call waits: the run waits on a durable timer
             ProviderException p => p.Status is 408 or 409 or 429 or >= 500,
             ClientResultException c => c.Status == 0 || c.Status is 408 or 429 or >= 500,
             HttpRequestException or IOException => true,

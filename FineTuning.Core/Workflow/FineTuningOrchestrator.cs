@@ -56,7 +56,7 @@ public static class FineTuningOrchestrator
                 return await run.EndAsync(RunStatus.Cancelled, "Cancelled on request; no job was created.");
             }
 
-            JobSnapshot cancelled = await context.CallActivityAsync<JobSnapshot>(nameof(CancelJob), jobId, Retries.Transient);
+            JobSnapshot cancelled = await context.CallProviderAsync<JobSnapshot>(run.Row.Stage, nameof(CancelJob), jobId);
             run.Record(r => r with { JobStatus = cancelled.Status });
             return await run.EndAsync(RunStatus.Cancelled, "Cancelled on request; the provider job was cancelled.");
         }
@@ -153,11 +153,11 @@ public static class FineTuningOrchestrator
 
         // 4. Upload, and wait until the provider has processed the files.
         await run.EnterAsync(RunStages.UploadFiles);
-        ProviderFile train = await context.CallActivityAsync<ProviderFile>(nameof(UploadFile), split.TrainBlob, Retries.Transient);
+        ProviderFile train = await context.CallProviderAsync<ProviderFile>(RunStages.UploadFiles, nameof(UploadFile), split.TrainBlob);
         signals.ThrowIfCancelled();
         ProviderFile? valid =
             split.ValidationRows > 0
-                ? await context.CallActivityAsync<ProviderFile>(nameof(UploadFile), split.ValidationBlob, Retries.Transient)
+                ? await context.CallProviderAsync<ProviderFile>(RunStages.UploadFiles, nameof(UploadFile), split.ValidationBlob)
                 : null;
         if (await WaitForFilesAsync(context, signals, request.PollInterval, valid is null ? [train] : [train, valid]) is { } unprocessed)
         {
@@ -180,7 +180,7 @@ public static class FineTuningOrchestrator
             request.Hyperparameters,
             request.Grader
         );
-        JobSnapshot job = await context.CallActivityAsync<JobSnapshot>(nameof(SubmitJob), jobRequest, Retries.Transient);
+        JobSnapshot job = await context.CallProviderAsync<JobSnapshot>(RunStages.SubmitJob, nameof(SubmitJob), jobRequest);
         run.Record(r => r with { JobId = job.JobId, JobStatus = job.Status });
 
         // 6. Follow the job to its end.
@@ -206,10 +206,10 @@ public static class FineTuningOrchestrator
 
         // 7-8. Results, then the registry row with lineage.
         await run.EnterAsync(RunStages.CollectResults);
-        ResultsSummary results = await context.CallActivityAsync<ResultsSummary>(
+        ResultsSummary results = await context.CallProviderAsync<ResultsSummary>(
+            RunStages.CollectResults,
             nameof(CollectResults),
-            new CollectResultsInput(runId, job.JobId, method.ToWireName()),
-            Retries.Transient
+            new CollectResultsInput(runId, job.JobId, method.ToWireName())
         );
         await run.EnterAsync(RunStages.RegisterModel);
         var model = new ModelRow
@@ -259,7 +259,7 @@ public static class FineTuningOrchestrator
                 }
 
                 await signals.DelayAsync(Polling.FileCheck(pollInterval));
-                current = await context.CallActivityAsync<ProviderFile>(nameof(GetFileStatus), file.Id, Retries.Transient);
+                current = await context.CallProviderAsync<ProviderFile>(RunStages.UploadFiles, nameof(GetFileStatus), file.Id);
             }
         }
 
@@ -332,7 +332,7 @@ public static class FineTuningOrchestrator
 
         try
         {
-            JobSnapshot cancelled = await context.CallActivityAsync<JobSnapshot>(nameof(CancelJob), jobId, Retries.Transient);
+            JobSnapshot cancelled = await context.CallProviderAsync<JobSnapshot>(run.Row.Stage, nameof(CancelJob), jobId);
             run.Record(r => r with { JobStatus = cancelled.Status });
             return $" The provider job {jobId} was cancelled.";
         }

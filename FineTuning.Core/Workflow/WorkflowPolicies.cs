@@ -58,7 +58,9 @@ public static class Retries
             maxRetryInterval: TimeSpan.FromMinutes(2)
         )
         {
-            ShouldRetry = errorType => !Permanent.Contains(errorType),
+            // A provider that asked for more time than a call sleeps through is waited for by the caller, on a durable timer
+            // as long as it asked (ProviderCalls), not on this policy's short backoff.
+            ShouldRetry = errorType => !Permanent.Contains(errorType) && errorType != typeof(Providers.ProviderBusyException).FullName,
         };
 }
 
@@ -76,6 +78,9 @@ public static class Polling
 
     /// <summary>... up to this (a 48-hour job is about 290 polls).</summary>
     public static TimeSpan MaxJobPollInterval { get; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>The longest a run waits, in all, on a provider that keeps asking to be called later for one call.</summary>
+    public static TimeSpan MaxProviderWait { get; } = TimeSpan.FromHours(24);
 
     /// <summary>A paused job is checked at least this often, so a resume shows soon.</summary>
     public static TimeSpan MaxPausedPollInterval { get; } = TimeSpan.FromMinutes(1);

@@ -1,3 +1,4 @@
+using FineTuning.Core.Providers;
 using FineTuning.Core.Workflow;
 using Microsoft.DurableTask;
 using Microsoft.Extensions.Logging;
@@ -15,7 +16,21 @@ internal sealed class DurableOrchestrationContext(TaskOrchestrationContext conte
 
     public bool IsReplaying => context.IsReplaying;
 
-    public Task<T> CallActivityAsync<T>(string name, object? input = null, Core.Workflow.RetryPolicy? retry = null) =>
+    public async Task<T> CallActivityAsync<T>(string name, object? input = null, Core.Workflow.RetryPolicy? retry = null)
+    {
+        try
+        {
+            return await Call<T>(name, input, retry);
+        }
+        catch (TaskFailedException failed)
+            when (ProviderBusyException.FromFailure(failed.FailureDetails.ErrorType, failed.FailureDetails.ErrorMessage) is { } busy)
+        {
+            // The orchestrator waits as long as the provider asked (ProviderCalls): it sees the activity's exception as itself.
+            throw busy;
+        }
+    }
+
+    private Task<T> Call<T>(string name, object? input, Core.Workflow.RetryPolicy? retry) =>
         context.CallActivityAsync<T>(
             name,
             input,

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Threading.Channels;
 using FineTuning.Core.Datasets;
+using FineTuning.Core.Providers;
 using FineTuning.Core.Workflow;
 
 namespace FineTuning.Local.Runtime;
@@ -13,6 +14,9 @@ public sealed class ActivityFailedException(string activity, string errorType, s
     : Exception($"Activity {activity} failed: {errorType[(errorType.LastIndexOf('.') + 1)..]}: {message}")
 {
     public string Activity { get; } = activity;
+
+    /// <summary>The message of the exception the activity threw (Durable's <c>TaskFailureDetails.ErrorMessage</c>).</summary>
+    public string? ErrorMessage { get; } = message;
 
     /// <summary>The full name of the exception the activity threw (Durable's <c>TaskFailureDetails.ErrorType</c>).</summary>
     public string ErrorType { get; } = errorType;
@@ -137,6 +141,11 @@ internal sealed class OrchestrationInstance : IOrchestrationContext
             {
                 // Retries wait on durable timers, as Durable's do: a restart neither forgets nor repeats the wait.
                 await CreateTimer(CurrentUtcDateTime + retry.DelayBefore(attempt + 1), CancellationToken.None).ConfigureAwait(true);
+            }
+            catch (ActivityFailedException ex) when (ProviderBusyException.FromFailure(ex.ErrorType, ex.ErrorMessage) is { } busy)
+            {
+                // The orchestrator waits as long as the provider asked (ProviderCalls): it sees the activity's exception as itself.
+                throw busy;
             }
         }
     }

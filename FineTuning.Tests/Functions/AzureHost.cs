@@ -46,6 +46,8 @@ public sealed class AzureHost : IAsyncDisposable
                 ["FineTuning:Provider:Kind"] = "Emulator",
                 ["FineTuning:Provider:Endpoint"] = emulator.OpenAIEndpoint.ToString(),
                 ["FineTuning:Provider:ApiKey"] = "test-key",
+                // A Retry-After over 2 s is waited for on a durable timer (the default is a minute).
+                ["FineTuning:Provider:MaxRetryWait"] = "00:00:02",
             }
         );
         builder.AddFineTuning();

@@ -117,6 +117,23 @@ public sealed class DurableWorkflowTests(AzuriteFixture azurite) : IAsyncLifetim
     }
 
     [Fact]
+    public async Task AProviderThatAsksForLongerThanACallWaits_IsWaitedForOnADurableTimer_ThenTheRunGoesOn()
+    {
+        string dataset = await DropDataset();
+        // Longer than the host's MaxRetryWait: the upload activity fails at once with ProviderBusyException, which the
+        // orchestrator must see as itself (not as the engine's TaskFailedException) to wait for it.
+        _faults.Add(new Fault("POST", "/files", Status: 429, RetryAfterSeconds: 4));
+        string runId = await Start(dataset);
+        var started = DateTimeOffset.UtcNow;
+
+        RunOutcome outcome = await Finish(runId);
+
+        Assert.True(outcome.Status == RunStatus.Succeeded, outcome.Error);
+        Assert.Equal(0, _faults.Pending);
+        Assert.True(DateTimeOffset.UtcNow - started >= TimeSpan.FromSeconds(4), "the run waited as long as the provider asked");
+    }
+
+    [Fact]
     public async Task Run_OnTheDurableTaskEngine_WithAzureStorage_RegistersTheModelWithLineage()
     {
         string dataset = await DropDataset();

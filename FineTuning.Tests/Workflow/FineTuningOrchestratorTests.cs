@@ -538,6 +538,46 @@ public sealed class FineTuningOrchestratorTests : IAsyncLifetime, IDisposable
     }
 
     [Theory]
+    [InlineData("POST", "/files", "UploadFiles")]
+    [InlineData("POST", "/fine_tuning/jobs", "SubmitJob")]
+    public async Task AProviderThatAsksForAnHour_OutsideTheMonitor_IsWaitedForOnADurableTimer_AndTheRunSaysSo(
+        string method,
+        string path,
+        string stage
+    )
+    {
+        await Drop("datasets/support.jsonl", SupportDataset());
+        string id = $"run-busy-{stage}";
+        var waiting = new List<RunProgress>();
+        _runtime.CustomStatusChanged += (instance, json) =>
+        {
+            if (
+                instance == id
+                && json is not null
+                && JsonSerializer.Deserialize<RunProgress>(json, ReportSerializer.Options) is { Waiting: not null } p
+            )
+            {
+                lock (waiting)
+                    waiting.Add(p);
+            }
+        };
+        _faults.Add(new Fault(method, path, Status: 429, RetryAfterSeconds: 3600));
+
+        RunOutcome outcome = await Run(id, new RunRequest { DatasetBlob = "datasets/support.jsonl" });
+
+        Assert.Equal(RunStatus.Succeeded, outcome.Status);
+        Assert.Equal(0, _faults.Pending);
+        RunProgress said = Assert.Single(waiting);
+        Assert.Equal(stage, said.Stage);
+        Assert.Contains("the provider asked to be called again at", said.Waiting, StringComparison.Ordinal);
+        Assert.Contains("asked to retry after 3600 s", said.Waiting, StringComparison.Ordinal);
+        // One durable timer of an hour in the run's own history, not an activity that slept or a retry that gave up.
+        HistoryEvent[] timers = [.. _history.LoadHistory(id).Where(e => e.Kind == HistoryKind.TimerCreated)];
+        Assert.Contains(timers, t => t.FireAt - t.Timestamp >= TimeSpan.FromMinutes(59));
+        Assert.Single(await JobsOf(id));
+    }
+
+    [Theory]
     [InlineData(null, "gpt-4.1-mini-2025-04-14", RunStatus.Succeeded, null)]
     [InlineData("100", "gpt-4.1-mini-2025-04-14", RunStatus.Succeeded, null)]
     [InlineData("0.0001", "gpt-4.1-mini-2025-04-14", RunStatus.Failed, "is over the budget of $0.0001")]
