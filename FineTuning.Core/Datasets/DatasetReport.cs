@@ -84,6 +84,59 @@ public sealed record DatasetReport
     public required string Verdict { get; init; }
 
     /// <summary>
+    /// Tallies the repeats of <paramref name="table"/> under <paramref name="code"/>: the count, and the earliest lines
+    /// (a heap whose top is the latest kept, however many rows repeat), leaving out the lines in <paramref name="except"/>
+    /// (sorted). Only now, with every shard merged, is it known which line of a repeated row came first.
+    /// </summary>
+    private static void Repeats(
+        Dictionary<string, CodeTally> codes,
+        RowHashTable table,
+        string code,
+        int keep,
+        List<long>? except,
+        Func<long, string> message
+    )
+    {
+        long count = 0;
+        var earliest = new PriorityQueue<(long Line, long First), long>(Comparer<long>.Create((x, y) => y.CompareTo(x)));
+        foreach (RowOccurrence occurrence in table.Rows())
+        {
+            foreach (long line in occurrence.Repeats ?? [])
+            {
+                if (except is not null && except.BinarySearch(line) >= 0)
+                {
+                    continue;
+                }
+
+                count++;
+                if (earliest.Count < keep)
+                {
+                    earliest.Enqueue((line, occurrence.FirstLine), line);
+                }
+                else if (keep > 0 && line < earliest.Peek().Line)
+                {
+                    earliest.EnqueueDequeue((line, occurrence.FirstLine), line);
+                }
+            }
+        }
+
+        if (count > 0)
+        {
+            codes[code] = new CodeTally
+            {
+                Count = count,
+                Samples =
+                [
+                    .. earliest
+                        .UnorderedItems.Select(r => r.Element)
+                        .OrderBy(r => r.Line)
+                        .Select(r => FindingCodes.Create(code, r.Line, "", message(r.First))),
+                ],
+            };
+        }
+    }
+
+    /// <summary>
     /// Builds the report of a merged shard report: duplicates, then the dataset-level rules (<see cref="DatasetRules"/>).
     /// Pure: the same inputs give the same report.
     /// </summary>
@@ -113,36 +166,24 @@ public sealed record DatasetReport
 
         // Duplicates: only now do we know which line of a repeated row came first.
         // The earliest repeats are kept (a heap whose top is the latest kept), however many rows repeat.
-        long duplicates = 0,
-            billable = 0;
-        var earliest = new PriorityQueue<(long Line, long First), long>(Comparer<long>.Create((x, y) => y.CompareTo(x)));
+        long billable = 0;
+        var exactRepeats = new List<long>();
         foreach (RowOccurrence occurrence in merged.RowHashes.Rows())
         {
             billable += occurrence.BillableTokens;
             foreach (long line in occurrence.Repeats ?? [])
             {
-                duplicates++;
-                if (earliest.Count < keep)
-                {
-                    earliest.Enqueue((line, occurrence.FirstLine), line);
-                }
-                else if (keep > 0 && line < earliest.Peek().Line)
-                {
-                    earliest.EnqueueDequeue((line, occurrence.FirstLine), line);
-                }
+                exactRepeats.Add(line);
             }
         }
 
-        if (duplicates > 0)
-        {
-            var tally = new CodeTally { Count = duplicates };
-            tally.Samples = earliest
-                .UnorderedItems.Select(r => r.Element)
-                .OrderBy(r => r.Line)
-                .Select(r => FindingCodes.Create(FindingCodes.Duplicate, r.Line, "", $"same as line {r.First}; left out of the split"))
-                .ToList();
-            codes[FindingCodes.Duplicate] = tally;
-        }
+        exactRepeats.Sort();
+        long duplicates = exactRepeats.Count;
+        Repeats(codes, merged.RowHashes, FindingCodes.Duplicate, keep, null, first => $"same as line {first}; left out of the split");
+        // Near-duplicates: repeats of the folded text that are not repeats of the example itself.
+        Repeats(codes, merged.TextHashes, FindingCodes.NearDuplicate, keep, exactRepeats, first =>
+            $"reads as line {first} does once case, whitespace and punctuation are ignored"
+        );
 
         (FineTuningMethod method, bool detected) = DatasetRules.Method(merged, options, Add);
 

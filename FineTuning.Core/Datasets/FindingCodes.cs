@@ -52,6 +52,7 @@ public static class FindingCodes
     public const string TooManyTokens = "too_many_tokens";
     public const string LongAssistantMessage = "long_assistant_message";
     public const string Duplicate = "duplicate";
+    public const string NearDuplicate = "near_duplicate";
     public const string Bom = "bom";
     public const string Crlf = "crlf";
 
@@ -286,8 +287,17 @@ public static class FindingCodes
             Duplicate,
             Severity.Warning,
             FindingScope.Line,
-            "The row is byte-for-byte the same as an earlier row (named in the message); it is left out of the split.",
+            "The row is the same example as an earlier row (named in the message): the same content the provider trains on, "
+                + "whatever its metadata, topic, whitespace, member order or escapes; it is left out of the split.",
             "Remove the repeat, or keep it knowing it is trained on once."
+        ),
+        new(
+            NearDuplicate,
+            Severity.Warning,
+            FindingScope.Line,
+            "The row says what an earlier row (named in the message) says once case, whitespace and punctuation are ignored; it "
+                + "is kept, and may land on the other side of the split from its twin.",
+            "Remove one of the two, or make them differ in what they teach."
         ),
         new(
             Bom,

@@ -172,7 +172,7 @@ internal sealed partial class RowValidator
         // The example the row holds, as the provider will see it: rows that differ only in metadata, topic, whitespace or
         // member order are one example, for duplicates and the split alike.
         ContentHash hash = TrainedMembers.Identity(line, _topLevel, format);
-        report.AddRow(hash, lineNumber, Math.Min(measures.Tokens, tokenLimit));
+        report.AddRow(hash, TrainedMembers.TextIdentity(line, _topLevel, format), lineNumber, Math.Min(measures.Tokens, tokenLimit));
         return Commit(report, new ValidRow(lineNumber, hash, topic, generated, excluded) { TopLevel = _topLevel });
     }
 

@@ -95,6 +95,9 @@ public sealed class ShardReport
     /// <summary>Valid rows by content hash: the first line and any repeats.</summary>
     public RowHashTable RowHashes { get; set; } = new();
 
+    /// <summary>Valid rows by folded text (case, whitespace and punctuation ignored): near-duplicates are its repeats.</summary>
+    public RowHashTable TextHashes { get; set; } = new();
+
     internal const int SystemPromptSketchSize = 1024;
 
     internal void AddFinding(Finding finding, int keep)
@@ -132,7 +135,11 @@ public sealed class ShardReport
     }
 
     /// <summary>Adds a valid row; true when it is the first with this content in this report.</summary>
-    internal void AddRow(ContentHash hash, long line, int billableTokens) => RowHashes.Add(hash, line, billableTokens);
+    internal void AddRow(ContentHash hash, ContentHash text, long line, int billableTokens)
+    {
+        RowHashes.Add(hash, line, billableTokens);
+        TextHashes.Add(text, line, 0);
+    }
 
     /// <summary>Merges reports of disjoint runs of lines (in any order) into one.</summary>
     public static ShardReport Merge(
@@ -141,7 +148,7 @@ public sealed class ShardReport
         int maxRowsInMemory = RowHashTable.DefaultMaxRowsInMemory
     )
     {
-        var merged = new ShardReport { RowHashes = new RowHashTable(maxRowsInMemory) };
+        var merged = new ShardReport { RowHashes = new RowHashTable(maxRowsInMemory), TextHashes = new RowHashTable(maxRowsInMemory) };
         foreach (ShardReport r in reports)
         {
             merged.MergeFrom(r, maxFindingsPerCode);
@@ -151,7 +158,8 @@ public sealed class ShardReport
     }
 
     /// <summary>A report of no lines, to merge others into.</summary>
-    internal static ShardReport Empty(ValidationOptions options) => new() { RowHashes = new RowHashTable(options.MaxRowsInMemory) };
+    internal static ShardReport Empty(ValidationOptions options) =>
+        new() { RowHashes = new RowHashTable(options.MaxRowsInMemory), TextHashes = new RowHashTable(options.MaxRowsInMemory) };
 
     internal void MergeFrom(ShardReport other, int keep)
     {
@@ -200,5 +208,6 @@ public sealed class ShardReport
         }
 
         RowHashes.MergeFrom(other.RowHashes);
+        TextHashes.MergeFrom(other.TextHashes);
     }
 }

@@ -55,6 +55,23 @@ public static class TrainedMembers
         ReadOnlySpan<byte> row,
         IReadOnlyList<(int NameStart, int NameLength, int ValueStart, int ValueLength)> members,
         FineTuningMethod method
+    ) => Hash(row, members, method, fold: false);
+
+    /// <summary>
+    /// The identity of what a row says, for near-duplicates: as <see cref="Identity"/>, with its text folded
+    /// (<see cref="CanonicalJson.FoldedHash"/>: case, whitespace and punctuation ignored).
+    /// </summary>
+    public static ContentHash TextIdentity(
+        ReadOnlySpan<byte> row,
+        IReadOnlyList<(int NameStart, int NameLength, int ValueStart, int ValueLength)> members,
+        FineTuningMethod method
+    ) => Hash(row, members, method, fold: true);
+
+    private static ContentHash Hash(
+        ReadOnlySpan<byte> row,
+        IReadOnlyList<(int NameStart, int NameLength, int ValueStart, int ValueLength)> members,
+        FineTuningMethod method,
+        bool fold
     )
     {
         IReadOnlyList<byte[]>? kept = Kept(method);
@@ -75,7 +92,7 @@ public static class TrainedMembers
 
             sum += CanonicalJson.Member(
                 CanonicalJson.HashString(row.Slice(nameStart - 1, nameLength + 2)),
-                CanonicalJson.Hash(row.Slice(valueStart, valueLength))
+                fold ? CanonicalJson.FoldedHash(row.Slice(valueStart, valueLength)) : CanonicalJson.Hash(row.Slice(valueStart, valueLength))
             );
         }
 

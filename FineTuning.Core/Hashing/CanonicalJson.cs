@@ -1,6 +1,9 @@
 using System.Buffers;
 using System.IO.Hashing;
+using System.Numerics;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using System.Text;
 using System.Text.Json;
 
@@ -23,11 +26,32 @@ public static class CanonicalJson
     private static readonly SearchValues<byte> StringEnd = SearchValues.Create("\"\\"u8);
     private static readonly SearchValues<byte> ScalarEnd = SearchValues.Create(",}] \t\r\n"u8);
 
+    // How folding treats each byte: an ASCII letter as its lower case, a digit as itself, other ASCII as 0 (dropped);
+    // a backslash (an escape) and non-ASCII bytes are decoded first.
+    private const byte Decode = 0xFF;
+    private static readonly byte[] FoldMap = [.. Enumerable.Range(0, 256).Select(FoldByte)];
+
+    private static byte FoldByte(int b) =>
+        b >= 0x80 || b == '\\' ? Decode
+        : char.IsAsciiLetterOrDigit((char)b) ? (byte)char.ToLowerInvariant((char)b)
+        : (byte)0;
+
     /// <summary>The canonical hash of one valid JSON value.</summary>
     public static UInt128 Hash(ReadOnlySpan<byte> json)
     {
         int i = 0;
-        return Value(json, ref i);
+        return Value(json, ref i, fold: false);
+    }
+
+    /// <summary>
+    /// The canonical hash of one valid JSON value whose string values are folded: letters in lower case, digits kept,
+    /// whitespace, punctuation and symbols dropped (member names count as written). Rows that read the same to a person
+    /// but differ in case, spacing or punctuation hash the same (near-duplicates).
+    /// </summary>
+    public static UInt128 FoldedHash(ReadOnlySpan<byte> json)
+    {
+        int i = 0;
+        return Value(json, ref i, fold: true);
     }
 
     /// <summary>The canonical hash of a string token's text; <paramref name="quoted"/> includes the quotes.</summary>
@@ -43,7 +67,7 @@ public static class CanonicalJson
     /// <summary>The hash of an object whose members' contributions add up to <paramref name="sum"/>.</summary>
     public static UInt128 OfMembers(UInt128 sum) => Mix(sum, ObjectTag);
 
-    private static UInt128 Value(ReadOnlySpan<byte> s, ref int i)
+    private static UInt128 Value(ReadOnlySpan<byte> s, ref int i, bool fold)
     {
         i = SkipWhitespace(s, i);
         switch (s[i])
@@ -69,7 +93,7 @@ public static class CanonicalJson
 
                     UInt128 name = String(s, ref i);
                     i = SkipWhitespace(s, i) + 1; // the colon
-                    sum += Member(name, Value(s, ref i));
+                    sum += Member(name, Value(s, ref i, fold));
                 }
             }
 
@@ -92,12 +116,12 @@ public static class CanonicalJson
                         continue;
                     }
 
-                    chain = Mix(Value(s, ref i), (ulong)chain ^ (ulong)(chain >> 64));
+                    chain = Mix(Value(s, ref i, fold), (ulong)chain ^ (ulong)(chain >> 64));
                 }
             }
 
             case (byte)'"':
-                return String(s, ref i);
+                return fold ? FoldedString(s, ref i) : String(s, ref i);
             default:
             {
                 int length = s[i..].IndexOfAny(ScalarEnd);
@@ -205,6 +229,144 @@ public static class CanonicalJson
 
         return hash;
     }
+
+    /// <summary>A string token at <paramref name="i"/>, folded (see <see cref="FoldedHash"/>); leaves <paramref name="i"/> after it.</summary>
+    private static UInt128 FoldedString(ReadOnlySpan<byte> s, ref int i)
+    {
+        int start = i + 1;
+        int end = start;
+        while (s[end] != '"')
+        {
+            end += s[end] == '\\' ? 2 : 1;
+        }
+
+        i = end + 1;
+        ReadOnlySpan<byte> text = s[start..end];
+        // Lower case can take more bytes than upper (U+023A is 2, U+2C65 is 3): twice the text always holds it.
+        // A folded block of 16 is stored 8 bytes at a time: 16 more bytes always hold the last one.
+        byte[]? rented = text.Length > 248 ? ArrayPool<byte>.Shared.Rent(text.Length * 2 + 16) : null;
+        Span<byte> output = rented ?? stackalloc byte[512];
+        int n = 0;
+        for (int j = 0; j < text.Length; )
+        {
+            if (Ssse3.IsSupported && j + 16 <= text.Length && FoldBlock(text.Slice(j, 16), output[n..]) is int kept and >= 0)
+            {
+                n += kept;
+                j += 16;
+                continue;
+            }
+
+            // ASCII: a letter in lower case or a digit is kept, anything else dropped, by table.
+            byte b = text[j];
+            byte folded = FoldMap[b];
+            if (folded != Decode)
+            {
+                output[n] = folded;
+                n += folded == 0 ? 0 : 1;
+                j++;
+                continue;
+            }
+
+            Rune rune;
+            if (b == '\\')
+            {
+                if (text[j + 1] != 'u')
+                {
+                    j += 2; // \n, \t, \", ... : whitespace and punctuation
+                    continue;
+                }
+
+                int unit = Hex(text.Slice(j + 2, 4));
+                j += 6;
+                if (char.IsHighSurrogate((char)unit) && j + 6 <= text.Length && text[j] == '\\' && text[j + 1] == 'u')
+                {
+                    int low = Hex(text.Slice(j + 2, 4));
+                    if (char.IsLowSurrogate((char)low))
+                    {
+                        j += 6;
+                        rune = new Rune((char)unit, (char)low);
+                    }
+                    else
+                    {
+                        continue;
+                    }
+                }
+                else if (!Rune.TryCreate(unit, out rune))
+                {
+                    continue; // a lone surrogate
+                }
+            }
+            else
+            {
+                Rune.DecodeFromUtf8(text[j..], out rune, out int consumed);
+                j += consumed;
+            }
+
+            if (Rune.IsLetterOrDigit(rune))
+            {
+                n += Rune.ToLowerInvariant(rune).EncodeToUtf8(output[n..]);
+            }
+        }
+
+        UInt128 hash = XxHash128.HashToUInt128(output[..n], StringSeed);
+        if (rented is not null)
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+
+        return hash;
+    }
+
+    /// <summary>
+    /// Folds 16 bytes of pure ASCII at once (letters lower-cased, digits kept, the rest dropped, the kept bytes packed
+    /// to the front with a shuffle per 8-byte half); -1 when the block holds an escape or non-ASCII text.
+    /// </summary>
+    private static int FoldBlock(ReadOnlySpan<byte> block, Span<byte> output)
+    {
+        Vector128<byte> v = Vector128.Create(block);
+        if ((v.ExtractMostSignificantBits() | Vector128.Equals(v, Vector128.Create((byte)'\\')).ExtractMostSignificantBits()) != 0)
+        {
+            return -1;
+        }
+
+        Vector128<byte> lower = v | Vector128.Create((byte)0x20);
+        Vector128<byte> letter = Vector128.LessThanOrEqual(lower - Vector128.Create((byte)'a'), Vector128.Create((byte)25));
+        Vector128<byte> digit = Vector128.LessThanOrEqual(v - Vector128.Create((byte)'0'), Vector128.Create((byte)9));
+        Vector128<byte> value = Vector128.ConditionalSelect(letter, lower, v);
+        uint mask = (letter | digit).ExtractMostSignificantBits();
+        uint low = mask & 0xFF,
+            high = mask >> 8;
+        Vector128<byte> packed = Ssse3.Shuffle(
+            value,
+            Vector128.Create(PackIndices[low], PackIndices[high] + 0x0808080808080808UL).AsByte()
+        );
+        int first = BitOperations.PopCount(low);
+        MemoryMarshal.Write(output, packed.AsUInt64().GetElement(0));
+        MemoryMarshal.Write(output[first..], packed.AsUInt64().GetElement(1));
+        return first + BitOperations.PopCount(high);
+    }
+
+    // For each 8-bit mask, the indices of its set bits in order, then 0x80 (a zero byte), as a shuffle's control.
+    private static readonly ulong[] PackIndices =
+    [
+        .. Enumerable
+            .Range(0, 256)
+            .Select(mask =>
+            {
+                ulong indices = 0x8080808080808080UL;
+                int at = 0;
+                for (int bit = 0; bit < 8; bit++)
+                {
+                    if ((mask & (1 << bit)) != 0)
+                    {
+                        indices = (indices & ~(0xFFUL << (8 * at))) | ((ulong)bit << (8 * at));
+                        at++;
+                    }
+                }
+
+                return indices;
+            }),
+    ];
 
     /// <summary>One UTF-16 code unit from a <c>\u</c> escape, written in its canonical form.</summary>
     private static int Character(int unit, Span<byte> output)

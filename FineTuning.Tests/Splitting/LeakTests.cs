@@ -94,4 +94,42 @@ public sealed class LeakTests : IDisposable
     [InlineData("""{"a": ""}""", """{"a": null}""")]
     public void CanonicalJson_TellsApartWhatMeansSomethingElse(string a, string b) =>
         Assert.NotEqual(CanonicalJson.Hash(Encoding.UTF8.GetBytes(a)), CanonicalJson.Hash(Encoding.UTF8.GetBytes(b)));
+
+    [Theory]
+    [InlineData("""{"s": "Hello, World!"}""", """{"s":"hello world"}""")]
+    [InlineData("""{"s": "\u0048ello\tthere"}""", """{"s":"HELLO THERE."}""")]
+    [InlineData("""{"s": "Éclair \ud83d\ude00 à  la carte"}""", """{"s":"éclair😀àlacarte"}""")]
+    [InlineData("""{"m": [{"role": "user", "content": "Order #42?"}]}""", """{"m":[{"content":"order 42","role":"USER"}]}""")]
+    public void FoldedHash_IgnoresCaseWhitespaceAndPunctuation(string a, string b) =>
+        Assert.Equal(CanonicalJson.FoldedHash(Encoding.UTF8.GetBytes(a)), CanonicalJson.FoldedHash(Encoding.UTF8.GetBytes(b)));
+
+    [Theory]
+    [InlineData("""{"s": "refund my order"}""", """{"s": "refund my orders"}""")]
+    [InlineData("""{"s": "order 42"}""", """{"s": "order 43"}""")]
+    [InlineData("""{"a": "x", "b": "y"}""", """{"a": "y", "b": "x"}""")]
+    [InlineData("""["ab", "c"]""", """["a", "bc"]""")]
+    public void FoldedHash_TellsApartWhatSaysSomethingElse(string a, string b) =>
+        Assert.NotEqual(CanonicalJson.FoldedHash(Encoding.UTF8.GetBytes(a)), CanonicalJson.FoldedHash(Encoding.UTF8.GetBytes(b)));
+
+    [Fact]
+    public void FoldedHash_OfLongText_IsTheHashOfItsFoldedText_WhicheverWayItIsRead()
+    {
+        // Long strings go through the 16-byte blocks; escapes and non-ASCII through the per-character path: the same answer.
+        var random = new Random(20261205);
+        const string alphabet = "abcXYZ019 ,.!?-_()[]{}:;'\t";
+        for (int round = 0; round < 300; round++)
+        {
+            string text = new([.. Enumerable.Range(0, random.Next(0, 200)).Select(_ => alphabet[random.Next(alphabet.Length)])]);
+            string folded = new([.. text.Where(char.IsAsciiLetterOrDigit).Select(char.ToLowerInvariant)]);
+            string escaped = string.Concat(text.Select((c, i) => i % 7 == 3 && char.IsAsciiLetter(c) ? $"\\u{(int)c:x4}" : c.ToString()));
+
+            UInt128 expected = CanonicalJson.FoldedHash(Encoding.UTF8.GetBytes($"{{\"s\":\"{folded}\"}}"));
+            Assert.Equal(expected, CanonicalJson.FoldedHash(Encoding.UTF8.GetBytes($"{{\"s\":\"{text}\"}}")));
+            Assert.Equal(expected, CanonicalJson.FoldedHash(Encoding.UTF8.GetBytes($"{{\"s\":\"{escaped}\"}}")));
+            Assert.Equal(
+                expected,
+                CanonicalJson.FoldedHash(Encoding.UTF8.GetBytes($"{{\"s\":\"{string.Join(' ', folded.ToCharArray())}\"}}"))
+            );
+        }
+    }
 }
