@@ -48,7 +48,7 @@ public static class RunApi
     }
 
     /// <summary>The options of a dry run (<c>POST /api/validate</c>, <c>/api/estimate</c>) from its query string.</summary>
-    public sealed record DryRunOptions(string? Method, string? Model, int? Epochs);
+    public sealed record DryRunOptions(string? Method, string? Model, int? Epochs, bool PiiCheck = true);
 
     /// <summary>
     /// Reads a dry run's query options (method, model, and epochs for an estimate); an unknown option or a bad value is a
@@ -63,6 +63,7 @@ public static class RunApi
         string? method = null,
             model = null;
         int? epochs = null;
+        bool piiCheck = true;
         foreach ((string key, string? value) in query)
         {
             switch (key)
@@ -79,6 +80,13 @@ public static class RunApi
                 case "code":
                     break; // the API key, as Azure Functions takes a function key
 
+                case "piiCheck" when bool.TryParse(value, out bool check):
+                    piiCheck = check;
+                    break;
+                case "piiCheck":
+                    problems[key] = [$"\"{value}\" is not true or false"];
+                    break;
+
                 case "epochs"
                     when estimate
                         && int.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, out int n)
@@ -89,28 +97,28 @@ public static class RunApi
                     problems[key] = [$"\"{value}\" is not a number of epochs from 1 to 50"];
                     break;
                 default:
-                    problems[key] = [$"is not an option here (options: method, model{(estimate ? ", epochs" : "")})"];
+                    problems[key] = [$"is not an option here (options: method, model{(estimate ? ", epochs" : "")}, piiCheck)"];
                     break;
             }
         }
 
-        return (problems.Count == 0 ? new DryRunOptions(method, model, epochs) : null, problems);
+        return (problems.Count == 0 ? new DryRunOptions(method, model, epochs, piiCheck) : null, problems);
     }
 
     /// <summary>Validates a dataset sent in a request body (<c>POST /api/validate</c>, <c>/api/estimate</c>).</summary>
     public static DatasetReport DryRun(
         Stream body,
-        string? method,
-        string? model,
+        DryRunOptions dryRun,
         ModelCatalog catalog,
         CancellationToken cancellationToken = default
     )
     {
         var options = new ValidationOptions
         {
-            Method = FineTuningMethods.TryParse(method, out FineTuningMethod m) ? m : FineTuningMethod.Auto,
-            Model = model,
+            Method = FineTuningMethods.TryParse(dryRun.Method, out FineTuningMethod m) ? m : FineTuningMethod.Auto,
+            Model = dryRun.Model,
             Catalog = catalog,
+            CheckSensitiveData = dryRun.PiiCheck,
         };
         var validator = new DatasetValidator(options);
         return validator.Finish([validator.ValidateShard(body, cancellationToken: cancellationToken)], "request body");

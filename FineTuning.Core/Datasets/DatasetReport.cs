@@ -41,6 +41,9 @@ public sealed record DatasetReport
 
     public required long Duplicates { get; init; }
 
+    /// <summary>Matches of possible personal or secret data, per kind (email, phone, payment_card, iban, secret); empty when none or unchecked.</summary>
+    public Dictionary<string, long> SensitiveData { get; init; } = [];
+
     public required long ExcludedByMetadata { get; init; }
 
     public required long Generated { get; init; }
@@ -223,6 +226,7 @@ public sealed record DatasetReport
             ErrorRows = merged.ErrorRows,
             Examples = examples,
             Duplicates = duplicates,
+            SensitiveData = merged.SensitiveData.OrderBy(k => k.Key, StringComparer.Ordinal).ToDictionary(),
             ExcludedByMetadata = merged.ExcludedByMetadata,
             Generated = merged.Generated,
             Method = method.ToWireName(),

@@ -53,6 +53,7 @@ public static class FindingCodes
     public const string LongAssistantMessage = "long_assistant_message";
     public const string Duplicate = "duplicate";
     public const string NearDuplicate = "near_duplicate";
+    public const string PossiblePii = "possible_pii";
     public const string Bom = "bom";
     public const string Crlf = "crlf";
 
@@ -290,6 +291,15 @@ public static class FindingCodes
             "The row is the same example as an earlier row (named in the message): the same content the provider trains on, "
                 + "whatever its metadata, topic, whitespace, member order or escapes; it is left out of the split.",
             "Remove the repeat, or keep it knowing it is trained on once."
+        ),
+        new(
+            PossiblePii,
+            Severity.Warning,
+            FindingScope.Line,
+            "The field holds what looks like personal or secret data: an e-mail address, a phone number, a payment card number "
+                + "(Luhn-checked), an IBAN (mod-97-checked) or an API key, token or private key. The message masks it; the "
+                + "report counts each kind. Fine-tuned models can repeat what they were trained on.",
+            "Remove or mask it (a placeholder such as <EMAIL>), or pass --no-pii-check (piiCheck: false) if it is meant to be there."
         ),
         new(
             NearDuplicate,

@@ -161,6 +161,11 @@ internal sealed partial class RowValidator
             report.AddSystemPrompt(measures.SystemPromptHash);
         }
 
+        if (_options.CheckSensitiveData)
+        {
+            SensitiveFindings(report, line);
+        }
+
         string topic = ReadTopic(line);
         report.AddTopic(topic);
         (bool generated, bool excluded) = ReadMetadataFlags(line);
@@ -174,6 +179,25 @@ internal sealed partial class RowValidator
         ContentHash hash = TrainedMembers.Identity(line, _topLevel, format);
         report.AddRow(hash, TrainedMembers.TextIdentity(line, _topLevel, format), lineNumber, Math.Min(measures.Tokens, tokenLimit));
         return Commit(report, new ValidRow(lineNumber, hash, topic, generated, excluded) { TopLevel = _topLevel });
+    }
+
+    /// <summary>
+    /// What looks like personal or secret data: one <c>possible_pii</c> finding per kind and field (the value masked),
+    /// and a count per kind in the report.
+    /// </summary>
+    private void SensitiveFindings(ShardReport report, ReadOnlySpan<byte> line)
+    {
+        List<SensitiveMatch> matches = SensitiveData.Find(line);
+        var reported = new HashSet<(string Kind, string Path)>();
+        foreach (SensitiveMatch match in matches)
+        {
+            report.AddSensitive(match.Kind);
+            string path = SensitiveData.PathAt(line, match.Offset);
+            if (reported.Add((match.Kind, path)))
+            {
+                Add(FindingCodes.PossiblePii, path, $"looks like {SensitiveKinds.Describe(match.Kind)} ({match.Masked})");
+            }
+        }
     }
 
     private ValidRow? Commit(ShardReport report, ValidRow? row)

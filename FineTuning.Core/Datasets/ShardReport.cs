@@ -95,6 +95,9 @@ public sealed class ShardReport
     /// <summary>Valid rows by content hash: the first line and any repeats.</summary>
     public RowHashTable RowHashes { get; set; } = new();
 
+    /// <summary>Matches of possible personal or secret data in valid rows, per kind (<see cref="SensitiveKinds"/>).</summary>
+    public Dictionary<string, long> SensitiveData { get; set; } = new(StringComparer.Ordinal);
+
     /// <summary>Valid rows by folded text (case, whitespace and punctuation ignored): near-duplicates are its repeats.</summary>
     public RowHashTable TextHashes { get; set; } = new();
 
@@ -113,6 +116,12 @@ public sealed class ShardReport
         tally ??= new FormatTally();
         tally.Count++;
         tally.FirstLine = Math.Min(tally.FirstLine, line);
+    }
+
+    internal void AddSensitive(string kind)
+    {
+        ref long count = ref CollectionsMarshal.GetValueRefOrAddDefault(SensitiveData, kind, out _);
+        count++;
     }
 
     internal void AddTopic(string topic)
@@ -192,6 +201,12 @@ public sealed class ShardReport
         foreach ((string topic, long count) in other.Topics)
         {
             ref long mine = ref CollectionsMarshal.GetValueRefOrAddDefault(Topics, topic, out _);
+            mine += count;
+        }
+
+        foreach ((string kind, long count) in other.SensitiveData)
+        {
+            ref long mine = ref CollectionsMarshal.GetValueRefOrAddDefault(SensitiveData, kind, out _);
             mine += count;
         }
 

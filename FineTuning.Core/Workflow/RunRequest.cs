@@ -56,6 +56,9 @@ public sealed record RunRequest
 
     public bool Dedupe { get; set; } = true;
 
+    /// <summary>Whether validation looks for personal or secret data (<c>possible_pii</c> warnings); on by default.</summary>
+    public bool PiiCheck { get; set; } = true;
+
     /// <summary>The first interval between job status checks when the request names none.</summary>
     public static readonly TimeSpan DefaultPollInterval = TimeSpan.FromSeconds(30);
 

@@ -32,11 +32,15 @@ public sealed record ValidationSettings(
     /// <summary>The epochs the run asks for; null for the provider's default rule.</summary>
     public int? Epochs { get; init; }
 
+    /// <summary>Whether rows are searched for possible personal or secret data.</summary>
+    public bool PiiCheck { get; init; } = true;
+
     public static ValidationSettings From(RunRequest request) =>
         new(request.Method, request.BaseModel, request.MinExamples, request.MaxErrorRate, request.StratifyBy, request.Grader)
         {
             TrainRatio = request.TrainRatio,
             Epochs = request.Hyperparameters?.Epochs,
+            PiiCheck = request.PiiCheck,
         };
 
     public ValidationOptions ToOptions(ModelCatalog catalog) =>
@@ -48,6 +52,7 @@ public sealed record ValidationSettings(
             MaxErrorRate = MaxErrorRate,
             TopicField = TopicField,
             TrainRatio = TrainRatio,
+            CheckSensitiveData = PiiCheck,
             Catalog = catalog,
             Grader = Grader is { } g
                 ? GraderSpec.Parse("grader", JsonSerializer.SerializeToUtf8Bytes(g, CoreJsonContext.Default.JsonElement))

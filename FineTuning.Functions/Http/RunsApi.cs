@@ -246,7 +246,7 @@ public sealed class RunsApi(IBlobStore blobs, IRunStore runs, IModelRegistry mod
             return await HttpJson.Problem(request, ApiProblem.Validation(problems));
         }
 
-        DatasetReport report = RunApi.DryRun(request.Body, options.Method, options.Model, catalog, cancellationToken);
+        DatasetReport report = RunApi.DryRun(request.Body, options, catalog, cancellationToken);
         return estimate
             ? await HttpJson.Ok(request, new EstimateAnswer(CostEstimator.Estimate(report, catalog, options.Model, options.Epochs), report))
             : await HttpJson.Ok(request, report);

@@ -83,6 +83,13 @@ internal sealed class DatasetOptions
             DefaultValueFactory = _ => "approx",
         };
 
+    public Option<bool> NoPiiCheck { get; } =
+        new("--no-pii-check")
+        {
+            Description =
+                "Do not look for personal or secret data (e-mail addresses, phone numbers, payment cards, IBANs, API keys: possible_pii).",
+        };
+
     public Option<bool> Json { get; } =
         new("--json") { Description = "Print one machine-readable JSON report to stdout instead of tables." };
 
@@ -104,6 +111,7 @@ internal sealed class DatasetOptions
 
         command.Options.Add(MaxLineMib);
         command.Options.Add(Tokenizer);
+        command.Options.Add(NoPiiCheck);
         command.Options.Add(Json);
         Tokenizer.AcceptOnlyFromAmong("approx", "o200k");
         Method.Validators.Add(r =>
@@ -162,6 +170,7 @@ internal sealed class DatasetOptions
             MaxLineBytes = (int)Math.Min(int.MaxValue - 1L, result.GetValue(MaxLineMib) * 1024L * 1024L),
             Catalog = ModelCatalog.Default,
             Tokens = result.GetValue(Tokenizer) == "o200k" ? TiktokenTokenEstimator.O200kBase : ApproximateTokenEstimator.Instance,
+            CheckSensitiveData = !result.GetValue(NoPiiCheck),
         };
     }
 }

@@ -39,6 +39,13 @@ internal static class ReportRenderer
         summary.AddRow("Size", $"{report.Bytes / 1048576.0:N2} MiB, {report.Lines:N0} lines");
         summary.AddRow("Rows", $"{report.Rows:N0} ({report.ValidRows:N0} valid, {report.ErrorRows:N0} with errors)");
         summary.AddRow("Examples", $"{report.Examples:N0} distinct ({report.Duplicates:N0} duplicates)");
+        if (report.SensitiveData.Count > 0)
+        {
+            summary.AddRow(
+                "Possible PII",
+                string.Join(", ", report.SensitiveData.Select(k => $"{k.Value:N0} {k.Key.Replace('_', ' ')}")) + " (see possible_pii)"
+            );
+        }
         if (report.ExcludedByMetadata > 0 || report.Generated > 0)
         {
             summary.AddRow("Metadata", $"{report.ExcludedByMetadata:N0} marked invalid, {report.Generated:N0} generated");

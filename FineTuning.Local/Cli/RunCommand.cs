@@ -61,6 +61,10 @@ internal static class RunCommand
             Description = "Cancel the job and fail the run after this long.",
             DefaultValueFactory = _ => 48,
         };
+        var noPiiCheck = new Option<bool>("--no-pii-check")
+        {
+            Description = "Do not look for personal or secret data (e-mail addresses, phone numbers, payment cards, IBANs, API keys).",
+        };
         var command = new Command(
             "run",
             "Run the workflow on a dataset: validate in shards, split, upload, submit the job once, follow it, collect results, register "
@@ -84,6 +88,7 @@ internal static class RunCommand
                 poll,
                 deadline,
                 budget,
+                noPiiCheck,
             }
         )
             command.Options.Add(option);
@@ -147,6 +152,7 @@ internal static class RunCommand
                     SplitSeed = result.GetValue(seed),
                     PollInterval = pollSeconds is { } p ? TimeSpan.FromSeconds(p) : RunRequest.DefaultPollInterval,
                     Deadline = TimeSpan.FromHours(hours),
+                    PiiCheck = !result.GetValue(noPiiCheck),
                 };
                 IReadOnlyDictionary<string, string[]> problems = request.Problems();
                 if (problems.Count > 0)

@@ -278,10 +278,7 @@ public sealed class LocalApi : IAsyncDisposable
             // The validator reads synchronously, a line at a time over one pooled buffer: let it read the request as it
             // arrives, on a thread of its own, rather than copying the body into memory first.
             request.HttpContext.Features.Get<IHttpBodyControlFeature>()!.AllowSynchronousIO = true;
-            report = await Task.Run(
-                    () => RunApi.DryRun(request.Body, options.Method, options.Model, ModelCatalog.Default, cancellationToken),
-                    cancellationToken
-                )
+            report = await Task.Run(() => RunApi.DryRun(request.Body, options, ModelCatalog.Default, cancellationToken), cancellationToken)
                 .ConfigureAwait(false);
         }
         finally

@@ -263,6 +263,12 @@ public class FindingCodeTests
             "messages[2].content"
         );
         yield return new(FindingCodes.Duplicate, () => V(Valid9 + Rows.Chat("Question 3?", "Answer 3.") + "\n"), 10);
+        yield return new(
+            FindingCodes.PossiblePii,
+            () => V(Valid9 + Rows.Chat("Reach me at jane@example.com", "Noted.") + "\n"),
+            10,
+            "messages[1].content"
+        );
         yield return new(FindingCodes.NearDuplicate, () => V(Valid9 + Rows.Chat("QUESTION  3", "answer 3!") + "\n"), 10);
         yield return new(FindingCodes.Bom, () => V("\uFEFF" + Valid9), 1);
         yield return new(FindingCodes.Crlf, () => V(Rows.Chat() + "\r\n" + Valid9), 1);
