@@ -17,8 +17,8 @@ public static class SplitManifest
 {
     public const string FileName = "split-manifest.json";
 
-    /// <summary>The files of a complete split, in the order they are written.</summary>
-    public static IReadOnlyList<string> Files { get; } = ["train.jsonl", "valid.jsonl", "split-report.json"];
+    /// <summary>The files of a complete split, in the order they are written (<c>test.jsonl</c> when a test share is held out).</summary>
+    public static IReadOnlyList<string> Files { get; } = ["train.jsonl", "valid.jsonl", "test.jsonl", "split-report.json"];
 
     /// <summary>Before a split writes into <paramref name="outDir"/>: the old set is no longer complete, and leftovers go.</summary>
     public static void BeginWriting(string outDir)
@@ -41,13 +41,14 @@ public static class SplitManifest
     }
 
     /// <summary>Writes the manifest of the files now in <paramref name="outDir"/> (hashed two at a time).</summary>
-    public static void Write(string outDir)
+    public static void Write(string outDir, bool withTest = false)
     {
-        var entries = new SplitFile[Files.Count];
-        Parallel.For(0, Files.Count, new ParallelOptions { MaxDegreeOfParallelism = 2 }, i =>
+        string[] files = [.. Files.Where(f => withTest || f != "test.jsonl")];
+        var entries = new SplitFile[files.Length];
+        Parallel.For(0, files.Length, new ParallelOptions { MaxDegreeOfParallelism = 2 }, i =>
         {
-            string path = Path.Combine(outDir, Files[i]);
-            entries[i] = new SplitFile(Files[i], new FileInfo(path).Length, Hash(path));
+            string path = Path.Combine(outDir, files[i]);
+            entries[i] = new SplitFile(files[i], new FileInfo(path).Length, Hash(path));
         });
         AtomicFile.WriteAllText(
             Path.Combine(outDir, FileName),

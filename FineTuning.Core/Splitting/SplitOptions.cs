@@ -6,6 +6,12 @@ public sealed record SplitOptions
     /// <summary>Share of each stratum that goes to training (0 &lt; ratio ≤ 1).</summary>
     public double TrainRatio { get; init; } = Datasets.ValidationOptions.DefaultTrainRatio;
 
+    /// <summary>
+    /// Share of each stratum held out as a test set for evaluation (0 ≤ ratio &lt; 1; 0, the default, writes none): taken
+    /// first, by the same content-keyed rule; <see cref="TrainRatio"/> then splits the rest between training and validation.
+    /// </summary>
+    public double TestRatio { get; init; }
+
     /// <summary>Field to stratify by; a dotted path like <c>metadata.topic</c> works too. Empty: no strata.</summary>
     public string StratifyBy { get; init; } = "topic";
 
@@ -17,7 +23,7 @@ public sealed record SplitOptions
 
     /// <summary>Describes what is wrong with these options, or null when they are usable.</summary>
     public string? Problem() =>
-        double.IsNaN(TrainRatio) || TrainRatio <= 0 || TrainRatio > 1
-            ? $"the train ratio must be above 0 and at most 1 (got {TrainRatio})"
-            : null;
+        double.IsNaN(TrainRatio) || TrainRatio <= 0 || TrainRatio > 1 ? $"the train ratio must be above 0 and at most 1 (got {TrainRatio})"
+        : double.IsNaN(TestRatio) || TestRatio < 0 || TestRatio >= 1 ? $"the test ratio must be at least 0 and below 1 (got {TestRatio})"
+        : null;
 }

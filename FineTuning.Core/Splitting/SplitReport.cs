@@ -1,14 +1,14 @@
 namespace FineTuning.Core.Splitting;
 
 /// <summary>How one stratum was split; <see cref="Rule"/> says which rule applied.</summary>
-public sealed record StratumSplit(string Name, long Rows, long Train, long Validation, long Generated, string Rule);
+public sealed record StratumSplit(string Name, long Rows, long Train, long Validation, long Generated, string Rule, long Test = 0);
 
 /// <summary>
 /// Examples found in more than one of the split's files, compared by what the provider trains on (the canonical content of
 /// <see cref="Datasets.TrainedMembers"/>): a split repeats no example, so this is 0 by construction, and it is counted
 /// from the files' rows to show it.
 /// </summary>
-public sealed record LeakCheck(string ComparedBy, long TrainValidationOverlap);
+public sealed record LeakCheck(string ComparedBy, long TrainValidationOverlap, long TrainTestOverlap = 0, long ValidationTestOverlap = 0);
 
 /// <summary>What a split wrote, and why each row went where it did.</summary>
 public sealed record SplitReport
@@ -26,6 +26,16 @@ public sealed record SplitReport
     public required long TrainRows { get; init; }
 
     public required long ValidationRows { get; init; }
+
+    /// <summary>The share held out for evaluation (0: no test file).</summary>
+    public double TestRatio { get; init; }
+
+    public long TestRows { get; init; }
+
+    public long TestBytes { get; init; }
+
+    /// <summary>The held-out rows as written in the source (topic and all: they are never uploaded), or null when none.</summary>
+    public string? TestFile { get; init; }
 
     public required long TrainBytes { get; init; }
 

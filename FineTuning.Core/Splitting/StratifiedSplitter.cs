@@ -120,21 +120,24 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
         }
 
         FineTuningMethod method = FineTuningMethods.TryParse(report.Method, out FineTuningMethod m) ? m : FineTuningMethod.Supervised;
-        var assignment = new bool[rows.Count]; // true: validation
+        var assignment = new byte[rows.Count]; // Train, Validation or Test
         List<StratumSplit> strataReport = Assign(rows, names, assignment, out long moved, method);
+        bool withTest = options.TestRatio > 0;
 
         Directory.CreateDirectory(outDir);
         SplitManifest.BeginWriting(outDir);
         string trainPath = Path.Combine(outDir, "train.jsonl");
         string validPath = Path.Combine(outDir, "valid.jsonl");
+        string testPath = Path.Combine(outDir, "test.jsonl");
         using SafeFileHandle input = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.RandomAccess);
         int[] order = Enumerable.Range(0, rows.Count).ToArray();
         Array.Sort(order, (a, b) => rows[a].Key != rows[b].Key ? rows[a].Key.CompareTo(rows[b].Key) : rows[a].Hash.CompareTo(rows[b].Hash));
 
         // Pass 2: both files at once, the rows cut into runs of about equal size so every core has a share (the training
         // file holds most of the bytes); each run projected on its own thread, each file joined from its runs in order.
-        int[] trainOrder = [.. order.Where(i => !assignment[i])];
-        int[] validOrder = [.. order.Where(i => assignment[i])];
+        int[] trainOrder = [.. order.Where(i => assignment[i] == Train)];
+        int[] validOrder = [.. order.Where(i => assignment[i] == Validation)];
+        int[] testOrder = [.. order.Where(i => assignment[i] == Test)];
         long runBytes = Math.Max(1, rows.Sum(r => (long)r.Length) / Math.Max(1, parallelism));
         var dropped = new SortedSet<string>(StringComparer.Ordinal);
         Task<(long Rows, long Bytes)> validTask = Task.Run(
@@ -153,6 +156,16 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
             cancellationToken
         );
         (long validRows, long validBytes) = validTask.GetAwaiter().GetResult();
+        (long testRows, long testBytes) = (0, 0);
+        if (withTest)
+        {
+            // As written in the source (topic, metadata and all): the evaluation reads them; they are never uploaded.
+            (testRows, testBytes) = WriteFile(input, path, rows, testOrder, runBytes, testPath, null, dropped, cancellationToken);
+        }
+        else
+        {
+            File.Delete(testPath); // a test file of an earlier split with a test share is not part of this one
+        }
 
         var notes = new List<string>();
         if (validRows == 0)
@@ -176,6 +189,10 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
             StratifyBy = options.StratifyBy,
             TrainRows = trainRows,
             ValidationRows = validRows,
+            TestRatio = options.TestRatio,
+            TestRows = testRows,
+            TestBytes = testBytes,
+            TestFile = withTest ? "test.jsonl" : null,
             TrainBytes = trainBytes,
             ValidationBytes = validBytes,
             ExcludedInvalid = report.ErrorRows,
@@ -190,43 +207,46 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
             Notes = notes,
         };
         AtomicFile.WriteAllText(Path.Combine(outDir, "split-report.json"), ReportSerializer.Serialize(split));
-        SplitManifest.Write(outDir);
+        SplitManifest.Write(outDir, withTest);
         return new SplitResult(report, split);
     }
 
-    /// <summary>Counts the validation rows whose example (canonical trained content) is also in training.</summary>
-    private static LeakCheck CheckLeaks(List<Candidate> rows, bool[] assignment)
+    /// <summary>Counts the rows of each later file whose example (canonical trained content) is also in an earlier one.</summary>
+    private static LeakCheck CheckLeaks(List<Candidate> rows, byte[] assignment)
     {
-        var train = new HashSet<ContentHash>();
-        for (int i = 0; i < rows.Count; i++)
-        {
-            if (!assignment[i])
-                train.Add(rows[i].Hash);
-        }
-
-        long overlap = 0;
-        for (int i = 0; i < rows.Count; i++)
-        {
-            if (assignment[i] && train.Contains(rows[i].Hash))
-                overlap++;
-        }
-
-        return new LeakCheck("canonical trained content (metadata, topic, whitespace and member order ignored)", overlap);
+        HashSet<ContentHash> In(byte part) =>
+            [.. Enumerable.Range(0, rows.Count).Where(i => assignment[i] == part).Select(i => rows[i].Hash)];
+        HashSet<ContentHash> train = In(Train),
+            validation = In(Validation);
+        long Overlap(byte part, HashSet<ContentHash> other) =>
+            Enumerable.Range(0, rows.Count).LongCount(i => assignment[i] == part && other.Contains(rows[i].Hash));
+        return new LeakCheck(
+            "canonical trained content (metadata, topic, whitespace and member order ignored)",
+            Overlap(Validation, train),
+            Overlap(Test, train),
+            Overlap(Test, validation)
+        );
     }
+
+    private const byte Train = 0,
+        Validation = 1,
+        Test = 2;
 
     /// <summary>The smallest stratum split in proportion: one with fewer rows cannot give validation its share.</summary>
     public static int MinStratumSize(double trainRatio) =>
         trainRatio >= 1 ? int.MaxValue : (int)Math.Ceiling(Math.Round(1 / (1 - trainRatio), 9));
 
-    private List<StratumSplit> Assign(
-        List<Candidate> rows,
-        List<string> names,
-        bool[] toValidation,
-        out long moved,
-        FineTuningMethod method
-    )
+    /// <summary>
+    /// As above with a test share: the stratum must give the test set a row and what remains must give validation one.
+    /// </summary>
+    public static int MinStratumSize(double trainRatio, double testRatio) =>
+        testRatio <= 0 ? MinStratumSize(trainRatio)
+        : trainRatio >= 1 ? (int)Math.Ceiling(Math.Round(1 / testRatio, 9))
+        : (int)Math.Ceiling(Math.Round(Math.Max(1 / testRatio, 1 / ((1 - trainRatio) * (1 - testRatio))), 9));
+
+    private List<StratumSplit> Assign(List<Candidate> rows, List<string> names, byte[] toPart, out long moved, FineTuningMethod method)
     {
-        int min = MinStratumSize(options.TrainRatio);
+        int min = MinStratumSize(options.TrainRatio, options.TestRatio);
         var members = new List<int>[names.Count];
         for (int i = 0; i < members.Length; i++)
             members[i] = [];
@@ -245,35 +265,37 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
             }
 
             proportional.Add(s);
-            AssignGroup(rows, members[s], toValidation);
+            AssignGroup(rows, members[s], toPart);
         }
 
         if (pooled.Count > 0)
         {
-            AssignGroup(rows, [.. pooled.SelectMany(s => members[s])], toValidation);
+            AssignGroup(rows, [.. pooled.SelectMany(s => members[s])], toPart);
         }
 
         moved = 0;
         if (method == FineTuningMethod.Reinforcement)
         {
-            int[] chosen = Enumerable.Range(0, rows.Count).Where(i => toValidation[i]).OrderBy(i => rows[i].Key).ToArray();
+            int[] chosen = Enumerable.Range(0, rows.Count).Where(i => toPart[i] == Validation).OrderBy(i => rows[i].Key).ToArray();
             for (int k = ValidationOptions.MaxReinforcementValidationRows; k < chosen.Length; k++)
             {
-                toValidation[chosen[k]] = false;
+                toPart[chosen[k]] = Train;
                 moved++;
             }
         }
 
         StratumSplit Report(int s, string rule)
         {
-            long valid = members[s].Count(i => toValidation[i]);
+            long valid = members[s].Count(i => toPart[i] == Validation);
+            long test = members[s].Count(i => toPart[i] == Test);
             return new StratumSplit(
                 names[s],
                 members[s].Count,
-                members[s].Count - valid,
+                members[s].Count - valid - test,
                 valid,
                 members[s].Count(i => rows[i].Generated),
-                rule
+                rule,
+                test
             );
         }
 
@@ -283,18 +305,22 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
     private long Eligible(List<Candidate> rows, List<int> members) =>
         options.IncludeGeneratedInValidation ? members.Count : members.Count(i => !rows[i].Generated);
 
-    /// <summary>Sends the rows with the smallest keys, round(n × (1 − ratio)) of those allowed, to validation.</summary>
-    private void AssignGroup(List<Candidate> rows, List<int> members, bool[] toValidation)
+    /// <summary>
+    /// Sends the rows with the smallest keys of those allowed, round(n × test ratio), to the test set, and the next,
+    /// round(rest × (1 − train ratio)), to validation.
+    /// </summary>
+    private void AssignGroup(List<Candidate> rows, List<int> members, byte[] toPart)
     {
         int[] eligible = members
             .Where(i => options.IncludeGeneratedInValidation || !rows[i].Generated)
             .OrderBy(i => rows[i].Key)
             .ThenBy(i => rows[i].Hash)
             .ToArray();
-        int take = (int)Math.Round(eligible.Length * (1 - options.TrainRatio), MidpointRounding.AwayFromZero);
-        for (int k = 0; k < take; k++)
+        int test = (int)Math.Round(eligible.Length * options.TestRatio, MidpointRounding.AwayFromZero);
+        int take = (int)Math.Round((eligible.Length - test) * (1 - options.TrainRatio), MidpointRounding.AwayFromZero);
+        for (int k = 0; k < test + take; k++)
         {
-            toValidation[eligible[k]] = true;
+            toPart[eligible[k]] = k < test ? Test : Validation;
         }
     }
 
@@ -310,7 +336,7 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
         int[] members,
         long runBytes,
         string path,
-        FineTuningMethod method,
+        FineTuningMethod? method,
         SortedSet<string> dropped,
         CancellationToken cancellationToken
     )
@@ -345,7 +371,17 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
                     (
                         part,
                         Task.Run(
-                            () => WriteRows(input, source, rows, run, part, new RowProjector(method), partDropped, cancellationToken),
+                            () =>
+                                WriteRows(
+                                    input,
+                                    source,
+                                    rows,
+                                    run,
+                                    part,
+                                    method is { } m ? new RowProjector(m) : null,
+                                    partDropped,
+                                    cancellationToken
+                                ),
                             cancellationToken
                         ),
                         partDropped
@@ -356,7 +392,16 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
             var firstDropped = new SortedSet<string>(StringComparer.Ordinal);
             (long Rows, long Bytes) written = AtomicFile.Write(path, stream =>
             {
-                long count = WriteRows(input, source, rows, runs[0], stream, new RowProjector(method), firstDropped, cancellationToken);
+                long count = WriteRows(
+                    input,
+                    source,
+                    rows,
+                    runs[0],
+                    stream,
+                    method is { } m ? new RowProjector(m) : null,
+                    firstDropped,
+                    cancellationToken
+                );
                 foreach ((FileStream part, Task<long> partRows, _) in parts)
                 {
                     count += partRows.GetAwaiter().GetResult();
@@ -403,7 +448,7 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
         List<Candidate> rows,
         ArraySegment<int> members,
         Stream output,
-        RowProjector projector,
+        RowProjector? projector,
         SortedSet<string> dropped,
         CancellationToken cancellationToken
     )
@@ -432,7 +477,10 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
                     read += n;
                 }
 
-                projector.Write(bytes, c.Members, buffer, dropped);
+                if (projector is null)
+                    buffer.Write(bytes); // as written in the source
+                else
+                    projector.Write(bytes, c.Members, buffer, dropped);
                 buffer.Write("\n"u8);
                 count++;
                 if (buffer.WrittenCount > (1 << 20) - (1 << 12))

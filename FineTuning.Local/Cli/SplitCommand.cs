@@ -21,6 +21,13 @@ internal static class SplitCommand
             Description = "Share of each stratum that goes to training (above 0, at most 1).",
             DefaultValueFactory = _ => 0.9,
         };
+        var testRatio = new Option<double>("--test-ratio")
+        {
+            Description =
+                "Share of each stratum held out as test.jsonl for evaluation (at least 0, below 1; 0 writes none), taken before "
+                + "--train-ratio splits the rest.",
+            DefaultValueFactory = _ => 0.0,
+        };
         var stratify = new Option<string>("--stratify-by")
         {
             Description = "Field to stratify by (a dotted path such as metadata.topic works; \"\" for none).",
@@ -41,6 +48,12 @@ internal static class SplitCommand
             if (double.IsNaN(v) || v <= 0 || v > 1)
                 r.AddError("--train-ratio must be above 0 and at most 1 (for example 0.9).");
         });
+        testRatio.Validators.Add(r =>
+        {
+            double v = r.GetValueOrDefault<double>();
+            if (double.IsNaN(v) || v < 0 || v >= 1)
+                r.AddError("--test-ratio must be at least 0 and below 1 (for example 0.1).");
+        });
         var command = new Command(
             "split",
             "Validate, then split into train.jsonl and valid.jsonl: seeded, stratified, without invalid or duplicate rows, with only the "
@@ -49,6 +62,7 @@ internal static class SplitCommand
         options.AddTo(command, isSplit: true);
         command.Options.Add(outDir);
         command.Options.Add(ratio);
+        command.Options.Add(testRatio);
         command.Options.Add(stratify);
         command.Options.Add(seed);
         command.Options.Add(includeGenerated);
@@ -59,6 +73,7 @@ internal static class SplitCommand
                         var split = new SplitOptions
                         {
                             TrainRatio = result.GetValue(ratio),
+                            TestRatio = result.GetValue(testRatio),
                             StratifyBy = result.GetValue(stratify) ?? "",
                             Seed = result.GetValue(seed),
                             IncludeGeneratedInValidation = result.GetValue(includeGenerated),
@@ -102,6 +117,7 @@ internal static class SplitCommand
             .AddColumn(new TableColumn("Rows").RightAligned())
             .AddColumn(new TableColumn("Train").RightAligned())
             .AddColumn(new TableColumn("Validation").RightAligned())
+            .AddColumn(new TableColumn("Test").RightAligned())
             .AddColumn(new TableColumn("Generated").RightAligned())
             .AddColumn("Rule");
         foreach (StratumSplit stratum in s.Strata.Take(40))
@@ -111,21 +127,32 @@ internal static class SplitCommand
                 $"{stratum.Rows:N0}",
                 $"{stratum.Train:N0}",
                 $"{stratum.Validation:N0}",
+                $"{stratum.Test:N0}",
                 $"{stratum.Generated:N0}",
                 stratum.Rule
             );
         }
 
         if (s.Strata.Count > 40)
-            table.AddRow($"… {s.Strata.Count - 40:N0} more in split-report.json", "", "", "", "", "");
-        table.AddRow("[bold]total[/]", $"{s.TrainRows + s.ValidationRows:N0}", $"{s.TrainRows:N0}", $"{s.ValidationRows:N0}", "", "");
+            table.AddRow($"… {s.Strata.Count - 40:N0} more in split-report.json", "", "", "", "", "", "");
+        table.AddRow(
+            "[bold]total[/]",
+            $"{s.TrainRows + s.ValidationRows + s.TestRows:N0}",
+            $"{s.TrainRows:N0}",
+            $"{s.ValidationRows:N0}",
+            $"{s.TestRows:N0}",
+            "",
+            ""
+        );
         console.Write(table);
         console.WriteLine(
             $"Left out: {s.ExcludedInvalid:N0} with errors, {s.ExcludedDuplicates:N0} duplicates, {s.ExcludedByMetadata:N0} marked "
                 + "metadata.valid = false."
         );
         console.WriteLine(
-            $"Leak check: {s.Leaks.TrainValidationOverlap:N0} validation examples also in training, compared by {s.Leaks.ComparedBy}."
+            $"Leak check: {s.Leaks.TrainValidationOverlap:N0} validation examples also in training"
+                + (s.TestFile is null ? "" : $", {s.Leaks.TrainTestOverlap + s.Leaks.ValidationTestOverlap:N0} test examples in either")
+                + $", compared by {s.Leaks.ComparedBy}."
         );
         if (s.DroppedKeys.Count > 0)
             console.WriteLine($"Keys the provider does not accept for {s.Method}, dropped: {string.Join(", ", s.DroppedKeys)}.");
@@ -133,7 +160,13 @@ internal static class SplitCommand
             console.WriteLine(note);
         console.WriteLine(
             $"Wrote {Path.Combine(dir, s.TrainFile)} ({s.TrainBytes / 1048576.0:N2} MiB), {Path.Combine(dir, s.ValidationFile)} "
-                + $"({s.ValidationBytes / 1048576.0:N2} MiB) and split-report.json."
+                + $"({s.ValidationBytes / 1048576.0:N2} MiB)"
+                + (
+                    s.TestFile is null
+                        ? ""
+                        : $", {Path.Combine(dir, s.TestFile)} ({s.TestBytes / 1048576.0:N2} MiB, as written: for evaluation)"
+                )
+                + " and split-report.json."
         );
     }
 }

@@ -22,7 +22,7 @@ public class SplitManifestTests
 
         Assert.True(SplitManifest.IsComplete(outDir));
         string manifest = File.ReadAllText(Path.Combine(outDir, SplitManifest.FileName));
-        foreach (string file in SplitManifest.Files)
+        foreach (string file in SplitManifest.Files.Where(f => f != "test.jsonl")) // a split without a test share
         {
             Assert.Contains($"\"name\": \"{file}\"", manifest, StringComparison.Ordinal);
         }

@@ -41,6 +41,58 @@ public class StratifiedSplitterTests
     }
 
     [Fact]
+    public void ATestShare_IsHeldOutPerTopic_AsWritten_AndOverlapsNothing()
+    {
+        using var dir = new TempDir();
+        string content = Rows.Jsonl(Rows.ManyChats(300, i => i % 3 == 0 ? "billing"
+                : i % 3 == 1 ? "shipping"
+                : "returns"));
+
+        SplitReport report = Split(dir, content, new SplitOptions { TestRatio = 0.1 }).Split!;
+
+        // Each topic of 100: 10 to the test set, then 90 split 9 to 1 (81 train, 9 validation).
+        Assert.Equal((243, 27, 30), (report.TrainRows, report.ValidationRows, report.TestRows));
+        Assert.All(report.Strata, s => Assert.Equal((81, 9, 10), (s.Train, s.Validation, s.Test)));
+        Assert.Equal("test.jsonl", report.TestFile);
+        Assert.Equal((0, 0, 0), (report.Leaks.TrainValidationOverlap, report.Leaks.TrainTestOverlap, report.Leaks.ValidationTestOverlap));
+        string[] test = Lines(dir.File("out/test.jsonl"));
+        // As written in the source: the topic stays (the evaluation reports by it); training rows lose it.
+        Assert.All(test, row => Assert.Contains(row, content.Split('\n')));
+        Assert.Equal(10, test.Count(r => TopicOf(r) == "billing"));
+        Assert.DoesNotContain(Lines(dir.File("out/train.jsonl")), r => r.Contains("\"topic\"", StringComparison.Ordinal));
+        HashSet<string> held = [.. test.Select(r => JsonDocument.Parse(r).RootElement.GetProperty("messages").GetRawText())];
+        Assert.DoesNotContain(Lines(dir.File("out/train.jsonl")).Concat(Lines(dir.File("out/valid.jsonl"))), r =>
+            held.Contains(JsonDocument.Parse(r).RootElement.GetProperty("messages").GetRawText())
+        );
+        Assert.True(SplitManifest.IsComplete(dir.File("out")));
+        Assert.Contains("test.jsonl", File.ReadAllText(dir.File("out/" + SplitManifest.FileName)), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void WithoutATestShare_NoTestFileIsLeft_FromAnEarlierSplit()
+    {
+        using var dir = new TempDir();
+        string content = Rows.Jsonl(Rows.ManyChats(100, i => $"t{i % 2}"));
+        Split(dir, content, new SplitOptions { TestRatio = 0.2 });
+        Assert.True(File.Exists(dir.File("out/test.jsonl")));
+
+        SplitReport report = Split(dir, content).Split!;
+
+        Assert.False(File.Exists(dir.File("out/test.jsonl")));
+        Assert.Null(report.TestFile);
+        Assert.Equal(100, report.TrainRows + report.ValidationRows);
+        Assert.True(SplitManifest.IsComplete(dir.File("out")));
+    }
+
+    [Theory]
+    [InlineData(0.9, 0.0, 10)]
+    [InlineData(0.9, 0.1, 12)] // 1 / (0.1 × 0.9) = 11.1: the rest must still give validation a row
+    [InlineData(0.8, 0.5, 10)] // 1 / (0.2 × 0.5)
+    [InlineData(1.0, 0.25, 4)]
+    public void TheSmallestStratumSplitInProportion_LeavesEveryShareARow(double train, double test, int expected) =>
+        Assert.Equal(expected, StratifiedSplitter.MinStratumSize(train, test));
+
+    [Fact]
     public void Split_DoesNotDependOnRowOrder_OutputsAreByteIdentical()
     {
         using var dir = new TempDir();
