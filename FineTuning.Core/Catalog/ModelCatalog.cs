@@ -12,7 +12,8 @@ public sealed record ModelFacts(
     int MaxTokensPerExample,
     decimal? TrainingPricePerMillionTokens,
     decimal? TrainingPricePerHour,
-    DateOnly? AcceptsJobsUntil
+    DateOnly? AcceptsJobsUntil,
+    bool Vision = false
 )
 {
     public bool Supports(FineTuningMethod method) => Methods.Contains(method.ToWireName(), StringComparer.OrdinalIgnoreCase);
@@ -32,6 +33,8 @@ public sealed partial class ModelCatalog
     private ModelCatalog(CatalogFile file)
     {
         ReadOn = file.ReadOn;
+        AzureGlobalTrainingRegions = file.Azure?.GlobalTrainingRegions ?? [];
+        AzureStandardTrainingRegions = file.Azure?.StandardTrainingRegions ?? [];
         Sources = file.Sources ?? [];
         DefaultModel = file.DefaultModel ?? throw new InvalidDataException("models.json: defaultModel is required.");
         _defaultModels = file.DefaultModels ?? [];
@@ -45,7 +48,8 @@ public sealed partial class ModelCatalog
                     : throw new InvalidDataException($"models.json: {m.Name}: maxTokensPerExample must be positive."),
                 m.TrainingPricePerMillionTokens,
                 m.TrainingPricePerHour,
-                m.AcceptsJobsUntil
+                m.AcceptsJobsUntil,
+                m.Vision
             ))
             .ToList();
         _byName = new Dictionary<string, ModelFacts>(StringComparer.OrdinalIgnoreCase);
@@ -71,6 +75,12 @@ public sealed partial class ModelCatalog
     public static ModelCatalog Default => Embedded.Value;
 
     public string? ReadOn { get; }
+
+    /// <summary>The Azure regions that offer Global fine-tuning (the Bicep's <c>openAILocation</c> allows exactly these).</summary>
+    public IReadOnlyList<string> AzureGlobalTrainingRegions { get; }
+
+    /// <summary>Per model, the Azure regions that offer Standard (regional, data-resident) fine-tuning.</summary>
+    public IReadOnlyDictionary<string, List<string>> AzureStandardTrainingRegions { get; }
 
     public IReadOnlyList<string> Sources { get; }
 
@@ -138,6 +148,15 @@ public sealed partial class ModelCatalog
         public Dictionary<string, string>? DefaultModels { get; set; }
 
         public List<ModelEntry>? Models { get; set; }
+
+        public AzureFacts? Azure { get; set; }
+    }
+
+    private sealed class AzureFacts
+    {
+        public List<string>? GlobalTrainingRegions { get; set; }
+
+        public Dictionary<string, List<string>>? StandardTrainingRegions { get; set; }
     }
 
     private sealed class ModelEntry
@@ -156,5 +175,8 @@ public sealed partial class ModelCatalog
 
         [JsonPropertyName("acceptsJobsUntil")]
         public DateOnly? AcceptsJobsUntil { get; set; }
+
+        /// <summary>Whether supervised rows may hold images (image_url content parts).</summary>
+        public bool Vision { get; set; }
     }
 }

@@ -198,6 +198,7 @@ public sealed record DatasetReport
         bool continued = options.Model?.Trim().StartsWith("ft:", StringComparison.Ordinal) == true;
         string modelName = continued ? options.Model!.Trim() : model?.Name ?? options.Model!;
         DatasetRules.Model(options, model, method, Add);
+        DatasetRules.Images(merged, model, Add);
         DatasetRules.UploadLimits(merged, Add);
         long distinctPrompts = DatasetRules.SystemPrompts(merged, Add);
         DatasetRules.TopicBalance(merged, Add);

@@ -121,6 +121,23 @@ internal static class DatasetRules
     /// The model's rules: known, takes the method, still takes jobs (unknown_model, method_not_supported,
     /// model_retired, model_retiring).
     /// </summary>
+    /// <summary>Rows with images for a model that cannot be fine-tuned on images (the catalogue's <c>vision</c>).</summary>
+    public static void Images(ShardReport merged, ModelFacts? model, Action<Finding> add)
+    {
+        if (merged.RowsWithImages > 0 && model is { Vision: false })
+        {
+            add(
+                FindingCodes.Create(
+                    FindingCodes.ImagesNotSupported,
+                    merged.FirstImageLine,
+                    "",
+                    $"{merged.RowsWithImages:N0} rows hold images (first at line {merged.FirstImageLine}), and {model.Name} is not "
+                        + "fine-tuned on images"
+                )
+            );
+        }
+    }
+
     public static void Model(ValidationOptions options, ModelFacts? model, FineTuningMethod method, Action<Finding> add)
     {
         if (model is null)

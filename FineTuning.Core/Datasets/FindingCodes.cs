@@ -72,6 +72,7 @@ public static class FindingCodes
     public const string FileTooLarge = "file_too_large";
     public const string ManySystemPrompts = "many_system_prompts";
     public const string TopicImbalance = "topic_imbalance";
+    public const string ImagesNotSupported = "images_not_supported";
     public const string InvalidGrader = "invalid_grader";
 
     /// <summary>The catalogue, in the order the README documents it.</summary>
@@ -414,6 +415,14 @@ public static class FindingCodes
             FindingScope.Dataset,
             "Many different system prompts (more than 10 and over 10% of examples); the model may not learn one behaviour.",
             "Use the same system prompt you will use in production."
+        ),
+        new(
+            ImagesNotSupported,
+            Severity.Error,
+            FindingScope.Dataset,
+            "Rows hold images (image_url content parts) and the model is not fine-tuned on images: the provider refuses the file. "
+                + "The catalogue says which models take images (gpt-4o, gpt-4.1).",
+            "Pick a model that takes images (--model gpt-4.1), or remove the images."
         ),
         new(
             TopicImbalance,

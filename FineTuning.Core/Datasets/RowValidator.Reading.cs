@@ -444,6 +444,7 @@ internal sealed partial class RowValidator
 
                 // Images are billed by tiles, not by the bytes of their URL; count a typical low-detail image.
                 m.ContentTokens += 85;
+                _sawImage = true;
                 reader.Skip();
             }
             else

@@ -43,7 +43,8 @@ internal sealed partial class RowValidator
         _sawInput,
         _sawInputMessages,
         _sawPreferred,
-        _sawNonPreferred;
+        _sawNonPreferred,
+        _sawImage;
     private int _preferredStart,
         _preferredLength,
         _nonPreferredStart,
@@ -166,6 +167,11 @@ internal sealed partial class RowValidator
             SensitiveFindings(report, line);
         }
 
+        if (_sawImage)
+        {
+            report.AddImageRow(lineNumber);
+        }
+
         string topic = ReadTopic(line);
         report.AddTopic(topic);
         (bool generated, bool excluded) = ReadMetadataFlags(line);
@@ -239,7 +245,7 @@ internal sealed partial class RowValidator
         _topLevel.Clear();
         _toolsTokens = 0;
         _keyTop = 0;
-        _sawMessages = _sawInput = _sawInputMessages = _sawPreferred = _sawNonPreferred = false;
+        _sawMessages = _sawInput = _sawInputMessages = _sawPreferred = _sawNonPreferred = _sawImage = false;
         _preferredStart = _preferredLength = _nonPreferredStart = _nonPreferredLength = 0;
     }
 

@@ -95,6 +95,12 @@ public sealed class ShardReport
     /// <summary>Valid rows by content hash: the first line and any repeats.</summary>
     public RowHashTable RowHashes { get; set; } = new();
 
+    /// <summary>Valid rows with at least one image (an <c>image_url</c> content part).</summary>
+    public long RowsWithImages { get; set; }
+
+    /// <summary>The first of those rows' lines (<see cref="long.MaxValue"/> when none).</summary>
+    public long FirstImageLine { get; set; } = long.MaxValue;
+
     /// <summary>Matches of possible personal or secret data in valid rows, per kind (<see cref="SensitiveKinds"/>).</summary>
     public Dictionary<string, long> SensitiveData { get; set; } = new(StringComparer.Ordinal);
 
@@ -116,6 +122,12 @@ public sealed class ShardReport
         tally ??= new FormatTally();
         tally.Count++;
         tally.FirstLine = Math.Min(tally.FirstLine, line);
+    }
+
+    internal void AddImageRow(long line)
+    {
+        RowsWithImages++;
+        FirstImageLine = Math.Min(FirstImageLine, line);
     }
 
     internal void AddSensitive(string kind)
@@ -180,6 +192,8 @@ public sealed class ShardReport
         ExcludedByMetadata += other.ExcludedByMetadata;
         Generated += other.Generated;
         RowsWithSystemPrompt += other.RowsWithSystemPrompt;
+        RowsWithImages += other.RowsWithImages;
+        FirstImageLine = Math.Min(FirstImageLine, other.FirstImageLine);
         foreach ((string code, CodeTally tally) in other.Codes)
         {
             ref CodeTally? mine = ref CollectionsMarshal.GetValueRefOrAddDefault(Codes, code, out _);

@@ -10,6 +10,19 @@ public class FindingCodeTests
 {
     private static readonly string Valid9 = Rows.Jsonl(Rows.ManyChats(9));
 
+    private const string ImageRow =
+        """{"messages": [{"role": "user", "content": [{"type": "text", "text": "What is this?"}, """
+        + """{"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}}]}, {"role": "assistant", "content": "A cat."}]}""";
+
+    [Fact]
+    public void Images_AreFine_ForAModelThatIsFineTunedOnThem()
+    {
+        DatasetReport report = V(Valid9 + ImageRow + "\n", new ValidationOptions { Model = "gpt-4.1" });
+
+        Assert.True(report.Fit);
+        Assert.DoesNotContain(report.Findings, f => f.Code == FindingCodes.ImagesNotSupported);
+    }
+
     public sealed record CodeCase(string Code, Func<DatasetReport> Run, long ExpectedLine, string? PathContains = null)
     {
         public override string ToString() => Code;
@@ -342,6 +355,11 @@ public class FindingCodeTests
             FindingCodes.ManySystemPrompts,
             () => V(Rows.Jsonl(Enumerable.Range(0, 20).Select(i => Rows.Chat($"q{i}", "a", system: $"You are assistant number {i}.")))),
             0
+        );
+        yield return new(
+            FindingCodes.ImagesNotSupported,
+            () => V(Valid9 + ImageRow + "\n", new ValidationOptions { Model = "gpt-4.1-mini" }),
+            10
         );
         yield return new(FindingCodes.TopicImbalance, () => V(Rows.Jsonl(Rows.ManyChats(120, i => i < 110 ? "billing" : "returns"))), 0);
         yield return new(

@@ -79,6 +79,11 @@ public partial class InfraTests
         Assert.Contains("swedencentral", allowed);
         Assert.Contains("eastus2", allowed);
         Assert.Contains(parameter.GetProperty("defaultValue").GetString(), allowed);
+        // The regions are data: the catalogue's list, with its source, is the one the Bicep allows.
+        Assert.Equal(FineTuning.Core.Catalog.ModelCatalog.Default.AzureGlobalTrainingRegions.Order(), allowed.Order());
+        Assert.All(FineTuning.Core.Catalog.ModelCatalog.Default.AzureStandardTrainingRegions.Values.SelectMany(r => r), region =>
+            Assert.Contains(region, allowed)
+        );
         Assert.DoesNotContain("westcentralus", allowed);
         Assert.Contains("AZURE_OPENAI_LOCATION", Read("infra/main.parameters.json"), StringComparison.Ordinal);
     }
