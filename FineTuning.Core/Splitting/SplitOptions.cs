@@ -12,6 +12,12 @@ public sealed record SplitOptions
     /// </summary>
     public double TestRatio { get; init; }
 
+    /// <summary>
+    /// A validation file of the user's (a path): validated on its own and used as given, so the dataset is not split
+    /// for validation (all of it trains, but for a test share); an example in both files stops the split.
+    /// </summary>
+    public string? ValidationFile { get; init; }
+
     /// <summary>Field to stratify by; a dotted path like <c>metadata.topic</c> works too. Empty: no strata.</summary>
     public string StratifyBy { get; init; } = "topic";
 

@@ -7,8 +7,17 @@ using Microsoft.Win32.SafeHandles;
 
 namespace FineTuning.Core.Splitting;
 
-/// <summary>The outcome of a split: the validation report it rested on, and the split report when files were written.</summary>
-public sealed record SplitResult(DatasetReport Validation, SplitReport? Split);
+/// <summary>
+/// The outcome of a split: the validation report it rested on, and the split report when files were written; with a
+/// validation file of the user's, its own report, and why nothing was written when the two files share examples.
+/// </summary>
+public sealed record SplitResult(DatasetReport Validation, SplitReport? Split)
+{
+    public DatasetReport? ValidationFileReport { get; init; }
+
+    /// <summary>Rows of the validation file that are examples of the dataset too, each with both line numbers.</summary>
+    public IReadOnlyList<string> Overlaps { get; init; } = [];
+}
 
 /// <summary>
 /// A deterministic, seeded, stratified train/validation split.
@@ -50,39 +59,24 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
         }
 
         // Pass 1: validate in shards on every core, each shard keeping its valid rows in file order.
-        var validator = new DatasetValidator(validation with { TopicField = options.StratifyBy });
-        var perShard = new List<List<RowRef>>();
-        int validators = validation.Tokens.ScalesAcrossThreads ? Math.Max(1, parallelism) : 1;
-        DatasetReport report = validator.ValidateFileInShards(
-            path,
-            validators,
-            ShardBytes,
-            progress,
-            shard =>
-            {
-                var found = new List<RowRef>();
-                lock (perShard)
+        (DatasetReport report, List<RowRef> collected) = Collect(path, validation, parallelism, progress, cancellationToken);
+        DatasetReport? userReport = null;
+        List<RowRef> userRows = [];
+        if (options.ValidationFile is { } userFile)
+        {
+            // The user's validation file: validated on its own (one example is enough; reinforcement's 1,000-row limit applies).
+            (userReport, userRows) = Collect(
+                userFile,
+                validation with
                 {
-                    while (perShard.Count <= shard.Index)
-                        perShard.Add([]);
-                    perShard[shard.Index] = found;
-                }
-
-                return (in ValidRow row, LineInfo line, ReadOnlySpan<byte> bytes) =>
-                    found.Add(
-                        new RowRef(
-                            line.Offset + line.Length - (line.HadCarriageReturn ? 1 : 0) - bytes.Length,
-                            bytes.Length,
-                            row.Topic,
-                            row.Hash,
-                            row.Generated,
-                            row.ExcludedByMetadata,
-                            RowProjector.Members(row.TopLevel)
-                        )
-                    );
-            },
-            cancellationToken
-        );
+                    IsValidationFile = true,
+                    MinExamples = 1,
+                },
+                parallelism,
+                null,
+                cancellationToken
+            );
+        }
 
         // Then, in file order: the first occurrence of a row is the one kept.
         var rows = new List<Candidate>();
@@ -91,7 +85,7 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
         var seen = new HashSet<ContentHash>();
         long duplicates = 0,
             byMetadata = 0;
-        foreach (RowRef row in perShard.SelectMany(r => r))
+        foreach (RowRef row in collected)
         {
             if (!seen.Add(row.Hash))
             {
@@ -111,12 +105,53 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
                 names.Add(row.Topic);
             }
 
-            rows.Add(new Candidate(row.Offset, row.Length, stratum, row.Hash.KeyFor(options.Seed), row.Hash, row.Generated, row.Members));
+            rows.Add(
+                new Candidate(
+                    row.Offset,
+                    row.Length,
+                    stratum,
+                    row.Hash.KeyFor(options.Seed),
+                    row.Hash,
+                    row.Generated,
+                    row.Members,
+                    row.Line
+                )
+            );
         }
 
-        if (!report.Fit)
+        if (!report.Fit || userReport is { Fit: false })
         {
-            return new SplitResult(report, null);
+            return new SplitResult(report, null) { ValidationFileReport = userReport };
+        }
+
+        // A validation file of the user's: its distinct rows, none of them an example the dataset trains on.
+        var userCandidates = new List<Candidate>();
+        var overlaps = new List<string>();
+        if (options.ValidationFile is { } given)
+        {
+            Dictionary<ContentHash, long> trained = rows.GroupBy(r => r.Hash).ToDictionary(g => g.Key, g => g.Min(r => r.Line));
+            var userSeen = new HashSet<ContentHash>();
+            foreach (RowRef row in userRows)
+            {
+                if (row.ExcludedByMetadata || !userSeen.Add(row.Hash))
+                    continue;
+                if (trained.TryGetValue(row.Hash, out long trainLine))
+                {
+                    overlaps.Add(
+                        $"{Path.GetFileName(given)} line {row.Line} is the same example as {Path.GetFileName(path)} line {trainLine}"
+                    );
+                    continue;
+                }
+
+                userCandidates.Add(
+                    new Candidate(row.Offset, row.Length, 0, row.Hash.KeyFor(options.Seed), row.Hash, row.Generated, row.Members, row.Line)
+                );
+            }
+
+            if (overlaps.Count > 0)
+            {
+                return new SplitResult(report, null) { ValidationFileReport = userReport, Overlaps = overlaps };
+            }
         }
 
         FineTuningMethod method = FineTuningMethods.TryParse(report.Method, out FineTuningMethod m) ? m : FineTuningMethod.Supervised;
@@ -140,10 +175,42 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
         int[] testOrder = [.. order.Where(i => assignment[i] == Test)];
         long runBytes = Math.Max(1, rows.Sum(r => (long)r.Length) / Math.Max(1, parallelism));
         var dropped = new SortedSet<string>(StringComparer.Ordinal);
-        Task<(long Rows, long Bytes)> validTask = Task.Run(
-            () => WriteFile(input, path, rows, validOrder, runBytes, validPath, method, dropped, cancellationToken),
-            cancellationToken
-        );
+        Task<(long Rows, long Bytes)> validTask = options.ValidationFile is { } userPath
+            ? Task.Run(
+                () =>
+                {
+                    using SafeFileHandle userInput = File.OpenHandle(
+                        userPath,
+                        FileMode.Open,
+                        FileAccess.Read,
+                        FileShare.Read,
+                        FileOptions.RandomAccess
+                    );
+                    int[] userOrder =
+                    [
+                        .. Enumerable
+                            .Range(0, userCandidates.Count)
+                            .OrderBy(i => userCandidates[i].Key)
+                            .ThenBy(i => userCandidates[i].Hash),
+                    ];
+                    return WriteFile(
+                        userInput,
+                        userPath,
+                        userCandidates,
+                        userOrder,
+                        runBytes,
+                        validPath,
+                        method,
+                        dropped,
+                        cancellationToken
+                    );
+                },
+                cancellationToken
+            )
+            : Task.Run(
+                () => WriteFile(input, path, rows, validOrder, runBytes, validPath, method, dropped, cancellationToken),
+                cancellationToken
+            );
         (long trainRows, long trainBytes) = WriteFile(
             input,
             path,
@@ -168,7 +235,11 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
         }
 
         var notes = new List<string>();
-        if (validRows == 0)
+        if (options.ValidationFile is { } usedFile)
+            notes.Add(
+                $"valid.jsonl holds {Path.GetFileName(usedFile)} as given (its distinct valid rows); the dataset was not split for validation."
+            );
+        else if (validRows == 0)
             notes.Add("The validation file is empty (ratio 1, or too few rows to hold any back).");
         if (moved > 0)
             notes.Add(
@@ -208,7 +279,7 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
         };
         AtomicFile.WriteAllText(Path.Combine(outDir, "split-report.json"), ReportSerializer.Serialize(split));
         SplitManifest.Write(outDir, withTest);
-        return new SplitResult(report, split);
+        return new SplitResult(report, split) { ValidationFileReport = userReport };
     }
 
     /// <summary>Counts the rows of each later file whose example (canonical trained content) is also in an earlier one.</summary>
@@ -246,7 +317,10 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
 
     private List<StratumSplit> Assign(List<Candidate> rows, List<string> names, byte[] toPart, out long moved, FineTuningMethod method)
     {
-        int min = MinStratumSize(options.TrainRatio, options.TestRatio);
+        int min =
+            options.ValidationFile is null ? MinStratumSize(options.TrainRatio, options.TestRatio)
+            : options.TestRatio > 0 ? MinStratumSize(1, options.TestRatio)
+            : 0; // nothing to hold back: the user's file is the validation set
         var members = new List<int>[names.Count];
         for (int i = 0; i < members.Length; i++)
             members[i] = [];
@@ -317,7 +391,9 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
             .ThenBy(i => rows[i].Hash)
             .ToArray();
         int test = (int)Math.Round(eligible.Length * options.TestRatio, MidpointRounding.AwayFromZero);
-        int take = (int)Math.Round((eligible.Length - test) * (1 - options.TrainRatio), MidpointRounding.AwayFromZero);
+        int take = options.ValidationFile is null
+            ? (int)Math.Round((eligible.Length - test) * (1 - options.TrainRatio), MidpointRounding.AwayFromZero)
+            : 0; // the user's validation file is the validation set
         for (int k = 0; k < test + take; k++)
         {
             toPart[eligible[k]] = k < test ? Test : Validation;
@@ -500,6 +576,52 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
         }
     }
 
+    /// <summary>Validates <paramref name="path"/> in shards; the report, and its valid rows in file order.</summary>
+    private (DatasetReport Report, List<RowRef> Rows) Collect(
+        string path,
+        ValidationOptions with,
+        int parallelism,
+        IProgress<long>? progress,
+        CancellationToken cancellationToken
+    )
+    {
+        var validator = new DatasetValidator(with with { TopicField = options.StratifyBy });
+        var perShard = new List<List<RowRef>>();
+        int validators = with.Tokens.ScalesAcrossThreads ? Math.Max(1, parallelism) : 1;
+        DatasetReport report = validator.ValidateFileInShards(
+            path,
+            validators,
+            ShardBytes,
+            progress,
+            shard =>
+            {
+                var found = new List<RowRef>();
+                lock (perShard)
+                {
+                    while (perShard.Count <= shard.Index)
+                        perShard.Add([]);
+                    perShard[shard.Index] = found;
+                }
+
+                return (in ValidRow row, LineInfo line, ReadOnlySpan<byte> bytes) =>
+                    found.Add(
+                        new RowRef(
+                            line.Offset + line.Length - (line.HadCarriageReturn ? 1 : 0) - bytes.Length,
+                            bytes.Length,
+                            row.Topic,
+                            row.Hash,
+                            row.Generated,
+                            row.ExcludedByMetadata,
+                            RowProjector.Members(row.TopLevel),
+                            row.Line
+                        )
+                    );
+            },
+            cancellationToken
+        );
+        return (report, [.. perShard.SelectMany(r => r)]);
+    }
+
     private readonly record struct RowRef(
         long Offset,
         int Length,
@@ -507,7 +629,8 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
         ContentHash Hash,
         bool Generated,
         bool ExcludedByMetadata,
-        int[]? Members
+        int[]? Members,
+        long Line
     );
 
     private readonly record struct Candidate(
@@ -517,6 +640,7 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
         ulong Key,
         ContentHash Hash,
         bool Generated,
-        int[]? Members
+        int[]? Members,
+        long Line
     );
 }

@@ -28,6 +28,12 @@ internal static class SplitCommand
                 + "--train-ratio splits the rest.",
             DefaultValueFactory = _ => 0.0,
         };
+        var validationFile = new Option<FileInfo>("--validation")
+        {
+            Description =
+                "Your own validation file: validated on its own and written as valid.jsonl as given (the dataset is then not split "
+                + "for validation); a row that is also an example of the dataset stops the split, both lines named.",
+        };
         var stratify = new Option<string>("--stratify-by")
         {
             Description = "Field to stratify by (a dotted path such as metadata.topic works; \"\" for none).",
@@ -63,6 +69,7 @@ internal static class SplitCommand
         command.Options.Add(outDir);
         command.Options.Add(ratio);
         command.Options.Add(testRatio);
+        command.Options.Add(validationFile);
         command.Options.Add(stratify);
         command.Options.Add(seed);
         command.Options.Add(includeGenerated);
@@ -74,6 +81,7 @@ internal static class SplitCommand
                         {
                             TrainRatio = result.GetValue(ratio),
                             TestRatio = result.GetValue(testRatio),
+                            ValidationFile = result.GetValue(validationFile) is { } v ? CheckedFile(v) : null,
                             StratifyBy = result.GetValue(stratify) ?? "",
                             Seed = result.GetValue(seed),
                             IncludeGeneratedInValidation = result.GetValue(includeGenerated),
@@ -90,7 +98,15 @@ internal static class SplitCommand
                         else if (outcome.Split is null)
                         {
                             ReportRenderer.RenderValidation(stdout, outcome.Validation, validation);
-                            stdout.WriteLine("Nothing was written: the dataset is not fit.");
+                            if (outcome.ValidationFileReport is { } userReport)
+                                ReportRenderer.RenderValidation(stdout, userReport, validation with { IsValidationFile = true });
+                            foreach (string overlap in outcome.Overlaps)
+                                stdout.WriteLine($"error: {overlap}");
+                            stdout.WriteLine(
+                                outcome.Overlaps.Count > 0
+                                    ? $"Nothing was written: {outcome.Overlaps.Count:N0} validation rows are examples the dataset trains on; remove them from one file."
+                                    : "Nothing was written: the dataset or the validation file is not fit."
+                            );
                         }
                         else
                         {
@@ -100,6 +116,13 @@ internal static class SplitCommand
                         return outcome.Split is null ? FinetuneCli.ExitNotFit : FinetuneCli.ExitOk;
                     })));
         return command;
+    }
+
+    /// <summary>The path of a validation file that can be read, or a <see cref="DatasetFileException"/> saying why not.</summary>
+    private static string CheckedFile(FileInfo file)
+    {
+        DatasetValidator.OpenRead(file.FullName).Dispose();
+        return file.FullName;
     }
 
     private static void Render(TextWriter stdout, SplitReport s, string dir)

@@ -84,6 +84,60 @@ public class StratifiedSplitterTests
         Assert.True(SplitManifest.IsComplete(dir.File("out")));
     }
 
+    [Fact]
+    public void AValidationFileOfTheUsers_IsUsedAsGiven_AndTheDatasetAllTrains()
+    {
+        using var dir = new TempDir();
+        string data = dir.Write("data.jsonl", Rows.Jsonl(Rows.ManyChats(60, i => $"t{i % 3}")));
+        string mine = dir.Write(
+            "mine.jsonl",
+            Rows.Jsonl(
+                Enumerable
+                    .Range(0, 8)
+                    .Select(i => Rows.Chat($"held-out question {i}?", $"answer {i}.", topic: "t0", extra: ", \"metadata\": {\"id\": 1}"))
+            )
+        );
+
+        SplitResult result = new StratifiedSplitter(new ValidationOptions(), new SplitOptions { ValidationFile = mine }).Split(
+            data,
+            dir.File("out")
+        );
+
+        SplitReport report = result.Split!;
+        Assert.Equal((60, 8), (report.TrainRows, report.ValidationRows));
+        Assert.True(result.ValidationFileReport!.Fit);
+        string[] valid = Lines(dir.File("out/valid.jsonl"));
+        Assert.All(valid, r => Assert.Contains("held-out question", r, StringComparison.Ordinal));
+        Assert.All(valid, r => Assert.DoesNotContain("metadata", r, StringComparison.Ordinal)); // projected like training rows
+        Assert.Contains(report.Notes, n => n.Contains("mine.jsonl as given", StringComparison.Ordinal));
+        Assert.True(SplitManifest.IsComplete(dir.File("out")));
+    }
+
+    [Fact]
+    public void AValidationFile_ThatSharesAnExampleWithTheDataset_StopsTheSplit_NamingBothLines()
+    {
+        using var dir = new TempDir();
+        string[] rows = [.. Rows.ManyChats(30, i => "t")];
+        string data = dir.Write("data.jsonl", Rows.Jsonl(rows));
+        // Line 2 of the validation file is dataset line 5, written compactly with an id: the same example.
+        string same = JsonSerializerCompact(rows[4]);
+        string mine = dir.Write("mine.jsonl", Rows.Jsonl([Rows.Chat("something else?", "yes."), same]));
+
+        SplitResult result = new StratifiedSplitter(new ValidationOptions(), new SplitOptions { ValidationFile = mine }).Split(
+            data,
+            dir.File("out")
+        );
+
+        Assert.Null(result.Split);
+        Assert.Equal("mine.jsonl line 2 is the same example as data.jsonl line 5", Assert.Single(result.Overlaps));
+        Assert.False(File.Exists(dir.File("out/train.jsonl")));
+    }
+
+    private static string JsonSerializerCompact(string row) =>
+        JsonSerializer
+            .Serialize(JsonDocument.Parse(row).RootElement)
+            .Replace("}]}", "}],\"metadata\":{\"id\":\"dup\"}}", StringComparison.Ordinal);
+
     [Theory]
     [InlineData(0.9, 0.0, 10)]
     [InlineData(0.9, 0.1, 12)] // 1 / (0.1 × 0.9) = 11.1: the rest must still give validation a row
