@@ -136,10 +136,17 @@ public static class FineTuningOrchestrator
                 request.SplitSeed,
                 request.IncludeGeneratedInValidation,
                 plan.ETag,
-                plan.Bytes
+                plan.Bytes,
+                request.ValidationBlob
             ),
             Retries.Transient
         );
+        if (split.Problem is { } unusable)
+        {
+            // The user's validation file is not fit, or shares examples with the dataset: nothing is uploaded.
+            return await run.EndAsync(RunStatus.Failed, unusable);
+        }
+
         run.Record(r => r with { TrainRows = split.TrainRows, ValidationRows = split.ValidationRows });
         if (split.TrainRows < request.MinExamples)
         {

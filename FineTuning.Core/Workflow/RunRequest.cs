@@ -92,12 +92,13 @@ public sealed record RunRequest
             Add("datasetBlob", "is required: the blob name of the JSONL dataset, e.g. datasets/support.jsonl");
         else if (Storage.BlobNames.Problem(DatasetBlob) is { } blobProblem)
             Add("datasetBlob", blobProblem);
-        // Accepted and ignored before: the run made its own validation file. Refused until the run honours it.
-        if (ValidationBlob is not null)
+        // A validation file of the user's replaces the validation share of the split (checked for overlap at the split).
+        if (ValidationBlob is not null && Storage.BlobNames.Problem(ValidationBlob) is { } validationProblem)
+            Add("validationBlob", validationProblem);
+        else if (ValidationBlob is not null && ValidationBlob == DatasetBlob)
             Add(
                 "validationBlob",
-                "is not supported yet: the run makes its validation file by splitting the dataset (trainRatio); leave it out, "
-                    + "or add your validation rows to the dataset"
+                "names the dataset itself; give a separate file of validation rows, or leave it out to split the dataset"
             );
         if (!string.IsNullOrWhiteSpace(BaseModel) && !AllowUnknownModel && Catalog.ModelCatalog.Default.Find(BaseModel) is null)
             Add(

@@ -97,7 +97,8 @@ public sealed record SplitInput(
     ulong Seed,
     bool IncludeGeneratedInValidation,
     string? DatasetETag = null,
-    long DatasetBytes = 0
+    long DatasetBytes = 0,
+    string? ValidationFileBlob = null
 );
 
 /// <summary>The split's files and counts, with the SHA-256 of each file by name (what is uploaded and trained on).</summary>
@@ -108,7 +109,8 @@ public sealed record SplitSummary(
     long ValidationRows,
     IReadOnlyDictionary<string, long> TrainRowsByTopic,
     string ReportBlob,
-    IReadOnlyDictionary<string, string>? FileHashes = null
+    IReadOnlyDictionary<string, string>? FileHashes = null,
+    string? Problem = null
 );
 
 /// <summary>A job as the orchestration follows it.</summary>

@@ -61,6 +61,12 @@ internal static class RunCommand
             Description = "Cancel the job and fail the run after this long.",
             DefaultValueFactory = _ => 48,
         };
+        var validationFile = new Option<FileInfo>("--validation")
+        {
+            Description =
+                "Your own validation file, uploaded as given (the dataset then all trains); a row that is also an example of the "
+                + "dataset fails the run before anything is uploaded, both lines named.",
+        };
         var noPiiCheck = new Option<bool>("--no-pii-check")
         {
             Description = "Do not look for personal or secret data (e-mail addresses, phone numbers, payment cards, IBANs, API keys).",
@@ -88,6 +94,7 @@ internal static class RunCommand
                 poll,
                 deadline,
                 budget,
+                validationFile,
                 noPiiCheck,
             }
         )
@@ -96,10 +103,13 @@ internal static class RunCommand
             async (result, cancellationToken) =>
             {
                 FileInfo dataset = result.GetValue(file)!;
+                FileInfo? userValidation = result.GetValue(validationFile);
                 try
                 {
                     // The checks validation makes: a directory, a missing or unreadable file, a pipe or device.
                     DatasetValidator.OpenRead(dataset.FullName).Dispose();
+                    if (userValidation is not null)
+                        DatasetValidator.OpenRead(userValidation.FullName).Dispose();
                 }
                 catch (DatasetFileException ex)
                 {
@@ -137,6 +147,13 @@ internal static class RunCommand
                 }
 
                 string blobName = "datasets/" + SafeName(dataset.Name);
+                // The validation file's blob is named by its content too, so a changed file is a new run, not the old one's.
+                string? validationSha256 = userValidation is null
+                    ? null
+                    : await FileHash.Sha256Async(userValidation.FullName, cancellationToken);
+                string? validationBlob = userValidation is null
+                    ? null
+                    : $"datasets/{Path.GetFileNameWithoutExtension(SafeName(userValidation.Name))}.{validationSha256![..12]}.jsonl";
                 var request = new RunRequest
                 {
                     DatasetBlob = blobName,
@@ -153,6 +170,7 @@ internal static class RunCommand
                     PollInterval = pollSeconds is { } p ? TimeSpan.FromSeconds(p) : RunRequest.DefaultPollInterval,
                     Deadline = TimeSpan.FromHours(hours),
                     PiiCheck = !result.GetValue(noPiiCheck),
+                    ValidationBlob = validationBlob,
                 };
                 IReadOnlyDictionary<string, string[]> problems = request.Problems();
                 if (problems.Count > 0)
@@ -185,6 +203,24 @@ internal static class RunCommand
                             await source.CopyToAsync(s, ct);
                         },
                         new Dictionary<string, string> { ["sha256"] = sha256, [FolderDrop.SourceMetadata] = FolderDrop.RunCommandSource },
+                        cancellationToken
+                    );
+                }
+
+                if (userValidation is not null && await host.Blobs.GetPropertiesAsync(validationBlob!, cancellationToken) is null)
+                {
+                    await host.Blobs.WriteAsync(
+                        validationBlob!,
+                        async (s, ct) =>
+                        {
+                            await using FileStream source = userValidation.OpenRead();
+                            await source.CopyToAsync(s, ct);
+                        },
+                        new Dictionary<string, string>
+                        {
+                            ["sha256"] = validationSha256!,
+                            [FolderDrop.SourceMetadata] = FolderDrop.RunCommandSource,
+                        },
                         cancellationToken
                     );
                 }

@@ -78,6 +78,12 @@ public sealed class FineTuningOrchestratorTests : IAsyncLifetime, IDisposable
     private async Task Drop(string name, string content) =>
         await _blobs.WriteAsync(name, (s, ct) => s.WriteAsync(Encoding.UTF8.GetBytes(content), ct).AsTask());
 
+    private async Task<string> ReadBlob(string name)
+    {
+        await using Stream stream = await _blobs.OpenReadAsync(name);
+        return await new StreamReader(stream).ReadToEndAsync();
+    }
+
     private static string SupportDataset() => Rows.Jsonl(Rows.ManyChats(60, i => i % 3 == 0 ? "billing"
                 : i % 3 == 1 ? "shipping"
                 : "returns"));
@@ -498,6 +504,52 @@ public sealed class FineTuningOrchestratorTests : IAsyncLifetime, IDisposable
             await http.GetStringAsync(new Uri(_emulator.OpenAIEndpoint, $"fine_tuning/jobs?metadata[run_id]={id}"))
         );
         Assert.Single(jobs.RootElement.GetProperty("data").EnumerateArray());
+    }
+
+    [Fact]
+    public async Task AValidationBlob_IsUploadedAsGiven_AndTheDatasetAllTrains()
+    {
+        await Drop("datasets/support.jsonl", SupportDataset());
+        await Drop(
+            "datasets/support-valid.jsonl",
+            Rows.Jsonl(Enumerable.Range(0, 7).Select(i => Rows.Chat($"a held-out question {i}?", $"its answer {i}.", topic: "billing")))
+        );
+        string id = "run-user-validation";
+
+        RunOutcome outcome = await Run(
+            id,
+            new RunRequest { DatasetBlob = "datasets/support.jsonl", ValidationBlob = "datasets/support-valid.jsonl" }
+        );
+
+        Assert.Equal(RunStatus.Succeeded, outcome.Status);
+        RunRow row = (await ((IRunStore)_tables).GetAsync(id))!;
+        Assert.Equal((60, 7), (row.TrainRows, row.ValidationRows));
+        string uploaded = await ReadBlob($"runs/{id}/split/valid.jsonl");
+        Assert.Equal(7, uploaded.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        Assert.Contains("a held-out question 0?", uploaded, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AValidationBlob_ThatSharesExamplesWithTheDataset_FailsTheRunBeforeAnyUpload()
+    {
+        string dataset = SupportDataset();
+        await Drop("datasets/support.jsonl", dataset);
+        await Drop("datasets/leaky-valid.jsonl", string.Join("\n", dataset.Split('\n').Take(3)) + "\n");
+        string id = "run-leaky-validation";
+
+        RunOutcome outcome = await Run(
+            id,
+            new RunRequest { DatasetBlob = "datasets/support.jsonl", ValidationBlob = "datasets/leaky-valid.jsonl" }
+        );
+
+        Assert.Equal(RunStatus.Failed, outcome.Status);
+        Assert.Contains("datasets/leaky-valid.jsonl shares 3 examples with the dataset", outcome.Error, StringComparison.Ordinal);
+        Assert.Contains(
+            "datasets/leaky-valid.jsonl line 2 is the same example as datasets/support.jsonl line 2",
+            outcome.Error,
+            StringComparison.Ordinal
+        );
+        Assert.DoesNotContain("UploadFile", Calls(id));
     }
 
     [Fact]

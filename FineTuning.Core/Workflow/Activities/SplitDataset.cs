@@ -36,6 +36,15 @@ public sealed class SplitDataset(IBlobStore blobs, ModelCatalog catalog) : IWork
                 await source.CopyToAsync(target, cancellationToken).ConfigureAwait(false);
             }
 
+            string? userValidation = null;
+            if (input.ValidationFileBlob is { } validationBlob)
+            {
+                userValidation = Path.Combine(work, "validation.jsonl");
+                await using Stream source = await blobs.OpenReadAsync(validationBlob, cancellationToken).ConfigureAwait(false);
+                await using FileStream target = File.Create(userValidation);
+                await source.CopyToAsync(target, cancellationToken).ConfigureAwait(false);
+            }
+
             var splitter = new StratifiedSplitter(
                 input.Settings.ToOptions(catalog),
                 new SplitOptions
@@ -44,9 +53,16 @@ public sealed class SplitDataset(IBlobStore blobs, ModelCatalog catalog) : IWork
                     StratifyBy = input.StratifyBy,
                     Seed = input.Seed,
                     IncludeGeneratedInValidation = input.IncludeGeneratedInValidation,
+                    ValidationFile = userValidation,
                 }
             );
-            SplitReport report = splitter.Split(local, Path.Combine(work, "out"), cancellationToken: cancellationToken).Split
+            SplitResult result = splitter.Split(local, Path.Combine(work, "out"), cancellationToken: cancellationToken);
+            if (result.Split is null && UserFileProblem(input, result) is { } problem)
+            {
+                return new SplitSummary("", "", 0, 0, new Dictionary<string, long>(), "", Problem: problem);
+            }
+
+            SplitReport report = result.Split
                 ?? throw new InvalidOperationException($"{input.DatasetBlob} is not fit to split; validation should have stopped the run.");
             string prefix = $"runs/{input.RunId}/split/";
             var hashes = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -93,6 +109,29 @@ public sealed class SplitDataset(IBlobStore blobs, ModelCatalog catalog) : IWork
         {
             Directory.Delete(work, recursive: true);
         }
+    }
+
+    /// <summary>Why the user's validation file cannot be used (not fit, or rows the dataset trains on), or null.</summary>
+    private static string? UserFileProblem(SplitInput input, SplitResult result)
+    {
+        if (result.Overlaps.Count > 0)
+        {
+            return $"{input.ValidationFileBlob} shares {result.Overlaps.Count:N0} examples with the dataset, which trains on them: "
+                + "remove them from one file.\n  "
+                + string.Join(
+                    "\n  ",
+                    result
+                        .Overlaps.Take(10)
+                        .Select(o =>
+                            o.Replace("validation.jsonl", input.ValidationFileBlob, StringComparison.Ordinal)
+                                .Replace("dataset.jsonl", input.DatasetBlob, StringComparison.Ordinal)
+                        )
+                );
+        }
+
+        return result.ValidationFileReport is { Fit: false } report
+            ? string.Join("\n  ", [$"{input.ValidationFileBlob}: {report.Verdict}", .. report.Findings.Take(10).Select(f => f.ToString())])
+            : null;
     }
 
     /// <summary>The run's scratch folder for the split (in the system's temporary folder).</summary>
