@@ -37,6 +37,18 @@ public sealed record CostEstimate
     public decimal? EstimatedCostUsd { get; init; }
 
     public required IReadOnlyList<string> Notes { get; init; }
+
+    /// <summary>How long the job may take, or why no figure is given.</summary>
+    public string Duration { get; init; } = DurationUnknown;
+
+    /// <summary>
+    /// The providers publish no training throughput: one documented example (Azure's cost guide, read 2026-12-05: 1 M
+    /// training tokens, 2 epochs, gpt-4.1 Global, 2 h 15 min) is no basis for a range, and queue time varies widely.
+    /// </summary>
+    public const string DurationUnknown =
+        "not estimated: the providers publish no training throughput (Azure's cost guide gives one example, 2 M trained tokens "
+        + "on gpt-4.1 in 2 h 15 min) and queue time varies from minutes to hours; a run shows the provider's estimated finish "
+        + "once the job trains";
 }
 
 /// <summary>

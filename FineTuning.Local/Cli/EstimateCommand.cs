@@ -89,6 +89,7 @@ internal static class EstimateCommand
         if (e.PricePerHour is decimal h)
             table.AddRow("Price", $"${h:0.00} per training hour");
         table.AddRow("Estimated cost*", e.EstimatedCostUsd is decimal c ? $"${c:N2}" : "-");
+        table.AddRow("Duration", Markup.Escape(e.Duration));
         console.Write(table);
         foreach (string note in e.Notes)
         {

@@ -121,6 +121,11 @@ public class CliTests
         long billed = estimate.GetProperty("billedTokens").GetInt64();
         Assert.Equal(5 * estimate.GetProperty("billableTokensPerEpoch").GetInt64(), billed);
         Assert.Equal(Math.Round(billed / 1_000_000m * 3.00m, 2), estimate.GetProperty("estimatedCostUsd").GetDecimal());
+        // No duration is invented: the estimate says why there is none, in JSON and in the table.
+        Assert.StartsWith("not estimated: the providers publish no training throughput", estimate.GetProperty("duration").GetString());
+        var (_, table, _) = CliRunner.Run("estimate", path, "--model", "gpt-4o-mini");
+        Assert.Contains("Duration", table, StringComparison.Ordinal);
+        Assert.Contains("not estimated", table, StringComparison.Ordinal);
     }
 
     [Fact]
