@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using FineTuning.Core.Evaluation;
 using FineTuning.Core.Graders;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -150,6 +151,59 @@ public sealed class EmulatorServer : IAsyncDisposable
 
     private static void Map(RouteGroupBuilder api, EmulatorState state)
     {
+        api.MapPost("/chat/completions", async (HttpRequest request) =>
+        {
+            using JsonDocument body = await JsonDocument.ParseAsync(request.Body).ConfigureAwait(false);
+            JsonElement root = body.RootElement;
+            if (
+                !root.TryGetProperty("model", out JsonElement model)
+                || model.ValueKind != JsonValueKind.String
+                || !root.TryGetProperty("messages", out JsonElement messages)
+                || messages.ValueKind != JsonValueKind.Array
+                || messages.GetArrayLength() == 0
+            )
+            {
+                return ErrorResult(
+                    400,
+                    "invalid_request_error",
+                    "'model' (a string) and 'messages' (a non-empty array) are required.",
+                    "messages"
+                );
+            }
+
+            string topic = Uri.UnescapeDataString(request.Headers[EvaluationPrompts.TopicHeader].FirstOrDefault() ?? "(none)");
+            string reply = EmulatedChat.Reply(state.Options.Skill, model.GetString()!, messages, topic);
+            if (state.Options.AnswerDelay > TimeSpan.Zero)
+            {
+                await Task.Delay(state.Options.AnswerDelay, request.HttpContext.RequestAborted).ConfigureAwait(false);
+            }
+
+            int promptTokens = Math.Max(1, messages.GetRawText().Length / 4);
+            int completionTokens = Math.Max(1, reply.Length / 4);
+            return Json(
+                new JsonObject
+                {
+                    ["id"] = $"chatcmpl-emu{Guid.NewGuid():N}"[..24],
+                    ["object"] = "chat.completion",
+                    ["created"] = state.Options.Time.GetUtcNow().ToUnixTimeSeconds(),
+                    ["model"] = model.GetString(),
+                    ["choices"] = new JsonArray(
+                        new JsonObject
+                        {
+                            ["index"] = 0,
+                            ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = reply },
+                            ["finish_reason"] = "stop",
+                        }
+                    ),
+                    ["usage"] = new JsonObject
+                    {
+                        ["prompt_tokens"] = promptTokens,
+                        ["completion_tokens"] = completionTokens,
+                        ["total_tokens"] = promptTokens + completionTokens,
+                    },
+                }
+            );
+        });
         api.MapPost("/files", async (HttpRequest request) =>
         {
             if (!request.HasFormContentType)

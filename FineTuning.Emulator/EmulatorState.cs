@@ -25,6 +25,8 @@ internal sealed class EmulatorState : IDisposable
     private readonly string _contents;
     private readonly bool _scratch;
 
+    public EmulatorOptions Options => _options;
+
     public EmulatorState(EmulatorOptions options)
     {
         _options = options;

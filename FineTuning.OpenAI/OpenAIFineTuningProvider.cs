@@ -151,7 +151,8 @@ public sealed partial class OpenAIFineTuningProvider : IFineTuningProvider
         CancellationToken cancellationToken,
         string? json = null,
         bool retry = true,
-        (BinaryData Body, string ContentType)? content = null
+        (BinaryData Body, string ContentType)? content = null,
+        IReadOnlyDictionary<string, string>? headers = null
     )
     {
         using PipelineMessage message = _pipeline.CreateMessage();
@@ -161,6 +162,11 @@ public sealed partial class OpenAIFineTuningProvider : IFineTuningProvider
         request.Method = method;
         request.Uri = new Uri(_endpoint, path);
         request.Headers.Set("Accept", "application/json");
+        foreach ((string name, string value) in headers ?? new Dictionary<string, string>())
+        {
+            request.Headers.Set(name, value);
+        }
+
         if (json is not null)
         {
             request.Headers.Set("Content-Type", "application/json");

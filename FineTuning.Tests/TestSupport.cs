@@ -210,3 +210,17 @@ public static class Repo
         throw new DirectoryNotFoundException("FineTuning.sln not found above the test output folder.");
     }
 }
+
+/// <summary>The product's provider, pointed at a running emulator.</summary>
+public static class Emulated
+{
+    public static FineTuning.OpenAI.OpenAIFineTuningProvider Provider(FineTuning.Emulator.EmulatorServer emulator, string key) =>
+        FineTuning.OpenAI.OpenAIFineTuningProvider.Create(
+            new FineTuning.OpenAI.ProviderOptions
+            {
+                Kind = FineTuning.OpenAI.ProviderKind.Emulator,
+                Endpoint = emulator.OpenAIEndpoint,
+                ApiKey = key,
+            }
+        );
+}

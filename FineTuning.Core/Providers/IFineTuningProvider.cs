@@ -44,6 +44,17 @@ public interface IFineTuningProvider
         CancellationToken cancellationToken = default
     );
 
+    /// <summary>
+    /// Asks <paramref name="model"/> (a deployment name on Azure) to answer <paramref name="messages"/> (a JSON array of
+    /// chat messages, passed as written), naming the row's <paramref name="topic"/> in a header services ignore.
+    /// </summary>
+    Task<ChatAnswer> CompleteChatAsync(
+        string model,
+        JsonElement messages,
+        string? topic = null,
+        CancellationToken cancellationToken = default
+    );
+
     Task<ProviderJob> PauseJobAsync(string jobId, CancellationToken cancellationToken = default);
 
     Task<ProviderJob> ResumeJobAsync(string jobId, CancellationToken cancellationToken = default);

@@ -87,3 +87,6 @@ public sealed record Hyperparameters(
     int? EvalSamples = null,
     string? ReasoningEffort = null
 );
+
+/// <summary>A model's answer to a chat, with the tokens it used.</summary>
+public sealed record ChatAnswer(string Text, int PromptTokens, int CompletionTokens);

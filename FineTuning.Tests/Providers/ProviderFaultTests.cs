@@ -21,15 +21,7 @@ public sealed class ProviderFaultTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _emulator.DisposeAsync();
 
-    private OpenAIFineTuningProvider Provider() =>
-        OpenAIFineTuningProvider.Create(
-            new ProviderOptions
-            {
-                Kind = ProviderKind.Emulator,
-                Endpoint = _emulator.OpenAIEndpoint,
-                ApiKey = Key,
-            }
-        );
+    private OpenAIFineTuningProvider Provider() => Emulated.Provider(_emulator, Key);
 
     private static MemoryStream Dataset() => new(Encoding.UTF8.GetBytes(Rows.Jsonl(Rows.ManyChats(12))));
 
