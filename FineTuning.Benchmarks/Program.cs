@@ -8,6 +8,7 @@ using FineTuning.Benchmarks;
 // finetune-bench run FILE                   a whole run as finetune run does it on the built-in emulator: time per stage, peak memory
 // finetune-bench workflow FILE              the workflow's validation stage on the durable runtime vs finetune validate;
 //                                           runtime overhead per activity; replay of ~1,000 history events
+// finetune-bench evaluate [ROWS] [CONCURRENCY]  held-out evaluation on the emulator at 200 ms an answer: time vs the ideal
 // finetune-bench tokens FILE...              token totals of the approximation vs exact o200k_base counts, and times
 // finetune-bench micro [BenchmarkDotNet args] BenchmarkDotNet micro-benchmarks
 switch (args.FirstOrDefault())
@@ -23,6 +24,12 @@ switch (args.FirstOrDefault())
         return await WorkflowBench.RunAsync(args[1]);
     case "run" when args.Length >= 2:
         return await RunBench.RunAsync(args[1]);
+    case "evaluate":
+        return await EvaluationBench.RunAsync(
+            args.Length >= 2 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1000,
+            args.Length >= 3 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 16,
+            TimeSpan.FromMilliseconds(200)
+        );
     case "tokens" when args.Length >= 2:
         return TokenCalibration.Run(args[1..]);
     case "micro":
@@ -30,7 +37,7 @@ switch (args.FirstOrDefault())
         return 0;
     default:
         Console.Error.WriteLine(
-            "usage: generate FILE [--mb N] | compare FILE [--finetune PATH] | workflow FILE | run FILE | tokens FILE... | micro [args]"
+            "usage: generate FILE [--mb N] | compare FILE [--finetune PATH] | workflow FILE | run FILE | evaluate [ROWS] [CONCURRENCY] | tokens FILE... | micro [args]"
         );
         return 2;
 }
