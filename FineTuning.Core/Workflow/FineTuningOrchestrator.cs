@@ -137,7 +137,8 @@ public static class FineTuningOrchestrator
                 request.IncludeGeneratedInValidation,
                 plan.ETag,
                 plan.Bytes,
-                request.ValidationBlob
+                request.ValidationBlob,
+                request.TestRatio
             ),
             Retries.Transient
         );
@@ -147,7 +148,7 @@ public static class FineTuningOrchestrator
             return await run.EndAsync(RunStatus.Failed, unusable);
         }
 
-        run.Record(r => r with { TrainRows = split.TrainRows, ValidationRows = split.ValidationRows });
+        run.Record(r => r with { TrainRows = split.TrainRows, ValidationRows = split.ValidationRows, TestRows = split.TestRows });
         if (split.TrainRows < request.MinExamples)
         {
             // Validation counted every distinct example; the provider counts the training file's.

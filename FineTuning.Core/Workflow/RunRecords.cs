@@ -54,6 +54,9 @@ public sealed record RunRow
 
     public long? ValidationRows { get; init; }
 
+    /// <summary>Rows held out as the run's test set (none unless the request asks for a test ratio).</summary>
+    public long? TestRows { get; init; }
+
     public string? JobId { get; init; }
 
     public string? JobStatus { get; init; }

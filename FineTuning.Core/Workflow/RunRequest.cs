@@ -34,6 +34,12 @@ public sealed record RunRequest
     public double TrainRatio { get; set; } = ValidationOptions.DefaultTrainRatio;
 
     /// <summary>
+    /// Share of each topic held out as a test set (<c>runs/{id}/split/test.jsonl</c>, never uploaded) before the train ratio
+    /// splits the rest; 0, the default, holds none. The evaluation stage (to come) evaluates it.
+    /// </summary>
+    public double TestRatio { get; set; }
+
+    /// <summary>
     /// The most the job may cost, in USD: a run whose estimate is higher (or cannot be estimated: a model without a price,
     /// reinforcement's hourly billing) stops after validation, before anything is uploaded. Null: no limit.
     /// </summary>
@@ -122,6 +128,8 @@ public sealed record RunRequest
 
         if (new SplitOptions { TrainRatio = TrainRatio }.Problem() is { } ratio)
             Add("trainRatio", ratio);
+        if (new SplitOptions { TestRatio = TestRatio }.Problem() is { } testRatio)
+            Add("testRatio", testRatio);
         if (BudgetUsd is { } budget && budget <= 0)
             Add("budgetUsd", $"{budget} is not a budget; give an amount in USD above 0, or none");
         if (MinExamples < 1)

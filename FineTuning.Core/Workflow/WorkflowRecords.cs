@@ -98,7 +98,8 @@ public sealed record SplitInput(
     bool IncludeGeneratedInValidation,
     string? DatasetETag = null,
     long DatasetBytes = 0,
-    string? ValidationFileBlob = null
+    string? ValidationFileBlob = null,
+    double TestRatio = 0
 );
 
 /// <summary>The split's files and counts, with the SHA-256 of each file by name (what is uploaded and trained on).</summary>
@@ -110,7 +111,9 @@ public sealed record SplitSummary(
     IReadOnlyDictionary<string, long> TrainRowsByTopic,
     string ReportBlob,
     IReadOnlyDictionary<string, string>? FileHashes = null,
-    string? Problem = null
+    string? Problem = null,
+    string? TestBlob = null,
+    long TestRows = 0
 );
 
 /// <summary>A job as the orchestration follows it.</summary>

@@ -61,6 +61,11 @@ internal static class RunCommand
             Description = "Cancel the job and fail the run after this long.",
             DefaultValueFactory = _ => 48,
         };
+        var testRatio = new Option<double>("--test-ratio")
+        {
+            Description = "Share of each topic held out as the run's test set (runs/{id}/split/test.jsonl, never uploaded); 0 holds none.",
+            DefaultValueFactory = _ => 0.0,
+        };
         var validationFile = new Option<FileInfo>("--validation")
         {
             Description =
@@ -94,6 +99,7 @@ internal static class RunCommand
                 poll,
                 deadline,
                 budget,
+                testRatio,
                 validationFile,
                 noPiiCheck,
             }
@@ -171,6 +177,7 @@ internal static class RunCommand
                     Deadline = TimeSpan.FromHours(hours),
                     PiiCheck = !result.GetValue(noPiiCheck),
                     ValidationBlob = validationBlob,
+                    TestRatio = result.GetValue(testRatio),
                 };
                 IReadOnlyDictionary<string, string[]> problems = request.Problems();
                 if (problems.Count > 0)

@@ -530,6 +530,26 @@ public sealed class FineTuningOrchestratorTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task ATestRatio_HoldsOutATestSetPerTopic_ThatIsKeptWithTheRunAndNeverUploaded()
+    {
+        await Drop("datasets/support.jsonl", SupportDataset());
+        string id = "run-test-share";
+
+        RunOutcome outcome = await Run(id, new RunRequest { DatasetBlob = "datasets/support.jsonl", TestRatio = 0.1 });
+
+        Assert.Equal(RunStatus.Succeeded, outcome.Status);
+        RunRow row = (await ((IRunStore)_tables).GetAsync(id))!;
+        // 20 rows per topic: 2 held out, then 18 split 16 / 2.
+        Assert.Equal((48, 6, 6), (row.TrainRows, row.ValidationRows, row.TestRows));
+        string test = await ReadBlob($"runs/{id}/split/test.jsonl");
+        Assert.Equal(6, test.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        Assert.Contains("\"topic\"", test, StringComparison.Ordinal); // as written in the source, for per-topic reports
+        Assert.Equal(2, Calls(id).Count(c => c == "UploadFile")); // training and validation only
+        ModelRow model = (await ((IModelRegistry)_tables).GetAsync(outcome.ModelId!))!;
+        Assert.Contains("test.jsonl", model.SplitFileHashes.Keys);
+    }
+
+    [Fact]
     public async Task AValidationBlob_ThatSharesExamplesWithTheDataset_FailsTheRunBeforeAnyUpload()
     {
         string dataset = SupportDataset();

@@ -54,6 +54,7 @@ public sealed class SplitDataset(IBlobStore blobs, ModelCatalog catalog) : IWork
                     Seed = input.Seed,
                     IncludeGeneratedInValidation = input.IncludeGeneratedInValidation,
                     ValidationFile = userValidation,
+                    TestRatio = input.TestRatio,
                 }
             );
             SplitResult result = splitter.Split(local, Path.Combine(work, "out"), cancellationToken: cancellationToken);
@@ -66,7 +67,10 @@ public sealed class SplitDataset(IBlobStore blobs, ModelCatalog catalog) : IWork
                 ?? throw new InvalidOperationException($"{input.DatasetBlob} is not fit to split; validation should have stopped the run.");
             string prefix = $"runs/{input.RunId}/split/";
             var hashes = new Dictionary<string, string>(StringComparer.Ordinal);
-            foreach (string name in new[] { "train.jsonl", "valid.jsonl", "split-report.json" })
+            string[] written = report.TestFile is null
+                ? ["train.jsonl", "valid.jsonl", "split-report.json"]
+                : ["train.jsonl", "valid.jsonl", "test.jsonl", "split-report.json"];
+            foreach (string name in written)
             {
                 string path = Path.Combine(work, "out", name);
                 string? hash = null;
@@ -102,7 +106,9 @@ public sealed class SplitDataset(IBlobStore blobs, ModelCatalog catalog) : IWork
                 report.ValidationRows,
                 report.Strata.ToDictionary(s => s.Name, s => s.Train),
                 prefix + "split-report.json",
-                hashes
+                hashes,
+                TestBlob: report.TestFile is null ? null : prefix + "test.jsonl",
+                TestRows: report.TestRows
             );
         }
         finally
