@@ -35,7 +35,8 @@ public static class EvaluationBench
                     .Select(i =>
                         (
                             (long)i + 1,
-                            $$"""{"messages":[{"role":"user","content":"Question {{i}}?"},{"role":"assistant","content":"Answer {{i}}."}],"topic":"t{{i % 4}}"}"""
+                            $$"""{"messages":[{"role":"user","content":"Question {{i}}?"},"""
+                                + $$"""{"role":"assistant","content":"Answer {{i}}."}],"topic":"t{{i % 4}}"}"""
                         )
                     ),
             ];
@@ -46,7 +47,8 @@ public static class EvaluationBench
             EvaluationSummary summary = EvaluationStatistics.Compute(evaluated, new PromotionPolicy());
             double ideal = Math.Ceiling(rows / (double)concurrency) * 2 * latency.TotalSeconds;
             Console.WriteLine(
-                $"evaluate: {evaluated.Count:N0} rows, {concurrency} at once, {latency.TotalMilliseconds:N0} ms an answer: {took.TotalSeconds:N1} s "
+                $"evaluate: {evaluated.Count:N0} rows, {concurrency} at once, {latency.TotalMilliseconds:N0} ms an answer: "
+                    + $"{took.TotalSeconds:N1} s "
                     + $"(ideal {ideal:N1} s, {took.TotalSeconds / ideal:N2}x); {6 * rows:N0} calls; "
                     + $"base {summary.Overall.BaseScore:N2} -> fine-tuned {summary.Overall.FineTunedScore:N2}; "
                     + $"peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0:N0} MiB"

@@ -37,7 +37,8 @@ switch (args.FirstOrDefault())
         return 0;
     default:
         Console.Error.WriteLine(
-            "usage: generate FILE [--mb N] | compare FILE [--finetune PATH] | workflow FILE | run FILE | evaluate [ROWS] [CONCURRENCY] | tokens FILE... | micro [args]"
+            "usage: generate FILE [--mb N] | compare FILE [--finetune PATH] | workflow FILE | run FILE | evaluate [ROWS] [CONCURRENCY] "
+                + "| tokens FILE... | micro [args]"
         );
         return 2;
 }

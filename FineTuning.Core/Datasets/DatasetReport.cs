@@ -41,7 +41,10 @@ public sealed record DatasetReport
 
     public required long Duplicates { get; init; }
 
-    /// <summary>Matches of possible personal or secret data, per kind (email, phone, payment_card, iban, secret); empty when none or unchecked.</summary>
+    /// <summary>
+    /// Matches of possible personal or secret data, per kind (email, phone, payment_card, iban, secret); empty when none
+    /// or unchecked.
+    /// </summary>
     public Dictionary<string, long> SensitiveData { get; init; } = [];
 
     public required long ExcludedByMetadata { get; init; }
@@ -89,21 +92,24 @@ public sealed record DatasetReport
     /// <summary>
     /// Tallies the repeats of <paramref name="table"/> under <paramref name="code"/>: the count, and the earliest lines
     /// (a heap whose top is the latest kept, however many rows repeat), leaving out the lines in <paramref name="except"/>
-    /// (sorted). Only now, with every shard merged, is it known which line of a repeated row came first.
+    /// (sorted), and shows each occurrence to <paramref name="visit"/>. Only now, with every shard merged, is it known
+    /// which line of a repeated row came first. Returns the lines counted, sorted.
     /// </summary>
-    private static void Repeats(
+    private static List<long> Repeats(
         Dictionary<string, CodeTally> codes,
         RowHashTable table,
         string code,
         int keep,
         List<long>? except,
-        Func<long, string> message
+        Func<long, string> message,
+        Action<RowOccurrence>? visit = null
     )
     {
-        long count = 0;
+        var counted = new List<long>();
         var earliest = new PriorityQueue<(long Line, long First), long>(Comparer<long>.Create((x, y) => y.CompareTo(x)));
         foreach (RowOccurrence occurrence in table.Rows())
         {
+            visit?.Invoke(occurrence);
             foreach (long line in occurrence.Repeats ?? [])
             {
                 if (except is not null && except.BinarySearch(line) >= 0)
@@ -111,7 +117,7 @@ public sealed record DatasetReport
                     continue;
                 }
 
-                count++;
+                counted.Add(line);
                 if (earliest.Count < keep)
                 {
                     earliest.Enqueue((line, occurrence.FirstLine), line);
@@ -123,11 +129,12 @@ public sealed record DatasetReport
             }
         }
 
-        if (count > 0)
+        counted.Sort();
+        if (counted.Count > 0)
         {
             codes[code] = new CodeTally
             {
-                Count = count,
+                Count = counted.Count,
                 Samples =
                 [
                     .. earliest
@@ -137,6 +144,8 @@ public sealed record DatasetReport
                 ],
             };
         }
+
+        return counted;
     }
 
     /// <summary>
@@ -167,22 +176,18 @@ public sealed record DatasetReport
             Add(f);
         }
 
-        // Duplicates: only now do we know which line of a repeated row came first.
-        // The earliest repeats are kept (a heap whose top is the latest kept), however many rows repeat.
+        // Duplicates, with the billable tokens in the same read of the row table (it may have spilled to temporary files).
         long billable = 0;
-        var exactRepeats = new List<long>();
-        foreach (RowOccurrence occurrence in merged.RowHashes.Rows())
-        {
-            billable += occurrence.BillableTokens;
-            foreach (long line in occurrence.Repeats ?? [])
-            {
-                exactRepeats.Add(line);
-            }
-        }
-
-        exactRepeats.Sort();
+        List<long> exactRepeats = Repeats(
+            codes,
+            merged.RowHashes,
+            FindingCodes.Duplicate,
+            keep,
+            null,
+            first => $"same as line {first}; left out of the split",
+            occurrence => billable += occurrence.BillableTokens
+        );
         long duplicates = exactRepeats.Count;
-        Repeats(codes, merged.RowHashes, FindingCodes.Duplicate, keep, null, first => $"same as line {first}; left out of the split");
         // Near-duplicates: repeats of the folded text that are not repeats of the example itself.
         Repeats(codes, merged.TextHashes, FindingCodes.NearDuplicate, keep, exactRepeats, first =>
             $"reads as line {first} does once case, whitespace and punctuation are ignored"

@@ -193,7 +193,12 @@ internal sealed partial class RowValidator
     /// </summary>
     private void SensitiveFindings(ShardReport report, ReadOnlySpan<byte> line)
     {
-        List<SensitiveMatch> matches = SensitiveData.Find(line);
+        IReadOnlyList<SensitiveMatch> matches = SensitiveData.Find(line);
+        if (matches.Count == 0)
+        {
+            return;
+        }
+
         var reported = new HashSet<(string Kind, string Path)>();
         foreach (SensitiveMatch match in matches)
         {

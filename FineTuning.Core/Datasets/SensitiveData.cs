@@ -60,13 +60,18 @@ public static class SensitiveData
         ("-----BEGIN"u8.ToArray(), 0, "private key"),
     ];
 
-    /// <summary>Every match in <paramref name="row"/>, in order of where it starts.</summary>
-    public static List<SensitiveMatch> Find(ReadOnlySpan<byte> row)
+    /// <summary>Every match in <paramref name="row"/>, in order of where it starts (no allocation for a row without any).</summary>
+    public static IReadOnlyList<SensitiveMatch> Find(ReadOnlySpan<byte> row)
     {
-        var found = new List<SensitiveMatch>();
-        Emails(row, found);
-        Numbers(row, found);
-        Secrets(row, found);
+        List<SensitiveMatch>? found = null;
+        Emails(row, ref found);
+        Numbers(row, ref found);
+        Secrets(row, ref found);
+        if (found is null)
+        {
+            return [];
+        }
+
         found.Sort((a, b) => a.Offset.CompareTo(b.Offset));
         return found;
     }
@@ -132,7 +137,7 @@ public static class SensitiveData
         }
     }
 
-    private static void Emails(ReadOnlySpan<byte> row, List<SensitiveMatch> found)
+    private static void Emails(ReadOnlySpan<byte> row, ref List<SensitiveMatch>? found)
     {
         for (int at = row.IndexOf((byte)'@'); at >= 0; )
         {
@@ -148,7 +153,7 @@ public static class SensitiveData
             int dot = domain.LastIndexOf((byte)'.');
             if (start < at && dot > 0 && domain.Length - dot - 1 >= 2 && IsLetters(domain[(dot + 1)..]))
             {
-                found.Add(new(SensitiveKinds.Email, start, $"{(char)row[start]}***@{Encoding.UTF8.GetString(domain)}"));
+                (found ??= []).Add(new(SensitiveKinds.Email, start, $"{(char)row[start]}***@{Encoding.UTF8.GetString(domain)}"));
             }
 
             int next = row[(at + 1)..].IndexOf((byte)'@');
@@ -157,7 +162,7 @@ public static class SensitiveData
     }
 
     /// <summary>Runs of digits (single spaces or dashes between groups): payment cards, phone numbers, IBANs.</summary>
-    private static void Numbers(ReadOnlySpan<byte> row, List<SensitiveMatch> found)
+    private static void Numbers(ReadOnlySpan<byte> row, ref List<SensitiveMatch>? found)
     {
         Span<byte> digits = stackalloc byte[40];
         Span<int> groups = stackalloc int[40];
@@ -198,16 +203,16 @@ public static class SensitiveData
             bool plus = start > 0 && row[start - 1] == '+';
             if (Iban(row, start) is { } iban)
             {
-                found.Add(new(SensitiveKinds.Iban, start - 2, Mask(iban)));
+                (found ??= []).Add(new(SensitiveKinds.Iban, start - 2, Mask(iban)));
                 end = Math.Max(end, start - 2 + iban.Length);
             }
             else if (alone && count is >= 13 and <= 19 && CardGroups(groups[..groupCount]) && Luhn(digits[..count]))
             {
-                found.Add(new(SensitiveKinds.PaymentCard, start, Mask(Encoding.ASCII.GetString(digits[..count]))));
+                (found ??= []).Add(new(SensitiveKinds.PaymentCard, start, Mask(Encoding.ASCII.GetString(digits[..count]))));
             }
             else if (alone && (plus && count is >= 8 and <= 15 || NorthAmerican(row, start, end)))
             {
-                found.Add(
+                (found ??= []).Add(
                     new(SensitiveKinds.Phone, plus ? start - 1 : start, Mask((plus ? "+" : "") + Encoding.ASCII.GetString(digits[..count])))
                 );
             }
@@ -249,7 +254,10 @@ public static class SensitiveData
             && row.Slice(start - 5, 3).IndexOfAnyExceptInRange((byte)'0', (byte)'9') < 0;
     }
 
-    /// <summary>An IBAN starting 2 bytes before <paramref name="digitStart"/> (country letters, check digits, then up to 30 letters or digits, spaces every 4), when its mod-97 check holds.</summary>
+    /// <summary>
+    /// An IBAN starting 2 bytes before <paramref name="digitStart"/> (country letters, check digits, then up to 30 letters
+    /// or digits, spaces every 4), when its mod-97 check holds.
+    /// </summary>
     private static string? Iban(ReadOnlySpan<byte> row, int digitStart)
     {
         if (digitStart < 2 || !char.IsAsciiLetterUpper((char)row[digitStart - 2]) || !char.IsAsciiLetterUpper((char)row[digitStart - 1]))
@@ -308,7 +316,7 @@ public static class SensitiveData
         return sum % 10 == 0 && digits.IndexOfAnyExcept((byte)'0') >= 0;
     }
 
-    private static void Secrets(ReadOnlySpan<byte> row, List<SensitiveMatch> found)
+    private static void Secrets(ReadOnlySpan<byte> row, ref List<SensitiveMatch>? found)
     {
         foreach ((byte[] prefix, int minBody, string name) in Keys)
         {
@@ -320,7 +328,7 @@ public static class SensitiveData
                 bool boundary = at == 0 || !TokenChars.Contains(row[at - 1]);
                 if (boundary && (minBody == 0 ? row[bodyStart..].StartsWith(" "u8) || row[bodyStart..].StartsWith("-"u8) : body >= minBody))
                 {
-                    found.Add(new(SensitiveKinds.Secret, at, $"{name} {Encoding.ASCII.GetString(prefix)}…"));
+                    (found ??= []).Add(new(SensitiveKinds.Secret, at, $"{name} {Encoding.ASCII.GetString(prefix)}…"));
                 }
 
                 int next = row[(bodyStart + Math.Max(body, 0))..].IndexOf(prefix);

@@ -56,7 +56,10 @@ public sealed record ValidationOptions
     /// <summary>Whether the run is a validation file for reinforcement (1,000 rows at most) rather than a training file.</summary>
     public bool IsValidationFile { get; init; }
 
-    /// <summary>Whether rows are searched for possible personal or secret data (<c>possible_pii</c>; <c>--no-pii-check</c> turns it off).</summary>
+    /// <summary>
+    /// Whether rows are searched for possible personal or secret data (<c>possible_pii</c>; <c>--no-pii-check</c> turns it
+    /// off).
+    /// </summary>
     public bool CheckSensitiveData { get; init; } = true;
 
     /// <summary>The date retirement is judged against.</summary>

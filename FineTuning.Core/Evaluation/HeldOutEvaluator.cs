@@ -47,8 +47,7 @@ public sealed class HeldOutEvaluator(IFineTuningProvider provider, IBlobStore bl
     public static string RowId(string json)
     {
         UInt128 hash = CanonicalJson.Hash(Encoding.UTF8.GetBytes(json));
-        return Convert.ToHexStringLower(BitConverter.GetBytes((ulong)(hash >> 64)))
-            + Convert.ToHexStringLower(BitConverter.GetBytes((ulong)hash));
+        return new ContentHash((ulong)(hash >> 64), (ulong)hash).ToString();
     }
 
     private async Task<EvaluatedRow?> RowAsync(

@@ -40,7 +40,8 @@ public sealed record PromotionPolicy
             reasons.Add(
                 string.Create(
                     CultureInfo.InvariantCulture,
-                    $"the score improved by {Percent(relative)} ({overall.BaseScore:0.###} → {overall.FineTunedScore:0.###}); the policy needs at least {Whole(MinImprovement)}"
+                    $"the score improved by {Percent(relative)} ({overall.BaseScore:0.###} → {overall.FineTunedScore:0.###}); "
+                        + $"the policy needs at least {Whole(MinImprovement)}"
                 )
             );
         }
@@ -50,7 +51,8 @@ public sealed record PromotionPolicy
             reasons.Add(
                 string.Create(
                     CultureInfo.InvariantCulture,
-                    $"the improvement's 95% interval ({summary.DifferenceInterval.Low:+0.###;-0.###;0} to {summary.DifferenceInterval.High:+0.###;-0.###;0}) is not above 0: it may be noise"
+                    $"the improvement's 95% interval ({summary.DifferenceInterval.Low:+0.###;-0.###;0} to "
+                        + $"{summary.DifferenceInterval.High:+0.###;-0.###;0}) is not above 0: it may be noise"
                 )
             );
         }
@@ -61,7 +63,8 @@ public sealed record PromotionPolicy
             reasons.Add(
                 string.Create(
                     CultureInfo.InvariantCulture,
-                    $"topic '{topic}' fell by {Percent(-t.ImprovementPercent / 100)} ({t.BaseScore:0.###} → {t.FineTunedScore:0.###}); the policy allows {Whole(MaxTopicRegression)}"
+                    $"topic '{topic}' fell by {Percent(-t.ImprovementPercent / 100)} ({t.BaseScore:0.###} → {t.FineTunedScore:0.###}); "
+                        + $"the policy allows {Whole(MaxTopicRegression)}"
                 )
             );
         }
@@ -71,7 +74,8 @@ public sealed record PromotionPolicy
             reasons.Add(
                 string.Create(
                     CultureInfo.InvariantCulture,
-                    $"the judge preferred the fine-tuned answer in {Whole(rate)} of decided pairs ({summary.WinRate.Wins} wins, {summary.WinRate.Losses} losses, {summary.WinRate.Ties} ties); the policy needs {Whole(MinWinRate)}"
+                    $"the judge preferred the fine-tuned answer in {Whole(rate)} of decided pairs ({summary.WinRate.Wins} wins, "
+                        + $"{summary.WinRate.Losses} losses, {summary.WinRate.Ties} ties); the policy needs {Whole(MinWinRate)}"
                 )
             );
         }

@@ -230,7 +230,9 @@ public static class CanonicalJson
         return hash;
     }
 
-    /// <summary>A string token at <paramref name="i"/>, folded (see <see cref="FoldedHash"/>); leaves <paramref name="i"/> after it.</summary>
+    /// <summary>
+    /// A string token at <paramref name="i"/>, folded (see <see cref="FoldedHash"/>); leaves <paramref name="i"/> after it.
+    /// </summary>
     private static UInt128 FoldedString(ReadOnlySpan<byte> s, ref int i)
     {
         int start = i + 1;

@@ -237,7 +237,8 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
         var notes = new List<string>();
         if (options.ValidationFile is { } usedFile)
             notes.Add(
-                $"valid.jsonl holds {Path.GetFileName(usedFile)} as given (its distinct valid rows); the dataset was not split for validation."
+                $"valid.jsonl holds {Path.GetFileName(usedFile)} as given (its distinct valid rows); "
+                    + "the dataset was not split for validation."
             );
         else if (validRows == 0)
             notes.Add("The validation file is empty (ratio 1, or too few rows to hold any back).");

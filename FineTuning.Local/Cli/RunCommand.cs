@@ -199,37 +199,10 @@ internal static class RunCommand
                 // The run id follows the blob's ETag: copy the dataset only when its content changed, so the same file is the same run.
                 string sha256 = await FileHash.Sha256Async(dataset.FullName, cancellationToken);
 
-                BlobProperties? stored = await host.Blobs.GetPropertiesAsync(blobName, cancellationToken);
-                if (stored?.Metadata.GetValueOrDefault("sha256") != sha256)
+                BlobProperties stored = await StoreAsync(host, dataset, blobName, sha256, cancellationToken);
+                if (userValidation is not null)
                 {
-                    stored = await host.Blobs.WriteAsync(
-                        blobName,
-                        async (s, ct) =>
-                        {
-                            await using FileStream source = dataset.OpenRead();
-                            await source.CopyToAsync(s, ct);
-                        },
-                        new Dictionary<string, string> { ["sha256"] = sha256, [FolderDrop.SourceMetadata] = FolderDrop.RunCommandSource },
-                        cancellationToken
-                    );
-                }
-
-                if (userValidation is not null && await host.Blobs.GetPropertiesAsync(validationBlob!, cancellationToken) is null)
-                {
-                    await host.Blobs.WriteAsync(
-                        validationBlob!,
-                        async (s, ct) =>
-                        {
-                            await using FileStream source = userValidation.OpenRead();
-                            await source.CopyToAsync(s, ct);
-                        },
-                        new Dictionary<string, string>
-                        {
-                            ["sha256"] = validationSha256!,
-                            [FolderDrop.SourceMetadata] = FolderDrop.RunCommandSource,
-                        },
-                        cancellationToken
-                    );
+                    await StoreAsync(host, userValidation, validationBlob!, validationSha256!, cancellationToken);
                 }
 
                 string? last = null;
@@ -267,7 +240,7 @@ internal static class RunCommand
                 string resumedAt = wasRunning
                     ? $"; resumed at {(await ((IRunStore)host.Tables).GetAsync(runId, cancellationToken))?.Stage ?? "the start"}"
                     : "";
-                await stdout.WriteLineAsync($"Run {runId}: {dataset.Name} ({stored!.Size / 1024.0:N0} KiB), data in {root}{resumedAt}");
+                await stdout.WriteLineAsync($"Run {runId}: {dataset.Name} ({stored.Size / 1024.0:N0} KiB), data in {root}{resumedAt}");
                 RunOutcome outcome;
                 try
                 {
@@ -301,6 +274,36 @@ internal static class RunCommand
             }
         );
         return command;
+    }
+
+    /// <summary>
+    /// Copies <paramref name="file"/> to <paramref name="blob"/> unless the blob already holds that content (its SHA-256),
+    /// marked as the run command's so the folder drop does not start a run for it.
+    /// </summary>
+    private static async Task<BlobProperties> StoreAsync(
+        LocalRunHost host,
+        FileInfo file,
+        string blob,
+        string sha256,
+        CancellationToken cancellationToken
+    )
+    {
+        BlobProperties? stored = await host.Blobs.GetPropertiesAsync(blob, cancellationToken);
+        if (stored is not null && stored.Metadata.GetValueOrDefault("sha256") == sha256)
+        {
+            return stored;
+        }
+
+        return await host.Blobs.WriteAsync(
+            blob,
+            async (s, ct) =>
+            {
+                await using FileStream source = file.OpenRead();
+                await source.CopyToAsync(s, ct);
+            },
+            new Dictionary<string, string> { ["sha256"] = sha256, [FolderDrop.SourceMetadata] = FolderDrop.RunCommandSource },
+            cancellationToken
+        );
     }
 
     private static string SafeName(string name) =>

@@ -104,7 +104,8 @@ internal static class SplitCommand
                                 stdout.WriteLine($"error: {overlap}");
                             stdout.WriteLine(
                                 outcome.Overlaps.Count > 0
-                                    ? $"Nothing was written: {outcome.Overlaps.Count:N0} validation rows are examples the dataset trains on; remove them from one file."
+                                    ? $"Nothing was written: {outcome.Overlaps.Count:N0} validation rows are examples the dataset trains "
+                                        + "on; remove them from one file."
                                     : "Nothing was written: the dataset or the validation file is not fit."
                             );
                         }

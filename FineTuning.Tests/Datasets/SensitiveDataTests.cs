@@ -6,7 +6,7 @@ namespace FineTuning.Tests.Datasets;
 /// <summary>What looks like personal or secret data is found, by kind and field, and never echoed in full.</summary>
 public class SensitiveDataTests
 {
-    private static List<SensitiveMatch> Find(string content) =>
+    private static IReadOnlyList<SensitiveMatch> Find(string content) =>
         SensitiveData.Find(Encoding.UTF8.GetBytes($$"""{"messages":[{"role":"user","content":"{{content}}"}]}"""));
 
     [Theory]
