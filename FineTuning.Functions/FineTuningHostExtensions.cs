@@ -60,6 +60,7 @@ public static class FineTuningHostExtensions
         builder.Services.AddSingleton<IModelRegistry>(tableStore);
         builder.Services.AddSingleton(ModelCatalog.Default);
         builder.Services.AddFineTuningProvider(builder.Configuration);
+        builder.Services.AddFineTuningEvaluation(builder.Configuration);
         foreach (WorkflowActivity activity in WorkflowCatalog.Activities)
         {
             builder.Services.AddSingleton(activity.Implementation);

@@ -1,3 +1,4 @@
+using FineTuning.Core.Evaluation;
 using FineTuning.Core.Providers;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -20,6 +21,18 @@ public static class ProviderServiceCollectionExtensions
                 loggerFactory: sp.GetService<Microsoft.Extensions.Logging.ILoggerFactory>()
             )
         );
+        return services;
+    }
+
+    /// <summary>Registers the evaluation's settings from section <c>FineTuning:Evaluation</c>, validated at start.</summary>
+    public static IServiceCollection AddFineTuningEvaluation(this IServiceCollection services, IConfiguration configuration)
+    {
+        services
+            .AddOptions<EvaluationOptions>()
+            .Bind(configuration.GetSection(EvaluationOptions.Section))
+            .Validate(o => o.Problem() is null, "FineTuning:Evaluation is not valid: see its settings in the README.")
+            .ValidateOnStart();
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<EvaluationOptions>>().Value);
         return services;
     }
 

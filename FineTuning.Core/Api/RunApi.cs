@@ -13,11 +13,15 @@ public static class RunApi
     public static string? ReportBlob(string runId, string name)
     {
         string blob = $"runs/{runId}/reports/{name}.json";
-        return name is "validation" or "results" && BlobNames.Problem(blob) is null ? blob : null;
+        return ReportNames.Contains(name) && BlobNames.Problem(blob) is null ? blob : null;
     }
 
     /// <summary>The names of the reports a run can have.</summary>
-    public static IReadOnlyList<string> ReportNames { get; } = ["validation", "results"];
+    public static IReadOnlyList<string> ReportNames { get; } = ["validation", "results", "evaluation"];
+
+    /// <summary>The 404 for a report a run does not have.</summary>
+    public static ApiProblem NoReport(string runId, string name) =>
+        ApiProblem.NotFound($"No report '{name}' for run '{runId}' (reports: {string.Join(", ", ReportNames)}).");
 
     /// <summary>
     /// The answer to <c>GET /api/runs/{id}</c>: the row, whether it runs, its progress, and the links of the reports
@@ -131,7 +135,60 @@ public static class RunApi
             ["cancel"] = FineTuningOrchestrator.CancelEvent,
             ["pause"] = FineTuningOrchestrator.PauseEvent,
             ["resume"] = FineTuningOrchestrator.ResumeEvent,
+            ["approve"] = FineTuningOrchestrator.ApproveEvent,
+            ["reject"] = FineTuningOrchestrator.RejectEvent,
         };
+
+    /// <summary>Whether <paramref name="control"/> carries a <see cref="Decision"/> (who and why) rather than nothing.</summary>
+    public static bool IsDecision(string control) => control is "approve" or "reject";
+
+    /// <summary>
+    /// The decision in a request body (<c>{"by": "...", "why": "..."}</c>, or nothing): a body that is not such JSON, or a
+    /// field over 500 characters, is a problem by field.
+    /// </summary>
+    public static async Task<(Decision? Decision, ApiProblem? Problem)> ReadDecisionAsync(
+        Stream body,
+        string fallbackBy,
+        CancellationToken cancellationToken = default
+    )
+    {
+        // At most 16 KiB: a longer body is cut, and so is not JSON (a 400 names the body).
+        using var reader = new StreamReader(body);
+        char[] buffer = new char[16_384];
+        int read = await reader.ReadBlockAsync(buffer, cancellationToken).ConfigureAwait(false);
+        (Decision? decision, IReadOnlyDictionary<string, string[]> problems) = ReadDecision(new string(buffer, 0, read), fallbackBy);
+        return (decision, decision is null ? ApiProblem.Validation(problems) : null);
+    }
+
+    /// <summary>The decision in a body's text (see <see cref="ReadDecisionAsync"/>).</summary>
+    public static (Decision? Decision, IReadOnlyDictionary<string, string[]> Problems) ReadDecision(string? body, string fallbackBy)
+    {
+        Decision decision;
+        try
+        {
+            decision = string.IsNullOrWhiteSpace(body) ? new Decision() : ReportSerializer.Deserialize<Decision>(body) ?? new Decision();
+        }
+        catch (System.Text.Json.JsonException ex)
+        {
+            return (
+                null,
+                new Dictionary<string, string[]> { ["body"] = [$"is not a decision ({{\"by\": \"...\", \"why\": \"...\"}}): {ex.Message}"] }
+            );
+        }
+
+        var problems = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        if (decision.By is { Length: > 200 })
+            problems["by"] = ["must be at most 200 characters"];
+        if (decision.Why is { Length: > 2000 })
+            problems["why"] = ["must be at most 2,000 characters"];
+        return problems.Count > 0
+            ? (null, problems)
+            : (decision with { By = string.IsNullOrWhiteSpace(decision.By) ? fallbackBy : decision.By }, problems);
+    }
+
+    /// <summary>The registry's actions (<c>POST /api/models/{id}/{action}</c>) and the stage each moves a model to.</summary>
+    public static IReadOnlyDictionary<string, string> ModelActions { get; } =
+        new Dictionary<string, string>(StringComparer.Ordinal) { ["promote"] = ModelStages.Production, ["archive"] = ModelStages.Archived };
 
     /// <summary>
     /// Why <paramref name="control"/> (cancel, pause or resume) cannot apply to a run whose row is <paramref name="row"/>
@@ -139,10 +196,7 @@ public static class RunApi
     /// </summary>
     public static ApiProblem? ControlProblem(string runId, RunRow? row, bool inProgress, string control)
     {
-        if (
-            row is { FinishedAt: not null }
-            || (row is not null && !inProgress && row.Status is RunStatus.Succeeded or RunStatus.Failed or RunStatus.Cancelled)
-        )
+        if (row is { FinishedAt: not null } || (row is not null && !inProgress && RunStatuses.IsFinal(row.Status)))
         {
             return ApiProblem.Conflict(
                 $"Run '{runId}' has already ended ({row.Status}{(row.Error is { } e ? $": {e}" : "")}); there is nothing to {control}."
@@ -162,6 +216,10 @@ public static class RunApi
             ),
             "resume" when row?.JobStatus != Providers.JobStatuses.Paused => ApiProblem.Conflict(
                 $"Run '{runId}' cannot be resumed: {job}. Only a paused job can be resumed."
+            ),
+            "approve" or "reject" when row?.Status != RunStatus.AwaitingApproval => ApiProblem.Conflict(
+                $"Run '{runId}' is not waiting for approval: it is {row?.Status.ToString() ?? "starting"} at {row?.Stage ?? "its first stage"}. "
+                    + "A run waits for approval after its model passed the evaluation (approval: manual)."
             ),
             _ => null,
         };

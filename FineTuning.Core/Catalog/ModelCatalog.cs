@@ -13,11 +13,15 @@ public sealed record ModelFacts(
     decimal? TrainingPricePerMillionTokens,
     decimal? TrainingPricePerHour,
     DateOnly? AcceptsJobsUntil,
-    bool Vision = false
+    bool Vision = false,
+    InferencePrices? InferencePrices = null
 )
 {
     public bool Supports(FineTuningMethod method) => Methods.Contains(method.ToWireName(), StringComparer.OrdinalIgnoreCase);
 }
+
+/// <summary>USD per 1M tokens of answers from the base model and from a model fine-tuned from it.</summary>
+public sealed record InferencePrices(decimal Input, decimal Output, decimal FineTunedInput, decimal FineTunedOutput);
 
 /// <summary>
 /// The per-model facts of <c>Catalog/models.json</c>, loaded at run time (embedded in the assembly, or from a file
@@ -49,7 +53,8 @@ public sealed partial class ModelCatalog
                 m.TrainingPricePerMillionTokens,
                 m.TrainingPricePerHour,
                 m.AcceptsJobsUntil,
-                m.Vision
+                m.Vision,
+                m.InferencePricePerMillionTokens
             ))
             .ToList();
         _byName = new Dictionary<string, ModelFacts>(StringComparer.OrdinalIgnoreCase);
@@ -178,5 +183,7 @@ public sealed partial class ModelCatalog
 
         /// <summary>Whether supervised rows may hold images (image_url content parts).</summary>
         public bool Vision { get; set; }
+
+        public InferencePrices? InferencePricePerMillionTokens { get; set; }
     }
 }

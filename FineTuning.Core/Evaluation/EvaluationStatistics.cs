@@ -1,6 +1,7 @@
 namespace FineTuning.Core.Evaluation;
 
 /// <summary>Which answer a pairwise judge preferred, asked in both orders so that position bias cancels.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<Preference>))]
 public enum Preference
 {
     /// <summary>The fine-tuned model's answer, in both orders.</summary>
@@ -32,6 +33,9 @@ public sealed record EvaluatedRow(
 )
 {
     public double Gain => FineTunedScore - BaseScore;
+
+    /// <summary>The tokens the row's six calls used (null in rows kept before they were counted).</summary>
+    public EvaluationUsage? Usage { get; init; }
 }
 
 /// <summary>Base and fine-tuned scores over a set of rows (the whole set, or one topic).</summary>
@@ -51,6 +55,7 @@ public sealed record Interval(double Low, double High);
 public sealed record WinRate(int Wins, int Losses, int Ties, double? Rate);
 
 /// <summary>What the evaluation says about the fine-tuned model, as the outcome a person acts on.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<EvaluationOutcome>))]
 public enum EvaluationOutcome
 {
     /// <summary>Better by at least the policy's improvement, and its interval is above 0: deploy.</summary>

@@ -74,50 +74,60 @@ public sealed class HeldOutEvaluator(IFineTuningProvider provider, IBlobStore bl
             return null; // no assistant turn to compare with: nothing to evaluate
         }
 
-        Task<ChatAnswer> baseAnswer = provider.CompleteChatAsync(models.BaseModel, row.Prompt, row.Topic, cancellationToken);
-        Task<ChatAnswer> tunedAnswer = provider.CompleteChatAsync(models.FineTunedModel, row.Prompt, row.Topic, cancellationToken);
+        Task<ChatAnswer> baseCall = provider.CompleteChatAsync(models.BaseModel, row.Prompt, row.Topic, cancellationToken);
+        Task<ChatAnswer> tunedCall = provider.CompleteChatAsync(models.FineTunedModel, row.Prompt, row.Topic, cancellationToken);
         string prompt = row.LastUser;
-        string baseText = (await baseAnswer.ConfigureAwait(false)).Text;
-        string tunedText = (await tunedAnswer.ConfigureAwait(false)).Text;
-        Task<string> baseScore = JudgeAsync(
-            EvaluationPrompts.ScoreRubric,
-            EvaluationPrompts.ScoreRequest(prompt, row.Reference, baseText),
-            models,
-            cancellationToken
-        );
-        Task<string> tunedScore = JudgeAsync(
-            EvaluationPrompts.ScoreRubric,
-            EvaluationPrompts.ScoreRequest(prompt, row.Reference, tunedText),
-            models,
-            cancellationToken
-        );
-        Task<string> first = JudgeAsync(
-            EvaluationPrompts.PairwiseRubric,
-            EvaluationPrompts.PairwiseRequest(prompt, row.Reference, tunedText, baseText),
-            models,
-            cancellationToken
-        );
-        Task<string> second = JudgeAsync(
-            EvaluationPrompts.PairwiseRubric,
-            EvaluationPrompts.PairwiseRequest(prompt, row.Reference, baseText, tunedText),
-            models,
-            cancellationToken
-        );
+        ChatAnswer baseAnswer = await baseCall.ConfigureAwait(false);
+        ChatAnswer tunedAnswer = await tunedCall.ConfigureAwait(false);
+        ChatAnswer[] judged = await Task.WhenAll(
+                JudgeAsync(
+                    EvaluationPrompts.ScoreRubric,
+                    EvaluationPrompts.ScoreRequest(prompt, row.Reference, baseAnswer.Text),
+                    models,
+                    cancellationToken
+                ),
+                JudgeAsync(
+                    EvaluationPrompts.ScoreRubric,
+                    EvaluationPrompts.ScoreRequest(prompt, row.Reference, tunedAnswer.Text),
+                    models,
+                    cancellationToken
+                ),
+                JudgeAsync(
+                    EvaluationPrompts.PairwiseRubric,
+                    EvaluationPrompts.PairwiseRequest(prompt, row.Reference, tunedAnswer.Text, baseAnswer.Text),
+                    models,
+                    cancellationToken
+                ),
+                JudgeAsync(
+                    EvaluationPrompts.PairwiseRubric,
+                    EvaluationPrompts.PairwiseRequest(prompt, row.Reference, baseAnswer.Text, tunedAnswer.Text),
+                    models,
+                    cancellationToken
+                )
+            )
+            .ConfigureAwait(false);
         var result = new EvaluatedRow(
             id,
             line,
             row.Topic,
             prompt,
             row.Reference,
-            baseText,
-            EvaluationPrompts.ReadScore(await baseScore.ConfigureAwait(false)) ?? 0,
-            tunedText,
-            EvaluationPrompts.ReadScore(await tunedScore.ConfigureAwait(false)) ?? 0,
-            EvaluationPrompts.Combine(
-                EvaluationPrompts.ReadVerdict(await first.ConfigureAwait(false)),
-                EvaluationPrompts.ReadVerdict(await second.ConfigureAwait(false))
-            )
-        );
+            baseAnswer.Text,
+            EvaluationPrompts.ReadScore(judged[0].Text) ?? 0,
+            tunedAnswer.Text,
+            EvaluationPrompts.ReadScore(judged[1].Text) ?? 0,
+            EvaluationPrompts.Combine(EvaluationPrompts.ReadVerdict(judged[2].Text), EvaluationPrompts.ReadVerdict(judged[3].Text))
+        )
+        {
+            Usage = new EvaluationUsage(
+                baseAnswer.PromptTokens,
+                baseAnswer.CompletionTokens,
+                tunedAnswer.PromptTokens,
+                tunedAnswer.CompletionTokens,
+                judged.Sum(j => (long)j.PromptTokens),
+                judged.Sum(j => (long)j.CompletionTokens)
+            ),
+        };
         await blobs
             .WriteAsync(
                 blob,
@@ -128,7 +138,7 @@ public sealed class HeldOutEvaluator(IFineTuningProvider provider, IBlobStore bl
         return result;
     }
 
-    private async Task<string> JudgeAsync(string rubric, string request, EvaluationModels models, CancellationToken cancellationToken)
+    private async Task<ChatAnswer> JudgeAsync(string rubric, string request, EvaluationModels models, CancellationToken cancellationToken)
     {
         JsonElement messages = JsonSerializer.SerializeToElement(
             new JsonArray(
@@ -137,9 +147,7 @@ public sealed class HeldOutEvaluator(IFineTuningProvider provider, IBlobStore bl
             ),
             ReportSerializer.TypeInfo<JsonNode>()
         );
-        return (
-            await provider.CompleteChatAsync(models.JudgeModel, messages, cancellationToken: cancellationToken).ConfigureAwait(false)
-        ).Text;
+        return await provider.CompleteChatAsync(models.JudgeModel, messages, cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>A row's prompt (its messages before the last assistant turn), that turn's text, the last user text and its topic.</summary>

@@ -11,16 +11,16 @@ namespace FineTuning.Core.Evaluation;
 public sealed record PromotionPolicy
 {
     /// <summary>The least relative improvement of the mean score (0.10: 10%).</summary>
-    public double MinImprovement { get; init; } = 0.10;
+    public double MinImprovement { get; set; } = 0.10;
 
     /// <summary>Whether the improvement's 95% interval must be above 0 (more than noise).</summary>
-    public bool RequireIntervalAboveZero { get; init; } = true;
+    public bool RequireIntervalAboveZero { get; set; } = true;
 
     /// <summary>The most any topic's mean score may fall, relative to its base (0.05: 5%).</summary>
-    public double MaxTopicRegression { get; init; } = 0.05;
+    public double MaxTopicRegression { get; set; } = 0.05;
 
     /// <summary>The least win rate in the pairwise comparison, ties apart (0.60: 60%); unchecked when no row was judged.</summary>
-    public double MinWinRate { get; init; } = 0.60;
+    public double MinWinRate { get; set; } = 0.60;
 
     /// <summary>Describes what is wrong with these settings, or null when they are usable.</summary>
     public string? Problem() =>

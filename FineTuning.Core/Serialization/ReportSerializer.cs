@@ -51,6 +51,8 @@ public static class ReportSerializer
                 new JsonStringEnumConverter<FindingScope>(JsonNamingPolicy.CamelCase),
                 new JsonStringEnumConverter<FineTuningMethod>(JsonNamingPolicy.CamelCase),
                 new JsonStringEnumConverter<RunStatus>(JsonNamingPolicy.CamelCase),
+                new JsonStringEnumConverter<Evaluation.Preference>(JsonNamingPolicy.CamelCase),
+                new JsonStringEnumConverter<Evaluation.EvaluationOutcome>(JsonNamingPolicy.CamelCase),
             },
             NumberHandling = JsonNumberHandling.Strict,
             TypeInfoResolver = resolver,
@@ -111,4 +113,14 @@ public static class ReportSerializer
 [JsonSerializable(typeof(CollectResultsInput))]
 [JsonSerializable(typeof(ResultsSummary))]
 [JsonSerializable(typeof(ResultsReport))]
+[JsonSerializable(typeof(Evaluation.EvaluationInput))]
+[JsonSerializable(typeof(Evaluation.EvaluationPlan))]
+[JsonSerializable(typeof(Evaluation.EvaluateBatchInput))]
+[JsonSerializable(typeof(Evaluation.BatchEvaluated))]
+[JsonSerializable(typeof(Evaluation.ReportEvaluationInput))]
+[JsonSerializable(typeof(Evaluation.EvaluationDigest))]
+[JsonSerializable(typeof(Evaluation.EvaluationReport))]
+[JsonSerializable(typeof(ModelStageInput))]
+[JsonSerializable(typeof(Decision))]
+[JsonSerializable(typeof(IReadOnlyList<ModelRow>))]
 public sealed partial class CoreJsonContext : JsonSerializerContext;

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using FineTuning.Core.Datasets;
+using FineTuning.Core.Evaluation;
 using FineTuning.Core.Providers;
 using FineTuning.Core.Serialization;
 using FineTuning.Core.Workflow.Activities;
@@ -12,7 +13,7 @@ namespace FineTuning.Core.Workflow;
 /// Functions and the embedded runtime run the same code; deterministic: time comes from the context, activities do
 /// the I/O, and only references and small summaries pass through here.
 /// </summary>
-public static class FineTuningOrchestrator
+public static partial class FineTuningOrchestrator
 {
     /// <summary>The external event that cancels a run.</summary>
     public const string CancelEvent = "cancel";
@@ -22,6 +23,12 @@ public static class FineTuningOrchestrator
 
     /// <summary>The external event that resumes a run's paused job.</summary>
     public const string ResumeEvent = "resume";
+
+    /// <summary>The external event that approves a model waiting for approval (payload: <see cref="Decision"/>).</summary>
+    public const string ApproveEvent = "approve";
+
+    /// <summary>The external event that rejects a model waiting for approval (payload: <see cref="Decision"/>).</summary>
+    public const string RejectEvent = "reject";
 
     /// <summary>A run id from the dataset identity and the request: the same input starts the same run.</summary>
     public static string RunIdFor(string datasetBlob, string datasetETag, RunRequest request)
@@ -54,6 +61,12 @@ public static class FineTuningOrchestrator
             if (run.Row.JobId is not { } jobId)
             {
                 return await run.EndAsync(RunStatus.Cancelled, "Cancelled on request; no job was created.");
+            }
+
+            if (JobStatuses.IsFinal(run.Row.JobStatus))
+            {
+                string model = run.Row.ModelId is { } id ? $"; the model {id} stays in the registry as it was" : "";
+                return await run.EndAsync(RunStatus.Cancelled, $"Cancelled on request after the job ended{model}.");
             }
 
             JobSnapshot cancelled = await context.CallProviderAsync<JobSnapshot>(run.Row.Stage, nameof(CancelJob), jobId);
@@ -107,7 +120,10 @@ public static class FineTuningOrchestrator
         }
 
         run.Record(r => r with { EstimatedCostUsd = validation.Estimate?.EstimatedCostUsd });
-        if (request.BudgetUsd is decimal budget && BudgetProblem(validation.Estimate, budget) is { } overBudget)
+        if (
+            request.BudgetUsd is decimal budget
+            && BudgetProblem(validation.Estimate, budget, validation.EvaluationEstimate) is { } overBudget
+        )
         {
             // Nothing is uploaded or paid for: the estimate is known before the split.
             return await run.EndAsync(RunStatus.Failed, overBudget);
@@ -138,7 +154,7 @@ public static class FineTuningOrchestrator
                 plan.ETag,
                 plan.Bytes,
                 request.ValidationBlob,
-                request.TestRatio
+                request.HeldOutRatio
             ),
             Retries.Transient
         );
@@ -219,10 +235,44 @@ public static class FineTuningOrchestrator
             nameof(CollectResults),
             new CollectResultsInput(runId, job.JobId, method.ToWireName())
         );
+        // 8. The held-out evaluation against the base model, when asked for (and something was held out).
+        EvaluationDigest? evaluation = null;
+        if (request.Evaluate && split is { TestBlob: { } testBlob, TestRows: > 0 })
+        {
+            await run.EnterAsync(RunStages.Evaluate);
+            evaluation = await EvaluateAsync(
+                context,
+                signals,
+                new EvaluationInput(
+                    runId,
+                    testBlob,
+                    request.StratifyBy,
+                    validation.Model,
+                    job.FineTunedModel,
+                    request.JudgeModel,
+                    request.MaxEvalRows,
+                    request.SplitSeed,
+                    request.Promotion ?? new PromotionPolicy()
+                )
+            );
+            run.Record(r => r with { Evaluation = evaluation });
+        }
+
+        // 9. The registry row with lineage: a candidate, or rejected with the policy's reasons.
         await run.EnterAsync(RunStages.RegisterModel);
+        bool rejected = evaluation is { Passed: false };
+        string stage = rejected ? ModelStages.Rejected : ModelStages.Candidate;
+        string why =
+            evaluation is null ? "registered without a held-out evaluation"
+            : rejected ? "did not pass the promotion policy: " + string.Join("; ", evaluation.Reasons)
+            : $"passed the promotion policy ({evaluation.Advice})";
         var model = new ModelRow
         {
             ModelId = job.FineTunedModel,
+            Name = request.Name ?? request.Suffix ?? validation.Model,
+            Stage = stage,
+            StageHistory = [new StageChange(stage, context.CurrentUtcDateTime, Workflow, why)],
+            Evaluation = evaluation,
             BaseModel = validation.Model,
             Method = method.ToWireName(),
             RunId = runId,
@@ -236,6 +286,10 @@ public static class FineTuningOrchestrator
             DatasetETag = plan.ETag,
             DatasetContentHash = plan.ContentHash,
             SplitSeed = request.SplitSeed,
+            TrainRatio = request.TrainRatio,
+            TestRatio = request.HeldOutRatio,
+            StratifyBy = request.StratifyBy,
+            Grader = request.Grader is { } grader ? ReportSerializer.Serialize(grader) : null,
             TrainRowsByTopic = split.TrainRowsByTopic,
             SplitFileHashes = split.FileHashes ?? new Dictionary<string, string>(),
             Metrics = results.Final is double final
@@ -245,7 +299,19 @@ public static class FineTuningOrchestrator
             RegisteredAt = context.CurrentUtcDateTime,
         };
         await context.CallActivityAsync<bool>(nameof(RegisterModel), model, Retries.Transient);
-        return await run.EndAsync(RunStatus.Succeeded, null, job.FineTunedModel);
+        run.Record(r => r with { ModelId = job.FineTunedModel });
+        if (evaluation is null)
+        {
+            return await run.EndAsync(RunStatus.Succeeded, null, job.FineTunedModel);
+        }
+
+        if (rejected)
+        {
+            return await run.EndAsync(RunStatus.Rejected, $"The fine-tuned model {why}. It is registered as rejected and not deployed.");
+        }
+
+        // 10-11. Approval (a person's, or automatic), then deploy and promote to production.
+        return await PromoteAsync(context, request, run, signals, job.FineTunedModel);
     }
 
     /// <summary>Waits on durable timers until the provider has processed every file; returns the first it could not process.</summary>
@@ -351,7 +417,17 @@ public static class FineTuningOrchestrator
     }
 
     /// <summary>Why a run's estimate does not fit its budget (over it, or no total to hold against it); null when it fits.</summary>
-    internal static string? BudgetProblem(Estimation.CostEstimate? estimate, decimal budget) =>
+    internal static string? BudgetProblem(Estimation.CostEstimate? estimate, decimal budget, EvaluationEstimate? evaluation = null) =>
+        (estimate?.EstimatedCostUsd, evaluation) switch
+        {
+            (decimal training, { CostUsd: decimal evaluating }) when training + evaluating > budget =>
+                $"The estimate, ${training:0.00} to train and ${evaluating:0.00} to evaluate {evaluation.Rows:N0} held-out rows "
+                    + $"(${training + evaluating:0.00} in all), is over the budget of ${budget:0.00##}: raise the budget, evaluate fewer rows "
+                    + "(maxEvalRows), train fewer epochs, or use fewer or shorter examples.",
+            _ => TrainingBudgetProblem(estimate, budget),
+        };
+
+    private static string? TrainingBudgetProblem(Estimation.CostEstimate? estimate, decimal budget) =>
         estimate?.EstimatedCostUsd switch
         {
             null => $"The budget is ${budget:0.00##}, but this job has no estimated total to hold against it (no price per token is "

@@ -11,6 +11,22 @@ public enum RunStatus
     Succeeded,
     Failed,
     Cancelled,
+
+    /// <summary>The model passed its evaluation and waits for <c>approve</c> or <c>reject</c>.</summary>
+    AwaitingApproval,
+
+    /// <summary>The model failed the promotion policy, or a person rejected it: registered as <c>rejected</c>, never deployed.</summary>
+    Rejected,
+
+    /// <summary>No approval came before the timeout: the model stays a candidate.</summary>
+    NotApproved,
+}
+
+/// <summary>Whether a run's status is one it ends in.</summary>
+public static class RunStatuses
+{
+    public static bool IsFinal(RunStatus status) =>
+        status is RunStatus.Succeeded or RunStatus.Failed or RunStatus.Cancelled or RunStatus.Rejected or RunStatus.NotApproved;
 }
 
 /// <summary>The stages of a run, in order.</summary>
@@ -23,8 +39,28 @@ public static class RunStages
     public const string SubmitJob = nameof(SubmitJob);
     public const string Monitor = nameof(Monitor);
     public const string CollectResults = nameof(CollectResults);
+    public const string Evaluate = nameof(Evaluate);
     public const string RegisterModel = nameof(RegisterModel);
+    public const string AwaitApproval = nameof(AwaitApproval);
+    public const string Deploy = nameof(Deploy);
 }
+
+/// <summary>A registered model's stages: <c>candidate</c> → <c>production</c> → <c>archived</c>, or <c>rejected</c>.</summary>
+public static class ModelStages
+{
+    public const string Candidate = "candidate";
+    public const string Production = "production";
+    public const string Archived = "archived";
+    public const string Rejected = "rejected";
+
+    public static IReadOnlyList<string> All { get; } = [Candidate, Production, Archived, Rejected];
+}
+
+/// <summary>One change of a model's stage: to what, when, by whom (a person, or <c>workflow</c>) and why.</summary>
+public sealed record StageChange(string Stage, DateTime At, string By, string? Why);
+
+/// <summary>Who decided, and why: the payload of a run's <c>approve</c> and <c>reject</c> events and of the registry's actions.</summary>
+public sealed record Decision(string? By = null, string? Why = null);
 
 /// <summary>
 /// One run, as a table row: updated at every stage, so it always says where the run is and why. Members with a default
@@ -67,6 +103,9 @@ public sealed record RunRow
 
     /// <summary>What the job was estimated to cost in USD before it was submitted (null when no total is known).</summary>
     public decimal? EstimatedCostUsd { get; init; }
+
+    /// <summary>The held-out evaluation's result (null until the run evaluates, or when it does not).</summary>
+    public Evaluation.EvaluationDigest? Evaluation { get; init; }
 }
 
 /// <summary>A registered model with its lineage: dataset, split, files, job, metrics and outcome.</summary>
@@ -85,7 +124,32 @@ public sealed record ModelRow
 
     public required string JobId { get; init; }
 
-    public string Status { get; set; } = "registered";
+    /// <summary>The name the model is versioned under (the request's name, else its suffix, else the base model).</summary>
+    public string Name { get; set; } = "";
+
+    /// <summary>Its version under <see cref="Name"/>: 1 for the first model registered under it.</summary>
+    public int Version { get; set; }
+
+    /// <summary>One of <see cref="ModelStages"/>.</summary>
+    public string Stage { get; set; } = ModelStages.Candidate;
+
+    /// <summary>Every change of stage, oldest first.</summary>
+    public IReadOnlyList<StageChange> StageHistory { get; set; } = [];
+
+    /// <summary>The held-out evaluation against the base model (null when the run did not evaluate).</summary>
+    public Evaluation.EvaluationDigest? Evaluation { get; set; }
+
+    /// <summary>Where the model answers once deployed (the Azure OpenAI deployment's name; null on OpenAI and before).</summary>
+    public string? Deployment { get; set; }
+
+    public double TrainRatio { get; set; }
+
+    public double TestRatio { get; set; }
+
+    public string? StratifyBy { get; set; }
+
+    /// <summary>The grader the job was given (reinforcement), as JSON.</summary>
+    public string? Grader { get; set; }
 
     public string? Hyperparameters { get; init; }
 

@@ -35,9 +35,43 @@ public sealed record RunRequest
 
     /// <summary>
     /// Share of each topic held out as a test set (<c>runs/{id}/split/test.jsonl</c>, never uploaded) before the train ratio
-    /// splits the rest; 0, the default, holds none. The evaluation stage (to come) evaluates it.
+    /// splits the rest; 0, the default, holds none, or <see cref="DefaultEvaluationTestRatio"/> when the run evaluates.
     /// </summary>
     public double TestRatio { get; set; }
+
+    /// <summary>The test share of a run that evaluates and names none.</summary>
+    public const double DefaultEvaluationTestRatio = 0.1;
+
+    /// <summary>
+    /// Whether the run evaluates its fine-tuned model against its base on the held-out rows after training, and holds the
+    /// result against <see cref="Promotion"/> before the model can be promoted (off by default over the API, so a client
+    /// that does not ask keeps its split; on by default in <c>finetune run</c>).
+    /// </summary>
+    public bool Evaluate { get; set; }
+
+    /// <summary>The most held-out rows evaluated (a stratified, seeded sample of them when there are more).</summary>
+    public int MaxEvalRows { get; set; } = 200;
+
+    /// <summary>The judge model (a deployment on Azure OpenAI); null: the host's <c>FineTuning__Evaluation__JudgeModel</c>.</summary>
+    public string? JudgeModel { get; init; }
+
+    /// <summary>The promotion policy the evaluation is held against; null: the defaults (see <see cref="Evaluation.PromotionPolicy"/>).</summary>
+    public Evaluation.PromotionPolicy? Promotion { get; init; }
+
+    /// <summary>
+    /// <c>manual</c> (the default): a model that passes waits for <c>approve</c> or <c>reject</c> (at most
+    /// <see cref="ApprovalTimeout"/>); <c>auto</c>: it is promoted at once.
+    /// </summary>
+    public string Approval { get; set; } = "manual";
+
+    /// <summary>How long a model that passed waits for approval before the run ends NotApproved (the model stays a candidate).</summary>
+    public TimeSpan ApprovalTimeout { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>The registry name the model is versioned under; null: the suffix, or else the base model.</summary>
+    public string? Name { get; init; }
+
+    /// <summary>The share held out: <see cref="TestRatio"/>, or the default when the run evaluates and names none.</summary>
+    public double HeldOutRatio => TestRatio > 0 || !Evaluate ? TestRatio : DefaultEvaluationTestRatio;
 
     /// <summary>
     /// The most the job may cost, in USD: a run whose estimate is higher (or cannot be estimated: a model without a price,
@@ -130,6 +164,16 @@ public sealed record RunRequest
             Add("trainRatio", ratio);
         if (new SplitOptions { TestRatio = TestRatio }.Problem() is { } testRatio)
             Add("testRatio", testRatio);
+        if (MaxEvalRows is < 1 or > 10_000)
+            Add("maxEvalRows", "must be between 1 and 10,000 (default 200)");
+        if (Promotion?.Problem() is { } promotion)
+            Add("promotion", promotion);
+        if (Approval is not ("manual" or "auto"))
+            Add("approval", $"\"{Approval}\" is not manual or auto");
+        if (ApprovalTimeout < TimeSpan.FromMinutes(1) || ApprovalTimeout > TimeSpan.FromDays(30))
+            Add("approvalTimeout", "must be between 1 minute and 30 days (default 7 days)");
+        if (Name is { } name && (name.Length is 0 or > 64 || name.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))))
+            Add("name", "must be 1 to 64 letters, digits, '-', '_' or '.'");
         if (BudgetUsd is { } budget && budget <= 0)
             Add("budgetUsd", $"{budget} is not a budget; give an amount in USD above 0, or none");
         if (MinExamples < 1)

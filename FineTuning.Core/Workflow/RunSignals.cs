@@ -30,7 +30,10 @@ internal sealed class RunSignals : IDisposable
     }
 
     /// <summary>A wait for the next <paramref name="name"/> event (pause or resume), stopped with the others.</summary>
-    public Task<bool> Next(string name) => _context.WaitForExternalEvent<bool>(name, _stop.Token);
+    public Task<bool> Next(string name) => Next<bool>(name);
+
+    /// <summary>A wait for the next <paramref name="name"/> event with its payload (approve, reject), stopped with the others.</summary>
+    public Task<T> Next<T>(string name) => _context.WaitForExternalEvent<T>(name, _stop.Token);
 
     /// <summary>
     /// A durable timer raced with the cancel event: throws <see cref="RunCancelledException"/> when the cancel comes

@@ -41,8 +41,12 @@ public static class WorkflowCatalog
         Activity<PauseJob, string, JobSnapshot>(),
         Activity<ResumeJob, string, JobSnapshot>(),
         Activity<CollectResults, CollectResultsInput, ResultsSummary>(),
+        Activity<PlanEvaluation, Evaluation.EvaluationInput, Evaluation.EvaluationPlan>(),
+        Activity<EvaluateBatch, Evaluation.EvaluateBatchInput, Evaluation.BatchEvaluated>(),
+        Activity<ReportEvaluation, Evaluation.ReportEvaluationInput, Evaluation.EvaluationDigest>(),
         Activity<UpdateRun, RunRow, bool>(),
         Activity<RegisterModel, ModelRow, bool>(),
+        Activity<ChangeModelStage, ModelStageInput, string>(),
     ];
 
     /// <summary>

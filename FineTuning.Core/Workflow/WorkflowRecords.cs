@@ -35,12 +35,24 @@ public sealed record ValidationSettings(
     /// <summary>Whether rows are searched for possible personal or secret data.</summary>
     public bool PiiCheck { get; init; } = true;
 
+    /// <summary>The share of the examples held out for the evaluation (0: the run does not evaluate).</summary>
+    public double EvaluationRatio { get; init; }
+
+    /// <summary>The most rows the evaluation takes.</summary>
+    public int MaxEvalRows { get; init; } = 200;
+
+    /// <summary>The judge the request names (null: the host's).</summary>
+    public string? JudgeModel { get; init; }
+
     public static ValidationSettings From(RunRequest request) =>
         new(request.Method, request.BaseModel, request.MinExamples, request.MaxErrorRate, request.StratifyBy, request.Grader)
         {
             TrainRatio = request.TrainRatio,
             Epochs = request.Hyperparameters?.Epochs,
             PiiCheck = request.PiiCheck,
+            EvaluationRatio = request.Evaluate ? request.HeldOutRatio : 0,
+            MaxEvalRows = request.MaxEvalRows,
+            JudgeModel = request.JudgeModel,
         };
 
     public ValidationOptions ToOptions(ModelCatalog catalog) =>
@@ -82,6 +94,9 @@ public sealed record ValidationSummary(
 {
     /// <summary>What the job would train and cost: the training share, its tokens, the epochs, the price.</summary>
     public Estimation.CostEstimate? Estimate { get; init; }
+
+    /// <summary>What the evaluation would cost (null when the run does not evaluate).</summary>
+    public Evaluation.EvaluationEstimate? EvaluationEstimate { get; init; }
 }
 
 /// <summary>

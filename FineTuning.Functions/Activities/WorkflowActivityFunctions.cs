@@ -1,3 +1,4 @@
+using FineTuning.Core.Evaluation;
 using FineTuning.Core.Providers;
 using FineTuning.Core.Workflow;
 using FineTuning.Core.Workflow.Activities;
@@ -19,8 +20,12 @@ public sealed class WorkflowActivityFunctions(
     PauseJob pauseJob,
     ResumeJob resumeJob,
     CollectResults collectResults,
+    PlanEvaluation planEvaluation,
+    EvaluateBatch evaluateBatch,
+    ReportEvaluation reportEvaluation,
     UpdateRun updateRun,
-    RegisterModel registerModel
+    RegisterModel registerModel,
+    ChangeModelStage changeModelStage
 )
 {
     [Function(nameof(PlanShards))]
@@ -80,4 +85,22 @@ public sealed class WorkflowActivityFunctions(
     [Function(nameof(RegisterModel))]
     public Task<bool> RegisterModelAsync([ActivityTrigger] ModelRow row, CancellationToken cancellationToken) =>
         registerModel.RunAsync(row, cancellationToken);
+
+    [Function(nameof(PlanEvaluation))]
+    public Task<EvaluationPlan> PlanEvaluationAsync([ActivityTrigger] EvaluationInput input, CancellationToken cancellationToken) =>
+        planEvaluation.RunAsync(input, cancellationToken);
+
+    [Function(nameof(EvaluateBatch))]
+    public Task<BatchEvaluated> EvaluateBatchAsync([ActivityTrigger] EvaluateBatchInput input, CancellationToken cancellationToken) =>
+        evaluateBatch.RunAsync(input, cancellationToken);
+
+    [Function(nameof(ReportEvaluation))]
+    public Task<EvaluationDigest> ReportEvaluationAsync(
+        [ActivityTrigger] ReportEvaluationInput input,
+        CancellationToken cancellationToken
+    ) => reportEvaluation.RunAsync(input, cancellationToken);
+
+    [Function(nameof(ChangeModelStage))]
+    public Task<string> ChangeModelStageAsync([ActivityTrigger] ModelStageInput input, CancellationToken cancellationToken) =>
+        changeModelStage.RunAsync(input, cancellationToken);
 }

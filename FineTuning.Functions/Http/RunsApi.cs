@@ -155,6 +155,17 @@ public sealed class RunsApi(IBlobStore blobs, IRunStore runs, IModelRegistry mod
             );
         }
 
+        // The body first (a bad one is a 400 whatever the run's state, as on the local host).
+        Decision? decision = null;
+        if (RunApi.IsDecision(control))
+        {
+            (decision, ApiProblem? invalid) = await RunApi.ReadDecisionAsync(request.Body, "api", cancellationToken);
+            if (decision is null)
+            {
+                return await HttpJson.Problem(request, invalid!);
+            }
+        }
+
         OrchestrationMetadata? instance = await client.GetInstanceAsync(id, cancellationToken);
         bool inProgress =
             instance is
@@ -177,7 +188,8 @@ public sealed class RunsApi(IBlobStore blobs, IRunStore runs, IModelRegistry mod
             return await HttpJson.Problem(request, problem);
         }
 
-        await client.RaiseEventAsync(id, RunApi.Controls[control], true, cancellationToken);
+        // An approval or a rejection carries who and why; the other controls carry nothing.
+        await client.RaiseEventAsync(id, RunApi.Controls[control], decision is null ? true : decision, cancellationToken);
         return control == "cancel"
             ? await HttpJson.Ok(request, new CancelRequested(id), HttpStatusCode.Accepted)
             : await HttpJson.Ok(request, new ControlRequested(id, control), HttpStatusCode.Accepted);
@@ -193,10 +205,7 @@ public sealed class RunsApi(IBlobStore blobs, IRunStore runs, IModelRegistry mod
     {
         if (RunApi.ReportBlob(id, name) is not { } blob || await blobs.GetPropertiesAsync(blob, cancellationToken) is null)
         {
-            return await HttpJson.Problem(
-                request,
-                ApiProblem.NotFound($"No report '{name}' for run '{id}' (reports: validation, results).")
-            );
+            return await HttpJson.Problem(request, RunApi.NoReport(id, name));
         }
 
         HttpResponseData response = request.CreateResponse(HttpStatusCode.OK);
@@ -221,6 +230,37 @@ public sealed class RunsApi(IBlobStore blobs, IRunStore runs, IModelRegistry mod
         await models.GetAsync(Uri.UnescapeDataString(id), cancellationToken) is { } model
             ? await HttpJson.Ok(request, model)
             : await HttpJson.Problem(request, ApiProblem.NotFound($"No model '{id}'."));
+
+    /// <summary><c>POST /api/models/{id}/promote</c>, <c>/archive</c> (<see cref="RunApi.ModelActions"/>), with <c>{"by", "why"}</c>.</summary>
+    [Function("ChangeModel")]
+    public async Task<HttpResponseData> ChangeModelAsync(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "models/{id}/{action}")] HttpRequestData request,
+        string id,
+        string action,
+        CancellationToken cancellationToken
+    )
+    {
+        if (!RunApi.ModelActions.TryGetValue(action, out string? stage))
+        {
+            return await HttpJson.Problem(
+                request,
+                ApiProblem.NotFound($"No action '{action}' on models (actions: {string.Join(", ", RunApi.ModelActions.Keys)}).")
+            );
+        }
+
+        (Decision? decision, ApiProblem? invalid) = await RunApi.ReadDecisionAsync(request.Body, "api", cancellationToken);
+        if (decision is null)
+        {
+            return await HttpJson.Problem(request, invalid!);
+        }
+
+        (ModelRow? model, ApiProblem? problem) = await ModelRegistryChanges.ChangeStageAsync(
+            models,
+            new ModelStageInput(Uri.UnescapeDataString(id), stage, DateTime.UtcNow, decision.By!, decision.Why),
+            cancellationToken
+        );
+        return problem is not null ? await HttpJson.Problem(request, problem) : await HttpJson.Ok(request, model!);
+    }
 
     [Function("ValidateDataset")]
     public Task<HttpResponseData> ValidateAsync(

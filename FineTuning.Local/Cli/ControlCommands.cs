@@ -4,6 +4,7 @@ using FineTuning.Core.Workflow;
 using FineTuning.Local.Hosting;
 using FineTuning.Local.Runtime;
 using FineTuning.Local.Storage;
+using Microsoft.Extensions.Configuration;
 
 namespace FineTuning.Local.Cli;
 
@@ -27,6 +28,17 @@ internal static class ControlCommands
             "The run pauses its job at the provider; its deadline clock stops while it is paused"
         ),
         ("resume", "Resume a run's paused job.", "The run resumes its job at the provider"),
+        (
+            "approve",
+            "Approve the model of a run waiting for approval (its evaluation passed the promotion policy): it is deployed and becomes "
+                + "the production model of its name; the one before is archived.",
+            "The run deploys and promotes its model"
+        ),
+        (
+            "reject",
+            "Reject the model of a run waiting for approval: it is registered as rejected, with your reason, and never deployed.",
+            "The run records the rejection"
+        ),
     ];
 
     public static IEnumerable<Command> Create(TextWriter stdout, TextWriter stderr) =>
@@ -40,16 +52,28 @@ internal static class ControlCommands
             Description = "Data directory (as given to finetune run or serve).",
             DefaultValueFactory = _ => new DirectoryInfo(".finetuning"),
         };
+        var by = new Option<string?>("--by") { Description = "Who decides (default: your user name)." };
+        var why = new Option<string?>("--why") { Description = "Why: kept in the model's stage history." };
+        bool decides = RunApi.IsDecision(control);
         var command = new Command(
             control,
             help
-                + " Works while 'finetune run' or 'finetune serve' follows the run in another terminal, and while nothing runs (then when "
-                + "one next starts)."
+                + (
+                    decides
+                        ? " Delivered to 'finetune serve' when it serves the data directory; otherwise this command runs the rest of the run."
+                        : " Works while 'finetune run' or 'finetune serve' follows the run in another terminal, and while nothing runs (then when "
+                            + "one next starts)."
+                )
         )
         {
             id,
             data,
         };
+        if (decides)
+        {
+            command.Options.Add(by);
+            command.Options.Add(why);
+        }
         command.SetAction(
             async (result, ct) =>
             {
@@ -73,6 +97,7 @@ internal static class ControlCommands
                         runId,
                         control,
                         TimeProvider.System,
+                        decides ? new Decision(result.GetValue(by) ?? Environment.UserName, result.GetValue(why)) : null,
                         ct
                     )
                     .ConfigureAwait(false);
@@ -88,9 +113,36 @@ internal static class ControlCommands
                     $"{char.ToUpperInvariant(control[0])}{control[1..]} requested for {runId}. {done}; 'finetune status {runId}' shows "
                         + "when."
                 );
-                return FinetuneCli.ExitOk;
+                return decides ? await FinishAsync(root, runId, stdout, ct).ConfigureAwait(false) : FinetuneCli.ExitOk;
             }
         );
         return command;
+    }
+
+    /// <summary>
+    /// After an approval or a rejection: when no other process serves the data directory, runs the rest of the run here
+    /// (deploy and promote, or record the rejection) and says how it ended.
+    /// </summary>
+    private static async Task<int> FinishAsync(string root, string runId, TextWriter stdout, CancellationToken cancellationToken)
+    {
+        LocalRunHost host;
+        try
+        {
+            host = await LocalRunHost
+                .StartAsync(root, new ConfigurationBuilder().AddEnvironmentVariables().Build(), cancellationToken: cancellationToken)
+                .ConfigureAwait(false);
+        }
+        catch (IOException)
+        {
+            return FinetuneCli.ExitOk; // another process serves the data directory: it delivers the decision
+        }
+
+        await using (host.ConfigureAwait(false))
+        {
+            if (host.Outcome(runId) is not { } running)
+                return FinetuneCli.ExitOk;
+            RunOutcome? outcome = await RunFollow.WaitAsync(host, runId, running, cancellationToken, toTheEnd: true).ConfigureAwait(false);
+            return await RunFollow.ReportAsync(host, runId, outcome, root, stdout, cancellationToken).ConfigureAwait(false);
+        }
     }
 }

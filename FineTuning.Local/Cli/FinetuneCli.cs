@@ -39,6 +39,11 @@ public static class FinetuneCli
             root.Subcommands.Add(command);
         }
 
+        foreach (Command command in ModelCommands.Create(stdout, stderr))
+        {
+            root.Subcommands.Add(command);
+        }
+
         root.Subcommands.Add(RepairCommand.Create(stdout, stderr));
         root.Subcommands.Add(EmulatorCommand.Create(stdout, stderr));
 

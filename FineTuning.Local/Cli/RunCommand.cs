@@ -63,7 +63,9 @@ internal static class RunCommand
         };
         var testRatio = new Option<double>("--test-ratio")
         {
-            Description = "Share of each topic held out as the run's test set (runs/{id}/split/test.jsonl, never uploaded); 0 holds none.",
+            Description =
+                "Share of each topic held out as the run's test set (runs/{id}/split/test.jsonl, never uploaded, evaluated "
+                + "after training); default 0.1, or none with --no-eval.",
             DefaultValueFactory = _ => 0.0,
         };
         var validationFile = new Option<FileInfo>("--validation")
@@ -71,6 +73,31 @@ internal static class RunCommand
             Description =
                 "Your own validation file, uploaded as given (the dataset then all trains); a row that is also an example of the "
                 + "dataset fails the run before anything is uploaded, both lines named.",
+        };
+        var noEval = new Option<bool>("--no-eval")
+        {
+            Description =
+                "Do not evaluate the fine-tuned model against its base on held-out rows (the model is then registered as a "
+                + "candidate without a promotion decision).",
+        };
+        var maxEvalRows = new Option<int>("--max-eval-rows")
+        {
+            Description = "Most held-out rows to evaluate (a stratified, seeded sample when there are more).",
+            DefaultValueFactory = _ => 200,
+        };
+        var judge = new Option<string?>("--judge")
+        {
+            Description = "The judge model (default: FineTuning__Evaluation__JudgeModel, gpt-4.1).",
+        };
+        var approval = new Option<string>("--approval")
+        {
+            Description = "manual: a model that passes the promotion policy waits for 'finetune approve'; auto: it is promoted at once.",
+            DefaultValueFactory = _ => "manual",
+        };
+        approval.AcceptOnlyFromAmong("manual", "auto");
+        var name = new Option<string?>("--name")
+        {
+            Description = "Registry name to version the model under (default: suffix, or base model).",
         };
         var noPiiCheck = new Option<bool>("--no-pii-check")
         {
@@ -101,6 +128,11 @@ internal static class RunCommand
                 budget,
                 testRatio,
                 validationFile,
+                noEval,
+                maxEvalRows,
+                judge,
+                approval,
+                name,
                 noPiiCheck,
             }
         )
@@ -178,6 +210,11 @@ internal static class RunCommand
                     PiiCheck = !result.GetValue(noPiiCheck),
                     ValidationBlob = validationBlob,
                     TestRatio = result.GetValue(testRatio),
+                    Evaluate = !result.GetValue(noEval),
+                    MaxEvalRows = result.GetValue(maxEvalRows),
+                    JudgeModel = result.GetValue(judge),
+                    Approval = result.GetValue(approval) ?? "manual",
+                    Name = result.GetValue(name),
                 };
                 IReadOnlyDictionary<string, string[]> problems = request.Problems();
                 if (problems.Count > 0)
@@ -241,10 +278,10 @@ internal static class RunCommand
                     ? $"; resumed at {(await ((IRunStore)host.Tables).GetAsync(runId, cancellationToken))?.Stage ?? "the start"}"
                     : "";
                 await stdout.WriteLineAsync($"Run {runId}: {dataset.Name} ({stored.Size / 1024.0:N0} KiB), data in {root}{resumedAt}");
-                RunOutcome outcome;
+                RunOutcome? outcome;
                 try
                 {
-                    outcome = await running.WaitAsync(cancellationToken);
+                    outcome = await RunFollow.WaitAsync(host, runId, running, cancellationToken);
                 }
                 catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
                 {
@@ -257,20 +294,7 @@ internal static class RunCommand
                     return FinetuneCli.ExitInterrupted;
                 }
 
-                var tables = host.Tables;
-                ModelRow? registered = outcome.ModelId is null
-                    ? null
-                    : await ((IModelRegistry)tables).GetAsync(outcome.ModelId, cancellationToken);
-                await stdout.WriteLineAsync(
-                    outcome.Status switch
-                    {
-                        RunStatus.Succeeded => $"Succeeded: registered {outcome.ModelId} ({registered?.Outcome}; "
-                            + $"{string.Join(", ", registered?.Metrics.Select(m => $"{m.Key} {m.Value:0.###}") ?? [])}). "
-                            + $"Reports: {Path.Combine(root, "blobs", "runs", runId, "reports")}",
-                        _ => $"{outcome.Status}: {outcome.Error}",
-                    }
-                );
-                return outcome.Status == RunStatus.Succeeded ? FinetuneCli.ExitOk : FinetuneCli.ExitNotFit;
+                return await RunFollow.ReportAsync(host, runId, outcome, root, stdout, cancellationToken);
             }
         );
         return command;

@@ -19,7 +19,7 @@ internal static class TableCommands
 
     private static Option<bool> JsonOption() => new("--json") { Description = "Print JSON instead of a table." };
 
-    private static SqliteTables? Open(DirectoryInfo data, TextWriter stderr)
+    internal static SqliteTables? Open(DirectoryInfo data, TextWriter stderr)
     {
         string path = Path.Combine(data.FullName, "finetuning.db");
         if (File.Exists(path))
@@ -164,6 +164,16 @@ internal static class TableCommands
             rows,
             [
                 new("Model", m => m.ModelId),
+                new("Stage", m => m.Stage),
+                new("Name", m => m.Version > 0 ? $"{m.Name} v{m.Version}" : m.Name),
+                new("Evaluation", m =>
+                    m.Evaluation is { } e
+                        ? string.Create(
+                            System.Globalization.CultureInfo.InvariantCulture,
+                            $"{e.BaseScore:0.00} → {e.FineTunedScore:0.00}{(e.ImprovementPercent is double p ? $" ({p:+0;-0}%)" : "")}"
+                        )
+                        : "not evaluated"
+                ),
                 new("Outcome", m => m.Outcome ?? ""),
                 new("Metric", m =>
                     string.Join(
@@ -176,7 +186,7 @@ internal static class TableCommands
                 new("Run", m => m.RunId),
                 new("Dataset", m => m.DatasetBlob),
             ],
-            essential: 1,
-            more: "--json shows them, with the lineage"
+            essential: 2,
+            more: "--json shows them, with the lineage and the stage history"
         );
 }

@@ -184,18 +184,71 @@ public sealed class LocalApi : IAsyncDisposable
                 ),
                 ("pause", "Pause the run's running job (its deadline clock stops while paused). 409 unless the job is running."),
                 ("resume", "Resume the run's paused job. 409 unless the job is paused."),
+                (
+                    "approve",
+                    "Approve the model of a run waiting for approval (body: {\"by\", \"why\"}, both optional): it is deployed and promoted "
+                        + "to production. 409 unless the run is AwaitingApproval."
+                ),
+                (
+                    "reject",
+                    "Reject the model of a run waiting for approval (body: {\"by\", \"why\"}): it is registered as rejected and never "
+                        + "deployed. 409 unless the run is AwaitingApproval."
+                ),
             }
         )
         {
-            RouteHandlerBuilder endpoint = app.MapPost($"/api/runs/{{id}}/{control}", async (string id, CancellationToken ct) =>
-                    await host.ControlAsync(id, control, ct).ConfigureAwait(false) is { } problem ? Problem(problem)
-                    : control == "cancel" ? Json(new CancelRequested(id), 202)
-                    : Json(new ControlRequested(id, control), 202)
+            RouteHandlerBuilder endpoint = app.MapPost(
+                    $"/api/runs/{{id}}/{control}",
+                    async (string id, HttpRequest request, CancellationToken ct) =>
+                    {
+                        Decision? decision = null;
+                        if (RunApi.IsDecision(control))
+                        {
+                            (decision, ApiProblem? invalid) = await RunApi.ReadDecisionAsync(request.Body, "api", ct).ConfigureAwait(false);
+                            if (decision is null)
+                                return Problem(invalid!);
+                        }
+
+                        return await host.ControlAsync(id, control, decision, ct).ConfigureAwait(false) is { } problem ? Problem(problem)
+                            : control == "cancel" ? Json(new CancelRequested(id), 202)
+                            : Json(new ControlRequested(id, control), 202);
+                    }
                 )
                 .WithSummary(summary)
                 .Produces<ApiProblem>(404, ApiProblem.ContentType)
                 .Produces<ApiProblem>(409, ApiProblem.ContentType);
+            if (RunApi.IsDecision(control))
+                endpoint.Produces<ApiProblem>(400, ApiProblem.ContentType);
             _ = control == "cancel" ? endpoint.Produces<CancelRequested>(202) : endpoint.Produces<ControlRequested>(202);
+        }
+
+        foreach ((string action, string stage) in RunApi.ModelActions)
+        {
+            app.MapPost($"/api/models/{{id}}/{action}", async (string id, HttpRequest request, CancellationToken ct) =>
+                {
+                    (Decision? decision, ApiProblem? invalid) = await RunApi
+                        .ReadDecisionAsync(request.Body, "api", ct)
+                        .ConfigureAwait(false);
+                    if (decision is null)
+                        return Problem(invalid!);
+                    (ModelRow? model, ApiProblem? problem) = await ModelRegistryChanges
+                        .ChangeStageAsync(
+                            models,
+                            new ModelStageInput(Uri.UnescapeDataString(id), stage, DateTime.UtcNow, decision.By!, decision.Why),
+                            ct
+                        )
+                        .ConfigureAwait(false);
+                    return problem is not null ? Problem(problem) : Json(model!);
+                })
+                .WithSummary(
+                    action == "promote"
+                        ? "Make a candidate (or archived) model the production model of its name; the one before is archived."
+                        : "Archive a model (it leaves production, or is set aside as a candidate)."
+                )
+                .Produces<ModelRow>()
+                .Produces<ApiProblem>(400, ApiProblem.ContentType)
+                .Produces<ApiProblem>(404, ApiProblem.ContentType)
+                .Produces<ApiProblem>(409, ApiProblem.ContentType);
         }
 
         app.MapGet("/api/runs/{id}/reports/{name}", async (string id, string name, CancellationToken ct) =>
@@ -205,12 +258,12 @@ public sealed class LocalApi : IAsyncDisposable
                     || await host.Blobs.GetPropertiesAsync(blob, ct).ConfigureAwait(false) is null
                 )
                 {
-                    return Problem(ApiProblem.NotFound($"No report '{name}' for run '{id}' (reports: validation, results)."));
+                    return Problem(RunApi.NoReport(id, name));
                 }
 
                 return Results.Stream(await host.Blobs.OpenReadAsync(blob, ct).ConfigureAwait(false), "application/json");
             })
-            .WithSummary("The validation or results report of a run.")
+            .WithSummary("The validation, results or evaluation report of a run.")
             .Produces<DatasetReport>()
             .Produces<ApiProblem>(404, ApiProblem.ContentType);
 

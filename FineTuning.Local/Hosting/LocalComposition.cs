@@ -1,3 +1,4 @@
+using FineTuning.Core.Evaluation;
 using FineTuning.OpenAI;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -23,6 +24,10 @@ public static class LocalComposition
                 "FineTuning__Emulator__Speed must be a number above 0 and at most 1,000,000 (how much faster than real time jobs run; "
                     + "default 100)."
             )
+            .Validate(
+                s => s.BaseSkill is >= 0 and <= 1 && s.FineTunedSkill is >= 0 and <= 1,
+                "FineTuning__Emulator__BaseSkill and FineTuning__Emulator__FineTunedSkill must be between 0 and 1 (defaults 0.3 and 0.9)."
+            )
             .ValidateOnStart();
         services
             .AddOptions<RuntimeSettings>()
@@ -40,12 +45,16 @@ public static class LocalComposition
                 "FineTuning__Diagnostics__KillAt must be before|after:Kind:Name (say before:TaskCompleted:SubmitJob), or unset."
             )
             .ValidateOnStart();
+        services.AddFineTuningEvaluation(configuration);
         services.AddSingleton(provider => new LocalSettings(
             provider.GetRequiredService<IOptions<ProviderOptions>>().Value,
             provider.GetRequiredService<IOptions<BuiltInEmulatorSettings>>().Value,
             provider.GetRequiredService<IOptions<RuntimeSettings>>().Value,
             provider.GetRequiredService<IOptions<DiagnosticsSettings>>().Value
-        ));
+        )
+        {
+            Evaluation = provider.GetRequiredService<EvaluationOptions>(),
+        });
         return services;
     }
 

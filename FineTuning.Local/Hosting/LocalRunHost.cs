@@ -2,6 +2,7 @@ using System.Text.Json;
 using FineTuning.Core.Api;
 using FineTuning.Core.Catalog;
 using FineTuning.Core.Datasets;
+using FineTuning.Core.Evaluation;
 using FineTuning.Core.Providers;
 using FineTuning.Core.Storage;
 using FineTuning.Core.Workflow;
@@ -34,7 +35,8 @@ public sealed class LocalRunHost : IAsyncDisposable
         SqliteTables tables,
         IFineTuningProvider provider,
         EmulatorServer? emulator,
-        DurableRuntimeOptions options
+        DurableRuntimeOptions options,
+        EvaluationOptions evaluation
     )
     {
         Root = root;
@@ -46,7 +48,7 @@ public sealed class LocalRunHost : IAsyncDisposable
         Runtime = new DurableRuntime(
             OpenHistory(root),
             LocalWorkflow.Orchestrators,
-            LocalWorkflow.Activities(blobs, provider, tables, tables, ModelCatalog.Default),
+            LocalWorkflow.Activities(blobs, provider, tables, tables, ModelCatalog.Default, evaluation),
             options
         );
         Runtime.Ended += state => _ = RecordFailureAsync(state);
@@ -145,7 +147,12 @@ public sealed class LocalRunHost : IAsyncDisposable
             {
                 emulator = await EmulatorServer
                     .StartAsync(
-                        new EmulatorOptions { Speed = settings.Emulator.Speed, StateDirectory = Path.Combine(root, "emulator") },
+                        new EmulatorOptions
+                        {
+                            Speed = settings.Emulator.Speed,
+                            StateDirectory = Path.Combine(root, "emulator"),
+                            Skill = new EmulatorSkill { Base = settings.Emulator.BaseSkill, FineTuned = settings.Emulator.FineTunedSkill },
+                        },
                         cancellationToken: cancellationToken
                     )
                     .ConfigureAwait(false);
@@ -169,7 +176,8 @@ public sealed class LocalRunHost : IAsyncDisposable
                 runtime
                     ?? settings.Diagnostics.Apply(
                         new DurableRuntimeOptions { MaxConcurrentActivities = settings.Runtime.MaxConcurrentActivities }
-                    )
+                    ),
+                settings.Evaluation
             )
             {
                 EmulatorSpeed = emulator is null ? 1 : settings.Emulator.Speed,
@@ -300,8 +308,12 @@ public sealed class LocalRunHost : IAsyncDisposable
     }
 
     /// <summary>Asks a run to cancel, pause or resume (<see cref="RunApi.Controls"/>); null when asked, else why not.</summary>
-    public Task<ApiProblem?> ControlAsync(string runId, string control, CancellationToken cancellationToken = default) =>
-        RequestControlAsync(Runtime.Store, Tables, runId, control, Runtime.Time, cancellationToken);
+    public Task<ApiProblem?> ControlAsync(
+        string runId,
+        string control,
+        Decision? decision = null,
+        CancellationToken cancellationToken = default
+    ) => RequestControlAsync(Runtime.Store, Tables, runId, control, Runtime.Time, decision, cancellationToken);
 
     /// <summary>
     /// Asks a run to cancel, pause or resume through the history's inbox: whichever process owns the data directory
@@ -313,6 +325,7 @@ public sealed class LocalRunHost : IAsyncDisposable
         string runId,
         string control,
         TimeProvider time,
+        Decision? decision = null,
         CancellationToken cancellationToken = default
     )
     {
@@ -328,7 +341,8 @@ public sealed class LocalRunHost : IAsyncDisposable
             return ApiProblem.Conflict($"Run '{runId}' is not in progress: its history in durable.db has ended or is missing.");
         }
 
-        history.Raise(runId, RunApi.Controls[control], "true", time.GetUtcNow().UtcDateTime);
+        string payload = RunApi.IsDecision(control) ? LocalJson.Serialize(decision ?? new Decision()) : "true";
+        history.Raise(runId, RunApi.Controls[control], payload, time.GetUtcNow().UtcDateTime);
         return null;
     }
 

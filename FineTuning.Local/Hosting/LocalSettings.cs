@@ -1,3 +1,4 @@
+using FineTuning.Core.Evaluation;
 using FineTuning.Local.Runtime;
 using FineTuning.OpenAI;
 
@@ -9,7 +10,11 @@ public sealed record LocalSettings(
     BuiltInEmulatorSettings Emulator,
     RuntimeSettings Runtime,
     DiagnosticsSettings Diagnostics
-);
+)
+{
+    /// <summary>Section <c>FineTuning:Evaluation</c>: how the evaluation stage calls the models (see <see cref="EvaluationOptions"/>).</summary>
+    public EvaluationOptions Evaluation { get; init; } = new();
+}
 
 /// <summary>Section <c>FineTuning:Emulator</c>: the built-in emulator that runs jobs when no provider is configured.</summary>
 public sealed class BuiltInEmulatorSettings
@@ -18,6 +23,15 @@ public sealed class BuiltInEmulatorSettings
 
     /// <summary>How much faster than real time jobs run (<c>FineTuning__Emulator__Speed</c>; above 0, at most 1,000,000).</summary>
     public double Speed { get; set; } = 100;
+
+    /// <summary>
+    /// How often the emulated base model answers a held-out row right (<c>FineTuning__Emulator__BaseSkill</c>, 0 to 1;
+    /// default 0.3): with <see cref="FineTunedSkill"/>, it decides what an evaluation on the emulator shows.
+    /// </summary>
+    public double BaseSkill { get; set; } = 0.3;
+
+    /// <summary>How often an emulated fine-tuned model answers right (<c>FineTuning__Emulator__FineTunedSkill</c>; default 0.9).</summary>
+    public double FineTunedSkill { get; set; } = 0.9;
 }
 
 /// <summary>Section <c>FineTuning:Runtime</c>: the embedded durable runtime.</summary>

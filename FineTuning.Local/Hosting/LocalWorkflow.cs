@@ -1,4 +1,5 @@
 using FineTuning.Core.Catalog;
+using FineTuning.Core.Evaluation;
 using FineTuning.Core.Providers;
 using FineTuning.Core.Storage;
 using FineTuning.Core.Workflow;
@@ -36,10 +37,12 @@ public static class LocalWorkflow
         IFineTuningProvider provider,
         IRunStore runs,
         IModelRegistry models,
-        ModelCatalog catalog
+        ModelCatalog catalog,
+        EvaluationOptions? evaluation = null
     )
     {
         var services = new ServiceCollection()
+            .AddSingleton(evaluation ?? new EvaluationOptions())
             .AddSingleton(blobs)
             .AddSingleton(provider)
             .AddSingleton(runs)

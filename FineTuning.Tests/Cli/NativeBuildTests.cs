@@ -176,10 +176,14 @@ public partial class NativeBuildTests(NativeFinetune native) : IClassFixture<Nat
         using var dir = new TempDir();
 
         var (code, stdout, stderr) = native.Run(dir.Path, "run", Repo.File("samples/support-chat.jsonl"));
+        string runId = Regex.Match(stdout, "finetune approve (run-[0-9a-f]+)").Groups[1].Value;
+        var (approvedCode, approved, approvedErr) = native.Run(dir.Path, "approve", runId, "--by", "ci");
         var (listed, models, _) = native.Run(dir.Path, "models", "--json");
 
         Assert.True(code == 0, stdout + stderr);
-        Assert.Contains("Succeeded: registered ft:", stdout, StringComparison.Ordinal);
+        Assert.Contains("promotion policy: passed", stdout, StringComparison.Ordinal);
+        Assert.True(approvedCode == 0, approved + approvedErr);
+        Assert.Contains("Succeeded: registered ft:", approved, StringComparison.Ordinal);
         Assert.Equal(0, listed);
         Assert.Equal(
             "support-chat.jsonl",

@@ -15,14 +15,14 @@ public class RunCommandTests
         var stdout = new StringWriter();
 
         int code = await FinetuneCli.RunAsync(
-            ["run", dataset, "--data", dir.File("data")],
+            ["run", dataset, "--data", dir.File("data"), "--no-eval"],
             stdout,
             TextWriter.Null,
             CancellationToken.None
         );
         var again = new StringWriter();
         int second = await FinetuneCli.RunAsync(
-            ["run", dataset, "--data", dir.File("data")],
+            ["run", dataset, "--data", dir.File("data"), "--no-eval"],
             again,
             TextWriter.Null,
             CancellationToken.None

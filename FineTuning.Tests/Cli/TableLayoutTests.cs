@@ -97,8 +97,9 @@ public class TableLayoutTests
 
         Assert.All(output.Split('\n'), line => Assert.True(line.TrimEnd('\r').Length <= width, $"{line.Length} > {width}: {line}"));
         Assert.Contains(Models[0].ModelId, output, StringComparison.Ordinal);
-        Assert.Contains("improved_significantly", output, StringComparison.Ordinal);
+        Assert.Contains(ModelStages.Candidate, output, StringComparison.Ordinal);
+        Assert.Contains("not evaluated", output, StringComparison.Ordinal);
         if (width == 80)
-            Assert.Contains("  Outcome  improved_significantly", output, StringComparison.Ordinal);
+            Assert.Matches(@"\n  Outcome +improved_significantly", output);
     }
 }

@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using FineTuning.Core.Datasets;
 
 namespace FineTuning.Tests.Datasets;
@@ -31,8 +32,26 @@ public class DocumentationTests
             TextWriter.Null,
             CancellationToken.None
         );
-        Assert.Equal(0, code);
-        Assert.Contains("Succeeded: registered", stdout.ToString(), StringComparison.Ordinal);
+        string output = stdout.ToString();
+        Assert.True(code == 0, output);
+        // It ends with the evaluation by topic and the promotion decision, and waits for a person's approval.
+        Assert.Matches(@"Evaluation on \d+ held-out rows", output);
+        Assert.Contains("  billing ", output, StringComparison.Ordinal);
+        Assert.Contains("outcome: improved significantly → deploy", output, StringComparison.Ordinal);
+        Assert.Contains("promotion policy: passed", output, StringComparison.Ordinal);
+        string approve = Regex.Match(output, @"finetune (approve run-[0-9a-f]+) --data (\S+)").Value;
+        Assert.NotEmpty(approve);
+
+        var approved = new StringWriter();
+        int approvedCode = await FineTuning.Local.Cli.FinetuneCli.RunAsync(
+            [.. approve.Split(' ').Skip(1), "--why", "better on every topic"],
+            approved,
+            TextWriter.Null,
+            CancellationToken.None
+        );
+
+        Assert.True(approvedCode == 0, approved.ToString());
+        Assert.Contains(", production (training:", approved.ToString(), StringComparison.Ordinal);
         Assert.Equal(0, CliRunner.Run("validate", RepoFile("samples/support-chat.jsonl")).Code);
     }
 

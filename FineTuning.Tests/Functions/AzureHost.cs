@@ -35,9 +35,16 @@ public sealed class AzureHost : IAsyncDisposable
 
     public DurableTaskTestHost Durable { get; }
 
-    public static async Task<AzureHost> StartAsync(AzuriteFixture azurite, FaultPlan? faults = null)
+    public static async Task<AzureHost> StartAsync(AzuriteFixture azurite, FaultPlan? faults = null, EmulatorSkill? skill = null)
     {
-        EmulatorServer emulator = await EmulatorServer.StartAsync(new EmulatorOptions { Speed = 600, Faults = faults ?? new FaultPlan() });
+        EmulatorServer emulator = await EmulatorServer.StartAsync(
+            new EmulatorOptions
+            {
+                Speed = 600,
+                Faults = faults ?? new FaultPlan(),
+                Skill = skill ?? new EmulatorSkill(),
+            }
+        );
         HostApplicationBuilder builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Configuration.AddInMemoryCollection(
             new Dictionary<string, string?>

@@ -29,7 +29,7 @@ public sealed class DurableWorkflowTests(AzuriteFixture azurite) : IAsyncLifetim
                     : i % 3 == 1 ? "shipping"
                     : "returns")));
 
-    private async Task<string> Start(string dataset)
+    private async Task<string> Start(string dataset, bool evaluate = false)
     {
         string runId = $"run-{Guid.NewGuid():N}";
         await _host.Durable.Client.ScheduleNewOrchestrationInstanceAsync(
@@ -39,10 +39,24 @@ public sealed class DurableWorkflowTests(AzuriteFixture azurite) : IAsyncLifetim
                 DatasetBlob = dataset,
                 Suffix = "support",
                 PollInterval = TimeSpan.FromSeconds(1),
+                Evaluate = evaluate,
             },
             new StartOrchestrationOptions(InstanceId: runId)
         );
         return runId;
+    }
+
+    /// <summary>300 conversations over three topics: 30 held out for the evaluation.</summary>
+    private Task<string> DropEvaluationDataset() => _host.WriteDatasetAsync(Rows.Jsonl(Rows.ManyChats(300, i => i % 3 == 0 ? "billing"
+                    : i % 3 == 1 ? "shipping"
+                    : "returns")));
+
+    /// <summary>Waits until the run's row says <paramref name="status"/>.</summary>
+    private async Task WaitForStatus(string runId, RunStatus status)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        while ((await _host.Get<IRunStore>().GetAsync(runId))?.Status != status)
+            await Task.Delay(100, timeout.Token);
     }
 
     private async Task<RunOutcome> Finish(string runId)
@@ -131,6 +145,51 @@ public sealed class DurableWorkflowTests(AzuriteFixture azurite) : IAsyncLifetim
         Assert.True(outcome.Status == RunStatus.Succeeded, outcome.Error);
         Assert.Equal(0, _faults.Pending);
         Assert.True(DateTimeOffset.UtcNow - started >= TimeSpan.FromSeconds(4), "the run waited as long as the provider asked");
+    }
+
+    [Fact]
+    public async Task Evaluation_OnTheDurableEngine_WaitsForApproval_ThenPromotesTheModel()
+    {
+        await _host.DisposeAsync();
+        _host = await AzureHost.StartAsync(azurite, _faults, new EmulatorSkill { Base = 0.3, FineTuned = 0.9 });
+        string runId = await Start(await DropEvaluationDataset(), evaluate: true);
+
+        await WaitForStatus(runId, RunStatus.AwaitingApproval);
+        RunRow waiting = (await _host.Get<IRunStore>().GetAsync(runId))!;
+        await _host.Durable.Client.RaiseEventAsync(runId, FineTuningOrchestrator.ApproveEvent, new Decision("ana", "better everywhere"));
+        RunOutcome outcome = await Finish(runId);
+
+        Assert.Equal(RunStages.AwaitApproval, waiting.Stage);
+        Assert.True(waiting.Evaluation!.Passed);
+        Assert.Equal(30, waiting.Evaluation.Rows);
+        Assert.Equal(RunStatus.Succeeded, outcome.Status);
+        ModelRow model = (await _host.Get<IModelRegistry>().GetAsync(outcome.ModelId!))!;
+        Assert.Equal(ModelStages.Production, model.Stage);
+        Assert.Equal(("ana", "better everywhere"), (model.StageHistory[^1].By, model.StageHistory[^1].Why));
+        Assert.NotNull(await _host.Get<IBlobStore>().GetPropertiesAsync($"runs/{runId}/reports/evaluation.json"));
+    }
+
+    [Fact]
+    public async Task Evaluation_OnTheDurableEngine_RejectsAModelThatRegressesOnATopic()
+    {
+        await _host.DisposeAsync();
+        _host = await AzureHost.StartAsync(
+            azurite,
+            _faults,
+            new EmulatorSkill
+            {
+                Base = 0.3,
+                FineTuned = 0.9,
+                FineTunedByTopic = new Dictionary<string, double> { ["shipping"] = 0.0 },
+            }
+        );
+        string runId = await Start(await DropEvaluationDataset(), evaluate: true);
+
+        RunOutcome outcome = await Finish(runId);
+
+        Assert.Equal(RunStatus.Rejected, outcome.Status);
+        Assert.Contains("topic 'shipping' fell by", outcome.Error, StringComparison.Ordinal);
+        Assert.Equal(ModelStages.Rejected, (await _host.Get<IModelRegistry>().GetAsync(outcome.ModelId!))!.Stage);
     }
 
     [Fact]

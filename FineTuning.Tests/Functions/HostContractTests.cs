@@ -191,6 +191,13 @@ public sealed class HostContractTests(AzuriteFixture azurite) : IAsyncLifetime, 
             answers.Add(await host.SendAsync($"{control} no run (404)", "POST", $"/api/runs/none/{control}"));
         }
 
+        string model = Uri.EscapeDataString(modelId);
+        answers.Add(await host.SendAsync("promote", "POST", $"/api/models/{model}/promote", """{"by": "ana", "why": "contract"}"""));
+        answers.Add(await host.SendAsync("archive", "POST", $"/api/models/{model}/archive"));
+        answers.Add(await host.SendAsync("promote no model (404)", "POST", "/api/models/none/promote"));
+        answers.Add(await host.SendAsync("a decision that is not one (400)", "POST", $"/api/models/{model}/promote", "[1]"));
+        answers.Add(await host.SendAsync("approve with a broken body (400)", "POST", $"/api/runs/{runId}/approve", "{"));
+        answers.Add(await host.SendAsync("no evaluation report (404)", "GET", $"/api/runs/{runId}/reports/evaluation"));
         answers.Add(await host.SendAsync("no run (404)", "GET", "/api/runs/none"));
         answers.Add(await host.SendAsync("no report (404)", "GET", $"/api/runs/{runId}/reports/bogus"));
         answers.Add(await host.SendAsync("no model (404)", "GET", "/api/models/none"));
@@ -224,7 +231,11 @@ public sealed class HostContractTests(AzuriteFixture azurite) : IAsyncLifetime, 
                         ? RunApi.Controls.Keys.Select(c =>
                             (r.Method, Template: r.Template.Replace("{control}", c, StringComparison.Ordinal))
                         )
-                        : [(r.Method, r.Template)]
+                    : r.Template.Contains("{action}", StringComparison.Ordinal)
+                        ? RunApi.ModelActions.Keys.Select(a =>
+                            (r.Method, Template: r.Template.Replace("{action}", a, StringComparison.Ordinal))
+                        )
+                    : [(r.Method, r.Template)]
                 )
                 .Select(r => $"{r.Method} /api/{r.Template}")
                 .Order(StringComparer.Ordinal),

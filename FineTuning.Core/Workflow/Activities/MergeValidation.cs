@@ -7,7 +7,8 @@ using FineTuning.Core.Storage;
 namespace FineTuning.Core.Workflow.Activities;
 
 /// <summary>Merges the shard reports into the dataset's report (<c>runs/{runId}/reports/validation.json</c>).</summary>
-public sealed class MergeValidation(IBlobStore blobs, ModelCatalog catalog) : IWorkflowActivity<MergeValidationInput, ValidationSummary>
+public sealed class MergeValidation(IBlobStore blobs, ModelCatalog catalog, Evaluation.EvaluationOptions? evaluation = null)
+    : IWorkflowActivity<MergeValidationInput, ValidationSummary>
 {
     public async Task<ValidationSummary> RunAsync(MergeValidationInput input, CancellationToken cancellationToken = default)
     {
@@ -53,6 +54,16 @@ public sealed class MergeValidation(IBlobStore blobs, ModelCatalog catalog) : IW
                 input.Settings.Epochs,
                 input.Settings.TrainRatio
             ),
+            EvaluationEstimate =
+                input.Settings.EvaluationRatio > 0
+                    ? Evaluation.EvaluationEstimator.Estimate(
+                        report.Tokens,
+                        Evaluation.EvaluationEstimator.Rows(report.Examples, input.Settings.EvaluationRatio, input.Settings.MaxEvalRows),
+                        report.Model,
+                        input.Settings.JudgeModel ?? (evaluation ?? new Evaluation.EvaluationOptions()).JudgeModel,
+                        catalog
+                    )
+                    : null,
         };
     }
 }

@@ -1,0 +1,119 @@
+using System.Text.Json;
+using FineTuning.Core.Catalog;
+using FineTuning.Core.Evaluation;
+using FineTuning.Core.Serialization;
+using FineTuning.Core.Storage;
+
+namespace FineTuning.Core.Workflow.Activities;
+
+/// <summary>
+/// Reads every evaluated row the batches kept, computes the statistics (<see cref="EvaluationStatistics"/>) and the
+/// promotion decision, prices the tokens with the catalogue, and writes <c>runs/{runId}/reports/evaluation.json</c>;
+/// returns its digest.
+/// </summary>
+public sealed class ReportEvaluation(IBlobStore blobs, ModelCatalog catalog) : IWorkflowActivity<ReportEvaluationInput, EvaluationDigest>
+{
+    public async Task<EvaluationDigest> RunAsync(ReportEvaluationInput input, CancellationToken cancellationToken = default)
+    {
+        IReadOnlyList<(long Line, string Json)> planned = await EvaluateBatch
+            .ReadRowsAsync(blobs, input.RowsBlob, 0, -1, cancellationToken)
+            .ConfigureAwait(false);
+        var rows = new List<EvaluatedRow>();
+        foreach ((_, string json) in planned)
+        {
+            string blob = EvaluateBatch.AnswersPrefix(input.RunId) + HeldOutEvaluator.RowId(json) + ".json";
+            if (await blobs.GetPropertiesAsync(blob, cancellationToken).ConfigureAwait(false) is null)
+                continue; // no assistant turn to compare with
+            await using Stream stream = await blobs.OpenReadAsync(blob, cancellationToken).ConfigureAwait(false);
+            rows.Add(
+                await JsonSerializer
+                    .DeserializeAsync(stream, ReportSerializer.TypeInfo<EvaluatedRow>(), cancellationToken)
+                    .ConfigureAwait(false)
+                    ?? throw new InvalidDataException($"{blob} holds no evaluated row.")
+            );
+        }
+
+        if (rows.Count == 0)
+        {
+            throw new InvalidDataException(
+                $"None of the {planned.Count} held-out rows has an assistant turn to compare answers with: nothing was evaluated."
+            );
+        }
+
+        EvaluationSummary summary = EvaluationStatistics.Compute(rows, input.Policy);
+        PromotionDecision decision = input.Policy.Decide(summary);
+        EvaluationUsage tokens = rows.Aggregate(EvaluationUsage.Zero, (sum, r) => sum.Add(r.Usage ?? EvaluationUsage.Zero));
+        (decimal? cost, List<string> notes) = Price(tokens, input.Models, catalog);
+        if (planned.Count < input.HeldOutRows)
+            notes.Insert(
+                0,
+                $"{planned.Count:N0} of the {input.HeldOutRows:N0} held-out rows were evaluated (a stratified, seeded sample)."
+            );
+        if (rows.Count < planned.Count)
+            notes.Add($"{planned.Count - rows.Count:N0} rows have no assistant turn to compare with and were skipped.");
+        string reportBlob = $"runs/{input.RunId}/reports/evaluation.json";
+        var report = new EvaluationReport(
+            input.RunId,
+            input.Models,
+            rows.Count,
+            input.HeldOutRows,
+            summary,
+            input.Policy,
+            decision,
+            tokens,
+            cost,
+            notes
+        );
+        await blobs
+            .WriteAsync(
+                reportBlob,
+                (s, ct) => JsonSerializer.SerializeAsync(s, report, ReportSerializer.TypeInfo<EvaluationReport>(), ct),
+                cancellationToken: cancellationToken
+            )
+            .ConfigureAwait(false);
+        return new EvaluationDigest(
+            rows.Count,
+            summary.Overall.BaseScore,
+            summary.Overall.FineTunedScore,
+            summary.Overall.ImprovementPercent,
+            summary.ImprovementPercentInterval,
+            summary.WinRate.Rate,
+            summary.Outcome,
+            summary.Advice,
+            summary.AllTopicsImproved,
+            summary.RegressedTopics,
+            decision.Passed,
+            decision.Reasons,
+            cost,
+            reportBlob
+        );
+    }
+
+    /// <summary>What the tokens cost at the catalogue's inference prices, with a note for each model it has none for.</summary>
+    internal static (decimal? Cost, List<string> Notes) Price(EvaluationUsage tokens, EvaluationModels models, ModelCatalog catalog)
+    {
+        var notes = new List<string>();
+        InferencePrices? Prices(string model, string role)
+        {
+            InferencePrices? prices = catalog.Find(model)?.InferencePrices;
+            if (prices is null)
+                notes.Add($"No inference price is known for the {role} ({model}): its tokens are not in the cost.");
+            return prices;
+        }
+
+        InferencePrices? basePrices = Prices(models.BaseModel, "base model");
+        InferencePrices? judgePrices = Prices(models.JudgeModel, "judge");
+        decimal? cost =
+            basePrices is null || judgePrices is null
+                ? null
+                : (
+                    (tokens.BaseInput * basePrices.Input)
+                    + (tokens.BaseOutput * basePrices.Output)
+                    + (tokens.FineTunedInput * basePrices.FineTunedInput)
+                    + (tokens.FineTunedOutput * basePrices.FineTunedOutput)
+                    + (tokens.JudgeInput * judgePrices.Input)
+                    + (tokens.JudgeOutput * judgePrices.Output)
+                ) / 1_000_000m;
+        return (cost is decimal c ? Math.Round(c, 4) : null, notes);
+    }
+}

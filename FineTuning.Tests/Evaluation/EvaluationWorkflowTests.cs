@@ -1,0 +1,271 @@
+using System.Text;
+using System.Text.Json;
+using FineTuning.Core.Api;
+using FineTuning.Core.Catalog;
+using FineTuning.Core.Evaluation;
+using FineTuning.Core.Serialization;
+using FineTuning.Core.Workflow;
+using FineTuning.Emulator;
+using FineTuning.Local.Hosting;
+using FineTuning.Local.Runtime;
+using FineTuning.Local.Storage;
+
+namespace FineTuning.Tests.Evaluation;
+
+/// <summary>
+/// The second half of a run on the embedded runtime, over file-system blobs, SQLite and the emulator through the real
+/// provider: the held-out evaluation, the promotion policy, the approval gate (approve, reject, timeout, auto) and the
+/// registry's versions and stages.
+/// </summary>
+public sealed class EvaluationWorkflowTests : IAsyncLifetime, IDisposable
+{
+    private readonly TempDir _dir = new();
+    private readonly ManualTimeProvider _clock = new(new DateTimeOffset(2026, 12, 5, 12, 0, 0, TimeSpan.Zero));
+    private EmulatorServer _emulator = null!;
+    private FileSystemBlobStore _blobs = null!;
+    private SqliteTables _tables = null!;
+    private DurableRuntime _runtime = null!;
+    private HistoryStore _history = null!;
+    private Action<string, HistoryEvent>? _onRecorded;
+
+    /// <summary>The emulated models' skill: better fine-tuned everywhere unless a test says otherwise.</summary>
+    private EmulatorSkill _skill = new() { Base = 0.3, FineTuned = 0.9 };
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    private async Task StartAsync(EvaluationOptions? evaluation = null)
+    {
+        _emulator = await EmulatorServer.StartAsync(
+            new EmulatorOptions
+            {
+                Time = _clock,
+                Speed = 1,
+                Skill = _skill,
+            }
+        );
+        _blobs = new FileSystemBlobStore(_dir.File("blobs"));
+        _tables = new SqliteTables(_dir.File("finetuning.db"));
+        _history = new HistoryStore(_dir.File("durable.db"));
+        _runtime = new DurableRuntime(
+            _history,
+            LocalWorkflow.Orchestrators,
+            LocalWorkflow.Activities(_blobs, Emulated.Provider(_emulator, "k"), _tables, _tables, ModelCatalog.Default, evaluation),
+            new DurableRuntimeOptions { Time = _clock, Recorded = (id, e) => _onRecorded?.Invoke(id, e) }
+        );
+        _runtime.Start();
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_runtime is not null)
+            await _runtime.DisposeAsync();
+        if (_emulator is not null)
+            await _emulator.DisposeAsync();
+    }
+
+    public void Dispose() => _dir.Dispose();
+
+    private async Task<RunOutcome> Run(string runId, RunRequest request)
+    {
+        Assert.True(_runtime.ScheduleNew(LocalRunHost.Orchestrator, runId, request));
+        InstanceState state = await Runtime.DurableRuntimeTests.RunToEnd(_runtime, _clock, runId);
+        Assert.True(state.Status == InstanceStatus.Completed, state.Failure);
+        return JsonSerializer.Deserialize<RunOutcome>(state.Output!, ReportSerializer.Options)!;
+    }
+
+    private List<string> Calls(string runId) =>
+        [.. _history.LoadHistory(runId).Where(e => e.Kind == HistoryKind.TaskScheduled).Select(e => e.Name!)];
+
+    /// <summary>300 support conversations over three topics, dropped as <c>datasets/support.jsonl</c>.</summary>
+    private async Task<RunRequest> Dataset(Func<RunRequest, RunRequest>? change = null)
+    {
+        string rows = Rows.Jsonl(Rows.ManyChats(300, i => i % 3 == 0 ? "billing"
+                : i % 3 == 1 ? "shipping"
+                : "returns"));
+        await _blobs.WriteAsync("datasets/support.jsonl", (s, ct) => s.WriteAsync(Encoding.UTF8.GetBytes(rows), ct).AsTask());
+        var request = new RunRequest
+        {
+            DatasetBlob = "datasets/support.jsonl",
+            Suffix = "support",
+            Evaluate = true,
+        };
+        return change?.Invoke(request) ?? request;
+    }
+
+    /// <summary>Raises <paramref name="name"/> with a decision once the run has registered its model (it then waits for one).</summary>
+    private void DecideAfterRegistration(string name, Decision decision) =>
+        _onRecorded = (runId, e) =>
+        {
+            if (e is { Kind: HistoryKind.TaskCompleted, Name: "RegisterModel" })
+                _runtime.RaiseEvent(runId, name, decision);
+        };
+
+    private async Task<EvaluationReport> Report(string runId)
+    {
+        await using Stream stream = await _blobs.OpenReadAsync($"runs/{runId}/reports/evaluation.json");
+        return (await JsonSerializer.DeserializeAsync(stream, ReportSerializer.TypeInfo<EvaluationReport>()))!;
+    }
+
+    [Fact]
+    public async Task AnImprovedModel_IsApproved_Deployed_AndInProduction_WithItsEvaluationAndHistory()
+    {
+        await StartAsync(new EvaluationOptions { BatchRows = 12, Concurrency = 4 });
+        DecideAfterRegistration(FineTuningOrchestrator.ApproveEvent, new Decision("ana", "beats the base on every topic"));
+
+        RunOutcome outcome = await Run("run-good", await Dataset());
+
+        Assert.True(outcome.Status == RunStatus.Succeeded, outcome.Error);
+        EvaluationReport report = await Report("run-good");
+        Assert.Equal(30, report.HeldOutRows);
+        Assert.Equal(30, report.RowsEvaluated);
+        Assert.Equal(["billing", "returns", "shipping"], report.Summary.Topics.Select(t => t.Name));
+        Assert.All(report.Summary.Topics, t => Assert.Equal(10, t.Rows));
+        Assert.True(report.Summary.Overall.FineTunedScore > report.Summary.Overall.BaseScore);
+        Assert.True(report.Summary.DifferenceInterval.Low > 0);
+        Assert.True(report.Decision.Passed, string.Join("; ", report.Decision.Reasons));
+        Assert.True(report.Tokens.Total > 0);
+        Assert.NotNull(report.CostUsd);
+        // One activity per batch of 12 rows, never one per row.
+        Assert.Equal(3, Calls("run-good").Count(c => c == nameof(Core.Workflow.Activities.EvaluateBatch)));
+
+        ModelRow model = (await ((IModelRegistry)_tables).GetAsync(outcome.ModelId!))!;
+        Assert.Equal(ModelStages.Production, model.Stage);
+        Assert.Equal(("support", 1), (model.Name, model.Version));
+        Assert.Equal([ModelStages.Candidate, ModelStages.Production], model.StageHistory.Select(h => h.Stage));
+        Assert.Equal(("ana", "beats the base on every topic"), (model.StageHistory[1].By, model.StageHistory[1].Why));
+        Assert.Equal(report.Summary.Overall.FineTunedScore, model.Evaluation!.FineTunedScore);
+        Assert.Equal(0.1, model.TestRatio);
+        RunRow run = (await ((IRunStore)_tables).GetAsync("run-good"))!;
+        Assert.Equal(RunStages.Deploy, run.Stage);
+        Assert.Equal(30, run.Evaluation!.Rows);
+    }
+
+    [Fact]
+    public async Task AModelThatRegressesOnATopic_IsRejected_NamingTheTopic_AndNeverWaitsOrDeploys()
+    {
+        _skill = _skill with { FineTunedByTopic = new Dictionary<string, double> { ["returns"] = 0.05 } };
+        await StartAsync();
+
+        RunOutcome outcome = await Run("run-regress", await Dataset());
+
+        Assert.Equal(RunStatus.Rejected, outcome.Status);
+        Assert.Contains("topic 'returns' fell by", outcome.Error, StringComparison.Ordinal);
+        ModelRow model = Assert.Single(await ((IModelRegistry)_tables).ListAsync());
+        Assert.Equal(ModelStages.Rejected, model.Stage);
+        Assert.Contains("returns", model.Evaluation!.RegressedTopics);
+        Assert.DoesNotContain(nameof(Core.Workflow.Activities.ChangeModelStage), Calls("run-regress"));
+        Assert.Equal(RunStages.RegisterModel, (await ((IRunStore)_tables).GetAsync("run-regress"))!.Stage);
+    }
+
+    [Fact]
+    public async Task AWorseModel_IsARegression_AndRejected()
+    {
+        _skill = new EmulatorSkill { Base = 0.8, FineTuned = 0.2 };
+        await StartAsync();
+
+        RunOutcome outcome = await Run("run-worse", await Dataset());
+
+        Assert.Equal(RunStatus.Rejected, outcome.Status);
+        EvaluationReport report = await Report("run-worse");
+        Assert.Equal(EvaluationOutcome.Regression, report.Summary.Outcome);
+        Assert.Equal("don't deploy", report.Summary.Advice);
+    }
+
+    [Fact]
+    public async Task AModelNobodyApproves_EndsNotApproved_AfterTheTimeout_AndStaysACandidate()
+    {
+        await StartAsync();
+
+        RunOutcome outcome = await Run("run-wait", await Dataset(r => r with { ApprovalTimeout = TimeSpan.FromDays(2) }));
+
+        Assert.Equal(RunStatus.NotApproved, outcome.Status);
+        Assert.Contains("No approval within 2 days", outcome.Error, StringComparison.Ordinal);
+        Assert.Equal(ModelStages.Candidate, Assert.Single(await ((IModelRegistry)_tables).ListAsync()).Stage);
+    }
+
+    [Fact]
+    public async Task ARejectedModel_IsRejectedWithWhoAndWhy_AndNotDeployed()
+    {
+        await StartAsync();
+        DecideAfterRegistration(FineTuningOrchestrator.RejectEvent, new Decision("li", "tone is off in returns"));
+
+        RunOutcome outcome = await Run("run-no", await Dataset());
+
+        Assert.Equal(RunStatus.Rejected, outcome.Status);
+        Assert.Equal("Rejected by li: tone is off in returns. The model is not deployed.", outcome.Error);
+        ModelRow model = Assert.Single(await ((IModelRegistry)_tables).ListAsync());
+        Assert.Equal(ModelStages.Rejected, model.Stage);
+        Assert.Equal(("li", "tone is off in returns"), (model.StageHistory[^1].By, model.StageHistory[^1].Why));
+        Assert.DoesNotContain(RunStages.Deploy, _history.LoadHistory("run-no").Select(e => e.Name));
+    }
+
+    [Fact]
+    public async Task AutoApproval_PromotesAtOnce_AndANewVersionArchivesTheProductionOne()
+    {
+        await StartAsync();
+        RunRequest first = await Dataset(r => r with { Approval = "auto" });
+        RunOutcome one = await Run("run-v1", first);
+        RunOutcome two = await Run("run-v2", first with { Attempt = 2 });
+
+        Assert.Equal((RunStatus.Succeeded, RunStatus.Succeeded), (one.Status, two.Status));
+        ModelRow v1 = (await ((IModelRegistry)_tables).GetAsync(one.ModelId!))!;
+        ModelRow v2 = (await ((IModelRegistry)_tables).GetAsync(two.ModelId!))!;
+        Assert.Equal((1, ModelStages.Archived), (v1.Version, v1.Stage));
+        Assert.Equal((2, ModelStages.Production), (v2.Version, v2.Stage));
+        Assert.Equal($"replaced in production by version 2 ({v2.ModelId})", v1.StageHistory[^1].Why);
+        Assert.Equal(FineTuningOrchestrator.Workflow, v2.StageHistory[^1].By);
+    }
+
+    [Fact]
+    public async Task ABudgetTheEvaluationWouldExceed_StopsTheRunBeforeAnythingIsUploaded()
+    {
+        await StartAsync();
+        RunRequest request = await Dataset();
+        RunOutcome free = await Run("run-cheap", request with { Evaluate = false, BudgetUsd = 1000 });
+        decimal training = (await ((IRunStore)_tables).GetAsync("run-cheap"))!.EstimatedCostUsd!.Value;
+
+        // Enough for the training alone, not for the training and the evaluation.
+        RunOutcome outcome = await Run("run-budget", request with { BudgetUsd = training + 0.0001m, Attempt = 2 });
+
+        Assert.Equal(RunStatus.Succeeded, free.Status);
+        Assert.Equal(RunStatus.Failed, outcome.Status);
+        Assert.Contains("to evaluate 30 held-out rows", outcome.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("UploadFile", Calls("run-budget"));
+    }
+
+    [Fact]
+    public async Task AnApproval_ForARunThatIsNotWaiting_IsAConflict()
+    {
+        await StartAsync();
+        RunOutcome outcome = await Run("run-done", await Dataset(r => r with { Approval = "auto" }));
+
+        ApiProblem? problem = await LocalRunHost.RequestControlAsync(_history, _tables, "run-done", "approve", _clock, new Decision("ana"));
+
+        Assert.Equal(RunStatus.Succeeded, outcome.Status);
+        Assert.Equal(409, problem?.Status);
+        Assert.Contains("has already ended", problem!.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TheRegistry_RefusesToPromoteARejectedModel_AndKeepsOneProductionModelPerName()
+    {
+        _skill = new EmulatorSkill { Base = 0.8, FineTuned = 0.2 };
+        await StartAsync();
+        RunOutcome outcome = await Run("run-bad", await Dataset());
+
+        (ModelRow? promoted, ApiProblem? refused) = await ModelRegistryChanges.ChangeStageAsync(
+            _tables,
+            new ModelStageInput(outcome.ModelId!, ModelStages.Production, DateTime.UtcNow, "ana", null)
+        );
+        (ModelRow? missing, ApiProblem? notFound) = await ModelRegistryChanges.ChangeStageAsync(
+            _tables,
+            new ModelStageInput("ft:nope", ModelStages.Production, DateTime.UtcNow, "ana", null)
+        );
+
+        Assert.Null(promoted);
+        Assert.Equal(409, refused!.Status);
+        Assert.Contains("A rejected model is never promoted", refused.Detail, StringComparison.Ordinal);
+        Assert.Null(missing);
+        Assert.Equal(404, notFound!.Status);
+    }
+}
