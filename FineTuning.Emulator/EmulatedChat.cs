@@ -11,7 +11,7 @@ internal static class EmulatedChat
     private const string Right = "[emulated:right]";
     private const string Wrong = "[emulated:wrong]";
 
-    public static string Reply(EmulatorSkill skill, string model, JsonElement messages, string topic)
+    public static string Reply(EmulatorSkill skill, string model, JsonElement messages, string topic, string? expected = null)
     {
         string system = Text(messages, "system", first: true);
         string user = Text(messages, "user", first: false);
@@ -40,6 +40,9 @@ internal static class EmulatedChat
 
         bool fineTuned = model.StartsWith("ft:", StringComparison.Ordinal);
         bool right = Draw(skill.Seed, model, messages.GetRawText()) < skill.For(fineTuned, topic);
+        // Given the answer a grader expects, a right answer is exactly it (a string check passes), a wrong one is not.
+        if (expected is not null)
+            return right ? expected : $"{Wrong} not {expected}";
         return right ? $"An answer from {model} that is right {Right}" : $"An answer from {model} that misses the point {Wrong}";
     }
 

@@ -172,7 +172,10 @@ public sealed class EmulatorServer : IAsyncDisposable
             }
 
             string topic = Uri.UnescapeDataString(request.Headers[EvaluationPrompts.TopicHeader].FirstOrDefault() ?? "(none)");
-            string reply = EmulatedChat.Reply(state.Options.Skill, model.GetString()!, messages, topic);
+            string? expected = request.Headers[EvaluationPrompts.ExpectedHeader].FirstOrDefault() is { } given
+                ? Uri.UnescapeDataString(given)
+                : null;
+            string reply = EmulatedChat.Reply(state.Options.Skill, model.GetString()!, messages, topic, expected);
             if (state.Options.AnswerDelay > TimeSpan.Zero)
             {
                 await Task.Delay(state.Options.AnswerDelay, request.HttpContext.RequestAborted).ConfigureAwait(false);

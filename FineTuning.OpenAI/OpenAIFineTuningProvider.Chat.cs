@@ -16,9 +16,15 @@ public sealed partial class OpenAIFineTuningProvider
         string model,
         JsonElement messages,
         string? topic = null,
+        string? expected = null,
         CancellationToken cancellationToken = default
     )
     {
+        var headers = new Dictionary<string, string>();
+        if (topic is not null)
+            headers[EvaluationPrompts.TopicHeader] = Uri.EscapeDataString(topic);
+        if (expected is not null && _options.Kind == ProviderKind.Emulator)
+            headers[EvaluationPrompts.ExpectedHeader] = Uri.EscapeDataString(expected);
         string body = new JsonObject
         {
             ["model"] = model,
@@ -30,9 +36,7 @@ public sealed partial class OpenAIFineTuningProvider
                 "chat/completions",
                 cancellationToken,
                 body,
-                headers: topic is null
-                    ? null
-                    : new Dictionary<string, string> { [EvaluationPrompts.TopicHeader] = Uri.EscapeDataString(topic) }
+                headers: headers.Count == 0 ? null : headers
             )
             .ConfigureAwait(false);
         using JsonDocument answer = JsonDocument.Parse(raw);

@@ -13,6 +13,9 @@ public static partial class EvaluationPrompts
     /// <summary>The header a request names the row's topic with (services ignore it; the emulator's skill reads it).</summary>
     public const string TopicHeader = "FineTuning-Topic";
 
+    /// <summary>The header that gives the emulator a row's expected answer (sent to the emulator only).</summary>
+    public const string ExpectedHeader = "FineTuning-Expected";
+
     public const string ScoreRubric =
         "You grade an answer to a question against a reference answer. Score 1 when the answer says what the reference says "
         + "(the same facts, steps and decision; wording may differ), 0 when it contradicts it, misses its point or refuses, and "

@@ -13,7 +13,8 @@ public sealed record EvaluationInput(
     string? JudgeModel,
     int MaxRows,
     ulong Seed,
-    PromotionPolicy Policy
+    PromotionPolicy Policy,
+    System.Text.Json.JsonElement? Grader = null
 );
 
 /// <summary>
@@ -39,14 +40,22 @@ public sealed record EvaluateBatchInput(
     EvaluationBatch Batch,
     string TopicField,
     EvaluationModels Models,
-    int Concurrency
+    int Concurrency,
+    System.Text.Json.JsonElement? Grader = null
 );
 
 /// <summary>What a batch left in the run's answers (rows without an assistant turn to compare with are skipped).</summary>
 public sealed record BatchEvaluated(int Evaluated, int Skipped);
 
 /// <summary>What the report is made from: the plan's rows, whose answers the batches kept, and the policy.</summary>
-public sealed record ReportEvaluationInput(string RunId, string RowsBlob, int HeldOutRows, EvaluationModels Models, PromotionPolicy Policy);
+public sealed record ReportEvaluationInput(
+    string RunId,
+    string RowsBlob,
+    int HeldOutRows,
+    EvaluationModels Models,
+    PromotionPolicy Policy,
+    bool ScoredByGrader = false
+);
 
 /// <summary>Tokens spent on one row: each model's answer and the judge's four calls.</summary>
 public sealed record EvaluationUsage(
@@ -88,7 +97,11 @@ public sealed record EvaluationReport(
     EvaluationUsage Tokens,
     decimal? CostUsd,
     IReadOnlyList<string> Notes
-);
+)
+{
+    /// <summary>How answers were scored: by the run's grader (reinforcement), or by the judge model against the reference.</summary>
+    public string ScoredBy { get; init; } = "";
+}
 
 /// <summary>
 /// The evaluation in a few numbers, for the run's row, the registry and the orchestration (the full report is in
@@ -110,6 +123,9 @@ public sealed record EvaluationDigest(
     decimal? CostUsd,
     string ReportBlob
 );
+
+/// <summary>An evaluation that cannot be made (no held-out row has anything to compare answers with): not retried.</summary>
+public sealed class EvaluationImpossibleException(string message) : Exception(message);
 
 /// <summary>The evaluation's estimated tokens and cost, shown with the training estimate before anything is launched.</summary>
 public sealed record EvaluationEstimate(int Rows, long Tokens, decimal? CostUsd, string Note);

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using FineTuning.Core.Datasets;
+using FineTuning.Core.Graders;
 using FineTuning.Core.Hashing;
 using FineTuning.Core.Providers;
 using FineTuning.Core.Serialization;
@@ -28,6 +29,7 @@ public sealed class HeldOutEvaluator(IFineTuningProvider provider, IBlobStore bl
         EvaluationModels models,
         string resultPrefix,
         int concurrency,
+        JsonElement? grader = null,
         CancellationToken cancellationToken = default
     )
     {
@@ -37,7 +39,8 @@ public sealed class HeldOutEvaluator(IFineTuningProvider provider, IBlobStore bl
                 Enumerable.Range(0, rows.Count),
                 new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, concurrency), CancellationToken = cancellationToken },
                 async (i, ct) =>
-                    results[i] = await RowAsync(rows[i].Line, rows[i].Json, topicField, models, resultPrefix, ct).ConfigureAwait(false)
+                    results[i] = await RowAsync(rows[i].Line, rows[i].Json, topicField, models, resultPrefix, grader, ct)
+                        .ConfigureAwait(false)
             )
             .ConfigureAwait(false);
         return [.. results.OfType<EvaluatedRow>()];
@@ -56,6 +59,7 @@ public sealed class HeldOutEvaluator(IFineTuningProvider provider, IBlobStore bl
         string topicField,
         EvaluationModels models,
         string prefix,
+        JsonElement? grader,
         CancellationToken cancellationToken
     )
     {
@@ -69,44 +73,115 @@ public sealed class HeldOutEvaluator(IFineTuningProvider provider, IBlobStore bl
                 .ConfigureAwait(false);
         }
 
-        if (Split(json, topicField) is not { } row)
+        using JsonDocument document = JsonDocument.Parse(json);
+        if (HeldOutRow.Read(document.RootElement, topicField, grader) is not { } row)
         {
-            return null; // no assistant turn to compare with: nothing to evaluate
+            return null; // nothing to compare answers with: no assistant turn, no preferred output, no grader
         }
 
-        Task<ChatAnswer> baseCall = provider.CompleteChatAsync(models.BaseModel, row.Prompt, row.Topic, cancellationToken);
-        Task<ChatAnswer> tunedCall = provider.CompleteChatAsync(models.FineTunedModel, row.Prompt, row.Topic, cancellationToken);
-        string prompt = row.LastUser;
+        Task<ChatAnswer> baseCall = provider.CompleteChatAsync(models.BaseModel, row.Prompt, row.Topic, row.Expected, cancellationToken);
+        Task<ChatAnswer> tunedCall = provider.CompleteChatAsync(
+            models.FineTunedModel,
+            row.Prompt,
+            row.Topic,
+            row.Expected,
+            cancellationToken
+        );
         ChatAnswer baseAnswer = await baseCall.ConfigureAwait(false);
         ChatAnswer tunedAnswer = await tunedCall.ConfigureAwait(false);
+        EvaluatedRow result = grader is { } g
+            ? Graded(id, line, row, g, document.RootElement, baseAnswer, tunedAnswer)
+            : await JudgedAsync(id, line, row, models, baseAnswer, tunedAnswer, cancellationToken).ConfigureAwait(false);
+        await blobs
+            .WriteAsync(
+                blob,
+                (s, ct) => JsonSerializer.SerializeAsync(s, result, ReportSerializer.TypeInfo<EvaluatedRow>(), ct),
+                cancellationToken: cancellationToken
+            )
+            .ConfigureAwait(false);
+        return result;
+    }
+
+    /// <summary>A reinforcement row: each answer scored by the run's grader; the higher reward wins the pair (equal: a tie).</summary>
+    private static EvaluatedRow Graded(
+        string id,
+        long line,
+        HeldOutRow row,
+        JsonElement grader,
+        JsonElement item,
+        ChatAnswer baseAnswer,
+        ChatAnswer tunedAnswer
+    )
+    {
+        double baseReward = GraderRunner.Run(grader, baseAnswer.Text, item).Reward;
+        double tunedReward = GraderRunner.Run(grader, tunedAnswer.Text, item).Reward;
+        return new EvaluatedRow(
+            id,
+            line,
+            row.Topic,
+            row.LastUser,
+            row.Reference,
+            baseAnswer.Text,
+            baseReward,
+            tunedAnswer.Text,
+            tunedReward,
+            tunedReward > baseReward ? Preference.FineTuned
+                : baseReward > tunedReward ? Preference.Base
+                : Preference.Tie
+        )
+        {
+            Usage = new EvaluationUsage(
+                baseAnswer.PromptTokens,
+                baseAnswer.CompletionTokens,
+                tunedAnswer.PromptTokens,
+                tunedAnswer.CompletionTokens,
+                0,
+                0
+            ),
+        };
+    }
+
+    /// <summary>A supervised or DPO row: the judge scores each answer against the reference and compares them in both orders.</summary>
+    private async Task<EvaluatedRow> JudgedAsync(
+        string id,
+        long line,
+        HeldOutRow row,
+        EvaluationModels models,
+        ChatAnswer baseAnswer,
+        ChatAnswer tunedAnswer,
+        CancellationToken cancellationToken
+    )
+    {
+        string prompt = row.LastUser;
+        string reference = row.Reference ?? "";
         ChatAnswer[] judged = await Task.WhenAll(
                 JudgeAsync(
                     EvaluationPrompts.ScoreRubric,
-                    EvaluationPrompts.ScoreRequest(prompt, row.Reference, baseAnswer.Text),
+                    EvaluationPrompts.ScoreRequest(prompt, reference, baseAnswer.Text),
                     models,
                     cancellationToken
                 ),
                 JudgeAsync(
                     EvaluationPrompts.ScoreRubric,
-                    EvaluationPrompts.ScoreRequest(prompt, row.Reference, tunedAnswer.Text),
+                    EvaluationPrompts.ScoreRequest(prompt, reference, tunedAnswer.Text),
                     models,
                     cancellationToken
                 ),
                 JudgeAsync(
                     EvaluationPrompts.PairwiseRubric,
-                    EvaluationPrompts.PairwiseRequest(prompt, row.Reference, tunedAnswer.Text, baseAnswer.Text),
+                    EvaluationPrompts.PairwiseRequest(prompt, reference, tunedAnswer.Text, baseAnswer.Text),
                     models,
                     cancellationToken
                 ),
                 JudgeAsync(
                     EvaluationPrompts.PairwiseRubric,
-                    EvaluationPrompts.PairwiseRequest(prompt, row.Reference, baseAnswer.Text, tunedAnswer.Text),
+                    EvaluationPrompts.PairwiseRequest(prompt, reference, baseAnswer.Text, tunedAnswer.Text),
                     models,
                     cancellationToken
                 )
             )
             .ConfigureAwait(false);
-        var result = new EvaluatedRow(
+        return new EvaluatedRow(
             id,
             line,
             row.Topic,
@@ -128,14 +203,6 @@ public sealed class HeldOutEvaluator(IFineTuningProvider provider, IBlobStore bl
                 judged.Sum(j => (long)j.CompletionTokens)
             ),
         };
-        await blobs
-            .WriteAsync(
-                blob,
-                (s, ct) => JsonSerializer.SerializeAsync(s, result, ReportSerializer.TypeInfo<EvaluatedRow>(), ct),
-                cancellationToken: cancellationToken
-            )
-            .ConfigureAwait(false);
-        return result;
     }
 
     private async Task<ChatAnswer> JudgeAsync(string rubric, string request, EvaluationModels models, CancellationToken cancellationToken)
@@ -149,39 +216,4 @@ public sealed class HeldOutEvaluator(IFineTuningProvider provider, IBlobStore bl
         );
         return await provider.CompleteChatAsync(models.JudgeModel, messages, cancellationToken: cancellationToken).ConfigureAwait(false);
     }
-
-    /// <summary>A row's prompt (its messages before the last assistant turn), that turn's text, the last user text and its topic.</summary>
-    private static (JsonElement Prompt, string Reference, string LastUser, string Topic)? Split(string json, string topicField)
-    {
-        using JsonDocument row = JsonDocument.Parse(json);
-        if (!row.RootElement.TryGetProperty("messages", out JsonElement messages) || messages.ValueKind != JsonValueKind.Array)
-        {
-            return null;
-        }
-
-        JsonElement[] turns = [.. messages.EnumerateArray()];
-        int last = Array.FindLastIndex(turns, t => t.TryGetProperty("role", out JsonElement r) && r.GetString() == "assistant");
-        if (last < 1)
-        {
-            return null;
-        }
-
-        JsonElement[] prompt = turns[..last];
-        string lastUser = prompt.Where(t => t.GetProperty("role").GetString() == "user").Select(Text).LastOrDefault() ?? "";
-        return (
-            JsonSerializer.SerializeToElement(prompt, ReportSerializer.TypeInfo<JsonElement[]>()),
-            Text(turns[last]),
-            lastUser,
-            Topics.Read(row.RootElement, topicField)
-        );
-    }
-
-    private static string Text(JsonElement message) =>
-        !message.TryGetProperty("content", out JsonElement content) ? ""
-        : content.ValueKind == JsonValueKind.String ? content.GetString()!
-        : content.ValueKind == JsonValueKind.Array
-            ? string.Concat(
-                content.EnumerateArray().Where(p => p.TryGetProperty("text", out _)).Select(p => p.GetProperty("text").GetString())
-            )
-        : "";
 }

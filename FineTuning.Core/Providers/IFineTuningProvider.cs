@@ -46,12 +46,15 @@ public interface IFineTuningProvider
 
     /// <summary>
     /// Asks <paramref name="model"/> (a deployment name on Azure) to answer <paramref name="messages"/> (a JSON array of
-    /// chat messages, passed as written), naming the row's <paramref name="topic"/> in a header services ignore.
+    /// chat messages, passed as written), naming the row's <paramref name="topic"/> in a header services ignore, and,
+    /// to the emulator only, the <paramref name="expected"/> answer (what a grader compares with), so its models can be
+    /// right in the grader's terms.
     /// </summary>
     Task<ChatAnswer> CompleteChatAsync(
         string model,
         JsonElement messages,
         string? topic = null,
+        string? expected = null,
         CancellationToken cancellationToken = default
     );
 

@@ -23,14 +23,14 @@ public static partial class FineTuningOrchestrator
             await context.CallProviderAsync<BatchEvaluated>(
                 RunStages.Evaluate,
                 nameof(EvaluateBatch),
-                new EvaluateBatchInput(input.RunId, plan.RowsBlob, batch, input.TopicField, plan.Models, plan.Concurrency)
+                new EvaluateBatchInput(input.RunId, plan.RowsBlob, batch, input.TopicField, plan.Models, plan.Concurrency, input.Grader)
             );
         }
 
         signals.ThrowIfCancelled();
         return await context.CallActivityAsync<EvaluationDigest>(
             nameof(ReportEvaluation),
-            new ReportEvaluationInput(input.RunId, plan.RowsBlob, plan.HeldOutRows, plan.Models, input.Policy),
+            new ReportEvaluationInput(input.RunId, plan.RowsBlob, plan.HeldOutRows, plan.Models, input.Policy, input.Grader is not null),
             Retries.Transient
         );
     }

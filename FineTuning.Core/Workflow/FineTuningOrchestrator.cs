@@ -252,7 +252,11 @@ public static partial class FineTuningOrchestrator
                     request.JudgeModel,
                     request.MaxEvalRows,
                     request.SplitSeed,
-                    request.Promotion ?? new PromotionPolicy()
+                    request.Promotion ?? new PromotionPolicy(),
+                    // Reinforcement rows are scored by the run's own grader; the others by the judge against their reference.
+                    method == FineTuningMethod.Reinforcement
+                        ? request.Grader
+                        : null
                 )
             );
             run.Record(r => r with { Evaluation = evaluation });
@@ -296,6 +300,7 @@ public static partial class FineTuningOrchestrator
                 ? new Dictionary<string, double> { [results.Metric] = final }
                 : new Dictionary<string, double>(),
             Outcome = results.Outcome,
+            TrainingWarnings = results.Warnings,
             RegisteredAt = context.CurrentUtcDateTime,
         };
         await context.CallActivityAsync<bool>(nameof(RegisterModel), model, Retries.Transient);

@@ -174,6 +174,9 @@ public sealed record ModelRow
 
     public string? Outcome { get; init; }
 
+    /// <summary>The training curve's warnings (overfitting, learning stalled, a large train-validation gap), in words.</summary>
+    public IReadOnlyList<string> TrainingWarnings { get; set; } = [];
+
     public DateTime RegisteredAt { get; init; }
 }
 

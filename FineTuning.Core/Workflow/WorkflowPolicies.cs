@@ -44,6 +44,7 @@ public static class Retries
             typeof(Storage.BlobNotFoundException).FullName!,
             typeof(Storage.BlobChangedException).FullName!,
             typeof(Datasets.DatasetFileException).FullName!,
+            typeof(Evaluation.EvaluationImpossibleException).FullName!,
         };
 
     /// <summary>

@@ -166,17 +166,20 @@ public sealed record TrainingProgress(int Step, int? TotalSteps, string? Metric,
 
 public sealed record CollectResultsInput(string RunId, string JobId, string Method);
 
-/// <summary>Baseline and final of the run's headline metric, and what they mean.</summary>
 /// <summary>The results report a run writes: the verdict, the checkpoints, the metrics per step and the job's events.</summary>
 public sealed record ResultsReport(
     string RunId,
     string JobId,
-    ResultsSummary Summary,
+    ResultsSummary Training,
     IReadOnlyList<ProviderCheckpoint> Checkpoints,
     IReadOnlyList<ResultRow> Results,
     IReadOnlyList<ProviderEvent> Events
 );
 
+/// <summary>
+/// The training curve's judgment (<c>training</c> in results.json): baseline and final of the run's headline metric, what
+/// they mean, and the warnings of the curve (overfitting, learning stalled, a large train-validation gap).
+/// </summary>
 public sealed record ResultsSummary(
     string Metric,
     double? Baseline,
@@ -185,7 +188,17 @@ public sealed record ResultsSummary(
     string Outcome,
     bool OverfittingWarning,
     string ReportBlob
-);
+)
+{
+    /// <summary>The train metric barely moved from first to last step (under 2%): the model may have learned nothing.</summary>
+    public bool Stalled { get; init; }
+
+    /// <summary>At the end, validation is far worse than training: the model fits its examples, not the task.</summary>
+    public bool LargeGap { get; init; }
+
+    /// <summary>Each warning in words, with what to do.</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+}
 
 /// <summary>How a run ended.</summary>
 public sealed record RunOutcome(RunStatus Status, string? ModelId, string? Error);

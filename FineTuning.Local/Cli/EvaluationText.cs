@@ -11,7 +11,7 @@ internal static class EvaluationText
         EvaluationSummary summary = report.Summary;
         int width = Math.Clamp(summary.Topics.Select(t => t.Name.Length).Append("overall".Length).Max(), 7, 32);
         yield return Invariant(
-            $"Evaluation on {report.RowsEvaluated:N0} held-out rows: {report.Models.BaseModel} (base) against {report.Models.FineTunedModel}, judged by {report.Models.JudgeModel}"
+            $"Evaluation on {report.RowsEvaluated:N0} held-out rows: {report.Models.BaseModel} (base) against {report.Models.FineTunedModel}, scored by {report.ScoredBy}"
         );
         yield return $"  {"topic".PadRight(width)}  {"rows", 5}  {"base", 6}  {"tuned", 6}  change";
         foreach (ScoreComparison topic in summary.Topics)

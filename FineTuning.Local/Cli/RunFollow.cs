@@ -68,6 +68,8 @@ internal static class RunFollow
             ? null
             : await ((IModelRegistry)host.Tables).GetAsync(outcome.ModelId, cancellationToken);
         string reports = Path.Combine(root, "blobs", "runs", runId, "reports");
+        foreach (string warning in registered?.TrainingWarnings ?? [])
+            await stdout.WriteLineAsync($"Training warning: {warning}.");
         await stdout.WriteLineAsync(
             outcome.Status switch
             {

@@ -141,6 +141,62 @@ public sealed class EvaluationWorkflowTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task AReinforcementRun_IsScoredByItsOwnGrader_WithoutTheJudge()
+    {
+        await StartAsync();
+        string rows = Rows.Jsonl(Enumerable.Range(0, 300).Select(i => Rows.Rft($"What is {i} + {i}?", $"{2 * i}")));
+        await _blobs.WriteAsync("datasets/sums.jsonl", (s, ct) => s.WriteAsync(Encoding.UTF8.GetBytes(rows), ct).AsTask());
+        using JsonDocument grader = JsonDocument.Parse(
+            """{"type": "string_check", "name": "exact", "input": "{{ sample.output_text }}", "reference": "{{ item.reference_answer }}", "operation": "eq"}"""
+        );
+
+        RunOutcome outcome = await Run(
+            "run-rft",
+            new RunRequest
+            {
+                DatasetBlob = "datasets/sums.jsonl",
+                Method = "reinforcement",
+                Grader = grader.RootElement.Clone(),
+                Evaluate = true,
+                Approval = "auto",
+            }
+        );
+
+        Assert.True(outcome.Status == RunStatus.Succeeded, outcome.Error);
+        EvaluationReport report = await Report("run-rft");
+        Assert.Contains("the run's grader", report.ScoredBy, StringComparison.Ordinal);
+        Assert.Equal(0, report.Tokens.JudgeInput);
+        // The grader's reference is what the row compares with; a right answer is exactly it, and scores 1.
+        EvaluatedRow gain = report.Summary.LargestGains[0];
+        Assert.Equal((1.0, 0.0), (gain.FineTunedScore, gain.BaseScore));
+        Assert.Equal(gain.Reference, gain.FineTunedAnswer);
+    }
+
+    [Fact]
+    public async Task ADpoRun_IsJudgedAgainstItsPreferredOutput()
+    {
+        await StartAsync();
+        string rows = Rows.Jsonl(Enumerable.Range(0, 300).Select(i => Rows.Dpo($"Say {i} politely.", $"Certainly: {i}.", $"{i}, fine.")));
+        await _blobs.WriteAsync("datasets/tone.jsonl", (s, ct) => s.WriteAsync(Encoding.UTF8.GetBytes(rows), ct).AsTask());
+
+        RunOutcome outcome = await Run(
+            "run-dpo",
+            new RunRequest
+            {
+                DatasetBlob = "datasets/tone.jsonl",
+                Evaluate = true,
+                Approval = "auto",
+            }
+        );
+
+        Assert.True(outcome.Status == RunStatus.Succeeded, outcome.Error);
+        EvaluationReport report = await Report("run-dpo");
+        Assert.Equal(30, report.RowsEvaluated);
+        Assert.StartsWith("Certainly: ", report.Summary.LargestGains[0].Reference, StringComparison.Ordinal);
+        Assert.True(report.Tokens.JudgeInput > 0);
+    }
+
+    [Fact]
     public async Task AModelThatRegressesOnATopic_IsRejected_NamingTheTopic_AndNeverWaitsOrDeploys()
     {
         _skill = _skill with { FineTunedByTopic = new Dictionary<string, double> { ["returns"] = 0.05 } };

@@ -56,6 +56,57 @@ public sealed class CollectResults(IBlobStore blobs, IFineTuningProvider provide
         double? firstTrain = train.FirstOrDefault(v => v is not null),
             lastTrain = train.LastOrDefault(v => v is not null);
         bool trainImproved = firstTrain is double t0 && lastTrain is double t1 && (reward ? t1 > t0 : t1 < t0);
-        return new ResultsSummary(metric, b, f, Math.Round(improvement, 4), outcome, validWorsened && trainImproved, reportBlob);
+        bool overfitting = validWorsened && trainImproved;
+        string trainMetric = reward ? "train_reward_mean" : "train_loss";
+        var warnings = new List<string>();
+        if (overfitting)
+        {
+            warnings.Add(
+                (
+                    $"overfitting: {metric} ended at {N(f)}, over 5% worse than its best ({N(best)}), while {trainMetric} kept improving; "
+                    + "train fewer epochs, or add varied examples"
+                )
+            );
+        }
+
+        // Stalled: the train metric moved less than 2% from its first step to its last, over at least four steps.
+        int trained = train.Count(v => v is not null);
+        bool stalled =
+            trained >= 4
+            && firstTrain is double s0
+            && lastTrain is double s1
+            && s0 != 0
+            && (reward ? s1 - s0 : s0 - s1) / Math.Abs(s0) < 0.02;
+        if (stalled)
+        {
+            warnings.Add(
+                (
+                    $"learning stalled: {trainMetric} went from {N(firstTrain)} to {N(lastTrain)} over {trained} steps (under 2%); "
+                    + "raise the learning-rate multiplier or the epochs, or check that the examples teach what the base model does not do"
+                )
+            );
+        }
+
+        // A large gap at the end: validation loss over 1.5 times the train loss (and 0.1 above it), or a validation reward
+        // more than 25% below the train reward.
+        bool gap = lastTrain is double lt && (reward ? lt - f > 0.25 * Math.Abs(lt) : f > 1.5 * lt && f - lt > 0.1);
+        if (gap)
+        {
+            warnings.Add(
+                (
+                    $"large train-validation gap: {trainMetric} {N(lastTrain)} against {metric} {N(f)} at the end; the model fits "
+                    + "its training examples much better than the held-back ones: add varied examples, or train fewer epochs"
+                )
+            );
+        }
+
+        return new ResultsSummary(metric, b, f, Math.Round(improvement, 4), outcome, overfitting, reportBlob)
+        {
+            Stalled = stalled,
+            LargeGap = gap,
+            Warnings = warnings,
+        };
     }
+
+    private static string N(double? value) => value?.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture) ?? "?";
 }

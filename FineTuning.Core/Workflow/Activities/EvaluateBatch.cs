@@ -24,7 +24,15 @@ public sealed class EvaluateBatch(IFineTuningProvider provider, IBlobStore blobs
             )
             .ConfigureAwait(false);
         IReadOnlyList<EvaluatedRow> evaluated = await new HeldOutEvaluator(provider, blobs)
-            .EvaluateAsync(rows, input.TopicField, input.Models, AnswersPrefix(input.RunId), input.Concurrency, cancellationToken)
+            .EvaluateAsync(
+                rows,
+                input.TopicField,
+                input.Models,
+                AnswersPrefix(input.RunId),
+                input.Concurrency,
+                input.Grader,
+                cancellationToken
+            )
             .ConfigureAwait(false);
         return new BatchEvaluated(evaluated.Count, rows.Count - evaluated.Count);
     }

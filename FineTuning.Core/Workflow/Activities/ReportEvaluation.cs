@@ -35,8 +35,10 @@ public sealed class ReportEvaluation(IBlobStore blobs, ModelCatalog catalog) : I
 
         if (rows.Count == 0)
         {
-            throw new InvalidDataException(
-                $"None of the {planned.Count} held-out rows has an assistant turn to compare answers with: nothing was evaluated."
+            throw new EvaluationImpossibleException(
+                $"None of the {planned.Count} held-out rows has anything to compare answers with (an assistant turn, a preferred "
+                    + "output, or a grader for reinforcement rows): nothing was evaluated. Run without evaluating (evaluate: false, "
+                    + "--no-eval), or fix the rows."
             );
         }
 
@@ -63,7 +65,12 @@ public sealed class ReportEvaluation(IBlobStore blobs, ModelCatalog catalog) : I
             tokens,
             cost,
             notes
-        );
+        )
+        {
+            ScoredBy = input.ScoredByGrader
+                ? "the run's grader (the higher reward wins a pair)"
+                : $"{input.Models.JudgeModel} as judge (a rubric against the reference, and both answers compared in both orders)",
+        };
         await blobs
             .WriteAsync(
                 reportBlob,
