@@ -260,6 +260,16 @@ public static partial class FineTuningOrchestrator
                 )
             );
             run.Record(r => r with { Evaluation = evaluation });
+            context.Log(
+                new ModelEvaluated(
+                    runId,
+                    job.FineTunedModel,
+                    evaluation.Outcome.ToString(),
+                    evaluation.ImprovementPercent,
+                    evaluation.WinRate,
+                    evaluation.Passed
+                )
+            );
         }
 
         // 9. The registry row with lineage: a candidate, or rejected with the policy's reasons.

@@ -61,6 +61,29 @@ public static class WorkflowEventIds
     public const int RunEnded = 103;
     public const int JobStatusChanged = 104;
     public const int JobControlNotApplied = 105;
+    public const int ModelEvaluated = 106;
+}
+
+/// <summary>The run evaluated its model against the base: the outcome, the change in score, and whether the policy passed.</summary>
+public sealed record ModelEvaluated(string RunId, string ModelId, string Outcome, double? ImprovementPercent, double? WinRate, bool Passed)
+    : WorkflowEvent
+{
+    public override int EventId => WorkflowEventIds.ModelEvaluated;
+
+    public override OrchestrationLogLevel Level => Passed ? OrchestrationLogLevel.Information : OrchestrationLogLevel.Warning;
+
+    public override string Template =>
+        "Run {RunId}: {ModelId} evaluated: {Outcome}, {ImprovementPercent}% against the base, win rate {WinRate}, policy passed: {Passed}";
+
+    public override object?[] Arguments =>
+        [
+            RunId,
+            ModelId,
+            Outcome,
+            ImprovementPercent is double p ? Math.Round(p, 1) : null,
+            WinRate is double w ? Math.Round(w, 3) : null,
+            Passed,
+        ];
 }
 
 /// <summary>The run entered a stage (with its job, once there is one).</summary>

@@ -17,6 +17,7 @@ public partial class WorkflowEventTests
             new JobStatusChanged("run-1", "ftjob-1", "running"),
             new JobStatusChanged("run-1", "ftjob-1", "running", 3, 10),
             new JobControlNotApplied("run-1", "ftjob-1", "PauseJob", "the job is queued"),
+            new ModelEvaluated("run-1", "ft:gpt-4.1-mini:x", "ImprovedSignificantly", 42.5, 0.8, true),
         ];
 
     [GeneratedRegex(@"\{([A-Za-z]+)\}")]
