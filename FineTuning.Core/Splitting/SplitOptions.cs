@@ -18,6 +18,12 @@ public sealed record SplitOptions
     /// </summary>
     public string? ValidationFile { get; init; }
 
+    /// <summary>
+    /// A test file of the user's (a path): validated on its own and written as given to <c>test.jsonl</c> (the dataset
+    /// then holds none out); an example it shares with the dataset stops the split, both lines named.
+    /// </summary>
+    public string? TestFile { get; init; }
+
     /// <summary>Field to stratify by; a dotted path like <c>metadata.topic</c> works too. Empty: no strata.</summary>
     public string StratifyBy { get; init; } = "topic";
 
@@ -31,5 +37,6 @@ public sealed record SplitOptions
     public string? Problem() =>
         double.IsNaN(TrainRatio) || TrainRatio <= 0 || TrainRatio > 1 ? $"the train ratio must be above 0 and at most 1 (got {TrainRatio})"
         : double.IsNaN(TestRatio) || TestRatio < 0 || TestRatio >= 1 ? $"the test ratio must be at least 0 and below 1 (got {TestRatio})"
+        : TestFile is not null && TestRatio > 0 ? "give a test file or a test ratio, not both"
         : null;
 }

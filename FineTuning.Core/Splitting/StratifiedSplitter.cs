@@ -15,6 +15,9 @@ public sealed record SplitResult(DatasetReport Validation, SplitReport? Split)
 {
     public DatasetReport? ValidationFileReport { get; init; }
 
+    /// <summary>The user's test file's own report, when one was given.</summary>
+    public DatasetReport? TestFileReport { get; init; }
+
     /// <summary>Rows of the validation file that are examples of the dataset too, each with both line numbers.</summary>
     public IReadOnlyList<string> Overlaps { get; init; } = [];
 }
@@ -78,6 +81,23 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
             );
         }
 
+        DatasetReport? testReport = null;
+        List<RowRef> testFileRows = [];
+        if (options.TestFile is { } testFile)
+        {
+            (testReport, testFileRows) = Collect(
+                testFile,
+                validation with
+                {
+                    IsValidationFile = true,
+                    MinExamples = 1,
+                },
+                parallelism,
+                null,
+                cancellationToken
+            );
+        }
+
         // Then, in file order: the first occurrence of a row is the one kept.
         var rows = new List<Candidate>();
         var strata = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -119,9 +139,9 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
             );
         }
 
-        if (!report.Fit || userReport is { Fit: false })
+        if (!report.Fit || userReport is { Fit: false } || testReport is { Fit: false })
         {
-            return new SplitResult(report, null) { ValidationFileReport = userReport };
+            return new SplitResult(report, null) { ValidationFileReport = userReport, TestFileReport = testReport };
         }
 
         // A validation file of the user's: its distinct rows, none of them an example the dataset trains on.
@@ -154,10 +174,22 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
             }
         }
 
+        // A test file of the user's: its distinct rows, none of them an example the dataset trains or validates on.
+        List<Candidate> testCandidates = options.TestFile is { } testGiven ? Distinct(testFileRows, rows, testGiven, path, overlaps) : [];
+        if (overlaps.Count > 0)
+        {
+            return new SplitResult(report, null)
+            {
+                ValidationFileReport = userReport,
+                TestFileReport = testReport,
+                Overlaps = overlaps,
+            };
+        }
+
         FineTuningMethod method = FineTuningMethods.TryParse(report.Method, out FineTuningMethod m) ? m : FineTuningMethod.Supervised;
         var assignment = new byte[rows.Count]; // Train, Validation or Test
         List<StratumSplit> strataReport = Assign(rows, names, assignment, out long moved, method);
-        bool withTest = options.TestRatio > 0;
+        bool withTest = options.TestRatio > 0 || options.TestFile is not null;
 
         Directory.CreateDirectory(outDir);
         SplitManifest.BeginWriting(outDir);
@@ -224,7 +256,30 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
         );
         (long validRows, long validBytes) = validTask.GetAwaiter().GetResult();
         (long testRows, long testBytes) = (0, 0);
-        if (withTest)
+        if (options.TestFile is { } testSource)
+        {
+            // The user's test file as written (its distinct valid rows, in its own order).
+            using SafeFileHandle testInput = File.OpenHandle(
+                testSource,
+                FileMode.Open,
+                FileAccess.Read,
+                FileShare.Read,
+                FileOptions.RandomAccess
+            );
+            int[] fileOrder = [.. Enumerable.Range(0, testCandidates.Count)];
+            (testRows, testBytes) = WriteFile(
+                testInput,
+                testSource,
+                testCandidates,
+                fileOrder,
+                runBytes,
+                testPath,
+                null,
+                dropped,
+                cancellationToken
+            );
+        }
+        else if (withTest)
         {
             // As written in the source (topic, metadata and all): the evaluation reads them; they are never uploaded.
             (testRows, testBytes) = WriteFile(input, path, rows, testOrder, runBytes, testPath, null, dropped, cancellationToken);
@@ -235,6 +290,8 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
         }
 
         var notes = new List<string>();
+        if (options.TestFile is { } usedTest)
+            notes.Add($"test.jsonl holds {Path.GetFileName(usedTest)} as given (its distinct valid rows); the dataset held none out.");
         if (options.ValidationFile is { } usedFile)
             notes.Add(
                 $"valid.jsonl holds {Path.GetFileName(usedFile)} as given (its distinct valid rows); "
@@ -280,7 +337,32 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
         };
         AtomicFile.WriteAllText(Path.Combine(outDir, "split-report.json"), ReportSerializer.Serialize(split));
         SplitManifest.Write(outDir, withTest);
-        return new SplitResult(report, split) { ValidationFileReport = userReport };
+        return new SplitResult(report, split) { ValidationFileReport = userReport, TestFileReport = testReport };
+    }
+
+    /// <summary>
+    /// The distinct rows of a file of the user's that are not examples of the dataset (every one that is goes to
+    /// <paramref name="overlaps"/> with both line numbers).
+    /// </summary>
+    private static List<Candidate> Distinct(List<RowRef> fileRows, List<Candidate> dataset, string file, string path, List<string> overlaps)
+    {
+        Dictionary<ContentHash, long> inDataset = dataset.GroupBy(r => r.Hash).ToDictionary(g => g.Key, g => g.Min(r => r.Line));
+        var seen = new HashSet<ContentHash>();
+        var kept = new List<Candidate>();
+        foreach (RowRef row in fileRows)
+        {
+            if (row.ExcludedByMetadata || !seen.Add(row.Hash))
+                continue;
+            if (inDataset.TryGetValue(row.Hash, out long line))
+            {
+                overlaps.Add($"{Path.GetFileName(file)} line {row.Line} is the same example as {Path.GetFileName(path)} line {line}");
+                continue;
+            }
+
+            kept.Add(new Candidate(row.Offset, row.Length, 0, default, row.Hash, row.Generated, row.Members, row.Line));
+        }
+
+        return kept;
     }
 
     /// <summary>Counts the rows of each later file whose example (canonical trained content) is also in an earlier one.</summary>

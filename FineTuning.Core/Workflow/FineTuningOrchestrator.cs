@@ -154,7 +154,8 @@ public static partial class FineTuningOrchestrator
                 plan.ETag,
                 plan.Bytes,
                 request.ValidationBlob,
-                request.HeldOutRatio
+                request.HeldOutRatio,
+                request.TestBlob
             ),
             Retries.Transient
         );

@@ -20,6 +20,12 @@ public sealed record RunRequest
 
     public string? ValidationBlob { get; init; }
 
+    /// <summary>
+    /// A test file of the user's for the evaluation (then the dataset holds none out): validated on its own; a row that
+    /// is also an example of the dataset fails the run before anything is uploaded, both lines named.
+    /// </summary>
+    public string? TestBlob { get; init; }
+
     public string Method { get; set; } = "auto";
 
     public string? BaseModel { get; init; }
@@ -71,7 +77,7 @@ public sealed record RunRequest
     public string? Name { get; init; }
 
     /// <summary>The share held out: <see cref="TestRatio"/>, or the default when the run evaluates and names none.</summary>
-    public double HeldOutRatio => TestRatio > 0 || !Evaluate ? TestRatio : DefaultEvaluationTestRatio;
+    public double HeldOutRatio => TestRatio > 0 || !Evaluate || TestBlob is not null ? TestRatio : DefaultEvaluationTestRatio;
 
     /// <summary>
     /// The most the job may cost, in USD: a run whose estimate is higher (or cannot be estimated: a model without a price,
@@ -140,6 +146,12 @@ public sealed record RunRequest
                 "validationBlob",
                 "names the dataset itself; give a separate file of validation rows, or leave it out to split the dataset"
             );
+        if (TestBlob is not null && Storage.BlobNames.Problem(TestBlob) is { } testProblem)
+            Add("testBlob", testProblem);
+        else if (TestBlob is not null && (TestBlob == DatasetBlob || TestBlob == ValidationBlob))
+            Add("testBlob", "names the dataset or the validation file; give a separate file of test rows");
+        else if (TestBlob is not null && TestRatio > 0)
+            Add("testBlob", "comes with a testRatio too: give a test file or a test share of the dataset, not both");
         if (!string.IsNullOrWhiteSpace(BaseModel) && !AllowUnknownModel && Catalog.ModelCatalog.Default.Find(BaseModel) is null)
             Add(
                 "baseModel",

@@ -114,7 +114,8 @@ public sealed record SplitInput(
     string? DatasetETag = null,
     long DatasetBytes = 0,
     string? ValidationFileBlob = null,
-    double TestRatio = 0
+    double TestRatio = 0,
+    string? TestFileBlob = null
 );
 
 /// <summary>The split's files and counts, with the SHA-256 of each file by name (what is uploaded and trained on).</summary>

@@ -74,6 +74,12 @@ internal static class RunCommand
                 "Your own validation file, uploaded as given (the dataset then all trains); a row that is also an example of the "
                 + "dataset fails the run before anything is uploaded, both lines named.",
         };
+        var testFile = new Option<FileInfo>("--test")
+        {
+            Description =
+                "Your own test file for the evaluation (the dataset then holds none out): validated on its own; a row that is also an "
+                + "example of the dataset fails the run before anything is uploaded, both lines named.",
+        };
         var noEval = new Option<bool>("--no-eval")
         {
             Description =
@@ -128,6 +134,7 @@ internal static class RunCommand
                 budget,
                 testRatio,
                 validationFile,
+                testFile,
                 noEval,
                 maxEvalRows,
                 judge,
@@ -142,12 +149,15 @@ internal static class RunCommand
             {
                 FileInfo dataset = result.GetValue(file)!;
                 FileInfo? userValidation = result.GetValue(validationFile);
+                FileInfo? userTest = result.GetValue(testFile);
                 try
                 {
                     // The checks validation makes: a directory, a missing or unreadable file, a pipe or device.
                     DatasetValidator.OpenRead(dataset.FullName).Dispose();
                     if (userValidation is not null)
                         DatasetValidator.OpenRead(userValidation.FullName).Dispose();
+                    if (userTest is not null)
+                        DatasetValidator.OpenRead(userTest.FullName).Dispose();
                 }
                 catch (DatasetFileException ex)
                 {
@@ -192,6 +202,10 @@ internal static class RunCommand
                 string? validationBlob = userValidation is null
                     ? null
                     : $"datasets/{Path.GetFileNameWithoutExtension(SafeName(userValidation.Name))}.{validationSha256![..12]}.jsonl";
+                string? testSha256 = userTest is null ? null : await FileHash.Sha256Async(userTest.FullName, cancellationToken);
+                string? testBlob = userTest is null
+                    ? null
+                    : $"datasets/{Path.GetFileNameWithoutExtension(SafeName(userTest.Name))}.{testSha256![..12]}.jsonl";
                 var request = new RunRequest
                 {
                     DatasetBlob = blobName,
@@ -209,6 +223,7 @@ internal static class RunCommand
                     Deadline = TimeSpan.FromHours(hours),
                     PiiCheck = !result.GetValue(noPiiCheck),
                     ValidationBlob = validationBlob,
+                    TestBlob = testBlob,
                     TestRatio = result.GetValue(testRatio),
                     Evaluate = !result.GetValue(noEval),
                     MaxEvalRows = result.GetValue(maxEvalRows),
@@ -240,6 +255,11 @@ internal static class RunCommand
                 if (userValidation is not null)
                 {
                     await StoreAsync(host, userValidation, validationBlob!, validationSha256!, cancellationToken);
+                }
+
+                if (userTest is not null)
+                {
+                    await StoreAsync(host, userTest, testBlob!, testSha256!, cancellationToken);
                 }
 
                 string? last = null;

@@ -34,6 +34,12 @@ internal static class SplitCommand
                 "Your own validation file: validated on its own and written as valid.jsonl as given (the dataset is then not split "
                 + "for validation); a row that is also an example of the dataset stops the split, both lines named.",
         };
+        var testFile = new Option<FileInfo>("--test")
+        {
+            Description =
+                "Your own test file for evaluation: validated on its own and written as test.jsonl as given (the dataset then holds "
+                + "none out); a row that is also an example of the dataset stops the split, both lines named.",
+        };
         var stratify = new Option<string>("--stratify-by")
         {
             Description = "Field to stratify by (a dotted path such as metadata.topic works; \"\" for none).",
@@ -70,6 +76,7 @@ internal static class SplitCommand
         command.Options.Add(ratio);
         command.Options.Add(testRatio);
         command.Options.Add(validationFile);
+        command.Options.Add(testFile);
         command.Options.Add(stratify);
         command.Options.Add(seed);
         command.Options.Add(includeGenerated);
@@ -82,10 +89,17 @@ internal static class SplitCommand
                             TrainRatio = result.GetValue(ratio),
                             TestRatio = result.GetValue(testRatio),
                             ValidationFile = result.GetValue(validationFile) is { } v ? CheckedFile(v) : null,
+                            TestFile = result.GetValue(testFile) is { } t ? CheckedFile(t) : null,
                             StratifyBy = result.GetValue(stratify) ?? "",
                             Seed = result.GetValue(seed),
                             IncludeGeneratedInValidation = result.GetValue(includeGenerated),
                         };
+                        if (split.Problem() is { } problem)
+                        {
+                            stderr.WriteLine($"error: {problem}");
+                            return FinetuneCli.ExitUsage;
+                        }
+
                         var splitter = new StratifiedSplitter(validation, split);
                         string dir = result.GetValue(outDir)!.FullName;
                         SplitResult outcome = DatasetRunner.WithProgress(file.FullName, stderr, p =>
@@ -100,13 +114,15 @@ internal static class SplitCommand
                             ReportRenderer.RenderValidation(stdout, outcome.Validation, validation);
                             if (outcome.ValidationFileReport is { } userReport)
                                 ReportRenderer.RenderValidation(stdout, userReport, validation with { IsValidationFile = true });
+                            if (outcome.TestFileReport is { } testReport)
+                                ReportRenderer.RenderValidation(stdout, testReport, validation with { IsValidationFile = true });
                             foreach (string overlap in outcome.Overlaps)
                                 stdout.WriteLine($"error: {overlap}");
                             stdout.WriteLine(
                                 outcome.Overlaps.Count > 0
-                                    ? $"Nothing was written: {outcome.Overlaps.Count:N0} validation rows are examples the dataset trains "
+                                    ? $"Nothing was written: {outcome.Overlaps.Count:N0} rows of your file are examples the dataset trains "
                                         + "on; remove them from one file."
-                                    : "Nothing was written: the dataset or the validation file is not fit."
+                                    : "Nothing was written: the dataset, the validation file or the test file is not fit."
                             );
                         }
                         else

@@ -197,6 +197,37 @@ public sealed class EvaluationWorkflowTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task ATestFileOfTheUsers_IsWhatIsEvaluated_AndOneThatOverlapsTheDataset_StopsTheRunBeforeAnyUpload()
+    {
+        await StartAsync();
+        RunRequest request = await Dataset(r => r with { Approval = "auto" });
+        string exam = Rows.Jsonl(Enumerable.Range(0, 24).Select(i => Rows.Chat($"Exam {i}?", $"Mark {i}.", topic: "exam")));
+        string leaky = Rows.Jsonl([Rows.Chat("Exam new?", "Mark."), Rows.ManyChats(300).ElementAt(7)]);
+        await _blobs.WriteAsync("datasets/exam.jsonl", (s, ct) => s.WriteAsync(Encoding.UTF8.GetBytes(exam), ct).AsTask());
+        await _blobs.WriteAsync("datasets/leaky.jsonl", (s, ct) => s.WriteAsync(Encoding.UTF8.GetBytes(leaky), ct).AsTask());
+
+        RunOutcome given = await Run("run-exam", request with { TestBlob = "datasets/exam.jsonl" });
+        RunOutcome leaked = await Run("run-leaky", request with { TestBlob = "datasets/leaky.jsonl", Attempt = 2 });
+
+        Assert.True(given.Status == RunStatus.Succeeded, given.Error);
+        EvaluationReport report = await Report("run-exam");
+        Assert.Equal(24, report.RowsEvaluated);
+        Assert.Equal(["exam"], report.Summary.Topics.Select(t => t.Name));
+        Assert.Equal(
+            300,
+            (await ((IRunStore)_tables).GetAsync("run-exam"))!.TrainRows + (await ((IRunStore)_tables).GetAsync("run-exam"))!.ValidationRows
+        );
+        Assert.Equal(RunStatus.Failed, leaked.Status);
+        Assert.Contains("datasets/leaky.jsonl (the test file) shares an example with the dataset", leaked.Error, StringComparison.Ordinal);
+        Assert.Contains(
+            "datasets/leaky.jsonl line 2 is the same example as datasets/support.jsonl line 8",
+            leaked.Error,
+            StringComparison.Ordinal
+        );
+        Assert.DoesNotContain("UploadFile", Calls("run-leaky"));
+    }
+
+    [Fact]
     public async Task AModelThatRegressesOnATopic_IsRejected_NamingTheTopic_AndNeverWaitsOrDeploys()
     {
         _skill = _skill with { FineTunedByTopic = new Dictionary<string, double> { ["returns"] = 0.05 } };

@@ -133,6 +133,49 @@ public class StratifiedSplitterTests
         Assert.False(File.Exists(dir.File("out/train.jsonl")));
     }
 
+    [Fact]
+    public void ATestFileOfTheUsers_IsWrittenAsGiven_AndTheDatasetHoldsNoneOut()
+    {
+        using var dir = new TempDir();
+        string data = dir.Write("data.jsonl", Rows.Jsonl(Rows.ManyChats(60, i => $"t{i % 3}")));
+        string mine = dir.Write(
+            "mine.jsonl",
+            Rows.Jsonl(Enumerable.Range(0, 7).Select(i => Rows.Chat($"exam question {i}?", $"answer {i}.", topic: "t1")))
+        );
+
+        SplitResult result = new StratifiedSplitter(new ValidationOptions(), new SplitOptions { TestFile = mine }).Split(
+            data,
+            dir.File("out")
+        );
+
+        SplitReport report = result.Split!;
+        Assert.Equal(7, report.TestRows);
+        Assert.Equal(60, report.TrainRows + report.ValidationRows);
+        string[] test = Lines(dir.File("out/test.jsonl"));
+        Assert.All(test, r => Assert.Contains("\"topic\": \"t1\"", r, StringComparison.Ordinal)); // as written: the topic stays
+        Assert.StartsWith("{\"messages\"", test[0], StringComparison.Ordinal);
+        Assert.Contains(report.Notes, n => n.Contains("mine.jsonl as given", StringComparison.Ordinal));
+        Assert.True(SplitManifest.IsComplete(dir.File("out")));
+    }
+
+    [Fact]
+    public void ATestFile_ThatSharesAnExampleWithTheDataset_StopsTheSplit_NamingBothLines()
+    {
+        using var dir = new TempDir();
+        string[] rows = [.. Rows.ManyChats(30, i => "t")];
+        string data = dir.Write("data.jsonl", Rows.Jsonl(rows));
+        string mine = dir.Write("mine.jsonl", Rows.Jsonl([Rows.Chat("a new question?", "yes."), JsonSerializerCompact(rows[9])]));
+
+        SplitResult result = new StratifiedSplitter(new ValidationOptions(), new SplitOptions { TestFile = mine }).Split(
+            data,
+            dir.File("out")
+        );
+
+        Assert.Null(result.Split);
+        Assert.Equal("mine.jsonl line 2 is the same example as data.jsonl line 10", Assert.Single(result.Overlaps));
+        Assert.Equal("give a test file or a test ratio, not both", new SplitOptions { TestFile = mine, TestRatio = 0.1 }.Problem());
+    }
+
     private static string JsonSerializerCompact(string row) =>
         JsonSerializer
             .Serialize(JsonDocument.Parse(row).RootElement)

@@ -45,6 +45,15 @@ public sealed class SplitDataset(IBlobStore blobs, ModelCatalog catalog) : IWork
                 await source.CopyToAsync(target, cancellationToken).ConfigureAwait(false);
             }
 
+            string? userTest = null;
+            if (input.TestFileBlob is { } testBlob)
+            {
+                userTest = Path.Combine(work, UserTestFile);
+                await using Stream source = await blobs.OpenReadAsync(testBlob, cancellationToken).ConfigureAwait(false);
+                await using FileStream target = File.Create(userTest);
+                await source.CopyToAsync(target, cancellationToken).ConfigureAwait(false);
+            }
+
             var splitter = new StratifiedSplitter(
                 input.Settings.ToOptions(catalog),
                 new SplitOptions
@@ -55,6 +64,7 @@ public sealed class SplitDataset(IBlobStore blobs, ModelCatalog catalog) : IWork
                     IncludeGeneratedInValidation = input.IncludeGeneratedInValidation,
                     ValidationFile = userValidation,
                     TestRatio = input.TestRatio,
+                    TestFile = userTest,
                 }
             );
             SplitResult result = splitter.Split(local, Path.Combine(work, "out"), cancellationToken: cancellationToken);
@@ -117,28 +127,40 @@ public sealed class SplitDataset(IBlobStore blobs, ModelCatalog catalog) : IWork
         }
     }
 
-    /// <summary>Why the user's validation file cannot be used (not fit, or rows the dataset trains on), or null.</summary>
+    /// <summary>Why the user's validation or test file cannot be used (not fit, or rows the dataset has), or null.</summary>
     private static string? UserFileProblem(SplitInput input, SplitResult result)
     {
+        string Named(string text) =>
+            text.Replace("validation.jsonl", input.ValidationFileBlob, StringComparison.Ordinal)
+                .Replace(UserTestFile, input.TestFileBlob, StringComparison.Ordinal)
+                .Replace("dataset.jsonl", input.DatasetBlob, StringComparison.Ordinal);
         if (result.Overlaps.Count > 0)
         {
-            return $"{input.ValidationFileBlob} shares {result.Overlaps.Count:N0} examples with the dataset, which trains on them: "
-                + "remove them from one file.\n  "
-                + string.Join(
-                    "\n  ",
-                    result
-                        .Overlaps.Take(10)
-                        .Select(o =>
-                            o.Replace("validation.jsonl", input.ValidationFileBlob, StringComparison.Ordinal)
-                                .Replace("dataset.jsonl", input.DatasetBlob, StringComparison.Ordinal)
-                        )
-                );
+            string file = result.Overlaps[0].StartsWith(UserTestFile, StringComparison.Ordinal)
+                ? $"{input.TestFileBlob} (the test file)"
+                : $"{input.ValidationFileBlob}";
+            string examples = result.Overlaps.Count == 1 ? "an example" : $"{result.Overlaps.Count:N0} examples";
+            return $"{file} shares {examples} with the dataset, which trains on them: remove them from one file.\n  "
+                + string.Join("\n  ", result.Overlaps.Take(10).Select(Named));
         }
 
-        return result.ValidationFileReport is { Fit: false } report
-            ? string.Join("\n  ", [$"{input.ValidationFileBlob}: {report.Verdict}", .. report.Findings.Take(10).Select(f => f.ToString())])
-            : null;
+        foreach (
+            (DatasetReport? report, string? blob) in new[]
+            {
+                (result.ValidationFileReport, input.ValidationFileBlob),
+                (result.TestFileReport, input.TestFileBlob),
+            }
+        )
+        {
+            if (report is { Fit: false })
+                return string.Join("\n  ", [$"{blob}: {report.Verdict}", .. report.Findings.Take(10).Select(f => f.ToString())]);
+        }
+
+        return null;
     }
+
+    /// <summary>The name of the local copy of a user's test file (its lines are named by it until the blob's name replaces it).</summary>
+    private const string UserTestFile = "user-test.jsonl";
 
     /// <summary>The run's scratch folder for the split (in the system's temporary folder).</summary>
     public static string ScratchFor(string runId) => Path.Combine(Path.GetTempPath(), $"finetuning-split-{runId}");
