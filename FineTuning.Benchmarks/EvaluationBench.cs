@@ -57,9 +57,8 @@ public static class EvaluationBench
             // 2. The run's evaluation stage: plan, a batch per activity (one after another, as the orchestrator calls them),
             // report; new rows (another fine-tuned model), so nothing is answered from the first pass.
             var blobs = new FileSystemBlobStore(work);
-            await blobs.WriteAsync(
-                "runs/bench/split/test.jsonl",
-                (s, ct) => s.WriteAsync(System.Text.Encoding.UTF8.GetBytes(string.Concat(heldOut.Select(r => r.Item2 + "\n"))), ct).AsTask()
+            await blobs.WriteAsync("runs/bench/split/test.jsonl", (s, ct) =>
+                s.WriteAsync(System.Text.Encoding.UTF8.GetBytes(string.Concat(heldOut.Select(r => r.Item2 + "\n"))), ct).AsTask()
             );
             var options = new EvaluationOptions { Concurrency = concurrency };
             clock.Restart();
@@ -79,9 +78,10 @@ public static class EvaluationBench
             var batch = new Core.Workflow.Activities.EvaluateBatch(provider, blobs);
             foreach (EvaluationBatch b in plan.Batches)
                 await batch.RunAsync(new EvaluateBatchInput("bench", plan.RowsBlob, b, "topic", plan.Models, plan.Concurrency));
-            EvaluationDigest digest = await new Core.Workflow.Activities.ReportEvaluation(blobs, Core.Catalog.ModelCatalog.Default).RunAsync(
-                new ReportEvaluationInput("bench", plan.RowsBlob, plan.HeldOutRows, plan.Models, new PromotionPolicy())
-            );
+            EvaluationDigest digest = await new Core.Workflow.Activities.ReportEvaluation(
+                blobs,
+                Core.Catalog.ModelCatalog.Default
+            ).RunAsync(new ReportEvaluationInput("bench", plan.RowsBlob, plan.HeldOutRows, plan.Models, new PromotionPolicy()));
             TimeSpan stage = clock.Elapsed;
             Console.WriteLine(
                 $"evaluate (the run's stage): {digest.Rows:N0} rows in {plan.Batches.Count} batches of {options.BatchRows}: "

@@ -34,6 +34,9 @@ public sealed record EmulatorOptions
     /// <summary>How often the emulator's models answer right (see <see cref="EmulatorSkill"/>).</summary>
     public EmulatorSkill Skill { get; init; } = new();
 
+    /// <summary>Simulated seconds a new deployment is <c>Creating</c> before it is <c>Succeeded</c>.</summary>
+    public double DeploymentSeconds { get; init; } = 120;
+
     /// <summary>How long a chat completion takes (0: at once; a benchmark sets a realistic latency).</summary>
     public TimeSpan AnswerDelay { get; init; }
 }

@@ -43,6 +43,9 @@ public sealed class EmulatorServer : IAsyncDisposable
     /// <summary>The OpenAI-style base URL (<c>/v1/</c>).</summary>
     public Uri OpenAIEndpoint => new(Root, "v1/");
 
+    /// <summary>The emulated Azure Resource Manager (deployments of an Azure OpenAI account), <c>/arm/</c>.</summary>
+    public Uri ArmEndpoint => new(Root, "arm/");
+
     /// <summary>The Azure OpenAI-style base URL (<c>/openai/v1/</c>).</summary>
     public Uri AzureEndpoint => new(Root, "openai/v1/");
 
@@ -126,6 +129,7 @@ public sealed class EmulatorServer : IAsyncDisposable
         );
         Map(app.MapGroup("/v1"), state);
         Map(app.MapGroup("/openai/v1"), state);
+        EmulatedDeployments.Map(app.MapGroup("/arm"), state);
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new EmulatorServer(app, new Uri(address.TrimEnd('/') + "/"), state.ContentDirectory);
@@ -175,7 +179,7 @@ public sealed class EmulatorServer : IAsyncDisposable
             string? expected = request.Headers[EvaluationPrompts.ExpectedHeader].FirstOrDefault() is { } given
                 ? Uri.UnescapeDataString(given)
                 : null;
-            string reply = EmulatedChat.Reply(state.Options.Skill, model.GetString()!, messages, topic, expected);
+            string reply = EmulatedChat.Reply(state.Options.Skill, state.ResolveModel(model.GetString()!), messages, topic, expected);
             if (state.Options.AnswerDelay > TimeSpan.Zero)
             {
                 await Task.Delay(state.Options.AnswerDelay, request.HttpContext.RequestAborted).ConfigureAwait(false);

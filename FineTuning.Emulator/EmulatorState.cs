@@ -192,6 +192,14 @@ internal sealed class EmulatorState : IDisposable
     public DateTimeOffset OnHostClock(DateTimeOffset simulated) => _options.Time.GetUtcNow() + ((simulated - Now) / _options.Speed);
 
     /// <summary>Simulated now: the real clock since start, scaled by the speed.</summary>
+    /// <summary>The emulated account's deployments, by <c>{account}/{name}</c>.</summary>
+    internal System.Collections.Concurrent.ConcurrentDictionary<string, Deployment> Deployments { get; } =
+        new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>The model a chat request's <c>model</c> names: a deployment's model (as Azure OpenAI resolves it), or itself.</summary>
+    public string ResolveModel(string model) =>
+        Deployments.Values.FirstOrDefault(d => string.Equals(d.Name, model, StringComparison.OrdinalIgnoreCase))?.Model ?? model;
+
     public DateTimeOffset Now => _epoch + ((_options.Time.GetUtcNow() - _epoch) * _options.Speed);
 
     /// <summary>Adds a file whose content <paramref name="content"/> writes, streamed to disk.</summary>

@@ -61,6 +61,7 @@ public static class FineTuningHostExtensions
         builder.Services.AddSingleton(ModelCatalog.Default);
         builder.Services.AddFineTuningProvider(builder.Configuration);
         builder.Services.AddFineTuningEvaluation(builder.Configuration);
+        builder.Services.AddFineTuningDeployments(builder.Configuration);
         foreach (WorkflowActivity activity in WorkflowCatalog.Activities)
         {
             builder.Services.AddSingleton(activity.Implementation);

@@ -36,6 +36,24 @@ public static class ProviderServiceCollectionExtensions
         return services;
     }
 
+    /// <summary>
+    /// Registers the deployments port from section <c>FineTuning:Deployments</c> (Azure Resource Manager with the host's
+    /// credential) when it names an account; without one the host has nothing to deploy.
+    /// </summary>
+    public static IServiceCollection AddFineTuningDeployments(this IServiceCollection services, IConfiguration configuration)
+    {
+        DeploymentOptions options = configuration.GetSection(DeploymentOptions.Section).Get<DeploymentOptions>() ?? new DeploymentOptions();
+        if (options.Problem() is { } problem)
+            throw new InvalidOperationException(problem);
+        services.AddSingleton(new Core.Workflow.Activities.DeploymentSettings(options.Sku, options.Capacity));
+        if (options.AccountResourceId is not null)
+        {
+            services.AddSingleton<IModelDeployments>(sp => new ArmModelDeployments(options, sp.GetService<Azure.Core.TokenCredential>()));
+        }
+
+        return services;
+    }
+
     private sealed class ProviderOptionsValidator : IValidateOptions<ProviderOptions>
     {
         public ValidateOptionsResult Validate(string? name, ProviderOptions options) =>

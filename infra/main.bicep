@@ -134,6 +134,7 @@ module functionApp 'modules/functionapp.bicep' = {
     deploymentContainer: storage.outputs.deploymentContainer
     appInsightsConnectionString: monitoring.outputs.appInsightsConnectionString
     openAIEndpoint: '${openaiAccess.outputs.endpoint}openai/v1/'
+    openAIResourceId: openAIResourceId
     trainingType: trainingType
   }
   // The app starts once its identity may read its storage and call the account: else its first calls answer 403.

@@ -121,6 +121,9 @@ public static class ReportSerializer
 [JsonSerializable(typeof(Evaluation.EvaluationDigest))]
 [JsonSerializable(typeof(Evaluation.EvaluationReport))]
 [JsonSerializable(typeof(ModelStageInput))]
+[JsonSerializable(typeof(StageChanged))]
+[JsonSerializable(typeof(DeployInput))]
+[JsonSerializable(typeof(DeploymentState))]
 [JsonSerializable(typeof(Decision))]
 [JsonSerializable(typeof(IReadOnlyList<ModelRow>))]
 public sealed partial class CoreJsonContext : JsonSerializerContext;

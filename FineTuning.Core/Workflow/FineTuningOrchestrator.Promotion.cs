@@ -1,4 +1,5 @@
 using FineTuning.Core.Evaluation;
+using FineTuning.Core.Providers;
 using FineTuning.Core.Workflow.Activities;
 
 namespace FineTuning.Core.Workflow;
@@ -88,16 +89,98 @@ public static partial class FineTuningOrchestrator
             approval = await approve;
         }
 
-        // On OpenAI (and the emulator) a fine-tuned model answers by its id at once: there is nothing to deploy.
+        // On Azure OpenAI a deployment of the model, live before it is production; on OpenAI (and the emulator without an
+        // account) a fine-tuned model answers by its id at once: there is nothing to deploy.
         await run.EnterAsync(RunStages.Deploy);
-        await ChangeStageAsync(context, modelId, ModelStages.Production, approval);
+        DeploymentState? deployment = await DeployAsync(
+            context,
+            signals,
+            request,
+            DeploymentName(request, context.InstanceId, modelId),
+            modelId,
+            false
+        );
+        if (deployment is { Succeeded: false })
+        {
+            return await run.EndAsync(
+                RunStatus.Failed,
+                $"The deployment {deployment.Name} of {modelId} did not succeed ({deployment.ProvisioningState}"
+                    + $"{(deployment.Error is { } e ? $": {e}" : "")}); the model stays a candidate."
+            );
+        }
+
+        StageChanged promoted = await ChangeStageAsync(context, modelId, ModelStages.Production, approval, deployment?.Name);
+        foreach (string retired in promoted.RetiredDeployments)
+        {
+            // The production model it replaced no longer needs its deployment: removed once this one is live.
+            await context.CallProviderAsync<bool>(RunStages.Deploy, nameof(RemoveDeployment), retired);
+        }
+
         return await run.EndAsync(RunStatus.Succeeded, null, modelId);
     }
 
-    private static Task<string> ChangeStageAsync(IOrchestrationContext context, string modelId, string stage, Decision decision) =>
-        context.CallActivityAsync<string>(
+    /// <summary>
+    /// Deploys the model and waits on durable timers (the poll interval, doubling to 5 minutes) until the deployment
+    /// succeeds or fails, at most <see cref="Polling.MaxDeploymentWait"/>; null when the host has nothing to deploy.
+    /// </summary>
+    internal static async Task<DeploymentState?> DeployAsync(
+        IOrchestrationContext context,
+        RunSignals signals,
+        RunRequest request,
+        string name,
+        string modelId,
+        bool forEvaluation
+    )
+    {
+        string stage = forEvaluation ? RunStages.Evaluate : RunStages.Deploy;
+        DeploymentState? state = await context.CallProviderAsync<DeploymentState?>(
+            stage,
+            nameof(DeployModel),
+            new DeployInput(name, modelId, forEvaluation)
+        );
+        DateTime giveUp = context.CurrentUtcDateTime + Polling.MaxDeploymentWait;
+        TimeSpan wait = request.PollInterval;
+        while (state is { Succeeded: false, Failed: false })
+        {
+            if (context.CurrentUtcDateTime >= giveUp)
+                return state with { Error = $"not ready after {Polling.MaxDeploymentWait.TotalHours:0.#} hours" };
+            context.SetCustomStatus(new RunProgress(stage) { Waiting = $"the deployment {name} is {state.ProvisioningState}" });
+            await signals.DelayAsync(wait);
+            wait = TimeSpan.FromTicks(Math.Min(wait.Ticks * 2, TimeSpan.FromMinutes(5).Ticks));
+            state = await context.CallProviderAsync<DeploymentState?>(stage, nameof(GetDeployment), name)
+                ?? state with
+                {
+                    ProvisioningState = DeploymentStates.Deleting,
+                    Error = "it was removed while it was being created",
+                };
+        }
+
+        return state;
+    }
+
+    /// <summary>A deployment's name: the registry name and the run, in the characters Azure allows (at most 64).</summary>
+    internal static string DeploymentName(RunRequest request, string runId, string modelId, string? purpose = null)
+    {
+        string name = request.Name ?? request.Suffix ?? modelId.Split(':').ElementAtOrDefault(1) ?? "model";
+        string safe = new([.. name.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '-')]);
+        string tail =
+            $"-{runId.Replace("run-", "", StringComparison.Ordinal)[..Math.Min(8, runId.Length - 4)]}{(purpose is null ? "" : "-" + purpose)}";
+        return safe[..Math.Min(safe.Length, 64 - tail.Length)] + tail;
+    }
+
+    private static Task<StageChanged> ChangeStageAsync(
+        IOrchestrationContext context,
+        string modelId,
+        string stage,
+        Decision decision,
+        string? deployment = null
+    ) =>
+        context.CallActivityAsync<StageChanged>(
             nameof(ChangeModelStage),
-            new ModelStageInput(modelId, stage, context.CurrentUtcDateTime, decision.By ?? "unnamed", decision.Why),
+            new ModelStageInput(modelId, stage, context.CurrentUtcDateTime, decision.By ?? "unnamed", decision.Why)
+            {
+                Deployment = deployment,
+            },
             Retries.Transient
         );
 }

@@ -241,25 +241,52 @@ public static partial class FineTuningOrchestrator
         if (request.Evaluate && split is { TestBlob: { } testBlob, TestRows: > 0 })
         {
             await run.EnterAsync(RunStages.Evaluate);
-            evaluation = await EvaluateAsync(
+            // On Azure OpenAI the fine-tuned model answers through a short-lived Developer deployment, removed afterwards.
+            DeploymentState? answering = await DeployAsync(
                 context,
                 signals,
-                new EvaluationInput(
-                    runId,
-                    testBlob,
-                    request.StratifyBy,
-                    validation.Model,
-                    job.FineTunedModel,
-                    request.JudgeModel,
-                    request.MaxEvalRows,
-                    request.SplitSeed,
-                    request.Promotion ?? new PromotionPolicy(),
-                    // Reinforcement rows are scored by the run's own grader; the others by the judge against their reference.
-                    method == FineTuningMethod.Reinforcement
-                        ? request.Grader
-                        : null
-                )
+                request,
+                DeploymentName(request, runId, job.FineTunedModel, "eval"),
+                job.FineTunedModel,
+                forEvaluation: true
             );
+            if (answering is { Succeeded: false })
+            {
+                return await run.EndAsync(
+                    RunStatus.Failed,
+                    $"The evaluation's deployment {answering.Name} did not succeed ({answering.ProvisioningState}"
+                        + $"{(answering.Error is { } e ? $": {e}" : "")}); nothing was evaluated and the model is not registered."
+                );
+            }
+
+            try
+            {
+                evaluation = await EvaluateAsync(
+                    context,
+                    signals,
+                    new EvaluationInput(
+                        runId,
+                        testBlob,
+                        request.StratifyBy,
+                        validation.Model,
+                        answering?.Name ?? job.FineTunedModel,
+                        request.JudgeModel,
+                        request.MaxEvalRows,
+                        request.SplitSeed,
+                        request.Promotion ?? new PromotionPolicy(),
+                        // Reinforcement rows are scored by the run's own grader; the others by the judge against their reference.
+                        method == FineTuningMethod.Reinforcement
+                            ? request.Grader
+                            : null
+                    )
+                );
+            }
+            finally
+            {
+                if (answering is not null)
+                    await context.CallProviderAsync<bool>(RunStages.Evaluate, nameof(RemoveDeployment), answering.Name);
+            }
+
             run.Record(r => r with { Evaluation = evaluation });
             context.Log(
                 new ModelEvaluated(

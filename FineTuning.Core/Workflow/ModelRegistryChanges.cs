@@ -3,7 +3,11 @@ using FineTuning.Core.Api;
 namespace FineTuning.Core.Workflow;
 
 /// <summary>A change of a registered model's stage, as the workflow and the registry's actions ask for it.</summary>
-public sealed record ModelStageInput(string ModelId, string Stage, DateTime At, string By, string? Why);
+public sealed record ModelStageInput(string ModelId, string Stage, DateTime At, string By, string? Why)
+{
+    /// <summary>The deployment that serves the model once it is in production (Azure OpenAI); null elsewhere.</summary>
+    public string? Deployment { get; init; }
+}
 
 /// <summary>
 /// The registry's rules, the same for the workflow and both hosts' actions: versions count up per name, one model per
@@ -36,7 +40,7 @@ public static class ModelRegistryChanges
     }
 
     /// <summary>Moves a model to <see cref="ModelStageInput.Stage"/> (a no-op when it is there); a 404 or 409 problem when it cannot.</summary>
-    public static async Task<(ModelRow? Model, ApiProblem? Problem)> ChangeStageAsync(
+    public static async Task<(ModelRow? Model, ApiProblem? Problem, IReadOnlyList<string> RetiredDeployments)> ChangeStageAsync(
         IModelRegistry registry,
         ModelStageInput change,
         CancellationToken cancellationToken = default
@@ -44,12 +48,12 @@ public static class ModelRegistryChanges
     {
         if (await registry.GetAsync(change.ModelId, cancellationToken).ConfigureAwait(false) is not { } model)
         {
-            return (null, ApiProblem.NotFound($"No model '{change.ModelId}'."));
+            return (null, ApiProblem.NotFound($"No model '{change.ModelId}'."), []);
         }
 
         if (model.Stage == change.Stage)
         {
-            return (model, null);
+            return (model, null, []);
         }
 
         if (!Allowed(model.Stage, change.Stage))
@@ -58,9 +62,10 @@ public static class ModelRegistryChanges
                 model.Stage == ModelStages.Rejected
                     ? " A rejected model is never promoted: improve the data and run again."
                     : $" From {model.Stage} it can become: {string.Join(", ", ModelStages.All.Where(s => Allowed(model.Stage, s)))}.";
-            return (null, ApiProblem.Conflict($"Model '{model.ModelId}' is {model.Stage}; it cannot become {change.Stage}.{hint}"));
+            return (null, ApiProblem.Conflict($"Model '{model.ModelId}' is {model.Stage}; it cannot become {change.Stage}.{hint}"), []);
         }
 
+        var retired = new List<string>();
         if (change.Stage == ModelStages.Production)
         {
             foreach (
@@ -81,10 +86,13 @@ public static class ModelRegistryChanges
                         {
                             Stage = ModelStages.Archived,
                             StageHistory = [.. live.StageHistory, archived],
+                            Deployment = null,
                         },
                         cancellationToken
                     )
                     .ConfigureAwait(false);
+                if (live.Deployment is { } deployment && deployment != change.Deployment)
+                    retired.Add(deployment);
             }
         }
 
@@ -92,9 +100,10 @@ public static class ModelRegistryChanges
         {
             Stage = change.Stage,
             StageHistory = [.. model.StageHistory, new StageChange(change.Stage, change.At, change.By, change.Why)],
+            Deployment = change.Stage == ModelStages.Production ? change.Deployment ?? model.Deployment : model.Deployment,
         };
         await registry.UpsertAsync(changed, cancellationToken).ConfigureAwait(false);
-        return (changed, null);
+        return (changed, null, retired);
     }
 
     private static bool Allowed(string from, string to) =>

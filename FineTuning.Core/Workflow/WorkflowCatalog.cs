@@ -46,7 +46,10 @@ public static class WorkflowCatalog
         Activity<ReportEvaluation, Evaluation.ReportEvaluationInput, Evaluation.EvaluationDigest>(),
         Activity<UpdateRun, RunRow, bool>(),
         Activity<RegisterModel, ModelRow, bool>(),
-        Activity<ChangeModelStage, ModelStageInput, string>(),
+        Activity<ChangeModelStage, ModelStageInput, StageChanged>(),
+        Activity<DeployModel, DeployInput, DeploymentState?>(),
+        Activity<GetDeployment, string, DeploymentState?>(),
+        Activity<RemoveDeployment, string, bool>(),
     ];
 
     /// <summary>

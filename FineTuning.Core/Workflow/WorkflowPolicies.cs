@@ -45,6 +45,7 @@ public static class Retries
             typeof(Storage.BlobChangedException).FullName!,
             typeof(Datasets.DatasetFileException).FullName!,
             typeof(Evaluation.EvaluationImpossibleException).FullName!,
+            typeof(Providers.DeploymentNameTakenException).FullName!,
         };
 
     /// <summary>
@@ -68,6 +69,9 @@ public static class Retries
 /// <summary>How the workflow waits on the provider, declared once: file checks, job polls, backoff, cap, continue-as-new.</summary>
 public static class Polling
 {
+    /// <summary>The longest a run waits for a deployment to succeed (Azure's take minutes; a stuck one fails the run).</summary>
+    public static TimeSpan MaxDeploymentWait { get; } = TimeSpan.FromHours(2);
+
     /// <summary>The most time between two checks of an uploaded file's status (less when the run's poll interval is shorter).</summary>
     public static TimeSpan FileCheckInterval { get; } = TimeSpan.FromSeconds(5);
 

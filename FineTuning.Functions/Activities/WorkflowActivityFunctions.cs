@@ -25,7 +25,10 @@ public sealed class WorkflowActivityFunctions(
     ReportEvaluation reportEvaluation,
     UpdateRun updateRun,
     RegisterModel registerModel,
-    ChangeModelStage changeModelStage
+    ChangeModelStage changeModelStage,
+    DeployModel deployModel,
+    GetDeployment getDeployment,
+    RemoveDeployment removeDeployment
 )
 {
     [Function(nameof(PlanShards))]
@@ -101,6 +104,18 @@ public sealed class WorkflowActivityFunctions(
     ) => reportEvaluation.RunAsync(input, cancellationToken);
 
     [Function(nameof(ChangeModelStage))]
-    public Task<string> ChangeModelStageAsync([ActivityTrigger] ModelStageInput input, CancellationToken cancellationToken) =>
+    public Task<StageChanged> ChangeModelStageAsync([ActivityTrigger] ModelStageInput input, CancellationToken cancellationToken) =>
         changeModelStage.RunAsync(input, cancellationToken);
+
+    [Function(nameof(DeployModel))]
+    public Task<DeploymentState?> DeployModelAsync([ActivityTrigger] DeployInput input, CancellationToken cancellationToken) =>
+        deployModel.RunAsync(input, cancellationToken);
+
+    [Function(nameof(GetDeployment))]
+    public Task<DeploymentState?> GetDeploymentAsync([ActivityTrigger] string name, CancellationToken cancellationToken) =>
+        getDeployment.RunAsync(name, cancellationToken);
+
+    [Function(nameof(RemoveDeployment))]
+    public Task<bool> RemoveDeploymentAsync([ActivityTrigger] string name, CancellationToken cancellationToken) =>
+        removeDeployment.RunAsync(name, cancellationToken);
 }

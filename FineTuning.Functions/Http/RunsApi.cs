@@ -254,7 +254,7 @@ public sealed class RunsApi(IBlobStore blobs, IRunStore runs, IModelRegistry mod
             return await HttpJson.Problem(request, invalid!);
         }
 
-        (ModelRow? model, ApiProblem? problem) = await ModelRegistryChanges.ChangeStageAsync(
+        (ModelRow? model, ApiProblem? problem, _) = await ModelRegistryChanges.ChangeStageAsync(
             models,
             new ModelStageInput(Uri.UnescapeDataString(id), stage, DateTime.UtcNow, decision.By!, decision.Why),
             cancellationToken

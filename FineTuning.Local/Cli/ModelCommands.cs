@@ -39,7 +39,7 @@ internal static class ModelCommands
             {
                 if (TableCommands.Open(result.GetValue(data)!, stderr) is not { } tables)
                     return FinetuneCli.ExitUsage;
-                (ModelRow? model, ApiProblem? problem) = await ModelRegistryChanges.ChangeStageAsync(
+                (ModelRow? model, ApiProblem? problem, _) = await ModelRegistryChanges.ChangeStageAsync(
                     tables,
                     new ModelStageInput(
                         result.GetValue(id)!,

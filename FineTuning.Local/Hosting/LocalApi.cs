@@ -231,7 +231,7 @@ public sealed class LocalApi : IAsyncDisposable
                         .ConfigureAwait(false);
                     if (decision is null)
                         return Problem(invalid!);
-                    (ModelRow? model, ApiProblem? problem) = await ModelRegistryChanges
+                    (ModelRow? model, ApiProblem? problem, _) = await ModelRegistryChanges
                         .ChangeStageAsync(
                             models,
                             new ModelStageInput(Uri.UnescapeDataString(id), stage, DateTime.UtcNow, decision.By!, decision.Why),

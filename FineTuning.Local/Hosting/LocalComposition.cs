@@ -46,6 +46,11 @@ public static class LocalComposition
             )
             .ValidateOnStart();
         services.AddFineTuningEvaluation(configuration);
+        services
+            .AddOptions<DeploymentOptions>()
+            .Bind(configuration.GetSection(DeploymentOptions.Section))
+            .Validate(o => o.Problem() is null, "FineTuning:Deployments is not valid: see its settings in the README.")
+            .ValidateOnStart();
         services.AddSingleton(provider => new LocalSettings(
             provider.GetRequiredService<IOptions<ProviderOptions>>().Value,
             provider.GetRequiredService<IOptions<BuiltInEmulatorSettings>>().Value,

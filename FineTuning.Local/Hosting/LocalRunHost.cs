@@ -36,7 +36,8 @@ public sealed class LocalRunHost : IAsyncDisposable
         IFineTuningProvider provider,
         EmulatorServer? emulator,
         DurableRuntimeOptions options,
-        EvaluationOptions evaluation
+        EvaluationOptions evaluation,
+        IModelDeployments? deployments
     )
     {
         Root = root;
@@ -48,7 +49,7 @@ public sealed class LocalRunHost : IAsyncDisposable
         Runtime = new DurableRuntime(
             OpenHistory(root),
             LocalWorkflow.Orchestrators,
-            LocalWorkflow.Activities(blobs, provider, tables, tables, ModelCatalog.Default, evaluation),
+            LocalWorkflow.Activities(blobs, provider, tables, tables, ModelCatalog.Default, evaluation, deployments),
             options
         );
         Runtime.Ended += state => _ = RecordFailureAsync(state);
@@ -177,7 +178,13 @@ public sealed class LocalRunHost : IAsyncDisposable
                     ?? settings.Diagnostics.Apply(
                         new DurableRuntimeOptions { MaxConcurrentActivities = settings.Runtime.MaxConcurrentActivities }
                     ),
-                settings.Evaluation
+                settings.Evaluation,
+                settings.Deployments.AccountResourceId is null
+                    ? null
+                    : new ArmModelDeployments(
+                        settings.Deployments,
+                        settings.Deployments.EmulatorKey is null ? new Azure.Identity.DefaultAzureCredential() : null
+                    )
             )
             {
                 EmulatorSpeed = emulator is null ? 1 : settings.Emulator.Speed,

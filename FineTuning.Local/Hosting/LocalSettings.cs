@@ -14,6 +14,9 @@ public sealed record LocalSettings(
 {
     /// <summary>Section <c>FineTuning:Evaluation</c>: how the evaluation stage calls the models (see <see cref="EvaluationOptions"/>).</summary>
     public EvaluationOptions Evaluation { get; init; } = new();
+
+    /// <summary>Section <c>FineTuning:Deployments</c>: the Azure OpenAI account to deploy to (none: nothing to deploy).</summary>
+    public DeploymentOptions Deployments { get; init; } = new();
 }
 
 /// <summary>Section <c>FineTuning:Emulator</c>: the built-in emulator that runs jobs when no provider is configured.</summary>

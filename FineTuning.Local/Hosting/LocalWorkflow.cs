@@ -38,11 +38,14 @@ public static class LocalWorkflow
         IRunStore runs,
         IModelRegistry models,
         ModelCatalog catalog,
-        EvaluationOptions? evaluation = null
+        EvaluationOptions? evaluation = null,
+        IModelDeployments? deployments = null
     )
     {
-        var services = new ServiceCollection()
-            .AddSingleton(evaluation ?? new EvaluationOptions())
+        var services = new ServiceCollection().AddSingleton(evaluation ?? new EvaluationOptions());
+        if (deployments is not null)
+            services.AddSingleton(deployments);
+        services
             .AddSingleton(blobs)
             .AddSingleton(provider)
             .AddSingleton(runs)

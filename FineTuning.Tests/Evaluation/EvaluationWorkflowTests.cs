@@ -3,12 +3,14 @@ using System.Text.Json;
 using FineTuning.Core.Api;
 using FineTuning.Core.Catalog;
 using FineTuning.Core.Evaluation;
+using FineTuning.Core.Providers;
 using FineTuning.Core.Serialization;
 using FineTuning.Core.Workflow;
 using FineTuning.Emulator;
 using FineTuning.Local.Hosting;
 using FineTuning.Local.Runtime;
 using FineTuning.Local.Storage;
+using FineTuning.OpenAI;
 
 namespace FineTuning.Tests.Evaluation;
 
@@ -31,9 +33,27 @@ public sealed class EvaluationWorkflowTests : IAsyncLifetime, IDisposable
     /// <summary>The emulated models' skill: better fine-tuned everywhere unless a test says otherwise.</summary>
     private EmulatorSkill _skill = new() { Base = 0.3, FineTuned = 0.9 };
 
+    private readonly FaultPlan _faults = new();
+
     public Task InitializeAsync() => Task.CompletedTask;
 
-    private async Task StartAsync(EvaluationOptions? evaluation = null)
+    /// <summary>The emulated Azure OpenAI account the deployment tests deploy to.</summary>
+    private const string Account = "/subscriptions/s1/resourceGroups/g1/providers/Microsoft.CognitiveServices/accounts/aoai";
+
+    private ArmModelDeployments? _deployments;
+
+    private ArmModelDeployments Deployments() =>
+        new(
+            new DeploymentOptions
+            {
+                AccountResourceId = Account,
+                ManagementEndpoint = _emulator.ArmEndpoint,
+                EmulatorKey = "k",
+            },
+            null
+        );
+
+    private async Task StartAsync(EvaluationOptions? evaluation = null, bool azure = false)
     {
         _emulator = await EmulatorServer.StartAsync(
             new EmulatorOptions
@@ -41,15 +61,25 @@ public sealed class EvaluationWorkflowTests : IAsyncLifetime, IDisposable
                 Time = _clock,
                 Speed = 1,
                 Skill = _skill,
+                Faults = _faults,
             }
         );
+        _deployments = azure ? Deployments() : null;
         _blobs = new FileSystemBlobStore(_dir.File("blobs"));
         _tables = new SqliteTables(_dir.File("finetuning.db"));
         _history = new HistoryStore(_dir.File("durable.db"));
         _runtime = new DurableRuntime(
             _history,
             LocalWorkflow.Orchestrators,
-            LocalWorkflow.Activities(_blobs, Emulated.Provider(_emulator, "k"), _tables, _tables, ModelCatalog.Default, evaluation),
+            LocalWorkflow.Activities(
+                _blobs,
+                Emulated.Provider(_emulator, "k"),
+                _tables,
+                _tables,
+                ModelCatalog.Default,
+                evaluation,
+                _deployments
+            ),
             new DurableRuntimeOptions { Time = _clock, Recorded = (id, e) => _onRecorded?.Invoke(id, e) }
         );
         _runtime.Start();
@@ -228,6 +258,53 @@ public sealed class EvaluationWorkflowTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task OnAzureOpenAI_TheEvaluationAnswersThroughADeveloperDeployment_AndProductionGetsItsOwn_ReplacingTheOldOne()
+    {
+        await StartAsync(azure: true);
+        // Resource Manager is busy once on the first deployment: retried, not failed.
+        _faults.Add(new Fault("PUT", "/arm/subscriptions/", Status: 500));
+        RunRequest request = await Dataset(r => r with { Approval = "auto" });
+
+        RunOutcome one = await Run("run-az1", request);
+        ModelRow first = (await ((IModelRegistry)_tables).GetAsync(one.ModelId!))!;
+        Assert.Equal(("support-az1", ModelStages.Production), (first.Deployment, first.Stage));
+        RunOutcome two = await Run("run-az2", request with { Attempt = 2 });
+
+        Assert.True(one.Status == RunStatus.Succeeded, one.Error);
+        Assert.True(two.Status == RunStatus.Succeeded, two.Error);
+        ModelRow v1 = (await ((IModelRegistry)_tables).GetAsync(one.ModelId!))!;
+        ModelRow v2 = (await ((IModelRegistry)_tables).GetAsync(two.ModelId!))!;
+        Assert.Equal("support-az2", v2.Deployment);
+        Assert.Equal(2, Calls("run-az2").Count(c => c == nameof(Core.Workflow.Activities.RemoveDeployment)));
+        DeploymentState live = (await Deployments().GetAsync(v2.Deployment!))!;
+        Assert.Equal((two.ModelId, "GlobalStandard", DeploymentStates.Succeeded), (live.Model, live.Sku, live.ProvisioningState));
+        // The evaluation's deployments are gone, and so is the production deployment of the model v2 replaced.
+        Assert.Null(await Deployments().GetAsync(FineTuningOrchestrator.DeploymentName(request, "run-az2", two.ModelId!, "eval")));
+        Assert.Null(await Deployments().GetAsync(FineTuningOrchestrator.DeploymentName(request, "run-az1", one.ModelId!)));
+        Assert.Equal((ModelStages.Archived, null), (v1.Stage, v1.Deployment));
+        // The evaluation answered through its deployment: the fine-tuned model still did better than the base.
+        Assert.True((await Report("run-az1")).Summary.Overall.Difference > 0);
+        Assert.Contains(nameof(Core.Workflow.Activities.GetDeployment), Calls("run-az1")); // provisioning waited on durable timers
+        Assert.Equal(0, _faults.Pending);
+    }
+
+    [Fact]
+    public async Task OnAzureOpenAI_ADeploymentNameThatServesAnotherModel_FailsTheRunAndKeepsTheModelACandidate()
+    {
+        await StartAsync(azure: true);
+        RunRequest request = await Dataset(r => r with { Approval = "auto" });
+        // The production deployment's name (the suffix and the run) is taken by another model.
+        await Deployments().CreateOrUpdateAsync(new DeploymentRequest("support-taken", "gpt-4o", "Standard", 1));
+
+        RunOutcome outcome = await Run("run-taken", request);
+
+        Assert.Equal(RunStatus.Failed, outcome.Status);
+        Assert.Contains("is taken: it serves gpt-4o", outcome.Error, StringComparison.Ordinal);
+        Assert.Equal(ModelStages.Candidate, Assert.Single(await ((IModelRegistry)_tables).ListAsync()).Stage);
+        Assert.Null(await Deployments().GetAsync("support-taken-eval")); // the evaluation's deployment went all the same
+    }
+
+    [Fact]
     public async Task AModelThatRegressesOnATopic_IsRejected_NamingTheTopic_AndNeverWaitsOrDeploys()
     {
         _skill = _skill with { FineTunedByTopic = new Dictionary<string, double> { ["returns"] = 0.05 } };
@@ -340,11 +417,11 @@ public sealed class EvaluationWorkflowTests : IAsyncLifetime, IDisposable
         await StartAsync();
         RunOutcome outcome = await Run("run-bad", await Dataset());
 
-        (ModelRow? promoted, ApiProblem? refused) = await ModelRegistryChanges.ChangeStageAsync(
+        (ModelRow? promoted, ApiProblem? refused, _) = await ModelRegistryChanges.ChangeStageAsync(
             _tables,
             new ModelStageInput(outcome.ModelId!, ModelStages.Production, DateTime.UtcNow, "ana", null)
         );
-        (ModelRow? missing, ApiProblem? notFound) = await ModelRegistryChanges.ChangeStageAsync(
+        (ModelRow? missing, ApiProblem? notFound, _) = await ModelRegistryChanges.ChangeStageAsync(
             _tables,
             new ModelStageInput("ft:nope", ModelStages.Production, DateTime.UtcNow, "ana", null)
         );

@@ -123,6 +123,49 @@ public partial class InfraTests
         Assert.True(subscription.GetProperty("retryPolicy").GetProperty("maxDeliveryAttempts").GetInt32() > 1);
     }
 
+    [Fact]
+    public void TheApp_MayWriteTheAccountsDeployments_AndNothingMore_AndIsToldWhichAccount()
+    {
+        JsonElement role = Assert.Single(CompiledTemplate.ResourcesOf("openai-access", "Microsoft.Authorization/roleDefinitions"));
+        // The compiled role names its actions by variable: read the module's variable.
+        JsonElement listed = role.GetProperty("properties").GetProperty("permissions")[0].GetProperty("actions");
+        Assert.Equal("[variables('deploymentActions')]", listed.GetString());
+        string[] actions =
+        [
+            .. CompiledTemplate
+                .Module("openai-access")
+                .GetProperty("properties")
+                .GetProperty("template")
+                .GetProperty("variables")
+                .GetProperty("deploymentActions")
+                .EnumerateArray()
+                .Select(a => a.GetString()!),
+        ];
+        JsonElement[] assignments = [.. CompiledTemplate.ResourcesOf("openai-access", "Microsoft.Authorization/roleAssignments")];
+
+        // What ArmModelDeployments calls: GET, PUT and DELETE on accounts/{a}/deployments/{name}.
+        Assert.Equal(
+            [
+                "Microsoft.CognitiveServices/accounts/read",
+                "Microsoft.CognitiveServices/accounts/deployments/read",
+                "Microsoft.CognitiveServices/accounts/deployments/write",
+                "Microsoft.CognitiveServices/accounts/deployments/delete",
+            ],
+            actions
+        );
+        Assert.DoesNotContain(actions, a =>
+            a.Contains("listKeys", StringComparison.OrdinalIgnoreCase) || a.EndsWith("/*", StringComparison.Ordinal)
+        );
+        Assert.Contains(assignments, a =>
+            a.GetProperty("properties")
+                .GetProperty("roleDefinitionId")
+                .GetString()!
+                .Contains("finetuning-deployments", StringComparison.Ordinal)
+        );
+        Assert.Contains("FineTuning__Deployments__AccountResourceId", AppSettings());
+        Assert.Contains("FineTuning__Evaluation__BaseDeployment", AppSettings());
+    }
+
     [Theory]
     [InlineData("diagnostics", 2)] // the function app and the blob service
     [InlineData("openai-access", 1)] // the Azure OpenAI account, in its own resource group

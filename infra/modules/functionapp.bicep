@@ -13,6 +13,8 @@ param tableEndpoint string
 param deploymentContainer string
 param appInsightsConnectionString string
 param openAIEndpoint string
+@description('The Azure OpenAI account\'s resource id: the workflow deploys fine-tuned models on it.')
+param openAIResourceId string
 param trainingType string
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
@@ -66,6 +68,9 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'FineTuning__Provider__Kind', value: 'AzureOpenAI' }
         { name: 'FineTuning__Provider__Endpoint', value: openAIEndpoint }
         { name: 'FineTuning__Provider__Auth', value: 'EntraId' }
+        { name: 'FineTuning__Deployments__AccountResourceId', value: openAIResourceId }
+        { name: 'FineTuning__Evaluation__BaseDeployment', value: 'gpt-4.1-mini' }
+        { name: 'FineTuning__Evaluation__JudgeModel', value: 'gpt-4.1' }
         { name: 'FineTuning__Provider__TrainingType', value: trainingType }
         // DefaultAzureCredential picks the user-assigned identity.
         { name: 'AZURE_CLIENT_ID', value: identityClientId }

@@ -1,5 +1,6 @@
 // Cognitive Services OpenAI Contributor on the Azure OpenAI account (new or existing, in any resource group): upload
-// files, create and manage fine-tuning jobs. Also reads the account's endpoint for the app's settings.
+// files, create and manage fine-tuning jobs, call the models; and a role of its own to write the account's
+// deployments. Also reads the account's endpoint for the app's settings.
 param accountName string
 param principalId string
 param userPrincipalId string
@@ -21,6 +22,36 @@ resource appRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
     principalId: principalId
     principalType: 'ServicePrincipal'
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', cognitiveServicesOpenAIContributor)
+  }
+}
+
+// The least the workflow needs to deploy a model (and remove a deployment it made): a role of exactly these actions,
+// not Cognitive Services Contributor, which could also list the account's keys.
+var deploymentActions = [
+  'Microsoft.CognitiveServices/accounts/read'
+  'Microsoft.CognitiveServices/accounts/deployments/read'
+  'Microsoft.CognitiveServices/accounts/deployments/write'
+  'Microsoft.CognitiveServices/accounts/deployments/delete'
+]
+
+resource deploymentWriter 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
+  name: guid(account.id, 'finetuning-deployments')
+  properties: {
+    roleName: 'FineTuning deployment writer (${accountName})'
+    description: 'Create, read and delete the deployments of one Azure OpenAI account; nothing else (no keys).'
+    type: 'CustomRole'
+    permissions: [{ actions: deploymentActions, notActions: [] }]
+    assignableScopes: [resourceGroup().id]
+  }
+}
+
+resource appDeploymentRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(account.id, principalId, 'finetuning-deployments')
+  scope: account
+  properties: {
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: deploymentWriter.id
   }
 }
 
