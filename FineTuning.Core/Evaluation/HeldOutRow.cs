@@ -42,7 +42,7 @@ internal sealed record HeldOutRow(JsonElement Prompt, string? Reference, string 
     }
 
     /// <summary>What a grader compares an answer with, rendered for the row: a string check's or text similarity's reference.</summary>
-    private static string? GraderReference(JsonElement grader, JsonElement item)
+    internal static string? GraderReference(JsonElement grader, JsonElement item)
     {
         string type = grader.TryGetProperty("type", out JsonElement t) ? t.GetString() ?? "" : "";
         if (type is "string_check" or "text_similarity" && grader.TryGetProperty("reference", out JsonElement reference))

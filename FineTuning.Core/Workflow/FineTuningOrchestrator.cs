@@ -139,6 +139,22 @@ public static partial class FineTuningOrchestrator
             );
         }
 
+        // The grader dry run: a reinforcement run's grader is validated and run on a few rows by the provider before
+        // anything is uploaded; a grader it refuses, or one that fails on a row, stops the run before it costs anything.
+        if (method == FineTuningMethod.Reinforcement && request.Grader is { } runGrader)
+        {
+            await run.EnterAsync(RunStages.CheckGrader);
+            GraderChecked checkedGrader = await context.CallProviderAsync<GraderChecked>(
+                RunStages.CheckGrader,
+                nameof(CheckGrader),
+                new CheckGraderInput(request.DatasetBlob, runGrader)
+            );
+            if (checkedGrader.Problem is { } graderProblem)
+            {
+                return await run.EndAsync(RunStatus.Failed, graderProblem + " Nothing was uploaded.");
+            }
+        }
+
         // 3. Split.
         await run.EnterAsync(RunStages.Split);
         SplitSummary split = await context.CallActivityAsync<SplitSummary>(

@@ -34,6 +34,7 @@ public static class RunStages
 {
     public const string PlanShards = nameof(PlanShards);
     public const string ValidateShards = nameof(ValidateShards);
+    public const string CheckGrader = nameof(CheckGrader);
     public const string Split = nameof(Split);
     public const string UploadFiles = nameof(UploadFiles);
     public const string SubmitJob = nameof(SubmitJob);

@@ -32,6 +32,7 @@ public static class WorkflowCatalog
         Activity<PlanShards, PlanShardsInput, ShardPlan>(),
         Activity<ValidateShard, ValidateShardInput, ShardValidated>(),
         Activity<MergeValidation, MergeValidationInput, ValidationSummary>(),
+        Activity<CheckGrader, CheckGraderInput, GraderChecked>(),
         Activity<SplitDataset, SplitInput, SplitSummary>(),
         Activity<UploadFile, string, ProviderFile>(),
         Activity<GetFileStatus, string, ProviderFile>(),

@@ -11,6 +11,7 @@ public sealed class WorkflowActivityFunctions(
     PlanShards planShards,
     ValidateShard validateShard,
     MergeValidation mergeValidation,
+    CheckGrader checkGrader,
     SplitDataset splitDataset,
     UploadFile uploadFile,
     GetFileStatus getFileStatus,
@@ -44,6 +45,10 @@ public sealed class WorkflowActivityFunctions(
         [ActivityTrigger] MergeValidationInput input,
         CancellationToken cancellationToken
     ) => mergeValidation.RunAsync(input, cancellationToken);
+
+    [Function(nameof(CheckGrader))]
+    public Task<GraderChecked> CheckGraderAsync([ActivityTrigger] CheckGraderInput input, CancellationToken cancellationToken) =>
+        checkGrader.RunAsync(input, cancellationToken);
 
     [Function(nameof(SplitDataset))]
     public Task<SplitSummary> SplitDatasetAsync([ActivityTrigger] SplitInput input, CancellationToken cancellationToken) =>

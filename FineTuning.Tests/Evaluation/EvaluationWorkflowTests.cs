@@ -203,6 +203,35 @@ public sealed class EvaluationWorkflowTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task AGraderTheProviderRefuses_StopsAReinforcementRunBeforeAnythingIsUploaded()
+    {
+        await StartAsync();
+        string rows = Rows.Jsonl(Enumerable.Range(0, 40).Select(i => Rows.Rft($"What is {i} + 1?", $"{i + 1}")));
+        await _blobs.WriteAsync("datasets/plus.jsonl", (s, ct) => s.WriteAsync(Encoding.UTF8.GetBytes(rows), ct).AsTask());
+        using JsonDocument grader = JsonDocument.Parse(
+            """{"type": "string_check", "name": "exact", "input": "{{ sample.output_text }}", "reference": "{{ item.reference_answer }}", "operation": "eq"}"""
+        );
+        var request = new RunRequest
+        {
+            DatasetBlob = "datasets/plus.jsonl",
+            Method = "reinforcement",
+            Grader = grader.RootElement.Clone(),
+        };
+        // The provider refuses the grader once (as it would one it does not support).
+        _faults.Add(new Fault("POST", "/graders/validate", Status: 400));
+
+        RunOutcome refused = await Run("run-grader-no", request);
+        RunOutcome accepted = await Run("run-grader-ok", request with { Attempt = 2 });
+
+        Assert.Equal(RunStatus.Failed, refused.Status);
+        Assert.StartsWith("The provider refused the grader: ", refused.Error, StringComparison.Ordinal);
+        Assert.EndsWith("Nothing was uploaded.", refused.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("UploadFile", Calls("run-grader-no"));
+        Assert.True(accepted.Status == RunStatus.Succeeded, accepted.Error);
+        Assert.Contains(nameof(Core.Workflow.Activities.CheckGrader), Calls("run-grader-ok"));
+    }
+
+    [Fact]
     public async Task ADpoRun_IsJudgedAgainstItsPreferredOutput()
     {
         await StartAsync();
