@@ -122,6 +122,8 @@ public static class ReportSerializer
 [JsonSerializable(typeof(Evaluation.EvaluationReport))]
 [JsonSerializable(typeof(ModelStageInput))]
 [JsonSerializable(typeof(StageChanged))]
+[JsonSerializable(typeof(DatasetInfo))]
+[JsonSerializable(typeof(IReadOnlyList<DatasetInfo>))]
 [JsonSerializable(typeof(CheckGraderInput))]
 [JsonSerializable(typeof(GraderChecked))]
 [JsonSerializable(typeof(DeployInput))]

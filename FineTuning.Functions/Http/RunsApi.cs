@@ -215,6 +215,26 @@ public sealed class RunsApi(IBlobStore blobs, IRunStore runs, IModelRegistry mod
         return response;
     }
 
+    /// <summary><c>PUT /api/datasets/{name}</c>: the body streamed into <c>datasets/{name}</c>; it starts no run.</summary>
+    [Function("UploadDataset")]
+    public async Task<HttpResponseData> UploadDatasetAsync(
+        [HttpTrigger(AuthorizationLevel.Function, "put", Route = "datasets/{name}")] HttpRequestData request,
+        string name,
+        CancellationToken cancellationToken
+    )
+    {
+        (DatasetInfo? dataset, ApiProblem? problem) = await DatasetApi.UploadAsync(blobs, name, request.Body, cancellationToken);
+        return problem is not null
+            ? await HttpJson.Problem(request, problem)
+            : await HttpJson.Ok(request, dataset!, HttpStatusCode.Created);
+    }
+
+    [Function("ListDatasets")]
+    public async Task<HttpResponseData> ListDatasetsAsync(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "datasets")] HttpRequestData request,
+        CancellationToken cancellationToken
+    ) => await HttpJson.Ok(request, await DatasetApi.ListAsync(blobs, cancellationToken));
+
     [Function("ListModels")]
     public async Task<HttpResponseData> ModelsAsync(
         [HttpTrigger(AuthorizationLevel.Function, "get", Route = "models")] HttpRequestData request,

@@ -32,6 +32,11 @@ public sealed class DatasetDrop(IBlobStore blobs, ILogger<DatasetDrop> logger)
         }
 
         string datasetBlob = $"datasets/{name}";
+        if (DatasetApi.StartsNoRun(await blobs.GetPropertiesAsync(datasetBlob, cancellationToken)))
+        {
+            return; // uploaded over the API: its run starts when someone asks for it
+        }
+
         (RunRequest? request, IReadOnlyDictionary<string, string[]> problems) = await RunApi.DropRequestAsync(
             blobs,
             datasetBlob,

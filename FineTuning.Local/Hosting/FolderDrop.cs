@@ -16,10 +16,10 @@ namespace FineTuning.Local.Hosting;
 /// </summary>
 public sealed class FolderDrop : IAsyncDisposable
 {
-    /// <summary>Blob metadata that marks the copy <c>finetune run</c> makes of its dataset.</summary>
-    public const string SourceMetadata = "source";
+    /// <summary>Blob metadata that marks the copy <c>finetune run</c> makes of its dataset (and an upload over HTTP).</summary>
+    public const string SourceMetadata = DatasetApi.SourceMetadata;
 
-    public const string RunCommandSource = "finetune run";
+    public const string RunCommandSource = DatasetApi.RunCommandSource;
 
     private readonly LocalRunHost _host;
     private readonly ILogger _log;
@@ -136,10 +136,7 @@ public sealed class FolderDrop : IAsyncDisposable
 
         string content = await FileHash.Sha256Async(path, cancellationToken).ConfigureAwait(false);
         BlobProperties? properties = await _host.Blobs.GetPropertiesAsync(blob, cancellationToken).ConfigureAwait(false);
-        if (
-            properties?.Metadata.GetValueOrDefault(SourceMetadata) == RunCommandSource
-            && properties.Metadata.GetValueOrDefault("sha256") == content
-        )
+        if (DatasetApi.StartsNoRun(properties, content))
         {
             return;
         }

@@ -267,6 +267,27 @@ public sealed class LocalApi : IAsyncDisposable
             .Produces<DatasetReport>()
             .Produces<ApiProblem>(404, ApiProblem.ContentType);
 
+        app.MapPut("/api/datasets/{name}", async (string name, HttpRequest request, CancellationToken ct) =>
+            {
+                // The body streams to the blob store; the upload's own limit applies, not the server's default.
+                if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+                    limit.MaxRequestBodySize = DatasetApi.MaxBytes + 1;
+                (DatasetInfo? dataset, ApiProblem? problem) = await DatasetApi
+                    .UploadAsync(host.Blobs, name, request.Body, ct)
+                    .ConfigureAwait(false);
+                return problem is not null ? Problem(problem) : Json(dataset!, 201);
+            })
+            .WithSummary(
+                "Upload a JSONL dataset (the body, streamed, at most 512 MB) as datasets/{name}; it starts no run: validate it, then "
+                    + "POST /api/runs with its blob."
+            )
+            .Produces<DatasetInfo>(201)
+            .Produces<ApiProblem>(400, ApiProblem.ContentType)
+            .Produces<ApiProblem>(413, ApiProblem.ContentType);
+        app.MapGet("/api/datasets", async (CancellationToken ct) => Json(await DatasetApi.ListAsync(host.Blobs, ct).ConfigureAwait(false)))
+            .WithSummary("The datasets in the datasets container (or folder), by name.")
+            .Produces<IReadOnlyList<DatasetInfo>>();
+
         app.MapGet("/api/models", async (CancellationToken ct) => Json(await models.ListAsync(ct).ConfigureAwait(false)))
             .WithSummary("The model registry.")
             .Produces<IReadOnlyList<ModelRow>>();

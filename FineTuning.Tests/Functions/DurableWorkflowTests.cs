@@ -104,6 +104,34 @@ public sealed class DurableWorkflowTests(AzuriteFixture azurite) : IAsyncLifetim
     }
 
     [Fact]
+    public async Task ADatasetUploadedOverTheApi_IsListed_AndStartsNoRunWhenItsBlobEventComes()
+    {
+        IBlobStore blobs = _host.Get<IBlobStore>();
+        string name = $"upload-{Guid.NewGuid():N}.jsonl";
+        byte[] content = Encoding.UTF8.GetBytes(Rows.Jsonl(Rows.ManyChats(30)));
+
+        (DatasetInfo? uploaded, ApiProblem? problem) = await DatasetApi.UploadAsync(blobs, name, new MemoryStream(content));
+        await new DatasetDrop(blobs, NullLogger<DatasetDrop>.Instance).RunAsync(
+            Blob(name),
+            name,
+            _host.Durable.Client,
+            CancellationToken.None
+        );
+        (RunRequest? request, _) = await RunApi.DropRequestAsync(blobs, $"datasets/{name}");
+        IReadOnlyList<DatasetInfo> listed = await DatasetApi.ListAsync(blobs);
+
+        Assert.Null(problem);
+        Assert.Equal(
+            (content.LongLength, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(content))),
+            (uploaded!.Bytes, uploaded.Sha256)
+        );
+        Assert.Null(await _host.Durable.Client.GetInstanceAsync((await FineTuningOrchestrator.RunIdForAsync(blobs, request!))!));
+        Assert.Contains(listed, d => d.Name == name && d.Bytes == content.LongLength);
+        Assert.NotNull(DatasetApi.BlobFor("../x.jsonl").Problem);
+        Assert.NotNull(DatasetApi.BlobFor("notes.txt").Problem);
+    }
+
+    [Fact]
     public async Task Cancel_WhileTheJobIsQueued_CancelsTheProvidersJobAndEndsTheRunCancelled()
     {
         _faults.Add(JobFault.StallInQueue);

@@ -198,6 +198,9 @@ public sealed class HostContractTests(AzuriteFixture azurite) : IAsyncLifetime, 
         answers.Add(await host.SendAsync("a decision that is not one (400)", "POST", $"/api/models/{model}/promote", "[1]"));
         answers.Add(await host.SendAsync("approve with a broken body (400)", "POST", $"/api/runs/{runId}/approve", "{"));
         answers.Add(await host.SendAsync("no evaluation report (404)", "GET", $"/api/runs/{runId}/reports/evaluation"));
+        answers.Add(await host.SendAsync("upload a dataset (201)", "PUT", "/api/datasets/contract-upload.jsonl", chats));
+        answers.Add(await host.SendAsync("datasets", "GET", "/api/datasets"));
+        answers.Add(await host.SendAsync("upload under a bad name (400)", "PUT", "/api/datasets/notes.txt", chats));
         answers.Add(await host.SendAsync("no run (404)", "GET", "/api/runs/none"));
         answers.Add(await host.SendAsync("no report (404)", "GET", $"/api/runs/{runId}/reports/bogus"));
         answers.Add(await host.SendAsync("no model (404)", "GET", "/api/models/none"));
