@@ -32,7 +32,8 @@ internal static partial class Logs
     [LoggerMessage(
         EventId = 310,
         Level = LogLevel.Information,
-        Message = "FineTuning API listening on {Api}api/runs (OpenAPI at /openapi/v1.json); data in {Root}; {Drop}. Ctrl+C stops."
+        Message = "FineTuning API listening on {Api}api/runs (OpenAPI at /openapi/v1.json); dashboard: open {Api} in a browser; "
+            + "data in {Root}; {Drop}. Ctrl+C stops."
     )]
     public static partial void Listening(ILogger logger, Uri api, string root, string drop);
 

@@ -78,6 +78,13 @@ public sealed class LocalApi : IAsyncDisposable
             app.Use(
                 async (context, next) =>
                 {
+                    // The dashboard's own files load without the key: the page then asks for it once.
+                    if (HttpMethods.IsGet(context.Request.Method) && Dashboard.Serves(context.Request.Path))
+                    {
+                        await next(context).ConfigureAwait(false);
+                        return;
+                    }
+
                     string? given = context.Request.Headers["x-functions-key"].FirstOrDefault()
                         ?? context.Request.Query["code"].FirstOrDefault();
                     if (!string.Equals(given, apiKey, StringComparison.Ordinal))
@@ -92,6 +99,7 @@ public sealed class LocalApi : IAsyncDisposable
         }
 
         app.MapOpenApi();
+        Dashboard.Map(app);
         Map(app, host);
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         string bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

@@ -1,0 +1,188 @@
+// The dashboard: the HTTP API of the Azure host, read and driven from the page. Every piece of dataset content (file
+// names, topics, answers) goes into the page as text (textContent), never as markup.
+"use strict";
+
+const state = { key: sessionStorage.getItem("finetuning-key"), selected: null, uploaded: null };
+const $ = (id) => document.getElementById(id);
+
+/** A request to the API, with the key when the server asks for one; the JSON answer, or an Error with its detail. */
+async function api(method, path, body, contentType) {
+  const headers = {};
+  if (state.key) headers["x-functions-key"] = state.key;
+  if (contentType) headers["content-type"] = contentType;
+  const response = await fetch(path, { method, headers, body });
+  if (response.status === 401) {
+    $("key").hidden = false;
+    $("key-input").focus();
+    throw new Error("The server needs its API key.");
+  }
+  const text = await response.text();
+  const json = text ? JSON.parse(text) : null;
+  if (!response.ok) throw new Error((json && (json.detail || json.title)) || `${response.status}`);
+  return json;
+}
+
+/** An element with text (never markup) and children. */
+function el(tag, text, ...children) {
+  const node = document.createElement(tag);
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  for (const child of children) node.append(child);
+  return node;
+}
+
+function notice(text) { $("notice").textContent = text; }
+
+async function upload(event) {
+  event.preventDefault();
+  const file = $("file").files[0];
+  if (!file) return;
+  $("report").replaceChildren(el("p", `Uploading ${file.name}…`));
+  try {
+    const dataset = await api("PUT", `/api/datasets/${encodeURIComponent(file.name)}`, file, "application/jsonl");
+    const answer = await api("POST", "/api/estimate", file, "application/jsonl");
+    state.uploaded = answer.validation.fit ? dataset.blob : null;
+    renderReport(dataset, answer);
+    $("launch-form").hidden = !answer.validation.fit;
+  } catch (error) {
+    $("report").replaceChildren(el("p", `Not uploaded: ${error.message}`));
+    $("launch-form").hidden = true;
+  }
+}
+
+function renderReport(dataset, answer) {
+  const report = answer.validation;
+  const estimate = answer.estimate;
+  const byCode = new Map();
+  for (const finding of report.findings) {
+    if (!byCode.has(finding.code)) byCode.set(finding.code, []);
+    byCode.get(finding.code).push(finding);
+  }
+  const findings = el("ul");
+  for (const [code, list] of byCode) {
+    const lines = list.slice(0, 5).map((f) => (f.line > 0 ? `line ${f.line}` : "dataset")).join(", ");
+    findings.append(el("li", `${code} (${list[0].severity}): ${list[0].message} — ${lines}`));
+  }
+  const cost = estimate.estimatedCostUsd == null ? "no total (see notes)" : `$${estimate.estimatedCostUsd.toFixed(2)}`;
+  $("report").replaceChildren(
+    el("p", `${dataset.name}: ${report.verdict}`),
+    el("p", `${report.examples} examples, ${estimate.epochs} epochs, ${estimate.billedTokens} billed tokens on ${estimate.model}: ${cost}.`),
+    findings,
+  );
+}
+
+async function launch(event) {
+  event.preventDefault();
+  if (!state.uploaded) return;
+  const request = { datasetBlob: state.uploaded, evaluate: true, approval: $("auto").checked ? "auto" : "manual", pollInterval: "00:00:01" };
+  try {
+    const started = await api("POST", "/api/runs", JSON.stringify(request), "application/json");
+    state.selected = started.id;
+    notice(`Run ${started.id} started.`);
+    await refresh();
+  } catch (error) {
+    notice(`Not launched: ${error.message}`);
+  }
+}
+
+async function refresh() {
+  let runs;
+  try {
+    runs = await api("GET", "/api/runs");
+  } catch (error) {
+    notice(error.message);
+    return;
+  }
+  const body = $("runs").tBodies[0];
+  body.replaceChildren(
+    ...runs.map((run) => {
+      const row = el("tr", null, el("td", run.runId), el("td", run.status), el("td", run.stage), el("td", run.datasetBlob), el("td", run.modelId ?? ""));
+      row.tabIndex = 0;
+      row.dataset.run = run.runId;
+      row.setAttribute("aria-selected", String(run.runId === state.selected));
+      const choose = () => { state.selected = run.runId; refresh(); };
+      row.addEventListener("click", choose);
+      row.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); choose(); } });
+      return row;
+    }),
+  );
+  if (state.selected) await renderRun(state.selected);
+}
+
+async function renderRun(id) {
+  const detail = await api("GET", `/api/runs/${encodeURIComponent(id)}`);
+  const run = detail.run;
+  $("run").hidden = false;
+  $("run-h").textContent = `Run ${id}`;
+  const progress = detail.progress;
+  const step = progress && progress.totalSteps ? `, step ${progress.step} of ${progress.totalSteps}` : "";
+  $("run-status").textContent = run ? `${run.status} at ${run.stage}${step}${run.error ? `: ${run.error}` : ""}` : "starting";
+  $("run-status").dataset.status = run ? run.status : "pending";
+  const bar = $("run-progress");
+  bar.max = progress && progress.totalSteps ? progress.totalSteps : 1;
+  bar.value = run && !detail.running ? bar.max : progress && progress.step ? progress.step : 0;
+  const waiting = run && run.status === "awaitingApproval";
+  $("approve").hidden = !waiting;
+  $("reject").hidden = !waiting;
+  $("cancel").hidden = !detail.running || waiting;
+  if (detail.reports.includes(`/api/runs/${id}/reports/evaluation`)) {
+    renderEvaluation(await api("GET", `/api/runs/${encodeURIComponent(id)}/reports/evaluation`));
+  } else {
+    $("evaluation").replaceChildren();
+  }
+}
+
+function percent(value) { return value == null ? "n/a" : `${value >= 0 ? "+" : ""}${value.toFixed(1)}%`; }
+
+function renderEvaluation(report) {
+  const summary = report.summary;
+  const table = el("table");
+  table.id = "evaluation-table";
+  table.append(el("caption", `Base against fine-tuned on ${report.rowsEvaluated} held-out rows, scored by ${report.scoredBy}`));
+  const head = el("tr", null, el("th", "Topic"), el("th", "Rows"), el("th", "Base"), el("th", "Fine-tuned"), el("th", "Change"));
+  table.append(el("thead", null, head));
+  const body = el("tbody");
+  for (const topic of [...summary.topics, summary.overall]) {
+    const bars = el("td");
+    for (const [cls, value] of [["bar", topic.baseScore], ["bar tuned", topic.fineTunedScore]]) {
+      const bar = el("span");
+      bar.className = cls;
+      bar.style.width = `${Math.round(value * 120)}px`;
+      bars.append(bar, el("span", ` ${value.toFixed(2)} `));
+    }
+    const change = el("td", percent(topic.improvementPercent));
+    change.className = topic.difference >= 0 ? "good" : "bad";
+    body.append(el("tr", null, el("th", topic.name), el("td", topic.rows), el("td", topic.baseScore.toFixed(3)), bars, change));
+  }
+  table.append(body);
+  const interval = summary.improvementPercentInterval;
+  const win = summary.winRate.rate == null ? "no pairwise verdicts" : `win rate ${Math.round(summary.winRate.rate * 100)}%`;
+  $("evaluation").replaceChildren(
+    el("div", null, table),
+    el("p", `${summary.advice}; ${win}; 95% interval ${interval ? `${percent(interval.low)} to ${percent(interval.high)}` : "n/a"}.`),
+    el("p", report.decision.passed ? "Promotion policy: passed." : `Promotion policy: not passed: ${report.decision.reasons.join("; ")}`),
+  );
+}
+
+async function control(action) {
+  if (!state.selected) return;
+  const why = action === "reject" ? prompt("Why is the model rejected?") : null;
+  try {
+    await api("POST", `/api/runs/${encodeURIComponent(state.selected)}/${action}`, JSON.stringify({ by: "dashboard", why }), "application/json");
+    notice(`${action} requested for ${state.selected}.`);
+  } catch (error) {
+    notice(`${action}: ${error.message}`);
+  }
+}
+
+$("key-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  state.key = $("key-input").value;
+  sessionStorage.setItem("finetuning-key", state.key);
+  $("key").hidden = true;
+  refresh();
+});
+$("upload-form").addEventListener("submit", upload);
+$("launch-form").addEventListener("submit", launch);
+for (const action of ["approve", "reject", "cancel"]) $(action).addEventListener("click", () => control(action));
+refresh();
+setInterval(refresh, 1000);
