@@ -106,6 +106,46 @@ async function refresh() {
     }),
   );
   if (state.selected) await renderRun(state.selected);
+  await renderModels();
+}
+
+/** The registry: each model's name and version, stage, evaluation, lineage as a chain, and its stage actions. */
+async function renderModels() {
+  const models = await api("GET", "/api/models");
+  $("models").tBodies[0].replaceChildren(
+    ...models.map((model) => {
+      const evaluation = model.evaluation
+        ? `${model.evaluation.baseScore.toFixed(2)} → ${model.evaluation.fineTunedScore.toFixed(2)} (${percent(model.evaluation.improvementPercent)})`
+        : "not evaluated";
+      const hash = model.datasetContentHash ? model.datasetContentHash.slice(0, 12) : "?";
+      const lineage = [`dataset ${model.datasetBlob} (${hash})`, `split ${Object.keys(model.splitFileHashes).join(", ")}`,
+        `job ${model.jobId}`, `model`, model.deployment ? `deployment ${model.deployment}` : null].filter(Boolean).join(" → ");
+      const actions = el("td");
+      for (const [action, allowed] of [["promote", ["candidate", "archived"]], ["archive", ["candidate", "production", "rejected"]]]) {
+        if (!allowed.includes(model.stage)) continue;
+        const button = el("button", action === "promote" ? "Promote" : "Archive");
+        button.type = "button";
+        button.dataset.action = action;
+        button.setAttribute("aria-label", `${action} ${model.modelId}`);
+        button.addEventListener("click", () => changeModel(model.modelId, action));
+        actions.append(button);
+      }
+      const row = el("tr", null, el("td", model.modelId), el("td", `${model.name} v${model.version}`), el("td", model.stage),
+        el("td", evaluation), el("td", lineage), actions);
+      row.dataset.model = model.modelId;
+      return row;
+    }),
+  );
+}
+
+async function changeModel(id, action) {
+  try {
+    await api("POST", `/api/models/${encodeURIComponent(id)}/${action}`, JSON.stringify({ by: "dashboard" }), "application/json");
+    notice(`${id}: ${action} done.`);
+    await renderModels();
+  } catch (error) {
+    notice(`${action}: ${error.message}`);
+  }
 }
 
 async function renderRun(id) {

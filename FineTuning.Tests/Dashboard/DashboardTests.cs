@@ -94,7 +94,19 @@ public sealed class DashboardTests : IAsyncLifetime, IDisposable
             await page.ClickAsync("#approve");
             await WaitForStatusAsync(page, "succeeded");
 
+            // The registry: the model is production, version 1, with its lineage; archived from the page.
+            ILocator model = page.Locator("#models tbody tr").First;
+            await Assertions.Expect(model).ToContainTextAsync("production");
+            await Assertions.Expect(model).ToContainTextAsync("gpt-4.1-mini-2025-04-14 v1");
+            await Assertions.Expect(model).ToContainTextAsync("dataset datasets/support.jsonl");
+            await model.Locator("button[data-action=archive]").ClickAsync();
+            await Assertions.Expect(page.Locator("#models tbody tr").First).ToContainTextAsync("archived");
+
             Assert.Contains("script-src 'self'", first!.Headers["content-security-policy"], StringComparison.Ordinal);
+
+            // Readable on a phone: at 390 px the page does not scroll sideways (wide tables scroll in their own box).
+            await page.SetViewportSizeAsync(390, 844);
+            Assert.True(await page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= window.innerWidth"));
             Assert.Equal(1.0, await page.Locator("#run-progress").EvaluateAsync<double>("p => p.value / p.max"));
         }
         finally
