@@ -164,11 +164,71 @@ async function renderRun(id) {
   $("approve").hidden = !waiting;
   $("reject").hidden = !waiting;
   $("cancel").hidden = !detail.running || waiting;
+  if (detail.reports.includes(`/api/runs/${id}/reports/results`)) {
+    renderCurves(await api("GET", `/api/runs/${encodeURIComponent(id)}/reports/results`));
+  } else {
+    $("curves").replaceChildren();
+  }
   if (detail.reports.includes(`/api/runs/${id}/reports/evaluation`)) {
     renderEvaluation(await api("GET", `/api/runs/${encodeURIComponent(id)}/reports/evaluation`));
   } else {
     $("evaluation").replaceChildren();
   }
+}
+
+/** The training curves (train and validation loss, or reward, per step) as SVG, with the training's warnings. */
+function renderCurves(report) {
+  const reward = report.training.metric.includes("reward");
+  const series = [
+    [reward ? ["train_reward_mean", "train_reward"] : ["train_loss"], "train", "#6a8fd8"],
+    [reward ? ["valid_reward_mean", "valid_reward"] : ["valid_loss", "validation_loss"], "validation", "#2e8b57"],
+  ].map(([names, label, color]) => ({
+    label,
+    color,
+    points: report.results
+      .map((row) => [row.step, names.map((n) => row.values[n]).find((v) => v !== undefined)])
+      .filter(([, v]) => v !== undefined && v !== null),
+  })).filter((s) => s.points.length > 0);
+  if (series.length === 0) {
+    $("curves").replaceChildren();
+    return;
+  }
+  const all = series.flatMap((s) => s.points);
+  const [minX, maxX] = [Math.min(...all.map((p) => p[0])), Math.max(...all.map((p) => p[0]))];
+  const [minY, maxY] = [Math.min(...all.map((p) => p[1])), Math.max(...all.map((p) => p[1]))];
+  const [width, height, pad] = [480, 160, 24];
+  const x = (v) => pad + ((v - minX) / Math.max(1e-9, maxX - minX)) * (width - 2 * pad);
+  const y = (v) => height - pad - ((v - minY) / Math.max(1e-9, maxY - minY)) * (height - 2 * pad);
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", `${report.training.metric}: ${report.training.baseline} at first, ${report.training.final} at the end`);
+  for (const s of series) {
+    const line = document.createElementNS(ns, "polyline");
+    line.setAttribute("points", s.points.map(([px, py]) => `${x(px).toFixed(1)},${y(py).toFixed(1)}`).join(" "));
+    line.setAttribute("fill", "none");
+    line.setAttribute("stroke", s.color);
+    line.setAttribute("stroke-width", "2");
+    line.dataset.series = s.label;
+    svg.append(line);
+  }
+  for (const checkpoint of report.checkpoints || []) {
+    const mark = document.createElementNS(ns, "line");
+    const at = x(checkpoint.step);
+    for (const [name, value] of [["x1", at], ["x2", at], ["y1", pad], ["y2", height - pad]]) mark.setAttribute(name, String(value));
+    mark.setAttribute("stroke", "#999");
+    mark.setAttribute("stroke-dasharray", "3 3");
+    svg.append(mark);
+  }
+  const legend = series.map((s) => `${s.label} (${s.points.length} steps)`).join(", ");
+  const warnings = report.training.warnings || [];
+  $("curves").replaceChildren(
+    el("h3", `Training: ${report.training.outcome.replaceAll("_", " ")}`),
+    svg,
+    el("p", `${reward ? "Reward" : "Loss"} per step: ${legend}; dashed lines are checkpoints.`),
+    ...warnings.map((w) => el("p", `Warning: ${w}`)),
+  );
 }
 
 function percent(value) { return value == null ? "n/a" : `${value >= 0 ? "+" : ""}${value.toFixed(1)}%`; }

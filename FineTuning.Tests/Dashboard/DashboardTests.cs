@@ -94,6 +94,11 @@ public sealed class DashboardTests : IAsyncLifetime, IDisposable
             await page.ClickAsync("#approve");
             await WaitForStatusAsync(page, "succeeded");
 
+            // The training curves: train and validation loss drawn per step.
+            await Assertions.Expect(page.Locator("#curves polyline[data-series=train]")).ToHaveCountAsync(1);
+            await Assertions.Expect(page.Locator("#curves polyline[data-series=validation]")).ToHaveCountAsync(1);
+            await Assertions.Expect(page.Locator("#curves")).ToContainTextAsync("Training: improved significantly");
+
             // The registry: the model is production, version 1, with its lineage; archived from the page.
             ILocator model = page.Locator("#models tbody tr").First;
             await Assertions.Expect(model).ToContainTextAsync("production");
