@@ -73,7 +73,21 @@ function renderReport(dataset, answer) {
 async function launch(event) {
   event.preventDefault();
   if (!state.uploaded) return;
-  const request = { datasetBlob: state.uploaded, evaluate: true, approval: $("auto").checked ? "auto" : "manual", pollInterval: "00:00:01" };
+  const number = (id) => ($(id).value === "" ? undefined : Number($(id).value));
+  const request = {
+    datasetBlob: state.uploaded,
+    evaluate: true,
+    approval: $("auto").checked ? "auto" : "manual",
+    pollInterval: "00:00:01",
+    method: $("opt-method").value,
+    baseModel: $("opt-model").value || undefined,
+    suffix: $("opt-suffix").value || undefined,
+    trainRatio: number("opt-train"),
+    testRatio: number("opt-test"),
+    stratifyBy: $("opt-stratify").value,
+    budgetUsd: number("opt-budget"),
+    hyperparameters: number("opt-epochs") ? { epochs: number("opt-epochs") } : undefined,
+  };
   try {
     const started = await api("POST", "/api/runs", JSON.stringify(request), "application/json");
     state.selected = started.id;
@@ -164,6 +178,8 @@ async function renderRun(id) {
   $("approve").hidden = !waiting;
   $("reject").hidden = !waiting;
   $("cancel").hidden = !detail.running || waiting;
+  $("pause").hidden = !run || run.jobStatus !== "running";
+  $("resume").hidden = !run || run.jobStatus !== "paused";
   if (detail.reports.includes(`/api/runs/${id}/reports/results`)) {
     renderCurves(await api("GET", `/api/runs/${encodeURIComponent(id)}/reports/results`));
   } else {
@@ -283,6 +299,6 @@ $("key-form").addEventListener("submit", (event) => {
 });
 $("upload-form").addEventListener("submit", upload);
 $("launch-form").addEventListener("submit", launch);
-for (const action of ["approve", "reject", "cancel"]) $(action).addEventListener("click", () => control(action));
+for (const action of ["approve", "reject", "cancel", "pause", "resume"]) $(action).addEventListener("click", () => control(action));
 refresh();
 setInterval(refresh, 1000);

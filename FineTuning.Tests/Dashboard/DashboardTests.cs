@@ -85,6 +85,8 @@ public sealed class DashboardTests : IAsyncLifetime, IDisposable
             await Assertions.Expect(page.Locator("#report")).ToContainTextAsync("Fit: 300 supervised examples", new() { Timeout = 30_000 });
             // Uploading started nothing (the folder drop leaves uploads alone): the runs table is still empty.
             Assert.Equal(0, await page.Locator("#runs tbody tr").CountAsync());
+            await page.FillAsync("#opt-suffix", "support");
+            await page.FillAsync("#opt-epochs", "2");
             await page.ClickAsync("#launch");
             await Assertions.Expect(page.Locator("#runs tbody tr")).ToHaveCountAsync(1);
             await WaitForStatusAsync(page, "awaitingApproval");
@@ -102,7 +104,9 @@ public sealed class DashboardTests : IAsyncLifetime, IDisposable
             // The registry: the model is production, version 1, with its lineage; archived from the page.
             ILocator model = page.Locator("#models tbody tr").First;
             await Assertions.Expect(model).ToContainTextAsync("production");
-            await Assertions.Expect(model).ToContainTextAsync("gpt-4.1-mini-2025-04-14 v1");
+            // The options went with the run: its suffix names the model and the registry entry.
+            await Assertions.Expect(model).ToContainTextAsync("support v1");
+            await Assertions.Expect(model).ToContainTextAsync(":support:");
             await Assertions.Expect(model).ToContainTextAsync("dataset datasets/support.jsonl");
             await model.Locator("button[data-action=archive]").ClickAsync();
             await Assertions.Expect(page.Locator("#models tbody tr").First).ToContainTextAsync("archived");
