@@ -49,7 +49,8 @@ public static class EvaluationBench
             TimeSpan took = clock.Elapsed;
             EvaluationSummary summary = EvaluationStatistics.Compute(evaluated, new PromotionPolicy());
             Console.WriteLine(
-                $"evaluate (evaluator alone): {evaluated.Count:N0} rows, {concurrency} at once, {latency.TotalMilliseconds:N0} ms an answer: "
+                $"evaluate (evaluator alone): {evaluated.Count:N0} rows, {concurrency} at once, "
+                    + $"{latency.TotalMilliseconds:N0} ms an answer: "
                     + $"{took.TotalSeconds:N1} s (ideal {ideal:N1} s, {took.TotalSeconds / ideal:N2}x); {6 * rows:N0} calls; "
                     + $"base {summary.Overall.BaseScore:N2} -> fine-tuned {summary.Overall.FineTunedScore:N2}"
             );

@@ -11,7 +11,8 @@ public sealed partial class DeploymentOptions
     public const string Section = "FineTuning:Deployments";
 
     /// <summary>
-    /// The Azure OpenAI account's resource id (<c>/subscriptions/{s}/resourceGroups/{g}/providers/Microsoft.CognitiveServices/accounts/{a}</c>);
+    /// The Azure OpenAI account's resource id
+    /// (<c>/subscriptions/{s}/resourceGroups/{g}/providers/Microsoft.CognitiveServices/accounts/{a}</c>);
     /// null: nothing to deploy.
     /// </summary>
     public string? AccountResourceId { get; set; }
@@ -30,9 +31,6 @@ public sealed partial class DeploymentOptions
     /// key); null on Azure.
     /// </summary>
     public string? EmulatorKey { get; set; }
-
-    /// <summary>The longest the workflow waits for a deployment to succeed before the run fails.</summary>
-    public TimeSpan MaxWait { get; set; } = TimeSpan.FromHours(2);
 
     /// <summary>Describes what is wrong with these settings, or null.</summary>
     public string? Problem() =>

@@ -218,7 +218,8 @@ public static class RunApi
                 $"Run '{runId}' cannot be resumed: {job}. Only a paused job can be resumed."
             ),
             "approve" or "reject" when row?.Status != RunStatus.AwaitingApproval => ApiProblem.Conflict(
-                $"Run '{runId}' is not waiting for approval: it is {row?.Status.ToString() ?? "starting"} at {row?.Stage ?? "its first stage"}. "
+                $"Run '{runId}' is not waiting for approval: it is {row?.Status.ToString() ?? "starting"} "
+                    + $"at {row?.Stage ?? "its first stage"}. "
                     + "A run waits for approval after its model passed the evaluation (approval: manual)."
             ),
             _ => null,

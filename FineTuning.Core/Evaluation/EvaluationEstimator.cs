@@ -17,7 +17,9 @@ public static class EvaluationEstimator
     /// <summary>What a judgement writes: a score or a letter, and a little slack.</summary>
     public const int JudgementTokens = 5;
 
-    /// <summary>The rows a run will evaluate: the held-out share of <paramref name="examples"/>, at most <paramref name="maxRows"/>.</summary>
+    /// <summary>
+    /// The rows a run will evaluate: the held-out share of <paramref name="examples"/>, at most <paramref name="maxRows"/>.
+    /// </summary>
     public static int Rows(long examples, double testRatio, int maxRows) =>
         testRatio <= 0 ? 0 : (int)Math.Min(maxRows, Math.Ceiling(examples * testRatio));
 
@@ -34,7 +36,7 @@ public static class EvaluationEstimator
             Round(rows * ((4 * (RubricTokens + prompt + answer)) + (4 * answer))),
             (long)rows * 4 * JudgementTokens
         );
-        (decimal? cost, List<string> notes) = Workflow.Activities.ReportEvaluation.Price(
+        (decimal? cost, List<string> notes) = EvaluationCost.Of(
             usage,
             new EvaluationModels(baseModel, "ft:" + baseModel, judgeModel),
             catalog

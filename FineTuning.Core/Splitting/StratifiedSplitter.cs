@@ -63,40 +63,14 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
 
         // Pass 1: validate in shards on every core, each shard keeping its valid rows in file order.
         (DatasetReport report, List<RowRef> collected) = Collect(path, validation, parallelism, progress, cancellationToken);
-        DatasetReport? userReport = null;
-        List<RowRef> userRows = [];
-        if (options.ValidationFile is { } userFile)
-        {
-            // The user's validation file: validated on its own (one example is enough; reinforcement's 1,000-row limit applies).
-            (userReport, userRows) = Collect(
-                userFile,
-                validation with
-                {
-                    IsValidationFile = true,
-                    MinExamples = 1,
-                },
-                parallelism,
-                null,
-                cancellationToken
-            );
-        }
-
-        DatasetReport? testReport = null;
-        List<RowRef> testFileRows = [];
-        if (options.TestFile is { } testFile)
-        {
-            (testReport, testFileRows) = Collect(
-                testFile,
-                validation with
-                {
-                    IsValidationFile = true,
-                    MinExamples = 1,
-                },
-                parallelism,
-                null,
-                cancellationToken
-            );
-        }
+        // A validation or test file of the user's: validated on its own (one example is enough; reinforcement's
+        // 1,000-row limit applies).
+        (DatasetReport? Report, List<RowRef> Rows) CollectUserFile(string? file) =>
+            file is null
+                ? (null, [])
+                : Collect(file, validation with { IsValidationFile = true, MinExamples = 1 }, parallelism, null, cancellationToken);
+        (DatasetReport? userReport, List<RowRef> userRows) = CollectUserFile(options.ValidationFile);
+        (DatasetReport? testReport, List<RowRef> testFileRows) = CollectUserFile(options.TestFile);
 
         // Then, in file order: the first occurrence of a row is the one kept.
         var rows = new List<Candidate>();
@@ -145,37 +119,19 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
         }
 
         // A validation file of the user's: its distinct rows, none of them an example the dataset trains on.
-        var userCandidates = new List<Candidate>();
         var overlaps = new List<string>();
-        if (options.ValidationFile is { } given)
+        List<Candidate> userCandidates = options.ValidationFile is { } given
+            ? Distinct(userRows, rows, given, path, options.Seed, overlaps)
+            : [];
+        if (overlaps.Count > 0)
         {
-            Dictionary<ContentHash, long> trained = rows.GroupBy(r => r.Hash).ToDictionary(g => g.Key, g => g.Min(r => r.Line));
-            var userSeen = new HashSet<ContentHash>();
-            foreach (RowRef row in userRows)
-            {
-                if (row.ExcludedByMetadata || !userSeen.Add(row.Hash))
-                    continue;
-                if (trained.TryGetValue(row.Hash, out long trainLine))
-                {
-                    overlaps.Add(
-                        $"{Path.GetFileName(given)} line {row.Line} is the same example as {Path.GetFileName(path)} line {trainLine}"
-                    );
-                    continue;
-                }
-
-                userCandidates.Add(
-                    new Candidate(row.Offset, row.Length, 0, row.Hash.KeyFor(options.Seed), row.Hash, row.Generated, row.Members, row.Line)
-                );
-            }
-
-            if (overlaps.Count > 0)
-            {
-                return new SplitResult(report, null) { ValidationFileReport = userReport, Overlaps = overlaps };
-            }
+            return new SplitResult(report, null) { ValidationFileReport = userReport, Overlaps = overlaps };
         }
 
         // A test file of the user's: its distinct rows, none of them an example the dataset trains or validates on.
-        List<Candidate> testCandidates = options.TestFile is { } testGiven ? Distinct(testFileRows, rows, testGiven, path, overlaps) : [];
+        List<Candidate> testCandidates = options.TestFile is { } testGiven
+            ? Distinct(testFileRows, rows, testGiven, path, options.Seed, overlaps)
+            : [];
         if (overlaps.Count > 0)
         {
             return new SplitResult(report, null)
@@ -344,7 +300,14 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
     /// The distinct rows of a file of the user's that are not examples of the dataset (every one that is goes to
     /// <paramref name="overlaps"/> with both line numbers).
     /// </summary>
-    private static List<Candidate> Distinct(List<RowRef> fileRows, List<Candidate> dataset, string file, string path, List<string> overlaps)
+    private static List<Candidate> Distinct(
+        List<RowRef> fileRows,
+        List<Candidate> dataset,
+        string file,
+        string path,
+        ulong seed,
+        List<string> overlaps
+    )
     {
         Dictionary<ContentHash, long> inDataset = dataset.GroupBy(r => r.Hash).ToDictionary(g => g.Key, g => g.Min(r => r.Line));
         var seen = new HashSet<ContentHash>();
@@ -359,7 +322,7 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
                 continue;
             }
 
-            kept.Add(new Candidate(row.Offset, row.Length, 0, default, row.Hash, row.Generated, row.Members, row.Line));
+            kept.Add(new Candidate(row.Offset, row.Length, 0, row.Hash.KeyFor(seed), row.Hash, row.Generated, row.Members, row.Line));
         }
 
         return kept;

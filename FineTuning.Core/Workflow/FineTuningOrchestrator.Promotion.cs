@@ -163,8 +163,8 @@ public static partial class FineTuningOrchestrator
     {
         string name = request.Name ?? request.Suffix ?? modelId.Split(':').ElementAtOrDefault(1) ?? "model";
         string safe = new([.. name.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '-')]);
-        string tail =
-            $"-{runId.Replace("run-", "", StringComparison.Ordinal)[..Math.Min(8, runId.Length - 4)]}{(purpose is null ? "" : "-" + purpose)}";
+        string run = runId.StartsWith("run-", StringComparison.Ordinal) ? runId[4..] : runId;
+        string tail = "-" + run[..Math.Min(8, run.Length)] + (purpose is null ? "" : "-" + purpose);
         return safe[..Math.Min(safe.Length, 64 - tail.Length)] + tail;
     }
 

@@ -481,7 +481,8 @@ public static partial class FineTuningOrchestrator
         {
             (decimal training, { CostUsd: decimal evaluating }) when training + evaluating > budget =>
                 $"The estimate, ${training:0.00} to train and ${evaluating:0.00} to evaluate {evaluation.Rows:N0} held-out rows "
-                    + $"(${training + evaluating:0.00} in all), is over the budget of ${budget:0.00##}: raise the budget, evaluate fewer rows "
+                    + $"(${training + evaluating:0.00} in all), is over the budget of ${budget:0.00##}: raise the budget, "
+                    + "evaluate fewer rows "
                     + "(maxEvalRows), train fewer epochs, or use fewer or shorter examples.",
             _ => TrainingBudgetProblem(estimate, budget),
         };

@@ -39,7 +39,10 @@ public static class ModelRegistryChanges
         return model;
     }
 
-    /// <summary>Moves a model to <see cref="ModelStageInput.Stage"/> (a no-op when it is there); a 404 or 409 problem when it cannot.</summary>
+    /// <summary>
+    /// Moves a model to <see cref="ModelStageInput.Stage"/> (a no-op when it is there); a 404 or 409 problem when it
+    /// cannot.
+    /// </summary>
     public static async Task<(ModelRow? Model, ApiProblem? Problem, IReadOnlyList<string> RetiredDeployments)> ChangeStageAsync(
         IModelRegistry registry,
         ModelStageInput change,

@@ -61,7 +61,9 @@ public sealed record RunRequest
     /// <summary>The judge model (a deployment on Azure OpenAI); null: the host's <c>FineTuning__Evaluation__JudgeModel</c>.</summary>
     public string? JudgeModel { get; init; }
 
-    /// <summary>The promotion policy the evaluation is held against; null: the defaults (see <see cref="Evaluation.PromotionPolicy"/>).</summary>
+    /// <summary>
+    /// The promotion policy the evaluation is held against; null: the defaults (see <see cref="Evaluation.PromotionPolicy"/>).
+    /// </summary>
     public Evaluation.PromotionPolicy? Promotion { get; init; }
 
     /// <summary>

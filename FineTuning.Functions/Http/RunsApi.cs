@@ -251,7 +251,9 @@ public sealed class RunsApi(IBlobStore blobs, IRunStore runs, IModelRegistry mod
             ? await HttpJson.Ok(request, model)
             : await HttpJson.Problem(request, ApiProblem.NotFound($"No model '{id}'."));
 
-    /// <summary><c>POST /api/models/{id}/promote</c>, <c>/archive</c> (<see cref="RunApi.ModelActions"/>), with <c>{"by", "why"}</c>.</summary>
+    /// <summary>
+    /// <c>POST /api/models/{id}/promote</c>, <c>/archive</c> (<see cref="RunApi.ModelActions"/>), with <c>{"by", "why"}</c>.
+    /// </summary>
     [Function("ChangeModel")]
     public async Task<HttpResponseData> ChangeModelAsync(
         [HttpTrigger(AuthorizationLevel.Function, "post", Route = "models/{id}/{action}")] HttpRequestData request,

@@ -60,8 +60,10 @@ internal static class ControlCommands
             help
                 + (
                     decides
-                        ? " Delivered to 'finetune serve' when it serves the data directory; otherwise this command runs the rest of the run."
-                        : " Works while 'finetune run' or 'finetune serve' follows the run in another terminal, and while nothing runs (then when "
+                        ? " Delivered to 'finetune serve' when it serves the data directory; otherwise this command runs the rest of "
+                            + "the run."
+                        : " Works while 'finetune run' or 'finetune serve' follows the run in another terminal, and while nothing "
+                            + "runs (then when "
                             + "one next starts)."
                 )
         )

@@ -10,9 +10,8 @@ internal static class EvaluationText
     {
         EvaluationSummary summary = report.Summary;
         int width = Math.Clamp(summary.Topics.Select(t => t.Name.Length).Append("overall".Length).Max(), 7, 32);
-        yield return Invariant(
-            $"Evaluation on {report.RowsEvaluated:N0} held-out rows: {report.Models.BaseModel} (base) against {report.Models.FineTunedModel}, scored by {report.ScoredBy}"
-        );
+        string models = $"{report.Models.BaseModel} (base) against {report.Models.FineTunedModel}";
+        yield return Invariant($"Evaluation on {report.RowsEvaluated:N0} held-out rows: {models}, scored by {report.ScoredBy}");
         yield return $"  {"topic".PadRight(width)}  {"rows", 5}  {"base", 6}  {"tuned", 6}  change";
         foreach (ScoreComparison topic in summary.Topics)
         {
@@ -22,9 +21,8 @@ internal static class EvaluationText
 
         string interval = summary.ImprovementPercentInterval is { } ci
             ? Invariant($" (95% interval {ci.Low:+0.0;-0.0;0.0}% to {ci.High:+0.0;-0.0;0.0}%)")
-            : Invariant(
-                $" (95% interval of the difference {summary.DifferenceInterval.Low:+0.###;-0.###;0} to {summary.DifferenceInterval.High:+0.###;-0.###;0})"
-            );
+            : Invariant($" (95% interval of the difference {summary.DifferenceInterval.Low:+0.###;-0.###;0} to ")
+                + Invariant($"{summary.DifferenceInterval.High:+0.###;-0.###;0})");
         yield return Row(summary.Overall, width) + interval;
         WinRate win = summary.WinRate;
         string consistency =

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using FineTuning.Core.Api;
 using FineTuning.Core.Catalog;
 using FineTuning.Core.Datasets;
 using FineTuning.Core.Providers;
@@ -195,17 +196,9 @@ internal static class RunCommand
                 }
 
                 string blobName = "datasets/" + SafeName(dataset.Name);
-                // The validation file's blob is named by its content too, so a changed file is a new run, not the old one's.
-                string? validationSha256 = userValidation is null
-                    ? null
-                    : await FileHash.Sha256Async(userValidation.FullName, cancellationToken);
-                string? validationBlob = userValidation is null
-                    ? null
-                    : $"datasets/{Path.GetFileNameWithoutExtension(SafeName(userValidation.Name))}.{validationSha256![..12]}.jsonl";
-                string? testSha256 = userTest is null ? null : await FileHash.Sha256Async(userTest.FullName, cancellationToken);
-                string? testBlob = userTest is null
-                    ? null
-                    : $"datasets/{Path.GetFileNameWithoutExtension(SafeName(userTest.Name))}.{testSha256![..12]}.jsonl";
+                // A validation or test file's blob is named by its content too, so a changed file is a new run, not the old one's.
+                UserFile? validationUpload = await UserFile.ForAsync(userValidation, cancellationToken);
+                UserFile? testUpload = await UserFile.ForAsync(userTest, cancellationToken);
                 var request = new RunRequest
                 {
                     DatasetBlob = blobName,
@@ -222,8 +215,8 @@ internal static class RunCommand
                     PollInterval = pollSeconds is { } p ? TimeSpan.FromSeconds(p) : RunRequest.DefaultPollInterval,
                     Deadline = TimeSpan.FromHours(hours),
                     PiiCheck = !result.GetValue(noPiiCheck),
-                    ValidationBlob = validationBlob,
-                    TestBlob = testBlob,
+                    ValidationBlob = validationUpload?.Blob,
+                    TestBlob = testUpload?.Blob,
                     TestRatio = result.GetValue(testRatio),
                     Evaluate = !result.GetValue(noEval),
                     MaxEvalRows = result.GetValue(maxEvalRows),
@@ -252,14 +245,9 @@ internal static class RunCommand
                 string sha256 = await FileHash.Sha256Async(dataset.FullName, cancellationToken);
 
                 BlobProperties stored = await StoreAsync(host, dataset, blobName, sha256, cancellationToken);
-                if (userValidation is not null)
+                foreach (UserFile upload in new[] { validationUpload, testUpload }.OfType<UserFile>())
                 {
-                    await StoreAsync(host, userValidation, validationBlob!, validationSha256!, cancellationToken);
-                }
-
-                if (userTest is not null)
-                {
-                    await StoreAsync(host, userTest, testBlob!, testSha256!, cancellationToken);
+                    await StoreAsync(host, upload.File, upload.Blob, upload.Sha256, cancellationToken);
                 }
 
                 string? last = null;
@@ -345,9 +333,21 @@ internal static class RunCommand
                 await using FileStream source = file.OpenRead();
                 await source.CopyToAsync(s, ct);
             },
-            new Dictionary<string, string> { ["sha256"] = sha256, [FolderDrop.SourceMetadata] = FolderDrop.RunCommandSource },
+            new Dictionary<string, string> { ["sha256"] = sha256, [DatasetApi.SourceMetadata] = DatasetApi.RunCommandSource },
             cancellationToken
         );
+    }
+
+    /// <summary>A validation or test file of the user's, with the blob it is stored as (its name and the start of its SHA-256).</summary>
+    private sealed record UserFile(FileInfo File, string Sha256, string Blob)
+    {
+        public static async Task<UserFile?> ForAsync(FileInfo? file, CancellationToken cancellationToken)
+        {
+            if (file is null)
+                return null;
+            string sha256 = await FileHash.Sha256Async(file.FullName, cancellationToken);
+            return new UserFile(file, sha256, $"datasets/{Path.GetFileNameWithoutExtension(SafeName(file.Name))}.{sha256[..12]}.jsonl");
+        }
     }
 
     private static string SafeName(string name) =>

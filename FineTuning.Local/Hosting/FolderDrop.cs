@@ -16,11 +16,6 @@ namespace FineTuning.Local.Hosting;
 /// </summary>
 public sealed class FolderDrop : IAsyncDisposable
 {
-    /// <summary>Blob metadata that marks the copy <c>finetune run</c> makes of its dataset (and an upload over HTTP).</summary>
-    public const string SourceMetadata = DatasetApi.SourceMetadata;
-
-    public const string RunCommandSource = DatasetApi.RunCommandSource;
-
     private readonly LocalRunHost _host;
     private readonly ILogger _log;
     private readonly string _folder;

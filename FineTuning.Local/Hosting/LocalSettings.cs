@@ -12,7 +12,9 @@ public sealed record LocalSettings(
     DiagnosticsSettings Diagnostics
 )
 {
-    /// <summary>Section <c>FineTuning:Evaluation</c>: how the evaluation stage calls the models (see <see cref="EvaluationOptions"/>).</summary>
+    /// <summary>
+    /// Section <c>FineTuning:Evaluation</c>: how the evaluation stage calls the models (see <see cref="EvaluationOptions"/>).
+    /// </summary>
     public EvaluationOptions Evaluation { get; init; } = new();
 
     /// <summary>Section <c>FineTuning:Deployments</c>: the Azure OpenAI account to deploy to (none: nothing to deploy).</summary>

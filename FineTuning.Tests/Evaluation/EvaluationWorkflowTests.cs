@@ -37,6 +37,17 @@ public sealed class EvaluationWorkflowTests : IAsyncLifetime, IDisposable
 
     public Task InitializeAsync() => Task.CompletedTask;
 
+    /// <summary>A reinforcement grader: the answer must be the row's reference answer, exactly.</summary>
+    private const string ExactAnswerGrader = """
+        {
+          "type": "string_check",
+          "name": "exact",
+          "input": "{{ sample.output_text }}",
+          "reference": "{{ item.reference_answer }}",
+          "operation": "eq"
+        }
+        """;
+
     /// <summary>The emulated Azure OpenAI account the deployment tests deploy to.</summary>
     private const string Account = "/subscriptions/s1/resourceGroups/g1/providers/Microsoft.CognitiveServices/accounts/aoai";
 
@@ -176,9 +187,7 @@ public sealed class EvaluationWorkflowTests : IAsyncLifetime, IDisposable
         await StartAsync();
         string rows = Rows.Jsonl(Enumerable.Range(0, 300).Select(i => Rows.Rft($"What is {i} + {i}?", $"{2 * i}")));
         await _blobs.WriteAsync("datasets/sums.jsonl", (s, ct) => s.WriteAsync(Encoding.UTF8.GetBytes(rows), ct).AsTask());
-        using JsonDocument grader = JsonDocument.Parse(
-            """{"type": "string_check", "name": "exact", "input": "{{ sample.output_text }}", "reference": "{{ item.reference_answer }}", "operation": "eq"}"""
-        );
+        using JsonDocument grader = JsonDocument.Parse(ExactAnswerGrader);
 
         RunOutcome outcome = await Run(
             "run-rft",
@@ -208,9 +217,7 @@ public sealed class EvaluationWorkflowTests : IAsyncLifetime, IDisposable
         await StartAsync();
         string rows = Rows.Jsonl(Enumerable.Range(0, 40).Select(i => Rows.Rft($"What is {i} + 1?", $"{i + 1}")));
         await _blobs.WriteAsync("datasets/plus.jsonl", (s, ct) => s.WriteAsync(Encoding.UTF8.GetBytes(rows), ct).AsTask());
-        using JsonDocument grader = JsonDocument.Parse(
-            """{"type": "string_check", "name": "exact", "input": "{{ sample.output_text }}", "reference": "{{ item.reference_answer }}", "operation": "eq"}"""
-        );
+        using JsonDocument grader = JsonDocument.Parse(ExactAnswerGrader);
         var request = new RunRequest
         {
             DatasetBlob = "datasets/plus.jsonl",

@@ -40,7 +40,10 @@ public sealed class EvaluateBatch(IFineTuningProvider provider, IBlobStore blobs
     /// <summary>Where a run's per-row results are kept.</summary>
     public static string AnswersPrefix(string runId) => $"runs/{runId}/evaluation/answers/";
 
-    /// <summary>Rows <paramref name="first"/> to <paramref name="first"/> + <paramref name="count"/> of a plan's rows blob (all: count -1).</summary>
+    /// <summary>
+    /// Rows <paramref name="first"/> to <paramref name="first"/> + <paramref name="count"/> of a plan's rows blob (all:
+    /// count -1).
+    /// </summary>
     public static async Task<IReadOnlyList<(long Line, string Json)>> ReadRowsAsync(
         IBlobStore blobs,
         string rowsBlob,

@@ -45,7 +45,7 @@ public sealed class ReportEvaluation(IBlobStore blobs, ModelCatalog catalog) : I
         EvaluationSummary summary = EvaluationStatistics.Compute(rows, input.Policy);
         PromotionDecision decision = input.Policy.Decide(summary);
         EvaluationUsage tokens = rows.Aggregate(EvaluationUsage.Zero, (sum, r) => sum.Add(r.Usage ?? EvaluationUsage.Zero));
-        (decimal? cost, List<string> notes) = Price(tokens, input.Models, catalog);
+        (decimal? cost, List<string> notes) = EvaluationCost.Of(tokens, input.Models, catalog);
         if (planned.Count < input.HeldOutRows)
             notes.Insert(
                 0,
@@ -94,33 +94,5 @@ public sealed class ReportEvaluation(IBlobStore blobs, ModelCatalog catalog) : I
             cost,
             reportBlob
         );
-    }
-
-    /// <summary>What the tokens cost at the catalogue's inference prices, with a note for each model it has none for.</summary>
-    internal static (decimal? Cost, List<string> Notes) Price(EvaluationUsage tokens, EvaluationModels models, ModelCatalog catalog)
-    {
-        var notes = new List<string>();
-        InferencePrices? Prices(string model, string role)
-        {
-            InferencePrices? prices = catalog.Find(model)?.InferencePrices;
-            if (prices is null)
-                notes.Add($"No inference price is known for the {role} ({model}): its tokens are not in the cost.");
-            return prices;
-        }
-
-        InferencePrices? basePrices = Prices(models.BaseModel, "base model");
-        InferencePrices? judgePrices = Prices(models.JudgeModel, "judge");
-        decimal? cost =
-            basePrices is null || judgePrices is null
-                ? null
-                : (
-                    (tokens.BaseInput * basePrices.Input)
-                    + (tokens.BaseOutput * basePrices.Output)
-                    + (tokens.FineTunedInput * basePrices.FineTunedInput)
-                    + (tokens.FineTunedOutput * basePrices.FineTunedOutput)
-                    + (tokens.JudgeInput * judgePrices.Input)
-                    + (tokens.JudgeOutput * judgePrices.Output)
-                ) / 1_000_000m;
-        return (cost is decimal c ? Math.Round(c, 4) : null, notes);
     }
 }

@@ -36,23 +36,10 @@ public sealed class SplitDataset(IBlobStore blobs, ModelCatalog catalog) : IWork
                 await source.CopyToAsync(target, cancellationToken).ConfigureAwait(false);
             }
 
-            string? userValidation = null;
-            if (input.ValidationFileBlob is { } validationBlob)
-            {
-                userValidation = Path.Combine(work, "validation.jsonl");
-                await using Stream source = await blobs.OpenReadAsync(validationBlob, cancellationToken).ConfigureAwait(false);
-                await using FileStream target = File.Create(userValidation);
-                await source.CopyToAsync(target, cancellationToken).ConfigureAwait(false);
-            }
-
-            string? userTest = null;
-            if (input.TestFileBlob is { } testBlob)
-            {
-                userTest = Path.Combine(work, UserTestFile);
-                await using Stream source = await blobs.OpenReadAsync(testBlob, cancellationToken).ConfigureAwait(false);
-                await using FileStream target = File.Create(userTest);
-                await source.CopyToAsync(target, cancellationToken).ConfigureAwait(false);
-            }
+            string? userValidation = await CopyAsync(input.ValidationFileBlob, Path.Combine(work, "validation.jsonl"), cancellationToken)
+                .ConfigureAwait(false);
+            string? userTest = await CopyAsync(input.TestFileBlob, Path.Combine(work, UserTestFile), cancellationToken)
+                .ConfigureAwait(false);
 
             var splitter = new StratifiedSplitter(
                 input.Settings.ToOptions(catalog),
@@ -125,6 +112,17 @@ public sealed class SplitDataset(IBlobStore blobs, ModelCatalog catalog) : IWork
         {
             Directory.Delete(work, recursive: true);
         }
+    }
+
+    /// <summary>Copies a file of the user's to <paramref name="path"/> in the scratch folder; null when there is none.</summary>
+    private async Task<string?> CopyAsync(string? blob, string path, CancellationToken cancellationToken)
+    {
+        if (blob is null)
+            return null;
+        await using Stream source = await blobs.OpenReadAsync(blob, cancellationToken).ConfigureAwait(false);
+        await using FileStream target = File.Create(path);
+        await source.CopyToAsync(target, cancellationToken).ConfigureAwait(false);
+        return path;
     }
 
     /// <summary>Why the user's validation or test file cannot be used (not fit, or rows the dataset has), or null.</summary>
