@@ -9,15 +9,18 @@ namespace FineTuning.Core.Api;
 /// <summary>What both HTTP hosts (Azure Functions and <c>finetune serve</c>) do the same way behind their routes.</summary>
 public static class RunApi
 {
-    /// <summary>The blob of a run's report (<c>validation</c> or <c>results</c>), or null for a name that is not a report.</summary>
+    /// <summary>
+    /// The blob of a run's report (<c>validation</c>, <c>split</c>, <c>results</c>, <c>evaluation</c>), or null for a name
+    /// that is not a report.
+    /// </summary>
     public static string? ReportBlob(string runId, string name)
     {
-        string blob = $"runs/{runId}/reports/{name}.json";
+        string blob = name == "split" ? $"runs/{runId}/split/split-report.json" : $"runs/{runId}/reports/{name}.json";
         return ReportNames.Contains(name) && BlobNames.Problem(blob) is null ? blob : null;
     }
 
-    /// <summary>The names of the reports a run can have.</summary>
-    public static IReadOnlyList<string> ReportNames { get; } = ["validation", "results", "evaluation"];
+    /// <summary>The names of the reports a run can have, in the order the run writes them.</summary>
+    public static IReadOnlyList<string> ReportNames { get; } = ["validation", "split", "results", "evaluation"];
 
     /// <summary>The 404 for a report a run does not have.</summary>
     public static ApiProblem NoReport(string runId, string name) =>

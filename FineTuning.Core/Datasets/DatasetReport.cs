@@ -15,7 +15,8 @@ public sealed record TokenStatistics(
     Summary? MessagesPerExample,
     Summary? TokensPerExample,
     Summary? AssistantTokensPerExample,
-    long BillableTokensPerEpoch
+    long BillableTokensPerEpoch,
+    IReadOnlyList<HistogramBin>? TokensHistogram = null
 );
 
 /// <summary>
@@ -249,7 +250,8 @@ public sealed record DatasetReport
                 merged.MessagesPerExample.Summarize(),
                 merged.TokensPerExample.Summarize(),
                 merged.AssistantTokensPerExample.Summarize(),
-                billable
+                billable,
+                merged.TokensPerExample.Histogram()
             ),
             TopicField = options.TopicField,
             Topics = merged

@@ -51,6 +51,30 @@ public sealed class Distribution
         );
     }
 
+    /// <summary>
+    /// The values in at most <paramref name="bins"/> bins of equal width from the smallest value to the largest (each bin
+    /// holds <c>From</c> to <c>To</c>, both included); empty when nothing was seen.
+    /// </summary>
+    public IReadOnlyList<HistogramBin> Histogram(int bins = 20)
+    {
+        if (Counts.Count == 0)
+        {
+            return [];
+        }
+
+        int min = Counts.Keys.Min(),
+            max = Counts.Keys.Max();
+        long width = Math.Max(1, ((long)max - min + bins) / bins);
+        int used = (int)(((long)max - min) / width) + 1;
+        long[] rows = new long[used];
+        foreach ((int value, long count) in Counts)
+        {
+            rows[((long)value - min) / width] += count;
+        }
+
+        return [.. rows.Select((n, i) => new HistogramBin((int)(min + i * width), (int)Math.Min(max, min + (i + 1) * width - 1), n))];
+    }
+
     private static int Rank(KeyValuePair<int, long>[] sorted, long n, double q)
     {
         long rank = Math.Max(1, (long)Math.Ceiling(q * n));
@@ -67,6 +91,9 @@ public sealed class Distribution
         return sorted[^1].Key;
     }
 }
+
+/// <summary>One bin of a histogram: how many values fell from <paramref name="From"/> to <paramref name="To"/>.</summary>
+public sealed record HistogramBin(int From, int To, long Rows);
 
 /// <summary>A summary of a distribution over examples.</summary>
 public sealed record Summary(long Count, int Min, int Max, double Mean, int Median, int P10, int P90, long Total);

@@ -109,7 +109,15 @@ public static partial class FineTuningOrchestrator
             new MergeValidationInput(runId, request.DatasetBlob, settings, [.. shards.Select(s => s.ReportBlob)]),
             Retries.Transient
         );
-        run.Record(r => r with { Rows = validation.Rows, Examples = validation.Examples });
+        run.Record(r =>
+            r with
+            {
+                Rows = validation.Rows,
+                Examples = validation.Examples,
+                Method = validation.Method,
+                Model = validation.Model,
+            }
+        );
         if (!validation.Fit)
         {
             return await run.EndAsync(

@@ -29,7 +29,7 @@ internal sealed class RunLedger(IOrchestrationContext context, RunSignals signal
     public async Task EnterAsync(string stage)
     {
         signals.ThrowIfCancelled();
-        Row = Row with { Stage = stage };
+        Row = Row with { Stage = stage, Stages = [.. Row.Stages, new StageEntry(stage, context.CurrentUtcDateTime)] };
         await WriteAsync(new StageEntered(Row.RunId, stage, Row.JobId, Row.JobStatus));
     }
 

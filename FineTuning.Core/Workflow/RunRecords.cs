@@ -107,7 +107,19 @@ public sealed record RunRow
 
     /// <summary>The held-out evaluation's result (null until the run evaluates, or when it does not).</summary>
     public Evaluation.EvaluationDigest? Evaluation { get; init; }
+
+    /// <summary>The method the run trains with, once validation has resolved it.</summary>
+    public string? Method { get; init; }
+
+    /// <summary>The model the job fine-tunes, as the user named it, once validation has resolved it.</summary>
+    public string? Model { get; init; }
+
+    /// <summary>The stages the run entered, in order, each with when: its timeline (a stage lasts until the next begins).</summary>
+    public IReadOnlyList<StageEntry> Stages { get; init; } = [];
 }
+
+/// <summary>A stage a run entered, and when.</summary>
+public sealed record StageEntry(string Stage, DateTime At);
 
 /// <summary>A registered model with its lineage: dataset, split, files, job, metrics and outcome.</summary>
 public sealed record ModelRow

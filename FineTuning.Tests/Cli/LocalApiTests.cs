@@ -59,7 +59,7 @@ public sealed class LocalApiTests : IAsyncLifetime, IDisposable
         Assert.False(run.RootElement.GetProperty("running").GetBoolean());
         Assert.Equal(ApiContract.PropertiesOf<RunDetail>(), run.RootElement.EnumerateObject().Select(p => p.Name));
         Assert.Equal(
-            [$"/api/runs/{id}/reports/validation", $"/api/runs/{id}/reports/results"],
+            [$"/api/runs/{id}/reports/validation", $"/api/runs/{id}/reports/split", $"/api/runs/{id}/reports/results"],
             run.RootElement.GetProperty("reports").EnumerateArray().Select(r => r.GetString())
         );
         foreach (string control in new[] { "cancel", "pause", "resume" })
@@ -77,6 +77,22 @@ public sealed class LocalApiTests : IAsyncLifetime, IDisposable
         using JsonDocument models = JsonDocument.Parse(await _http.GetStringAsync(new Uri("api/models", UriKind.Relative)));
         Assert.Equal(1, models.RootElement.GetArrayLength());
         Assert.Equal(HttpStatusCode.OK, (await _http.GetAsync(new Uri($"api/runs/{id}/reports/results", UriKind.Relative))).StatusCode);
+
+        // The split report, per topic; the run's timeline, each stage it entered in order, and what it trained.
+        using JsonDocument split = JsonDocument.Parse(
+            await _http.GetStringAsync(new Uri($"api/runs/{id}/reports/split", UriKind.Relative))
+        );
+        Assert.Equal(
+            split.RootElement.GetProperty("trainRows").GetInt64(),
+            split.RootElement.GetProperty("strata").EnumerateArray().Sum(s => s.GetProperty("train").GetInt64())
+        );
+        JsonElement row = run.RootElement.GetProperty("run");
+        Assert.Equal(
+            ["PlanShards", "ValidateShards", "Split", "UploadFiles", "SubmitJob", "Monitor", "CollectResults", "RegisterModel"],
+            row.GetProperty("stages").EnumerateArray().Select(s => s.GetProperty("stage").GetString())
+        );
+        Assert.Equal("supervised", row.GetProperty("method").GetString());
+        Assert.False(string.IsNullOrEmpty(row.GetProperty("model").GetString()));
     }
 
     [Fact]

@@ -68,7 +68,7 @@ public sealed class FunctionsHttpApiTests(AzuriteFixture azurite) : IAsyncLifeti
         Assert.False(state.GetProperty("running").GetBoolean());
         Assert.Equal(ApiContract.PropertiesOf<RunDetail>(), state.EnumerateObject().Select(p => p.Name));
         Assert.Equal(
-            [$"/api/runs/{runId}/reports/validation", $"/api/runs/{runId}/reports/results"],
+            [$"/api/runs/{runId}/reports/validation", $"/api/runs/{runId}/reports/split", $"/api/runs/{runId}/reports/results"],
             state.GetProperty("reports").EnumerateArray().Select(r => r.GetString())
         );
         foreach (string control in new[] { "cancel", "pause", "resume" })
