@@ -90,6 +90,9 @@ public static class JobMonitor
                     job.EstimatedFinish,
                     job.Progress?.Metric
                 )
+                {
+                    Epochs = job.Hyperparameters?.Epochs,
+                }
             );
             // The run writes the row that ends it: the monitor only the changes before (after a cancel, its row would
             // say "running" over the run's "cancelled").

@@ -221,7 +221,8 @@ async function renderRun(id) {
   $("run").hidden = false;
   $("run-h").textContent = `Run ${id}`;
   const progress = detail.progress;
-  const step = progress && progress.totalSteps ? `, step ${progress.step ?? 0} of ${progress.totalSteps}` : "";
+  const epoch = progress && progress.epoch ? `, epoch ${progress.epoch} of ${progress.epochs}` : "";
+  const step = progress && progress.totalSteps ? `, step ${progress.step ?? 0} of ${progress.totalSteps}${epoch}` : "";
   $("run-status").textContent = run ? `${run.status} at ${run.stage}${step}${run.error ? `: ${run.error}` : ""}` : "starting";
   $("run-status").dataset.status = run ? run.status : "pending";
   const bar = $("run-progress");

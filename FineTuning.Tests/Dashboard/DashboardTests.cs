@@ -123,6 +123,7 @@ public sealed class DashboardTests : IAsyncLifetime, IDisposable
             new() { Timeout = 90_000, PollingInterval = 100 }
         );
         await Assertions.Expect(page.Locator("#timeline li[data-stage=Monitor]")).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("#run-status")).ToContainTextAsync(" of 2"); // epoch e of 2, while it trains
         await WaitForStatusAsync(page, "awaitingApproval");
 
         // What the run learned, stage by stage: the validation and its histogram, the split per topic, the evaluation.

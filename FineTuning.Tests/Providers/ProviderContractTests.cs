@@ -301,6 +301,14 @@ public sealed class ProviderContractTests : IAsyncLifetime
                 later.Progress.Metric
             ).Describe()
         );
+        // With the job's epochs known, the line says which epoch the step is in (step 24 of 150 over 3 epochs: the first).
+        Assert.Contains(
+            "step 24/150, epoch 1/3,",
+            new FineTuning.Core.Workflow.RunProgress("Monitor", later.Status, 24, 150, 0.5, null, "train_loss") { Epochs = 3 }.Describe(),
+            StringComparison.Ordinal
+        );
+        Assert.Equal(3, new FineTuning.Core.Workflow.RunProgress("Monitor", Step: 150, TotalSteps: 150) { Epochs = 3 }.Epoch);
+        Assert.Equal(2, new FineTuning.Core.Workflow.RunProgress("Monitor", Step: 51, TotalSteps: 150) { Epochs = 3 }.Epoch);
     }
 
     [Fact]
