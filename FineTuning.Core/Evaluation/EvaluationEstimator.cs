@@ -23,8 +23,16 @@ public static class EvaluationEstimator
     public static int Rows(long examples, double testRatio, int maxRows) =>
         testRatio <= 0 ? 0 : (int)Math.Min(maxRows, Math.Ceiling(examples * testRatio));
 
-    public static EvaluationEstimate Estimate(TokenStatistics tokens, int rows, string baseModel, string judgeModel, ModelCatalog catalog)
+    public static EvaluationEstimate Estimate(
+        TokenStatistics tokens,
+        int rows,
+        string baseModel,
+        string judgeModel,
+        ModelCatalog catalog,
+        bool judged = true
+    )
     {
+        int judgeCalls = judged ? 4 : 0;
         double example = tokens.TokensPerExample?.Mean ?? 0;
         double answer = tokens.AssistantTokensPerExample?.Mean ?? 0;
         double prompt = Math.Max(0, example - answer);
@@ -33,8 +41,8 @@ public static class EvaluationEstimator
             Round(rows * answer),
             Round(rows * prompt),
             Round(rows * answer),
-            Round(rows * ((4 * (RubricTokens + prompt + answer)) + (4 * answer))),
-            (long)rows * 4 * JudgementTokens
+            Round(rows * judgeCalls * (RubricTokens + prompt + (2 * answer))),
+            (long)rows * judgeCalls * JudgementTokens
         );
         (decimal? cost, List<string> notes) = EvaluationCost.Of(
             usage,
@@ -42,8 +50,13 @@ public static class EvaluationEstimator
             catalog
         );
         string note =
-            $"{rows:N0} held-out rows × 6 calls (both models answer, the judge ({judgeModel}) scores each answer and compares them "
-            + "in both orders); answers assumed as long as the references"
+            (
+                judged
+                    ? $"{rows:N0} held-out rows × 6 calls (both models answer, the judge ({judgeModel}) scores each answer and compares "
+                        + "them in both orders)"
+                    : $"{rows:N0} held-out rows × 2 calls (both models answer; a grader scores the answers here, no judge is called)"
+            )
+            + "; answers assumed as long as the references"
             + (notes.Count > 0 ? "; " + string.Join(" ", notes) : ".");
         return new EvaluationEstimate(rows, usage.Total, cost, note);
     }

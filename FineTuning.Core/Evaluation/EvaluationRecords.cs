@@ -14,7 +14,8 @@ public sealed record EvaluationInput(
     int MaxRows,
     ulong Seed,
     PromotionPolicy Policy,
-    System.Text.Json.JsonElement? Grader = null
+    System.Text.Json.JsonElement? Grader = null,
+    bool GraderOnReference = false
 );
 
 /// <summary>
@@ -41,7 +42,8 @@ public sealed record EvaluateBatchInput(
     string TopicField,
     EvaluationModels Models,
     int Concurrency,
-    System.Text.Json.JsonElement? Grader = null
+    System.Text.Json.JsonElement? Grader = null,
+    bool GraderOnReference = false
 );
 
 /// <summary>What a batch left in the run's answers (rows without an assistant turn to compare with are skipped).</summary>
@@ -54,7 +56,8 @@ public sealed record ReportEvaluationInput(
     int HeldOutRows,
     EvaluationModels Models,
     PromotionPolicy Policy,
-    bool ScoredByGrader = false
+    bool ScoredByGrader = false,
+    bool GraderOnReference = false
 );
 
 /// <summary>Tokens spent on one row: each model's answer and the judge's four calls.</summary>

@@ -30,6 +30,7 @@ public sealed class HeldOutEvaluator(IFineTuningProvider provider, IBlobStore bl
         string resultPrefix,
         int concurrency,
         JsonElement? grader = null,
+        bool graderOnReference = false,
         CancellationToken cancellationToken = default
     )
     {
@@ -39,7 +40,7 @@ public sealed class HeldOutEvaluator(IFineTuningProvider provider, IBlobStore bl
                 Enumerable.Range(0, rows.Count),
                 new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, concurrency), CancellationToken = cancellationToken },
                 async (i, ct) =>
-                    results[i] = await RowAsync(rows[i].Line, rows[i].Json, topicField, models, resultPrefix, grader, ct)
+                    results[i] = await RowAsync(rows[i].Line, rows[i].Json, topicField, models, resultPrefix, grader, graderOnReference, ct)
                         .ConfigureAwait(false)
             )
             .ConfigureAwait(false);
@@ -60,6 +61,7 @@ public sealed class HeldOutEvaluator(IFineTuningProvider provider, IBlobStore bl
         EvaluationModels models,
         string prefix,
         JsonElement? grader,
+        bool graderOnReference,
         CancellationToken cancellationToken
     )
     {
@@ -74,9 +76,18 @@ public sealed class HeldOutEvaluator(IFineTuningProvider provider, IBlobStore bl
         }
 
         using JsonDocument document = JsonDocument.Parse(json);
-        if (HeldOutRow.Read(document.RootElement, topicField, grader) is not { } row)
+        if (HeldOutRow.Read(document.RootElement, topicField, graderOnReference ? null : grader) is not { } row)
         {
             return null; // nothing to compare answers with: no assistant turn, no preferred output, no grader
+        }
+
+        // An evaluation grader compares each answer with the row's reference, which the row gives it as item.reference
+        // (and the emulator is given as the right answer).
+        JsonElement item = document.RootElement;
+        if (graderOnReference)
+        {
+            row = row with { Expected = row.Reference };
+            item = WithReference(document.RootElement, row.Reference);
         }
 
         Task<ChatAnswer> baseCall = provider.CompleteChatAsync(models.BaseModel, row.Prompt, row.Topic, row.Expected, cancellationToken);
@@ -90,7 +101,7 @@ public sealed class HeldOutEvaluator(IFineTuningProvider provider, IBlobStore bl
         ChatAnswer baseAnswer = await baseCall.ConfigureAwait(false);
         ChatAnswer tunedAnswer = await tunedCall.ConfigureAwait(false);
         EvaluatedRow result = grader is { } g
-            ? Graded(id, line, row, g, document.RootElement, baseAnswer, tunedAnswer)
+            ? Graded(id, line, row, g, item, baseAnswer, tunedAnswer)
             : await JudgedAsync(id, line, row, models, baseAnswer, tunedAnswer, cancellationToken).ConfigureAwait(false);
         await blobs
             .WriteAsync(
@@ -102,7 +113,16 @@ public sealed class HeldOutEvaluator(IFineTuningProvider provider, IBlobStore bl
         return result;
     }
 
-    /// <summary>A reinforcement row: each answer scored by the run's grader; the higher reward wins the pair (equal: a tie).</summary>
+    /// <summary>The row with <c>reference</c> set to its reference answer, as an evaluation grader's <c>item</c>.</summary>
+    private static JsonElement WithReference(JsonElement row, string? reference)
+    {
+        JsonObject item = JsonNode.Parse(row.GetRawText())!.AsObject();
+        item["reference"] = reference;
+        using JsonDocument document = JsonDocument.Parse(item.ToJsonString());
+        return document.RootElement.Clone();
+    }
+
+    /// <summary>A reinforcement row (or one with an evaluation grader): each answer scored by the grader; the higher reward wins the pair (equal: a tie).</summary>
     private static EvaluatedRow Graded(
         string id,
         long line,

@@ -24,14 +24,31 @@ public static partial class FineTuningOrchestrator
             await context.CallProviderAsync<BatchEvaluated>(
                 RunStages.Evaluate,
                 nameof(EvaluateBatch),
-                new EvaluateBatchInput(input.RunId, plan.RowsBlob, batch, input.TopicField, plan.Models, plan.Concurrency, input.Grader)
+                new EvaluateBatchInput(
+                    input.RunId,
+                    plan.RowsBlob,
+                    batch,
+                    input.TopicField,
+                    plan.Models,
+                    plan.Concurrency,
+                    input.Grader,
+                    input.GraderOnReference
+                )
             );
         }
 
         signals.ThrowIfCancelled();
         return await context.CallActivityAsync<EvaluationDigest>(
             nameof(ReportEvaluation),
-            new ReportEvaluationInput(input.RunId, plan.RowsBlob, plan.HeldOutRows, plan.Models, input.Policy, input.Grader is not null),
+            new ReportEvaluationInput(
+                input.RunId,
+                plan.RowsBlob,
+                plan.HeldOutRows,
+                plan.Models,
+                input.Policy,
+                input.Grader is not null,
+                input.GraderOnReference
+            ),
             Retries.Transient
         );
     }

@@ -298,10 +298,12 @@ public static partial class FineTuningOrchestrator
                         request.MaxEvalRows,
                         request.SplitSeed,
                         request.Promotion ?? new PromotionPolicy(),
-                        // Reinforcement rows are scored by the run's own grader; the others by the judge against their reference.
+                        // Reinforcement rows are scored by the run's own grader; the others by the evaluation grader the
+                        // request gives, else by the judge, against their reference.
                         method == FineTuningMethod.Reinforcement
                             ? request.Grader
-                            : null
+                            : request.EvalGrader,
+                        GraderOnReference: method != FineTuningMethod.Reinforcement && request.EvalGrader is not null
                     )
                 );
             }

@@ -115,7 +115,7 @@ public sealed record RunRow
     public string? Model { get; init; }
 
     /// <summary>The stages the run entered, in order, each with when: its timeline (a stage lasts until the next begins).</summary>
-    public IReadOnlyList<StageEntry> Stages { get; init; } = [];
+    public IReadOnlyList<StageEntry> Stages { get; set; } = [];
 }
 
 /// <summary>A stage a run entered, and when.</summary>

@@ -98,6 +98,13 @@ public sealed record RunRequest
     /// <summary>The grader, required for reinforcement.</summary>
     public JsonElement? Grader { get; init; }
 
+    /// <summary>
+    /// For supervised and DPO runs, what scores each held-out answer instead of the judge: a <c>string_check</c> or a
+    /// <c>text_similarity</c> grader (or a <c>multi</c> of them) whose templates see the row as <c>item</c>, with
+    /// <c>item.reference</c> set to the row's reference answer, and the answer as <c>sample.output_text</c>.
+    /// </summary>
+    public JsonElement? EvalGrader { get; init; }
+
     public int MinExamples { get; set; } = 10;
 
     public double MaxErrorRate { get; init; }
@@ -174,6 +181,8 @@ public sealed record RunRequest
                 Add(f.Path, f.Message);
         }
 
+        if (EvalGrader is { } evalGrader && EvalGraderProblem(evalGrader, method) is { } evalProblem)
+            Add("evalGrader", evalProblem);
         if (new SplitOptions { TrainRatio = TrainRatio }.Problem() is { } ratio)
             Add("trainRatio", ratio);
         if (new SplitOptions { TestRatio = TestRatio }.Problem() is { } testRatio)
@@ -215,5 +224,32 @@ public sealed record RunRequest
         }
 
         return problems.ToDictionary(p => p.Key, p => p.Value.ToArray());
+    }
+
+    /// <summary>
+    /// Why an evaluation grader cannot be used, or null: reinforcement runs are scored by their own grader, and only the
+    /// graders that compare with the reference exactly and at no cost (string checks and text similarity) are taken.
+    /// </summary>
+    private static string? EvalGraderProblem(JsonElement grader, FineTuningMethod method)
+    {
+        if (method == FineTuningMethod.Reinforcement)
+            return "is for supervised and DPO runs: a reinforcement run's answers are scored by its own grader";
+        GraderSpec spec = GraderSpec.Parse("evalGrader", JsonSerializer.SerializeToUtf8Bytes(grader, CoreJsonContext.Default.JsonElement));
+        if (!spec.IsValid)
+            return string.Join("; ", spec.Findings.Select(f => $"{f.Path}: {f.Message}"));
+        return Types(grader).FirstOrDefault(t => t is not ("string_check" or "text_similarity" or "multi")) is { } other
+            ? $"a {other} grader cannot score the evaluation here; use string_check or text_similarity against {{{{ item.reference }}}}, "
+                + "or leave evalGrader out to have the judge model score the answers"
+            : null;
+
+        static IEnumerable<string> Types(JsonElement g)
+        {
+            string type = g.TryGetProperty("type", out JsonElement t) && t.ValueKind == JsonValueKind.String ? t.GetString()! : "";
+            yield return type;
+            if (type == "multi" && g.TryGetProperty("graders", out JsonElement subs) && subs.ValueKind == JsonValueKind.Object)
+                foreach (JsonProperty sub in subs.EnumerateObject())
+                foreach (string inner in Types(sub.Value))
+                    yield return inner;
+        }
     }
 }

@@ -44,6 +44,9 @@ public sealed record ValidationSettings(
     /// <summary>The judge the request names (null: the host's).</summary>
     public string? JudgeModel { get; init; }
 
+    /// <summary>Whether the request gives an evaluation grader (its answers are then graded, not judged).</summary>
+    public bool EvalGrader { get; init; }
+
     public static ValidationSettings From(RunRequest request) =>
         new(request.Method, request.BaseModel, request.MinExamples, request.MaxErrorRate, request.StratifyBy, request.Grader)
         {
@@ -53,6 +56,7 @@ public sealed record ValidationSettings(
             EvaluationRatio = request.Evaluate ? request.HeldOutRatio : 0,
             MaxEvalRows = request.MaxEvalRows,
             JudgeModel = request.JudgeModel,
+            EvalGrader = request.EvalGrader is not null,
         };
 
     public ValidationOptions ToOptions(ModelCatalog catalog) =>

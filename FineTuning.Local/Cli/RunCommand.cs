@@ -37,6 +37,12 @@ internal static class RunCommand
         };
         var suffix = new Option<string?>("--suffix") { Description = "Suffix of the fine-tuned model's name." };
         var grader = new Option<FileInfo?>("--grader") { Description = "Grader JSON (required for reinforcement)." };
+        var evalGrader = new Option<FileInfo?>("--eval-grader")
+        {
+            Description =
+                "Grader JSON that scores the evaluation's answers of a supervised or DPO run instead of the judge: a string_check "
+                + "or text_similarity against {{ item.reference }} (the row's reference answer).",
+        };
         var epochs = new Option<int?>("--epochs") { Description = "Epochs (default: the provider's auto)." };
         var ratio = new Option<double>("--train-ratio")
         {
@@ -126,6 +132,7 @@ internal static class RunCommand
                 allowUnknown,
                 suffix,
                 grader,
+                evalGrader,
                 epochs,
                 ratio,
                 stratify,
@@ -167,17 +174,15 @@ internal static class RunCommand
                 }
 
                 string root = result.GetValue(data)!.FullName;
-                JsonElement? graderJson = null;
-                if (result.GetValue(grader) is { } graderFile)
+                (JsonElement? graderJson, string? graderProblem) = await ReadJsonAsync(result.GetValue(grader), cancellationToken);
+                (JsonElement? evalGraderJson, string? evalGraderProblem) = await ReadJsonAsync(
+                    result.GetValue(evalGrader),
+                    cancellationToken
+                );
+                if ((graderProblem ?? evalGraderProblem) is { } unreadable)
                 {
-                    if (!graderFile.Exists)
-                    {
-                        await stderr.WriteLineAsync($"error: {graderFile.FullName}: does not exist");
-                        return FinetuneCli.ExitUsage;
-                    }
-
-                    using JsonDocument doc = JsonDocument.Parse(await File.ReadAllTextAsync(graderFile.FullName, cancellationToken));
-                    graderJson = doc.RootElement.Clone();
+                    await stderr.WriteLineAsync($"error: {unreadable}");
+                    return FinetuneCli.ExitUsage;
                 }
 
                 // Numbers at the edge get a sentence, not an overflow: TimeSpan takes at most about 29,000 years.
@@ -207,6 +212,7 @@ internal static class RunCommand
                     AllowUnknownModel = result.GetValue(allowUnknown),
                     Suffix = result.GetValue(suffix),
                     Grader = graderJson,
+                    EvalGrader = evalGraderJson,
                     Hyperparameters = result.GetValue(epochs) is int e ? new Hyperparameters(Epochs: e) : null,
                     TrainRatio = result.GetValue(ratio),
                     BudgetUsd = result.GetValue(budget),
@@ -347,6 +353,27 @@ internal static class RunCommand
                 return null;
             string sha256 = await FileHash.Sha256Async(file.FullName, cancellationToken);
             return new UserFile(file, sha256, $"datasets/{Path.GetFileNameWithoutExtension(SafeName(file.Name))}.{sha256[..12]}.jsonl");
+        }
+    }
+
+    /// <summary>A JSON file an option names (a grader), or a sentence naming the file and what is wrong with it.</summary>
+    private static async Task<(JsonElement? Json, string? Problem)> ReadJsonAsync(FileInfo? file, CancellationToken cancellationToken)
+    {
+        if (file is null)
+            return (null, null);
+        if (!file.Exists)
+            return (null, $"{file.FullName}: does not exist");
+        try
+        {
+            using JsonDocument doc = JsonDocument.Parse(await File.ReadAllTextAsync(file.FullName, cancellationToken));
+            return (doc.RootElement.Clone(), null);
+        }
+        catch (JsonException ex)
+        {
+            return (
+                null,
+                $"{file.FullName}: line {(ex.LineNumber ?? 0) + 1}: not JSON ({ex.Message.Split('.')[0]}); a grader is one JSON object"
+            );
         }
     }
 

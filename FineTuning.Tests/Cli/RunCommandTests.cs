@@ -74,6 +74,28 @@ public class RunCommandTests
         Assert.Contains("\n  line 5, messages[0].role:", stdout.ToString(), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("{\"type\": \"string_check\",", "line 2: not JSON")]
+    [InlineData("{\"type\": \"score_model\", \"name\": \"s\", \"model\": \"gpt-4.1\", \"input\": []}", "evalGrader")]
+    public async Task Run_WithAnEvaluationGraderThatCannotBeUsed_IsAUsageError_NamingTheFile(string grader, string said)
+    {
+        using var dir = new TempDir();
+        string dataset = dir.Write("d.jsonl", Rows.Jsonl(Rows.ManyChats(30)));
+        string graderFile = dir.Write("eval.grader.json", grader.Replace(",", ",\n", StringComparison.Ordinal));
+        var stderr = new StringWriter();
+
+        int code = await FinetuneCli.RunAsync(
+            ["run", dataset, "--data", dir.File("data"), "--eval-grader", graderFile],
+            TextWriter.Null,
+            stderr,
+            CancellationToken.None
+        );
+
+        Assert.Equal(FinetuneCli.ExitUsage, code);
+        Assert.Contains(said, stderr.ToString(), StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(dir.File("data"), "blobs", "runs")), "nothing ran");
+    }
+
     [Fact]
     public async Task Run_ReinforcementWithoutGrader_IsAUsageError()
     {

@@ -211,6 +211,51 @@ public sealed class EvaluationWorkflowTests : IAsyncLifetime, IDisposable
         Assert.Equal(gain.Reference, gain.FineTunedAnswer);
     }
 
+    [Theory]
+    [InlineData("supervised")]
+    [InlineData("dpo")]
+    public async Task AnEvaluationGrader_ScoresSupervisedAndDpoAnswersAgainstTheirReference_WithoutTheJudge(string method)
+    {
+        await StartAsync();
+        string rows = Rows.Jsonl(
+            Enumerable
+                .Range(0, 300)
+                .Select(i =>
+                    method == "dpo"
+                        ? Rows.Dpo($"Say {i} politely.", $"Certainly: {i}.", $"{i}, fine.")
+                        : Rows.Chat($"What is {i} + {i}?", $"{2 * i}")
+                )
+        );
+        await _blobs.WriteAsync("datasets/exact.jsonl", (s, ct) => s.WriteAsync(Encoding.UTF8.GetBytes(rows), ct).AsTask());
+        using JsonDocument grader = JsonDocument.Parse(
+            ExactAnswerGrader.Replace("item.reference_answer", "item.reference", StringComparison.Ordinal)
+        );
+
+        RunOutcome outcome = await Run(
+            $"run-eval-grader-{method}",
+            new RunRequest
+            {
+                DatasetBlob = "datasets/exact.jsonl",
+                Evaluate = true,
+                Approval = "auto",
+                EvalGrader = grader.RootElement.Clone(),
+            }
+        );
+
+        Assert.True(outcome.Status == RunStatus.Succeeded, outcome.Error);
+        EvaluationReport report = await Report($"run-eval-grader-{method}");
+        Assert.Equal(30, report.RowsEvaluated);
+        Assert.Contains("the evaluation grader against each row's reference", report.ScoredBy, StringComparison.Ordinal);
+        Assert.Equal((0, 0), (report.Tokens.JudgeInput, report.Tokens.JudgeOutput));
+        // A string check scores 1 for the reference itself and 0 for anything else: every row's score is one or the other.
+        Assert.All(report.Summary.LargestGains.Concat(report.Summary.LargestLosses), r =>
+        {
+            Assert.Equal(r.FineTunedAnswer == r.Reference ? 1.0 : 0.0, r.FineTunedScore);
+            Assert.Equal(r.BaseAnswer == r.Reference ? 1.0 : 0.0, r.BaseScore);
+        });
+        Assert.True(report.Summary.Overall.FineTunedScore > report.Summary.Overall.BaseScore);
+    }
+
     [Fact]
     public async Task AGraderTheProviderRefuses_StopsAReinforcementRunBeforeAnythingIsUploaded()
     {

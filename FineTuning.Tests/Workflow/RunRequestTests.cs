@@ -38,6 +38,52 @@ public class RunRequestTests
     }
 
     [Theory]
+    [InlineData(
+        "supervised",
+        """{"type":"string_check","name":"x","input":"{{ sample.output_text }}","reference":"{{ item.reference }}","operation":"eq"}""",
+        null
+    )]
+    [InlineData(
+        "auto",
+        """{"type":"text_similarity","name":"x","input":"{{ sample.output_text }}","reference":"{{ item.reference }}","evaluation_metric":"bleu"}""",
+        null
+    )]
+    [InlineData(
+        "reinforcement",
+        """{"type":"string_check","name":"x","input":"{{ sample.output_text }}","reference":"{{ item.reference }}","operation":"eq"}""",
+        "scored by its own grader"
+    )]
+    [InlineData(
+        "supervised",
+        """{"type":"score_model","name":"x","model":"gpt-4.1","input":[{"role":"user","content":"Rate {{ sample.output_text }}"}]}""",
+        "a score_model grader cannot score the evaluation here"
+    )]
+    [InlineData(
+        "supervised",
+        """{"type":"multi","name":"m","graders":{"a":{"type":"python","name":"p","source":"def grade(s, i): return 1"}},"calculate_output":"a"}""",
+        "a python grader cannot"
+    )]
+    [InlineData("dpo", """{"type":"string_check"}""", "evalGrader")]
+    public void AnEvaluationGrader_IsAStringCheckOrTextSimilarity_ForSupervisedAndDpoRuns(string method, string grader, string? problem)
+    {
+        using JsonDocument json = JsonDocument.Parse(grader);
+        var request = new RunRequest
+        {
+            DatasetBlob = "datasets/a.jsonl",
+            Method = method,
+            EvalGrader = json.RootElement.Clone(),
+            Grader = method == "reinforcement" ? json.RootElement.Clone() : null,
+        };
+
+        IReadOnlyDictionary<string, string[]> problems = request.Problems();
+
+        if (problem is null)
+            Assert.Empty(problems);
+        else
+            Assert.Contains(problem, Assert.Single(problems["evalGrader"]), StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData(0)]
     [InlineData(RunRequest.MaxAttempt + 1)]
     [InlineData(int.MaxValue)]

@@ -31,6 +31,7 @@ public sealed class EvaluateBatch(IFineTuningProvider provider, IBlobStore blobs
                 AnswersPrefix(input.RunId),
                 input.Concurrency,
                 input.Grader,
+                input.GraderOnReference,
                 cancellationToken
             )
             .ConfigureAwait(false);

@@ -61,7 +61,9 @@ public sealed class MergeValidation(IBlobStore blobs, ModelCatalog catalog, Eval
                         Evaluation.EvaluationEstimator.Rows(report.Examples, input.Settings.EvaluationRatio, input.Settings.MaxEvalRows),
                         report.Model,
                         input.Settings.JudgeModel ?? (evaluation ?? new Evaluation.EvaluationOptions()).JudgeModel,
-                        catalog
+                        catalog,
+                        // Reinforcement runs and runs with an evaluation grader grade answers here: no judge is called.
+                        judged: report.Method != "reinforcement" && !input.Settings.EvalGrader
                     )
                     : null,
         };

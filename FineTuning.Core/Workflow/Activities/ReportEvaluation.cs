@@ -67,8 +67,9 @@ public sealed class ReportEvaluation(IBlobStore blobs, ModelCatalog catalog) : I
             notes
         )
         {
-            ScoredBy = input.ScoredByGrader
-                ? "the run's grader (the higher reward wins a pair)"
+            ScoredBy =
+                input.GraderOnReference ? "the evaluation grader against each row's reference (the higher score wins a pair)"
+                : input.ScoredByGrader ? "the run's grader (the higher reward wins a pair)"
                 : $"{input.Models.JudgeModel} as judge (a rubric against the reference, and both answers compared in both orders)",
         };
         await blobs
