@@ -25,6 +25,11 @@ public static class SideBySide
         Report("finetune validate --threads 1", mib, one);
         Measure all = Best(() => Finetune(finetune, "validate", path, "--json"));
         Report($"finetune validate --threads {Environment.ProcessorCount}", mib, all);
+        // The opt-in fuzzy near-duplicates (MinHash of word 3-grams), beside the default checks.
+        Measure fuzzyOne = Best(() => Finetune(finetune, "validate", path, "--threads", "1", "--json", "--near-duplicates"), runs: 1);
+        Report("finetune validate --threads 1 --near-duplicates", mib, fuzzyOne);
+        Measure fuzzyAll = Best(() => Finetune(finetune, "validate", path, "--json", "--near-duplicates"), runs: 1);
+        Report($"finetune validate --threads {Environment.ProcessorCount} --near-duplicates", mib, fuzzyAll);
         Measure python = Best(() => Child("python3", script, path), runs: 1);
         Report("python3 cookbook_checks.py", mib, python);
         Console.WriteLine(

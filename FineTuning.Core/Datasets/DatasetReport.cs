@@ -190,9 +190,25 @@ public sealed record DatasetReport
         );
         long duplicates = exactRepeats.Count;
         // Near-duplicates: repeats of the folded text that are not repeats of the example itself.
-        Repeats(codes, merged.TextHashes, FindingCodes.NearDuplicate, keep, exactRepeats, first =>
+        List<long> foldedRepeats = Repeats(codes, merged.TextHashes, FindingCodes.NearDuplicate, keep, exactRepeats, first =>
             $"reads as line {first} does once case, whitespace and punctuation are ignored"
         );
+        if (options.FuzzyNearDuplicates && merged.Sketches is { } sketches)
+        {
+            // Rows that differ by a few words: the pairs, both lines named; rows already reported as repeats are left out.
+            foreach ((long line, long earlier, double similarity) in sketches.Pairs(new HashSet<long>([.. exactRepeats, .. foldedRepeats])))
+            {
+                Add(
+                    FindingCodes.Create(
+                        FindingCodes.NearDuplicate,
+                        line,
+                        "",
+                        $"about {Math.Round(similarity * 100)}% the same as line {earlier} (MinHash of word 3-grams; reported from "
+                            + $"{MinHashSketches.Threshold * 100}%); keep one of the two, or make them differ"
+                    )
+                );
+            }
+        }
 
         (FineTuningMethod method, bool detected) = DatasetRules.Method(merged, options, Add);
 

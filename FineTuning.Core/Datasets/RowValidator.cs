@@ -184,6 +184,10 @@ internal sealed partial class RowValidator
         // member order are one example, for duplicates and the split alike.
         ContentHash hash = TrainedMembers.Identity(line, _topLevel, format);
         report.AddRow(hash, TrainedMembers.TextIdentity(line, _topLevel, format), lineNumber, Math.Min(measures.Tokens, tokenLimit));
+        if (_options.FuzzyNearDuplicates)
+        {
+            (report.Sketches ??= new MinHashSketches()).Add(lineNumber, line, _topLevel, format);
+        }
         return Commit(report, new ValidRow(lineNumber, hash, topic, generated, excluded) { TopLevel = _topLevel });
     }
 

@@ -107,6 +107,10 @@ public sealed class ShardReport
     /// <summary>Valid rows by folded text (case, whitespace and punctuation ignored): near-duplicates are its repeats.</summary>
     public RowHashTable TextHashes { get; set; } = new();
 
+    /// <summary>The rows' MinHash signatures, when fuzzy near-duplicates are asked for (never written with the report).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public MinHashSketches? Sketches { get; set; }
+
     internal const int SystemPromptSketchSize = 1024;
 
     internal void AddFinding(Finding finding, int keep)
@@ -238,5 +242,9 @@ public sealed class ShardReport
 
         RowHashes.MergeFrom(other.RowHashes);
         TextHashes.MergeFrom(other.TextHashes);
+        if (other.Sketches is { } sketches)
+        {
+            (Sketches ??= new MinHashSketches()).MergeFrom(sketches);
+        }
     }
 }

@@ -62,6 +62,12 @@ public sealed record ValidationOptions
     /// </summary>
     public bool CheckSensitiveData { get; init; } = true;
 
+    /// <summary>
+    /// Also report rows that differ from an earlier one by a few words (<see cref="MinHashSketches"/>); slower, and about
+    /// 600 bytes a row of memory, so off unless asked for (<c>--near-duplicates</c>).
+    /// </summary>
+    public bool FuzzyNearDuplicates { get; init; }
+
     /// <summary>The date retirement is judged against.</summary>
     public DateOnly Today { get; init; } = DateOnly.FromDateTime(DateTime.UtcNow);
 

@@ -83,6 +83,14 @@ internal sealed class DatasetOptions
             DefaultValueFactory = _ => "approx",
         };
 
+    public Option<bool> NearDuplicates { get; } =
+        new("--near-duplicates")
+        {
+            Description =
+                "Also report rows that differ from an earlier row by a few words (near_duplicate, with both lines; MinHash of word "
+                + "3-grams, 80% alike or more). Slower, and about 600 bytes of memory a row.",
+        };
+
     public Option<bool> NoPiiCheck { get; } =
         new("--no-pii-check")
         {
@@ -112,6 +120,7 @@ internal sealed class DatasetOptions
         command.Options.Add(MaxLineMib);
         command.Options.Add(Tokenizer);
         command.Options.Add(NoPiiCheck);
+        command.Options.Add(NearDuplicates);
         command.Options.Add(Json);
         Tokenizer.AcceptOnlyFromAmong("approx", "o200k");
         Method.Validators.Add(r =>
@@ -171,6 +180,7 @@ internal sealed class DatasetOptions
             Catalog = ModelCatalog.Default,
             Tokens = result.GetValue(Tokenizer) == "o200k" ? TiktokenTokenEstimator.O200kBase : ApproximateTokenEstimator.Instance,
             CheckSensitiveData = !result.GetValue(NoPiiCheck),
+            FuzzyNearDuplicates = result.GetValue(NearDuplicates),
         };
     }
 }

@@ -106,6 +106,29 @@ public class CliTests
     }
 
     [Fact]
+    public void Validate_WithNearDuplicates_NamesBothLinesOfAPair()
+    {
+        using var dir = new TempDir();
+        string answer = string.Join(' ', Enumerable.Range(0, 40).Select(i => $"word{i}"));
+        string path = dir.Write(
+            "d.jsonl",
+            Rows.Jsonl([
+                Rows.Chat("Tell me the words", answer),
+                Rows.Chat("Tell me the words", answer + " and one more"),
+                .. Rows.ManyChats(12),
+            ])
+        );
+
+        var (plainCode, plain, _) = CliRunner.Run("validate", path);
+        var (code, stdout, _) = CliRunner.Run("validate", path, "--near-duplicates");
+
+        Assert.Equal((0, 0), (plainCode, code));
+        Assert.DoesNotContain("near_duplicate", plain, StringComparison.Ordinal);
+        Assert.Contains("near_duplicate", stdout, StringComparison.Ordinal);
+        Assert.Contains("the same as line 1", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Estimate_PricesTheDatasetWithTheDefaultEpochRule()
     {
         using var dir = new TempDir();
