@@ -1,4 +1,5 @@
 using FineTuning.Core.Api;
+using FineTuning.Core.Providers;
 
 namespace FineTuning.Core.Workflow;
 
@@ -99,14 +100,61 @@ public static class ModelRegistryChanges
             }
         }
 
+        // An archived model serves nothing: its deployment, if it has one, goes too.
+        if (change.Stage == ModelStages.Archived && model.Deployment is { } own)
+            retired.Add(own);
         ModelRow changed = model with
         {
             Stage = change.Stage,
             StageHistory = [.. model.StageHistory, new StageChange(change.Stage, change.At, change.By, change.Why)],
-            Deployment = change.Stage == ModelStages.Production ? change.Deployment ?? model.Deployment : model.Deployment,
+            Deployment =
+                change.Stage == ModelStages.Production ? change.Deployment ?? model.Deployment
+                : change.Stage == ModelStages.Archived ? null
+                : model.Deployment,
         };
         await registry.UpsertAsync(changed, cancellationToken).ConfigureAwait(false);
         return (changed, null, retired);
+    }
+
+    /// <summary>
+    /// A change of stage a person asks for (<c>POST /api/models/{id}/promote|archive</c>, <c>finetune promote|archive</c>),
+    /// on a host that deploys models when <paramref name="deployments"/> is given (Azure OpenAI): there a model is
+    /// production only with a live deployment, so promoting one that has none is refused (its run deploys it when it is
+    /// approved); and the deployments a change retires (the production model it replaces, or an archived model's own)
+    /// are removed at once.
+    /// </summary>
+    public static async Task<(ModelRow? Model, ApiProblem? Problem)> ChangeStageOnRequestAsync(
+        IModelRegistry registry,
+        IModelDeployments? deployments,
+        ModelStageInput change,
+        CancellationToken cancellationToken = default
+    )
+    {
+        if (
+            deployments is not null
+            && change.Stage == ModelStages.Production
+            && await registry.GetAsync(change.ModelId, cancellationToken).ConfigureAwait(false) is { Deployment: null } undeployed
+            && undeployed.Stage != ModelStages.Production
+        )
+        {
+            return (
+                null,
+                ApiProblem.Conflict(
+                    $"Model '{undeployed.ModelId}' has no deployment, and on this Azure OpenAI account a production model must have "
+                        + $"one. A run deploys its model when it is approved (POST /api/runs/{undeployed.RunId}/approve while it waits); "
+                        + "deploying on promote is not built yet."
+                )
+            );
+        }
+
+        (ModelRow? model, ApiProblem? problem, IReadOnlyList<string> retired) = await ChangeStageAsync(registry, change, cancellationToken)
+            .ConfigureAwait(false);
+        foreach (string deployment in problem is null && deployments is not null ? retired : [])
+        {
+            await deployments!.DeleteAsync(deployment, cancellationToken).ConfigureAwait(false);
+        }
+
+        return (model, problem);
     }
 
     private static bool Allowed(string from, string to) =>

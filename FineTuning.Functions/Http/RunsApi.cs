@@ -4,6 +4,7 @@ using FineTuning.Core.Api;
 using FineTuning.Core.Catalog;
 using FineTuning.Core.Datasets;
 using FineTuning.Core.Estimation;
+using FineTuning.Core.Providers;
 using FineTuning.Core.Serialization;
 using FineTuning.Core.Storage;
 using FineTuning.Core.Workflow;
@@ -18,7 +19,13 @@ namespace FineTuning.Functions.Http;
 /// The HTTP API of DESIGN.md: runs, reports, models, and dry runs; the same request and response types as the local
 /// host.
 /// </summary>
-public sealed class RunsApi(IBlobStore blobs, IRunStore runs, IModelRegistry models, ModelCatalog catalog)
+public sealed class RunsApi(
+    IBlobStore blobs,
+    IRunStore runs,
+    IModelRegistry models,
+    ModelCatalog catalog,
+    IModelDeployments? deployments = null
+)
 {
     [Function("StartRun")]
     public async Task<HttpResponseData> StartAsync(
@@ -276,8 +283,9 @@ public sealed class RunsApi(IBlobStore blobs, IRunStore runs, IModelRegistry mod
             return await HttpJson.Problem(request, invalid!);
         }
 
-        (ModelRow? model, ApiProblem? problem, _) = await ModelRegistryChanges.ChangeStageAsync(
+        (ModelRow? model, ApiProblem? problem) = await ModelRegistryChanges.ChangeStageOnRequestAsync(
             models,
+            deployments,
             new ModelStageInput(Uri.UnescapeDataString(id), stage, DateTime.UtcNow, decision.By!, decision.Why),
             cancellationToken
         );

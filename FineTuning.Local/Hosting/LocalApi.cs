@@ -239,9 +239,10 @@ public sealed class LocalApi : IAsyncDisposable
                         .ConfigureAwait(false);
                     if (decision is null)
                         return Problem(invalid!);
-                    (ModelRow? model, ApiProblem? problem, _) = await ModelRegistryChanges
-                        .ChangeStageAsync(
+                    (ModelRow? model, ApiProblem? problem) = await ModelRegistryChanges
+                        .ChangeStageOnRequestAsync(
                             models,
+                            host.Deployments,
                             new ModelStageInput(Uri.UnescapeDataString(id), stage, DateTime.UtcNow, decision.By!, decision.Why),
                             ct
                         )

@@ -28,6 +28,9 @@ public sealed class LocalRunHost : IAsyncDisposable
     private readonly EmulatorServer? _emulator;
     private readonly FileStream _lock;
 
+    /// <summary>The Azure OpenAI account's deployments, when the host deploys models (null: nothing to deploy).</summary>
+    public IModelDeployments? Deployments { get; }
+
     private LocalRunHost(
         string root,
         FileStream ownership,
@@ -41,6 +44,7 @@ public sealed class LocalRunHost : IAsyncDisposable
     )
     {
         Root = root;
+        Deployments = deployments;
         _lock = ownership;
         Blobs = blobs;
         Tables = tables;

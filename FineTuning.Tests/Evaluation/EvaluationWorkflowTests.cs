@@ -370,6 +370,43 @@ public sealed class EvaluationWorkflowTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task OnAzureOpenAI_ArchivingRemovesTheDeployment_AndAModelWithoutOneIsNotPromoted()
+    {
+        await StartAsync(azure: true);
+        RunOutcome outcome = await Run("run-az-archive", await Dataset(r => r with { Approval = "auto" }));
+        Assert.True(outcome.Status == RunStatus.Succeeded, outcome.Error);
+        ModelRow live = (await ((IModelRegistry)_tables).GetAsync(outcome.ModelId!))!;
+        Assert.NotNull(await Deployments().GetAsync(live.Deployment!));
+
+        (ModelRow? archived, ApiProblem? none) = await ModelRegistryChanges.ChangeStageOnRequestAsync(
+            _tables,
+            Deployments(),
+            new ModelStageInput(live.ModelId, ModelStages.Archived, DateTime.UtcNow, "ana", "superseded")
+        );
+        (ModelRow? promoted, ApiProblem? refused) = await ModelRegistryChanges.ChangeStageOnRequestAsync(
+            _tables,
+            Deployments(),
+            new ModelStageInput(live.ModelId, ModelStages.Production, DateTime.UtcNow, "ana", "roll back")
+        );
+        // Where nothing is deployed (OpenAI), the same roll-back is a change of stage and nothing more.
+        (ModelRow? onOpenAI, ApiProblem? fine) = await ModelRegistryChanges.ChangeStageOnRequestAsync(
+            _tables,
+            null,
+            new ModelStageInput(live.ModelId, ModelStages.Production, DateTime.UtcNow, "ana", "roll back")
+        );
+
+        Assert.Null(none);
+        Assert.Equal((ModelStages.Archived, null), (archived!.Stage, archived.Deployment));
+        Assert.Null(await Deployments().GetAsync(live.Deployment!)); // an archived model serves nothing
+        Assert.Null(promoted);
+        Assert.Equal(409, refused!.Status);
+        Assert.Contains("has no deployment", refused.Detail, StringComparison.Ordinal);
+        Assert.Contains("/api/runs/run-az-archive/approve", refused.Detail, StringComparison.Ordinal);
+        Assert.Null(fine);
+        Assert.Equal(ModelStages.Production, onOpenAI!.Stage);
+    }
+
+    [Fact]
     public async Task OnAzureOpenAI_ADeploymentNameThatServesAnotherModel_FailsTheRunAndKeepsTheModelACandidate()
     {
         await StartAsync(azure: true);
