@@ -14,10 +14,18 @@ public sealed record ModelFacts(
     decimal? TrainingPricePerHour,
     DateOnly? AcceptsJobsUntil,
     bool Vision = false,
-    InferencePrices? InferencePrices = null
+    InferencePrices? InferencePrices = null,
+    IReadOnlyList<string>? AzureDeploymentTypes = null
 )
 {
     public bool Supports(FineTuningMethod method) => Methods.Contains(method.ToWireName(), StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Whether Azure OpenAI deploys models fine-tuned from this one with <paramref name="sku"/> (true when the catalogue
+    /// does not say).
+    /// </summary>
+    public bool AzureDeploys(string sku) =>
+        AzureDeploymentTypes is null || AzureDeploymentTypes.Contains(sku, StringComparer.OrdinalIgnoreCase);
 }
 
 /// <summary>USD per 1M tokens of answers from the base model and from a model fine-tuned from it.</summary>
@@ -54,7 +62,8 @@ public sealed partial class ModelCatalog
                 m.TrainingPricePerHour,
                 m.AcceptsJobsUntil,
                 m.Vision,
-                m.InferencePricePerMillionTokens
+                m.InferencePricePerMillionTokens,
+                m.AzureDeploymentTypes
             ))
             .ToList();
         _byName = new Dictionary<string, ModelFacts>(StringComparer.OrdinalIgnoreCase);
@@ -98,7 +107,7 @@ public sealed partial class ModelCatalog
 
     /// <summary>
     /// Finds a model by name or alias (null or blank: the default for <paramref name="method"/>); a fine-tuned model id
-    /// (<c>ft:base:org::id</c>) resolves to its base.
+    /// (<c>ft:base:org::id</c> on OpenAI, <c>base.ft-id</c> on Azure OpenAI) resolves to its base.
     /// </summary>
     public ModelFacts? Find(string? name, FineTuningMethod method = FineTuningMethod.Auto)
     {
@@ -112,6 +121,10 @@ public sealed partial class ModelCatalog
         {
             string[] parts = key.Split(':');
             key = parts.Length > 1 ? parts[1] : key;
+        }
+        else if (key.IndexOf(".ft-", StringComparison.Ordinal) is > 0 and int at)
+        {
+            key = key[..at]; // Azure OpenAI names a fine-tuned model base.ft-id
         }
 
         return _byName.GetValueOrDefault(key);
@@ -183,6 +196,8 @@ public sealed partial class ModelCatalog
 
         /// <summary>Whether supervised rows may hold images (image_url content parts).</summary>
         public bool Vision { get; set; }
+
+        public List<string>? AzureDeploymentTypes { get; set; }
 
         public InferencePrices? InferencePricePerMillionTokens { get; set; }
     }

@@ -48,3 +48,6 @@ public interface IModelDeployments
 /// A deployment name that is someone else's (another model): refused for good, not retried.
 /// </summary>
 public sealed class DeploymentNameTakenException(string message) : Exception(message);
+
+/// <summary>A deployment type Azure OpenAI does not offer for the model's base (the catalogue says which it does): not retried.</summary>
+public sealed class DeploymentNotOfferedException(string message) : Exception(message);

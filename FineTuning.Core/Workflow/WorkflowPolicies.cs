@@ -46,6 +46,7 @@ public static class Retries
             typeof(Datasets.DatasetFileException).FullName!,
             typeof(Evaluation.EvaluationImpossibleException).FullName!,
             typeof(Providers.DeploymentNameTakenException).FullName!,
+            typeof(Providers.DeploymentNotOfferedException).FullName!,
         };
 
     /// <summary>

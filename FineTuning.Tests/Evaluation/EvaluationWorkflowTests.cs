@@ -370,6 +370,32 @@ public sealed class EvaluationWorkflowTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task OnAzureOpenAI_TheEvaluationDeploysAsTheBaseModelAllows_AndProductionRefusesATypeNotOffered()
+    {
+        await StartAsync(azure: true);
+        var deploy = new Core.Workflow.Activities.DeployModel(
+            Deployments(),
+            new Core.Workflow.Activities.DeploymentSettings("GlobalStandard", 50)
+        );
+        var developerOnly = new Core.Workflow.Activities.DeployModel(
+            Deployments(),
+            new Core.Workflow.Activities.DeploymentSettings("DeveloperTier", 1)
+        );
+
+        // gpt-4o-mini's fine-tunes have no Developer deployments (Azure names them base.ft-id); gpt-4.1-mini's do.
+        DeploymentState ofMini4o = (await deploy.RunAsync(new("eval-4o", "gpt-4o-mini-2024-07-18.ft-0a1b2c", ForEvaluation: true)))!;
+        DeploymentState ofMini41 = (await deploy.RunAsync(new("eval-41", "gpt-4.1-mini-2025-04-14.ft-3d4e5f", ForEvaluation: true)))!;
+        DeploymentNotOfferedException refused = await Assert.ThrowsAsync<DeploymentNotOfferedException>(() =>
+            developerOnly.RunAsync(new("prod-4o", "gpt-4o-mini-2024-07-18.ft-0a1b2c", ForEvaluation: false))
+        );
+
+        Assert.Equal(("GlobalStandard", "DeveloperTier"), (ofMini4o.Sku, ofMini41.Sku));
+        Assert.Contains("it offers Standard, GlobalStandard, DataZoneStandard", refused.Message, StringComparison.Ordinal);
+        Assert.Null(await Deployments().GetAsync("prod-4o")); // refused before anything was created
+        Assert.Contains(typeof(DeploymentNotOfferedException).FullName!, Retries.Permanent);
+    }
+
+    [Fact]
     public async Task OnAzureOpenAI_ArchivingRemovesTheDeployment_AndAModelWithoutOneIsNotPromoted()
     {
         await StartAsync(azure: true);

@@ -11,9 +11,14 @@ public sealed record DeployInput(string Name, string Model, bool ForEvaluation);
 /// emulator without an account). A name that serves another model is refused for good
 /// (<see cref="DeploymentNameTakenException"/>); asked again for the same model, it is the same deployment.
 /// </summary>
-public sealed class DeployModel(IModelDeployments? deployments = null, DeploymentSettings? settings = null)
-    : IWorkflowActivity<DeployInput, DeploymentState?>
+public sealed class DeployModel(
+    IModelDeployments? deployments = null,
+    DeploymentSettings? settings = null,
+    Catalog.ModelCatalog? catalog = null
+) : IWorkflowActivity<DeployInput, DeploymentState?>
 {
+    public const string Developer = "DeveloperTier";
+
     public async Task<DeploymentState?> RunAsync(DeployInput input, CancellationToken cancellationToken = default)
     {
         if (deployments is null)
@@ -30,14 +35,29 @@ public sealed class DeployModel(IModelDeployments? deployments = null, Deploymen
             );
         }
 
+        // Not every base model's fine-tunes deploy with every type (gpt-4o's have no Developer deployments, gpt-5's only
+        // Standard): the evaluation takes Developer where it can, else the production type, else the one offered.
+        Catalog.ModelFacts? facts = (catalog ?? Catalog.ModelCatalog.Default).Find(input.Model);
+        string sku = how.Sku;
+        if (input.ForEvaluation)
+        {
+            sku =
+                facts?.AzureDeploys(Developer) != false ? Developer
+                : facts.AzureDeploys(how.Sku) ? how.Sku
+                : facts.AzureDeploymentTypes![0];
+        }
+        else if (facts?.AzureDeploys(how.Sku) == false)
+        {
+            throw new DeploymentNotOfferedException(
+                $"Azure OpenAI does not deploy models fine-tuned from {facts.Name} as {how.Sku} (it offers "
+                    + $"{string.Join(", ", facts.AzureDeploymentTypes!)}): set FineTuning__Deployments__Sku to one of them. "
+                    + "The model stays a registered candidate, not deployed."
+            );
+        }
+
         return await deployments
             .CreateOrUpdateAsync(
-                new DeploymentRequest(
-                    input.Name,
-                    input.Model,
-                    input.ForEvaluation ? "DeveloperTier" : how.Sku,
-                    input.ForEvaluation ? Math.Min(how.Capacity, 10) : how.Capacity
-                ),
+                new DeploymentRequest(input.Name, input.Model, sku, input.ForEvaluation ? Math.Min(how.Capacity, 10) : how.Capacity),
                 cancellationToken
             )
             .ConfigureAwait(false);
