@@ -10,6 +10,12 @@ public sealed record CancelRequested(string Id, string Cancel = "requested");
 /// <summary>The answer of both hosts' APIs to a pause or resume request (202: the run passes it to the provider).</summary>
 public sealed record ControlRequested(string Id, string Control, string Status = "requested");
 
+/// <summary>
+/// The answer to a promote that deploys first (202, Azure OpenAI): the model, the promotion's instance, the deployment
+/// it creates, and where to see the model become production.
+/// </summary>
+public sealed record PromotionStarted(string ModelId, string Promotion, string Deployment, string StatusQueryGetUri);
+
 /// <summary>An estimate with the validation it was made from (both hosts' APIs, and <c>finetune estimate --json</c>).</summary>
 public sealed record EstimateAnswer(CostEstimate Estimate, DatasetReport Validation);
 

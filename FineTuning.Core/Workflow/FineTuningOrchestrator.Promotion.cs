@@ -112,7 +112,7 @@ public static partial class FineTuningOrchestrator
         DeploymentState? deployment = await DeployAsync(
             context,
             signals,
-            request,
+            request.PollInterval,
             DeploymentName(request, context.InstanceId, modelId),
             modelId,
             false
@@ -143,7 +143,7 @@ public static partial class FineTuningOrchestrator
     internal static async Task<DeploymentState?> DeployAsync(
         IOrchestrationContext context,
         RunSignals signals,
-        RunRequest request,
+        TimeSpan pollInterval,
         string name,
         string modelId,
         bool forEvaluation
@@ -156,7 +156,7 @@ public static partial class FineTuningOrchestrator
             new DeployInput(name, modelId, forEvaluation)
         );
         DateTime giveUp = context.CurrentUtcDateTime + Polling.MaxDeploymentWait;
-        TimeSpan wait = request.PollInterval;
+        TimeSpan wait = pollInterval;
         while (state is { Succeeded: false, Failed: false })
         {
             if (context.CurrentUtcDateTime >= giveUp)
@@ -176,9 +176,12 @@ public static partial class FineTuningOrchestrator
     }
 
     /// <summary>A deployment's name: the registry name and the run, in the characters Azure allows (at most 64).</summary>
-    internal static string DeploymentName(RunRequest request, string runId, string modelId, string? purpose = null)
+    internal static string DeploymentName(RunRequest request, string runId, string modelId, string? purpose = null) =>
+        DeploymentName(request.Name ?? request.Suffix ?? modelId.Split(':').ElementAtOrDefault(1) ?? "model", runId, purpose);
+
+    /// <summary>A deployment's name from a registry name and the run that trained the model.</summary>
+    internal static string DeploymentName(string name, string runId, string? purpose = null)
     {
-        string name = request.Name ?? request.Suffix ?? modelId.Split(':').ElementAtOrDefault(1) ?? "model";
         string safe = new([.. name.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '-')]);
         string run = runId.StartsWith("run-", StringComparison.Ordinal) ? runId[4..] : runId;
         string tail = "-" + run[..Math.Min(8, run.Length)] + (purpose is null ? "" : "-" + purpose);

@@ -269,7 +269,7 @@ public static partial class FineTuningOrchestrator
             DeploymentState? answering = await DeployAsync(
                 context,
                 signals,
-                request,
+                request.PollInterval,
                 DeploymentName(request, runId, job.FineTunedModel, "eval"),
                 job.FineTunedModel,
                 forEvaluation: true

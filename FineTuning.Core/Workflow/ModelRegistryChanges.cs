@@ -119,14 +119,15 @@ public static class ModelRegistryChanges
     /// <summary>
     /// A change of stage a person asks for (<c>POST /api/models/{id}/promote|archive</c>, <c>finetune promote|archive</c>),
     /// on a host that deploys models when <paramref name="deployments"/> is given (Azure OpenAI): there a model is
-    /// production only with a live deployment, so promoting one that has none is refused (its run deploys it when it is
-    /// approved); and the deployments a change retires (the production model it replaces, or an archived model's own)
-    /// are removed at once.
+    /// production only with a live deployment, so promoting one that has none is not done here but answered with the
+    /// <see cref="PromotionRequest"/> the host starts (<see cref="ModelPromotion"/>: deploy, then promote); the
+    /// deployments a change retires (the production model it replaces, or an archived model's own) are removed at once.
     /// </summary>
-    public static async Task<(ModelRow? Model, ApiProblem? Problem)> ChangeStageOnRequestAsync(
+    public static async Task<(ModelRow? Model, ApiProblem? Problem, PromotionRequest? ToDeploy)> ChangeStageOnRequestAsync(
         IModelRegistry registry,
         IModelDeployments? deployments,
         ModelStageInput change,
+        TimeSpan pollInterval,
         CancellationToken cancellationToken = default
     )
     {
@@ -134,15 +135,17 @@ public static class ModelRegistryChanges
             deployments is not null
             && change.Stage == ModelStages.Production
             && await registry.GetAsync(change.ModelId, cancellationToken).ConfigureAwait(false) is { Deployment: null } undeployed
-            && undeployed.Stage != ModelStages.Production
+            && Allowed(undeployed.Stage, ModelStages.Production)
         )
         {
             return (
+                undeployed,
                 null,
-                ApiProblem.Conflict(
-                    $"Model '{undeployed.ModelId}' has no deployment, and on this Azure OpenAI account a production model must have "
-                        + $"one. A run deploys its model when it is approved (POST /api/runs/{undeployed.RunId}/approve while it waits); "
-                        + "deploying on promote is not built yet."
+                new PromotionRequest(
+                    undeployed.ModelId,
+                    FineTuningOrchestrator.DeploymentName(undeployed.Name, undeployed.RunId),
+                    new Decision(change.By, change.Why),
+                    pollInterval
                 )
             );
         }
@@ -154,7 +157,7 @@ public static class ModelRegistryChanges
             await deployments!.DeleteAsync(deployment, cancellationToken).ConfigureAwait(false);
         }
 
-        return (model, problem);
+        return (model, problem, null);
     }
 
     private static bool Allowed(string from, string to) =>

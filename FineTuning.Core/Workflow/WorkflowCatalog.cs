@@ -19,11 +19,12 @@ public delegate Task<JsonElement> ActivityFunction(JsonElement input, Cancellati
 /// </summary>
 public static class WorkflowCatalog
 {
-    /// <summary>The orchestrators: the run, and the job monitor it runs as a child.</summary>
+    /// <summary>The orchestrators: the run, the job monitor it runs as a child, and a person's promote that deploys.</summary>
     public static IReadOnlyList<WorkflowOrchestrator> Orchestrators { get; } =
     [
         new WorkflowOrchestrator<RunRequest, RunOutcome>(nameof(FineTuningOrchestrator), FineTuningOrchestrator.RunAsync),
         new WorkflowOrchestrator<MonitorInput, MonitorResult>(JobMonitor.Name, JobMonitor.RunAsync),
+        new WorkflowOrchestrator<PromotionRequest, PromotionOutcome>(ModelPromotion.Name, ModelPromotion.RunAsync),
     ];
 
     /// <summary>The activities, in the order the run calls them.</summary>

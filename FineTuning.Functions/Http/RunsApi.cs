@@ -266,6 +266,7 @@ public sealed class RunsApi(
         [HttpTrigger(AuthorizationLevel.Function, "post", Route = "models/{id}/{action}")] HttpRequestData request,
         string id,
         string action,
+        [DurableClient] DurableTaskClient client,
         CancellationToken cancellationToken
     )
     {
@@ -283,13 +284,37 @@ public sealed class RunsApi(
             return await HttpJson.Problem(request, invalid!);
         }
 
-        (ModelRow? model, ApiProblem? problem) = await ModelRegistryChanges.ChangeStageOnRequestAsync(
+        (ModelRow? model, ApiProblem? problem, PromotionRequest? deploy) = await ModelRegistryChanges.ChangeStageOnRequestAsync(
             models,
             deployments,
             new ModelStageInput(Uri.UnescapeDataString(id), stage, DateTime.UtcNow, decision.By!, decision.Why),
+            RunRequest.DefaultPollInterval,
             cancellationToken
         );
-        return problem is not null ? await HttpJson.Problem(request, problem) : await HttpJson.Ok(request, model!);
+        if (problem is not null)
+            return await HttpJson.Problem(request, problem);
+        if (deploy is null)
+            return await HttpJson.Ok(request, model!);
+
+        // On Azure OpenAI: deploy first, then promote; a promotion already under way is the same one.
+        string promotion = ModelPromotion.InstanceId(model!);
+        if (await client.GetInstanceAsync(promotion, cancellationToken) is null)
+        {
+            await client.ScheduleNewOrchestrationInstanceAsync(
+                ModelPromotion.Name,
+                deploy,
+                new StartOrchestrationOptions(InstanceId: promotion),
+                cancellationToken
+            );
+        }
+
+        string status = $"{request.Url.GetLeftPart(UriPartial.Authority)}/api/models/{Uri.EscapeDataString(model!.ModelId)}";
+        HttpResponseData started = await HttpJson.Ok(
+            request,
+            new PromotionStarted(model.ModelId, promotion, deploy.DeploymentName, status)
+        );
+        started.StatusCode = HttpStatusCode.Accepted;
+        return started;
     }
 
     [Function("ValidateDataset")]

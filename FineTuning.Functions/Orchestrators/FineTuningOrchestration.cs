@@ -15,6 +15,14 @@ public static class FineTuningOrchestration
                 ?? throw new InvalidOperationException($"Orchestration {context.InstanceId} was started without a RunRequest.")
         );
 
+    [Function(ModelPromotion.Name)]
+    public static Task<PromotionOutcome> PromoteAsync([OrchestrationTrigger] TaskOrchestrationContext context) =>
+        ModelPromotion.RunAsync(
+            new DurableOrchestrationContext(context),
+            context.GetInput<PromotionRequest>()
+                ?? throw new InvalidOperationException($"Orchestration {context.InstanceId} was started without a PromotionRequest.")
+        );
+
     [Function(JobMonitor.Name)]
     public static Task<MonitorResult> MonitorAsync([OrchestrationTrigger] TaskOrchestrationContext context) =>
         JobMonitor.RunAsync(

@@ -194,8 +194,9 @@ async function renderModels() {
 
 async function changeModel(id, action) {
   try {
-    await api("POST", `/api/models/${encodeURIComponent(id)}/${action}`, JSON.stringify({ by: "dashboard" }), "application/json");
-    notice(`${id}: ${action} done.`);
+    const answer = await api("POST", `/api/models/${encodeURIComponent(id)}/${action}`, JSON.stringify({ by: "dashboard" }), "application/json");
+    // On Azure OpenAI a promote deploys first (202): the model becomes production once its deployment is live.
+    notice(answer && answer.promotion ? `${id}: deploying as ${answer.deployment}; production once it is live.` : `${id}: ${action} done.`);
     await renderModels();
   } catch (error) {
     notice(`${action}: ${error.message}`);

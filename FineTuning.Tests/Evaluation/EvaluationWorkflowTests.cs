@@ -396,40 +396,74 @@ public sealed class EvaluationWorkflowTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
-    public async Task OnAzureOpenAI_ArchivingRemovesTheDeployment_AndAModelWithoutOneIsNotPromoted()
+    public async Task OnAzureOpenAI_ArchivingRemovesTheDeployment_AndPromotingDeploysBeforeTheModelIsProduction()
     {
         await StartAsync(azure: true);
         RunOutcome outcome = await Run("run-az-archive", await Dataset(r => r with { Approval = "auto" }));
         Assert.True(outcome.Status == RunStatus.Succeeded, outcome.Error);
         ModelRow live = (await ((IModelRegistry)_tables).GetAsync(outcome.ModelId!))!;
         Assert.NotNull(await Deployments().GetAsync(live.Deployment!));
+        TimeSpan poll = TimeSpan.FromSeconds(1);
 
-        (ModelRow? archived, ApiProblem? none) = await ModelRegistryChanges.ChangeStageOnRequestAsync(
+        (ModelRow? archived, ApiProblem? none, _) = await ModelRegistryChanges.ChangeStageOnRequestAsync(
             _tables,
             Deployments(),
-            new ModelStageInput(live.ModelId, ModelStages.Archived, DateTime.UtcNow, "ana", "superseded")
+            new ModelStageInput(live.ModelId, ModelStages.Archived, DateTime.UtcNow, "ana", "superseded"),
+            poll
         );
-        (ModelRow? promoted, ApiProblem? refused) = await ModelRegistryChanges.ChangeStageOnRequestAsync(
-            _tables,
-            Deployments(),
-            new ModelStageInput(live.ModelId, ModelStages.Production, DateTime.UtcNow, "ana", "roll back")
-        );
-        // Where nothing is deployed (OpenAI), the same roll-back is a change of stage and nothing more.
-        (ModelRow? onOpenAI, ApiProblem? fine) = await ModelRegistryChanges.ChangeStageOnRequestAsync(
-            _tables,
-            null,
-            new ModelStageInput(live.ModelId, ModelStages.Production, DateTime.UtcNow, "ana", "roll back")
-        );
-
         Assert.Null(none);
         Assert.Equal((ModelStages.Archived, null), (archived!.Stage, archived.Deployment));
         Assert.Null(await Deployments().GetAsync(live.Deployment!)); // an archived model serves nothing
-        Assert.Null(promoted);
-        Assert.Equal(409, refused!.Status);
-        Assert.Contains("has no deployment", refused.Detail, StringComparison.Ordinal);
-        Assert.Contains("/api/runs/run-az-archive/approve", refused.Detail, StringComparison.Ordinal);
+
+        // Rolled back: not production yet, but a promotion to start, which deploys first.
+        (ModelRow? asked, ApiProblem? fine, PromotionRequest? deploy) = await ModelRegistryChanges.ChangeStageOnRequestAsync(
+            _tables,
+            Deployments(),
+            new ModelStageInput(live.ModelId, ModelStages.Production, DateTime.UtcNow, "ana", "roll back"),
+            poll
+        );
         Assert.Null(fine);
-        Assert.Equal(ModelStages.Production, onOpenAI!.Stage);
+        Assert.Equal(ModelStages.Archived, asked!.Stage);
+        string promotion = ModelPromotion.InstanceId(asked);
+        Assert.True(_runtime.ScheduleNew(ModelPromotion.Name, promotion, deploy));
+        Assert.False(_runtime.ScheduleNew(ModelPromotion.Name, promotion, deploy)); // asked twice: one promotion
+        InstanceState state = await Runtime.DurableRuntimeTests.RunToEnd(_runtime, _clock, promotion);
+
+        Assert.True(state.Status == InstanceStatus.Completed, state.Failure);
+        PromotionOutcome promoted = JsonSerializer.Deserialize<PromotionOutcome>(state.Output!, ReportSerializer.Options)!;
+        Assert.True(promoted.Promoted, promoted.Error);
+        ModelRow back = (await ((IModelRegistry)_tables).GetAsync(live.ModelId))!;
+        Assert.Equal((ModelStages.Production, deploy!.DeploymentName), (back.Stage, back.Deployment));
+        Assert.Equal(("ana", "roll back"), (back.StageHistory[^1].By, back.StageHistory[^1].Why));
+        DeploymentState deployed = (await Deployments().GetAsync(deploy.DeploymentName))!;
+        Assert.Equal((live.ModelId, DeploymentStates.Succeeded), (deployed.Model, deployed.ProvisioningState));
+        Assert.Contains(nameof(Core.Workflow.Activities.GetDeployment), Calls(promotion)); // provisioning followed on timers
+    }
+
+    [Fact]
+    public async Task WhereNothingIsDeployed_APromoteIsAChangeOfStage()
+    {
+        await StartAsync();
+        RunOutcome outcome = await Run("run-openai-promote", await Dataset(r => r with { Approval = "auto" }));
+        TimeSpan poll = TimeSpan.FromSeconds(1);
+
+        (ModelRow? archived, _, _) = await ModelRegistryChanges.ChangeStageOnRequestAsync(
+            _tables,
+            null,
+            new ModelStageInput(outcome.ModelId!, ModelStages.Archived, DateTime.UtcNow, "ana", null),
+            poll
+        );
+        (ModelRow? promoted, ApiProblem? problem, PromotionRequest? deploy) = await ModelRegistryChanges.ChangeStageOnRequestAsync(
+            _tables,
+            null,
+            new ModelStageInput(outcome.ModelId!, ModelStages.Production, DateTime.UtcNow, "ana", "roll back"),
+            poll
+        );
+
+        Assert.Equal(ModelStages.Archived, archived!.Stage);
+        Assert.Null(problem);
+        Assert.Null(deploy);
+        Assert.Equal(ModelStages.Production, promoted!.Stage);
     }
 
     [Fact]
