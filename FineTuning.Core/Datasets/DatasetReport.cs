@@ -81,6 +81,9 @@ public sealed record DatasetReport
     /// <summary>The first findings of each code, in line order.</summary>
     public required IReadOnlyList<Finding> Findings { get; init; }
 
+    /// <summary>What to do about each code found (the README's code table, for a reader of the JSON).</summary>
+    public IReadOnlyDictionary<string, string> Remedies { get; init; } = new Dictionary<string, string>();
+
     public required long Errors { get; init; }
 
     public required long Warnings { get; init; }
@@ -280,6 +283,7 @@ public sealed record DatasetReport
                 .ThenBy(c => c.Key, StringComparer.Ordinal)
                 .ToDictionary(c => c.Key, c => c.Value.Count),
             Findings = codes.Values.SelectMany(c => c.Samples).Order(Comparer<Finding>.Create(Finding.Compare)).ToList(),
+            Remedies = codes.Keys.Order(StringComparer.Ordinal).ToDictionary(c => c, c => FindingCodes.Get(c).Remedy),
             Errors = errors,
             Warnings = warnings,
             Fit = fit,

@@ -306,8 +306,9 @@ public static class FindingCodes
             NearDuplicate,
             Severity.Warning,
             FindingScope.Line,
-            "The row says what an earlier row (named in the message) says once case, whitespace and punctuation are ignored; it "
-                + "is kept, and may land on the other side of the split from its twin.",
+            "The row says what an earlier row (named in the message) says once case, whitespace and punctuation are ignored (or, "
+                + "with --near-duplicates, its words are at least 80% the same); it is kept, and may land on the other side of the "
+                + "split from its twin.",
             "Remove one of the two, or make them differ in what they teach."
         ),
         new(

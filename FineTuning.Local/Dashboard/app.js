@@ -60,7 +60,8 @@ function renderReport(dataset, answer) {
   const findings = el("ul");
   for (const [code, list] of byCode) {
     const lines = list.slice(0, 5).map((f) => (f.line > 0 ? `line ${f.line}` : "dataset")).join(", ");
-    findings.append(el("li", `${code} (${list[0].severity}): ${list[0].message} — ${lines}`));
+    const fix = report.remedies && report.remedies[code] ? ` Fix: ${report.remedies[code]}` : "";
+    findings.append(el("li", `${code} (${list[0].severity}): ${list[0].message} — ${lines}.${fix}`));
   }
   const cost = estimate.estimatedCostUsd == null ? "no total (see notes)" : `$${estimate.estimatedCostUsd.toFixed(2)}`;
   $("report").replaceChildren(

@@ -203,9 +203,13 @@ public sealed class DashboardTests : IAsyncLifetime, IDisposable
             await page.GotoAsync(serve.Root.ToString());
             const string Script = "<script>document.title='pwned'</script>";
             const string Image = "\"><img src=x onerror=\"document.title='pwned'\">";
-            string file = _dir.Write("tricky.jsonl", Dataset(i => i % 2 == 0 ? Script : Image));
+            string rows = Dataset(i => i % 2 == 0 ? Script : Image);
+            // The first row twice: a finding, shown with what to do about it.
+            string file = _dir.Write("tricky.jsonl", rows + rows[..(rows.IndexOf('\n', StringComparison.Ordinal) + 1)]);
 
             await UploadAndLaunchAsync(page, file, auto: true);
+            await Assertions.Expect(page.Locator("#report")).ToContainTextAsync("duplicate (warning)");
+            await Assertions.Expect(page.Locator("#report")).ToContainTextAsync("Fix: Remove the repeat");
             await WaitForStatusAsync(page, "succeeded");
             await Assertions.Expect(page.Locator("#evaluation-table")).ToContainTextAsync(Script);
             await Assertions.Expect(page.Locator("#split-table")).ToContainTextAsync(Script);

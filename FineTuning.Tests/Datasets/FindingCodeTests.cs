@@ -398,6 +398,9 @@ public class FindingCodeTests
         Finding finding = Assert.Single(report.Findings, f => f.Code == c.Code && f.Line == c.ExpectedLine);
         Assert.Equal(FindingCodes.Get(c.Code).Severity, finding.Severity);
         Assert.False(string.IsNullOrWhiteSpace(finding.Message));
+        // The report says what to do about each code it found (the dashboard shows it beside the findings).
+        Assert.Equal(FindingCodes.Get(c.Code).Remedy, report.Remedies[c.Code]);
+        Assert.Equal(report.Counts.Keys.Order(StringComparer.Ordinal), report.Remedies.Keys);
         if (c.PathContains is not null)
         {
             Assert.Contains(c.PathContains, finding.Path, StringComparison.Ordinal);
