@@ -15,7 +15,8 @@ public sealed record ModelFacts(
     DateOnly? AcceptsJobsUntil,
     bool Vision = false,
     InferencePrices? InferencePrices = null,
-    IReadOnlyList<string>? AzureDeploymentTypes = null
+    IReadOnlyList<string>? AzureDeploymentTypes = null,
+    IReadOnlyList<string>? AzureMethods = null
 )
 {
     public bool Supports(FineTuningMethod method) => Methods.Contains(method.ToWireName(), StringComparer.OrdinalIgnoreCase);
@@ -63,7 +64,8 @@ public sealed partial class ModelCatalog
                 m.AcceptsJobsUntil,
                 m.Vision,
                 m.InferencePricePerMillionTokens,
-                m.AzureDeploymentTypes
+                m.AzureDeploymentTypes,
+                m.AzureMethods
             ))
             .ToList();
         _byName = new Dictionary<string, ModelFacts>(StringComparer.OrdinalIgnoreCase);
@@ -198,6 +200,8 @@ public sealed partial class ModelCatalog
         public bool Vision { get; set; }
 
         public List<string>? AzureDeploymentTypes { get; set; }
+
+        public List<string>? AzureMethods { get; set; }
 
         public InferencePrices? InferencePricePerMillionTokens { get; set; }
     }

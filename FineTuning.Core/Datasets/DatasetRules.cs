@@ -164,6 +164,18 @@ internal static class DatasetRules
                 )
             );
         }
+        else if (model.AzureMethods is { } onAzure && !onAzure.Contains(method.ToWireName(), StringComparer.OrdinalIgnoreCase))
+        {
+            add(
+                FindingCodes.Create(
+                    FindingCodes.MethodNotOnAzure,
+                    0,
+                    "",
+                    $"{model.Name} is fine-tuned with {method.ToWireName()} on OpenAI only; Azure OpenAI trains it with "
+                        + $"{string.Join(", ", onAzure)}"
+                )
+            );
+        }
 
         if (model.AcceptsJobsUntil is { } until)
         {

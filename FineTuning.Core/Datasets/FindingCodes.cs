@@ -66,6 +66,7 @@ public static class FindingCodes
     public const string ErrorRateExceeded = "error_rate_exceeded";
     public const string UnknownModel = "unknown_model";
     public const string MethodNotSupported = "method_not_supported";
+    public const string MethodNotOnAzure = "method_not_on_azure";
     public const string ModelRetired = "model_retired";
     public const string ModelRetiring = "model_retiring";
     public const string FileOverUploadLimit = "file_over_upload_limit";
@@ -381,6 +382,14 @@ public static class FindingCodes
             FindingScope.Dataset,
             "The model cannot be fine-tuned with this method.",
             "Pick a model the catalogue lists for the method."
+        ),
+        new(
+            MethodNotOnAzure,
+            Severity.Warning,
+            FindingScope.Dataset,
+            "OpenAI fine-tunes the model with this method, but Azure OpenAI does not (the catalogue's azureMethods): a job on "
+                + "Azure OpenAI would be refused when it is created.",
+            "On Azure OpenAI, pick a model that Azure trains with the method (the message names the methods it offers for this one)."
         ),
         new(
             ModelRetired,

@@ -314,6 +314,15 @@ public class FindingCodeTests
             0
         );
         yield return new(
+            FindingCodes.MethodNotOnAzure,
+            () =>
+                V(
+                    Rows.Jsonl(Enumerable.Range(0, 10).Select(i => Rows.Dpo($"q{i}", "a", "b"))),
+                    new ValidationOptions { Model = "gpt-4o-mini-2024-07-18" }
+                ),
+            0
+        );
+        yield return new(
             FindingCodes.ModelRetired,
             () =>
                 V(
