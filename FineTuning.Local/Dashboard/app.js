@@ -511,6 +511,16 @@ $("key-form").addEventListener("submit", (event) => {
   refresh();
 });
 $("upload-form").addEventListener("submit", upload);
+// A file dropped on the upload form is picked and checked at once.
+$("upload-form").addEventListener("dragover", (event) => { event.preventDefault(); $("upload-form").classList.add("over"); });
+$("upload-form").addEventListener("dragleave", () => $("upload-form").classList.remove("over"));
+$("upload-form").addEventListener("drop", (event) => {
+  event.preventDefault();
+  $("upload-form").classList.remove("over");
+  if (!event.dataTransfer || event.dataTransfer.files.length === 0) return;
+  $("file").files = event.dataTransfer.files;
+  $("upload-form").requestSubmit();
+});
 $("launch-form").addEventListener("submit", launch);
 for (const action of ["approve", "reject", "cancel", "pause", "resume"]) $(action).addEventListener("click", () => control(action));
 refresh();

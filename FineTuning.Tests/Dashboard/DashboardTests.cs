@@ -106,8 +106,17 @@ public sealed class DashboardTests : IAsyncLifetime, IDisposable
 
         // Nothing to launch before a dataset is uploaded and checked (the options form is hidden, not just empty).
         await Assertions.Expect(page.Locator("#launch-form")).ToBeHiddenAsync();
-        await page.SetInputFilesAsync("#file", file);
-        await page.ClickAsync("#upload");
+        // Dropped on the upload form (a drop event carrying the file, as a browser sends it): picked and checked at once.
+        await page.EvaluateAsync(
+            """
+            text => {
+              const data = new DataTransfer();
+              data.items.add(new File([text], "support.jsonl", { type: "application/jsonl" }));
+              document.querySelector("#upload-form").dispatchEvent(new DragEvent("drop", { dataTransfer: data, bubbles: true, cancelable: true }));
+            }
+            """,
+            await File.ReadAllTextAsync(file)
+        );
         await Assertions.Expect(page.Locator("#report")).ToContainTextAsync("Fit: 300 supervised examples", new() { Timeout = 30_000 });
         // Uploading started nothing (the folder drop leaves uploads alone): the runs table is still empty.
         Assert.Equal(0, await page.Locator("#runs tbody tr").CountAsync());
