@@ -128,7 +128,8 @@ async function refresh() {
       bar.max = progress && progress.totalSteps ? progress.totalSteps : 1;
       bar.value = isFinal(run.status) ? bar.max : progress && progress.step ? progress.step : 0;
       bar.setAttribute("aria-label", `Progress of ${run.runId}`);
-      const steps = progress && progress.totalSteps ? ` ${progress.step ?? 0}/${progress.totalSteps}` : "";
+      const epoch = progress && progress.epoch ? `, epoch ${progress.epoch}/${progress.epochs}` : "";
+      const steps = progress && progress.totalSteps ? ` ${progress.step ?? 0}/${progress.totalSteps}${epoch}` : "";
       const metric = progress && progress.metric && progress.latestMetric != null ? `${progress.metric} ${progress.latestMetric.toFixed(3)}` : "";
       const finish = progress && progress.estimatedFinish ? new Date(progress.estimatedFinish).toLocaleTimeString() : "";
       const row = el("tr", null, el("td", run.runId), el("td", run.status), el("td", run.stage), el("td", null, bar, el("span", steps)),

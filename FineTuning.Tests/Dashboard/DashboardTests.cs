@@ -125,14 +125,21 @@ public sealed class DashboardTests : IAsyncLifetime, IDisposable
         await page.ClickAsync("#launch");
         await Assertions.Expect(page.Locator("#runs tbody tr")).ToHaveCountAsync(1);
 
-        // The progress bar moves while the job trains: part-way, on the run page and in the runs table.
+        // While the job trains: the progress bars part-way, on the run page and in the runs table, and the epoch (of 2) in
+        // both, all from one refresh of the page.
         await page.WaitForFunctionAsync(
-            "() => { const p = document.querySelector('#run-progress'); return p.max > 1 && p.value > 0 && p.value < p.max; }",
+            """
+            () => {
+              const middle = p => p && p.max > 1 && p.value > 0 && p.value < p.max;
+              const row = document.querySelector('#runs tbody tr');
+              return middle(document.querySelector('#run-progress')) && middle(row && row.querySelector('progress'))
+                && document.querySelector('#run-status').textContent.includes(' of 2') && row.textContent.includes(', epoch ');
+            }
+            """,
             null,
             new() { Timeout = 90_000, PollingInterval = 100 }
         );
         await Assertions.Expect(page.Locator("#timeline li[data-stage=Monitor]")).ToBeVisibleAsync();
-        await Assertions.Expect(page.Locator("#run-status")).ToContainTextAsync(" of 2"); // epoch e of 2, while it trains
         await WaitForStatusAsync(page, "awaitingApproval");
 
         // What the run learned, stage by stage: the validation and its histogram, the split per topic, the evaluation.
