@@ -95,14 +95,8 @@ public sealed class DashboardTests : IAsyncLifetime, IDisposable
         await using ServeProcess serve = await ServeAsync(speed: 25);
         IPage page = await NewPageAsync();
         IResponse? first = await page.GotoAsync(serve.Root.ToString());
-        string file = _dir.Write(
-            "support.jsonl",
-            Dataset(i =>
-                i % 3 == 0 ? "billing"
-                : i % 3 == 1 ? "shipping"
-                : "returns"
-            )
-        );
+        // The product's own sample: 180 support conversations over billing, shipping and returns (5 of them repeats).
+        string file = Repo.File("samples/support-chat.jsonl");
 
         // Nothing to launch before a dataset is uploaded and checked (the options form is hidden, not just empty).
         await Assertions.Expect(page.Locator("#launch-form")).ToBeHiddenAsync();
@@ -111,13 +105,16 @@ public sealed class DashboardTests : IAsyncLifetime, IDisposable
             """
             text => {
               const data = new DataTransfer();
-              data.items.add(new File([text], "support.jsonl", { type: "application/jsonl" }));
+              data.items.add(new File([text], "support-chat.jsonl", { type: "application/jsonl" }));
               document.querySelector("#upload-form").dispatchEvent(new DragEvent("drop", { dataTransfer: data, bubbles: true, cancelable: true }));
             }
             """,
             await File.ReadAllTextAsync(file)
         );
-        await Assertions.Expect(page.Locator("#report")).ToContainTextAsync("Fit: 300 supervised examples", new() { Timeout = 30_000 });
+        await Assertions.Expect(page.Locator("#report")).ToContainTextAsync("Fit: 175 supervised examples", new() { Timeout = 30_000 });
+        // Its repeats, with their lines and what to do about them.
+        await Assertions.Expect(page.Locator("#report")).ToContainTextAsync("duplicate (warning)");
+        await Assertions.Expect(page.Locator("#report")).ToContainTextAsync("Fix: Remove the repeat");
         // Uploading started nothing (the folder drop leaves uploads alone): the runs table is still empty.
         Assert.Equal(0, await page.Locator("#runs tbody tr").CountAsync());
         await page.FillAsync("#opt-suffix", "support");
@@ -165,7 +162,7 @@ public sealed class DashboardTests : IAsyncLifetime, IDisposable
         await Assertions.Expect(model).ToContainTextAsync("production");
         await Assertions.Expect(model).ToContainTextAsync("support v1");
         await Assertions.Expect(model).ToContainTextAsync(":support:");
-        await Assertions.Expect(model.Locator("a[data-report=validation]")).ToContainTextAsync("dataset datasets/support.jsonl");
+        await Assertions.Expect(model.Locator("a[data-report=validation]")).ToContainTextAsync("dataset datasets/support-chat.jsonl");
         Assert.Equal(4, await model.Locator("a[data-report]").CountAsync()); // validation, split, results, evaluation
         using (var http = new HttpClient { BaseAddress = serve.Root })
         {
