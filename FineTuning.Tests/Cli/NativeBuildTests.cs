@@ -225,6 +225,13 @@ public partial class NativeBuildTests(NativeFinetune native) : IClassFixture<Nat
                 "3.1.1",
                 JsonDocument.Parse(await http.GetStringAsync("/openapi/v1.json")).RootElement.GetProperty("openapi").GetString()
             );
+
+            // The dashboard is in the native binary too: its page (with its policy) and its script.
+            HttpResponseMessage page = await http.GetAsync("/");
+            Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+            Assert.Contains("script-src 'self'", page.Headers.GetValues("Content-Security-Policy").Single(), StringComparison.Ordinal);
+            Assert.Contains("<title>FineTuning</title>", await page.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            Assert.Contains("function renderRun", await http.GetStringAsync("/dashboard/app.js"), StringComparison.Ordinal);
         }
         finally
         {
