@@ -196,7 +196,7 @@ public sealed record DatasetReport
         List<long> foldedRepeats = Repeats(codes, merged.TextHashes, FindingCodes.NearDuplicate, keep, exactRepeats, first =>
             $"reads as line {first} does once case, whitespace and punctuation are ignored"
         );
-        if (options.FuzzyNearDuplicates && merged.Sketches is { } sketches)
+        if (merged.Sketches is { } sketches) // kept only when fuzzy near-duplicates are asked for
         {
             // Rows that differ by a few words: the pairs, both lines named; rows already reported as repeats are left out.
             foreach ((long line, long earlier, double similarity) in sketches.Pairs(new HashSet<long>([.. exactRepeats, .. foldedRepeats])))

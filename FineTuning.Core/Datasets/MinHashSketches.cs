@@ -1,6 +1,3 @@
-using System.Buffers;
-using System.IO.Hashing;
-using System.Text;
 using System.Text.Json;
 
 namespace FineTuning.Core.Datasets;
@@ -8,14 +5,13 @@ namespace FineTuning.Core.Datasets;
 /// <summary>
 /// Opt-in fuzzy near-duplicates (<c>validate --near-duplicates</c>): each valid row's text (the string values of the
 /// members the provider trains on, system and developer messages left out, lower-cased, cut into words of letters and
-/// digits) as a MinHash signature of its word
-/// 3-grams (<see cref="Hashes"/> minimums of 64-bit hashes, 32 bits kept); at the merge, rows in line order are bucketed
-/// by <see cref="Bands"/> bands of <see cref="RowsPerBand"/> (each bucket compared with at most its first
-/// <see cref="MaxBucketRows"/> rows), and a row whose signature agrees with an earlier one's on at
-/// least <see cref="Threshold"/> of its hashes (the estimated Jaccard similarity of their 3-grams) is reported with that
-/// earlier line. Signatures are kept per shard and compared only at the merge, so any cut of the file gives the same
-/// pairs. Memory: about 600 bytes a row while the report is made (the signature and the sorted band keys; 1 million
-/// rows: about 0.6 GB), which is why it is not on by default.
+/// digits) as a MinHash signature of its word 3-grams (<see cref="Hashes"/> minimums of 64-bit hashes, 32 bits kept).
+/// At the merge, rows in line order are bucketed by <see cref="Bands"/> bands of <see cref="RowsPerBand"/> (each bucket
+/// compared with at most its first <see cref="MaxBucketRows"/> rows), and a row whose signature agrees with an earlier
+/// one's on at least <see cref="Threshold"/> of its hashes (the estimated Jaccard similarity of their 3-grams) is
+/// reported with that earlier line. Signatures are kept per shard and compared only at the merge, so any cut of the file
+/// gives the same pairs. Memory: about 600 bytes a row while the report is made (the signature and the sorted band keys;
+/// 1 million rows: about 0.6 GB), which is why it is not on by default.
 /// </summary>
 public sealed class MinHashSketches
 {
@@ -36,8 +32,6 @@ public sealed class MinHashSketches
     private static readonly ulong[] Seeds = [.. Enumerable.Range(0, Hashes).Select(i => Mix(0x9E3779B97F4A7C15UL * (ulong)(i + 1)))];
 
     private readonly List<(long Line, uint[] Signature)> _rows = [];
-
-    public int Count => _rows.Count;
 
     /// <summary>Adds the row at <paramref name="line"/>, read from the trained members of <paramref name="row"/>.</summary>
     public void Add(
@@ -151,7 +145,6 @@ public sealed class MinHashSketches
     {
         IReadOnlyList<byte[]>? kept = TrainedMembers.Kept(method);
         var words = new List<ulong>();
-        var word = new StringBuilder();
         foreach ((int nameStart, int nameLength, int valueStart, int valueLength) in members)
         {
             ReadOnlySpan<byte> name = row.Slice(nameStart, nameLength);
@@ -162,40 +155,42 @@ public sealed class MinHashSketches
 
             var reader = new Utf8JsonReader(row.Slice(valueStart, valueLength));
             using JsonDocument value = JsonDocument.ParseValue(ref reader);
-            Visit(value.RootElement, words, word);
+            Visit(value.RootElement, words);
         }
 
         return words;
     }
 
-    private static void Visit(JsonElement element, List<ulong> words, StringBuilder word)
+    private static void Visit(JsonElement element, List<ulong> words)
     {
         switch (element.ValueKind)
         {
             case JsonValueKind.String:
+                // Each word hashed as it is read (FNV-1a over its lower-cased characters), so no word is ever copied.
+                const ulong Basis = 14695981039346656037UL,
+                    Prime = 1099511628211UL;
+                ulong word = Basis;
+                bool inWord = false;
                 foreach (char c in element.GetString()!)
                 {
                     if (char.IsLetterOrDigit(c))
                     {
-                        word.Append(char.ToLowerInvariant(c));
+                        word = (word ^ char.ToLowerInvariant(c)) * Prime;
+                        inWord = true;
                     }
-                    else if (word.Length > 0)
+                    else if (inWord)
                     {
-                        words.Add(WordHash(word));
-                        word.Clear();
+                        words.Add(Mix(word));
+                        (word, inWord) = (Basis, false);
                     }
                 }
 
-                if (word.Length > 0)
-                {
-                    words.Add(WordHash(word));
-                    word.Clear();
-                }
-
+                if (inWord)
+                    words.Add(Mix(word));
                 break;
             case JsonValueKind.Array:
                 foreach (JsonElement item in element.EnumerateArray())
-                    Visit(item, words, word);
+                    Visit(item, words);
                 break;
             case JsonValueKind.Object:
                 if (
@@ -210,24 +205,10 @@ public sealed class MinHashSketches
                 foreach (JsonProperty property in element.EnumerateObject())
                 {
                     if (property.Name != "role")
-                        Visit(property.Value, words, word);
+                        Visit(property.Value, words);
                 }
 
                 break;
-        }
-    }
-
-    private static ulong WordHash(StringBuilder word)
-    {
-        char[] chars = ArrayPool<char>.Shared.Rent(word.Length);
-        try
-        {
-            word.CopyTo(0, chars, 0, word.Length);
-            return XxHash64.HashToUInt64(System.Runtime.InteropServices.MemoryMarshal.AsBytes(chars.AsSpan(0, word.Length)));
-        }
-        finally
-        {
-            ArrayPool<char>.Shared.Return(chars);
         }
     }
 

@@ -122,7 +122,10 @@ public sealed class HeldOutEvaluator(IFineTuningProvider provider, IBlobStore bl
         return document.RootElement.Clone();
     }
 
-    /// <summary>A reinforcement row (or one with an evaluation grader): each answer scored by the grader; the higher reward wins the pair (equal: a tie).</summary>
+    /// <summary>
+    /// A reinforcement row (or one with an evaluation grader): each answer scored by the grader; the higher reward wins the
+    /// pair (equal: a tie).
+    /// </summary>
     private static EvaluatedRow Graded(
         string id,
         long line,

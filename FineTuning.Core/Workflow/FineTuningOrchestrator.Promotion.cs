@@ -126,14 +126,21 @@ public static partial class FineTuningOrchestrator
             );
         }
 
-        StageChanged promoted = await ChangeStageAsync(context, modelId, ModelStages.Production, approval, deployment?.Name);
+        await MakeProductionAsync(context, modelId, approval, deployment?.Name);
+        return await run.EndAsync(RunStatus.Succeeded, null, modelId);
+    }
+
+    /// <summary>
+    /// Makes a model whose deployment is live (or that needs none) the production model of its name, then removes the
+    /// deployments of the models it replaced: the end of a run's Deploy stage and of <see cref="ModelPromotion"/>.
+    /// </summary>
+    internal static async Task MakeProductionAsync(IOrchestrationContext context, string modelId, Decision decision, string? deployment)
+    {
+        StageChanged promoted = await ChangeStageAsync(context, modelId, ModelStages.Production, decision, deployment);
         foreach (string retired in promoted.RetiredDeployments)
         {
-            // The production model it replaced no longer needs its deployment: removed once this one is live.
             await context.CallProviderAsync<bool>(RunStages.Deploy, nameof(RemoveDeployment), retired);
         }
-
-        return await run.EndAsync(RunStatus.Succeeded, null, modelId);
     }
 
     /// <summary>

@@ -1,5 +1,4 @@
 using FineTuning.Core.Providers;
-using FineTuning.Core.Workflow.Activities;
 
 namespace FineTuning.Core.Workflow;
 
@@ -49,25 +48,7 @@ public static class ModelPromotion
             );
         }
 
-        StageChanged promoted = await context.CallActivityAsync<StageChanged>(
-            nameof(ChangeModelStage),
-            new ModelStageInput(
-                request.ModelId,
-                ModelStages.Production,
-                context.CurrentUtcDateTime,
-                request.Decision.By ?? "unnamed",
-                request.Decision.Why
-            )
-            {
-                Deployment = deployment?.Name,
-            },
-            Retries.Transient
-        );
-        foreach (string retired in promoted.RetiredDeployments)
-        {
-            await context.CallProviderAsync<bool>(RunStages.Deploy, nameof(RemoveDeployment), retired);
-        }
-
+        await FineTuningOrchestrator.MakeProductionAsync(context, request.ModelId, request.Decision, deployment?.Name);
         return new PromotionOutcome(true, request.ModelId, deployment?.Name, null);
     }
 }

@@ -106,7 +106,8 @@ public sealed class DashboardTests : IAsyncLifetime, IDisposable
             text => {
               const data = new DataTransfer();
               data.items.add(new File([text], "support-chat.jsonl", { type: "application/jsonl" }));
-              document.querySelector("#upload-form").dispatchEvent(new DragEvent("drop", { dataTransfer: data, bubbles: true, cancelable: true }));
+              const drop = new DragEvent("drop", { dataTransfer: data, bubbles: true, cancelable: true });
+              document.querySelector("#upload-form").dispatchEvent(drop);
             }
             """,
             await File.ReadAllTextAsync(file)

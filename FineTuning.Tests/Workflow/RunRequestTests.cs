@@ -45,7 +45,10 @@ public class RunRequestTests
     )]
     [InlineData(
         "auto",
-        """{"type":"text_similarity","name":"x","input":"{{ sample.output_text }}","reference":"{{ item.reference }}","evaluation_metric":"bleu"}""",
+        """
+            {"type":"text_similarity","name":"x","input":"{{ sample.output_text }}","reference":"{{ item.reference }}",
+             "evaluation_metric":"bleu"}
+            """,
         null
     )]
     [InlineData(
@@ -60,7 +63,10 @@ public class RunRequestTests
     )]
     [InlineData(
         "supervised",
-        """{"type":"multi","name":"m","graders":{"a":{"type":"python","name":"p","source":"def grade(s, i): return 1"}},"calculate_output":"a"}""",
+        """
+            {"type":"multi","name":"m","graders":{"a":{"type":"python","name":"p","source":"def grade(s, i): return 1"}},
+             "calculate_output":"a"}
+            """,
         "a python grader cannot"
     )]
     [InlineData("dpo", """{"type":"string_check"}""", "evalGrader")]
