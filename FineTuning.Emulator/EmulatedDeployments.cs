@@ -6,19 +6,26 @@ using Microsoft.AspNetCore.Routing;
 
 namespace FineTuning.Emulator;
 
+/// <summary>A deployment of the emulated account: what it serves, and since when (its provisioning state follows).</summary>
+internal sealed record Deployment(string Account, string Name, string Model, string Sku, int Capacity, DateTimeOffset CreatedAt)
+{
+    /// <summary>Its key among the emulator's deployments: <c>{account}/{name}</c>.</summary>
+    public string Key => $"{Account}/{Name}";
+}
+
 /// <summary>
 /// Azure Resource Manager's deployments of an Azure OpenAI account, under <c>/arm/</c>: a PUT creates a deployment
 /// that is <c>Creating</c> for <see cref="EmulatorOptions.DeploymentSeconds"/> simulated seconds and then
-/// <c>Succeeded</c>; a PUT of another model under a name in use is a 409; GET and DELETE as ARM answers them (404
-/// for none); <c>api-version</c> is required. The same faults and key apply as to the rest of the emulator.
+/// <c>Succeeded</c>; a PUT of another model under a name in use is a 409; GET (one, or the account's list) and DELETE
+/// as ARM answers them (404 for none); <c>api-version</c> is required. Deployments are kept in the emulator's snapshot,
+/// so a restarted emulator still serves them. The same faults and key apply as to the rest of the emulator.
 /// </summary>
-/// <summary>A deployment of the emulated account: what it serves, and since when (its provisioning state follows).</summary>
-internal sealed record Deployment(string Name, string Model, string Sku, int Capacity, DateTimeOffset CreatedAt);
-
 internal static class EmulatedDeployments
 {
-    private const string Route =
-        "/subscriptions/{subscription}/resourceGroups/{group}/providers/Microsoft.CognitiveServices/accounts/{account}/deployments/{name}";
+    private const string Account =
+        "/subscriptions/{subscription}/resourceGroups/{group}/providers/Microsoft.CognitiveServices/accounts/{account}/deployments";
+
+    private const string Route = Account + "/{name}";
 
     public static void Map(RouteGroupBuilder arm, EmulatorState state)
     {
@@ -38,9 +45,10 @@ internal static class EmulatedDeployments
                 return Error(409, "Conflict", $"The deployment '{name}' serves {existing.Model}; a deployment's model cannot be changed.");
             Deployment deployment = deployments.AddOrUpdate(
                 key,
-                _ => new Deployment(name, model, sku, capacity, state.Now),
+                _ => new Deployment(account, name, model, sku, capacity, state.Now),
                 (_, old) => old with { Sku = sku, Capacity = capacity }
             );
+            state.DeploymentsChanged();
             return Results.Json(Body(deployment, state), EmulatorJsonContext.Default.JsonNode, statusCode: existing is null ? 201 : 200);
         });
         arm.MapGet(Route, (string account, string name) =>
@@ -48,9 +56,27 @@ internal static class EmulatedDeployments
                 ? Results.Json(Body(deployment, state), EmulatorJsonContext.Default.JsonNode)
                 : Error(404, "DeploymentNotFound", $"Deployment '{name}' does not exist.")
         );
-        arm.MapDelete(Route, (string account, string name) =>
-            deployments.TryRemove($"{account}/{name}", out _) ? Results.Ok() : Results.NoContent()
+        arm.MapGet(Account, (string account) =>
+            Results.Json(
+                new JsonObject
+                {
+                    ["value"] = new JsonArray([
+                        .. deployments
+                            .Values.Where(d => string.Equals(d.Account, account, StringComparison.OrdinalIgnoreCase))
+                            .OrderBy(d => d.Name, StringComparer.Ordinal)
+                            .Select(d => Body(d, state)),
+                    ]),
+                },
+                EmulatorJsonContext.Default.JsonNode
+            )
         );
+        arm.MapDelete(Route, (string account, string name) =>
+        {
+            if (!deployments.TryRemove($"{account}/{name}", out _))
+                return Results.NoContent();
+            state.DeploymentsChanged();
+            return Results.Ok();
+        });
     }
 
     private static JsonObject Body(Deployment deployment, EmulatorState state) =>

@@ -24,9 +24,12 @@ public sealed class EmulatorServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private EmulatorServer(WebApplication app, Uri root, string contentDirectory)
+    private readonly EmulatorState _state;
+
+    private EmulatorServer(WebApplication app, EmulatorState state, Uri root, string contentDirectory)
     {
         _app = app;
+        _state = state;
         Root = root;
         ContentDirectory = contentDirectory;
     }
@@ -48,6 +51,16 @@ public sealed class EmulatorServer : IAsyncDisposable
 
     /// <summary>The Azure OpenAI-style base URL (<c>/openai/v1/</c>).</summary>
     public Uri AzureEndpoint => new(Root, "openai/v1/");
+
+    /// <summary>
+    /// How many times each model was asked: one entry per (model as named in the request, messages as sent), the count
+    /// of chat completions answered for it. What a test reads to prove that no held-out row was asked twice.
+    /// </summary>
+    public IReadOnlyDictionary<(string Model, string Messages), int> AnswerCounts() =>
+        _state.Answers.ToDictionary(
+            a => (a.Key[..a.Key.IndexOf('\n', StringComparison.Ordinal)], a.Key[(a.Key.IndexOf('\n', StringComparison.Ordinal) + 1)..]),
+            a => a.Value
+        );
 
     /// <summary>The largest request body: a 512 MB file and its multipart envelope.</summary>
     public const long MaxRequestBytes = 512_000_000 + (1 << 20);
@@ -132,7 +145,7 @@ public sealed class EmulatorServer : IAsyncDisposable
         EmulatedDeployments.Map(app.MapGroup("/arm"), state);
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new EmulatorServer(app, new Uri(address.TrimEnd('/') + "/"), state.ContentDirectory);
+        return new EmulatorServer(app, state, new Uri(address.TrimEnd('/') + "/"), state.ContentDirectory);
     }
 
     public async ValueTask DisposeAsync()
@@ -179,6 +192,7 @@ public sealed class EmulatorServer : IAsyncDisposable
             string? expected = request.Headers[EvaluationPrompts.ExpectedHeader].FirstOrDefault() is { } given
                 ? Uri.UnescapeDataString(given)
                 : null;
+            state.Answers.AddOrUpdate(EmulatorState.AnswerKey(model.GetString()!, messages.GetRawText()), 1, (_, n) => n + 1);
             string reply = EmulatedChat.Reply(state.Options.Skill, state.ResolveModel(model.GetString()!), messages, topic, expected);
             if (state.Options.AnswerDelay > TimeSpan.Zero)
             {

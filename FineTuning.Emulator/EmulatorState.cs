@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -65,6 +66,10 @@ internal sealed class EmulatorState : IDisposable
                     Epochs = j.Epochs,
                 })
             );
+            foreach (Deployment d in snapshot.Deployments ?? [])
+            {
+                Deployments[d.Key] = d;
+            }
         }
     }
 
@@ -84,7 +89,13 @@ internal sealed class EmulatorState : IDisposable
         int Epochs = 3
     );
 
-    internal sealed record Snapshot(DateTimeOffset Epoch, int Sequence, List<SnapshotFile> Files, List<SnapshotJob> Jobs);
+    internal sealed record Snapshot(
+        DateTimeOffset Epoch,
+        int Sequence,
+        List<SnapshotFile> Files,
+        List<SnapshotJob> Jobs,
+        List<Deployment>? Deployments = null
+    );
 
     /// <summary>Writes the snapshot (under the lock, atomically); file contents were written when they arrived.</summary>
     private void Save()
@@ -112,7 +123,8 @@ internal sealed class EmulatorState : IDisposable
                     j.PausedFor,
                     j.Epochs
                 )),
-            ]
+            ],
+            [.. Deployments.Values]
         );
         AtomicFile.WriteAllText(Path.Combine(dir, "state.json"), JsonSerializer.Serialize(snapshot, EmulatorJsonContext.Default.Snapshot));
     }
@@ -191,11 +203,25 @@ internal sealed class EmulatorState : IDisposable
     /// </summary>
     public DateTimeOffset OnHostClock(DateTimeOffset simulated) => _options.Time.GetUtcNow() + ((simulated - Now) / _options.Speed);
 
-    /// <summary>Simulated now: the real clock since start, scaled by the speed.</summary>
-    /// <summary>The emulated account's deployments, by <c>{account}/{name}</c>.</summary>
-    internal System.Collections.Concurrent.ConcurrentDictionary<string, Deployment> Deployments { get; } =
-        new(StringComparer.OrdinalIgnoreCase);
+    /// <summary>The emulated account's deployments, by <c>{account}/{name}</c>; kept in the snapshot with the jobs.</summary>
+    internal ConcurrentDictionary<string, Deployment> Deployments { get; } = new(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>Writes the deployments' change to the snapshot (a restarted emulator still serves them).</summary>
+    internal void DeploymentsChanged()
+    {
+        lock (_gate)
+        {
+            Save();
+        }
+    }
+
+    /// <summary>How often each model was asked each conversation, by <see cref="AnswerKey"/>: what the tests read.</summary>
+    internal ConcurrentDictionary<string, int> Answers { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>A chat request's identity: the model it names and its messages as sent.</summary>
+    internal static string AnswerKey(string model, string messages) => $"{model}\n{messages}";
+
+    /// <summary>Simulated now: the real clock since start, scaled by the speed.</summary>
     /// <summary>The model a chat request's <c>model</c> names: a deployment's model (as Azure OpenAI resolves it), or itself.</summary>
     public string ResolveModel(string model) =>
         Deployments.Values.FirstOrDefault(d => string.Equals(d.Name, model, StringComparison.OrdinalIgnoreCase))?.Model ?? model;

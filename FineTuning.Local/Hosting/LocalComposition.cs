@@ -42,7 +42,7 @@ public static class LocalComposition
             .Bind(configuration.GetSection(DiagnosticsSettings.Section))
             .Validate(
                 s => s.KillAt is null || s.KillPoint is not null,
-                "FineTuning__Diagnostics__KillAt must be before|after:Kind:Name (say before:TaskCompleted:SubmitJob), or unset."
+                "FineTuning__Diagnostics__KillAt must be before|after:Kind:Name[:N] (say before:TaskCompleted:SubmitJob), or unset."
             )
             .ValidateOnStart();
         services.AddFineTuningEvaluation(configuration);
@@ -59,6 +59,7 @@ public static class LocalComposition
         )
         {
             Evaluation = provider.GetRequiredService<EvaluationOptions>(),
+            Deployments = provider.GetRequiredService<IOptions<DeploymentOptions>>().Value,
         });
         return services;
     }

@@ -183,12 +183,7 @@ public sealed class LocalRunHost : IAsyncDisposable
                         new DurableRuntimeOptions { MaxConcurrentActivities = settings.Runtime.MaxConcurrentActivities }
                     ),
                 settings.Evaluation,
-                settings.Deployments.AccountResourceId is null
-                    ? null
-                    : new ArmModelDeployments(
-                        settings.Deployments,
-                        settings.Deployments.EmulatorKey is null ? new Azure.Identity.DefaultAzureCredential() : null
-                    )
+                ResourceManager(settings.Deployments, emulator)
             )
             {
                 EmulatorSpeed = emulator is null ? 1 : settings.Emulator.Speed,
@@ -202,6 +197,29 @@ public sealed class LocalRunHost : IAsyncDisposable
             await ownership.DisposeAsync().ConfigureAwait(false);
             throw;
         }
+    }
+
+    /// <summary>
+    /// The account's deployments through Resource Manager, when an account is configured: Azure's with the machine's Entra
+    /// ID credential, or with the built-in emulator, the emulator's (so the deploy can be tried without an account).
+    /// </summary>
+    private static ArmModelDeployments? ResourceManager(DeploymentOptions options, EmulatorServer? emulator)
+    {
+        if (options.AccountResourceId is null)
+            return null;
+        if (emulator is not null)
+        {
+            options = new DeploymentOptions
+            {
+                AccountResourceId = options.AccountResourceId,
+                Sku = options.Sku,
+                Capacity = options.Capacity,
+                ManagementEndpoint = emulator.ArmEndpoint,
+                EmulatorKey = "local",
+            };
+        }
+
+        return new ArmModelDeployments(options, options.EmulatorKey is null ? new Azure.Identity.DefaultAzureCredential() : null);
     }
 
     /// <summary>Starts a run (or finds the one the same input already started); problems by field when the request is wrong.</summary>

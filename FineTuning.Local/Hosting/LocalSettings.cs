@@ -53,7 +53,7 @@ public sealed class RuntimeSettings
 
 /// <summary>
 /// Section <c>FineTuning:Diagnostics</c>: fault injection for the reliability tests, and nothing else. With
-/// <c>FineTuning__Diagnostics__KillAt=before|after:Kind:Name</c> (say <c>before:TaskCompleted:SubmitJob</c>: the job
+/// <c>FineTuning__Diagnostics__KillAt=before|after:Kind:Name[:N]</c> (say <c>before:TaskCompleted:SubmitJob</c>: the job
 /// was created, the history does not know it yet) the process kills itself outright at that point of a run's history.
 /// </summary>
 public sealed class DiagnosticsSettings
@@ -62,12 +62,18 @@ public sealed class DiagnosticsSettings
 
     public string? KillAt { get; set; }
 
-    /// <summary>The kill point, or null when none is set or it is not of the form <c>before|after:Kind:Name</c>.</summary>
-    public (bool Before, HistoryKind Kind, string Name)? KillPoint =>
-        KillAt?.Split(':') is [var when and ("before" or "after"), var kind, var name]
+    /// <summary>
+    /// The kill point, or null when none is set or it is not of the form <c>before|after:Kind:Name</c> or
+    /// <c>before|after:Kind:Name:N</c> (the Nth such event this process records, say the second <c>DeployModel</c>: the
+    /// evaluation's deployment comes first).
+    /// </summary>
+    public (bool Before, HistoryKind Kind, string Name, int Occurrence)? KillPoint =>
+        KillAt?.Split(':') is [var when and ("before" or "after"), var kind, var name, .. var rest]
+        && rest.Length <= 1
         && Enum.TryParse(kind, out HistoryKind parsed)
         && name.Length > 0
-            ? (when == "before", parsed, name)
+        && (rest.Length == 0 || (int.TryParse(rest[0], out int n) && n >= 1))
+            ? (when == "before", parsed, name, rest.Length == 0 ? 1 : int.Parse(rest[0], System.Globalization.CultureInfo.InvariantCulture))
             : null;
 
     /// <summary>The runtime's hooks that kill this process at the kill point (none when no point is set).</summary>
@@ -78,9 +84,10 @@ public sealed class DiagnosticsSettings
             return options;
         }
 
+        int seen = 0;
         Action<string, HistoryEvent> kill = (_, e) =>
         {
-            if (e.Kind == point.Kind && e.Name == point.Name)
+            if (e.Kind == point.Kind && e.Name == point.Name && Interlocked.Increment(ref seen) == point.Occurrence)
             {
                 System.Diagnostics.Process.GetCurrentProcess().Kill();
             }

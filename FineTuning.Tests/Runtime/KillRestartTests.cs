@@ -20,8 +20,16 @@ public sealed class KillRestartTests : IDisposable
     /// <summary>Runs the built <c>finetune</c> with the given arguments; the kill switch set when asked.</summary>
     internal static Task<(int Code, string Out, string Err)> Finetune(string? killAt, params string[] args) => Finetune(killAt, null, args);
 
-    /// <summary>The built <c>finetune</c> with these arguments, on the built-in emulator whatever this machine configures.</summary>
-    private static ProcessStartInfo StartInfo(string? killAt, double? emulatorSpeed, string[] args)
+    /// <summary>
+    /// The built <c>finetune</c> with these arguments, on the built-in emulator whatever this machine configures, unless
+    /// <paramref name="settings"/> (environment variables) configure otherwise.
+    /// </summary>
+    internal static ProcessStartInfo StartInfo(
+        string? killAt,
+        double? emulatorSpeed,
+        string[] args,
+        IReadOnlyDictionary<string, string>? settings = null
+    )
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -38,12 +46,19 @@ public sealed class KillRestartTests : IDisposable
             start.Environment["FineTuning__Diagnostics__KillAt"] = killAt;
         if (emulatorSpeed is { } speed)
             start.Environment["FineTuning__Emulator__Speed"] = speed.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        foreach ((string key, string value) in settings ?? new Dictionary<string, string>())
+            start.Environment[key] = value;
         return start;
     }
 
-    internal static async Task<(int Code, string Out, string Err)> Finetune(string? killAt, double? emulatorSpeed, params string[] args)
+    internal static Task<(int Code, string Out, string Err)> Finetune(string? killAt, double? emulatorSpeed, params string[] args) =>
+        Finetune(StartInfo(killAt, emulatorSpeed, args));
+
+    /// <summary>Runs <c>finetune</c> as <paramref name="start"/> says, to its end (at most 2 minutes).</summary>
+    internal static async Task<(int Code, string Out, string Err)> Finetune(ProcessStartInfo start)
     {
-        using Process process = Process.Start(StartInfo(killAt, emulatorSpeed, args))!;
+        string[] args = [.. start.ArgumentList.Skip(1)];
+        using Process process = Process.Start(start)!;
         Task<string> stdout = process.StandardOutput.ReadToEndAsync();
         Task<string> stderr = process.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));

@@ -48,11 +48,35 @@ public sealed class LocalCompositionTests : IDisposable
     {
         var settings = LocalComposition.Settings(Settings(("FineTuning:Diagnostics:KillAt", "before:TaskCompleted:SubmitJob")));
 
-        Assert.Equal((true, HistoryKind.TaskCompleted, "SubmitJob"), settings.Diagnostics.KillPoint);
+        Assert.Equal((true, HistoryKind.TaskCompleted, "SubmitJob", 1), settings.Diagnostics.KillPoint);
         DurableRuntimeOptions options = settings.Diagnostics.Apply(new DurableRuntimeOptions());
         Assert.NotNull(options.Recording);
         Assert.Null(options.Recorded);
     }
+
+    [Theory]
+    [InlineData("after:TaskCompleted:DeployModel:2", false, 2)]
+    [InlineData("before:TaskScheduled:GetJob:1", true, 1)]
+    public void KillAt_WithAnOccurrence_IsTheNthSuchEvent(string killAt, bool before, int occurrence)
+    {
+        var settings = LocalComposition.Settings(Settings(("FineTuning:Diagnostics:KillAt", killAt)));
+
+        Assert.Equal(before, settings.Diagnostics.KillPoint!.Value.Before);
+        Assert.Equal(occurrence, settings.Diagnostics.KillPoint!.Value.Occurrence);
+    }
+
+    [Theory]
+    [InlineData("after:TaskCompleted:DeployModel:0")]
+    [InlineData("after:TaskCompleted:DeployModel:two")]
+    [InlineData("after:TaskCompleted:DeployModel:2:3")]
+    public void KillAt_WithABadOccurrence_IsRefusedWithTheForm(string killAt) =>
+        Assert.Contains(
+            "KillAt must be before|after:Kind:Name[:N]",
+            Assert
+                .Throws<InvalidOperationException>(() => LocalComposition.Settings(Settings(("FineTuning:Diagnostics:KillAt", killAt))))
+                .Message,
+            StringComparison.Ordinal
+        );
 
     [Fact]
     public void Cli_WithABadSetting_ExitsTwoWithTheSentence()
