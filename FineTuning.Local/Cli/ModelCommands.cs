@@ -1,7 +1,8 @@
 using System.CommandLine;
 using FineTuning.Core.Api;
 using FineTuning.Core.Workflow;
-using FineTuning.Local.Storage;
+using FineTuning.Local.Hosting;
+using Microsoft.Extensions.Configuration;
 
 namespace FineTuning.Local.Cli;
 
@@ -37,31 +38,108 @@ internal static class ModelCommands
         command.SetAction(
             async (result, ct) =>
             {
-                if (TableCommands.Open(result.GetValue(data)!, stderr) is not { } tables)
+                DirectoryInfo root = result.GetValue(data)!;
+                if (TableCommands.Open(root, stderr) is not { } tables)
                     return FinetuneCli.ExitUsage;
-                (ModelRow? model, ApiProblem? problem, _) = await ModelRegistryChanges.ChangeStageAsync(
-                    tables,
-                    new ModelStageInput(
-                        result.GetValue(id)!,
-                        stage,
-                        DateTime.UtcNow,
-                        result.GetValue(by) ?? Environment.UserName,
-                        result.GetValue(why)
-                    ),
-                    ct
+                var change = new ModelStageInput(
+                    result.GetValue(id)!,
+                    stage,
+                    DateTime.UtcNow,
+                    result.GetValue(by) ?? Environment.UserName,
+                    result.GetValue(why)
                 );
-                if (model is null)
+                IConfiguration configuration = new ConfigurationBuilder().AddEnvironmentVariables().Build();
+                if (LocalComposition.Settings(configuration).Deployments.AccountResourceId is null)
                 {
-                    await stderr.WriteLineAsync(
-                        $"error: {problem!.Detail}{(problem.Status == 404 ? " 'finetune models' lists them." : "")}"
-                    );
-                    return problem.Status == 404 ? FinetuneCli.ExitUsage : FinetuneCli.ExitNotFit;
+                    // Nothing to deploy: a change of stage in the registry, which works while another process serves it.
+                    (ModelRow? model, ApiProblem? problem, _) = await ModelRegistryChanges.ChangeStageAsync(tables, change, ct);
+                    return await ReportAsync(model, problem, stdout, stderr);
                 }
 
-                await stdout.WriteLineAsync($"{model.ModelId} is {model.Stage} ({model.Name} version {model.Version}).");
-                return FinetuneCli.ExitOk;
+                return await OnTheAccountAsync(root.FullName, configuration, change, stdout, stderr, ct);
             }
         );
         return command;
+    }
+
+    /// <summary>
+    /// On a host that deploys to an Azure OpenAI account: a promote deploys the model first (following the deployment
+    /// until it is live, as the API's 202 does in the background), an archive removes its deployment. Needs the data
+    /// directory to itself: while 'finetune serve' has it, its API and dashboard do this.
+    /// </summary>
+    private static async Task<int> OnTheAccountAsync(
+        string root,
+        IConfiguration configuration,
+        ModelStageInput change,
+        TextWriter stdout,
+        TextWriter stderr,
+        CancellationToken cancellationToken
+    )
+    {
+        LocalRunHost host;
+        try
+        {
+            host = await LocalRunHost.StartAsync(root, configuration, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException ex)
+        {
+            await stderr.WriteLineAsync(
+                $"error: {ex.Message} A model on an Azure OpenAI account is deployed by the process that serves the data directory: "
+                    + $"POST /api/models/{{id}}/{(change.Stage == ModelStages.Production ? "promote" : "archive")} to it, or use its dashboard."
+            );
+            return FinetuneCli.ExitUsage;
+        }
+
+        await using (host.ConfigureAwait(false))
+        {
+            (ModelRow? model, ApiProblem? problem, PromotionRequest? deploy, string? promotion) = await host.ChangeModelStageAsync(
+                    change,
+                    cancellationToken
+                )
+                .ConfigureAwait(false);
+            if (deploy is null)
+                return await ReportAsync(model, problem, stdout, stderr).ConfigureAwait(false);
+
+            await stdout.WriteLineAsync(
+                $"Deploying {deploy.ModelId} as {deploy.DeploymentName}; it becomes production once the deployment is live "
+                    + "(interrupted, the promotion goes on when finetune next starts on this data directory)."
+            );
+            PromotionOutcome outcome;
+            try
+            {
+                outcome = await host.PromotionOutcomeAsync(promotion!, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return FinetuneCli.ExitInterrupted;
+            }
+
+            if (!outcome.Promoted)
+            {
+                await stderr.WriteLineAsync($"error: {outcome.Error}");
+                return FinetuneCli.ExitNotFit;
+            }
+
+            ModelRow promoted = (await ((IModelRegistry)host.Tables).GetAsync(deploy.ModelId, cancellationToken).ConfigureAwait(false))!;
+            await stdout.WriteLineAsync(
+                $"{promoted.ModelId} is {promoted.Stage} ({promoted.Name} version {promoted.Version}), deployed as {outcome.Deployment}."
+            );
+            return FinetuneCli.ExitOk;
+        }
+    }
+
+    private static async Task<int> ReportAsync(ModelRow? model, ApiProblem? problem, TextWriter stdout, TextWriter stderr)
+    {
+        if (model is null)
+        {
+            await stderr.WriteLineAsync($"error: {problem!.Detail}{(problem.Status == 404 ? " 'finetune models' lists them." : "")}");
+            return problem.Status == 404 ? FinetuneCli.ExitUsage : FinetuneCli.ExitNotFit;
+        }
+
+        await stdout.WriteLineAsync(
+            $"{model.ModelId} is {model.Stage} ({model.Name} version {model.Version})"
+                + $"{(model.Deployment is { } d && model.Stage == ModelStages.Production ? $", deployed as {d}" : "")}."
+        );
+        return FinetuneCli.ExitOk;
     }
 }

@@ -239,12 +239,8 @@ public sealed class LocalApi : IAsyncDisposable
                         .ConfigureAwait(false);
                     if (decision is null)
                         return Problem(invalid!);
-                    (ModelRow? model, ApiProblem? problem, PromotionRequest? deploy) = await ModelRegistryChanges
-                        .ChangeStageOnRequestAsync(
-                            models,
-                            host.Deployments,
+                    (ModelRow? model, ApiProblem? problem, PromotionRequest? deploy, string? promotion) = await host.ChangeModelStageAsync(
                             new ModelStageInput(Uri.UnescapeDataString(id), stage, DateTime.UtcNow, decision.By!, decision.Why),
-                            RunRequest.DefaultPollInterval,
                             ct
                         )
                         .ConfigureAwait(false);
@@ -253,10 +249,8 @@ public sealed class LocalApi : IAsyncDisposable
                     if (deploy is null)
                         return Json(model!);
                     // On Azure OpenAI: deploy first, then promote (a promotion already under way is the same one).
-                    string promotion = ModelPromotion.InstanceId(model!);
-                    host.Runtime.ScheduleNew(ModelPromotion.Name, promotion, deploy);
                     string status = $"{request.Scheme}://{request.Host}/api/models/{Uri.EscapeDataString(model!.ModelId)}";
-                    return Json(new PromotionStarted(model.ModelId, promotion, deploy.DeploymentName, status), 202);
+                    return Json(new PromotionStarted(model.ModelId, promotion!, deploy.DeploymentName, status), 202);
                 })
                 .WithSummary(
                     action == "promote"

@@ -287,6 +287,35 @@ public sealed class LocalRunHost : IAsyncDisposable
             }
             : request;
 
+    /// <summary>
+    /// A person's change of a model's stage (<see cref="RunApi.ModelActions"/>): done at once, or, for a promote on an
+    /// account that deploys, a <see cref="ModelPromotion"/> started here (one per model and stage; asked again while it
+    /// runs, the same one) whose instance id is returned.
+    /// </summary>
+    public async Task<(ModelRow? Model, ApiProblem? Problem, PromotionRequest? Deploy, string? Promotion)> ChangeModelStageAsync(
+        ModelStageInput change,
+        CancellationToken cancellationToken = default
+    )
+    {
+        (ModelRow? model, ApiProblem? problem, PromotionRequest? deploy) = await ModelRegistryChanges
+            .ChangeStageOnRequestAsync(Tables, Deployments, change, RunRequest.DefaultPollInterval, cancellationToken)
+            .ConfigureAwait(false);
+        if (deploy is null)
+            return (model, problem, null, null);
+        if (Emulated)
+            deploy = deploy with { PollInterval = TimeSpan.FromSeconds(1) };
+        string promotion = ModelPromotion.InstanceId(model!);
+        Runtime.ScheduleNew(ModelPromotion.Name, promotion, deploy);
+        return (model, null, deploy, promotion);
+    }
+
+    /// <summary>The outcome of a promotion started here, once it ends.</summary>
+    public async Task<PromotionOutcome> PromotionOutcomeAsync(string promotion, CancellationToken cancellationToken = default) =>
+        await Runtime.WaitForCompletionAsync(promotion, cancellationToken).ConfigureAwait(false)
+            is { Status: InstanceStatus.Completed, Output: { } output }
+            ? LocalJson.Deserialize<PromotionOutcome>(output)!
+            : new PromotionOutcome(false, "", null, Runtime.Get(promotion)?.Failure ?? "The promotion's orchestration failed.");
+
     /// <summary>The outcome of a run in progress in this process, or null when it is not running here.</summary>
     public Task<RunOutcome>? Outcome(string runId) => Runtime.IsRunningHere(runId) ? OutcomeAsync(runId) : null;
 

@@ -133,4 +133,61 @@ public sealed class AzureKillRestartTests : IAsyncLifetime, IDisposable
         JsonElement kept = Assert.Single(state.RootElement.GetProperty("Deployments").EnumerateArray());
         Assert.Equal((model.Deployment, model.ModelId), (kept.GetProperty("Name").GetString(), kept.GetProperty("Model").GetString()));
     }
+
+    /// <summary>The deployments the built-in emulator keeps: (name, model), in name order.</summary>
+    private static async Task<(string? Name, string? Model)[]> KeptDeploymentsAsync(string data)
+    {
+        using JsonDocument state = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(data, "emulator", "state.json")));
+        return
+        [
+            .. state
+                .RootElement.GetProperty("Deployments")
+                .EnumerateArray()
+                .Select(d => (d.GetProperty("Name").GetString(), d.GetProperty("Model").GetString()))
+                .OrderBy(d => d.Item1, StringComparer.Ordinal),
+        ];
+    }
+
+    [Fact]
+    public async Task PromoteAndArchive_FromTheCommandLine_OnAnAccount_DeployFirstAndRemoveTheDeployment()
+    {
+        string data = _dir.File("data");
+        var account = new Dictionary<string, string> { ["FineTuning__Deployments__AccountResourceId"] = Account };
+        async Task<(int Code, string Out, string Err)> Finetune(params string[] args) =>
+            await KillRestartTests.Finetune(KillRestartTests.StartInfo(null, null, [.. args, "--data", data], account));
+        foreach (int rows in new[] { 300, 330 })
+        {
+            string dataset = _dir.Write(
+                $"support-{rows}.jsonl",
+                Rows.Jsonl(Rows.ManyChats(rows, i => i % 2 == 0 ? "billing" : "shipping"))
+            );
+            var (ran, output, errors) = await Finetune("run", dataset, "--approval", "auto", "--suffix", "support");
+            Assert.True(ran == 0, $"exit {ran}: {output}{errors}");
+        }
+
+        var tables = new SqliteTables(Path.Combine(data, "finetuning.db"));
+        ModelRow first = (await ((IModelRegistry)tables).ListAsync()).Single(m => m.Version == 1);
+        Assert.Equal(ModelStages.Archived, first.Stage);
+
+        // Rolled back from the command line: deployed again, live, then production; the second's deployment removed.
+        var (code, promoted, failed) = await Finetune("promote", first.ModelId, "--by", "ana", "--why", "roll back");
+
+        Assert.True(code == 0, $"exit {code}: {promoted}{failed}");
+        ModelRow now = (await ((IModelRegistry)tables).GetAsync(first.ModelId))!;
+        Assert.Equal(ModelStages.Production, now.Stage);
+        Assert.Equal(("ana", "roll back"), (now.StageHistory[^1].By, now.StageHistory[^1].Why));
+        Assert.Contains($"Deploying {first.ModelId} as {now.Deployment}", promoted, StringComparison.Ordinal);
+        Assert.Contains(
+            $"{first.ModelId} is production (support version 1), deployed as {now.Deployment}.",
+            promoted,
+            StringComparison.Ordinal
+        );
+        Assert.Equal([(now.Deployment, first.ModelId)], await KeptDeploymentsAsync(data));
+
+        var (archived, output2, errors2) = await Finetune("archive", first.ModelId, "--why", "done");
+
+        Assert.True(archived == 0, $"exit {archived}: {output2}{errors2}");
+        Assert.Equal(ModelStages.Archived, (await ((IModelRegistry)tables).GetAsync(first.ModelId))!.Stage);
+        Assert.Empty(await KeptDeploymentsAsync(data));
+    }
 }
