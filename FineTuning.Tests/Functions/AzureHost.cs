@@ -35,7 +35,15 @@ public sealed class AzureHost : IAsyncDisposable
 
     public DurableTaskTestHost Durable { get; }
 
-    public static async Task<AzureHost> StartAsync(AzuriteFixture azurite, FaultPlan? faults = null, EmulatorSkill? skill = null)
+    /// <summary>The emulated Azure OpenAI account a host with <c>deploys</c> deploys to.</summary>
+    public const string Account = "/subscriptions/s1/resourceGroups/g1/providers/Microsoft.CognitiveServices/accounts/aoai";
+
+    public static async Task<AzureHost> StartAsync(
+        AzuriteFixture azurite,
+        FaultPlan? faults = null,
+        EmulatorSkill? skill = null,
+        bool deploys = false
+    )
     {
         EmulatorServer emulator = await EmulatorServer.StartAsync(
             new EmulatorOptions
@@ -43,6 +51,8 @@ public sealed class AzureHost : IAsyncDisposable
                 Speed = 600,
                 Faults = faults ?? new FaultPlan(),
                 Skill = skill ?? new EmulatorSkill(),
+                // A deployment is live at once: a person's promote looks again after the API's 30 s (runs here poll every second).
+                DeploymentSeconds = deploys ? 0 : 120,
             }
         );
         HostApplicationBuilder builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
@@ -57,6 +67,17 @@ public sealed class AzureHost : IAsyncDisposable
                 ["FineTuning:Provider:MaxRetryWait"] = "00:00:02",
             }
         );
+        if (deploys)
+        {
+            builder.Configuration.AddInMemoryCollection(
+                new Dictionary<string, string?>
+                {
+                    ["FineTuning:Deployments:AccountResourceId"] = Account,
+                    ["FineTuning:Deployments:ManagementEndpoint"] = emulator.ArmEndpoint.ToString(),
+                    ["FineTuning:Deployments:EmulatorKey"] = "test-key",
+                }
+            );
+        }
         builder.AddFineTuning();
         IHost app = builder.Build();
         var functions = ActivatorUtilities.CreateInstance<WorkflowActivityFunctions>(app.Services);

@@ -1,6 +1,9 @@
+using System.Net;
 using System.Text;
+using System.Text.Json;
 using FineTuning.Core.Api;
 using FineTuning.Core.Providers;
+using FineTuning.Core.Serialization;
 using FineTuning.Core.Storage;
 using FineTuning.Core.Workflow;
 using FineTuning.Emulator;
@@ -8,8 +11,10 @@ using FineTuning.Functions.Http;
 using FineTuning.Functions.Triggers;
 using FineTuning.Tests.Datasets;
 using FineTuning.Tests.Storage;
+using Microsoft.Azure.Functions.Worker.Http;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace FineTuning.Tests.Functions;
@@ -29,7 +34,7 @@ public sealed class DurableWorkflowTests(AzuriteFixture azurite) : IAsyncLifetim
                     : i % 3 == 1 ? "shipping"
                     : "returns")));
 
-    private async Task<string> Start(string dataset, bool evaluate = false)
+    private async Task<string> Start(string dataset, bool evaluate = false, string approval = "manual")
     {
         string runId = $"run-{Guid.NewGuid():N}";
         await _host.Durable.Client.ScheduleNewOrchestrationInstanceAsync(
@@ -40,6 +45,7 @@ public sealed class DurableWorkflowTests(AzuriteFixture azurite) : IAsyncLifetim
                 Suffix = "support",
                 PollInterval = TimeSpan.FromSeconds(1),
                 Evaluate = evaluate,
+                Approval = approval,
             },
             new StartOrchestrationOptions(InstanceId: runId)
         );
@@ -195,6 +201,64 @@ public sealed class DurableWorkflowTests(AzuriteFixture azurite) : IAsyncLifetim
         Assert.Equal(ModelStages.Production, model.Stage);
         Assert.Equal(("ana", "better everywhere"), (model.StageHistory[^1].By, model.StageHistory[^1].Why));
         Assert.NotNull(await _host.Get<IBlobStore>().GetPropertiesAsync($"runs/{runId}/reports/evaluation.json"));
+    }
+
+    [Fact]
+    public async Task Promote_OverTheApi_OnAnAccount_DeploysThroughModelPromotion_ThenRollsBack()
+    {
+        await _host.DisposeAsync();
+        _host = await AzureHost.StartAsync(azurite, _faults, new EmulatorSkill { Base = 0.3, FineTuned = 0.9 }, deploys: true);
+        var api = ActivatorUtilities.CreateInstance<RunsApi>(_host.App.Services);
+        var http = new FunctionsHttp();
+        var outcomes = new List<RunOutcome>();
+        foreach (int rows in new[] { 300, 330 })
+        {
+            string dataset = await _host.WriteDatasetAsync(Rows.Jsonl(Rows.ManyChats(rows, i => i % 2 == 0 ? "billing" : "shipping")));
+            string runId = await Start(dataset, evaluate: true, approval: "auto");
+            outcomes.Add(await Finish(runId));
+        }
+
+        var registry = _host.Get<IModelRegistry>();
+        ModelRow first = (await registry.GetAsync(outcomes[0].ModelId!))!;
+        ModelRow second = (await registry.GetAsync(outcomes[1].ModelId!))!;
+        Assert.Equal((ModelStages.Archived, ModelStages.Production), (first.Stage, second.Stage));
+        Assert.Null(first.Deployment); // archived when the second became production: its deployment was removed
+
+        string body = """{"by": "ana", "why": "roll back"}""";
+        Task<HttpResponseData> Promote() =>
+            api.ChangeModelAsync(
+                http.Request("POST", $"/api/models/{first.ModelId}/promote", body),
+                first.ModelId,
+                "promote",
+                _host.Durable.Client,
+                CancellationToken.None
+            );
+        HttpResponseData started = await Promote();
+        HttpResponseData again = await Promote(); // asked twice while it deploys: one promotion
+
+        Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+        PromotionStarted promotion = JsonSerializer.Deserialize<PromotionStarted>(FunctionsHttp.Body(started), ReportSerializer.Options)!;
+        Assert.Equal(promotion, JsonSerializer.Deserialize<PromotionStarted>(FunctionsHttp.Body(again), ReportSerializer.Options));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        OrchestrationMetadata done = await _host.Durable.Client.WaitForInstanceCompletionAsync(promotion.Promotion, true, timeout.Token);
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
+        Assert.True(done.ReadOutputAs<PromotionOutcome>()!.Promoted);
+        ModelRow rolledBack = (await registry.GetAsync(first.ModelId))!;
+        Assert.Equal(ModelStages.Production, rolledBack.Stage);
+        Assert.Equal(promotion.Deployment, rolledBack.Deployment);
+        Assert.Equal(("ana", "roll back"), (rolledBack.StageHistory[^1].By, rolledBack.StageHistory[^1].Why));
+        Assert.Equal(ModelStages.Archived, (await registry.GetAsync(second.ModelId))!.Stage);
+        var deployments = new FineTuning.OpenAI.ArmModelDeployments(
+            new FineTuning.OpenAI.DeploymentOptions
+            {
+                AccountResourceId = AzureHost.Account,
+                ManagementEndpoint = _host.Emulator.ArmEndpoint,
+                EmulatorKey = "test-key",
+            },
+            null
+        );
+        Assert.True((await deployments.GetAsync(promotion.Deployment, CancellationToken.None))!.Succeeded);
+        Assert.Null(await deployments.GetAsync(second.Deployment!, CancellationToken.None)); // the replaced model's, removed
     }
 
     [Fact]
