@@ -154,6 +154,40 @@ public sealed class EmulatorServer : IAsyncDisposable
         await _app.DisposeAsync().ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// What the service reports its model graders read and wrote: per model a score_model or label_model names, the
+    /// sample and the item (a token in 4 characters) read, a short verdict written, for each such grader.
+    /// </summary>
+    private static JsonObject ModelGraderUsage(JsonElement grader, string sample, JsonElement item)
+    {
+        var usage = new JsonObject();
+        Add(grader);
+        return usage;
+
+        void Add(JsonElement g)
+        {
+            string type = g.TryGetProperty("type", out JsonElement t) ? t.GetString() ?? "" : "";
+            if (type == "multi" && g.TryGetProperty("graders", out JsonElement subs) && subs.ValueKind == JsonValueKind.Object)
+            {
+                foreach (JsonProperty sub in subs.EnumerateObject())
+                    Add(sub.Value);
+            }
+            else if (type is "score_model" or "label_model" && g.TryGetProperty("model", out JsonElement m) && m.GetString() is { } model)
+            {
+                long read = Math.Max(1, (sample.Length + (item.ValueKind == JsonValueKind.Undefined ? 0 : item.GetRawText().Length)) / 4);
+                JsonNode? kept = usage[model];
+                long before = kept?["prompt_tokens"]?.GetValue<long>() ?? 0,
+                    wrote = kept?["completion_tokens"]?.GetValue<long>() ?? 0;
+                usage[model] = new JsonObject
+                {
+                    ["prompt_tokens"] = before + read,
+                    ["completion_tokens"] = wrote + 5,
+                    ["total_tokens"] = before + read + wrote + 5,
+                };
+            }
+        }
+    }
+
     private static bool Authorized(HttpRequest request, string? key)
     {
         string? given = request.Headers["api-key"].FirstOrDefault();
@@ -476,7 +510,7 @@ public sealed class EmulatorServer : IAsyncDisposable
                     ["sub_rewards"] = new JsonObject([
                         .. result.SubRewards.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)JsonValue.Create(kv.Value))),
                     ]),
-                    ["model_grader_token_usage_per_model"] = new JsonObject(),
+                    ["model_grader_token_usage_per_model"] = ModelGraderUsage(spec.Root, sample.GetString()!, item),
                 }
             );
         });

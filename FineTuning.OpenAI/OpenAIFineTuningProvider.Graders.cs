@@ -64,6 +64,25 @@ public sealed partial class OpenAIFineTuningProvider
             }
         }
 
-        return new FineTuning.Core.Graders.GraderRunResult(result.GetProperty("reward").GetDouble(), subs, errors);
+        // The model graders' tokens, per model (each an object of token counts, named as the chat APIs name them).
+        long input = 0,
+            output = 0;
+        if (result.TryGetProperty("model_grader_token_usage_per_model", out JsonElement usage) && usage.ValueKind == JsonValueKind.Object)
+        {
+            foreach (JsonProperty model in usage.EnumerateObject().Where(m => m.Value.ValueKind == JsonValueKind.Object))
+            {
+                input += Count(model.Value, "prompt_tokens") ?? Count(model.Value, "input_tokens") ?? 0;
+                output += Count(model.Value, "completion_tokens") ?? Count(model.Value, "output_tokens") ?? 0;
+            }
+        }
+
+        return new FineTuning.Core.Graders.GraderRunResult(result.GetProperty("reward").GetDouble(), subs, errors)
+        {
+            ModelInputTokens = input,
+            ModelOutputTokens = output,
+        };
+
+        static long? Count(JsonElement counts, string name) =>
+            counts.TryGetProperty(name, out JsonElement n) && n.TryGetInt64(out long value) ? value : null;
     }
 }

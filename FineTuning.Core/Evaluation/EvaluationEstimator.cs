@@ -29,7 +29,8 @@ public static class EvaluationEstimator
         string baseModel,
         string judgeModel,
         ModelCatalog catalog,
-        bool judged = true
+        bool judged = true,
+        bool providerGraded = false
     )
     {
         int judgeCalls = judged ? 4 : 0;
@@ -54,7 +55,10 @@ public static class EvaluationEstimator
                 judged
                     ? $"{rows:N0} held-out rows × 6 calls (both models answer, the judge ({judgeModel}) scores each answer and compares "
                         + "them in both orders)"
-                    : $"{rows:N0} held-out rows × 2 calls (both models answer; a grader scores the answers here, no judge is called)"
+                : providerGraded
+                    ? $"{rows:N0} held-out rows × 2 calls (both models answer; the provider runs the grader on each answer, "
+                        + "and bills its model graders' tokens, which are not in this figure)"
+                : $"{rows:N0} held-out rows × 2 calls (both models answer; a grader scores the answers here, no judge is called)"
             )
             + "; answers assumed as long as the references"
             + (notes.Count > 0 ? "; " + string.Join(" ", notes) : ".");

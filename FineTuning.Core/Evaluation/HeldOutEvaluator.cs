@@ -101,7 +101,7 @@ public sealed class HeldOutEvaluator(IFineTuningProvider provider, IBlobStore bl
         ChatAnswer baseAnswer = await baseCall.ConfigureAwait(false);
         ChatAnswer tunedAnswer = await tunedCall.ConfigureAwait(false);
         EvaluatedRow result = grader is { } g
-            ? Graded(id, line, row, g, item, baseAnswer, tunedAnswer)
+            ? await GradedAsync(id, line, row, g, item, baseAnswer, tunedAnswer, cancellationToken).ConfigureAwait(false)
             : await JudgedAsync(id, line, row, models, baseAnswer, tunedAnswer, cancellationToken).ConfigureAwait(false);
         await blobs
             .WriteAsync(
@@ -124,20 +124,30 @@ public sealed class HeldOutEvaluator(IFineTuningProvider provider, IBlobStore bl
 
     /// <summary>
     /// A reinforcement row (or one with an evaluation grader): each answer scored by the grader; the higher reward wins the
-    /// pair (equal: a tie).
+    /// pair (equal: a tie). String checks and text similarity are computed here, exactly and at no cost; a grader with a
+    /// model or python grader in it is run by the provider (<c>/fine_tuning/alpha/graders/run</c>), as it grades in
+    /// training, and its models' tokens are counted with the judge's.
     /// </summary>
-    private static EvaluatedRow Graded(
+    private async Task<EvaluatedRow> GradedAsync(
         string id,
         long line,
         HeldOutRow row,
         JsonElement grader,
         JsonElement item,
         ChatAnswer baseAnswer,
-        ChatAnswer tunedAnswer
+        ChatAnswer tunedAnswer,
+        CancellationToken cancellationToken
     )
     {
-        double baseReward = GraderRunner.Run(grader, baseAnswer.Text, item).Reward;
-        double tunedReward = GraderRunner.Run(grader, tunedAnswer.Text, item).Reward;
+        GraderRunResult[] graded = GraderRunner.IsExact(grader)
+            ? [GraderRunner.Run(grader, baseAnswer.Text, item), GraderRunner.Run(grader, tunedAnswer.Text, item)]
+            : await Task.WhenAll(
+                    provider.RunGraderAsync(grader, baseAnswer.Text, item, cancellationToken),
+                    provider.RunGraderAsync(grader, tunedAnswer.Text, item, cancellationToken)
+                )
+                .ConfigureAwait(false);
+        double baseReward = graded[0].Reward;
+        double tunedReward = graded[1].Reward;
         return new EvaluatedRow(
             id,
             line,
@@ -158,8 +168,8 @@ public sealed class HeldOutEvaluator(IFineTuningProvider provider, IBlobStore bl
                 baseAnswer.CompletionTokens,
                 tunedAnswer.PromptTokens,
                 tunedAnswer.CompletionTokens,
-                0,
-                0
+                graded.Sum(g => g.ModelInputTokens),
+                graded.Sum(g => g.ModelOutputTokens)
             ),
         };
     }

@@ -41,13 +41,25 @@ internal sealed record HeldOutRow(JsonElement Prompt, string? Reference, string 
         return null;
     }
 
-    /// <summary>What a grader compares an answer with, rendered for the row: a string check's or text similarity's reference.</summary>
+    /// <summary>
+    /// What a grader compares an answer with, rendered for the row: a string check's or text similarity's reference, or
+    /// the item's values a model grader's prompt shows it (what it judges the answer against).
+    /// </summary>
     internal static string? GraderReference(JsonElement grader, JsonElement item)
     {
         string type = grader.TryGetProperty("type", out JsonElement t) ? t.GetString() ?? "" : "";
         if (type is "string_check" or "text_similarity" && grader.TryGetProperty("reference", out JsonElement reference))
         {
             return GraderRunner.Render(reference.GetString() ?? "", "", item);
+        }
+
+        if (
+            type is "score_model" or "label_model"
+            && grader.TryGetProperty("input", out JsonElement prompt)
+            && GraderRunner.RenderItemOnly(prompt, item).Trim() is { Length: > 0 } shown
+        )
+        {
+            return shown;
         }
 
         if (type == "multi" && grader.TryGetProperty("graders", out JsonElement subs) && subs.ValueKind == JsonValueKind.Object)

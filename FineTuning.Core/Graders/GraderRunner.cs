@@ -6,7 +6,14 @@ using System.Text.RegularExpressions;
 namespace FineTuning.Core.Graders;
 
 /// <summary>The score of one grader on one sample, with the scores of sub-graders and any errors.</summary>
-public sealed record GraderRunResult(double Reward, IReadOnlyDictionary<string, double> SubRewards, IReadOnlyList<string> Errors);
+public sealed record GraderRunResult(double Reward, IReadOnlyDictionary<string, double> SubRewards, IReadOnlyList<string> Errors)
+{
+    /// <summary>Tokens the grader's models read (score_model and label_model graders run on the service; 0 here).</summary>
+    public long ModelInputTokens { get; init; }
+
+    /// <summary>Tokens the grader's models wrote.</summary>
+    public long ModelOutputTokens { get; init; }
+}
 
 /// <summary>
 /// Runs a grader on one sample and one item, locally. <c>string_check</c> and <c>text_similarity</c> (fuzzy_match,
@@ -18,6 +25,23 @@ public sealed record GraderRunResult(double Reward, IReadOnlyDictionary<string, 
 /// </summary>
 public static partial class GraderRunner
 {
+    /// <summary>The grader's type and, for a multi grader, every sub-grader's, depth first.</summary>
+    public static IEnumerable<string> Types(JsonElement grader)
+    {
+        string type = Text(grader, "type");
+        yield return type;
+        if (type == "multi" && grader.TryGetProperty("graders", out JsonElement subs) && subs.ValueKind == JsonValueKind.Object)
+            foreach (JsonProperty sub in subs.EnumerateObject())
+            foreach (string inner in Types(sub.Value))
+                yield return inner;
+    }
+
+    /// <summary>
+    /// Whether <see cref="Run"/> computes the grader as the service does: string checks and text similarity (and multi
+    /// graders of only those). Model and python graders need the service's <c>/fine_tuning/alpha/graders/run</c>.
+    /// </summary>
+    public static bool IsExact(JsonElement grader) => Types(grader).All(t => t is "string_check" or "text_similarity" or "multi");
+
     public static GraderRunResult Run(JsonElement grader, string sample, JsonElement item)
     {
         var subs = new Dictionary<string, double>(StringComparer.Ordinal);
@@ -164,7 +188,8 @@ public static partial class GraderRunner
                 return m.Value;
             });
 
-    private static string RenderItemOnly(JsonElement input, JsonElement item)
+    /// <summary>The item's values a model grader's prompt references (<c>{{ item.x }}</c>), in order, space-separated.</summary>
+    public static string RenderItemOnly(JsonElement input, JsonElement item)
     {
         var sb = new StringBuilder();
         foreach (Match m in GraderSpec.Template().Matches(input.GetRawText()))

@@ -237,19 +237,10 @@ public sealed record RunRequest
         GraderSpec spec = GraderSpec.Parse("evalGrader", JsonSerializer.SerializeToUtf8Bytes(grader, CoreJsonContext.Default.JsonElement));
         if (!spec.IsValid)
             return string.Join("; ", spec.Findings.Select(f => $"{f.Path}: {f.Message}"));
-        return Types(grader).FirstOrDefault(t => t is not ("string_check" or "text_similarity" or "multi")) is { } other
-            ? $"a {other} grader cannot score the evaluation here; use string_check or text_similarity against {{{{ item.reference }}}}, "
-                + "or leave evalGrader out to have the judge model score the answers"
-            : null;
-
-        static IEnumerable<string> Types(JsonElement g)
-        {
-            string type = g.TryGetProperty("type", out JsonElement t) && t.ValueKind == JsonValueKind.String ? t.GetString()! : "";
-            yield return type;
-            if (type == "multi" && g.TryGetProperty("graders", out JsonElement subs) && subs.ValueKind == JsonValueKind.Object)
-                foreach (JsonProperty sub in subs.EnumerateObject())
-                foreach (string inner in Types(sub.Value))
-                    yield return inner;
-        }
+        return GraderRunner.IsExact(grader)
+            ? null
+            : $"a {GraderRunner.Types(grader).First(t => t is not ("string_check" or "text_similarity" or "multi"))} grader cannot score "
+                + "the evaluation here; use string_check or text_similarity against {{ item.reference }}, or leave evalGrader out to "
+                + "have the judge model score the answers";
     }
 }

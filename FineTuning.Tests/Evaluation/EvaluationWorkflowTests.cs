@@ -181,34 +181,63 @@ public sealed class EvaluationWorkflowTests : IAsyncLifetime, IDisposable
         Assert.Equal(30, run.Evaluation!.Rows);
     }
 
-    [Fact]
-    public async Task AReinforcementRun_IsScoredByItsOwnGrader_WithoutTheJudge()
+    /// <summary>A reinforcement run over 300 sums, graded by <paramref name="grader"/>, evaluated and approved on its own.</summary>
+    private async Task<EvaluationReport> ReinforcementRun(string runId, string grader)
     {
         await StartAsync();
         string rows = Rows.Jsonl(Enumerable.Range(0, 300).Select(i => Rows.Rft($"What is {i} + {i}?", $"{2 * i}")));
         await _blobs.WriteAsync("datasets/sums.jsonl", (s, ct) => s.WriteAsync(Encoding.UTF8.GetBytes(rows), ct).AsTask());
-        using JsonDocument grader = JsonDocument.Parse(ExactAnswerGrader);
-
+        using JsonDocument parsed = JsonDocument.Parse(grader);
         RunOutcome outcome = await Run(
-            "run-rft",
+            runId,
             new RunRequest
             {
                 DatasetBlob = "datasets/sums.jsonl",
                 Method = "reinforcement",
-                Grader = grader.RootElement.Clone(),
+                Grader = parsed.RootElement.Clone(),
                 Evaluate = true,
                 Approval = "auto",
             }
         );
-
         Assert.True(outcome.Status == RunStatus.Succeeded, outcome.Error);
-        EvaluationReport report = await Report("run-rft");
+        return await Report(runId);
+    }
+
+    [Fact]
+    public async Task AReinforcementRun_IsScoredByItsOwnGrader_WithoutTheJudge()
+    {
+        EvaluationReport report = await ReinforcementRun("run-rft", ExactAnswerGrader);
+
         Assert.Contains("the run's grader", report.ScoredBy, StringComparison.Ordinal);
         Assert.Equal(0, report.Tokens.JudgeInput);
         // The grader's reference is what the row compares with; a right answer is exactly it, and scores 1.
         EvaluatedRow gain = report.Summary.LargestGains[0];
         Assert.Equal((1.0, 0.0), (gain.FineTunedScore, gain.BaseScore));
         Assert.Equal(gain.Reference, gain.FineTunedAnswer);
+    }
+
+    [Fact]
+    public async Task AReinforcementRunWithAModelGrader_IsScoredByTheProvidersGrader_AndItsTokensAreCounted()
+    {
+        EvaluationReport report = await ReinforcementRun(
+            "run-rft-model",
+            """
+            {"type": "score_model", "name": "judge", "model": "o3-mini-2025-01-31", "range": [0, 1],
+             "input": [{"role": "user", "content": "Score {{ sample.output_text }} against {{ item.reference_answer }}."}]}
+            """
+        );
+
+        Assert.Contains("the run's grader", report.ScoredBy, StringComparison.Ordinal);
+        // Run by the provider (/fine_tuning/alpha/graders/run), which reports its model's tokens: none are counted when the
+        // grader is run here, and no judge is called.
+        Assert.True(report.Tokens.JudgeInput > 0 && report.Tokens.JudgeOutput > 0, $"{report.Tokens}");
+        Assert.DoesNotContain(Calls("run-rft-model"), c => c.Contains("Judge", StringComparison.Ordinal));
+        Assert.True(report.Summary.Overall.FineTunedScore > report.Summary.Overall.BaseScore);
+        // The estimate made before anything was uploaded said who grades, and that those tokens are the provider's to bill.
+        HistoryEvent merged = _history
+            .LoadHistory("run-rft-model")
+            .Single(e => e is { Kind: HistoryKind.TaskCompleted, Name: "MergeValidation" });
+        Assert.Contains("the provider runs the grader on each answer", merged.Payload, StringComparison.Ordinal);
     }
 
     [Theory]

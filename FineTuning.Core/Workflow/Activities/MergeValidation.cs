@@ -63,7 +63,10 @@ public sealed class MergeValidation(IBlobStore blobs, ModelCatalog catalog, Eval
                         input.Settings.JudgeModel ?? (evaluation ?? new Evaluation.EvaluationOptions()).JudgeModel,
                         catalog,
                         // Reinforcement runs and runs with an evaluation grader grade answers here: no judge is called.
-                        judged: report.Method != "reinforcement" && !input.Settings.EvalGrader
+                        judged: report.Method != "reinforcement" && !input.Settings.EvalGrader,
+                        providerGraded: report.Method == "reinforcement"
+                            && input.Settings.Grader is { } grader
+                            && !Graders.GraderRunner.IsExact(grader)
                     )
                     : null,
         };
