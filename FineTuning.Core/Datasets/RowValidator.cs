@@ -182,8 +182,8 @@ internal sealed partial class RowValidator
 
         // The example the row holds, as the provider will see it: rows that differ only in metadata, topic, whitespace or
         // member order are one example, for duplicates and the split alike.
-        ContentHash hash = TrainedMembers.Identity(line, _topLevel, format);
-        report.AddRow(hash, TrainedMembers.TextIdentity(line, _topLevel, format), lineNumber, Math.Min(measures.Tokens, tokenLimit));
+        (ContentHash hash, ContentHash text) = TrainedMembers.Identities(line, _topLevel, format);
+        report.AddRow(hash, text, lineNumber, Math.Min(measures.Tokens, tokenLimit));
         if (_options.FuzzyNearDuplicates)
         {
             (report.Sketches ??= new MinHashSketches()).Add(lineNumber, line, _topLevel, format);

@@ -49,33 +49,19 @@ public static class TrainedMembers
     /// <summary>
     /// The identity of the example a row holds for <paramref name="method"/>: the canonical hash (<see cref="CanonicalJson"/>)
     /// of its trained members, so rows that differ only in <c>metadata</c>, a topic, whitespace, member order or string
-    /// escapes are one example, for duplicates and for the split alike.
+    /// escapes are one example, for duplicates and for the split alike. With it, in the same scan, the identity of what
+    /// the row says, for near-duplicates: the same with its text folded (<see cref="CanonicalJson.FoldedHash"/>: case,
+    /// whitespace and punctuation ignored).
     /// </summary>
-    public static ContentHash Identity(
+    public static (ContentHash Identity, ContentHash TextIdentity) Identities(
         ReadOnlySpan<byte> row,
         IReadOnlyList<(int NameStart, int NameLength, int ValueStart, int ValueLength)> members,
         FineTuningMethod method
-    ) => Hash(row, members, method, fold: false);
-
-    /// <summary>
-    /// The identity of what a row says, for near-duplicates: as <see cref="Identity"/>, with its text folded
-    /// (<see cref="CanonicalJson.FoldedHash"/>: case, whitespace and punctuation ignored).
-    /// </summary>
-    public static ContentHash TextIdentity(
-        ReadOnlySpan<byte> row,
-        IReadOnlyList<(int NameStart, int NameLength, int ValueStart, int ValueLength)> members,
-        FineTuningMethod method
-    ) => Hash(row, members, method, fold: true);
-
-    private static ContentHash Hash(
-        ReadOnlySpan<byte> row,
-        IReadOnlyList<(int NameStart, int NameLength, int ValueStart, int ValueLength)> members,
-        FineTuningMethod method,
-        bool fold
     )
     {
         IReadOnlyList<byte[]>? kept = Kept(method);
-        UInt128 sum = 0;
+        UInt128 exact = 0,
+            folded = 0;
         foreach ((int nameStart, int nameLength, int valueStart, int valueLength) in members)
         {
             ReadOnlySpan<byte> name = row.Slice(nameStart, nameLength);
@@ -90,14 +76,15 @@ public static class TrainedMembers
                 continue;
             }
 
-            sum += CanonicalJson.Member(
-                CanonicalJson.HashString(row.Slice(nameStart - 1, nameLength + 2)),
-                fold ? CanonicalJson.FoldedHash(row.Slice(valueStart, valueLength)) : CanonicalJson.Hash(row.Slice(valueStart, valueLength))
-            );
+            UInt128 nameHash = CanonicalJson.HashString(row.Slice(nameStart - 1, nameLength + 2));
+            (UInt128 value, UInt128 text) = CanonicalJson.Hashes(row.Slice(valueStart, valueLength));
+            exact += CanonicalJson.Member(nameHash, value);
+            folded += CanonicalJson.Member(nameHash, text);
         }
 
-        UInt128 identity = CanonicalJson.OfMembers(sum);
-        return new ContentHash((ulong)(identity >> 64), (ulong)identity);
+        return (Of(CanonicalJson.OfMembers(exact)), Of(CanonicalJson.OfMembers(folded)));
+
+        static ContentHash Of(UInt128 hash) => new((ulong)(hash >> 64), (ulong)hash);
     }
 
     private static bool IsKeptEscaped(IReadOnlyList<byte[]>? kept, ReadOnlySpan<byte> quotedName)

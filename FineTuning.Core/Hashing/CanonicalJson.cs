@@ -40,7 +40,7 @@ public static class CanonicalJson
     public static UInt128 Hash(ReadOnlySpan<byte> json)
     {
         int i = 0;
-        return Value(json, ref i, fold: false);
+        return Value(json, ref i, Kinds.Exact).Exact;
     }
 
     /// <summary>
@@ -51,7 +51,35 @@ public static class CanonicalJson
     public static UInt128 FoldedHash(ReadOnlySpan<byte> json)
     {
         int i = 0;
-        return Value(json, ref i, fold: true);
+        return Value(json, ref i, Kinds.Folded).Folded;
+    }
+
+    /// <summary>
+    /// <see cref="Hash"/> and <see cref="FoldedHash"/> of one valid JSON value in one scan: its structure is walked and
+    /// each string's end found once for both.
+    /// </summary>
+    public static (UInt128 Exact, UInt128 Folded) Hashes(ReadOnlySpan<byte> json)
+    {
+        int i = 0;
+        Pair both = Value(json, ref i, Kinds.Both);
+        return (both.Exact, both.Folded);
+    }
+
+    /// <summary>Which hashes a scan computes.</summary>
+    [Flags]
+    private enum Kinds
+    {
+        Exact = 1,
+        Folded = 2,
+        Both = Exact | Folded,
+    }
+
+    /// <summary>A value's exact and folded hashes (the one not asked for is 0).</summary>
+    private readonly record struct Pair(UInt128 Exact, UInt128 Folded)
+    {
+        public static Pair Same(UInt128 hash) => new(hash, hash);
+
+        public Pair Add(Pair other) => new(Exact + other.Exact, Folded + other.Folded);
     }
 
     /// <summary>The canonical hash of a string token's text; <paramref name="quoted"/> includes the quotes.</summary>
@@ -67,7 +95,7 @@ public static class CanonicalJson
     /// <summary>The hash of an object whose members' contributions add up to <paramref name="sum"/>.</summary>
     public static UInt128 OfMembers(UInt128 sum) => Mix(sum, ObjectTag);
 
-    private static UInt128 Value(ReadOnlySpan<byte> s, ref int i, bool fold)
+    private static Pair Value(ReadOnlySpan<byte> s, ref int i, Kinds kinds)
     {
         i = SkipWhitespace(s, i);
         switch (s[i])
@@ -75,14 +103,14 @@ public static class CanonicalJson
             case (byte)'{':
             {
                 i++;
-                UInt128 sum = 0;
+                Pair sum = default;
                 while (true)
                 {
                     i = SkipWhitespace(s, i);
                     if (s[i] == '}')
                     {
                         i++;
-                        return OfMembers(sum);
+                        return new Pair(OfMembers(sum.Exact), OfMembers(sum.Folded));
                     }
 
                     if (s[i] == ',')
@@ -93,21 +121,22 @@ public static class CanonicalJson
 
                     UInt128 name = String(s, ref i);
                     i = SkipWhitespace(s, i) + 1; // the colon
-                    sum += Member(name, Value(s, ref i, fold));
+                    Pair value = Value(s, ref i, kinds);
+                    sum = sum.Add(new Pair(Member(name, value.Exact), Member(name, value.Folded)));
                 }
             }
 
             case (byte)'[':
             {
                 i++;
-                UInt128 chain = ArrayTag;
+                Pair chain = Pair.Same(ArrayTag);
                 while (true)
                 {
                     i = SkipWhitespace(s, i);
                     if (s[i] == ']')
                     {
                         i++;
-                        return Mix(chain, ArrayTag);
+                        return new Pair(Mix(chain.Exact, ArrayTag), Mix(chain.Folded, ArrayTag));
                     }
 
                     if (s[i] == ',')
@@ -116,20 +145,55 @@ public static class CanonicalJson
                         continue;
                     }
 
-                    chain = Mix(Value(s, ref i, fold), (ulong)chain ^ (ulong)(chain >> 64));
+                    Pair item = Value(s, ref i, kinds);
+                    chain = new Pair(
+                        Mix(item.Exact, (ulong)chain.Exact ^ (ulong)(chain.Exact >> 64)),
+                        Mix(item.Folded, (ulong)chain.Folded ^ (ulong)(chain.Folded >> 64))
+                    );
                 }
             }
 
             case (byte)'"':
-                return fold ? FoldedString(s, ref i) : String(s, ref i);
+            {
+                int start = i + 1;
+                int end = StringEndAt(s, start, out bool rewrite);
+                i = end + 1;
+                ReadOnlySpan<byte> text = s[start..end];
+                return new Pair(
+                    (kinds & Kinds.Exact) == 0 ? 0
+                        : rewrite ? Rewritten(text)
+                        : XxHash128.HashToUInt128(text, StringSeed),
+                    (kinds & Kinds.Folded) == 0 ? 0 : Folded(text)
+                );
+            }
+
             default:
             {
                 int length = s[i..].IndexOfAny(ScalarEnd);
                 length = length < 0 ? s.Length - i : length;
                 UInt128 scalar = XxHash128.HashToUInt128(s.Slice(i, length), ScalarSeed);
                 i += length;
-                return scalar;
+                return Pair.Same(scalar);
             }
+        }
+    }
+
+    /// <summary>
+    /// Where the string whose text starts at <paramref name="start"/> ends (its closing quote), and whether it holds an
+    /// escape that has another way to be written (<c>\u</c>, <c>\/</c>).
+    /// </summary>
+    private static int StringEndAt(ReadOnlySpan<byte> s, int start, out bool rewrite)
+    {
+        int j = start;
+        rewrite = false;
+        while (true)
+        {
+            int k = s[j..].IndexOfAny(StringEnd);
+            if (s[j + k] == '"')
+                return j + k;
+            byte escaped = s[j + k + 1];
+            rewrite |= escaped is (byte)'u' or (byte)'/';
+            j += k + 2;
         }
     }
 
@@ -141,24 +205,9 @@ public static class CanonicalJson
     private static UInt128 String(ReadOnlySpan<byte> s, ref int i)
     {
         int start = i + 1;
-        int j = start;
-        bool rewrite = false;
-        while (true)
-        {
-            int k = s[j..].IndexOfAny((byte)'"', (byte)'\\');
-            if (s[j + k] == '"')
-            {
-                j += k;
-                break;
-            }
-
-            byte escaped = s[j + k + 1];
-            rewrite |= escaped is (byte)'u' or (byte)'/';
-            j += k + 2;
-        }
-
-        i = j + 1;
-        return rewrite ? Rewritten(s[start..j]) : XxHash128.HashToUInt128(s[start..j], StringSeed);
+        int end = StringEndAt(s, start, out bool rewrite);
+        i = end + 1;
+        return rewrite ? Rewritten(s[start..end]) : XxHash128.HashToUInt128(s[start..end], StringSeed);
     }
 
     /// <summary>
@@ -230,20 +279,9 @@ public static class CanonicalJson
         return hash;
     }
 
-    /// <summary>
-    /// A string token at <paramref name="i"/>, folded (see <see cref="FoldedHash"/>); leaves <paramref name="i"/> after it.
-    /// </summary>
-    private static UInt128 FoldedString(ReadOnlySpan<byte> s, ref int i)
+    /// <summary>The hash of a string's text (as written, escapes and all), folded (see <see cref="FoldedHash"/>).</summary>
+    private static UInt128 Folded(ReadOnlySpan<byte> text)
     {
-        int start = i + 1;
-        int end = start;
-        while (s[end] != '"')
-        {
-            end += s[end] == '\\' ? 2 : 1;
-        }
-
-        i = end + 1;
-        ReadOnlySpan<byte> text = s[start..end];
         // Lower case can take more bytes than upper (U+023A is 2, U+2C65 is 3): twice the text always holds it.
         // A folded block of 16 is stored 8 bytes at a time: 16 more bytes always hold the last one.
         byte[]? rented = text.Length > 248 ? ArrayPool<byte>.Shared.Rent(text.Length * 2 + 16) : null;
@@ -251,11 +289,19 @@ public static class CanonicalJson
         int n = 0;
         for (int j = 0; j < text.Length; )
         {
-            if (Ssse3.IsSupported && j + 16 <= text.Length && FoldBlock(text.Slice(j, 16), output[n..]) is int kept and >= 0)
+            if (Ssse3.IsSupported && j + 16 <= text.Length)
             {
-                n += kept;
-                j += 16;
-                continue;
+                int kept = FoldBlock(text.Slice(j, 16), output[n..], out int plain);
+                if (kept >= 0)
+                {
+                    n += kept;
+                    j += 16;
+                    continue;
+                }
+
+                // The block holds an escape or non-ASCII text: its plain ASCII before that by table, then that below.
+                n += FoldPlain(text.Slice(j, plain), output[n..]);
+                j += plain;
             }
 
             // ASCII: a letter in lower case or a digit is kept, anything else dropped, by table.
@@ -319,14 +365,31 @@ public static class CanonicalJson
         return hash;
     }
 
+    /// <summary>Folds plain ASCII (no escape, no non-ASCII byte) by table; the count of bytes written.</summary>
+    private static int FoldPlain(ReadOnlySpan<byte> text, Span<byte> output)
+    {
+        int n = 0;
+        foreach (byte b in text)
+        {
+            byte folded = FoldMap[b];
+            output[n] = folded;
+            n += folded == 0 ? 0 : 1;
+        }
+
+        return n;
+    }
+
     /// <summary>
     /// Folds 16 bytes of pure ASCII at once (letters lower-cased, digits kept, the rest dropped, the kept bytes packed
-    /// to the front with a shuffle per 8-byte half); -1 when the block holds an escape or non-ASCII text.
+    /// to the front with a shuffle per 8-byte half); -1 when the block holds an escape or non-ASCII text, with
+    /// <paramref name="plain"/> the count of plain bytes before the first of those.
     /// </summary>
-    private static int FoldBlock(ReadOnlySpan<byte> block, Span<byte> output)
+    private static int FoldBlock(ReadOnlySpan<byte> block, Span<byte> output, out int plain)
     {
         Vector128<byte> v = Vector128.Create(block);
-        if ((v.ExtractMostSignificantBits() | Vector128.Equals(v, Vector128.Create((byte)'\\')).ExtractMostSignificantBits()) != 0)
+        uint special = v.ExtractMostSignificantBits() | Vector128.Equals(v, Vector128.Create((byte)'\\')).ExtractMostSignificantBits();
+        plain = BitOperations.TrailingZeroCount(special);
+        if (special != 0)
         {
             return -1;
         }
