@@ -224,3 +224,25 @@ public static class Emulated
             }
         );
 }
+
+/// <summary>An emulated Azure OpenAI account's deployments, listed as Resource Manager lists them.</summary>
+internal static class EmulatedAccount
+{
+    public static async Task<System.Text.Json.JsonElement[]> DeploymentsAsync(
+        FineTuning.Emulator.EmulatorServer emulator,
+        string account,
+        string key
+    )
+    {
+        using var http = new HttpClient();
+        using var request = new HttpRequestMessage(
+            HttpMethod.Get,
+            new Uri(emulator.ArmEndpoint, $"{account.TrimStart('/')}/deployments?api-version=2024-10-01")
+        );
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+        using HttpResponseMessage response = await http.SendAsync(request);
+        response.EnsureSuccessStatusCode();
+        using var body = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return [.. body.RootElement.GetProperty("value").EnumerateArray().Select(d => d.Clone())];
+    }
+}

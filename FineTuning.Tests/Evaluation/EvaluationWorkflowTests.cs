@@ -371,8 +371,10 @@ public sealed class EvaluationWorkflowTests : IAsyncLifetime, IDisposable
     public async Task OnAzureOpenAI_TheEvaluationAnswersThroughADeveloperDeployment_AndProductionGetsItsOwn_ReplacingTheOldOne()
     {
         await StartAsync(azure: true);
-        // Resource Manager is busy once on the first deployment: retried, not failed.
+        // Resource Manager fails once on the first deployment and throttles its first look at it (429, Retry-After):
+        // retried after the time it asks for, not failed.
         _faults.Add(new Fault("PUT", "/arm/subscriptions/", Status: 500));
+        _faults.Add(new Fault("GET", "/arm/subscriptions/", Status: 429, RetryAfterSeconds: 1));
         RunRequest request = await Dataset(r => r with { Approval = "auto" });
 
         RunOutcome one = await Run("run-az1", request);

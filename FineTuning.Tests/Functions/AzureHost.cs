@@ -118,6 +118,18 @@ public sealed class AzureHost : IAsyncDisposable
         }
     }
 
+    /// <summary>The emulated account's deployments, as a host that <c>deploys</c> sees them.</summary>
+    public FineTuning.OpenAI.ArmModelDeployments Deployments() =>
+        new(
+            new FineTuning.OpenAI.DeploymentOptions
+            {
+                AccountResourceId = Account,
+                ManagementEndpoint = Emulator.ArmEndpoint,
+                EmulatorKey = "test-key",
+            },
+            null
+        );
+
     public T Get<T>()
         where T : notnull => App.Services.GetRequiredService<T>();
 

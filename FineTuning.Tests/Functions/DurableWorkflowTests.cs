@@ -248,17 +248,31 @@ public sealed class DurableWorkflowTests(AzuriteFixture azurite) : IAsyncLifetim
         Assert.Equal(promotion.Deployment, rolledBack.Deployment);
         Assert.Equal(("ana", "roll back"), (rolledBack.StageHistory[^1].By, rolledBack.StageHistory[^1].Why));
         Assert.Equal(ModelStages.Archived, (await registry.GetAsync(second.ModelId))!.Stage);
-        var deployments = new FineTuning.OpenAI.ArmModelDeployments(
-            new FineTuning.OpenAI.DeploymentOptions
-            {
-                AccountResourceId = AzureHost.Account,
-                ManagementEndpoint = _host.Emulator.ArmEndpoint,
-                EmulatorKey = "test-key",
-            },
-            null
-        );
+        FineTuning.OpenAI.ArmModelDeployments deployments = _host.Deployments();
         Assert.True((await deployments.GetAsync(promotion.Deployment, CancellationToken.None))!.Succeeded);
         Assert.Null(await deployments.GetAsync(second.Deployment!, CancellationToken.None)); // the replaced model's, removed
+    }
+
+    [Fact]
+    public async Task Reject_OnTheDurableEngine_RegistersTheModelRejected_AndLeavesNoDeployment()
+    {
+        await _host.DisposeAsync();
+        _host = await AzureHost.StartAsync(azurite, _faults, new EmulatorSkill { Base = 0.3, FineTuned = 0.9 }, deploys: true);
+        string runId = await Start(await DropEvaluationDataset(), evaluate: true);
+
+        await WaitForStatus(runId, RunStatus.AwaitingApproval);
+        await _host.Durable.Client.RaiseEventAsync(runId, FineTuningOrchestrator.RejectEvent, new Decision("ana", "tone is off"));
+        RunOutcome outcome = await Finish(runId);
+
+        Assert.Equal(RunStatus.Rejected, outcome.Status);
+        Assert.Contains("Rejected by ana: tone is off", outcome.Error, StringComparison.Ordinal);
+        ModelRow model = Assert.Single(await _host.Get<IModelRegistry>().ListAsync());
+        Assert.Equal((ModelStages.Rejected, null), (model.Stage, model.Deployment));
+        Assert.Equal(("ana", "tone is off"), (model.StageHistory[^1].By, model.StageHistory[^1].Why));
+        // The evaluation's short-lived deployment was made and removed; nothing was deployed for production.
+        string evaluation = FineTuningOrchestrator.DeploymentName("support", runId, "eval");
+        Assert.Contains(_host.Emulator.AnswerCounts().Keys, k => k.Model == evaluation); // the fine-tuned model answered there
+        Assert.Empty(await EmulatedAccount.DeploymentsAsync(_host.Emulator, AzureHost.Account, "test-key"));
     }
 
     [Fact]

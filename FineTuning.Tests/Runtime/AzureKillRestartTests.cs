@@ -1,4 +1,3 @@
-using System.Net.Http.Headers;
 using System.Text.Json;
 using FineTuning.Core.Evaluation;
 using FineTuning.Core.Workflow;
@@ -50,20 +49,6 @@ public sealed class AzureKillRestartTests : IAsyncLifetime, IDisposable
         return settings;
     }
 
-    private async Task<JsonElement[]> DeploymentsAsync()
-    {
-        using var http = new HttpClient();
-        using var request = new HttpRequestMessage(
-            HttpMethod.Get,
-            new Uri(_emulator.ArmEndpoint, $"{Account.TrimStart('/')}/deployments?api-version=2024-10-01")
-        );
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", "k");
-        using HttpResponseMessage response = await http.SendAsync(request);
-        response.EnsureSuccessStatusCode();
-        using JsonDocument body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        return [.. body.RootElement.GetProperty("value").EnumerateArray().Select(d => d.Clone())];
-    }
-
     [Theory]
     [InlineData("before:TaskCompleted:DeployModel")] // the evaluation's deployment was created, the history does not know
     [InlineData("before:TaskCompleted:EvaluateBatch")] // every row answered and kept, the batch not recorded
@@ -93,7 +78,7 @@ public sealed class AzureKillRestartTests : IAsyncLifetime, IDisposable
         Assert.Equal(ModelStages.Production, model.Stage);
 
         // One deployment: the production one, serving the model; the evaluation's was removed.
-        JsonElement deployment = Assert.Single(await DeploymentsAsync());
+        JsonElement deployment = Assert.Single(await EmulatedAccount.DeploymentsAsync(_emulator, Account, "k"));
         Assert.Equal(model.Deployment, deployment.GetProperty("name").GetString());
         Assert.Equal(model.ModelId, deployment.GetProperty("properties").GetProperty("model").GetProperty("name").GetString());
 
