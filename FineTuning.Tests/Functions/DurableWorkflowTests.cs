@@ -254,6 +254,34 @@ public sealed class DurableWorkflowTests(AzuriteFixture azurite) : IAsyncLifetim
     }
 
     [Fact]
+    public async Task NoApproval_OnTheDurableEngine_EndsNotApprovedOnTheDurableTimer_AndTheModelStaysACandidate()
+    {
+        await _host.DisposeAsync();
+        _host = await AzureHost.StartAsync(azurite, _faults, new EmulatorSkill { Base = 0.3, FineTuned = 0.9 });
+        string runId = $"run-{Guid.NewGuid():N}";
+        // Started as the API would not allow (at least a minute): the timer's wait is the engine's, not the test's.
+        await _host.Durable.Client.ScheduleNewOrchestrationInstanceAsync(
+            nameof(FineTuningOrchestrator),
+            new RunRequest
+            {
+                DatasetBlob = await DropEvaluationDataset(),
+                Suffix = "support",
+                PollInterval = TimeSpan.FromSeconds(1),
+                Evaluate = true,
+                ApprovalTimeout = TimeSpan.FromSeconds(3),
+            },
+            new StartOrchestrationOptions(InstanceId: runId)
+        );
+
+        RunOutcome outcome = await Finish(runId);
+
+        Assert.Equal(RunStatus.NotApproved, outcome.Status);
+        Assert.Contains("stays a candidate", outcome.Error, StringComparison.Ordinal);
+        ModelRow model = Assert.Single(await _host.Get<IModelRegistry>().ListAsync(), m => m.RunId == runId);
+        Assert.Equal(ModelStages.Candidate, model.Stage);
+    }
+
+    [Fact]
     public async Task Reject_OnTheDurableEngine_RegistersTheModelRejected_AndLeavesNoDeployment()
     {
         await _host.DisposeAsync();
@@ -266,7 +294,7 @@ public sealed class DurableWorkflowTests(AzuriteFixture azurite) : IAsyncLifetim
 
         Assert.Equal(RunStatus.Rejected, outcome.Status);
         Assert.Contains("Rejected by ana: tone is off", outcome.Error, StringComparison.Ordinal);
-        ModelRow model = Assert.Single(await _host.Get<IModelRegistry>().ListAsync());
+        ModelRow model = Assert.Single(await _host.Get<IModelRegistry>().ListAsync(), m => m.RunId == runId);
         Assert.Equal((ModelStages.Rejected, null), (model.Stage, model.Deployment));
         Assert.Equal(("ana", "tone is off"), (model.StageHistory[^1].By, model.StageHistory[^1].Why));
         // The evaluation's short-lived deployment was made and removed; nothing was deployed for production.
