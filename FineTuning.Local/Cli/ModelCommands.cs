@@ -83,9 +83,10 @@ internal static class ModelCommands
         }
         catch (IOException ex)
         {
+            string action = change.Stage == ModelStages.Production ? "promote" : "archive";
             await stderr.WriteLineAsync(
                 $"error: {ex.Message} A model on an Azure OpenAI account is deployed by the process that serves the data directory: "
-                    + $"POST /api/models/{{id}}/{(change.Stage == ModelStages.Production ? "promote" : "archive")} to it, or use its dashboard."
+                    + $"POST /api/models/{Uri.EscapeDataString(change.ModelId)}/{action} to it, or use its dashboard."
             );
             return FinetuneCli.ExitUsage;
         }
