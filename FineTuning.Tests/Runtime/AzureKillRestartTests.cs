@@ -174,5 +174,14 @@ public sealed class AzureKillRestartTests : IAsyncLifetime, IDisposable
         Assert.True(archived == 0, $"exit {archived}: {output2}{errors2}");
         Assert.Equal(ModelStages.Archived, (await ((IModelRegistry)tables).GetAsync(first.ModelId))!.Stage);
         Assert.Empty(await KeptDeploymentsAsync(data));
+
+        // While 'finetune serve' holds the data directory, the command says where the promote goes instead.
+        await using (await Dashboard.ServeProcess.StartAsync(data, 100))
+        {
+            var (refused, _, why) = await Finetune("promote", first.ModelId);
+
+            Assert.Equal(2, refused);
+            Assert.Contains($"POST /api/models/{Uri.EscapeDataString(first.ModelId)}/promote to it", why, StringComparison.Ordinal);
+        }
     }
 }
