@@ -48,6 +48,8 @@ public static class SensitiveData
         "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"u8
     );
 
+    private static readonly SearchValues<byte> KeyPunctuation = SearchValues.Create("-_"u8);
+
     private static readonly (byte[] Prefix, int MinBody, string Name)[] Keys =
     [
         ("sk-"u8.ToArray(), 32, "OpenAI-style key"),
@@ -59,6 +61,9 @@ public static class SensitiveData
         ("AIza"u8.ToArray(), 35, "Google API key"),
         ("-----BEGIN"u8.ToArray(), 0, "private key"),
     ];
+
+    /// <summary>Where each prefix holds its first <c>-</c> or <c>_</c> (-1: it holds neither).</summary>
+    private static readonly int[] KeyAnchors = [.. Keys.Select(k => k.Prefix.AsSpan().IndexOfAny(KeyPunctuation))];
 
     /// <summary>Every match in <paramref name="row"/>, in order of where it starts (no allocation for a row without any).</summary>
     public static IReadOnlyList<SensitiveMatch> Find(ReadOnlySpan<byte> row)
@@ -316,25 +321,58 @@ public static class SensitiveData
         return sum % 10 == 0 && digits.IndexOfAnyExcept((byte)'0') >= 0;
     }
 
+    /// <summary>
+    /// Key prefixes, found in two scans instead of one per prefix: the bytes <c>-</c> and <c>_</c>, which all but two
+    /// prefixes hold (each such prefix then checked where that byte would sit in it), and the two that hold neither.
+    /// A prefix is looked for again only past the token found at its last place, as one scan per prefix would.
+    /// </summary>
     private static void Secrets(ReadOnlySpan<byte> row, ref List<SensitiveMatch>? found)
     {
-        foreach ((byte[] prefix, int minBody, string name) in Keys)
+        Span<int> from = stackalloc int[Keys.Length];
+        from.Clear();
+        for (int i = row.IndexOfAny(KeyPunctuation); i >= 0; )
         {
-            for (int at = row.IndexOf(prefix); at >= 0; )
+            for (int k = 0; k < Keys.Length; k++)
             {
-                int bodyStart = at + prefix.Length;
-                int body = row[bodyStart..].IndexOfAnyExcept(TokenChars);
-                body = body < 0 ? row.Length - bodyStart : body;
-                bool boundary = at == 0 || !TokenChars.Contains(row[at - 1]);
-                if (boundary && (minBody == 0 ? row[bodyStart..].StartsWith(" "u8) || row[bodyStart..].StartsWith("-"u8) : body >= minBody))
-                {
-                    (found ??= []).Add(new(SensitiveKinds.Secret, at, $"{name} {Encoding.ASCII.GetString(prefix)}…"));
-                }
+                int anchor = KeyAnchors[k];
+                if (anchor >= 0 && i - anchor >= from[k] && row[(i - anchor)..].StartsWith(Keys[k].Prefix))
+                    from[k] = Secret(row, i - anchor, k, ref found);
+            }
 
-                int next = row[(bodyStart + Math.Max(body, 0))..].IndexOf(prefix);
-                at = next < 0 ? -1 : bodyStart + Math.Max(body, 0) + next;
+            int next = row[(i + 1)..].IndexOfAny(KeyPunctuation);
+            i = next < 0 ? -1 : i + 1 + next;
+        }
+
+        for (int k = 0; k < Keys.Length; k++)
+        {
+            if (KeyAnchors[k] >= 0)
+                continue;
+            for (int at = row.IndexOf(Keys[k].Prefix); at >= 0; )
+            {
+                int past = Secret(row, at, k, ref found);
+                int next = row[past..].IndexOf(Keys[k].Prefix);
+                at = next < 0 ? -1 : past + next;
             }
         }
+    }
+
+    /// <summary>
+    /// The key of kind <paramref name="k"/> whose prefix is at <paramref name="at"/>, if it is one; returns where its token
+    /// ends.
+    /// </summary>
+    private static int Secret(ReadOnlySpan<byte> row, int at, int k, ref List<SensitiveMatch>? found)
+    {
+        (byte[] prefix, int minBody, string name) = Keys[k];
+        int bodyStart = at + prefix.Length;
+        int body = row[bodyStart..].IndexOfAnyExcept(TokenChars);
+        body = body < 0 ? row.Length - bodyStart : body;
+        bool boundary = at == 0 || !TokenChars.Contains(row[at - 1]);
+        if (boundary && (minBody == 0 ? row[bodyStart..].StartsWith(" "u8) || row[bodyStart..].StartsWith("-"u8) : body >= minBody))
+        {
+            (found ??= []).Add(new(SensitiveKinds.Secret, at, $"{name} {Encoding.ASCII.GetString(prefix)}…"));
+        }
+
+        return bodyStart + Math.Max(body, 0);
     }
 
     private static bool IsLetters(ReadOnlySpan<byte> text)

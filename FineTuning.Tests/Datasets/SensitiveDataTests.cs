@@ -49,6 +49,44 @@ public class SensitiveDataTests
     public void OrdinaryText_IsNotFlagged(string content) => Assert.Empty(Find(content));
 
     [Fact]
+    public void EveryKindOfKey_IsFound_InOneRow_InOrder_AndAPrefixInsideAnotherToken_IsNot()
+    {
+        const string body = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGH";
+        string[] keys =
+        [
+            "sk-" + body,
+            "AKIA" + body[..16],
+            "ghp_" + body,
+            "github_pat_" + body,
+            "xoxb-" + body,
+            "xoxp-" + body,
+            "AIza" + body,
+            "-----BEGIN RSA PRIVATE KEY-----",
+        ];
+        // Each key after a space, then each prefix again inside a token (no boundary): only the first eight count.
+        string content = string.Join(" and ", keys) + " then x" + string.Join("x", keys.Select(k => k[..Math.Min(k.Length, 12)]));
+
+        IReadOnlyList<SensitiveMatch> found = Find(content);
+
+        Assert.Equal(keys.Length, found.Count);
+        Assert.All(found, m => Assert.Equal(SensitiveKinds.Secret, m.Kind));
+        Assert.Equal(found.OrderBy(m => m.Offset).Select(m => m.Offset), found.Select(m => m.Offset));
+        Assert.Equal(
+            [
+                "OpenAI-style key",
+                "AWS access key",
+                "GitHub token",
+                "GitHub token",
+                "Slack token",
+                "Slack token",
+                "Google API key",
+                "private key",
+            ],
+            found.Select(m => m.Masked[..m.Masked.LastIndexOf(' ')])
+        );
+    }
+
+    [Fact]
     public void TheFinding_NamesTheLineAndField_CountsEachKind_AndNeverEchoesTheValue()
     {
         string rows =
