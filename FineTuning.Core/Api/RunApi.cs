@@ -54,8 +54,11 @@ public static class RunApi
         return new RunDetail(row, running, progress, reports);
     }
 
-    /// <summary>The options of a dry run (<c>POST /api/validate</c>, <c>/api/estimate</c>) from its query string.</summary>
-    public sealed record DryRunOptions(string? Method, string? Model, int? Epochs, bool PiiCheck = true);
+    /// <summary>
+    /// The options of a dry run (<c>POST /api/validate</c>, <c>/api/estimate</c>) from its query string; with
+    /// <paramref name="NearDuplicates"/> the opt-in fuzzy check (<c>--near-duplicates</c>) runs too.
+    /// </summary>
+    public sealed record DryRunOptions(string? Method, string? Model, int? Epochs, bool PiiCheck = true, bool NearDuplicates = false);
 
     /// <summary>
     /// Reads a dry run's query options (method, model, and epochs for an estimate); an unknown option or a bad value is a
@@ -70,7 +73,8 @@ public static class RunApi
         string? method = null,
             model = null;
         int? epochs = null;
-        bool piiCheck = true;
+        bool piiCheck = true,
+            nearDuplicates = false;
         foreach ((string key, string? value) in query)
         {
             switch (key)
@@ -93,6 +97,12 @@ public static class RunApi
                 case "piiCheck":
                     problems[key] = [$"\"{value}\" is not true or false"];
                     break;
+                case "nearDuplicates" when bool.TryParse(value, out bool fuzzy):
+                    nearDuplicates = fuzzy;
+                    break;
+                case "nearDuplicates":
+                    problems[key] = [$"\"{value}\" is not true or false"];
+                    break;
 
                 case "epochs"
                     when estimate
@@ -104,12 +114,15 @@ public static class RunApi
                     problems[key] = [$"\"{value}\" is not a number of epochs from 1 to 50"];
                     break;
                 default:
-                    problems[key] = [$"is not an option here (options: method, model{(estimate ? ", epochs" : "")}, piiCheck)"];
+                    problems[key] =
+                    [
+                        $"is not an option here (options: method, model{(estimate ? ", epochs" : "")}, piiCheck, nearDuplicates)",
+                    ];
                     break;
             }
         }
 
-        return (problems.Count == 0 ? new DryRunOptions(method, model, epochs, piiCheck) : null, problems);
+        return (problems.Count == 0 ? new DryRunOptions(method, model, epochs, piiCheck, nearDuplicates) : null, problems);
     }
 
     /// <summary>Validates a dataset sent in a request body (<c>POST /api/validate</c>, <c>/api/estimate</c>).</summary>
@@ -126,6 +139,7 @@ public static class RunApi
             Model = dryRun.Model,
             Catalog = catalog,
             CheckSensitiveData = dryRun.PiiCheck,
+            FuzzyNearDuplicates = dryRun.NearDuplicates,
         };
         var validator = new DatasetValidator(options);
         return validator.Finish([validator.ValidateShard(body, cancellationToken: cancellationToken)], "request body");

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using FineTuning.Core.Api;
+using FineTuning.Core.Datasets;
 using FineTuning.Local.Hosting;
 using Microsoft.Extensions.Configuration;
 
@@ -147,6 +148,37 @@ public sealed class LocalApiTests : IAsyncLifetime, IDisposable
         using JsonDocument report = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         Assert.False(report.RootElement.GetProperty("fit").GetBoolean());
         Assert.Equal(1, report.RootElement.GetProperty("counts").GetProperty("too_few_examples").GetInt64());
+    }
+
+    [Fact]
+    public async Task Validate_WithNearDuplicates_ReportsRowsThatDifferByAWord_OnlyWhenAskedFor()
+    {
+        const string answer =
+            "To change the billing address open Settings then Billing then Address enter the new street city and postal code "
+            + "and press Save the next invoice is sent to the new address and earlier invoices keep the old one for your records";
+        string rows = Rows.Jsonl([
+            Rows.Chat("How do I change my billing address?", answer),
+            Rows.Chat("How do I change my billing address?", answer.Replace("press Save", "press Apply", StringComparison.Ordinal)),
+            .. Rows.ManyChats(30),
+        ]);
+        async Task<JsonElement> Counts(string query)
+        {
+            HttpResponseMessage response = await _http.PostAsync(
+                new Uri($"api/validate{query}", UriKind.Relative),
+                new StringContent(rows)
+            );
+            using JsonDocument report = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            return report.RootElement.GetProperty("counts").Clone();
+        }
+
+        Assert.Equal(1, (await Counts("?nearDuplicates=true")).GetProperty(FindingCodes.NearDuplicate).GetInt64());
+        Assert.False((await Counts("")).TryGetProperty(FindingCodes.NearDuplicate, out _));
+        HttpResponseMessage refused = await _http.PostAsync(
+            new Uri("api/validate?nearDuplicates=maybe", UriKind.Relative),
+            new StringContent(rows)
+        );
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Contains("nearDuplicates", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
     /// <summary>A body sent in pieces, the next one only after the server took the last: a dry run reads as it arrives.</summary>
