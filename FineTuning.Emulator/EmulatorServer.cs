@@ -56,11 +56,7 @@ public sealed class EmulatorServer : IAsyncDisposable
     /// How many times each model was asked: one entry per (model as named in the request, messages as sent), the count
     /// of chat completions answered for it. What a test reads to prove that no held-out row was asked twice.
     /// </summary>
-    public IReadOnlyDictionary<(string Model, string Messages), int> AnswerCounts() =>
-        _state.Answers.ToDictionary(
-            a => (a.Key[..a.Key.IndexOf('\n', StringComparison.Ordinal)], a.Key[(a.Key.IndexOf('\n', StringComparison.Ordinal) + 1)..]),
-            a => a.Value
-        );
+    public IReadOnlyDictionary<(string Model, string Messages), int> AnswerCounts() => _state.Answers.ToDictionary();
 
     /// <summary>The largest request body: a 512 MB file and its multipart envelope.</summary>
     public const long MaxRequestBytes = 512_000_000 + (1 << 20);
@@ -160,32 +156,27 @@ public sealed class EmulatorServer : IAsyncDisposable
     /// </summary>
     private static JsonObject ModelGraderUsage(JsonElement grader, string sample, JsonElement item)
     {
-        var usage = new JsonObject();
-        Add(grader);
-        return usage;
-
-        void Add(JsonElement g)
-        {
-            string type = g.TryGetProperty("type", out JsonElement t) ? t.GetString() ?? "" : "";
-            if (type == "multi" && g.TryGetProperty("graders", out JsonElement subs) && subs.ValueKind == JsonValueKind.Object)
-            {
-                foreach (JsonProperty sub in subs.EnumerateObject())
-                    Add(sub.Value);
-            }
-            else if (type is "score_model" or "label_model" && g.TryGetProperty("model", out JsonElement m) && m.GetString() is { } model)
-            {
-                long read = Math.Max(1, (sample.Length + (item.ValueKind == JsonValueKind.Undefined ? 0 : item.GetRawText().Length)) / 4);
-                JsonNode? kept = usage[model];
-                long before = kept?["prompt_tokens"]?.GetValue<long>() ?? 0,
-                    wrote = kept?["completion_tokens"]?.GetValue<long>() ?? 0;
-                usage[model] = new JsonObject
-                {
-                    ["prompt_tokens"] = before + read,
-                    ["completion_tokens"] = wrote + 5,
-                    ["total_tokens"] = before + read + wrote + 5,
-                };
-            }
-        }
+        long read = Math.Max(1, (sample.Length + (item.ValueKind == JsonValueKind.Undefined ? 0 : item.GetRawText().Length)) / 4);
+        const long Wrote = 5;
+        return new JsonObject([
+            .. GraderRunner
+                .Graders(grader)
+                .Where(g => GraderRunner.Types(g).First() is "score_model" or "label_model")
+                .Select(g => g.TryGetProperty("model", out JsonElement model) ? model.GetString() : null)
+                .OfType<string>()
+                .GroupBy(model => model)
+                .Select(m =>
+                    KeyValuePair.Create<string, JsonNode?>(
+                        m.Key,
+                        new JsonObject
+                        {
+                            ["prompt_tokens"] = m.Count() * read,
+                            ["completion_tokens"] = m.Count() * Wrote,
+                            ["total_tokens"] = m.Count() * (read + Wrote),
+                        }
+                    )
+                ),
+        ]);
     }
 
     private static bool Authorized(HttpRequest request, string? key)
@@ -226,7 +217,7 @@ public sealed class EmulatorServer : IAsyncDisposable
             string? expected = request.Headers[EvaluationPrompts.ExpectedHeader].FirstOrDefault() is { } given
                 ? Uri.UnescapeDataString(given)
                 : null;
-            state.Answers.AddOrUpdate(EmulatorState.AnswerKey(model.GetString()!, messages.GetRawText()), 1, (_, n) => n + 1);
+            state.Answers.AddOrUpdate((model.GetString()!, messages.GetRawText()), 1, (_, n) => n + 1);
             string reply = EmulatedChat.Reply(state.Options.Skill, state.ResolveModel(model.GetString()!), messages, topic, expected);
             if (state.Options.AnswerDelay > TimeSpan.Zero)
             {

@@ -215,17 +215,14 @@ internal sealed class EmulatorState : IDisposable
         }
     }
 
-    /// <summary>How often each model was asked each conversation, by <see cref="AnswerKey"/>: what the tests read.</summary>
-    internal ConcurrentDictionary<string, int> Answers { get; } = new(StringComparer.Ordinal);
+    /// <summary>How often each model (as the request names it) was asked each conversation (its messages as sent).</summary>
+    internal ConcurrentDictionary<(string Model, string Messages), int> Answers { get; } = new();
 
-    /// <summary>A chat request's identity: the model it names and its messages as sent.</summary>
-    internal static string AnswerKey(string model, string messages) => $"{model}\n{messages}";
-
-    /// <summary>Simulated now: the real clock since start, scaled by the speed.</summary>
     /// <summary>The model a chat request's <c>model</c> names: a deployment's model (as Azure OpenAI resolves it), or itself.</summary>
     public string ResolveModel(string model) =>
         Deployments.Values.FirstOrDefault(d => string.Equals(d.Name, model, StringComparison.OrdinalIgnoreCase))?.Model ?? model;
 
+    /// <summary>Simulated now: the real clock since start, scaled by the speed.</summary>
     public DateTimeOffset Now => _epoch + ((_options.Time.GetUtcNow() - _epoch) * _options.Speed);
 
     /// <summary>Adds a file whose content <paramref name="content"/> writes, streamed to disk.</summary>

@@ -14,7 +14,12 @@ public sealed record ControlRequested(string Id, string Control, string Status =
 /// The answer to a promote that deploys first (202, Azure OpenAI): the model, the promotion's instance, the deployment
 /// it creates, and where to see the model become production.
 /// </summary>
-public sealed record PromotionStarted(string ModelId, string Promotion, string Deployment, string StatusQueryGetUri);
+public sealed record PromotionStarted(string ModelId, string Promotion, string Deployment, string StatusQueryGetUri)
+{
+    /// <summary>The answer for a host at <paramref name="authority"/> (<c>scheme://host:port</c>): the model's own URL to follow.</summary>
+    public static PromotionStarted At(string authority, string modelId, string promotion, string deployment) =>
+        new(modelId, promotion, deployment, $"{authority}/api/models/{Uri.EscapeDataString(modelId)}");
+}
 
 /// <summary>An estimate with the validation it was made from (both hosts' APIs, and <c>finetune estimate --json</c>).</summary>
 public sealed record EstimateAnswer(CostEstimate Estimate, DatasetReport Validation);

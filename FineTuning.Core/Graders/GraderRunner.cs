@@ -25,16 +25,22 @@ public sealed record GraderRunResult(double Reward, IReadOnlyDictionary<string, 
 /// </summary>
 public static partial class GraderRunner
 {
-    /// <summary>The grader's type and, for a multi grader, every sub-grader's, depth first.</summary>
-    public static IEnumerable<string> Types(JsonElement grader)
+    /// <summary>The grader and, for a multi grader, every sub-grader, depth first.</summary>
+    public static IEnumerable<JsonElement> Graders(JsonElement grader)
     {
-        string type = Text(grader, "type");
-        yield return type;
-        if (type == "multi" && grader.TryGetProperty("graders", out JsonElement subs) && subs.ValueKind == JsonValueKind.Object)
+        yield return grader;
+        if (
+            Text(grader, "type") == "multi"
+            && grader.TryGetProperty("graders", out JsonElement subs)
+            && subs.ValueKind == JsonValueKind.Object
+        )
             foreach (JsonProperty sub in subs.EnumerateObject())
-            foreach (string inner in Types(sub.Value))
+            foreach (JsonElement inner in Graders(sub.Value))
                 yield return inner;
     }
+
+    /// <summary>The grader's type and, for a multi grader, every sub-grader's, depth first.</summary>
+    public static IEnumerable<string> Types(JsonElement grader) => Graders(grader).Select(g => Text(g, "type"));
 
     /// <summary>
     /// Whether <see cref="Run"/> computes the grader as the service does: string checks and text similarity (and multi

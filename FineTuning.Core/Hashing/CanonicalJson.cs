@@ -159,12 +159,7 @@ public static class CanonicalJson
                 int end = StringEndAt(s, start, out bool rewrite);
                 i = end + 1;
                 ReadOnlySpan<byte> text = s[start..end];
-                return new Pair(
-                    (kinds & Kinds.Exact) == 0 ? 0
-                        : rewrite ? Rewritten(text)
-                        : XxHash128.HashToUInt128(text, StringSeed),
-                    (kinds & Kinds.Folded) == 0 ? 0 : Folded(text)
-                );
+                return new Pair((kinds & Kinds.Exact) == 0 ? 0 : Exact(text, rewrite), (kinds & Kinds.Folded) == 0 ? 0 : Folded(text));
             }
 
             default:
@@ -207,8 +202,12 @@ public static class CanonicalJson
         int start = i + 1;
         int end = StringEndAt(s, start, out bool rewrite);
         i = end + 1;
-        return rewrite ? Rewritten(s[start..end]) : XxHash128.HashToUInt128(s[start..end], StringSeed);
+        return Exact(s[start..end], rewrite);
     }
+
+    /// <summary>A string's text hashed in its canonical escaped form (written again when <paramref name="rewrite"/>).</summary>
+    private static UInt128 Exact(ReadOnlySpan<byte> text, bool rewrite) =>
+        rewrite ? Rewritten(text) : XxHash128.HashToUInt128(text, StringSeed);
 
     /// <summary>
     /// A string with <c>\u</c> or <c>\/</c> escapes, written again as the fast path reads strings: characters as UTF-8,

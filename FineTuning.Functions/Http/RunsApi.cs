@@ -308,10 +308,9 @@ public sealed class RunsApi(
             );
         }
 
-        string status = $"{request.Url.GetLeftPart(UriPartial.Authority)}/api/models/{Uri.EscapeDataString(model!.ModelId)}";
         HttpResponseData started = await HttpJson.Ok(
             request,
-            new PromotionStarted(model.ModelId, promotion, deploy.DeploymentName, status)
+            PromotionStarted.At(request.Url.GetLeftPart(UriPartial.Authority), model!.ModelId, promotion, deploy.DeploymentName)
         );
         started.StatusCode = HttpStatusCode.Accepted;
         return started;

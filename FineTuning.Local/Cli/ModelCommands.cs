@@ -27,7 +27,8 @@ internal static class ModelCommands
             action == "promote"
                 ? "Make a model the production model of its name (a candidate, or an archived one rolled back to); the production model "
                     + "before it is archived. A rejected model is never promoted. With an Azure OpenAI account configured "
-                    + "(FineTuning__Deployments__AccountResourceId) the model is deployed first, and this waits until the deployment is live."
+                    + "(FineTuning__Deployments__AccountResourceId) the model is deployed first, and this waits until the "
+                    + "deployment is live."
                 : "Archive a model: it leaves production (its name then has none) or is set aside as a candidate. With an Azure OpenAI "
                     + "account configured, its deployment is removed."
         )

@@ -249,8 +249,10 @@ public sealed class LocalApi : IAsyncDisposable
                     if (deploy is null)
                         return Json(model!);
                     // On Azure OpenAI: deploy first, then promote (a promotion already under way is the same one).
-                    string status = $"{request.Scheme}://{request.Host}/api/models/{Uri.EscapeDataString(model!.ModelId)}";
-                    return Json(new PromotionStarted(model.ModelId, promotion!, deploy.DeploymentName, status), 202);
+                    return Json(
+                        PromotionStarted.At($"{request.Scheme}://{request.Host}", model!.ModelId, promotion!, deploy.DeploymentName),
+                        202
+                    );
                 })
                 .WithSummary(
                     action == "promote"

@@ -276,16 +276,14 @@ public sealed class LocalRunHost : IAsyncDisposable
             };
 
     /// <summary>
-    /// The request as this host runs it: on the built-in emulator (100 times faster than real time) the default poll
-    /// interval of 30 seconds becomes 1 second, as 30 seconds there would be 50 minutes of a real job.
+    /// How often this host looks at a job or a deployment when nobody says: on the built-in emulator (100 times faster
+    /// than real time) 1 second, as the default 30 seconds there would be 50 minutes of a real job.
     /// </summary>
+    private TimeSpan DefaultPollInterval => Emulated ? TimeSpan.FromSeconds(1) : RunRequest.DefaultPollInterval;
+
+    /// <summary>The request as this host runs it: the default poll interval becomes this host's.</summary>
     public RunRequest ForThisHost(RunRequest request) =>
-        Emulated && request.PollInterval == RunRequest.DefaultPollInterval
-            ? request with
-            {
-                PollInterval = TimeSpan.FromSeconds(1),
-            }
-            : request;
+        request.PollInterval == RunRequest.DefaultPollInterval ? request with { PollInterval = DefaultPollInterval } : request;
 
     /// <summary>
     /// A person's change of a model's stage (<see cref="RunApi.ModelActions"/>): done at once, or, for a promote on an
@@ -298,12 +296,10 @@ public sealed class LocalRunHost : IAsyncDisposable
     )
     {
         (ModelRow? model, ApiProblem? problem, PromotionRequest? deploy) = await ModelRegistryChanges
-            .ChangeStageOnRequestAsync(Tables, Deployments, change, RunRequest.DefaultPollInterval, cancellationToken)
+            .ChangeStageOnRequestAsync(Tables, Deployments, change, DefaultPollInterval, cancellationToken)
             .ConfigureAwait(false);
         if (deploy is null)
             return (model, problem, null, null);
-        if (Emulated)
-            deploy = deploy with { PollInterval = TimeSpan.FromSeconds(1) };
         string promotion = ModelPromotion.InstanceId(model!);
         Runtime.ScheduleNew(ModelPromotion.Name, promotion, deploy);
         return (model, null, deploy, promotion);

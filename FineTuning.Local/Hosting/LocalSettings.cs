@@ -69,12 +69,20 @@ public sealed class DiagnosticsSettings
     /// </summary>
     public (bool Before, HistoryKind Kind, string Name, int Occurrence)? KillPoint =>
         KillAt?.Split(':') is [var when and ("before" or "after"), var kind, var name, .. var rest]
-        && rest.Length <= 1
         && Enum.TryParse(kind, out HistoryKind parsed)
         && name.Length > 0
-        && (rest.Length == 0 || (int.TryParse(rest[0], out int n) && n >= 1))
-            ? (when == "before", parsed, name, rest.Length == 0 ? 1 : int.Parse(rest[0], System.Globalization.CultureInfo.InvariantCulture))
+        && Occurrence(rest) is int occurrence and >= 1
+            ? (when == "before", parsed, name, occurrence)
             : null;
+
+    /// <summary>The occurrence after the name: none is the first; anything but one whole number is 0 (no kill point).</summary>
+    private static int Occurrence(string[] rest) =>
+        rest switch
+        {
+            [] => 1,
+            [var n] when int.TryParse(n, System.Globalization.CultureInfo.InvariantCulture, out int occurrence) => occurrence,
+            _ => 0,
+        };
 
     /// <summary>The runtime's hooks that kill this process at the kill point (none when no point is set).</summary>
     public DurableRuntimeOptions Apply(DurableRuntimeOptions options)
