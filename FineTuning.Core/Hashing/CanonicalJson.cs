@@ -19,20 +19,26 @@ public static class CanonicalJson
 {
     private const long StringSeed = 0x73;
     private const long ScalarSeed = 0x6E;
+    private const long MemberSeed = 0x6D;
+
+    // A member whose value is a string is hashed as one piece, name and value; a name up to this long leads its folded text.
+    private const int MaxLeadingName = 64;
     private const ulong ObjectTag = 0x6F626A;
     private const ulong ArrayTag = 0x617272;
 
-    private static readonly SearchValues<byte> Whitespace = SearchValues.Create(" \t\r\n"u8);
     private static readonly SearchValues<byte> StringEnd = SearchValues.Create("\"\\"u8);
     private static readonly SearchValues<byte> ScalarEnd = SearchValues.Create(",}] \t\r\n"u8);
 
     // How folding treats each byte: an ASCII letter as its lower case, a digit as itself, other ASCII as 0 (dropped);
-    // a backslash (an escape) and non-ASCII bytes are decoded first.
+    // a quote (the end), a backslash (an escape) and non-ASCII bytes are decoded first.
     private const byte Decode = 0xFF;
+
+    // Folded text is hashed in chunks of this many bytes, chained.
+    private const int FoldChunk = 256;
     private static readonly byte[] FoldMap = [.. Enumerable.Range(0, 256).Select(FoldByte)];
 
     private static byte FoldByte(int b) =>
-        b >= 0x80 || b == '\\' ? Decode
+        b >= 0x80 || b == '\\' || b == '"' ? Decode
         : char.IsAsciiLetterOrDigit((char)b) ? (byte)char.ToLowerInvariant((char)b)
         : (byte)0;
 
@@ -119,10 +125,7 @@ public static class CanonicalJson
                         continue;
                     }
 
-                    UInt128 name = String(s, ref i);
-                    i = SkipWhitespace(s, i) + 1; // the colon
-                    Pair value = Value(s, ref i, kinds);
-                    sum = sum.Add(new Pair(Member(name, value.Exact), Member(name, value.Folded)));
+                    sum = sum.Add(ObjectMember(s, ref i, kinds));
                 }
             }
 
@@ -156,20 +159,111 @@ public static class CanonicalJson
             case (byte)'"':
             {
                 int start = i + 1;
-                int end = StringEndAt(s, start, out bool rewrite);
+                bool rewrite;
+                int end;
+                UInt128 folded = 0;
+                if ((kinds & Kinds.Folded) == 0)
+                {
+                    end = StringEndAt(s, start, out rewrite);
+                }
+                else
+                {
+                    folded = Folded(s, start, default, out end, out rewrite); // finds the end as it folds
+                }
+
                 i = end + 1;
-                ReadOnlySpan<byte> text = s[start..end];
-                return new Pair((kinds & Kinds.Exact) == 0 ? 0 : Exact(text, rewrite), (kinds & Kinds.Folded) == 0 ? 0 : Folded(text));
+                return new Pair((kinds & Kinds.Exact) == 0 ? 0 : Exact(s[start..end], rewrite), folded);
             }
 
             default:
             {
                 int length = s[i..].IndexOfAny(ScalarEnd);
                 length = length < 0 ? s.Length - i : length;
-                UInt128 scalar = XxHash128.HashToUInt128(s.Slice(i, length), ScalarSeed);
+                UInt128 scalar = Bytes(s.Slice(i, length), ScalarSeed);
                 i += length;
                 return Pair.Same(scalar);
             }
+        }
+    }
+
+    /// <summary>
+    /// An object member at <paramref name="i"/> (its name's opening quote), its contribution to the object's sum; leaves
+    /// <paramref name="i"/> after its value. A member whose value is a string, most of them, is hashed as one piece: its
+    /// canonical <c>"name":"value"</c> (read in place when written that way, else written again), and its folded text
+    /// led by its canonical name. Other members bind their name's hash and their value's (<see cref="Member"/>).
+    /// </summary>
+    private static Pair ObjectMember(ReadOnlySpan<byte> s, ref int i, Kinds kinds)
+    {
+        int nameQuote = i;
+        int nameEnd = StringEndAt(s, nameQuote + 1, out bool nameRewrite);
+        i = SkipWhitespace(s, nameEnd + 1) + 1; // the colon
+        i = SkipWhitespace(s, i);
+        if (s[i] != '"')
+        {
+            UInt128 name = Exact(s[(nameQuote + 1)..nameEnd], nameRewrite);
+            Pair value = Value(s, ref i, kinds);
+            return new Pair(Member(name, value.Exact), Member(name, value.Folded));
+        }
+
+        int valueQuote = i;
+        bool valueRewrite;
+        int valueEnd;
+        UInt128 folded = 0;
+        ReadOnlySpan<byte> nameText = s[(nameQuote + 1)..nameEnd];
+        if ((kinds & Kinds.Folded) == 0)
+        {
+            valueEnd = StringEndAt(s, valueQuote + 1, out valueRewrite);
+        }
+        else
+        {
+            Span<byte> canonicalName = stackalloc byte[MaxLeadingName + 8];
+            int nameLength = nameRewrite ? Rewrite(nameText, canonicalName, MaxLeadingName) : nameText.Length;
+            ReadOnlySpan<byte> lead =
+                nameLength > MaxLeadingName ? default
+                : nameRewrite ? canonicalName[..nameLength]
+                : nameText;
+            folded = Folded(s, valueQuote + 1, lead, out valueEnd, out valueRewrite);
+            if (lead.IsEmpty)
+            {
+                folded = Member(Exact(nameText, nameRewrite), folded);
+            }
+        }
+
+        i = valueEnd + 1;
+        if ((kinds & Kinds.Exact) == 0)
+        {
+            return new Pair(0, folded);
+        }
+
+        // Read in place: "name":"value" with nothing between and no escape to write again.
+        if (!nameRewrite && !valueRewrite && valueQuote == nameEnd + 2)
+        {
+            return new Pair(Bytes(s[nameQuote..i], MemberSeed), folded);
+        }
+
+        ReadOnlySpan<byte> valueText = s[(valueQuote + 1)..valueEnd];
+        int size = nameText.Length + valueText.Length + 5;
+        byte[]? rented = size > 512 ? ArrayPool<byte>.Shared.Rent(size) : null;
+        Span<byte> output = rented ?? stackalloc byte[512];
+        int n = 0;
+        output[n++] = (byte)'"';
+        n += nameRewrite ? Rewrite(nameText, output[n..], int.MaxValue) : Copy(nameText, output[n..]);
+        "\":\""u8.CopyTo(output[n..]);
+        n += 3;
+        n += valueRewrite ? Rewrite(valueText, output[n..], int.MaxValue) : Copy(valueText, output[n..]);
+        output[n++] = (byte)'"';
+        UInt128 exact = Bytes(output[..n], MemberSeed);
+        if (rented is not null)
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+
+        return new Pair(exact, folded);
+
+        static int Copy(ReadOnlySpan<byte> text, Span<byte> output)
+        {
+            text.CopyTo(output);
+            return text.Length;
         }
     }
 
@@ -183,7 +277,21 @@ public static class CanonicalJson
         rewrite = false;
         while (true)
         {
-            int k = s[j..].IndexOfAny(StringEnd);
+            // Most strings (names, roles) end within 16 bytes: one vector compare before the search.
+            int k;
+            if (j + 16 <= s.Length)
+            {
+                Vector128<byte> v = Vector128.Create(s.Slice(j, 16));
+                uint ends = (
+                    Vector128.Equals(v, Vector128.Create((byte)'"')) | Vector128.Equals(v, Vector128.Create((byte)'\\'))
+                ).ExtractMostSignificantBits();
+                k = ends != 0 ? BitOperations.TrailingZeroCount(ends) : 16 + s[(j + 16)..].IndexOfAny(StringEnd);
+            }
+            else
+            {
+                k = s[j..].IndexOfAny(StringEnd);
+            }
+
             if (s[j + k] == '"')
                 return j + k;
             byte escaped = s[j + k + 1];
@@ -206,8 +314,7 @@ public static class CanonicalJson
     }
 
     /// <summary>A string's text hashed in its canonical escaped form (written again when <paramref name="rewrite"/>).</summary>
-    private static UInt128 Exact(ReadOnlySpan<byte> text, bool rewrite) =>
-        rewrite ? Rewritten(text) : XxHash128.HashToUInt128(text, StringSeed);
+    private static UInt128 Exact(ReadOnlySpan<byte> text, bool rewrite) => rewrite ? Rewritten(text) : Bytes(text, StringSeed);
 
     /// <summary>
     /// A string with <c>\u</c> or <c>\/</c> escapes, written again as the fast path reads strings: characters as UTF-8,
@@ -218,11 +325,31 @@ public static class CanonicalJson
     {
         byte[]? rented = text.Length > 512 ? ArrayPool<byte>.Shared.Rent(text.Length) : null;
         Span<byte> output = rented ?? stackalloc byte[512];
+        UInt128 hash = Bytes(output[..Rewrite(text, output, int.MaxValue)], StringSeed);
+        if (rented is not null)
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+
+        return hash;
+    }
+
+    /// <summary>
+    /// Writes a string's text in its canonical escaped form (see <see cref="Rewritten"/>); the count of bytes written, or
+    /// more than <paramref name="limit"/> as soon as it is longer than that (the output then holds 8 bytes more).
+    /// </summary>
+    private static int Rewrite(ReadOnlySpan<byte> text, Span<byte> output, int limit)
+    {
         int n = 0;
-        for (int i = 0; i < text.Length; )
+        for (int i = 0; i < text.Length && n <= limit; )
         {
             int run = text[i..].IndexOf((byte)'\\');
             run = run < 0 ? text.Length - i : run;
+            if (n + run > limit)
+            {
+                return limit + 1;
+            }
+
             text.Slice(i, run).CopyTo(output[n..]);
             n += run;
             i += run;
@@ -269,28 +396,44 @@ public static class CanonicalJson
             }
         }
 
-        UInt128 hash = XxHash128.HashToUInt128(output[..n], StringSeed);
-        if (rented is not null)
-        {
-            ArrayPool<byte>.Shared.Return(rented);
-        }
-
-        return hash;
+        return n > limit ? limit + 1 : n;
     }
 
-    /// <summary>The hash of a string's text (as written, escapes and all), folded (see <see cref="FoldedHash"/>).</summary>
-    private static UInt128 Folded(ReadOnlySpan<byte> text)
+    /// <summary>
+    /// The folded hash (see <see cref="FoldedHash"/>) of the string whose text starts at <paramref name="start"/>, found
+    /// as it is folded: <paramref name="end"/> is its closing quote, and <paramref name="rewrite"/> says whether it holds
+    /// an escape with another way to be written (<c>\u</c>, <c>\/</c>). The folded text is hashed in chunks of
+    /// <see cref="FoldChunk"/> bytes, chained, so a string of any length folds into a small buffer. A member's value
+    /// has its name as <paramref name="lead"/>: the hash is then of the name, a colon and the folded text.
+    /// </summary>
+    private static UInt128 Folded(ReadOnlySpan<byte> s, int start, ReadOnlySpan<byte> lead, out int end, out bool rewrite)
     {
-        // Lower case can take more bytes than upper (U+023A is 2, U+2C65 is 3): twice the text always holds it.
-        // A folded block of 16 is stored 8 bytes at a time: 16 more bytes always hold the last one.
-        byte[]? rented = text.Length > 248 ? ArrayPool<byte>.Shared.Rent(text.Length * 2 + 16) : null;
-        Span<byte> output = rented ?? stackalloc byte[512];
+        // A chunk, plus what one step can add past it: a block of 16 (stored 8 bytes at a time, so 16 more) or one
+        // character in lower case (at most 4 bytes).
+        Span<byte> output = stackalloc byte[FoldChunk + 32];
+        UInt128 chain = 0;
         int n = 0;
-        for (int j = 0; j < text.Length; )
+        if (!lead.IsEmpty)
         {
-            if (Ssse3.IsSupported && j + 16 <= text.Length)
+            // A member's name, then a colon: folded text holds no colon, so where the name ends is never in doubt.
+            lead.CopyTo(output);
+            n = lead.Length;
+            output[n++] = (byte)':';
+        }
+
+        rewrite = false;
+        for (int j = start; ; )
+        {
+            if (n >= FoldChunk)
             {
-                int kept = FoldBlock(text.Slice(j, 16), output[n..], out int plain);
+                chain = Mix(Bytes(output[..FoldChunk], StringSeed), (ulong)chain ^ (ulong)(chain >> 64));
+                n -= FoldChunk;
+                output.Slice(FoldChunk, n).CopyTo(output);
+            }
+
+            if (Ssse3.IsSupported && j + 16 <= s.Length)
+            {
+                int kept = FoldBlock(s.Slice(j, 16), output[n..], out int plain);
                 if (kept >= 0)
                 {
                     n += kept;
@@ -298,13 +441,17 @@ public static class CanonicalJson
                     continue;
                 }
 
-                // The block holds an escape or non-ASCII text: its plain ASCII before that by table, then that below.
-                n += FoldPlain(text.Slice(j, plain), output[n..]);
+                // The block holds a quote, an escape or non-ASCII text: its plain ASCII before that by table, then that below.
+                n += FoldPlain(s.Slice(j, plain), output[n..]);
                 j += plain;
+                if (n >= FoldChunk)
+                {
+                    continue;
+                }
             }
 
             // ASCII: a letter in lower case or a digit is kept, anything else dropped, by table.
-            byte b = text[j];
+            byte b = s[j];
             byte folded = FoldMap[b];
             if (folded != Decode)
             {
@@ -314,20 +461,29 @@ public static class CanonicalJson
                 continue;
             }
 
+            if (b == '"')
+            {
+                end = j;
+                break;
+            }
+
             Rune rune;
             if (b == '\\')
             {
-                if (text[j + 1] != 'u')
+                byte escaped = s[j + 1];
+                if (escaped != 'u')
                 {
+                    rewrite |= escaped == '/';
                     j += 2; // \n, \t, \", ... : whitespace and punctuation
                     continue;
                 }
 
-                int unit = Hex(text.Slice(j + 2, 4));
+                rewrite = true;
+                int unit = Hex(s.Slice(j + 2, 4));
                 j += 6;
-                if (char.IsHighSurrogate((char)unit) && j + 6 <= text.Length && text[j] == '\\' && text[j + 1] == 'u')
+                if (char.IsHighSurrogate((char)unit) && s[j] == '\\' && s[j + 1] == 'u')
                 {
-                    int low = Hex(text.Slice(j + 2, 4));
+                    int low = Hex(s.Slice(j + 2, 4));
                     if (char.IsLowSurrogate((char)low))
                     {
                         j += 6;
@@ -345,7 +501,7 @@ public static class CanonicalJson
             }
             else
             {
-                Rune.DecodeFromUtf8(text[j..], out rune, out int consumed);
+                Rune.DecodeFromUtf8(s[j..], out rune, out int consumed);
                 j += consumed;
             }
 
@@ -355,13 +511,8 @@ public static class CanonicalJson
             }
         }
 
-        UInt128 hash = XxHash128.HashToUInt128(output[..n], StringSeed);
-        if (rented is not null)
-        {
-            ArrayPool<byte>.Shared.Return(rented);
-        }
-
-        return hash;
+        UInt128 last = Bytes(output[..n], StringSeed);
+        return chain == 0 ? last : Mix(last, (ulong)chain ^ (ulong)(chain >> 64));
     }
 
     /// <summary>Folds plain ASCII (no escape, no non-ASCII byte) by table; the count of bytes written.</summary>
@@ -380,13 +531,15 @@ public static class CanonicalJson
 
     /// <summary>
     /// Folds 16 bytes of pure ASCII at once (letters lower-cased, digits kept, the rest dropped, the kept bytes packed
-    /// to the front with a shuffle per 8-byte half); -1 when the block holds an escape or non-ASCII text, with
+    /// to the front with a shuffle per 8-byte half); -1 when the block holds a quote, an escape or non-ASCII text, with
     /// <paramref name="plain"/> the count of plain bytes before the first of those.
     /// </summary>
     private static int FoldBlock(ReadOnlySpan<byte> block, Span<byte> output, out int plain)
     {
         Vector128<byte> v = Vector128.Create(block);
-        uint special = v.ExtractMostSignificantBits() | Vector128.Equals(v, Vector128.Create((byte)'\\')).ExtractMostSignificantBits();
+        uint special = (
+            v | Vector128.Equals(v, Vector128.Create((byte)'\\')) | Vector128.Equals(v, Vector128.Create((byte)'"'))
+        ).ExtractMostSignificantBits();
         plain = BitOperations.TrailingZeroCount(special);
         if (special != 0)
         {
@@ -468,14 +621,43 @@ public static class CanonicalJson
 
     private static int SkipWhitespace(ReadOnlySpan<byte> s, int i)
     {
-        while (i < s.Length && Whitespace.Contains(s[i]))
+        // Between the tokens of valid JSON, a byte up to a space can only be whitespace.
+        while (i < s.Length && s[i] <= ' ')
             i++;
         return i;
     }
 
+    /// <summary>
+    /// A 16-byte value mixed with a salt into a 128-bit hash: each half a multiply-fold (as in wyhash) of both halves of
+    /// the input. Members, items and short strings are mixed this way rather than by
+    /// <see cref="XxHash128"/>, whose set-up per call took about 6% of validating a typical file.
+    /// </summary>
     private static UInt128 Mix(UInt128 value, ulong salt)
     {
-        Span<UInt128> word = [value];
-        return XxHash128.HashToUInt128(MemoryMarshal.AsBytes(word), unchecked((long)salt));
+        ulong low = (ulong)value,
+            high = (ulong)(value >> 64);
+        ulong a = Fold(low ^ 0xA0761D6478BD642FUL, high ^ salt ^ 0xE7037ED1A0B428DBUL);
+        ulong b = Fold(high ^ 0x8EBC6AF09C88C6E3UL, low ^ salt ^ 0x589965CC75374CC3UL);
+        return new UInt128(a, b);
+
+        static ulong Fold(ulong x, ulong y)
+        {
+            ulong upper = Math.BigMul(x, y, out ulong lower);
+            return upper ^ lower;
+        }
+    }
+
+    /// <summary>Bytes hashed with a seed: up to 16 packed with their count and mixed (<see cref="Mix"/>), longer by XxHash128.</summary>
+    private static UInt128 Bytes(ReadOnlySpan<byte> bytes, long seed)
+    {
+        if (bytes.Length > 16)
+        {
+            return XxHash128.HashToUInt128(bytes, seed);
+        }
+
+        Span<byte> packed = stackalloc byte[16];
+        packed.Clear();
+        bytes.CopyTo(packed);
+        return Mix(MemoryMarshal.Read<UInt128>(packed), unchecked((ulong)seed * 0x100 + (ulong)bytes.Length));
     }
 }

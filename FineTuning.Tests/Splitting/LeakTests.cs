@@ -92,6 +92,7 @@ public sealed class LeakTests : IDisposable
     [InlineData("""{"a": 1, "b": 2}""", """{"a": 2, "b": 1}""")]
     [InlineData("""[[1], 2]""", """[1, [2]]""")]
     [InlineData("""{"a": ""}""", """{"a": null}""")]
+    [InlineData("""{"ab": "c"}""", """{"a": "bc"}""")]
     public void CanonicalJson_TellsApartWhatMeansSomethingElse(string a, string b) =>
         Assert.NotEqual(CanonicalJson.Hash(Encoding.UTF8.GetBytes(a)), CanonicalJson.Hash(Encoding.UTF8.GetBytes(b)));
 
@@ -108,20 +109,65 @@ public sealed class LeakTests : IDisposable
     [InlineData("""{"s": "order 42"}""", """{"s": "order 43"}""")]
     [InlineData("""{"a": "x", "b": "y"}""", """{"a": "y", "b": "x"}""")]
     [InlineData("""["ab", "c"]""", """["a", "bc"]""")]
+    [InlineData("""{"ab": "c"}""", """{"a": "bc"}""")]
+    [InlineData("""{"a:b": "c"}""", """{"a": "b:c"}""")]
     public void FoldedHash_TellsApartWhatSaysSomethingElse(string a, string b) =>
         Assert.NotEqual(CanonicalJson.FoldedHash(Encoding.UTF8.GetBytes(a)), CanonicalJson.FoldedHash(Encoding.UTF8.GetBytes(b)));
 
     [Fact]
-    public void FoldedHash_OfLongText_IsTheHashOfItsFoldedText_WhicheverWayItIsRead()
+    public void Members_ReadInPlace_OrWrittenAgain_HashTheSame()
     {
-        // Long strings go through the 16-byte blocks; escapes and non-ASCII through the per-character path: the same answer.
-        var random = new Random(20261205);
-        const string alphabet = "abcXYZ019 ,.!?-_()[]{}:;'\tÉé日";
+        // A member whose value is a string is hashed as one piece: read in place when written compactly without
+        // \u or \/ escapes, else written again. Names past 64 bytes take the other path for folded text.
+        var random = new Random(20261206);
+        const string alphabet = "abcXYZ019 /:-_";
         for (int round = 0; round < 300; round++)
         {
-            string text = new([.. Enumerable.Range(0, random.Next(0, 200)).Select(_ => alphabet[random.Next(alphabet.Length)])]);
-            string folded = new([.. text.Where(char.IsLetterOrDigit).Select(char.ToLowerInvariant)]);
-            string escaped = string.Concat(text.Select((c, i) => i % 7 == 3 && char.IsAsciiLetter(c) ? $"\\u{(int)c:x4}" : c.ToString()));
+            string name = new([.. Enumerable.Range(0, random.Next(1, 90)).Select(_ => alphabet[random.Next(alphabet.Length)])]);
+            string value = new([.. Enumerable.Range(0, random.Next(0, 600)).Select(_ => alphabet[random.Next(alphabet.Length)])]);
+            string compact = $"{{\"n\":1,\"{name}\":\"{value}\"}}";
+            string written = $"{{ \"{Escaped(name, round)}\" :  \"{Escaped(value, round + 1)}\", \"n\": 1 }}";
+            string spaced = $"{{\"{name}\" : \"{value}\",\"n\":1}}";
+            byte[] a = Encoding.UTF8.GetBytes(compact);
+            foreach (byte[] b in new[] { written, spaced }.Select(Encoding.UTF8.GetBytes))
+            {
+                Assert.Equal(CanonicalJson.Hash(a), CanonicalJson.Hash(b));
+                Assert.Equal(CanonicalJson.FoldedHash(a), CanonicalJson.FoldedHash(b));
+                Assert.Equal((CanonicalJson.Hash(b), CanonicalJson.FoldedHash(b)), CanonicalJson.Hashes(b));
+            }
+        }
+
+        static string Escaped(string text, int seed) =>
+            string.Concat(
+                text.Select(
+                    (c, i) =>
+                        (i + seed) % 5 == 0 && char.IsAsciiLetter(c) ? $"\\u{(int)c:X4}"
+                        : c == '/' && (i + seed) % 2 == 0 ? "\\/"
+                        : c.ToString()
+                )
+            );
+    }
+
+    [Fact]
+    public void FoldedHash_OfLongText_IsTheHashOfItsFoldedText_WhicheverWayItIsRead()
+    {
+        // Long strings go through the 16-byte blocks; quotes, escapes and non-ASCII through the per-character path; folded
+        // text past 256 bytes is hashed in chained chunks: the same answer whichever way a text is written.
+        var random = new Random(20261205);
+        const string alphabet = "abcXYZ019 ,.!?-_()[]{}:;'\t\"\\Éé日";
+        for (int round = 0; round < 300; round++)
+        {
+            string raw = new([.. Enumerable.Range(0, random.Next(0, 900)).Select(_ => alphabet[random.Next(alphabet.Length)])]);
+            string text = raw.Replace("\\", "\\\\").Replace("\"", "\\\"");
+            string folded = new([.. raw.Where(char.IsLetterOrDigit).Select(char.ToLowerInvariant)]);
+            string escaped = string.Concat(
+                raw.Select(
+                    (c, i) =>
+                        i % 7 == 3 && char.IsAsciiLetter(c) ? $"\\u{(int)c:x4}"
+                        : c is '"' or '\\' ? $"\\{c}"
+                        : c.ToString()
+                )
+            );
 
             UInt128 expected = CanonicalJson.FoldedHash(Encoding.UTF8.GetBytes($"{{\"s\":\"{folded}\"}}"));
             Assert.Equal(expected, CanonicalJson.FoldedHash(Encoding.UTF8.GetBytes($"{{\"s\":\"{text}\"}}")));
