@@ -426,25 +426,21 @@ public static class CanonicalJson
         {
             if (n >= FoldChunk)
             {
-                chain = Mix(Bytes(output[..FoldChunk], StringSeed), (ulong)chain ^ (ulong)(chain >> 64));
-                n -= FoldChunk;
-                output.Slice(FoldChunk, n).CopyTo(output);
+                FlushChunk(output, ref n, ref chain);
             }
 
             if (Ssse3.IsSupported && j + 16 <= s.Length)
             {
-                int kept = FoldBlock(s.Slice(j, 16), output[n..], out int plain);
-                if (kept >= 0)
+                n += FoldBlock(s.Slice(j, 16), output[n..], out int read, out bool ended);
+                j += read;
+                if (ended)
                 {
-                    n += kept;
-                    j += 16;
-                    continue;
+                    end = j;
+                    break;
                 }
 
-                // The block holds a quote, an escape or non-ASCII text: its plain ASCII before that by table, then that below.
-                n += FoldPlain(s.Slice(j, plain), output[n..]);
-                j += plain;
-                if (n >= FoldChunk)
+                // A whole block, or up to non-ASCII text or an escape the block does not take: that below.
+                if (read == 16 || n >= FoldChunk)
                 {
                     continue;
                 }
@@ -511,46 +507,60 @@ public static class CanonicalJson
             }
         }
 
+        if (n >= FoldChunk)
+        {
+            FlushChunk(output, ref n, ref chain); // the last block may end the string past a chunk
+        }
+
         UInt128 last = Bytes(output[..n], StringSeed);
         return chain == 0 ? last : Mix(last, (ulong)chain ^ (ulong)(chain >> 64));
     }
 
-    /// <summary>Folds plain ASCII (no escape, no non-ASCII byte) by table; the count of bytes written.</summary>
-    private static int FoldPlain(ReadOnlySpan<byte> text, Span<byte> output)
+    /// <summary>Hashes a full chunk of folded text into the chain and moves what is past it to the front.</summary>
+    private static void FlushChunk(Span<byte> output, ref int n, ref UInt128 chain)
     {
-        int n = 0;
-        foreach (byte b in text)
-        {
-            byte folded = FoldMap[b];
-            output[n] = folded;
-            n += folded == 0 ? 0 : 1;
-        }
-
-        return n;
+        chain = Mix(Bytes(output[..FoldChunk], StringSeed), (ulong)chain ^ (ulong)(chain >> 64));
+        n -= FoldChunk;
+        output.Slice(FoldChunk, n).CopyTo(output);
     }
 
     /// <summary>
-    /// Folds 16 bytes of pure ASCII at once (letters lower-cased, digits kept, the rest dropped, the kept bytes packed
-    /// to the front with a shuffle per 8-byte half); -1 when the block holds a quote, an escape or non-ASCII text, with
-    /// <paramref name="plain"/> the count of plain bytes before the first of those.
+    /// Folds up to 16 bytes of a string's text at once (letters lower-cased, digits kept, the rest dropped, the kept
+    /// bytes packed to the front with a shuffle per 8-byte half); the count of bytes written. Short escapes (<c>\n</c>,
+    /// <c>\"</c>, ...) are dropped here too. <paramref name="read"/> bytes are taken: the block, or those before its first
+    /// non-ASCII byte or escape that needs decoding (<c>\u</c>, <c>\\</c>, <c>\/</c>, or one cut by the block's end), or
+    /// before the closing quote (<paramref name="ended"/>).
     /// </summary>
-    private static int FoldBlock(ReadOnlySpan<byte> block, Span<byte> output, out int plain)
+    private static int FoldBlock(ReadOnlySpan<byte> block, Span<byte> output, out int read, out bool ended)
     {
         Vector128<byte> v = Vector128.Create(block);
-        uint special = (
-            v | Vector128.Equals(v, Vector128.Create((byte)'\\')) | Vector128.Equals(v, Vector128.Create((byte)'"'))
-        ).ExtractMostSignificantBits();
-        plain = BitOperations.TrailingZeroCount(special);
-        if (special != 0)
+        uint backslash = Vector128.Equals(v, Vector128.Create((byte)'\\')).ExtractMostSignificantBits();
+        uint quote = Vector128.Equals(v, Vector128.Create((byte)'"')).ExtractMostSignificantBits();
+        uint decode = v.ExtractMostSignificantBits();
+        if (backslash != 0)
         {
-            return -1;
+            uint hard =
+                backslash
+                | Vector128.Equals(v, Vector128.Create((byte)'u')).ExtractMostSignificantBits()
+                | Vector128.Equals(v, Vector128.Create((byte)'/')).ExtractMostSignificantBits();
+            decode |= backslash & ((hard >> 1) | 0x8000);
         }
 
+        uint taken = decode == 0 ? 0xFFFF : (1u << BitOperations.TrailingZeroCount(decode)) - 1;
+        uint escaped = (backslash << 1) & taken;
+        uint closing = quote & ~escaped & taken;
+        ended = closing != 0;
+        if (ended)
+        {
+            taken = (1u << BitOperations.TrailingZeroCount(closing)) - 1;
+        }
+
+        read = BitOperations.PopCount(taken);
         Vector128<byte> lower = v | Vector128.Create((byte)0x20);
         Vector128<byte> letter = Vector128.LessThanOrEqual(lower - Vector128.Create((byte)'a'), Vector128.Create((byte)25));
         Vector128<byte> digit = Vector128.LessThanOrEqual(v - Vector128.Create((byte)'0'), Vector128.Create((byte)9));
         Vector128<byte> value = Vector128.ConditionalSelect(letter, lower, v);
-        uint mask = (letter | digit).ExtractMostSignificantBits();
+        uint mask = (letter | digit).ExtractMostSignificantBits() & taken & ~(backslash | escaped);
         uint low = mask & 0xFF,
             high = mask >> 8;
         Vector128<byte> packed = Ssse3.Shuffle(
