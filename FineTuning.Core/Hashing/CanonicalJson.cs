@@ -408,7 +408,7 @@ public static class CanonicalJson
     /// </summary>
     private static UInt128 Folded(ReadOnlySpan<byte> s, int start, ReadOnlySpan<byte> lead, out int end, out bool rewrite)
     {
-        // A chunk, plus what one step can add past it: a block of 16 (stored 8 bytes at a time, so 16 more) or one
+        // A chunk, plus what one step can add past it: a block of 32 (stored 8 bytes at a time, so 32 more) or one
         // character in lower case (at most 4 bytes).
         Span<byte> output = stackalloc byte[FoldChunk + 32];
         UInt128 chain = 0;
@@ -429,9 +429,14 @@ public static class CanonicalJson
                 FlushChunk(output, ref n, ref chain);
             }
 
-            if (Ssse3.IsSupported && j + 16 <= s.Length)
+            bool wide = Avx2.IsSupported && j + 32 <= s.Length;
+            if (wide || Ssse3.IsSupported && j + 16 <= s.Length)
             {
-                n += FoldBlock(s.Slice(j, 16), output[n..], out int read, out bool ended);
+                int read;
+                bool ended;
+                n += wide
+                    ? FoldBlock32(s.Slice(j, 32), output[n..], out read, out ended)
+                    : FoldBlock(s.Slice(j, 16), output[n..], out read, out ended);
                 j += read;
                 if (ended)
                 {
@@ -440,7 +445,7 @@ public static class CanonicalJson
                 }
 
                 // A whole block, or up to non-ASCII text or an escape the block does not take: that below.
-                if (read == 16 || n >= FoldChunk)
+                if (read == (wide ? 32 : 16) || n >= FoldChunk)
                 {
                     continue;
                 }
@@ -534,19 +539,94 @@ public static class CanonicalJson
     private static int FoldBlock(ReadOnlySpan<byte> block, Span<byte> output, out int read, out bool ended)
     {
         Vector128<byte> v = Vector128.Create(block);
-        uint backslash = Vector128.Equals(v, Vector128.Create((byte)'\\')).ExtractMostSignificantBits();
-        uint quote = Vector128.Equals(v, Vector128.Create((byte)'"')).ExtractMostSignificantBits();
-        uint decode = v.ExtractMostSignificantBits();
+        Vector128<byte> lower = v | Vector128.Create((byte)0x20);
+        Vector128<byte> letter = Vector128.LessThanOrEqual(lower - Vector128.Create((byte)'a'), Vector128.Create((byte)25));
+        Vector128<byte> digit = Vector128.LessThanOrEqual(v - Vector128.Create((byte)'0'), Vector128.Create((byte)9));
+        uint kept = Kept(
+            Vector128.Equals(v, Vector128.Create((byte)'\\')).ExtractMostSignificantBits(),
+            Vector128.Equals(v, Vector128.Create((byte)'"')).ExtractMostSignificantBits(),
+            v.ExtractMostSignificantBits(),
+            (
+                Vector128.Equals(v, Vector128.Create((byte)'u')) | Vector128.Equals(v, Vector128.Create((byte)'/'))
+            ).ExtractMostSignificantBits(),
+            (letter | digit).ExtractMostSignificantBits(),
+            16,
+            out read,
+            out ended
+        );
+        Vector128<ulong> packed = Ssse3
+            .Shuffle(
+                Vector128.ConditionalSelect(letter, lower, v),
+                Vector128.Create(PackIndices[kept & 0xFF], PackIndices[kept >> 8] + HighHalf).AsByte()
+            )
+            .AsUInt64();
+        return Store(packed.GetElement(0), packed.GetElement(1), kept, output);
+    }
+
+    /// <summary>
+    /// <see cref="FoldBlock"/> over 32 bytes, with AVX2: its shuffle packs each 16-byte lane's two halves, and the four
+    /// halves are stored one after the other.
+    /// </summary>
+    private static int FoldBlock32(ReadOnlySpan<byte> block, Span<byte> output, out int read, out bool ended)
+    {
+        Vector256<byte> v = Vector256.Create(block);
+        Vector256<byte> lower = v | Vector256.Create((byte)0x20);
+        Vector256<byte> letter = Vector256.LessThanOrEqual(lower - Vector256.Create((byte)'a'), Vector256.Create((byte)25));
+        Vector256<byte> digit = Vector256.LessThanOrEqual(v - Vector256.Create((byte)'0'), Vector256.Create((byte)9));
+        uint kept = Kept(
+            Vector256.Equals(v, Vector256.Create((byte)'\\')).ExtractMostSignificantBits(),
+            Vector256.Equals(v, Vector256.Create((byte)'"')).ExtractMostSignificantBits(),
+            v.ExtractMostSignificantBits(),
+            (
+                Vector256.Equals(v, Vector256.Create((byte)'u')) | Vector256.Equals(v, Vector256.Create((byte)'/'))
+            ).ExtractMostSignificantBits(),
+            (letter | digit).ExtractMostSignificantBits(),
+            32,
+            out read,
+            out ended
+        );
+        Vector256<ulong> packed = Avx2.Shuffle(
+                Vector256.ConditionalSelect(letter, lower, v),
+                Vector256
+                    .Create(
+                        PackIndices[kept & 0xFF],
+                        PackIndices[(kept >> 8) & 0xFF] + HighHalf,
+                        PackIndices[(kept >> 16) & 0xFF],
+                        PackIndices[kept >> 24] + HighHalf
+                    )
+                    .AsByte()
+            )
+            .AsUInt64();
+        int written = Store(packed.GetElement(0), packed.GetElement(1), kept & 0xFFFF, output);
+        return written + Store(packed.GetElement(2), packed.GetElement(3), kept >> 16, output[written..]);
+    }
+
+    // Added to a half's shuffle indices: the second 8 bytes of a 16-byte lane.
+    private const ulong HighHalf = 0x0808080808080808UL;
+
+    /// <summary>
+    /// Of a block of <paramref name="width"/> bytes (one bit each): the letters and digits the fold keeps, from the bytes
+    /// it takes (see <see cref="FoldBlock"/>) less the short escapes.
+    /// </summary>
+    private static uint Kept(
+        uint backslash,
+        uint quote,
+        uint decode,
+        uint uOrSlash,
+        uint alphanumeric,
+        int width,
+        out int read,
+        out bool ended
+    )
+    {
+        uint all = width == 32 ? uint.MaxValue : (1u << width) - 1;
         if (backslash != 0)
         {
-            uint hard =
-                backslash
-                | Vector128.Equals(v, Vector128.Create((byte)'u')).ExtractMostSignificantBits()
-                | Vector128.Equals(v, Vector128.Create((byte)'/')).ExtractMostSignificantBits();
-            decode |= backslash & ((hard >> 1) | 0x8000);
+            // A backslash before u, / or another backslash starts an escape decoded below; so does one cut by the end.
+            decode |= backslash & (((backslash | uOrSlash) >> 1) | (1u << (width - 1)));
         }
 
-        uint taken = decode == 0 ? 0xFFFF : (1u << BitOperations.TrailingZeroCount(decode)) - 1;
+        uint taken = decode == 0 ? all : (1u << BitOperations.TrailingZeroCount(decode)) - 1;
         uint escaped = (backslash << 1) & taken;
         uint closing = quote & ~escaped & taken;
         ended = closing != 0;
@@ -556,21 +636,16 @@ public static class CanonicalJson
         }
 
         read = BitOperations.PopCount(taken);
-        Vector128<byte> lower = v | Vector128.Create((byte)0x20);
-        Vector128<byte> letter = Vector128.LessThanOrEqual(lower - Vector128.Create((byte)'a'), Vector128.Create((byte)25));
-        Vector128<byte> digit = Vector128.LessThanOrEqual(v - Vector128.Create((byte)'0'), Vector128.Create((byte)9));
-        Vector128<byte> value = Vector128.ConditionalSelect(letter, lower, v);
-        uint mask = (letter | digit).ExtractMostSignificantBits() & taken & ~(backslash | escaped);
-        uint low = mask & 0xFF,
-            high = mask >> 8;
-        Vector128<byte> packed = Ssse3.Shuffle(
-            value,
-            Vector128.Create(PackIndices[low], PackIndices[high] + 0x0808080808080808UL).AsByte()
-        );
-        int first = BitOperations.PopCount(low);
-        MemoryMarshal.Write(output, packed.AsUInt64().GetElement(0));
-        MemoryMarshal.Write(output[first..], packed.AsUInt64().GetElement(1));
-        return first + BitOperations.PopCount(high);
+        return alphanumeric & taken & ~(backslash | escaped);
+    }
+
+    /// <summary>Stores a 16-byte lane's two packed halves one after the other; the count of kept bytes (of <paramref name="kept"/>'s 16).</summary>
+    private static int Store(ulong low, ulong high, uint kept, Span<byte> output)
+    {
+        int first = BitOperations.PopCount(kept & 0xFF);
+        MemoryMarshal.Write(output, low);
+        MemoryMarshal.Write(output[first..], high);
+        return first + BitOperations.PopCount(kept & 0xFF00);
     }
 
     // For each 8-bit mask, the indices of its set bits in order, then 0x80 (a zero byte), as a shuffle's control.
