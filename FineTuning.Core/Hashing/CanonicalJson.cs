@@ -639,7 +639,10 @@ public static class CanonicalJson
         return alphanumeric & taken & ~(backslash | escaped);
     }
 
-    /// <summary>Stores a 16-byte lane's two packed halves one after the other; the count of kept bytes (of <paramref name="kept"/>'s 16).</summary>
+    /// <summary>
+    /// Stores a 16-byte lane's two packed halves one after the other; the count of kept bytes (of
+    /// <paramref name="kept"/>'s 16).
+    /// </summary>
     private static int Store(ulong low, ulong high, uint kept, Span<byte> output)
     {
         int first = BitOperations.PopCount(kept & 0xFF);
