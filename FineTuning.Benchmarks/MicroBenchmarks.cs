@@ -12,6 +12,7 @@ public class ValidationMicroBenchmarks
 {
     private byte[] _data = [];
     private byte[] _text = [];
+    private byte[][] _rows = [];
 
     [GlobalSetup]
     public void Setup()
@@ -20,9 +21,19 @@ public class ValidationMicroBenchmarks
         SyntheticDataset.Write(path, 8L << 20);
         _data = File.ReadAllBytes(path);
         File.Delete(path);
+        _rows = [.. Lines(_data)];
         _text = Encoding.UTF8.GetBytes(
             string.Concat(Enumerable.Repeat("Your refund for order 12345 will arrive within 5 business days, thank you. ", 100_000))
         );
+    }
+
+    private static IEnumerable<byte[]> Lines(byte[] data)
+    {
+        for (int start = 0, end; (end = Array.IndexOf(data, (byte)'\n', start)) >= 0; start = end + 1)
+        {
+            if (end > start)
+                yield return data[start..end];
+        }
     }
 
     [Benchmark(Description = "validate 8 MiB (one pass)")]
@@ -34,6 +45,19 @@ public class ValidationMicroBenchmarks
 
     [Benchmark(Description = "estimate tokens of 7 MiB prose")]
     public int Tokens() => ApproximateTokenEstimator.Instance.CountEscaped(_text);
+
+    [Benchmark(Description = "canonical identities (exact and folded) of 8 MiB of rows")]
+    public UInt128 Identities()
+    {
+        UInt128 sum = 0;
+        foreach (byte[] row in _rows)
+        {
+            (UInt128 exact, UInt128 folded) = CanonicalJson.Hashes(row);
+            sum += exact ^ folded;
+        }
+
+        return sum;
+    }
 
     [Benchmark(Description = "SHA-256 content hash of 8 MiB")]
     public ContentHash Hash() => ContentHash.Of(_data);

@@ -33,7 +33,12 @@ switch (args.FirstOrDefault())
     case "tokens" when args.Length >= 2:
         return TokenCalibration.Run(args[1..]);
     case "micro":
-        BenchmarkSwitcher.FromAssembly(typeof(SyntheticDataset).Assembly).Run(args[1..]);
+        // In process: BenchmarkDotNet's generated project looks for an executable named after this project's file,
+        // and this one is named finetune-bench.
+        string[] micro = args[1..];
+        BenchmarkSwitcher
+            .FromAssembly(typeof(SyntheticDataset).Assembly)
+            .Run(micro.Contains("--inProcess") || micro.Contains("-i") ? micro : [.. micro, "--inProcess"]);
         return 0;
     default:
         Console.Error.WriteLine(
