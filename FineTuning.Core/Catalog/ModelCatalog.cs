@@ -42,6 +42,7 @@ public sealed partial class ModelCatalog
 
     private readonly Dictionary<string, ModelFacts> _byName;
     private readonly Dictionary<string, string> _defaultModels;
+    private readonly Dictionary<string, ModelPreview> _previews;
 
     private ModelCatalog(CatalogFile file)
     {
@@ -68,6 +69,15 @@ public sealed partial class ModelCatalog
                 m.AzureMethods
             ))
             .ToList();
+        _previews = new Dictionary<string, ModelPreview>(StringComparer.OrdinalIgnoreCase);
+        foreach (ModelPreview preview in file.Previews ?? [])
+        {
+            foreach (string name in (preview.Aliases ?? []).Prepend(preview.Name ?? ""))
+            {
+                _previews.TryAdd(name, preview);
+            }
+        }
+
         _byName = new Dictionary<string, ModelFacts>(StringComparer.OrdinalIgnoreCase);
         foreach (ModelFacts model in Models)
         {
@@ -132,6 +142,16 @@ public sealed partial class ModelCatalog
         return _byName.GetValueOrDefault(key);
     }
 
+    /// <summary>
+    /// Why <paramref name="name"/> has no facts here: not in the catalogue, or (a model a provider fine-tunes by
+    /// invitation without publishing its limits and prices) what is known of it and where that was read.
+    /// </summary>
+    public string NotCatalogued(string name) =>
+        _previews.TryGetValue(name.Trim(), out ModelPreview? preview)
+            ? $"\"{name}\" is {preview.Says}; its per-example token limit and training price are not published "
+                + $"(read {ReadOn}: {preview.Source}), so it is not in the model catalogue"
+            : $"\"{name}\" is not in the model catalogue";
+
     public static ModelCatalog Load(Stream json) =>
         new(JsonSerializer.Deserialize(json, CatalogJson.Default.CatalogFile) ?? throw new InvalidDataException("models.json is empty."));
 
@@ -170,6 +190,19 @@ public sealed partial class ModelCatalog
         public List<ModelEntry>? Models { get; set; }
 
         public AzureFacts? Azure { get; set; }
+
+        public List<ModelPreview>? Previews { get; set; }
+    }
+
+    private sealed class ModelPreview
+    {
+        public string? Name { get; set; }
+
+        public List<string>? Aliases { get; set; }
+
+        public string? Says { get; set; }
+
+        public string? Source { get; set; }
     }
 
     private sealed class AzureFacts

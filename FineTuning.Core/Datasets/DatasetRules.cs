@@ -147,7 +147,7 @@ internal static class DatasetRules
                     FindingCodes.UnknownModel,
                     0,
                     "",
-                    $"\"{options.Model}\" is not in the model catalogue; its token limit and price are unknown"
+                    $"{options.Catalog.NotCatalogued(options.Model ?? "")}; its token limit and price are unknown"
                 )
             );
             return;

@@ -111,7 +111,7 @@ public static class CostEstimator
         decimal? cost = null;
         if (facts is null)
         {
-            notes.Add($"\"{model}\" is not in the model catalogue, so no price is known.");
+            notes.Add($"{catalog.NotCatalogued(model ?? "")}, so no price is known.");
         }
         else if (
             method == FineTuningMethod.Reinforcement

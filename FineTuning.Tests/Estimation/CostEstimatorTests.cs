@@ -40,6 +40,21 @@ public class CostEstimatorTests
     }
 
     [Fact]
+    public void Estimate_OfAPreviewModel_SaysWhyNoPriceIsKnown()
+    {
+        DatasetReport report = Rows.Validate(Rows.Jsonl([Rows.Chat("a", "b")]), new ValidationOptions { MinExamples = 1 });
+
+        CostEstimate preview = CostEstimator.Estimate(report, ModelCatalog.Default, "gpt-5-2025-08-07", epochs: 1);
+        CostEstimate unknown = CostEstimator.Estimate(report, ModelCatalog.Default, "gpt-99", epochs: 1);
+
+        Assert.Null(preview.EstimatedCostUsd);
+        Assert.Contains(preview.Notes, n =>
+            n.Contains("by invitation only", StringComparison.Ordinal) && n.EndsWith("so no price is known.")
+        );
+        Assert.Contains("\"gpt-99\" is not in the model catalogue, so no price is known.", unknown.Notes);
+    }
+
+    [Fact]
     public void Estimate_DuplicatesAreBilledOnce()
     {
         string row = Rows.Chat("same", "row");

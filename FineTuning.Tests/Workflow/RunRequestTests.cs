@@ -111,6 +111,24 @@ public class RunRequestTests
     }
 
     [Fact]
+    public void APreviewModel_IsRefusedUnlessAllowed_SayingWhatIsKnownOfIt()
+    {
+        // GPT-5 reinforcement is by invitation on Azure, with no published limit or price: named, not catalogued.
+        var preview = new RunRequest
+        {
+            DatasetBlob = "datasets/a.jsonl",
+            BaseModel = "gpt-5",
+            Method = "reinforcement",
+        };
+
+        string problem = Assert.Single(preview.Problems()["baseModel"]);
+        Assert.Contains("\"gpt-5\" is fine-tuned on Azure OpenAI by invitation only", problem, StringComparison.Ordinal);
+        Assert.Contains("not published", problem, StringComparison.Ordinal);
+        Assert.Contains("--allow-unknown-model", problem, StringComparison.Ordinal);
+        Assert.DoesNotContain("baseModel", (preview with { AllowUnknownModel = true }).Problems().Keys);
+    }
+
+    [Fact]
     public void BadRequest_ListsEveryFieldThatIsWrong()
     {
         var request = new RunRequest
