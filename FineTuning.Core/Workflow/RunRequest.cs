@@ -164,7 +164,8 @@ public sealed record RunRequest
         if (!string.IsNullOrWhiteSpace(BaseModel) && !AllowUnknownModel && Catalog.ModelCatalog.Default.Find(BaseModel) is null)
             Add(
                 "baseModel",
-                $"{Catalog.ModelCatalog.Default.NotCatalogued(BaseModel)}; check the name, or allow it (allowUnknownModel, --allow-unknown-model) "
+                $"{Catalog.ModelCatalog.Default.NotCatalogued(BaseModel)}; check the name, or allow it "
+                    + "(allowUnknownModel, --allow-unknown-model) "
                     + "to train it without known limits and prices"
             );
         if (!FineTuningMethods.TryParse(Method, out FineTuningMethod method))
