@@ -76,6 +76,58 @@ public sealed class LeakTests : IDisposable
                 .Select(l => JsonDocument.Parse(l).RootElement.GetProperty("messages")[0].GetProperty("content").GetString()!),
         ];
 
+    [Fact]
+    public async Task Split_IsTheSame_WithAndWithoutVectorInstructions()
+    {
+        // Identities are computed with 32-byte blocks (AVX2), 16-byte ones (SSSE3) or byte by byte: a shard validated on
+        // a machine without AVX2 must key its rows as one with it, or the split and the duplicates would differ by host.
+        var random = new Random(20261207);
+        const string alphabet = "abcXYZ019 ,.!?-_'\"\\/:\n\téÉ日😀";
+        var rows = new StringBuilder();
+        var relaxed = new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+        for (int i = 0; i < 300; i++)
+        {
+            string question =
+                $"Q{i} " + new string([.. Enumerable.Range(0, random.Next(0, 1200)).Select(_ => alphabet[random.Next(alphabet.Length)])]);
+            // Half the rows escape every non-ASCII character and quote as \u, half write them as they are.
+            rows.Append(JsonSerializer.Serialize(Chat(question, i), i % 2 == 0 ? JsonSerializerOptions.Default : relaxed)).Append('\n');
+            if (i % 7 == 0)
+                rows.Append(JsonSerializer.Serialize(Chat(question, i), i % 2 == 0 ? relaxed : JsonSerializerOptions.Default)).Append('\n');
+            if (i % 10 == 3)
+                rows.Append(JsonSerializer.Serialize(Chat(question.ToUpperInvariant() + "!!", i), relaxed)).Append('\n');
+        }
+
+        string path = _dir.Write("mixed.jsonl", rows.ToString());
+        var outputs = new List<string>();
+        foreach (string? setting in new[] { null, "DOTNET_EnableAVX2", "DOTNET_EnableHWIntrinsic" })
+        {
+            string output = _dir.File($"split-{setting ?? "default"}");
+            var settings = setting is null ? null : new Dictionary<string, string> { [setting] = "0" };
+            var (code, stdout, stderr) = await Runtime.KillRestartTests.Finetune(
+                Runtime.KillRestartTests.StartInfo(null, null, ["split", path, "--out", output, "--seed", "7"], settings)
+            );
+            Assert.True(code == 0, stderr + stdout);
+            outputs.Add(
+                File.ReadAllText(Path.Combine(output, "train.jsonl")) + "|" + File.ReadAllText(Path.Combine(output, "valid.jsonl"))
+            );
+            var (_, report, _) = await Runtime.KillRestartTests.Finetune(
+                Runtime.KillRestartTests.StartInfo(null, null, ["validate", path, "--json"], settings)
+            );
+            using JsonDocument doc = JsonDocument.Parse(report);
+            JsonElement counts = doc.RootElement.GetProperty("counts");
+            outputs.Add($"{counts.GetProperty("duplicate").GetInt64()} {counts.GetProperty("near_duplicate").GetInt64()}");
+        }
+
+        Assert.Equal("43 30", outputs[1]); // each repeat written the other way is one example; each shouted question a near one
+        Assert.Equal(outputs[0], outputs[2]);
+        Assert.Equal(outputs[0], outputs[4]);
+        Assert.Equal(outputs[1], outputs[3]);
+        Assert.Equal(outputs[1], outputs[5]);
+
+        static object Chat(string question, int i) =>
+            new { messages = new[] { new { role = "user", content = question }, new { role = "assistant", content = $"Answer {i}." } } };
+    }
+
     [Theory]
     [InlineData("""{"a": 1, "b": [1, 2]}""", """{"b":[1,2],"a":1}""")]
     [InlineData("""{"s": "A\u00e9\n"}""", """{"s":"\u0041é\n"}""")]
