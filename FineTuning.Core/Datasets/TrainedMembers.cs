@@ -62,7 +62,7 @@ public static class TrainedMembers
         IReadOnlyList<byte[]>? kept = Kept(method);
         UInt128 exact = 0,
             folded = 0;
-        foreach ((int nameStart, int nameLength, int valueStart, int valueLength) in members)
+        foreach ((int nameStart, int nameLength, _, _) in members)
         {
             ReadOnlySpan<byte> name = row.Slice(nameStart, nameLength);
             bool escapedName = name.Contains((byte)'\\');
@@ -76,10 +76,9 @@ public static class TrainedMembers
                 continue;
             }
 
-            UInt128 nameHash = CanonicalJson.HashString(row.Slice(nameStart - 1, nameLength + 2));
-            (UInt128 value, UInt128 text) = CanonicalJson.Hashes(row.Slice(valueStart, valueLength));
-            exact += CanonicalJson.Member(nameHash, value);
-            folded += CanonicalJson.Member(nameHash, text);
+            (UInt128 memberExact, UInt128 memberFolded) = CanonicalJson.MemberHashes(row, nameStart - 1);
+            exact += memberExact;
+            folded += memberFolded;
         }
 
         return (Of(CanonicalJson.OfMembers(exact)), Of(CanonicalJson.OfMembers(folded)));

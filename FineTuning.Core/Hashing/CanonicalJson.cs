@@ -88,15 +88,19 @@ public static class CanonicalJson
         public Pair Add(Pair other) => new(Exact + other.Exact, Folded + other.Folded);
     }
 
-    /// <summary>The canonical hash of a string token's text; <paramref name="quoted"/> includes the quotes.</summary>
-    public static UInt128 HashString(ReadOnlySpan<byte> quoted)
+    /// <summary>
+    /// The exact and folded contributions of one member of a valid JSON object to its object's sums (see
+    /// <see cref="OfMembers"/>): the member whose name's opening quote is at <paramref name="nameQuote"/> of
+    /// <paramref name="json"/>. Members picked out of an object this way hash as they do inside <see cref="Hashes"/>.
+    /// </summary>
+    public static (UInt128 Exact, UInt128 Folded) MemberHashes(ReadOnlySpan<byte> json, int nameQuote)
     {
-        int i = 0;
-        return String(quoted, ref i);
+        Pair member = ObjectMember(json, ref nameQuote, Kinds.Both);
+        return (member.Exact, member.Folded);
     }
 
     /// <summary>An object member's contribution to its object's sum: its name and its value, bound together.</summary>
-    public static UInt128 Member(UInt128 name, UInt128 value) => Mix(value, (ulong)name ^ (ulong)(name >> 64));
+    private static UInt128 Member(UInt128 name, UInt128 value) => Mix(value, Salt(name));
 
     /// <summary>The hash of an object whose members' contributions add up to <paramref name="sum"/>.</summary>
     public static UInt128 OfMembers(UInt128 sum) => Mix(sum, ObjectTag);
@@ -149,28 +153,14 @@ public static class CanonicalJson
                     }
 
                     Pair item = Value(s, ref i, kinds);
-                    chain = new Pair(
-                        Mix(item.Exact, (ulong)chain.Exact ^ (ulong)(chain.Exact >> 64)),
-                        Mix(item.Folded, (ulong)chain.Folded ^ (ulong)(chain.Folded >> 64))
-                    );
+                    chain = new Pair(Mix(item.Exact, Salt(chain.Exact)), Mix(item.Folded, Salt(chain.Folded)));
                 }
             }
 
             case (byte)'"':
             {
                 int start = i + 1;
-                bool rewrite;
-                int end;
-                UInt128 folded = 0;
-                if ((kinds & Kinds.Folded) == 0)
-                {
-                    end = StringEndAt(s, start, out rewrite);
-                }
-                else
-                {
-                    folded = Folded(s, start, default, out end, out rewrite); // finds the end as it folds
-                }
-
+                UInt128 folded = EndAndFolded(s, start, default, kinds, out int end, out bool rewrite);
                 i = end + 1;
                 return new Pair((kinds & Kinds.Exact) == 0 ? 0 : Exact(s[start..end], rewrite), folded);
             }
@@ -206,27 +196,17 @@ public static class CanonicalJson
         }
 
         int valueQuote = i;
-        bool valueRewrite;
-        int valueEnd;
-        UInt128 folded = 0;
         ReadOnlySpan<byte> nameText = s[(nameQuote + 1)..nameEnd];
-        if ((kinds & Kinds.Folded) == 0)
+        Span<byte> canonicalName = stackalloc byte[MaxLeadingName + 8];
+        int nameLength = nameRewrite ? Rewrite(nameText, canonicalName, MaxLeadingName) : nameText.Length;
+        ReadOnlySpan<byte> lead =
+            nameLength > MaxLeadingName ? default
+            : nameRewrite ? canonicalName[..nameLength]
+            : nameText;
+        UInt128 folded = EndAndFolded(s, valueQuote + 1, lead, kinds, out int valueEnd, out bool valueRewrite);
+        if (lead.IsEmpty && (kinds & Kinds.Folded) != 0)
         {
-            valueEnd = StringEndAt(s, valueQuote + 1, out valueRewrite);
-        }
-        else
-        {
-            Span<byte> canonicalName = stackalloc byte[MaxLeadingName + 8];
-            int nameLength = nameRewrite ? Rewrite(nameText, canonicalName, MaxLeadingName) : nameText.Length;
-            ReadOnlySpan<byte> lead =
-                nameLength > MaxLeadingName ? default
-                : nameRewrite ? canonicalName[..nameLength]
-                : nameText;
-            folded = Folded(s, valueQuote + 1, lead, out valueEnd, out valueRewrite);
-            if (lead.IsEmpty)
-            {
-                folded = Member(Exact(nameText, nameRewrite), folded);
-            }
+            folded = Member(Exact(nameText, nameRewrite), folded);
         }
 
         i = valueEnd + 1;
@@ -268,6 +248,29 @@ public static class CanonicalJson
     }
 
     /// <summary>
+    /// Where the string whose text starts at <paramref name="start"/> ends and whether it needs writing again (see
+    /// <see cref="StringEndAt"/>), and its folded hash led by <paramref name="lead"/> when <paramref name="kinds"/> asks
+    /// for it (else 0): the fold finds the end itself.
+    /// </summary>
+    private static UInt128 EndAndFolded(
+        ReadOnlySpan<byte> s,
+        int start,
+        ReadOnlySpan<byte> lead,
+        Kinds kinds,
+        out int end,
+        out bool rewrite
+    )
+    {
+        if ((kinds & Kinds.Folded) != 0)
+        {
+            return Folded(s, start, lead, out end, out rewrite);
+        }
+
+        end = StringEndAt(s, start, out rewrite);
+        return 0;
+    }
+
+    /// <summary>
     /// Where the string whose text starts at <paramref name="start"/> ends (its closing quote), and whether it holds an
     /// escape that has another way to be written (<c>\u</c>, <c>\/</c>).
     /// </summary>
@@ -298,19 +301,6 @@ public static class CanonicalJson
             rewrite |= escaped is (byte)'u' or (byte)'/';
             j += k + 2;
         }
-    }
-
-    /// <summary>
-    /// A string token at <paramref name="i"/> (its opening quote); leaves <paramref name="i"/> after it. A string is hashed
-    /// in its canonical escaped form: as written when its only escapes are the short ones (<c>\n</c>, <c>\"</c>, ...:
-    /// the one way to write those characters), else decoded and written again that way.
-    /// </summary>
-    private static UInt128 String(ReadOnlySpan<byte> s, ref int i)
-    {
-        int start = i + 1;
-        int end = StringEndAt(s, start, out bool rewrite);
-        i = end + 1;
-        return Exact(s[start..end], rewrite);
     }
 
     /// <summary>A string's text hashed in its canonical escaped form (written again when <paramref name="rewrite"/>).</summary>
@@ -518,13 +508,13 @@ public static class CanonicalJson
         }
 
         UInt128 last = Bytes(output[..n], StringSeed);
-        return chain == 0 ? last : Mix(last, (ulong)chain ^ (ulong)(chain >> 64));
+        return chain == 0 ? last : Mix(last, Salt(chain));
     }
 
     /// <summary>Hashes a full chunk of folded text into the chain and moves what is past it to the front.</summary>
     private static void FlushChunk(Span<byte> output, ref int n, ref UInt128 chain)
     {
-        chain = Mix(Bytes(output[..FoldChunk], StringSeed), (ulong)chain ^ (ulong)(chain >> 64));
+        chain = Mix(Bytes(output[..FoldChunk], StringSeed), Salt(chain));
         n -= FoldChunk;
         output.Slice(FoldChunk, n).CopyTo(output);
     }
@@ -714,6 +704,9 @@ public static class CanonicalJson
             i++;
         return i;
     }
+
+    /// <summary>A 128-bit hash as a 64-bit salt for <see cref="Mix"/> (its halves xored).</summary>
+    private static ulong Salt(UInt128 hash) => (ulong)hash ^ (ulong)(hash >> 64);
 
     /// <summary>
     /// A 16-byte value mixed with a salt into a 128-bit hash: each half a multiply-fold (as in wyhash) of both halves of

@@ -87,8 +87,7 @@ public sealed class LeakTests : IDisposable
         var relaxed = new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
         for (int i = 0; i < 300; i++)
         {
-            string question =
-                $"Q{i} " + new string([.. Enumerable.Range(0, random.Next(0, 1200)).Select(_ => alphabet[random.Next(alphabet.Length)])]);
+            string question = $"Q{i} " + RandomText(random, alphabet, 0, 1200);
             // Half the rows escape every non-ASCII character and quote as \u, half write them as they are.
             rows.Append(JsonSerializer.Serialize(Chat(question, i), i % 2 == 0 ? JsonSerializerOptions.Default : relaxed)).Append('\n');
             if (i % 7 == 0)
@@ -127,6 +126,10 @@ public sealed class LeakTests : IDisposable
         static object Chat(string question, int i) =>
             new { messages = new[] { new { role = "user", content = question }, new { role = "assistant", content = $"Answer {i}." } } };
     }
+
+    /// <summary>From <paramref name="min"/> to <paramref name="max"/> (exclusive) characters of <paramref name="alphabet"/>.</summary>
+    private static string RandomText(Random random, string alphabet, int min, int max) =>
+        new([.. Enumerable.Range(0, random.Next(min, max)).Select(_ => alphabet[random.Next(alphabet.Length)])]);
 
     [Theory]
     [InlineData("""{"a": 1, "b": [1, 2]}""", """{"b":[1,2],"a":1}""")]
@@ -175,8 +178,8 @@ public sealed class LeakTests : IDisposable
         const string alphabet = "abcXYZ019 /:-_";
         for (int round = 0; round < 300; round++)
         {
-            string name = new([.. Enumerable.Range(0, random.Next(1, 90)).Select(_ => alphabet[random.Next(alphabet.Length)])]);
-            string value = new([.. Enumerable.Range(0, random.Next(0, 600)).Select(_ => alphabet[random.Next(alphabet.Length)])]);
+            string name = RandomText(random, alphabet, 1, 90);
+            string value = RandomText(random, alphabet, 0, 600);
             string compact = $"{{\"n\":1,\"{name}\":\"{value}\"}}";
             string written = $"{{ \"{Escaped(name, round)}\" :  \"{Escaped(value, round + 1)}\", \"n\": 1 }}";
             string spaced = $"{{\"{name}\" : \"{value}\",\"n\":1}}";
@@ -209,7 +212,7 @@ public sealed class LeakTests : IDisposable
         const string alphabet = "abcXYZ019 ,.!?-_()[]{}:;'\t\"\\Éé日";
         for (int round = 0; round < 300; round++)
         {
-            string raw = new([.. Enumerable.Range(0, random.Next(0, 900)).Select(_ => alphabet[random.Next(alphabet.Length)])]);
+            string raw = RandomText(random, alphabet, 0, 900);
             string text = raw.Replace("\\", "\\\\").Replace("\"", "\\\"");
             string folded = new([.. raw.Where(char.IsLetterOrDigit).Select(char.ToLowerInvariant)]);
             string escaped = string.Concat(
