@@ -8,13 +8,13 @@ namespace FineTuning.Core.Datasets;
 
 internal sealed partial class RowValidator
 {
-    private void ReadTopLevel(ref Utf8JsonReader reader, ReadOnlySpan<byte> line)
+    private void ReadTopLevel(ref JsonRowReader reader, ReadOnlySpan<byte> line)
     {
         var keys = new KeyScope(_keyTop);
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             int nameStart = (int)reader.TokenStartIndex + 1;
-            int nameLength = reader.HasValueSequence ? 0 : reader.ValueSpan.Length;
+            int nameLength = reader.ValueSpan.Length;
             if (IsRepeatedKey(ref reader, ref keys))
                 AddDuplicateKey(ref reader, "");
             ReadOnlySpan<byte> name = reader.ValueSpan;
@@ -72,7 +72,7 @@ internal sealed partial class RowValidator
         _keyTop = keys.Base;
     }
 
-    private void ReadDpoInput(ref Utf8JsonReader reader, ReadOnlySpan<byte> line)
+    private void ReadDpoInput(ref JsonRowReader reader, ReadOnlySpan<byte> line)
     {
         if (reader.TokenType != JsonTokenType.StartObject)
         {
@@ -114,7 +114,7 @@ internal sealed partial class RowValidator
         _keyTop = keys.Base;
     }
 
-    private void ReadMessageList(ref Utf8JsonReader reader, MessageList list, string path)
+    private void ReadMessageList(ref JsonRowReader reader, MessageList list, string path)
     {
         list.Present = true;
         if (reader.TokenType != JsonTokenType.StartArray)
@@ -136,7 +136,7 @@ internal sealed partial class RowValidator
         }
     }
 
-    private void ReadMessage(ref Utf8JsonReader reader, MessageList list, string listPath, int index)
+    private void ReadMessage(ref JsonRowReader reader, MessageList list, string listPath, int index)
     {
         ref Message m = ref list.Add();
         if (reader.TokenType != JsonTokenType.StartObject)
@@ -153,7 +153,7 @@ internal sealed partial class RowValidator
         {
             if (IsRepeatedKey(ref reader, ref keys))
                 AddDuplicateKey(ref reader, $"{listPath}[{index}].");
-            ReadOnlySpan<byte> key = reader.HasValueSequence ? default : reader.ValueSpan;
+            ReadOnlySpan<byte> key = reader.ValueSpan;
             if (key.SequenceEqual("role"u8))
             {
                 sawRole = true;
@@ -251,7 +251,7 @@ internal sealed partial class RowValidator
         }
     }
 
-    private Role ReadRole(ref Utf8JsonReader reader, string listPath, int index)
+    private Role ReadRole(ref JsonRowReader reader, string listPath, int index)
     {
         if (reader.TokenType != JsonTokenType.String)
         {
@@ -283,7 +283,7 @@ internal sealed partial class RowValidator
         return role;
     }
 
-    private void ReadContent(ref Utf8JsonReader reader, ref Message m, string listPath, int index)
+    private void ReadContent(ref JsonRowReader reader, ref Message m, string listPath, int index)
     {
         switch (reader.TokenType)
         {
@@ -313,7 +313,7 @@ internal sealed partial class RowValidator
         }
     }
 
-    private void ReadContentParts(ref Utf8JsonReader reader, ref Message m, string path)
+    private void ReadContentParts(ref JsonRowReader reader, ref Message m, string path)
     {
         int index = 0;
         int parts = 0;
@@ -416,7 +416,7 @@ internal sealed partial class RowValidator
         }
     }
 
-    private void ReadImageUrl(ref Utf8JsonReader reader, ref Message m, string path)
+    private void ReadImageUrl(ref JsonRowReader reader, ref Message m, string path)
     {
         if (reader.TokenType != JsonTokenType.StartObject)
         {
@@ -460,7 +460,7 @@ internal sealed partial class RowValidator
         }
     }
 
-    private void ReadToolCalls(ref Utf8JsonReader reader, ref Message m, MessageList list, string path)
+    private void ReadToolCalls(ref JsonRowReader reader, ref Message m, MessageList list, string path)
     {
         if (reader.TokenType != JsonTokenType.StartArray)
         {
@@ -536,7 +536,7 @@ internal sealed partial class RowValidator
         }
     }
 
-    private void ReadFunction(ref Utf8JsonReader reader, ref Message m, string path, string code)
+    private void ReadFunction(ref JsonRowReader reader, ref Message m, string path, string code)
     {
         if (reader.TokenType != JsonTokenType.StartObject)
         {
@@ -585,7 +585,7 @@ internal sealed partial class RowValidator
             Add(code, path + ".arguments", "is missing (use \"{}\" for no arguments)");
     }
 
-    private void ReadTools(ref Utf8JsonReader reader, ReadOnlySpan<byte> line, string path, bool isLegacyFunctions)
+    private void ReadTools(ref JsonRowReader reader, ReadOnlySpan<byte> line, string path, bool isLegacyFunctions)
     {
         if (reader.TokenType != JsonTokenType.StartArray)
         {
@@ -643,7 +643,7 @@ internal sealed partial class RowValidator
         _toolsTokens += _tokens.CountText(line.Slice(start, (int)reader.BytesConsumed - start));
     }
 
-    private static bool ReadFunctionDefinition(ref Utf8JsonReader reader)
+    private static bool ReadFunctionDefinition(ref JsonRowReader reader)
     {
         if (reader.TokenType != JsonTokenType.StartObject)
         {
@@ -680,9 +680,9 @@ internal sealed partial class RowValidator
     /// Whether the property name the reader is on was already a key of the object being read (keys up to 16 bytes are
     /// compared exactly, longer ones by a 64-bit hash and their length). No path is built unless it was.
     /// </summary>
-    private bool IsRepeatedKey(ref Utf8JsonReader reader, ref KeyScope scope)
+    private bool IsRepeatedKey(ref JsonRowReader reader, ref KeyScope scope)
     {
-        ObjectKey key = ObjectKey.Of(reader.HasValueSequence ? reader.ValueSequence.ToArray() : reader.ValueSpan);
+        ObjectKey key = ObjectKey.Of(reader.ValueSpan);
         int end = Math.Min(scope.Base + scope.Count, MaxTrackedKeys);
         bool repeated = false;
         for (int i = scope.Base; i < end; i++)
@@ -704,7 +704,7 @@ internal sealed partial class RowValidator
         return repeated;
     }
 
-    private void AddDuplicateKey(ref Utf8JsonReader reader, string pathPrefix) =>
+    private void AddDuplicateKey(ref JsonRowReader reader, string pathPrefix) =>
         Add(FindingCodes.DuplicateKey, pathPrefix + reader.GetString(), "the key appears twice in the same object; keep one");
 
     /// <summary>A key as written: its first 16 bytes (zero-padded) and length, or for a longer key a hash of all of it.</summary>
@@ -728,7 +728,7 @@ internal sealed partial class RowValidator
         }
     }
 
-    private static void EnsureEnd(ref Utf8JsonReader reader)
+    private static void EnsureEnd(ref JsonRowReader reader)
     {
         if (reader.Read())
         {

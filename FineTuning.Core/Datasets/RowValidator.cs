@@ -8,7 +8,7 @@ using FineTuning.Core.Tokens;
 namespace FineTuning.Core.Datasets;
 
 /// <summary>
-/// Validates one JSONL row with a single forward <see cref="Utf8JsonReader"/> pass over its bytes: no string per
+/// Validates one JSONL row with a single forward <see cref="JsonRowReader"/> pass over its bytes: no string per
 /// line, no DOM. Facts about the row are gathered into reused buffers, then the rules of the row's format are applied.
 /// One instance per thread.
 /// </summary>
@@ -19,7 +19,7 @@ internal sealed partial class RowValidator
 {
     private const int MaxTrackedKeys = 1024;
 
-    private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 64 };
+    private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = JsonRowReader.MaxDepth };
 
     private readonly ValidationOptions _options;
     private readonly ITokenEstimator _tokens;
@@ -79,7 +79,7 @@ internal sealed partial class RowValidator
         ResetRow();
         try
         {
-            var reader = new Utf8JsonReader(line, ReaderOptions);
+            var reader = new JsonRowReader(line);
             reader.Read();
             if (reader.TokenType != JsonTokenType.StartObject)
             {
@@ -101,9 +101,10 @@ internal sealed partial class RowValidator
             ReadTopLevel(ref reader, line);
             EnsureEnd(ref reader);
         }
-        catch (JsonException ex)
+        catch (JsonException fast)
         {
             _rowFindings.Clear();
+            JsonException ex = Utf8JsonReaderError(line) ?? fast;
             if (isUnterminatedLastLine && IsEndOfData(ex, line))
             {
                 Add(
@@ -260,6 +261,24 @@ internal sealed partial class RowValidator
 
     // ---- helpers ---------------------------------------------------------------------------------------------
 
+    /// <summary>
+    /// Why <see cref="Utf8JsonReader"/> rejects a row: a row the validator's own reader rejects is read again for the
+    /// words and the byte of the error people know from .NET (null if it reads it, as for more than one value).
+    /// </summary>
+    private static JsonException? Utf8JsonReaderError(ReadOnlySpan<byte> line)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(line, ReaderOptions);
+            while (reader.Read()) { }
+            return null;
+        }
+        catch (JsonException ex)
+        {
+            return ex;
+        }
+    }
+
     private static bool IsEndOfData(JsonException ex, ReadOnlySpan<byte> line) => ex.BytePositionInLine >= line.TrimEnd(" \t"u8).Length - 1;
 
     private static string FirstSentence(string message)
@@ -286,7 +305,7 @@ internal sealed partial class RowValidator
         return i;
     }
 
-    private static string RawToken(ref Utf8JsonReader reader) =>
+    private static string RawToken(ref JsonRowReader reader) =>
         reader.TokenType switch
         {
             JsonTokenType.String => $"\"{reader.GetString()}\"",
