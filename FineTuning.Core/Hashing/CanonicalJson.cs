@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Hashing;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -526,6 +527,7 @@ public static class CanonicalJson
     /// non-ASCII byte or escape that needs decoding (<c>\u</c>, <c>\\</c>, <c>\/</c>, or one cut by the block's end), or
     /// before the closing quote (<paramref name="ended"/>).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int FoldBlock(ReadOnlySpan<byte> block, Span<byte> output, out int read, out bool ended)
     {
         Vector128<byte> v = Vector128.Create(block);
@@ -557,6 +559,7 @@ public static class CanonicalJson
     /// <see cref="FoldBlock"/> over 32 bytes, with AVX2: its shuffle packs each 16-byte lane's two halves, and the four
     /// halves are stored one after the other.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int FoldBlock32(ReadOnlySpan<byte> block, Span<byte> output, out int read, out bool ended)
     {
         Vector256<byte> v = Vector256.Create(block);
@@ -598,6 +601,7 @@ public static class CanonicalJson
     /// Of a block of <paramref name="width"/> bytes (one bit each): the letters and digits the fold keeps, from the bytes
     /// it takes (see <see cref="FoldBlock"/>) less the short escapes.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static uint Kept(
         uint backslash,
         uint quote,
@@ -633,6 +637,7 @@ public static class CanonicalJson
     /// Stores a 16-byte lane's two packed halves one after the other; the count of kept bytes (of
     /// <paramref name="kept"/>'s 16).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int Store(ulong low, ulong high, uint kept, Span<byte> output)
     {
         int first = BitOperations.PopCount(kept & 0xFF);
