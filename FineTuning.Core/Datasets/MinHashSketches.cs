@@ -68,6 +68,67 @@ public sealed class MinHashSketches
 
     public void MergeFrom(MinHashSketches other) => _rows.AddRange(other._rows);
 
+    // Leads the signatures as written: "MH", a version, and the hashes a signature holds.
+    private const int Format = 0x4D480100 | Hashes;
+
+    /// <summary>
+    /// Writes the signatures, for a shard validated in one process and merged in another (a run's ValidateShard and
+    /// MergeValidation): each row's line and hashes, little-endian, 264 bytes a row.
+    /// </summary>
+    public async Task WriteToAsync(Stream stream, CancellationToken cancellationToken = default)
+    {
+        using var buffer = new MemoryStream((_rows.Count * ((Hashes * sizeof(uint)) + sizeof(long))) + 8);
+        using (var writer = new BinaryWriter(buffer, System.Text.Encoding.UTF8, leaveOpen: true))
+        {
+            writer.Write(Format);
+            writer.Write(_rows.Count);
+            foreach ((long line, uint[] signature) in _rows)
+            {
+                writer.Write(line);
+                foreach (uint hash in signature)
+                    writer.Write(hash);
+            }
+        }
+
+        buffer.Position = 0;
+        await buffer.CopyToAsync(stream, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Reads signatures written by <see cref="WriteToAsync"/>; <paramref name="source"/> names them in errors.</summary>
+    public static async Task<MinHashSketches> ReadFromAsync(Stream stream, string source, CancellationToken cancellationToken = default)
+    {
+        using var buffer = new MemoryStream();
+        await stream.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
+        buffer.Position = 0;
+        using var reader = new BinaryReader(buffer);
+        var sketches = new MinHashSketches();
+        try
+        {
+            if (reader.ReadInt32() != Format)
+            {
+                throw new InvalidDataException(
+                    $"{source} does not hold MinHash signatures of {Hashes} hashes; validate the dataset again."
+                );
+            }
+
+            int count = reader.ReadInt32();
+            for (int i = 0; i < count; i++)
+            {
+                long line = reader.ReadInt64();
+                var signature = new uint[Hashes];
+                for (int h = 0; h < Hashes; h++)
+                    signature[h] = reader.ReadUInt32();
+                sketches._rows.Add((line, signature));
+            }
+        }
+        catch (EndOfStreamException)
+        {
+            throw new InvalidDataException($"{source} ends before its last MinHash signature; validate the dataset again.");
+        }
+
+        return sketches;
+    }
+
     /// <summary>
     /// Each row that is near an earlier one (in line order), with the earliest such line and the estimated similarity;
     /// rows in <paramref name="skip"/> (already reported as exact or folded repeats) are neither reported nor matched.

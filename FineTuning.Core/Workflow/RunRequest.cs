@@ -114,6 +114,12 @@ public sealed record RunRequest
     /// <summary>Whether validation looks for personal or secret data (<c>possible_pii</c> warnings); on by default.</summary>
     public bool PiiCheck { get; set; } = true;
 
+    /// <summary>
+    /// Whether validation also reports rows whose words are mostly an earlier row's (<c>near_duplicate</c> pairs by
+    /// MinHash, <c>--near-duplicates</c>); off by default: it is slower and takes about 264 bytes a row in the run's blobs.
+    /// </summary>
+    public bool NearDuplicates { get; set; }
+
     /// <summary>The first interval between job status checks when the request names none.</summary>
     public static readonly TimeSpan DefaultPollInterval = TimeSpan.FromSeconds(30);
 

@@ -35,6 +35,9 @@ public sealed record ValidationSettings(
     /// <summary>Whether rows are searched for possible personal or secret data.</summary>
     public bool PiiCheck { get; init; } = true;
 
+    /// <summary>Whether rows whose words are mostly an earlier row's are reported too (fuzzy near-duplicates).</summary>
+    public bool NearDuplicates { get; init; }
+
     /// <summary>The share of the examples held out for the evaluation (0: the run does not evaluate).</summary>
     public double EvaluationRatio { get; init; }
 
@@ -53,6 +56,7 @@ public sealed record ValidationSettings(
             TrainRatio = request.TrainRatio,
             Epochs = request.Hyperparameters?.Epochs,
             PiiCheck = request.PiiCheck,
+            NearDuplicates = request.NearDuplicates,
             EvaluationRatio = request.Evaluate ? request.HeldOutRatio : 0,
             MaxEvalRows = request.MaxEvalRows,
             JudgeModel = request.JudgeModel,
@@ -69,6 +73,7 @@ public sealed record ValidationSettings(
             TopicField = TopicField,
             TrainRatio = TrainRatio,
             CheckSensitiveData = PiiCheck,
+            FuzzyNearDuplicates = NearDuplicates,
             Catalog = catalog,
             Grader = Grader is { } g
                 ? GraderSpec.Parse("grader", JsonSerializer.SerializeToUtf8Bytes(g, CoreJsonContext.Default.JsonElement))

@@ -116,6 +116,10 @@ internal static class RunCommand
         {
             Description = "Do not look for personal or secret data (e-mail addresses, phone numbers, payment cards, IBANs, API keys).",
         };
+        var nearDuplicates = new Option<bool>("--near-duplicates")
+        {
+            Description = "Also report rows whose words are mostly an earlier row's (near_duplicate pairs by MinHash; slower).",
+        };
         var command = new Command(
             "run",
             "Run the workflow on a dataset: validate in shards, split, upload, submit the job once, follow it, collect results, register "
@@ -149,6 +153,7 @@ internal static class RunCommand
                 approval,
                 name,
                 noPiiCheck,
+                nearDuplicates,
             }
         )
             command.Options.Add(option);
@@ -221,6 +226,7 @@ internal static class RunCommand
                     PollInterval = pollSeconds is { } p ? TimeSpan.FromSeconds(p) : RunRequest.DefaultPollInterval,
                     Deadline = TimeSpan.FromHours(hours),
                     PiiCheck = !result.GetValue(noPiiCheck),
+                    NearDuplicates = result.GetValue(nearDuplicates),
                     ValidationBlob = validationUpload?.Blob,
                     TestBlob = testUpload?.Blob,
                     TestRatio = result.GetValue(testRatio),

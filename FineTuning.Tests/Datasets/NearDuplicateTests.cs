@@ -1,4 +1,11 @@
+using System.Text;
+using System.Text.Json;
+using FineTuning.Core.Catalog;
 using FineTuning.Core.Datasets;
+using FineTuning.Core.Serialization;
+using FineTuning.Core.Workflow;
+using FineTuning.Core.Workflow.Activities;
+using FineTuning.Local.Storage;
 
 namespace FineTuning.Tests.Datasets;
 
@@ -17,7 +24,7 @@ public class NearDuplicateTests
     /// Line 2 is line 1 with one word changed; line 4 is line 3 with two; the others are different questions that share a
     /// long system prompt (which must not make them alike) and short ones (left to the folded-text check).
     /// </summary>
-    private static string Dataset() =>
+    internal static string Dataset() =>
         Rows.Jsonl([
             Rows.Chat("How do I change my billing address?", Answer, system: LongSystem),
             Rows.Chat(
@@ -83,4 +90,71 @@ public class NearDuplicateTests
             Assert.Equal(whole, Pairs(validator.ValidateFileInShards(file, threads, shardBytes)));
         }
     }
+
+    /// <summary>
+    /// A run's validation: each shard validated by its own activity (in Azure, perhaps on another host), its signatures
+    /// written beside its report, and the pairs found when MergeValidation reads them all, the same as in one process.
+    /// </summary>
+    [Theory]
+    [InlineData(700)]
+    [InlineData(2_000)]
+    public async Task ARunsShardActivities_FindThePairsAtTheMerge(long shardBytes)
+    {
+        using var dir = new TempDir();
+        var blobs = new FileSystemBlobStore(dir.File("blobs"));
+        await blobs.WriteAsync("datasets/d.jsonl", (s, ct) => s.WriteAsync(Encoding.UTF8.GetBytes(Dataset()), ct).AsTask());
+
+        async Task<DatasetReport> Validate(bool nearDuplicates)
+        {
+            string runId = $"run-{nearDuplicates}-{shardBytes}";
+            ValidationSettings settings = ValidationSettings.From(
+                new RunRequest { DatasetBlob = "datasets/d.jsonl", NearDuplicates = nearDuplicates }
+            );
+            ShardPlan plan = await new PlanShards(blobs).RunAsync(new PlanShardsInput(runId, "datasets/d.jsonl", shardBytes));
+            Assert.True(plan.Shards.Count > 2, $"{plan.Shards.Count} shards");
+            var reports = new List<string>();
+            foreach (ShardRef shard in plan.Shards)
+            {
+                reports.Add(
+                    (
+                        await new ValidateShard(blobs, ModelCatalog.Default).RunAsync(new ValidateShardInput(runId, shard, settings))
+                    ).ReportBlob
+                );
+            }
+
+            ValidationSummary summary = await new MergeValidation(blobs, ModelCatalog.Default).RunAsync(
+                new MergeValidationInput(runId, "datasets/d.jsonl", settings, reports)
+            );
+            await using Stream stream = await blobs.OpenReadAsync(summary.ReportBlob);
+            return (await JsonSerializer.DeserializeAsync(stream, ReportSerializer.TypeInfo<DatasetReport>()))!;
+        }
+
+        DatasetReport fuzzy = await Validate(nearDuplicates: true);
+        Assert.Equal(
+            NearDuplicates(new DatasetValidator(new ValidationOptions { FuzzyNearDuplicates = true }).ValidateFile(WriteDataset(dir)))
+                .Select(f => $"{f.Line}: {f.Message}"),
+            NearDuplicates(fuzzy).Select(f => $"{f.Line}: {f.Message}")
+        );
+        Assert.Equal([2L, 4L], NearDuplicates(fuzzy).Select(f => f.Line));
+        Assert.Empty(NearDuplicates(await Validate(nearDuplicates: false)));
+        Assert.Null(await blobs.GetPropertiesAsync($"runs/run-False-{shardBytes}/shards/00000.sketches.bin"));
+    }
+
+    [Fact]
+    public async Task SignaturesCutShort_FailTheMergeNamingTheBlob()
+    {
+        var validator = new DatasetValidator(new ValidationOptions { FuzzyNearDuplicates = true });
+        MinHashSketches sketches = validator.ValidateShard(new MemoryStream(Encoding.UTF8.GetBytes(Dataset())), 1, true).Sketches!;
+        using var written = new MemoryStream();
+        await sketches.WriteToAsync(written);
+        using var cut = new MemoryStream(written.ToArray()[..^10]);
+
+        var error = await Assert.ThrowsAsync<InvalidDataException>(() =>
+            MinHashSketches.ReadFromAsync(cut, "runs/r/shards/00001.sketches.bin")
+        );
+
+        Assert.Contains("runs/r/shards/00001.sketches.bin", error.Message, StringComparison.Ordinal);
+    }
+
+    private static string WriteDataset(TempDir dir) => dir.Write("whole.jsonl", Dataset());
 }

@@ -119,6 +119,25 @@ public sealed class FineTuningOrchestratorTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task NearDuplicates_AskedForInTheRequest_AreInTheRunsValidationReport()
+    {
+        await Drop("datasets/near.jsonl", Datasets.NearDuplicateTests.Dataset());
+
+        RunOutcome outcome = await Run("run-near", new RunRequest { DatasetBlob = "datasets/near.jsonl", NearDuplicates = true });
+
+        Assert.Equal(RunStatus.Succeeded, outcome.Status);
+        using JsonDocument report = JsonDocument.Parse(await ReadBlob("runs/run-near/reports/validation.json"));
+        Assert.Equal(
+            [2, 4],
+            report
+                .RootElement.GetProperty("findings")
+                .EnumerateArray()
+                .Where(f => f.GetProperty("code").GetString() == FindingCodes.NearDuplicate)
+                .Select(f => f.GetProperty("line").GetInt64())
+        );
+    }
+
+    [Fact]
     public async Task UnfitDataset_FailsWithTheFirstErrorsAndStartsNoJob()
     {
         await Drop("datasets/bad.jsonl", Rows.Jsonl(Rows.ManyChats(20)) + "{\"messages\": [{\"role\": \"bot\", \"content\": \"x\"}]}\n");

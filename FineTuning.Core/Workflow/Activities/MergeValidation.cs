@@ -22,6 +22,13 @@ public sealed class MergeValidation(IBlobStore blobs, ModelCatalog catalog, Eval
                 .DeserializeAsync(stream, ReportSerializer.TypeInfo<ShardReport>(), cancellationToken)
                 .ConfigureAwait(false)
                 ?? throw new InvalidDataException($"{blob} holds no shard report.");
+            if (input.Settings.NearDuplicates)
+            {
+                string sketchesBlob = ValidateShard.SketchesBlob(blob);
+                await using Stream sketches = await blobs.OpenReadAsync(sketchesBlob, cancellationToken).ConfigureAwait(false);
+                shard.Sketches = await MinHashSketches.ReadFromAsync(sketches, sketchesBlob, cancellationToken).ConfigureAwait(false);
+            }
+
             merged.MergeFrom(shard, validator.Options.MaxFindingsPerCode);
         }
 

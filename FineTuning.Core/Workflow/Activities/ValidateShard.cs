@@ -7,7 +7,7 @@ namespace FineTuning.Core.Workflow.Activities;
 
 /// <summary>
 /// Validates one shard (a range of the dataset blob) and writes its <see cref="ShardReport"/> under
-/// <c>runs/{runId}/shards/</c>.
+/// <c>runs/{runId}/shards/</c>, and beside it the rows' MinHash signatures when fuzzy near-duplicates are asked for.
 /// </summary>
 public sealed class ValidateShard(IBlobStore blobs, ModelCatalog catalog) : IWorkflowActivity<ValidateShardInput, ShardValidated>
 {
@@ -32,6 +32,21 @@ public sealed class ValidateShard(IBlobStore blobs, ModelCatalog catalog) : IWor
                 cancellationToken: cancellationToken
             )
             .ConfigureAwait(false);
+        if (input.Settings.NearDuplicates)
+        {
+            // The signatures are compared only when every shard is in: they go beside the report (never in it).
+            MinHashSketches sketches = report.Sketches ?? new MinHashSketches();
+            await blobs
+                .WriteAsync(SketchesBlob(reportBlob), sketches.WriteToAsync, cancellationToken: cancellationToken)
+                .ConfigureAwait(false);
+        }
+
         return new ShardValidated(reportBlob, report.Rows, report.ErrorRows);
     }
+
+    /// <summary>Where the MinHash signatures of the shard whose report is <paramref name="reportBlob"/> are written.</summary>
+    public static string SketchesBlob(string reportBlob) =>
+        reportBlob.EndsWith(".report.json", StringComparison.Ordinal)
+            ? reportBlob[..^".report.json".Length] + ".sketches.bin"
+            : reportBlob + ".sketches.bin";
 }
