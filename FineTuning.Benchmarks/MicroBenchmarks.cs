@@ -59,6 +59,37 @@ public class ValidationMicroBenchmarks
         return sum;
     }
 
+    [Benchmark(Description = "read 8 MiB of rows, Utf8JsonReader")]
+    public long ReadRowsUtf8JsonReader()
+    {
+        long tokens = 0;
+        foreach (byte[] row in _rows)
+        {
+            var reader = new System.Text.Json.Utf8JsonReader(
+                row,
+                new System.Text.Json.JsonReaderOptions { MaxDepth = JsonRowReader.MaxDepth }
+            );
+            while (reader.Read())
+                tokens += reader.ValueSpan.Length;
+        }
+
+        return tokens;
+    }
+
+    [Benchmark(Description = "read 8 MiB of rows, JsonRowReader")]
+    public long ReadRowsJsonRowReader()
+    {
+        long tokens = 0;
+        foreach (byte[] row in _rows)
+        {
+            var reader = new JsonRowReader(row);
+            while (reader.Read())
+                tokens += reader.ValueSpan.Length;
+        }
+
+        return tokens;
+    }
+
     [Benchmark(Description = "SHA-256 content hash of 8 MiB")]
     public ContentHash Hash() => ContentHash.Of(_data);
 }
