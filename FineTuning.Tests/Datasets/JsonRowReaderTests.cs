@@ -118,6 +118,36 @@ public class JsonRowReaderTests
     [InlineData("""{"a":"\ud800"}""")]
     public void EdgeCases_ReadAsUtf8JsonReaderReadsThem(string row) => AssertSameReading(Encoding.UTF8.GetBytes(row));
 
+    /// <summary>Random tokens made of what numbers, literals and escapes are made of, as values and inside strings.</summary>
+    [Fact]
+    public void RandomScalars_AreJsonExactlyWhenUtf8JsonReaderSaysSo()
+    {
+        var random = new Random(6122026);
+        const string numberish = "-+.eE0123456789";
+        const string literalish = "truefalsn";
+        const string escapish = "\\\"/bfnrtuxA09";
+        int accepted = 0;
+        for (int n = 0; n < 6000; n++)
+        {
+            string token = (n % 3) switch
+            {
+                0 => Draw(numberish, random.Next(1, 9)),
+                1 => Draw(literalish, random.Next(3, 6)),
+                _ => "\"" + Draw(escapish, random.Next(1, 8)) + "\"",
+            };
+            string[] rows = [$"{{\"a\":{token}}}", $"[{token},{token}]", token, $"{{\"a\":[{token}] }}"];
+            foreach (string row in rows)
+            {
+                accepted += AssertSameReading(Encoding.UTF8.GetBytes(row)) ? 1 : 0;
+            }
+        }
+
+        Assert.True(accepted > 1000, $"{accepted} accepted");
+
+        string Draw(string alphabet, int length) =>
+            new([.. Enumerable.Range(0, length).Select(_ => alphabet[random.Next(alphabet.Length)])]);
+    }
+
     [Fact]
     public void Skip_FromAnyToken_LandsWhereUtf8JsonReaderLands()
     {
