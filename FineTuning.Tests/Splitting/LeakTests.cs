@@ -79,7 +79,8 @@ public sealed class LeakTests : IDisposable
     [Fact]
     public async Task Split_IsTheSame_WithAndWithoutVectorInstructions()
     {
-        // Identities are computed with 32-byte blocks (AVX2), 16-byte ones (SSSE3) or byte by byte: a shard validated on
+        // Identities are computed with 32-byte blocks (AVX-512 VBMI2's compress where there is one, else AVX2's shuffle),
+        // 16-byte ones (SSSE3) or byte by byte: a shard validated on
         // a machine without AVX2 must key its rows as one with it, or the split and the duplicates would differ by host.
         var random = new Random(20261207);
         const string alphabet = "abcXYZ019 ,.!?-_'\"\\/:\n\téÉ日😀";
@@ -98,7 +99,7 @@ public sealed class LeakTests : IDisposable
 
         string path = _dir.Write("mixed.jsonl", rows.ToString());
         var outputs = new List<string>();
-        foreach (string? setting in new[] { null, "DOTNET_EnableAVX2", "DOTNET_EnableHWIntrinsic" })
+        foreach (string? setting in new[] { null, "DOTNET_EnableAVX512", "DOTNET_EnableAVX2", "DOTNET_EnableHWIntrinsic" })
         {
             string output = _dir.File($"split-{setting ?? "default"}");
             var settings = setting is null ? null : new Dictionary<string, string> { [setting] = "0" };
@@ -201,6 +202,46 @@ public sealed class LeakTests : IDisposable
                         : c.ToString()
                 )
             );
+    }
+
+    [Fact]
+    public void Identities_AreTheSame_PackedByCompressOrByShuffle()
+    {
+        // Where the machine has AVX-512 VBMI2 (this one does), plain 32-byte blocks are packed by one compress instruction,
+        // elsewhere by AVX2's shuffle: a shard validated on either must key its rows the same.
+        var random = new Random(20261206);
+        const string alphabet = "abcXYZ0189 ,.!?-_'\"\\\n\téÉ日😀";
+        byte[][] rows =
+        [
+            .. Enumerable
+                .Range(0, 300)
+                .Select(i =>
+                    JsonSerializer.SerializeToUtf8Bytes(
+                        new
+                        {
+                            messages = new[]
+                            {
+                                new { role = "user", content = $"Q{i} " + RandomText(random, alphabet, 0, 1500) },
+                                new { role = "assistant", content = RandomText(random, alphabet, 0, 1500) },
+                            },
+                        }
+                    )
+                ),
+            .. Directory
+                .GetFiles(Path.Combine(AppContext.BaseDirectory, "Datasets", "real"), "sft-*.jsonl")
+                .SelectMany(File.ReadLines)
+                .Select(Encoding.UTF8.GetBytes),
+        ];
+        (UInt128, UInt128)[] compressed = [.. rows.Select(r => CanonicalJson.Hashes(r))];
+        try
+        {
+            CanonicalJson.CompressBlocks = false;
+            Assert.Equal(compressed, rows.Select(r => CanonicalJson.Hashes(r)));
+        }
+        finally
+        {
+            CanonicalJson.CompressBlocks = true;
+        }
     }
 
     [Fact]
