@@ -33,7 +33,7 @@ public readonly record struct SensitiveMatch(string Kind, int Offset, string Mas
 /// international or North American form, payment card numbers (13 to 19 digits that pass the Luhn check), IBANs (that
 /// pass the mod-97 check) and API keys or tokens of well-known shapes (OpenAI <c>sk-</c>, AWS <c>AKIA</c>, GitHub
 /// <c>ghp_</c>/<c>github_pat_</c>, Slack <c>xox?-</c>, Google <c>AIza</c>, PEM private keys). Each check starts from a
-/// byte the value must contain (<c>@</c>, a digit, a key's prefix), found with vectorized searches, so rows without any
+/// byte the value must contain (<c>@</c>, a digit, a key's prefix), found in one vectorized scan of the row, so rows without any
 /// cost little. Heuristic by nature: a match is a warning to look, not a verdict.
 /// </summary>
 public static class SensitiveData
@@ -65,28 +65,67 @@ public static class SensitiveData
     /// <summary>Where each prefix holds its first <c>-</c> or <c>_</c> (-1: it holds neither).</summary>
     private static readonly int[] KeyAnchors = [.. Keys.Select(k => k.Prefix.AsSpan().IndexOfAny(KeyPunctuation))];
 
-    /// <summary>The bytes a key's search stops at: <c>-</c>, <c>_</c>, and the first byte of each prefix that holds neither.</summary>
-    private static readonly SearchValues<byte> KeyStops = SearchValues.Create([
-        (byte)'-',
-        (byte)'_',
+    /// <summary>
+    /// The bytes the one scan of a row stops at, those every match must hold: a digit (cards, phones, IBANs), <c>@</c>,
+    /// <c>-</c> and <c>_</c> (which all key prefixes but two hold), and the first byte of those two.
+    /// </summary>
+    private static readonly SearchValues<byte> Stops = SearchValues.Create([
+        .. "0123456789@-_"u8,
         .. Keys.Where((_, k) => KeyAnchors[k] < 0).Select(key => key.Prefix[0]),
     ]);
 
     /// <summary>Every match in <paramref name="row"/>, in order of where it starts (no allocation for a row without any).</summary>
+    /// <remarks>
+    /// One scan: it stops at the bytes in <see cref="Stops"/> and hands each to its check. A run of digits is read whole,
+    /// and the scan goes on past it: digits, single spaces and dashes hold no <c>@</c> and start no key.
+    /// </remarks>
     public static IReadOnlyList<SensitiveMatch> Find(ReadOnlySpan<byte> row)
     {
         List<SensitiveMatch>? found = null;
-        Emails(row, ref found);
-        Numbers(row, ref found);
-        Secrets(row, ref found);
+        Span<int> keysFrom = stackalloc int[Keys.Length];
+        keysFrom.Clear();
+        Span<byte> digits = stackalloc byte[MaxDigits];
+        Span<int> groups = stackalloc int[MaxDigits];
+        int numbersFrom = 0;
+        for (int i = row.IndexOfAny(Stops); i >= 0; )
+        {
+            byte b = row[i];
+            int next = i + 1;
+            if (char.IsAsciiDigit((char)b))
+            {
+                if (i >= numbersFrom)
+                    (next, numbersFrom) = Number(row, i, digits, groups, ref found);
+            }
+            else if (b == '@')
+            {
+                Email(row, i, ref found);
+            }
+            else
+            {
+                Key(row, i, keysFrom, ref found);
+            }
+
+            int stop = row[next..].IndexOfAny(Stops);
+            i = stop < 0 ? -1 : next + stop;
+        }
+
         if (found is null)
         {
             return [];
         }
 
-        found.Sort((a, b) => a.Offset.CompareTo(b.Offset));
+        // Where two start at the same byte (an address whose name is a key), an address first, then a number, then a key.
+        found.Sort((a, b) => a.Offset != b.Offset ? a.Offset.CompareTo(b.Offset) : Rank(a.Kind).CompareTo(Rank(b.Kind)));
         return found;
     }
+
+    private static int Rank(string kind) =>
+        kind switch
+        {
+            SensitiveKinds.Email => 0,
+            SensitiveKinds.Secret => 2,
+            _ => 1,
+        };
 
     /// <summary>The JSON path of the string value that holds byte <paramref name="offset"/> of <paramref name="row"/>.</summary>
     public static string PathAt(ReadOnlySpan<byte> row, int offset)
@@ -149,88 +188,86 @@ public static class SensitiveData
         }
     }
 
-    private static void Emails(ReadOnlySpan<byte> row, ref List<SensitiveMatch>? found)
+    /// <summary>The e-mail address around the <c>@</c> at <paramref name="at"/>, if it is one.</summary>
+    private static void Email(ReadOnlySpan<byte> row, int at, ref List<SensitiveMatch>? found)
     {
-        for (int at = row.IndexOf((byte)'@'); at >= 0; )
+        int start = at;
+        while (start > 0 && EmailLocal.Contains(row[start - 1]))
+            start--;
+        int end = at + 1;
+        while (end < row.Length && EmailDomain.Contains(row[end]))
+            end++;
+        while (end > at + 1 && row[end - 1] is (byte)'.' or (byte)'-')
+            end--;
+        ReadOnlySpan<byte> domain = row[(at + 1)..end];
+        int dot = domain.LastIndexOf((byte)'.');
+        if (start < at && dot > 0 && domain.Length - dot - 1 >= 2 && IsLetters(domain[(dot + 1)..]))
         {
-            int start = at;
-            while (start > 0 && EmailLocal.Contains(row[start - 1]))
-                start--;
-            int end = at + 1;
-            while (end < row.Length && EmailDomain.Contains(row[end]))
-                end++;
-            while (end > at + 1 && row[end - 1] is (byte)'.' or (byte)'-')
-                end--;
-            ReadOnlySpan<byte> domain = row[(at + 1)..end];
-            int dot = domain.LastIndexOf((byte)'.');
-            if (start < at && dot > 0 && domain.Length - dot - 1 >= 2 && IsLetters(domain[(dot + 1)..]))
-            {
-                (found ??= []).Add(new(SensitiveKinds.Email, start, $"{(char)row[start]}***@{Encoding.UTF8.GetString(domain)}"));
-            }
-
-            int next = row[(at + 1)..].IndexOf((byte)'@');
-            at = next < 0 ? -1 : at + 1 + next;
+            (found ??= []).Add(new(SensitiveKinds.Email, start, $"{(char)row[start]}***@{Encoding.UTF8.GetString(domain)}"));
         }
     }
 
-    /// <summary>Runs of digits (single spaces or dashes between groups): payment cards, phone numbers, IBANs.</summary>
-    private static void Numbers(ReadOnlySpan<byte> row, ref List<SensitiveMatch>? found)
+    // The most digits a run is read for: an IBAN holds up to 30 after its country, a card 19, a phone 15.
+    private const int MaxDigits = 40;
+
+    /// <summary>
+    /// The run of digits from <paramref name="start"/> (single spaces or dashes between groups): a payment card, a phone
+    /// number or an IBAN, if it is one. Returns where the run ends, and where the next run may start (past an IBAN).
+    /// </summary>
+    private static (int RunEnd, int Next) Number(
+        ReadOnlySpan<byte> row,
+        int start,
+        Span<byte> digits,
+        Span<int> groups,
+        ref List<SensitiveMatch>? found
+    )
     {
-        Span<byte> digits = stackalloc byte[40];
-        Span<int> groups = stackalloc int[40];
-        int i = 0;
-        while (true)
+        int count = 0,
+            end = start,
+            groupCount = 1;
+        groups[0] = 0;
+        // Digits, with single separators between groups, as long as it could be a card, a phone or an IBAN.
+        while (end < row.Length && count < digits.Length)
         {
-            int next = row[i..].IndexOfAnyInRange((byte)'0', (byte)'9');
-            if (next < 0)
-                return;
-            int start = i + next;
-            int count = 0,
-                end = start,
-                groupCount = 1;
-            groups[0] = 0;
-            // Digits, with single separators between groups, as long as it could be a card, a phone or an IBAN.
-            while (end < row.Length && count < digits.Length)
+            byte b = row[end];
+            if (char.IsAsciiDigit((char)b))
             {
-                byte b = row[end];
-                if (char.IsAsciiDigit((char)b))
-                {
-                    digits[count++] = b;
-                    groups[groupCount - 1]++;
-                    end++;
-                }
-                else if (b is (byte)' ' or (byte)'-' && end + 1 < row.Length && char.IsAsciiDigit((char)row[end + 1]) && end > start)
-                {
-                    groups[groupCount++] = 0;
-                    end++;
-                }
-                else
-                {
-                    break;
-                }
+                digits[count++] = b;
+                groups[groupCount - 1]++;
+                end++;
             }
-
-            // Not inside a word (an escape such as \n before it is a boundary too).
-            bool alone = start == 0 || !char.IsAsciiLetterOrDigit((char)row[start - 1]) || start >= 2 && row[start - 2] == '\\';
-            bool plus = start > 0 && row[start - 1] == '+';
-            if (Iban(row, start) is { } iban)
+            else if (b is (byte)' ' or (byte)'-' && end + 1 < row.Length && char.IsAsciiDigit((char)row[end + 1]) && end > start)
             {
-                (found ??= []).Add(new(SensitiveKinds.Iban, start - 2, Mask(iban)));
-                end = Math.Max(end, start - 2 + iban.Length);
+                groups[groupCount++] = 0;
+                end++;
             }
-            else if (alone && count is >= 13 and <= 19 && CardGroups(groups[..groupCount]) && Luhn(digits[..count]))
+            else
             {
-                (found ??= []).Add(new(SensitiveKinds.PaymentCard, start, Mask(Encoding.ASCII.GetString(digits[..count]))));
+                break;
             }
-            else if (alone && (plus && count is >= 8 and <= 15 || NorthAmerican(row, start, end)))
-            {
-                (found ??= []).Add(
-                    new(SensitiveKinds.Phone, plus ? start - 1 : start, Mask((plus ? "+" : "") + Encoding.ASCII.GetString(digits[..count])))
-                );
-            }
-
-            i = end;
         }
+
+        int runEnd = end;
+        // Not inside a word (an escape such as \n before it is a boundary too).
+        bool alone = start == 0 || !char.IsAsciiLetterOrDigit((char)row[start - 1]) || start >= 2 && row[start - 2] == '\\';
+        bool plus = start > 0 && row[start - 1] == '+';
+        if (Iban(row, start) is { } iban)
+        {
+            (found ??= []).Add(new(SensitiveKinds.Iban, start - 2, Mask(iban)));
+            end = Math.Max(end, start - 2 + iban.Length);
+        }
+        else if (alone && count is >= 13 and <= 19 && CardGroups(groups[..groupCount]) && Luhn(digits[..count]))
+        {
+            (found ??= []).Add(new(SensitiveKinds.PaymentCard, start, Mask(Encoding.ASCII.GetString(digits[..count]))));
+        }
+        else if (alone && (plus && count is >= 8 and <= 15 || NorthAmerican(row, start, end)))
+        {
+            (found ??= []).Add(
+                new(SensitiveKinds.Phone, plus ? start - 1 : start, Mask((plus ? "+" : "") + Encoding.ASCII.GetString(digits[..count])))
+            );
+        }
+
+        return (runEnd, end);
     }
 
     /// <summary>
@@ -329,27 +366,19 @@ public static class SensitiveData
     }
 
     /// <summary>
-    /// Key prefixes, found in one scan instead of eight: it stops at <c>-</c> and <c>_</c>, which all but two prefixes hold
-    /// (each such prefix then checked where that byte would sit in it), and at the first byte of the two that hold neither.
-    /// A prefix is looked for again only past the token found at its last place, as one scan per prefix would.
+    /// The keys whose prefix holds the <c>-</c> or <c>_</c> at <paramref name="i"/> (each checked where that byte sits in
+    /// it), or starts at <paramref name="i"/> for the two that hold neither. A prefix is looked for again only past the
+    /// token found at its last place (<paramref name="from"/>), as one search per prefix would.
     /// </summary>
-    private static void Secrets(ReadOnlySpan<byte> row, ref List<SensitiveMatch>? found)
+    private static void Key(ReadOnlySpan<byte> row, int i, Span<int> from, ref List<SensitiveMatch>? found)
     {
-        Span<int> from = stackalloc int[Keys.Length];
-        from.Clear();
-        for (int i = row.IndexOfAny(KeyStops); i >= 0; )
+        bool punctuation = row[i] is (byte)'-' or (byte)'_';
+        for (int k = 0; k < Keys.Length; k++)
         {
-            bool punctuation = row[i] is (byte)'-' or (byte)'_';
-            for (int k = 0; k < Keys.Length; k++)
-            {
-                int anchor = KeyAnchors[k];
-                int at = punctuation ? i - anchor : i;
-                if ((anchor >= 0) == punctuation && at >= from[k] && row[at..].StartsWith(Keys[k].Prefix))
-                    from[k] = Secret(row, at, k, ref found);
-            }
-
-            int next = row[(i + 1)..].IndexOfAny(KeyStops);
-            i = next < 0 ? -1 : i + 1 + next;
+            int anchor = KeyAnchors[k];
+            int at = punctuation ? i - anchor : i;
+            if ((anchor >= 0) == punctuation && at >= from[k] && row[at..].StartsWith(Keys[k].Prefix))
+                from[k] = Secret(row, at, k, ref found);
         }
     }
 
