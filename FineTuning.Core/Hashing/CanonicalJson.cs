@@ -36,6 +36,12 @@ public static class CanonicalJson
 
     // Folded text is hashed in chunks of this many bytes, chained.
     private const int FoldChunk = 256;
+
+    // Folded text before it is hashed: a chunk, plus what one step can add past it (a block of 32, or one character in
+    // lower case: at most 4 bytes). One per thread, written before it is read: a string folds without clearing a buffer.
+    [ThreadStatic]
+    private static byte[]? t_folded;
+
     private static readonly byte[] FoldMap = [.. Enumerable.Range(0, 256).Select(FoldByte)];
 
     private static byte FoldByte(int b) =>
@@ -399,9 +405,7 @@ public static class CanonicalJson
     /// </summary>
     private static UInt128 Folded(ReadOnlySpan<byte> s, int start, ReadOnlySpan<byte> lead, out int end, out bool rewrite)
     {
-        // A chunk, plus what one step can add past it: a block of 32 (stored 8 bytes at a time, so 32 more) or one
-        // character in lower case (at most 4 bytes).
-        Span<byte> output = stackalloc byte[FoldChunk + 32];
+        Span<byte> output = t_folded ??= new byte[FoldChunk + 32];
         UInt128 chain = 0;
         int n = 0;
         if (!lead.IsEmpty)
