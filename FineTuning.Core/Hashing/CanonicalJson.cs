@@ -758,7 +758,8 @@ public static class CanonicalJson
     {
         if (bytes.Length > 16)
         {
-            return XxHash128.HashToUInt128(bytes, seed);
+            // Past 240 bytes XxHash128 derives a secret from a seed on every call: there the seed is mixed in after.
+            return bytes.Length <= 240 ? XxHash128.HashToUInt128(bytes, seed) : Mix(XxHash128.HashToUInt128(bytes), (ulong)seed);
         }
 
         Span<byte> packed = stackalloc byte[16];
