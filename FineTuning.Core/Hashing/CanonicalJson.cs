@@ -204,7 +204,8 @@ public static class CanonicalJson
 
         int valueQuote = i;
         ReadOnlySpan<byte> nameText = s[(nameQuote + 1)..nameEnd];
-        Span<byte> canonicalName = stackalloc byte[MaxLeadingName + 8];
+        // A name is written again only when it holds a \u or \/ escape (rarely): only then is a buffer set aside and cleared.
+        Span<byte> canonicalName = nameRewrite ? stackalloc byte[MaxLeadingName + 8] : default;
         int nameLength = nameRewrite ? Rewrite(nameText, canonicalName, MaxLeadingName) : nameText.Length;
         ReadOnlySpan<byte> lead =
             nameLength > MaxLeadingName ? default
