@@ -73,10 +73,10 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
         (DatasetReport? testReport, List<RowRef> testFileRows) = CollectUserFile(options.TestFile);
 
         // Then, in file order: the first occurrence of a row is the one kept.
-        var rows = new List<Candidate>();
+        var rows = new List<Candidate>(collected.Count);
         var strata = new Dictionary<string, int>(StringComparer.Ordinal);
         var names = new List<string>();
-        var seen = new HashSet<ContentHash>();
+        var seen = new HashSet<ContentHash>(collected.Count);
         long duplicates = 0,
             byMetadata = 0;
         foreach (RowRef row in collected)
@@ -112,6 +112,12 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
                 )
             );
         }
+
+        // The candidates hold what the rest needs: the rows as collected, and the set that found their repeats, go.
+        collected.Clear();
+        collected.TrimExcess();
+        seen.Clear();
+        seen.TrimExcess();
 
         if (!report.Fit || userReport is { Fit: false } || testReport is { Fit: false })
         {
@@ -665,7 +671,15 @@ public sealed class StratifiedSplitter(ValidationOptions validation, SplitOption
             },
             cancellationToken
         );
-        return (report, [.. perShard.SelectMany(r => r)]);
+        // In file order, each shard's list let go as it is copied: the copy is sized once, never two of it in memory at a time.
+        var rows = new List<RowRef>(perShard.Sum(r => r.Count));
+        for (int i = 0; i < perShard.Count; i++)
+        {
+            rows.AddRange(perShard[i]);
+            perShard[i] = [];
+        }
+
+        return (report, rows);
     }
 
     private readonly record struct RowRef(
