@@ -167,17 +167,14 @@ internal ref struct JsonRowReader
         return token.TryGetInt32(out value);
     }
 
-    /// <summary>The number as an <see cref="int"/>; throws <see cref="FormatException"/> when it is not one.</summary>
-    public readonly int GetInt32() => TryGetInt32(out int value) ? value : throw new FormatException("The number is not an Int32.");
-
     /// <summary>
     /// The token alone, read by <see cref="Utf8JsonReader"/>: what is rarely asked (escaped text, numbers) it answers.
     /// </summary>
     private readonly Utf8JsonReader Token()
     {
-        int start = _tokenType is JsonTokenType.String or JsonTokenType.PropertyName ? _valueStart - 1 : _valueStart;
-        int length = _tokenType is JsonTokenType.String or JsonTokenType.PropertyName ? _valueLength + 2 : _valueLength;
-        var reader = new Utf8JsonReader(_json.Slice(start, length));
+        // A string or name with its quotes.
+        int quotes = _tokenType is JsonTokenType.String or JsonTokenType.PropertyName ? 1 : 0;
+        var reader = new Utf8JsonReader(_json.Slice(_valueStart - quotes, _valueLength + (2 * quotes)));
         reader.Read();
         return reader;
     }

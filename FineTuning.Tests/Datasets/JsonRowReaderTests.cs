@@ -75,7 +75,7 @@ public class JsonRowReaderTests
             }
 
             byte[] bytes = [.. row];
-            if (!Utf8IsValid(bytes))
+            if (!System.Text.Unicode.Utf8.IsValid(bytes))
                 continue; // the validator reports invalid UTF-8 before it reads a row
             if (AssertSameReading(bytes))
                 accepted++;
@@ -286,6 +286,4 @@ public class JsonRowReaderTests
 
     private static bool IsBracket(JsonTokenType type) =>
         type is JsonTokenType.StartObject or JsonTokenType.StartArray or JsonTokenType.EndObject or JsonTokenType.EndArray;
-
-    private static bool Utf8IsValid(byte[] bytes) => System.Text.Unicode.Utf8.IsValid(bytes);
 }

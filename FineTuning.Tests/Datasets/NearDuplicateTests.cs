@@ -131,7 +131,11 @@ public class NearDuplicateTests
 
         DatasetReport fuzzy = await Validate(nearDuplicates: true);
         Assert.Equal(
-            NearDuplicates(new DatasetValidator(new ValidationOptions { FuzzyNearDuplicates = true }).ValidateFile(WriteDataset(dir)))
+            NearDuplicates(
+                    new DatasetValidator(new ValidationOptions { FuzzyNearDuplicates = true }).ValidateFile(
+                        dir.Write("whole.jsonl", Dataset())
+                    )
+                )
                 .Select(f => $"{f.Line}: {f.Message}"),
             NearDuplicates(fuzzy).Select(f => $"{f.Line}: {f.Message}")
         );
@@ -155,6 +159,4 @@ public class NearDuplicateTests
 
         Assert.Contains("runs/r/shards/00001.sketches.bin", error.Message, StringComparison.Ordinal);
     }
-
-    private static string WriteDataset(TempDir dir) => dir.Write("whole.jsonl", Dataset());
 }
