@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Hashing;
 using System.Text.Json;
+using FineTuning.Core.Hashing;
 using FineTuning.Core.Tokens;
 
 namespace FineTuning.Core.Datasets;
@@ -283,13 +284,32 @@ internal sealed partial class RowValidator
         return role;
     }
 
+    /// <summary>
+    /// The tokens of the string value at <paramref name="reader"/>, the value of a member named <paramref name="name"/>
+    /// (as written, with no escape); the estimator folds the text in the same pass where it can, for the row's
+    /// near-duplicate identity (<see cref="TrainedMembers"/> takes it instead of folding the text again).
+    /// </summary>
+    private int CountMemberText(ref JsonRowReader reader, ReadOnlySpan<byte> name)
+    {
+        if (_foldingTokens is null)
+        {
+            return _tokens.CountEscaped(reader.ValueSpan);
+        }
+
+        var text = new FoldedText(name);
+        int tokens = _foldingTokens.CountEscaped(reader.ValueSpan, ref text);
+        int start = (int)reader.TokenStartIndex + 1;
+        _folded.Add(start, start + reader.ValueSpan.Length, text);
+        return tokens;
+    }
+
     private void ReadContent(ref JsonRowReader reader, ref Message m, string listPath, int index)
     {
         switch (reader.TokenType)
         {
             case JsonTokenType.String:
                 m.Content = reader.ValueSpan.Length == 0 ? ContentKind.Empty : ContentKind.Text;
-                m.ContentTokens += _tokens.CountEscaped(reader.ValueSpan);
+                m.ContentTokens += CountMemberText(ref reader, "content"u8);
                 // Where the text is, not its hash: only system prompts and DPO outputs are ever compared, so only they are hashed.
                 m.ContentStart = (int)reader.TokenStartIndex + 1;
                 m.ContentLength = reader.ValueSpan.Length;

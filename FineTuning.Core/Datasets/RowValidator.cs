@@ -23,6 +23,7 @@ internal sealed partial class RowValidator
 
     private readonly ValidationOptions _options;
     private readonly ITokenEstimator _tokens;
+    private readonly ApproximateTokenEstimator? _foldingTokens; // counts a text and folds it in one pass
     private readonly int[] _tokenLimits; // by FineTuningMethod
     private readonly string[] _topicPath;
     private readonly string[][] _graderPaths;
@@ -35,6 +36,7 @@ internal sealed partial class RowValidator
     private readonly MessageList _preferred = new();
     private readonly MessageList _nonPreferred = new();
     private readonly List<(int NameStart, int NameLength, int ValueStart, int ValueLength)> _topLevel = [];
+    private readonly FoldedStrings _folded = new();
     private readonly ObjectKey[] _keys = new ObjectKey[MaxTrackedKeys];
     private int _keyTop;
     private long _line;
@@ -54,6 +56,7 @@ internal sealed partial class RowValidator
     {
         _options = options;
         _tokens = options.Tokens;
+        _foldingTokens = options.Tokens as ApproximateTokenEstimator;
         _tokenLimits = Enum.GetValues<FineTuningMethod>()
             .Select(m => options.Catalog.Find(options.Model, m)?.MaxTokensPerExample ?? int.MaxValue)
             .ToArray();
@@ -183,7 +186,7 @@ internal sealed partial class RowValidator
 
         // The example the row holds, as the provider will see it: rows that differ only in metadata, topic, whitespace or
         // member order are one example, for duplicates and the split alike.
-        (ContentHash hash, ContentHash text) = TrainedMembers.Identities(line, _topLevel, format);
+        (ContentHash hash, ContentHash text) = TrainedMembers.Identities(line, _topLevel, format, _folded);
         report.AddRow(hash, text, lineNumber, Math.Min(measures.Tokens, tokenLimit));
         if (_options.FuzzyNearDuplicates)
         {
@@ -248,6 +251,7 @@ internal sealed partial class RowValidator
 
     private void ResetRow()
     {
+        _folded.Clear();
         _messages.Reset();
         _inputMessages.Reset();
         _preferred.Reset();

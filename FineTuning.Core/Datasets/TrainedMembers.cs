@@ -51,12 +51,13 @@ public static class TrainedMembers
     /// of its trained members, so rows that differ only in <c>metadata</c>, a topic, whitespace, member order or string
     /// escapes are one example, for duplicates and for the split alike. With it, in the same scan, the identity of what
     /// the row says, for near-duplicates: the same with its text folded (<see cref="CanonicalJson.FoldedHash"/>: case,
-    /// whitespace and punctuation ignored).
+    /// whitespace and punctuation ignored). Texts folded while the row was read are taken from <paramref name="known"/>.
     /// </summary>
-    public static (ContentHash Identity, ContentHash TextIdentity) Identities(
+    internal static (ContentHash Identity, ContentHash TextIdentity) Identities(
         ReadOnlySpan<byte> row,
         IReadOnlyList<(int NameStart, int NameLength, int ValueStart, int ValueLength)> members,
-        FineTuningMethod method
+        FineTuningMethod method,
+        FoldedStrings? known
     )
     {
         IReadOnlyList<byte[]>? kept = Kept(method);
@@ -76,7 +77,7 @@ public static class TrainedMembers
                 continue;
             }
 
-            (UInt128 memberExact, UInt128 memberFolded) = CanonicalJson.MemberHashes(row, nameStart - 1);
+            (UInt128 memberExact, UInt128 memberFolded) = CanonicalJson.MemberHashes(row, nameStart - 1, known);
             exact += memberExact;
             folded += memberFolded;
         }

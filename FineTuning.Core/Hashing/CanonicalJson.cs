@@ -18,7 +18,7 @@ namespace FineTuning.Core.Hashing;
 /// </summary>
 public static class CanonicalJson
 {
-    private const long StringSeed = 0x73;
+    internal const long StringSeed = 0x73;
     private const long ScalarSeed = 0x6E;
     private const long MemberSeed = 0x6D;
 
@@ -30,30 +30,11 @@ public static class CanonicalJson
     private static readonly SearchValues<byte> StringEnd = SearchValues.Create("\"\\"u8);
     private static readonly SearchValues<byte> ScalarEnd = SearchValues.Create(",}] \t\r\n"u8);
 
-    // How folding treats each byte: an ASCII letter as its lower case, a digit as itself, other ASCII as 0 (dropped);
-    // a quote (the end), a backslash (an escape) and non-ASCII bytes are decoded first.
-    private const byte Decode = 0xFF;
-
-    // Folded text is hashed in chunks of this many bytes, chained.
-    private const int FoldChunk = 256;
-
-    // Folded text before it is hashed: a chunk, plus what one step can add past it (a block of 32, or one character in
-    // lower case: at most 4 bytes). One per thread, written before it is read: a string folds without clearing a buffer.
-    [ThreadStatic]
-    private static byte[]? t_folded;
-
-    private static readonly byte[] FoldMap = [.. Enumerable.Range(0, 256).Select(FoldByte)];
-
-    private static byte FoldByte(int b) =>
-        b >= 0x80 || b == '\\' || b == '"' ? Decode
-        : char.IsAsciiLetterOrDigit((char)b) ? (byte)char.ToLowerInvariant((char)b)
-        : (byte)0;
-
     /// <summary>The canonical hash of one valid JSON value.</summary>
     public static UInt128 Hash(ReadOnlySpan<byte> json)
     {
         int i = 0;
-        return Value(json, ref i, Kinds.Exact).Exact;
+        return Value(json, ref i, Kinds.Exact, null).Exact;
     }
 
     /// <summary>
@@ -64,7 +45,7 @@ public static class CanonicalJson
     public static UInt128 FoldedHash(ReadOnlySpan<byte> json)
     {
         int i = 0;
-        return Value(json, ref i, Kinds.Folded).Folded;
+        return Value(json, ref i, Kinds.Folded, null).Folded;
     }
 
     /// <summary>
@@ -74,7 +55,7 @@ public static class CanonicalJson
     public static (UInt128 Exact, UInt128 Folded) Hashes(ReadOnlySpan<byte> json)
     {
         int i = 0;
-        Pair both = Value(json, ref i, Kinds.Both);
+        Pair both = Value(json, ref i, Kinds.Both, null);
         return (both.Exact, both.Folded);
     }
 
@@ -98,11 +79,12 @@ public static class CanonicalJson
     /// <summary>
     /// The exact and folded contributions of one member of a valid JSON object to its object's sums (see
     /// <see cref="OfMembers"/>): the member whose name's opening quote is at <paramref name="nameQuote"/> of
-    /// <paramref name="json"/>. Members picked out of an object this way hash as they do inside <see cref="Hashes"/>.
+    /// <paramref name="json"/>. Members picked out of an object this way hash as they do inside <see cref="Hashes"/>. The
+    /// folded hashes of string values folded already are taken from <paramref name="known"/>.
     /// </summary>
-    public static (UInt128 Exact, UInt128 Folded) MemberHashes(ReadOnlySpan<byte> json, int nameQuote)
+    internal static (UInt128 Exact, UInt128 Folded) MemberHashes(ReadOnlySpan<byte> json, int nameQuote, FoldedStrings? known)
     {
-        Pair member = ObjectMember(json, ref nameQuote, Kinds.Both);
+        Pair member = ObjectMember(json, ref nameQuote, Kinds.Both, known);
         return (member.Exact, member.Folded);
     }
 
@@ -112,7 +94,7 @@ public static class CanonicalJson
     /// <summary>The hash of an object whose members' contributions add up to <paramref name="sum"/>.</summary>
     public static UInt128 OfMembers(UInt128 sum) => Mix(sum, ObjectTag);
 
-    private static Pair Value(ReadOnlySpan<byte> s, ref int i, Kinds kinds)
+    private static Pair Value(ReadOnlySpan<byte> s, ref int i, Kinds kinds, FoldedStrings? known)
     {
         i = SkipWhitespace(s, i);
         switch (s[i])
@@ -136,7 +118,7 @@ public static class CanonicalJson
                         continue;
                     }
 
-                    sum = sum.Add(ObjectMember(s, ref i, kinds));
+                    sum = sum.Add(ObjectMember(s, ref i, kinds, known));
                 }
             }
 
@@ -159,7 +141,7 @@ public static class CanonicalJson
                         continue;
                     }
 
-                    Pair item = Value(s, ref i, kinds);
+                    Pair item = Value(s, ref i, kinds, known);
                     chain = new Pair(Mix(item.Exact, Salt(chain.Exact)), Mix(item.Folded, Salt(chain.Folded)));
                 }
             }
@@ -189,7 +171,7 @@ public static class CanonicalJson
     /// canonical <c>"name":"value"</c> (read in place when written that way, else written again), and its folded text
     /// led by its canonical name. Other members bind their name's hash and their value's (<see cref="Member"/>).
     /// </summary>
-    private static Pair ObjectMember(ReadOnlySpan<byte> s, ref int i, Kinds kinds)
+    private static Pair ObjectMember(ReadOnlySpan<byte> s, ref int i, Kinds kinds, FoldedStrings? known)
     {
         int nameQuote = i;
         int nameEnd = StringEndAt(s, nameQuote + 1, out bool nameRewrite);
@@ -198,7 +180,7 @@ public static class CanonicalJson
         if (s[i] != '"')
         {
             UInt128 name = Exact(s[(nameQuote + 1)..nameEnd], nameRewrite);
-            Pair value = Value(s, ref i, kinds);
+            Pair value = Value(s, ref i, kinds, known);
             return new Pair(Member(name, value.Exact), Member(name, value.Folded));
         }
 
@@ -211,7 +193,20 @@ public static class CanonicalJson
             nameLength > MaxLeadingName ? default
             : nameRewrite ? canonicalName[..nameLength]
             : nameText;
-        UInt128 folded = EndAndFolded(s, valueQuote + 1, lead, kinds, out int valueEnd, out bool valueRewrite);
+        // Folded already (with the name as written as its lead, as here), or now.
+        UInt128 folded;
+        int valueEnd;
+        bool valueRewrite;
+        if (
+            known is null
+            || nameRewrite
+            || lead.Length != nameText.Length
+            || !known.TryTake(valueQuote + 1, out valueEnd, out valueRewrite, out folded)
+        )
+        {
+            folded = EndAndFolded(s, valueQuote + 1, lead, kinds, out valueEnd, out valueRewrite);
+        }
+
         if (lead.IsEmpty && (kinds & Kinds.Folded) != 0)
         {
             folded = Member(Exact(nameText, nameRewrite), folded);
@@ -400,145 +395,60 @@ public static class CanonicalJson
     /// <summary>
     /// The folded hash (see <see cref="FoldedHash"/>) of the string whose text starts at <paramref name="start"/>, found
     /// as it is folded: <paramref name="end"/> is its closing quote, and <paramref name="rewrite"/> says whether it holds
-    /// an escape with another way to be written (<c>\u</c>, <c>\/</c>). The folded text is hashed in chunks of
-    /// <see cref="FoldChunk"/> bytes, chained, so a string of any length folds into a small buffer. A member's value
-    /// has its name as <paramref name="lead"/>: the hash is then of the name, a colon and the folded text.
+    /// an escape with another way to be written (<c>\u</c>, <c>\/</c>). A member's value has its name as
+    /// <paramref name="lead"/> (see <see cref="FoldedText"/>).
     /// </summary>
     private static UInt128 Folded(ReadOnlySpan<byte> s, int start, ReadOnlySpan<byte> lead, out int end, out bool rewrite)
     {
-        Span<byte> output = t_folded ??= new byte[FoldChunk + 32];
-        UInt128 chain = 0;
-        int n = 0;
-        if (!lead.IsEmpty)
+        var text = new FoldedText(lead);
+        int j = start;
+        while (true)
         {
-            // A member's name, then a colon: folded text holds no colon, so where the name ends is never in doubt.
-            lead.CopyTo(output);
-            n = lead.Length;
-            output[n++] = (byte)':';
-        }
-
-        rewrite = false;
-        for (int j = start; ; )
-        {
-            if (n >= FoldChunk)
-            {
-                FlushChunk(output, ref n, ref chain);
-            }
-
             bool wide = Avx2.IsSupported && j + 32 <= s.Length;
             if (wide || Ssse3.IsSupported && j + 16 <= s.Length)
             {
-                int read;
-                bool ended;
-                n += wide
-                    ? FoldBlock32(s.Slice(j, 32), output[n..], out read, out ended)
-                    : FoldBlock(s.Slice(j, 16), output[n..], out read, out ended);
+                text.Advance(
+                    wide
+                        ? FoldBlock32(s.Slice(j, 32), text.Free, out int read, out bool ended)
+                        : FoldBlock(s.Slice(j, 16), text.Free, out read, out ended)
+                );
                 j += read;
                 if (ended)
                 {
-                    end = j;
                     break;
                 }
 
                 // A whole block, or up to non-ASCII text or an escape the block does not take: that below.
-                if (read == (wide ? 32 : 16) || n >= FoldChunk)
+                if (read == (wide ? 32 : 16))
                 {
                     continue;
                 }
             }
 
-            // ASCII: a letter in lower case or a digit is kept, anything else dropped, by table.
-            byte b = s[j];
-            byte folded = FoldMap[b];
-            if (folded != Decode)
+            if (s[j] == '"')
             {
-                output[n] = folded;
-                n += folded == 0 ? 0 : 1;
-                j++;
-                continue;
-            }
-
-            if (b == '"')
-            {
-                end = j;
                 break;
             }
 
-            Rune rune;
-            if (b == '\\')
-            {
-                byte escaped = s[j + 1];
-                if (escaped != 'u')
-                {
-                    rewrite |= escaped == '/';
-                    j += 2; // \n, \t, \", ... : whitespace and punctuation
-                    continue;
-                }
-
-                rewrite = true;
-                int unit = Hex(s.Slice(j + 2, 4));
-                j += 6;
-                if (char.IsHighSurrogate((char)unit) && s[j] == '\\' && s[j + 1] == 'u')
-                {
-                    int low = Hex(s.Slice(j + 2, 4));
-                    if (char.IsLowSurrogate((char)low))
-                    {
-                        j += 6;
-                        rune = new Rune((char)unit, (char)low);
-                    }
-                    else
-                    {
-                        continue;
-                    }
-                }
-                else if (!Rune.TryCreate(unit, out rune))
-                {
-                    continue; // a lone surrogate
-                }
-            }
-            else
-            {
-                Rune.DecodeFromUtf8(s[j..], out rune, out int consumed);
-                j += consumed;
-            }
-
-            if (Rune.IsLetterOrDigit(rune))
-            {
-                n += Rune.ToLowerInvariant(rune).EncodeToUtf8(output[n..]);
-            }
+            j = text.Character(s, j);
         }
 
-        if (n >= FoldChunk)
-        {
-            FlushChunk(output, ref n, ref chain); // the last block may end the string past a chunk
-        }
-
-        UInt128 last = Bytes(output[..n], StringSeed);
-        return chain == 0 ? last : Mix(last, Salt(chain));
-    }
-
-    /// <summary>Hashes a full chunk of folded text into the chain and moves what is past it to the front.</summary>
-    private static void FlushChunk(Span<byte> output, ref int n, ref UInt128 chain)
-    {
-        chain = Mix(Bytes(output[..FoldChunk], StringSeed), Salt(chain));
-        n -= FoldChunk;
-        output.Slice(FoldChunk, n).CopyTo(output);
+        end = j;
+        rewrite = text.Rewrite;
+        return text.Finish();
     }
 
     /// <summary>
     /// Folds up to 16 bytes of a string's text at once (letters lower-cased, digits kept, the rest dropped, the kept
-    /// bytes packed to the front with a shuffle per 8-byte half); the count of bytes written. Short escapes (<c>\n</c>,
-    /// <c>\"</c>, ...) are dropped here too. <paramref name="read"/> bytes are taken: the block, or those before its first
-    /// non-ASCII byte or escape that needs decoding (<c>\u</c>, <c>\\</c>, <c>\/</c>, or one cut by the block's end), or
-    /// before the closing quote (<paramref name="ended"/>).
+    /// bytes packed to the front: <see cref="FoldedText.Pack16"/>); the count of bytes written. Short escapes
+    /// (<c>\n</c>, <c>\"</c>, ...) are dropped here too. <paramref name="read"/> bytes are taken: the block, or those
+    /// before its first non-ASCII byte or escape that needs decoding (<c>\u</c>, <c>\\</c>, <c>\/</c>, or one cut by
+    /// the block's end), or before the closing quote (<paramref name="ended"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int FoldBlock(ReadOnlySpan<byte> block, Span<byte> output, out int read, out bool ended)
     {
         Vector128<byte> v = Vector128.Create(block);
-        Vector128<byte> lower = v | Vector128.Create((byte)0x20);
-        Vector128<byte> letter = Vector128.LessThanOrEqual(lower - Vector128.Create((byte)'a'), Vector128.Create((byte)25));
-        Vector128<byte> digit = Vector128.LessThanOrEqual(v - Vector128.Create((byte)'0'), Vector128.Create((byte)9));
         uint kept = Kept(
             Vector128.Equals(v, Vector128.Create((byte)'\\')).ExtractMostSignificantBits(),
             Vector128.Equals(v, Vector128.Create((byte)'"')).ExtractMostSignificantBits(),
@@ -546,33 +456,22 @@ public static class CanonicalJson
             (
                 Vector128.Equals(v, Vector128.Create((byte)'u')) | Vector128.Equals(v, Vector128.Create((byte)'/'))
             ).ExtractMostSignificantBits(),
-            (letter | digit).ExtractMostSignificantBits(),
+            (
+                Vector128.LessThanOrEqual((v | Vector128.Create((byte)0x20)) - Vector128.Create((byte)'a'), Vector128.Create((byte)25))
+                | Vector128.LessThanOrEqual(v - Vector128.Create((byte)'0'), Vector128.Create((byte)9))
+            ).ExtractMostSignificantBits(),
             16,
             out read,
             out ended
         );
-        Vector128<ulong> packed = Ssse3
-            .Shuffle(
-                Vector128.ConditionalSelect(letter, lower, v),
-                Vector128.Create(PackIndices[kept & 0xFF], PackIndices[kept >> 8] + HighHalf).AsByte()
-            )
-            .AsUInt64();
-        return Store(packed.GetElement(0), packed.GetElement(1), kept, output);
+        return FoldedText.Pack16(v, kept, output);
     }
 
-    /// <summary>
-    /// <see cref="FoldBlock"/> over 32 bytes, with AVX2: its shuffle packs each 16-byte lane's two halves, and the four
-    /// halves are stored one after the other; with AVX-512 VBMI2, a block whose letters and digits are all kept is packed
-    /// by one compress.
-    /// </summary>
+    /// <summary><see cref="FoldBlock"/> over 32 bytes, with AVX2 (<see cref="FoldedText.Pack32"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int FoldBlock32(ReadOnlySpan<byte> block, Span<byte> output, out int read, out bool ended)
     {
         Vector256<byte> v = Vector256.Create(block);
-        Vector256<byte> lower = v | Vector256.Create((byte)0x20);
-        Vector256<byte> letter = Vector256.LessThanOrEqual(lower - Vector256.Create((byte)'a'), Vector256.Create((byte)25));
-        Vector256<byte> digit = Vector256.LessThanOrEqual(v - Vector256.Create((byte)'0'), Vector256.Create((byte)9));
-        uint alphanumeric = (letter | digit).ExtractMostSignificantBits();
         uint kept = Kept(
             Vector256.Equals(v, Vector256.Create((byte)'\\')).ExtractMostSignificantBits(),
             Vector256.Equals(v, Vector256.Create((byte)'"')).ExtractMostSignificantBits(),
@@ -580,43 +479,22 @@ public static class CanonicalJson
             (
                 Vector256.Equals(v, Vector256.Create((byte)'u')) | Vector256.Equals(v, Vector256.Create((byte)'/'))
             ).ExtractMostSignificantBits(),
-            alphanumeric,
+            (
+                Vector256.LessThanOrEqual((v | Vector256.Create((byte)0x20)) - Vector256.Create((byte)'a'), Vector256.Create((byte)25))
+                | Vector256.LessThanOrEqual(v - Vector256.Create((byte)'0'), Vector256.Create((byte)9))
+            ).ExtractMostSignificantBits(),
             32,
             out read,
             out ended
         );
-        Vector256<byte> folded = Vector256.ConditionalSelect(letter, lower, v);
-        if (Avx512Vbmi2.VL.IsSupported && CompressBlocks && kept == alphanumeric)
-        {
-            // Every letter and digit of the block is kept (no escape, no end): AVX-512 VBMI2 packs them in one instruction.
-            Avx512Vbmi2.VL.Compress(Vector256<byte>.Zero, letter | digit, folded).CopyTo(output);
-            return BitOperations.PopCount(kept);
-        }
-
-        Vector256<ulong> packed = Avx2.Shuffle(
-                folded,
-                Vector256
-                    .Create(
-                        PackIndices[kept & 0xFF],
-                        PackIndices[(kept >> 8) & 0xFF] + HighHalf,
-                        PackIndices[(kept >> 16) & 0xFF],
-                        PackIndices[kept >> 24] + HighHalf
-                    )
-                    .AsByte()
-            )
-            .AsUInt64();
-        int written = Store(packed.GetElement(0), packed.GetElement(1), kept & 0xFFFF, output);
-        return written + Store(packed.GetElement(2), packed.GetElement(3), kept >> 16, output[written..]);
+        return FoldedText.Pack32(v, kept, output);
     }
 
     /// <summary>
-    /// Whether <see cref="FoldBlock32"/> packs with AVX-512 VBMI2 where the machine has it; tests turn it off to hold the
+    /// Whether <see cref="FoldedText.Pack32"/> packs with AVX-512 VBMI2 where the machine has it; tests turn it off to hold the
     /// compress and the shuffle to the same answers on one machine.
     /// </summary>
     internal static bool CompressBlocks { get; set; } = true;
-
-    // Added to a half's shuffle indices: the second 8 bytes of a 16-byte lane.
-    private const ulong HighHalf = 0x0808080808080808UL;
 
     /// <summary>
     /// Of a block of <paramref name="width"/> bytes (one bit each): the letters and digits the fold keeps, from the bytes
@@ -653,41 +531,6 @@ public static class CanonicalJson
         read = BitOperations.PopCount(taken);
         return alphanumeric & taken & ~(backslash | escaped);
     }
-
-    /// <summary>
-    /// Stores a 16-byte lane's two packed halves one after the other; the count of kept bytes (of
-    /// <paramref name="kept"/>'s 16).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Store(ulong low, ulong high, uint kept, Span<byte> output)
-    {
-        int first = BitOperations.PopCount(kept & 0xFF);
-        MemoryMarshal.Write(output, low);
-        MemoryMarshal.Write(output[first..], high);
-        return first + BitOperations.PopCount(kept & 0xFF00);
-    }
-
-    // For each 8-bit mask, the indices of its set bits in order, then 0x80 (a zero byte), as a shuffle's control.
-    private static readonly ulong[] PackIndices =
-    [
-        .. Enumerable
-            .Range(0, 256)
-            .Select(mask =>
-            {
-                ulong indices = 0x8080808080808080UL;
-                int at = 0;
-                for (int bit = 0; bit < 8; bit++)
-                {
-                    if ((mask & (1 << bit)) != 0)
-                    {
-                        indices = (indices & ~(0xFFUL << (8 * at))) | ((ulong)bit << (8 * at));
-                        at++;
-                    }
-                }
-
-                return indices;
-            }),
-    ];
 
     /// <summary>One UTF-16 code unit from a <c>\u</c> escape, written in its canonical form.</summary>
     private static int Character(int unit, Span<byte> output)
@@ -732,14 +575,14 @@ public static class CanonicalJson
     }
 
     /// <summary>A 128-bit hash as a 64-bit salt for <see cref="Mix"/> (its halves xored).</summary>
-    private static ulong Salt(UInt128 hash) => (ulong)hash ^ (ulong)(hash >> 64);
+    internal static ulong Salt(UInt128 hash) => (ulong)hash ^ (ulong)(hash >> 64);
 
     /// <summary>
     /// A 16-byte value mixed with a salt into a 128-bit hash: each half a multiply-fold (as in wyhash) of both halves of
     /// the input. Members, items and short strings are mixed this way rather than by
     /// <see cref="XxHash128"/>, whose set-up per call took about 6% of validating a typical file.
     /// </summary>
-    private static UInt128 Mix(UInt128 value, ulong salt)
+    internal static UInt128 Mix(UInt128 value, ulong salt)
     {
         ulong low = (ulong)value,
             high = (ulong)(value >> 64);
@@ -755,7 +598,7 @@ public static class CanonicalJson
     }
 
     /// <summary>Bytes hashed with a seed: up to 16 packed with their count and mixed (<see cref="Mix"/>), longer by XxHash128.</summary>
-    private static UInt128 Bytes(ReadOnlySpan<byte> bytes, long seed)
+    internal static UInt128 Bytes(ReadOnlySpan<byte> bytes, long seed)
     {
         if (bytes.Length > 16)
         {

@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using FineTuning.Core.Hashing;
 
 namespace FineTuning.Core.Tokens;
 
@@ -61,10 +62,24 @@ public sealed class ApproximateTokenEstimator : ITokenEstimator
 
     public int CountEscaped(ReadOnlySpan<byte> escapedUtf8)
     {
+        var nothing = default(NoFold);
+        return Count(escapedUtf8, ref nothing);
+    }
+
+    /// <summary>
+    /// <see cref="CountEscaped(ReadOnlySpan{byte})"/>, folding the text into <paramref name="fold"/> in the same pass (the
+    /// near-duplicate identity of a message's text: <see cref="FoldedText"/>).
+    /// </summary>
+    internal int CountEscaped(ReadOnlySpan<byte> escapedUtf8, ref FoldedText fold) => Count(escapedUtf8, ref fold);
+
+    private int Count<TFold>(ReadOnlySpan<byte> escapedUtf8, ref TFold fold)
+        where TFold : struct, ITextFold
+    {
         var state = new RunState { PreviousClass = -1 };
         long cost = 0;
         int i = 0,
             n = escapedUtf8.Length;
+        int folded = 0; // where the fold has read to: a character it took whole (an escaped surrogate pair) is stepped twice
         if (VectorBytes > 0)
         {
             bool wide = VectorBytes == 32;
@@ -85,7 +100,7 @@ public sealed class ApproximateTokenEstimator : ITokenEstimator
                 uint plain = PlainBits(block, wide) & valid;
                 if (plain == valid)
                 {
-                    cost += CountBlock(block, length, wide, ref state);
+                    cost += CountBlock(block, length, wide, ref state, ref fold);
                     i += length;
                     continue;
                 }
@@ -95,8 +110,13 @@ public sealed class ApproximateTokenEstimator : ITokenEstimator
                 int prefix = BitOperations.TrailingZeroCount(~plain);
                 if (prefix > 0)
                 {
-                    cost += CountBlock(block, prefix, wide, ref state);
+                    cost += CountBlock(block, prefix, wide, ref state, ref fold);
                     i += prefix;
+                }
+
+                if (TFold.Folds && i >= folded)
+                {
+                    folded = fold.Character(escapedUtf8, i);
                 }
 
                 i = Step(escapedUtf8, i, ref state, ref cost);
@@ -105,6 +125,11 @@ public sealed class ApproximateTokenEstimator : ITokenEstimator
 
         while (i < n)
         {
+            if (TFold.Folds && i >= folded)
+            {
+                folded = fold.Character(escapedUtf8, i);
+            }
+
             i = Step(escapedUtf8, i, ref state, ref cost);
         }
 
@@ -163,6 +188,16 @@ public sealed class ApproximateTokenEstimator : ITokenEstimator
     private static Vector128<byte> Digits(Vector128<byte> v) =>
         Vector128.LessThan(v - Vector128.Create((byte)'0'), Vector128.Create((byte)10));
 
+    /// <summary>A pass that folds nothing.</summary>
+    private struct NoFold : ITextFold
+    {
+        public static bool Folds => false;
+
+        public readonly void Plain(ReadOnlySpan<byte> block, uint kept) { }
+
+        public readonly int Character(ReadOnlySpan<byte> s, int i) => s.Length;
+    }
+
     /// <summary>The run in progress: its class and how many characters of it came before (capped).</summary>
     private struct RunState
     {
@@ -171,7 +206,8 @@ public sealed class ApproximateTokenEstimator : ITokenEstimator
     }
 
     /// <summary>Counts the first <paramref name="length"/> (1..32) bytes of a block of plain ASCII, carrying the run state.</summary>
-    private static long CountBlock(ReadOnlySpan<byte> block, int length, bool wide, ref RunState state)
+    private static long CountBlock<TFold>(ReadOnlySpan<byte> block, int length, bool wide, ref RunState state, ref TFold fold)
+        where TFold : struct, ITextFold
     {
         uint valid = length == 32 ? uint.MaxValue : (1u << length) - 1;
         (uint letters, uint digits, uint spaces) = ClassBits(block, wide);
@@ -179,6 +215,10 @@ public sealed class ApproximateTokenEstimator : ITokenEstimator
         digits &= valid;
         spaces &= valid;
         uint punct = ~(letters | digits | spaces) & valid;
+        if (TFold.Folds)
+        {
+            fold.Plain(block, letters | digits);
+        }
 
         // Bits 32..63 are this block; bits below are the run carried in (as many ones as the run is long, capped).
         int carried = Math.Min(state.Run + 1, 32);
