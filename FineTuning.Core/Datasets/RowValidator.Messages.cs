@@ -17,6 +17,15 @@ internal sealed partial class RowValidator
         Function,
     }
 
+    /// <summary>The folded hash of each <see cref="Role"/>'s <c>"role"</c> member value (see <see cref="FoldedText"/>).</summary>
+    private static readonly UInt128[] RoleFolds =
+    [
+        .. Enum.GetValues<Role>()
+            .Select(r =>
+                r == Role.Invalid ? 0 : FoldedText.Of("role"u8, System.Text.Encoding.UTF8.GetBytes(r.ToString().ToLowerInvariant()))
+            ),
+    ];
+
     private enum ContentKind : byte
     {
         Missing,

@@ -272,7 +272,13 @@ internal sealed partial class RowValidator
             _ when v.SequenceEqual("function"u8) => Role.Function,
             _ => Role.Invalid,
         };
-        if (role == Role.Invalid)
+        if (role != Role.Invalid)
+        {
+            // A role's folded text is known: the identity's walk takes it rather than folding it.
+            int start = (int)reader.TokenStartIndex + 1;
+            _folded.Add(start, start + v.Length, false, RoleFolds[(int)role]);
+        }
+        else
         {
             Add(
                 FindingCodes.UnrecognizedRole,
@@ -737,15 +743,20 @@ internal sealed partial class RowValidator
                 return new ObjectKey(XxHash3.HashToUInt64(name), 0, name.Length);
             }
 
-            Span<byte> padded = stackalloc byte[16];
-            padded.Clear();
-            name.CopyTo(padded);
-            return new ObjectKey(
-                BinaryPrimitives.ReadUInt64LittleEndian(padded),
-                BinaryPrimitives.ReadUInt64LittleEndian(padded[8..]),
-                name.Length
-            );
+            return name.Length > 8
+                ? new ObjectKey(BinaryPrimitives.ReadUInt64LittleEndian(name), Padded(name[8..]), name.Length)
+                : new ObjectKey(Padded(name), 0, name.Length);
         }
+
+        /// <summary>Up to 8 bytes as a little-endian number, zero-padded, read without a copy (the reads may overlap).</summary>
+        private static ulong Padded(ReadOnlySpan<byte> b) =>
+            b.Length switch
+            {
+                0 => 0,
+                < 4 => b[0] | ((ulong)b[b.Length / 2] << (b.Length / 2 * 8)) | ((ulong)b[^1] << ((b.Length - 1) * 8)),
+                _ => BinaryPrimitives.ReadUInt32LittleEndian(b)
+                    | ((ulong)BinaryPrimitives.ReadUInt32LittleEndian(b[^4..]) << ((b.Length - 4) * 8)),
+            };
     }
 
     private static void EnsureEnd(ref JsonRowReader reader)

@@ -27,14 +27,20 @@ internal sealed class FoldedStrings
     /// quote), folded into <paramref name="text"/> with its member's name as lead. Strings are recorded in the order
     /// they are read.
     /// </summary>
-    public void Add(int start, int end, in FoldedText text)
+    public void Add(int start, int end, in FoldedText text) => Add(start, end, text.Rewrite, text.Finish());
+
+    /// <summary>
+    /// Records the string whose text starts at <paramref name="start"/> and ends at <paramref name="end"/>, whose folded
+    /// hash with its member's name as lead is <paramref name="folded"/> (<see cref="FoldedText.Of"/>).
+    /// </summary>
+    public void Add(int start, int end, bool rewrite, UInt128 folded)
     {
         if (_count == _entries.Length)
         {
             Array.Resize(ref _entries, _count * 2);
         }
 
-        _entries[_count++] = new Entry(start, end, text.Rewrite, text.Finish());
+        _entries[_count++] = new Entry(start, end, rewrite, folded);
     }
 
     /// <summary>The string whose text starts at <paramref name="start"/>, when it was recorded; the walk asks in order.</summary>

@@ -172,6 +172,18 @@ internal struct FoldedText : ITextFold
         return next;
     }
 
+    /// <summary>The folded hash of a string's escaped text <paramref name="text"/> led by <paramref name="lead"/>.</summary>
+    public static UInt128 Of(ReadOnlySpan<byte> lead, ReadOnlySpan<byte> text)
+    {
+        var folded = new FoldedText(lead);
+        for (int i = 0; i < text.Length; )
+        {
+            i = folded.Character(text, i);
+        }
+
+        return folded.Finish();
+    }
+
     /// <summary>The folded hash of the string read.</summary>
     public readonly UInt128 Finish()
     {

@@ -141,6 +141,10 @@ public class BadInputTests
     [InlineData("\"source_document_id_a\": 1, \"source_document_id_b\": 2", new string[0])] // same first 16 bytes
     [InlineData("\"topic\": \"a\", \"topic_\": \"b\", \"topic\": \"c\"", new[] { "topic" })]
     [InlineData("\"a\": 1, \"b\": 2", new string[0])]
+    // Keys up to 16 bytes are compared by their bytes read in overlapping words: each byte of each length counts.
+    [InlineData("\"abc\": 1, \"axc\": 2, \"abx\": 3, \"xbc\": 4, \"ab\": 5, \"abc\": 6", new[] { "abc" })]
+    [InlineData("\"abcdef\": 1, \"abcxef\": 2, \"abcdex\": 3, \"abcde\": 4, \"abcdef\": 5", new[] { "abcdef" })]
+    [InlineData("\"abcdefghijk\": 1, \"abcdefghixk\": 2, \"abcdefghij\": 3, \"abcdefghijk\": 4", new[] { "abcdefghijk" })]
     public void DuplicateKeys_AreFoundExactly_ShortOrLong(string keys, string[] expected)
     {
         DatasetReport report = Rows.Validate(
