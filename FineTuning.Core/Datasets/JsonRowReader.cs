@@ -1,5 +1,7 @@
 using System.Buffers;
+using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using System.Text;
 using System.Text.Json;
 
@@ -279,7 +281,7 @@ internal ref struct JsonRowReader
         int j = quote + 1;
         while (true)
         {
-            int k = _json[j..].IndexOfAny(StringSpecial);
+            int k = SpecialAt(j);
             if (k < 0)
             {
                 throw Error(_json.Length, "the string does not end");
@@ -304,6 +306,33 @@ internal ref struct JsonRowReader
         _valueStart = quote + 1;
         _valueLength = j - quote - 1;
         return j;
+    }
+
+    /// <summary>
+    /// How far from <paramref name="j"/> the next quote, backslash or control character is, or -1. Most strings (names,
+    /// roles) end within 16 bytes: one vector compare before the search.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private readonly int SpecialAt(int j)
+    {
+        if (j + 16 <= _json.Length)
+        {
+            Vector128<byte> v = Vector128.Create(_json.Slice(j, 16));
+            uint special = (
+                Vector128.Equals(v, Vector128.Create((byte)'"'))
+                | Vector128.Equals(v, Vector128.Create((byte)'\\'))
+                | Vector128.LessThan(v, Vector128.Create((byte)0x20))
+            ).ExtractMostSignificantBits();
+            if (special != 0)
+            {
+                return BitOperations.TrailingZeroCount(special);
+            }
+
+            int k = _json[(j + 16)..].IndexOfAny(StringSpecial);
+            return k < 0 ? -1 : k + 16;
+        }
+
+        return _json[j..].IndexOfAny(StringSpecial);
     }
 
     /// <summary>Checks the escape whose backslash is at <paramref name="j"/>; returns where the text goes on.</summary>

@@ -744,19 +744,9 @@ internal sealed partial class RowValidator
             }
 
             return name.Length > 8
-                ? new ObjectKey(BinaryPrimitives.ReadUInt64LittleEndian(name), Padded(name[8..]), name.Length)
-                : new ObjectKey(Padded(name), 0, name.Length);
+                ? new ObjectKey(BinaryPrimitives.ReadUInt64LittleEndian(name), Words.Padded(name[8..]), name.Length)
+                : new ObjectKey(Words.Padded(name), 0, name.Length);
         }
-
-        /// <summary>Up to 8 bytes as a little-endian number, zero-padded, read without a copy (the reads may overlap).</summary>
-        private static ulong Padded(ReadOnlySpan<byte> b) =>
-            b.Length switch
-            {
-                0 => 0,
-                < 4 => b[0] | ((ulong)b[b.Length / 2] << (b.Length / 2 * 8)) | ((ulong)b[^1] << ((b.Length - 1) * 8)),
-                _ => BinaryPrimitives.ReadUInt32LittleEndian(b)
-                    | ((ulong)BinaryPrimitives.ReadUInt32LittleEndian(b[^4..]) << ((b.Length - 4) * 8)),
-            };
     }
 
     private static void EnsureEnd(ref JsonRowReader reader)

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using System.IO.Hashing;
 using System.Numerics;
 using System.Runtime.CompilerServices;
@@ -606,9 +607,9 @@ public static class CanonicalJson
             return bytes.Length <= 240 ? XxHash128.HashToUInt128(bytes, seed) : Mix(XxHash128.HashToUInt128(bytes), (ulong)seed);
         }
 
-        Span<byte> packed = stackalloc byte[16];
-        packed.Clear();
-        bytes.CopyTo(packed);
-        return Mix(MemoryMarshal.Read<UInt128>(packed), unchecked((ulong)seed * 0x100 + (ulong)bytes.Length));
+        // Up to 16 bytes as a little-endian number, zero-padded.
+        UInt128 packed =
+            bytes.Length > 8 ? new UInt128(Words.Padded(bytes[8..]), BinaryPrimitives.ReadUInt64LittleEndian(bytes)) : Words.Padded(bytes);
+        return Mix(packed, unchecked((ulong)seed * 0x100 + (ulong)bytes.Length));
     }
 }

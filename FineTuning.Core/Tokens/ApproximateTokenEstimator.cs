@@ -206,6 +206,7 @@ public sealed class ApproximateTokenEstimator : ITokenEstimator
     }
 
     /// <summary>Counts the first <paramref name="length"/> (1..32) bytes of a block of plain ASCII, carrying the run state.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static long CountBlock<TFold>(ReadOnlySpan<byte> block, int length, bool wide, ref RunState state, ref TFold fold)
         where TFold : struct, ITextFold
     {
@@ -228,12 +229,19 @@ public sealed class ApproximateTokenEstimator : ITokenEstimator
         ulong s = ((ulong)spaces << 32) | (state.PreviousClass == Space ? history : 0);
         ulong p = ((ulong)punct << 32) | (state.PreviousClass == Punct ? history : 0);
 
+        // Bits with at least n characters of their run before them: each ands in the n bits below it, by doubling.
+        ulong l2 = l & (l << 1),
+            l4 = l2 & (l2 << 2),
+            lettersAfter8 = l4 & (l4 << 4) & (l << 8);
+        ulong d2 = d & (d << 1),
+            digitsAfter3 = d2 & (d2 << 2);
+        ulong s2 = s & (s << 1);
         long cost =
             (long)Unit * (Starts(l) + Starts(d) + Starts(p))
-            + (3L * BitOperations.PopCount(AtLeast(l, 8)))
-            + (8L * BitOperations.PopCount(AtLeast(d, 3)))
-            + (12L * BitOperations.PopCount(AtLeast(p, 2)))
-            + ((long)Unit * BitOperations.PopCount(AtLeast(s, 1) & ~AtLeast(s, 2)));
+            + (3L * BitOperations.PopCount(lettersAfter8 >> 32))
+            + (8L * BitOperations.PopCount(digitsAfter3 >> 32))
+            + (12L * BitOperations.PopCount((p & (p << 1) & (p << 2)) >> 32))
+            + ((long)Unit * BitOperations.PopCount((s2 & ~(s << 2)) >> 32)); // the second space of a run
 
         // Carry the run that ends the block: its last byte's class, and the ones before it (shifted up to bit 63).
         int top = length - 1;
@@ -257,19 +265,6 @@ public sealed class ApproximateTokenEstimator : ITokenEstimator
     /// <summary>Bits of the block (32..63) that start a run.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int Starts(ulong m) => BitOperations.PopCount((m & ~(m << 1)) >> 32);
-
-    /// <summary>Bits of the block (32..63) with at least <paramref name="k"/> characters of the same run before them.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ulong AtLeast(ulong m, int k)
-    {
-        ulong r = m;
-        for (int j = 1; j <= k; j++)
-        {
-            r &= m << j;
-        }
-
-        return r >> 32;
-    }
 
     private static ulong Ones(int count) => count >= 64 ? ulong.MaxValue : (1UL << count) - 1;
 

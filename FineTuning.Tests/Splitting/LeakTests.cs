@@ -132,6 +132,24 @@ public sealed class LeakTests : IDisposable
     private static string RandomText(Random random, string alphabet, int min, int max) =>
         new([.. Enumerable.Range(0, random.Next(min, max)).Select(_ => alphabet[random.Next(alphabet.Length)])]);
 
+    [Fact]
+    public void CanonicalJson_TellsApartShortValuesByEveryByte()
+    {
+        // Values and members of up to 16 bytes are hashed from their bytes read as two words: every byte counts.
+        for (int length = 1; length <= 20; length++)
+        {
+            string value = new string('a', length);
+            UInt128 hash = CanonicalJson.Hash(Encoding.UTF8.GetBytes($$"""{"k":"{{value}}"}"""));
+            Assert.NotEqual(hash, CanonicalJson.Hash(Encoding.UTF8.GetBytes($$"""{"k":"{{value}}a"}""")));
+            for (int at = 0; at < length; at++)
+            {
+                string changed = value[..at] + "b" + value[(at + 1)..];
+                Assert.NotEqual(hash, CanonicalJson.Hash(Encoding.UTF8.GetBytes($$"""{"k":"{{changed}}"}""")));
+                Assert.NotEqual(hash, CanonicalJson.Hash(Encoding.UTF8.GetBytes($$"""[{"k":"{{changed}}"}]""")));
+            }
+        }
+    }
+
     [Theory]
     [InlineData("""{"a": 1, "b": [1, 2]}""", """{"b":[1,2],"a":1}""")]
     [InlineData("""{"s": "A\u00e9\n"}""", """{"s":"\u0041é\n"}""")]
