@@ -12,6 +12,7 @@ public class ValidationMicroBenchmarks
 {
     private byte[] _data = [];
     private byte[] _text = [];
+    private byte[] _quotedText = [];
     private byte[][] _rows = [];
 
     [GlobalSetup]
@@ -23,8 +24,13 @@ public class ValidationMicroBenchmarks
         File.Delete(path);
         _rows = [.. Lines(_data)];
         _text = Encoding.UTF8.GetBytes(
-            string.Concat(Enumerable.Repeat("Your refund for order 12345 will arrive within 5 business days, thank you. ", 100_000))
+            string.Concat(Enumerable.Repeat("Your refund for order 12345 will arrive within 5 business days, thank you.\\n", 100_000))
         );
+        _quotedText = [(byte)'"', .. _text, (byte)'"'];
+        if (TokensAndFold() != TokensThenFold())
+        {
+            throw new InvalidOperationException("folding while counting gives another hash than folding after");
+        }
     }
 
     private static IEnumerable<byte[]> Lines(byte[] data)
@@ -45,6 +51,18 @@ public class ValidationMicroBenchmarks
 
     [Benchmark(Description = "estimate tokens of 7 MiB prose")]
     public int Tokens() => ApproximateTokenEstimator.Instance.CountEscaped(_text);
+
+    [Benchmark(Description = "tokens, then the folded hash, of 7 MiB prose (two passes)")]
+    public UInt128 TokensThenFold() =>
+        CanonicalJson.FoldedHash(_quotedText) + (UInt128)ApproximateTokenEstimator.Instance.CountEscaped(_text);
+
+    [Benchmark(Description = "tokens and the folded hash of 7 MiB prose (one pass)")]
+    public UInt128 TokensAndFold()
+    {
+        var fold = new FoldedText(default);
+        int tokens = ApproximateTokenEstimator.Instance.CountEscaped(_text, ref fold);
+        return fold.Finish() + (UInt128)tokens;
+    }
 
     [Benchmark(Description = "canonical identities (exact and folded) of 8 MiB of rows")]
     public UInt128 Identities()
