@@ -181,6 +181,8 @@ public sealed class DatasetValidator(ValidationOptions options)
                 {
                     merged.MergeFrom(report, Options.MaxFindingsPerCode);
                 }
+
+                report.ReleaseTables();
             }
         );
         return Finish(merged, Path.GetFileName(path));

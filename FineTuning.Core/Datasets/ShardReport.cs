@@ -186,6 +186,13 @@ public sealed class ShardReport
     internal static ShardReport Empty(ValidationOptions options) =>
         new() { RowHashes = new RowHashTable(options.MaxRowsInMemory), TextHashes = new RowHashTable(options.MaxRowsInMemory) };
 
+    /// <summary>Gives the duplicate tables' arrays back once this report is merged into another and no longer read.</summary>
+    internal void ReleaseTables()
+    {
+        RowHashes.Release();
+        TextHashes.Release();
+    }
+
     internal void MergeFrom(ShardReport other, int keep)
     {
         Bytes += other.Bytes;

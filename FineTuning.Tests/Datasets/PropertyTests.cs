@@ -1,6 +1,7 @@
 using System.Text;
 using FineTuning.Core.Datasets;
 using FineTuning.Core.Graders;
+using FineTuning.Core.Hashing;
 using FineTuning.Core.Serialization;
 using FsCheck;
 using FsCheck.Fluent;
@@ -142,6 +143,32 @@ public class PropertyTests
         Assert.All(rows, r => Assert.Equal(r.FirstLine, r.BillableTokens));
         Assert.Equal(Enumerable.Range(701, 300).Select(i => (long)i), rows.SelectMany(r => r.Repeats ?? []).Order());
         Assert.Empty(Directory.GetFiles(Path.GetTempPath(), "finetune-rows-*"));
+    }
+
+    [Fact]
+    public void RowHashTable_ReleasedArrays_CarryNothingIntoTheNextTable()
+    {
+        // A shard's table gives its slots back to a pool once merged; the next shard's table may get the same arrays.
+        static ContentHash Row(long row) => new((ulong)row * 0x9E3779B97F4A7C15, (ulong)row);
+        for (int round = 0; round < 3; round++)
+        {
+            var first = new RowHashTable();
+            for (long line = 1; line <= 5000; line++)
+            {
+                first.Add(Row(line), line, 1); // grown from 1,024 slots to 8,192, each array given back as it grows
+            }
+
+            first.Release();
+            var next = new RowHashTable();
+            for (long line = 1; line <= 3000; line++)
+            {
+                next.Add(Row(line + 2000), line, 2);
+            }
+
+            Assert.Equal(3000, next.Count);
+            Assert.All(next.Rows(), r => Assert.Null(r.Repeats));
+            Assert.Equal(Enumerable.Range(1, 3000).Select(i => (long)i), next.Rows().Select(r => r.FirstLine).Order());
+        }
     }
 
     [Fact]
