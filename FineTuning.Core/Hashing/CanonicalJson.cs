@@ -3,7 +3,6 @@ using System.Buffers.Binary;
 using System.IO.Hashing;
 using System.Numerics;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using System.Text;
@@ -563,9 +562,7 @@ public static class CanonicalJson
     }
 
     private static int Hex(ReadOnlySpan<byte> digits) =>
-        System.Buffers.Text.Utf8Parser.TryParse(digits, out ushort unit, out _, 'X')
-            ? unit
-            : throw new FormatException("Not a \\u escape.");
+        Words.TryHex(digits, 0, out int unit) ? unit : throw new FormatException("Not a \\u escape.");
 
     private static int SkipWhitespace(ReadOnlySpan<byte> s, int i)
     {

@@ -19,7 +19,7 @@ internal struct FoldedText : ITextFold
     public static bool Folds => true;
 
     /// <summary>Folded text is hashed in chunks of this many bytes, chained.</summary>
-    internal const int Chunk = 2048;
+    private const int Chunk = 2048;
 
     // A chunk, plus what one step can add past it (a block of 32, or one character in lower case: at most 4 bytes). One
     // per thread, written before it is read: a string folds without clearing a buffer.
@@ -138,14 +138,14 @@ internal struct FoldedText : ITextFold
 
             Rewrite = true;
             next = i + 6;
-            if (!TryHex(s, i + 2, out int unit))
+            if (!Words.TryHex(s, i + 2, out int unit))
             {
                 return Math.Min(next, s.Length);
             }
 
             if (char.IsHighSurrogate((char)unit) && next + 1 < s.Length && s[next] == '\\' && s[next + 1] == 'u')
             {
-                if (!TryHex(s, next + 2, out int low) || !char.IsLowSurrogate((char)low))
+                if (!Words.TryHex(s, next + 2, out int low) || !char.IsLowSurrogate((char)low))
                 {
                     return next; // a lone surrogate; what follows is read on its own
                 }
@@ -287,18 +287,6 @@ internal struct FoldedText : ITextFold
                 return indices;
             }),
     ];
-
-    private static bool TryHex(ReadOnlySpan<byte> s, int at, out int unit)
-    {
-        unit = 0;
-        if (at + 4 > s.Length || !System.Buffers.Text.Utf8Parser.TryParse(s.Slice(at, 4), out ushort value, out int read, 'X') || read != 4)
-        {
-            return false;
-        }
-
-        unit = value;
-        return true;
-    }
 }
 
 /// <summary>

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 
 namespace FineTuning.Core.Hashing;
 
-/// <summary>Short byte strings read as numbers, for keys and hashes of a few bytes.</summary>
+/// <summary>Short byte strings read as numbers: keys and hashes of a few bytes, the digits of a <c>\u</c> escape.</summary>
 internal static class Words
 {
     /// <summary>
@@ -17,4 +17,17 @@ internal static class Words
             _ => BinaryPrimitives.ReadUInt32LittleEndian(b)
                 | ((ulong)BinaryPrimitives.ReadUInt32LittleEndian(b[^4..]) << ((b.Length - 4) * 8)),
         };
+
+    /// <summary>The four hexadecimal digits of a <c>\u</c> escape at <paramref name="at"/> of <paramref name="s"/>, if they are there.</summary>
+    public static bool TryHex(ReadOnlySpan<byte> s, int at, out int unit)
+    {
+        unit = 0;
+        if (at + 4 > s.Length || !System.Buffers.Text.Utf8Parser.TryParse(s.Slice(at, 4), out ushort value, out int read, 'X') || read != 4)
+        {
+            return false;
+        }
+
+        unit = value;
+        return true;
+    }
 }
