@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using FineTuning.Core.Hashing;
@@ -36,6 +37,7 @@ public sealed class RowHashTable
 
     // One array of 32-byte slots: a probe reads one cache line (four arrays took four, and the table outgrows the cache).
     private Slot[] _slots = NewSlots(InitialSize);
+    private Slot _pending; // an occurrence AddSoon holds (Line 0: none)
     private Dictionary<ContentHash, List<long>>? _repeats;
     private int _count;
     private int _repeatCount;
@@ -52,13 +54,21 @@ public sealed class RowHashTable
     public int MaxRowsInMemory { get; }
 
     /// <summary>Whether the table has spilled to temporary files.</summary>
-    public bool Spilled => _spill is not null;
+    public bool Spilled
+    {
+        get
+        {
+            Flush();
+            return _spill is not null;
+        }
+    }
 
     /// <summary>Distinct rows (once spilled, counting reads the temporary files back, unless an enumeration just did).</summary>
     public long Count
     {
         get
         {
+            Flush();
             if (_spill is null)
             {
                 return _count;
@@ -76,6 +86,41 @@ public sealed class RowHashTable
     /// <summary>Adds an occurrence of a row (shards may add their lines in any order: the lowest line is the first).</summary>
     public void Add(ContentHash hash, long line, int billableTokens)
     {
+        Flush();
+        AddNow(hash, line, billableTokens);
+    }
+
+    /// <summary>
+    /// Adds an occurrence as <see cref="Add"/> does, but puts it in its slot on the table's next call: meanwhile the slot
+    /// is fetched into the cache while the caller reads its next row. A large shard's table outgrows the cache, and a
+    /// new row's slot is a miss.
+    /// </summary>
+    public void AddSoon(ContentHash hash, long line, int billableTokens)
+    {
+        Flush();
+        if (Sse.IsSupported && _spill is null)
+        {
+            Prefetch(ref _slots[(int)(hash.Low & (ulong)(_slots.Length - 1))]);
+        }
+
+        _pending = new Slot(hash.High, hash.Low, line, billableTokens);
+    }
+
+    private static unsafe void Prefetch(ref Slot slot) => Sse.Prefetch0(Unsafe.AsPointer(ref slot));
+
+    /// <summary>Puts the occurrence <see cref="AddSoon"/> holds in its slot.</summary>
+    private void Flush()
+    {
+        if (_pending.Line != 0)
+        {
+            Slot pending = _pending;
+            _pending = default;
+            AddNow(new ContentHash(pending.High, pending.Low), pending.Line, pending.Tokens);
+        }
+    }
+
+    private void AddNow(ContentHash hash, long line, int billableTokens)
+    {
         if (_spill is not null)
         {
             _spilledCount = -1;
@@ -86,7 +131,7 @@ public sealed class RowHashTable
         if (_count + _repeatCount == MaxRowsInMemory)
         {
             Spill();
-            Add(hash, line, billableTokens);
+            AddNow(hash, line, billableTokens);
             return;
         }
 
@@ -144,6 +189,7 @@ public sealed class RowHashTable
     /// <summary>Every distinct row, in no particular order.</summary>
     public IEnumerable<RowOccurrence> Rows()
     {
+        Flush();
         if (_spill is null)
         {
             for (int i = 0; i < _slots.Length; i++)
@@ -245,6 +291,7 @@ public sealed class RowHashTable
     /// </summary>
     public void Release()
     {
+        _pending = default;
         ReturnSlots(_slots);
         _slots = [];
         _repeats = null;

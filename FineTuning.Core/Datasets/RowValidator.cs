@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using FineTuning.Core.Catalog;
@@ -186,7 +187,7 @@ internal sealed partial class RowValidator
 
         // The example the row holds, as the provider will see it: rows that differ only in metadata, topic, whitespace or
         // member order are one example, for duplicates and the split alike.
-        (ContentHash hash, ContentHash text) = TrainedMembers.Identities(line, _topLevel, format, _folded);
+        (ContentHash hash, ContentHash text) = TrainedMembers.Identities(line, CollectionsMarshal.AsSpan(_topLevel), format, _folded);
         report.AddRow(hash, text, lineNumber, Math.Min(measures.Tokens, tokenLimit));
         if (_options.FuzzyNearDuplicates)
         {

@@ -162,8 +162,8 @@ public sealed class ShardReport
     /// <summary>Adds a valid row; true when it is the first with this content in this report.</summary>
     internal void AddRow(ContentHash hash, ContentHash text, long line, int billableTokens)
     {
-        RowHashes.Add(hash, line, billableTokens);
-        TextHashes.Add(text, line, 0);
+        RowHashes.AddSoon(hash, line, billableTokens);
+        TextHashes.AddSoon(text, line, 0);
     }
 
     /// <summary>Merges reports of disjoint runs of lines (in any order) into one.</summary>

@@ -55,7 +55,7 @@ public static class TrainedMembers
     /// </summary>
     internal static (ContentHash Identity, ContentHash TextIdentity) Identities(
         ReadOnlySpan<byte> row,
-        IReadOnlyList<(int NameStart, int NameLength, int ValueStart, int ValueLength)> members,
+        ReadOnlySpan<(int NameStart, int NameLength, int ValueStart, int ValueLength)> members,
         FineTuningMethod method,
         FoldedStrings? known
     )

@@ -125,15 +125,21 @@ public class PropertyTests
             .Check(Config.QuickThrowOnFailure.WithMaxTest(60));
     }
 
-    [Fact]
-    public void RowHashTable_SpillsPastItsLimit_CountsAndLeavesNoFilesBehind()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)] // each occurrence held until the next call (AddSoon): the last one is still held when counted
+    public void RowHashTable_SpillsPastItsLimit_CountsAndLeavesNoFilesBehind(bool soon)
     {
         var table = new RowHashTable(maxRowsInMemory: 100);
         for (long line = 1; line <= 1000; line++)
         {
             // 700 distinct rows, the last 300 lines repeat rows 1..300 (every line's tokens: its row's number).
             long row = line <= 700 ? line : line - 700;
-            table.Add(new FineTuning.Core.Hashing.ContentHash((ulong)row * 0x9E3779B97F4A7C15, (ulong)row), line, (int)row);
+            var hash = new FineTuning.Core.Hashing.ContentHash((ulong)row * 0x9E3779B97F4A7C15, (ulong)row);
+            if (soon)
+                table.AddSoon(hash, line, (int)row);
+            else
+                table.Add(hash, line, (int)row);
         }
 
         Assert.True(table.Spilled);
@@ -143,6 +149,29 @@ public class PropertyTests
         Assert.All(rows, r => Assert.Equal(r.FirstLine, r.BillableTokens));
         Assert.Equal(Enumerable.Range(701, 300).Select(i => (long)i), rows.SelectMany(r => r.Repeats ?? []).Order());
         Assert.Empty(Directory.GetFiles(Path.GetTempPath(), "finetune-rows-*"));
+    }
+
+    [Fact]
+    public void RowHashTable_AddedSoon_IsCountedAndListedAsSoonAsItIsRead()
+    {
+        static ContentHash Row(long row) => new((ulong)row * 0x9E3779B97F4A7C15, (ulong)row);
+        var table = new RowHashTable();
+        table.AddSoon(Row(1), 7, 3);
+        Assert.Equal(1, table.Count); // held until now, put in its slot by the read
+        table.AddSoon(Row(1), 2, 3); // an earlier line of the same row: it becomes the first
+        table.AddSoon(Row(2), 9, 4);
+        RowOccurrence[] rows = [.. table.Rows().OrderBy(r => r.FirstLine)];
+        Assert.Equal([2L, 9L], rows.Select(r => r.FirstLine));
+        Assert.Equal([7L], rows[0].Repeats!);
+        Assert.False(table.Spilled);
+
+        var merged = new RowHashTable();
+        merged.AddSoon(Row(3), 1, 1);
+        merged.MergeFrom(table);
+        Assert.Equal(3, merged.Count);
+        merged.AddSoon(Row(4), 5, 1);
+        merged.Release(); // let go: what it held goes too
+        Assert.Equal(0, merged.Count);
     }
 
     [Fact]
