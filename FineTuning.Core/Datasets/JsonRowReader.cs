@@ -62,6 +62,32 @@ internal ref struct JsonRowReader
     /// <summary>The nesting of the token, as <see cref="Utf8JsonReader.CurrentDepth"/>.</summary>
     public readonly int CurrentDepth => _tokenType is JsonTokenType.StartObject or JsonTokenType.StartArray ? _depth - 1 : _depth;
 
+    /// <summary>The row read.</summary>
+    public readonly ReadOnlySpan<byte> Row => _json;
+
+    /// <summary>On a property name: where its value starts (its first byte after whitespace).</summary>
+    public readonly int NextValueIndex => SkipWhitespace(_consumed);
+
+    /// <summary>
+    /// On a property name: reads its value, a string whose opening quote is at <paramref name="quote"/> and whose text,
+    /// <paramref name="length"/> bytes, was read and found valid by the caller (escapes as JSON has them, no control
+    /// character, a closing quote after it): the reader is then on that string as if it had read it itself.
+    /// </summary>
+    public void TakeString(int quote, int length, bool escaped)
+    {
+        if (_tokenType != JsonTokenType.PropertyName || _json[quote] != '"' || _json[quote + length + 1] != '"')
+        {
+            throw new InvalidOperationException("Not a string value after a property name.");
+        }
+
+        _tokenStart = quote;
+        _valueStart = quote + 1;
+        _valueLength = length;
+        _consumed = quote + length + 2;
+        _escaped = escaped;
+        _tokenType = JsonTokenType.String;
+    }
+
     /// <summary>Reads the next token; false at the end of the row (after its one value).</summary>
     public bool Read()
     {

@@ -163,8 +163,11 @@ internal sealed partial class RowValidator
             }
             else if (key.SequenceEqual("content"u8))
             {
-                reader.Read();
-                ReadContent(ref reader, ref m, listPath, index);
+                if (!TryReadText(ref reader, ref m))
+                {
+                    reader.Read();
+                    ReadContent(ref reader, ref m, listPath, index);
+                }
             }
             else if (key.SequenceEqual("name"u8))
             {
@@ -309,16 +312,47 @@ internal sealed partial class RowValidator
         return tokens;
     }
 
+    /// <summary>
+    /// A message's content that is a string, read in the pass that counts and folds it (<see
+    /// cref="ApproximateTokenEstimator.CountString"/>): its end is found there, not by a search of its own. False, with
+    /// the reader where it was, for any other value or a string that is not valid JSON text (read as usual then).
+    /// </summary>
+    private bool TryReadText(ref JsonRowReader reader, ref Message m)
+    {
+        int quote = reader.NextValueIndex;
+        if (_foldingTokens is null || quote >= reader.Row.Length || reader.Row[quote] != '"')
+        {
+            return false;
+        }
+
+        var text = new FoldedText("content"u8);
+        int tokens = _foldingTokens.CountString(reader.Row[(quote + 1)..], ref text, out int length, out bool escaped);
+        if (tokens < 0)
+        {
+            return false;
+        }
+
+        reader.TakeString(quote, length, escaped);
+        _folded.Add(quote + 1, quote + 1 + length, text);
+        TextContent(ref m, quote + 1, length, tokens);
+        return true;
+    }
+
+    private static void TextContent(ref Message m, int start, int length, int tokens)
+    {
+        m.Content = length == 0 ? ContentKind.Empty : ContentKind.Text;
+        m.ContentTokens += tokens;
+        // Where the text is, not its hash: only system prompts and DPO outputs are ever compared, so only they are hashed.
+        m.ContentStart = start;
+        m.ContentLength = length;
+    }
+
     private void ReadContent(ref JsonRowReader reader, ref Message m, string listPath, int index)
     {
         switch (reader.TokenType)
         {
             case JsonTokenType.String:
-                m.Content = reader.ValueSpan.Length == 0 ? ContentKind.Empty : ContentKind.Text;
-                m.ContentTokens += CountMemberText(ref reader, "content"u8);
-                // Where the text is, not its hash: only system prompts and DPO outputs are ever compared, so only they are hashed.
-                m.ContentStart = (int)reader.TokenStartIndex + 1;
-                m.ContentLength = reader.ValueSpan.Length;
+                TextContent(ref m, (int)reader.TokenStartIndex + 1, reader.ValueSpan.Length, CountMemberText(ref reader, "content"u8));
                 break;
             case JsonTokenType.Null:
                 m.Content = ContentKind.Null;

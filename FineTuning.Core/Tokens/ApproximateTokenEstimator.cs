@@ -63,23 +63,53 @@ public sealed class ApproximateTokenEstimator : ITokenEstimator
     public int CountEscaped(ReadOnlySpan<byte> escapedUtf8)
     {
         var nothing = default(NoFold);
-        return Count(escapedUtf8, ref nothing);
+        return Count<NoFold, GivenEnd>(escapedUtf8, ref nothing, out _, out _);
     }
 
     /// <summary>
     /// <see cref="CountEscaped(ReadOnlySpan{byte})"/>, folding the text into <paramref name="fold"/> in the same pass (the
     /// near-duplicate identity of a message's text: <see cref="FoldedText"/>).
     /// </summary>
-    internal int CountEscaped(ReadOnlySpan<byte> escapedUtf8, ref FoldedText fold) => Count(escapedUtf8, ref fold);
+    internal int CountEscaped(ReadOnlySpan<byte> escapedUtf8, ref FoldedText fold) =>
+        Count<FoldedText, GivenEnd>(escapedUtf8, ref fold, out _, out _);
 
-    private int Count<TFold>(ReadOnlySpan<byte> escapedUtf8, ref TFold fold)
+    /// <summary>
+    /// Counts and folds the text of a JSON string whose end is not yet known: <paramref name="rest"/> starts after its
+    /// opening quote (and runs to the end of the row), and the count stops at its closing quote, <paramref name="length"/>
+    /// bytes on, so the string is crossed once for its end, its tokens and its fold. -1 when the text holds what a JSON
+    /// string may not (a control character, an escape JSON does not have) or does not end: then a reader that says what
+    /// is wrong reads it. <paramref name="escaped"/>: the text holds an escape.
+    /// </summary>
+    internal int CountString(ReadOnlySpan<byte> rest, ref FoldedText fold, out int length, out bool escaped) =>
+        Count<FoldedText, QuoteEnd>(rest, ref fold, out length, out escaped);
+
+    /// <summary>Where a count ends: at the end of the text given, or at the string's closing quote.</summary>
+    private interface IStringEnd
+    {
+        static abstract bool AtQuote { get; }
+    }
+
+    private struct GivenEnd : IStringEnd
+    {
+        public static bool AtQuote => false;
+    }
+
+    private struct QuoteEnd : IStringEnd
+    {
+        public static bool AtQuote => true;
+    }
+
+    private int Count<TFold, TEnd>(ReadOnlySpan<byte> escapedUtf8, ref TFold fold, out int end, out bool escaped)
         where TFold : struct, ITextFold
+        where TEnd : struct, IStringEnd
     {
         var state = new RunState { PreviousClass = -1 };
         long cost = 0;
         int i = 0,
             n = escapedUtf8.Length;
         int folded = 0; // where the fold has read to: a character it took whole (an escaped surrogate pair) is stepped twice
+        end = n;
+        escaped = false;
         if (VectorBytes > 0)
         {
             bool wide = VectorBytes == 32;
@@ -98,6 +128,23 @@ public sealed class ApproximateTokenEstimator : ITokenEstimator
 
                 uint valid = length == 32 ? uint.MaxValue : (1u << length) - 1;
                 uint plain = PlainBits(block, wide) & valid;
+                if (TEnd.AtQuote)
+                {
+                    // A quote among the plain bytes before any other is the closing one (an escaped quote is stepped below).
+                    uint quotes = QuoteBits(block, wide) & valid;
+                    int quote = BitOperations.TrailingZeroCount(quotes);
+                    if (quotes != 0 && quote <= BitOperations.TrailingZeroCount(~plain))
+                    {
+                        if (quote > 0)
+                        {
+                            cost += CountBlock(block, quote, wide, ref state, ref fold);
+                        }
+
+                        end = i + quote;
+                        return Tokens(cost);
+                    }
+                }
+
                 if (plain == valid)
                 {
                     cost += CountBlock(block, length, wide, ref state, ref fold);
@@ -114,6 +161,11 @@ public sealed class ApproximateTokenEstimator : ITokenEstimator
                     i += prefix;
                 }
 
+                if (TEnd.AtQuote && !IsStringText(escapedUtf8, i, ref escaped))
+                {
+                    return -1;
+                }
+
                 if (TFold.Folds && i >= folded)
                 {
                     folded = fold.Character(escapedUtf8, i);
@@ -125,6 +177,20 @@ public sealed class ApproximateTokenEstimator : ITokenEstimator
 
         while (i < n)
         {
+            if (TEnd.AtQuote)
+            {
+                if (escapedUtf8[i] == '"')
+                {
+                    end = i;
+                    return Tokens(cost);
+                }
+
+                if (!IsStringText(escapedUtf8, i, ref escaped))
+                {
+                    return -1;
+                }
+            }
+
             if (TFold.Folds && i >= folded)
             {
                 folded = fold.Character(escapedUtf8, i);
@@ -133,7 +199,32 @@ public sealed class ApproximateTokenEstimator : ITokenEstimator
             i = Step(escapedUtf8, i, ref state, ref cost);
         }
 
-        return (int)((cost + (Unit / 2)) / Unit);
+        // Counting to a closing quote, none was found.
+        return TEnd.AtQuote ? -1 : Tokens(cost);
+
+        static int Tokens(long cost) => (int)((cost + (Unit / 2)) / Unit);
+    }
+
+    /// <summary>
+    /// Whether the character at <paramref name="i"/> (not plain ASCII: an escape, a control character, a multi-byte
+    /// character) may be in a JSON string's text: a control character may not, and an escape must be one JSON has.
+    /// </summary>
+    private static bool IsStringText(ReadOnlySpan<byte> s, int i, ref bool escaped)
+    {
+        byte b = s[i];
+        if (b != '\\')
+        {
+            return b >= 0x20;
+        }
+
+        escaped = true;
+        return i + 1 < s.Length
+            && s[i + 1] switch
+            {
+                (byte)'"' or (byte)'\\' or (byte)'/' or (byte)'b' or (byte)'f' or (byte)'n' or (byte)'r' or (byte)'t' => true,
+                (byte)'u' => Words.TryHex(s, i + 2, out _),
+                _ => false,
+            };
     }
 
     /// <summary>One bit per byte of a 32-byte block: printable ASCII but the backslash (a byte the vector path takes).</summary>
@@ -143,6 +234,14 @@ public sealed class ApproximateTokenEstimator : ITokenEstimator
             ? Plain(Vector256.Create(block)).ExtractMostSignificantBits()
             : Plain(Vector128.Create(block)).ExtractMostSignificantBits()
                 | (Plain(Vector128.Create(block[16..])).ExtractMostSignificantBits() << 16);
+
+    /// <summary>One bit per byte of a 32-byte block: a quote.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint QuoteBits(ReadOnlySpan<byte> block, bool wide) =>
+        wide
+            ? Vector256.Equals(Vector256.Create(block), Vector256.Create((byte)'"')).ExtractMostSignificantBits()
+            : Vector128.Equals(Vector128.Create(block), Vector128.Create((byte)'"')).ExtractMostSignificantBits()
+                | (Vector128.Equals(Vector128.Create(block[16..]), Vector128.Create((byte)'"')).ExtractMostSignificantBits() << 16);
 
     private static Vector256<byte> Plain(Vector256<byte> v) =>
         Vector256.LessThan(v - Vector256.Create((byte)0x20), Vector256.Create((byte)0x5F))

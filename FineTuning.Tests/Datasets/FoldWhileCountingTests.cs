@@ -106,6 +106,104 @@ public class FoldWhileCountingTests
         }
     }
 
+    [Theory]
+    [InlineData(32)]
+    [InlineData(16)]
+    [InlineData(0)]
+    public void CountedToItsClosingQuote_IsTheCountOfTheText(int vectorBytes)
+    {
+        // A message's text is counted, folded and its end found in one pass: the same tokens and fold as the text given
+        // whole, and the same end as a search for it, whatever follows (the row's last bytes, or more of it).
+        var estimator = new ApproximateTokenEstimator { VectorBytes = vectorBytes };
+        var random = new Random(61206 + vectorBytes);
+        for (int n = 0; n < 3000; n++)
+        {
+            string text = RandomText(random, random.Next(0, n % 10 == 0 ? 3000 : 120));
+            string after = (n % 3) switch
+            {
+                0 => "\"}",
+                1 => "\",\"role\":\"user\"}",
+                _ => "\"," + new string(' ', random.Next(40)) + "\"x\":\"y\"}",
+            };
+            byte[] row = Encoding.UTF8.GetBytes($$"""{"content":"{{text}}{{after}}""");
+            const int start = 12;
+            int length = Encoding.UTF8.GetByteCount(text);
+
+            var fold = new FoldedText("content"u8);
+            int tokens = estimator.CountString(row.AsSpan(start), ref fold, out int counted, out bool escaped);
+            var whole = new FoldedText("content"u8);
+            Assert.Equal(estimator.CountEscaped(row.AsSpan(start, length), ref whole), tokens);
+            Assert.Equal(length, counted);
+            Assert.Equal(text.Contains('\\'), escaped);
+            Assert.Equal(whole.Finish(), fold.Finish());
+        }
+    }
+
+    [Theory]
+    [InlineData("tab\there", true)] // a control character as it is (JSON wants it escaped)
+    [InlineData("bell\u0007", true)]
+    [InlineData("not an escape: \\x", true)]
+    [InlineData("not hexadecimal: \\u12G4", true)]
+    [InlineData("cut short: \\u12", true)]
+    [InlineData("cut at the end: \\", true)]
+    [InlineData("no closing quote", false)]
+    public void TextThatIsNotAJsonString_IsLeftToTheReader(string text, bool closed)
+    {
+        foreach (int vectorBytes in new[] { 32, 16, 0 })
+        {
+            var estimator = new ApproximateTokenEstimator { VectorBytes = vectorBytes };
+            // After 40 plain bytes (a vector block and a part), then the closing quote and more of a row.
+            byte[] rest = Encoding.UTF8.GetBytes(new string('a', 40) + text + (closed ? "\"}" : ""));
+            var fold = new FoldedText("content"u8);
+            Assert.Equal(-1, estimator.CountString(rest, ref fold, out _, out _));
+        }
+    }
+
+    [Fact]
+    public void RowsWithBrokenTexts_GetTheSameFindings_WhenTextsAreReadWhileCounted()
+    {
+        // Message texts that are not valid JSON strings, next to valid ones: the validator that reads texts in the pass
+        // that counts them reports each row as the one that reads every string with the row reader does.
+        string[] texts =
+        [
+            "fine",
+            "tab\tthere",
+            "ok \\n escaped",
+            "bell\u0007",
+            "bad \\x escape",
+            "bad \\u12G4 hex",
+            new string('w', 70) + "\t",
+            "a \\\" quote",
+            "é \\u00e9 😀",
+        ];
+        var rows = new StringBuilder();
+        foreach (string text in texts)
+        {
+            rows.Append($$"""{"messages":[{"role":"user","content":"{{text}}"},{"role":"assistant","content":"fine {{text}}"}]}""");
+            rows.Append('\n');
+            rows.Append($$"""{"messages":[{"role":"user","content":"q"},{"role":"assistant","content":"{{text}}"}]}""").Append('\n');
+        }
+
+        rows.Append("""{"messages":[{"role":"user","content":"q"},{"role":"assistant","content":"the row ends in the text""").Append('\n');
+
+        for (int i = 0; i < 20; i++)
+            rows.Append($$"""{"messages":[{"role":"user","content":"q{{i}}"},{"role":"assistant","content":"a{{i}}"}]}""").Append('\n');
+
+        byte[] bytes = Encoding.UTF8.GetBytes(rows.ToString());
+        var fused = new DatasetValidator(new ValidationOptions());
+        var apart = new DatasetValidator(new ValidationOptions { Tokens = new Counting(ApproximateTokenEstimator.Instance) });
+        string Report(DatasetValidator validator) =>
+            FineTuning.Core.Serialization.ReportSerializer.Serialize(
+                validator.Finish([validator.ValidateShard(new MemoryStream(bytes))], "d.jsonl")
+            );
+
+        ShardReport shard = fused.ValidateShard(new MemoryStream(bytes));
+        // Two rows each for the texts with a raw tab (two of them), a bell, a \x and a \u12G4; the row that ends in a text.
+        Assert.Equal(11, shard.ErrorRows);
+        Assert.Equal(11, shard.Codes[FindingCodes.InvalidJson].Count);
+        Assert.Equal(Report(apart), Report(fused));
+    }
+
     [Fact]
     public void RowIdentities_AreTheSame_WhetherOrNotTextsAreFoldedWhileCounted()
     {
