@@ -175,6 +175,43 @@ public class PropertyTests
     }
 
     [Fact]
+    public async Task RowHashTable_LargeTables_StartEmpty_WhateverTheirMemoryHeldBefore()
+    {
+        // Tables past the pooled size take arrays whose memory the runtime may hand out again without clearing it (the
+        // table clears it itself): tables of 40,000 rows (65,536 slots) made one after the other, each left to the collector.
+        // A table whose slots hold what was there before probes forever: that is a failure here, not a hang.
+        var rounds = Task.Run(() =>
+        {
+            for (int round = 0; round < 4; round++)
+            {
+                LeaveJunk();
+                var table = new RowHashTable();
+                for (long line = 1; line <= 40_000; line++)
+                {
+                    table.Add(new ContentHash((ulong)(line + round) * 0x9E3779B97F4A7C15, (ulong)(line * 7 + round)), line, 1);
+                }
+
+                Assert.Equal(40_000, table.Count);
+                Assert.All(table.Rows(), r => Assert.Null(r.Repeats));
+            }
+        });
+        await rounds.WaitAsync(TimeSpan.FromSeconds(30)); // a TimeoutException when the tables do not fill
+
+        // Memory the size of the largest table's slots (2 MiB), all ones, let go: the next large array may be given it.
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+        static void LeaveJunk()
+        {
+            for (int size = 1 << 20; size <= 2 << 20; size <<= 1)
+            {
+                byte[] junk = GC.AllocateUninitializedArray<byte>(size);
+                junk.AsSpan().Fill(0xFF);
+            }
+
+            GC.Collect();
+        }
+    }
+
+    [Fact]
     public void RowHashTable_ReleasedArrays_CarryNothingIntoTheNextTable()
     {
         // A shard's table gives its slots back to a pool once merged; the next shard's table may get the same arrays.
