@@ -1,3 +1,5 @@
+using FineTuning.Core.Catalog;
+
 namespace FineTuning.OpenAI;
 
 /// <summary>Which service runs the jobs.</summary>
@@ -78,6 +80,12 @@ public sealed class ProviderOptions
             ProviderKind.OpenAI when string.IsNullOrEmpty(ApiKey) => "FineTuning:Provider:ApiKey is required for OpenAI.",
             ProviderKind.Emulator when Endpoint is null => "FineTuning:Provider:Endpoint (the emulator's base URL) is required.",
             _ when RequestTimeout <= TimeSpan.Zero => "FineTuning:Provider:RequestTimeout must be above 0 (e.g. 00:01:40).",
+            ProviderKind.OpenAI when TrainingType is not null =>
+                $"FineTuning:Provider:TrainingType ({TrainingType}) is Azure OpenAI's; OpenAI refuses it: leave it unset.",
+            _ when TrainingType is not null && !ModelCatalog.Default.AzureTrainingTypes.Any(t => t.Name == TrainingType) =>
+                $"FineTuning:Provider:TrainingType ({TrainingType}) must be one of Azure OpenAI's training types: "
+                    + string.Join(", ", ModelCatalog.Default.AzureTrainingTypes.Select(t => $"{t.Name} ({t.Says})"))
+                    + ".",
             _ => null,
         };
 }

@@ -32,6 +32,9 @@ public sealed record ModelFacts(
 /// <summary>USD per 1M tokens of answers from the base model and from a model fine-tuned from it.</summary>
 public sealed record InferencePrices(decimal Input, decimal Output, decimal FineTunedInput, decimal FineTunedOutput);
 
+/// <summary>An Azure OpenAI training type (a job's <c>trainingType</c>) and what it costs against the others.</summary>
+public sealed record AzureTrainingType(string Name, string Says);
+
 /// <summary>
 /// The per-model facts of <c>Catalog/models.json</c>, loaded at run time (embedded in the assembly, or from a file
 /// given by the user), so that providers' changes are a data edit, not a code change.
@@ -49,6 +52,14 @@ public sealed partial class ModelCatalog
         ReadOn = file.ReadOn;
         AzureGlobalTrainingRegions = file.Azure?.GlobalTrainingRegions ?? [];
         AzureStandardTrainingRegions = file.Azure?.StandardTrainingRegions ?? [];
+        AzureTrainingTypes =
+        [
+            .. (file.Azure?.TrainingTypes ?? []).Select(t => new AzureTrainingType(
+                t.Name ?? throw new InvalidDataException("models.json: every Azure training type needs a name."),
+                t.Says ?? ""
+            )),
+        ];
+        AzureTrainingTypesSource = file.Azure?.TrainingTypesSource ?? "";
         Sources = file.Sources ?? [];
         DefaultModel = file.DefaultModel ?? throw new InvalidDataException("models.json: defaultModel is required.");
         _defaultModels = file.DefaultModels ?? [];
@@ -107,6 +118,15 @@ public sealed partial class ModelCatalog
 
     /// <summary>Per model, the Azure regions that offer Standard (regional, data-resident) fine-tuning.</summary>
     public IReadOnlyDictionary<string, List<string>> AzureStandardTrainingRegions { get; }
+
+    /// <summary>
+    /// Azure OpenAI's training types (a job's <c>trainingType</c>) and how each is billed against the others: Azure
+    /// documents relative discounts only (<see cref="AzureTrainingTypesSource"/>).
+    /// </summary>
+    public IReadOnlyList<AzureTrainingType> AzureTrainingTypes { get; }
+
+    /// <summary>Where <see cref="AzureTrainingTypes"/> was read, and when.</summary>
+    public string AzureTrainingTypesSource { get; }
 
     public IReadOnlyList<string> Sources { get; }
 
@@ -210,6 +230,17 @@ public sealed partial class ModelCatalog
         public List<string>? GlobalTrainingRegions { get; set; }
 
         public Dictionary<string, List<string>>? StandardTrainingRegions { get; set; }
+
+        public List<TrainingTypeEntry>? TrainingTypes { get; set; }
+
+        public string? TrainingTypesSource { get; set; }
+    }
+
+    private sealed class TrainingTypeEntry
+    {
+        public string? Name { get; set; }
+
+        public string? Says { get; set; }
     }
 
     private sealed class ModelEntry

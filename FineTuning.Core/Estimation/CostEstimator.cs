@@ -126,6 +126,14 @@ public static class CostEstimator
         else if (facts.TrainingPricePerMillionTokens is decimal price)
         {
             cost = Math.Round(billed / 1_000_000m * price, 2);
+            if (catalog.AzureTrainingTypes.Count > 0)
+            {
+                notes.Add(
+                    $"Price: OpenAI's list price. Azure OpenAI bills by training type at the rates of its pricing page: "
+                        + string.Join(", ", catalog.AzureTrainingTypes.Select(t => $"{t.Name} ({t.Says})"))
+                        + ". Azure documents these relations, not the rates."
+                );
+            }
         }
 
         if (trained < report.Examples)

@@ -40,6 +40,22 @@ public class CostEstimatorTests
     }
 
     [Fact]
+    public void Estimate_SaysHowAzureBillsEachTrainingType()
+    {
+        // The catalogue's list price is OpenAI's; Azure bills by training type, and documents how the types compare.
+        DatasetReport report = Rows.Validate(Rows.Jsonl(Enumerable.Range(0, 12).Select(i => Rows.Chat($"q{i}", $"a{i}"))));
+
+        CostEstimate estimate = CostEstimator.Estimate(report, ModelCatalog.Default, null, null);
+
+        Assert.NotNull(estimate.EstimatedCostUsd);
+        string note = Assert.Single(estimate.Notes, n => n.StartsWith("Price: OpenAI's list price.", StringComparison.Ordinal));
+        Assert.Equal(["Standard", "GlobalStandard", "Developer"], ModelCatalog.Default.AzureTrainingTypes.Select(t => t.Name));
+        Assert.All(ModelCatalog.Default.AzureTrainingTypes, t => Assert.Contains($"{t.Name} ({t.Says})", note, StringComparison.Ordinal));
+        Assert.Contains("10-30% below regional Standard", note, StringComparison.Ordinal);
+        Assert.Contains("learn.microsoft.com", ModelCatalog.Default.AzureTrainingTypesSource, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Estimate_OfAPreviewModel_SaysWhyNoPriceIsKnown()
     {
         DatasetReport report = Rows.Validate(Rows.Jsonl([Rows.Chat("a", "b")]), new ValidationOptions { MinExamples = 1 });

@@ -89,6 +89,24 @@ public partial class InfraTests
     }
 
     [Fact]
+    public void TheTrainingType_TheBicepAllows_AreTheCataloguesAndTheAppAccepts()
+    {
+        JsonElement parameter = CompiledTemplate.Template.GetProperty("parameters").GetProperty("trainingType");
+        string[] allowed = [.. parameter.GetProperty("allowedValues").EnumerateArray().Select(v => v.GetString()!)];
+
+        Assert.Equal(FineTuning.Core.Catalog.ModelCatalog.Default.AzureTrainingTypes.Select(t => t.Name).Order(), allowed.Order());
+        Assert.Contains(parameter.GetProperty("defaultValue").GetString(), allowed);
+        Assert.All(allowed, type => Assert.Null(
+                new FineTuning.OpenAI.ProviderOptions
+                {
+                    Kind = FineTuning.OpenAI.ProviderKind.AzureOpenAI,
+                    Endpoint = new Uri("https://contoso.openai.azure.com/openai/v1/"),
+                    TrainingType = type,
+                }.Problem()
+            ));
+    }
+
+    [Fact]
     public void HostJson_NamesItsSettingsFlat_SoTheyResolveFromEnvironmentVariables()
     {
         // App settings arrive as environment variables, where __ becomes ':'; host.json's %token% is looked up as written.

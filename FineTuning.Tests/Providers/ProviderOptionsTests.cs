@@ -76,6 +76,31 @@ public class ProviderOptionsTests
     }
 
     [Theory]
+    [InlineData("AzureOpenAI", "Global", "TrainingType (Global) must be one of Azure OpenAI's training types: Standard (")]
+    [InlineData("AzureOpenAI", "globalstandard", "must be one of Azure OpenAI's training types")]
+    [InlineData("Emulator", "Developr", "must be one of Azure OpenAI's training types")]
+    [InlineData("OpenAI", "GlobalStandard", "TrainingType (GlobalStandard) is Azure OpenAI's; OpenAI refuses it")]
+    public void TrainingType_IsOneOfAzures_AndOnlyForAzure(string kind, string trainingType, string message)
+    {
+        // Found when the host starts, not when the first job is refused after validation and uploads.
+        using ServiceProvider services = Build(
+            new()
+            {
+                ["FineTuning:Provider:Kind"] = kind,
+                ["FineTuning:Provider:Endpoint"] = "https://contoso.openai.azure.com/openai/v1/",
+                ["FineTuning:Provider:ApiKey"] = "placeholder",
+                ["FineTuning:Provider:TrainingType"] = trainingType,
+            }
+        );
+
+        OptionsValidationException ex = Assert.Throws<OptionsValidationException>(() =>
+            services.GetRequiredService<IOptions<ProviderOptions>>().Value
+        );
+
+        Assert.Contains(message, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("AzureOpenAI", null, "Endpoint is required for Azure OpenAI")]
     [InlineData("OpenAI", null, "ApiKey is required for OpenAI")]
     public void MissingSettings_FailWithTheSettingToSet(string kind, string? endpoint, string message)
