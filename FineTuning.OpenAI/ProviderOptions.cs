@@ -47,8 +47,15 @@ public sealed class ProviderOptions
 
     public string? Project { get; set; }
 
-    /// <summary>Azure's training tier: Standard, GlobalStandard or Developer (sent as <c>trainingType</c>).</summary>
-    public string? TrainingType { get; set; }
+    /// <summary>
+    /// Azure's training tier: Standard, GlobalStandard or Developer (sent as <c>trainingType</c>); empty is unset (the
+    /// service's default), as an empty environment variable reads.
+    /// </summary>
+    public string? TrainingType
+    {
+        get;
+        set => field = string.IsNullOrWhiteSpace(value) ? null : value;
+    }
 
     /// <summary>Files larger than this go through the Uploads API in parts (the services' single-request limit is 512 MB).</summary>
     public long SingleUploadLimitBytes { get; set; } = 512L * 1024 * 1024;

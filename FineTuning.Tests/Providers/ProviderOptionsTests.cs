@@ -100,6 +100,21 @@ public class ProviderOptionsTests
         Assert.Contains(message, ex.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void TrainingType_Empty_IsUnset()
+    {
+        using ServiceProvider services = Build(
+            new()
+            {
+                ["FineTuning:Provider:Kind"] = "OpenAI",
+                ["FineTuning:Provider:ApiKey"] = "placeholder",
+                ["FineTuning:Provider:TrainingType"] = "",
+            }
+        );
+
+        Assert.Null(services.GetRequiredService<IOptions<ProviderOptions>>().Value.TrainingType);
+    }
+
     [Theory]
     [InlineData("AzureOpenAI", null, "Endpoint is required for Azure OpenAI")]
     [InlineData("OpenAI", null, "ApiKey is required for OpenAI")]
