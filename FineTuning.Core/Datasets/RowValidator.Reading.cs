@@ -294,25 +294,6 @@ internal sealed partial class RowValidator
     }
 
     /// <summary>
-    /// The tokens of the string value at <paramref name="reader"/>, the value of a member named <paramref name="name"/>
-    /// (as written, with no escape); the estimator folds the text in the same pass where it can, for the row's
-    /// near-duplicate identity (<see cref="TrainedMembers"/> takes it instead of folding the text again).
-    /// </summary>
-    private int CountMemberText(ref JsonRowReader reader, ReadOnlySpan<byte> name)
-    {
-        if (_foldingTokens is null)
-        {
-            return _tokens.CountEscaped(reader.ValueSpan);
-        }
-
-        var text = new FoldedText(name);
-        int tokens = _foldingTokens.CountEscaped(reader.ValueSpan, ref text);
-        int start = (int)reader.TokenStartIndex + 1;
-        _folded.Add(start, start + reader.ValueSpan.Length, text);
-        return tokens;
-    }
-
-    /// <summary>
     /// A message's content that is a string, read in the pass that counts and folds it (<see
     /// cref="ApproximateTokenEstimator.CountString"/>): its end is found there, not by a search of its own. False, with
     /// the reader where it was, for any other value or a string that is not valid JSON text (read as usual then).
@@ -352,7 +333,8 @@ internal sealed partial class RowValidator
         switch (reader.TokenType)
         {
             case JsonTokenType.String:
-                TextContent(ref m, (int)reader.TokenStartIndex + 1, reader.ValueSpan.Length, CountMemberText(ref reader, "content"u8));
+                // Only without the folding estimator: with it, a valid string was read by TryReadText (the walk folds it).
+                TextContent(ref m, (int)reader.TokenStartIndex + 1, reader.ValueSpan.Length, _tokens.CountEscaped(reader.ValueSpan));
                 break;
             case JsonTokenType.Null:
                 m.Content = ContentKind.Null;

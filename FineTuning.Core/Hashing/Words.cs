@@ -18,7 +18,9 @@ internal static class Words
                 | ((ulong)BinaryPrimitives.ReadUInt32LittleEndian(b[^4..]) << ((b.Length - 4) * 8)),
         };
 
-    /// <summary>The four hexadecimal digits of a <c>\u</c> escape at <paramref name="at"/> of <paramref name="s"/>, if they are there.</summary>
+    /// <summary>
+    /// The four hexadecimal digits of a <c>\u</c> escape at <paramref name="at"/> of <paramref name="s"/>, if they are there.
+    /// </summary>
     public static bool TryHex(ReadOnlySpan<byte> s, int at, out int unit)
     {
         unit = 0;
